@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages secprof builds, tests and runs with, when any is missing.
+# Uses sudo when not root. Safe to run repeatedly: it does nothing when everything is present.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  libssl-dev openssl              # all cryptography and X.509 (OpenSSL 3)
+  libcoap3-dev libcoap3-bin       # CoAP / DTLS (OpenSSL backend) and reference peers
+  libcbor-dev                     # CBOR
+  libsqlite3-dev sqlite3          # registries
+  libyaml-cpp-dev                 # catalog and model files
+  nlohmann-json3-dev              # JSON output and test vectors
+  libcli11-dev                    # command line
+  libspdlog-dev libfmt-dev        # logs
+  libexpected-dev                 # Result<T>
+  libgtest-dev libgmock-dev libbenchmark-dev
+  softhsm2 libsofthsm2 opensc     # PKCS#11 token for non-extractable keys (tests use a throw-away token)
+  clang libclang-rt-14-dev        # libFuzzer targets
+  clang-format
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

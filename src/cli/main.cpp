@@ -1,0 +1,22 @@
+// secprof: IoT security profiles (draft-garcia-security-mitigations-and-profiles) made executable.
+#include <iostream>
+
+#include "command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "secprof: IoT security profiles after draft-garcia-security-mitigations-and-profiles.\n"
+      "Catalog of threats, mitigations and profiles; assessment of system models."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "secprof 0.1.0");
+  secprof::cli::Context ctx;
+  secprof::cli::InstallAll(app, ctx);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    // CLI11 returns 0 for --help/--version; usage errors are bad input.
+    return rc == 0 ? 0 : secprof::cli::kExitBadInput;
+  }
+  return ctx.exit_code;
+}
