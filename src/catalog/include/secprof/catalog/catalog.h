@@ -1,0 +1,264 @@
+// secprof/catalog/catalog.h — the draft's knowledge as typed, validated data.
+//
+// The catalog is loaded from the YAML files under catalog/ (compiled into the binary; a directory
+// can be given instead) and validated as a whole: every id referenced exists, every enum value is
+// known, and any error names the file, line and column. Once loaded it is immutable and can be
+// shared between threads.
+//
+// Stable identifiers (brief section 2): threats T1..T11 (T7.1..T7.4 sub-attacks), profiles
+// SecProf_1..SecProf_4, building blocks architecture|model|bootstrapping|network|application,
+// phases manufacturing|installation|operation|maintenance|decommissioning|reownership,
+// layers thing|application|transport|network|physical, mitigations M.<block>.<name>.
+//
+//   SECPROF_ASSIGN_OR_RETURN(auto cat, catalog::LoadBuiltin());
+//   const catalog::Threat* t = cat->FindThreat("T3");
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "secprof/core/result.h"
+
+namespace secprof::catalog {
+
+// ---- Lifecycle (draft Figure 1) -------------------------------------------------------------
+
+struct Phase {
+  std::string id;           // "manufacturing"
+  std::string name;         // "Manufacturing"
+  std::string description;
+  bool figure2 = false;     // a column of the draft's Figure 2 (manufacturing, installation, operation)
+};
+
+// A lifecycle state of a thing (Figure 1's labels) and the phase it belongs to.
+struct LifecycleState {
+  std::string id;           // "manufactured", "installed", "commissioned", "operational", ...
+  std::string name;
+  std::string phase;        // Phase::id
+  std::string description;
+};
+
+struct Transition {
+  std::string from;         // LifecycleState::id
+  std::string to;
+  std::string event;        // "bootstrapping", "software update", "re-bootstrapping", ...
+};
+
+// ---- Layers (draft Figure 2 rows) ------------------------------------------------------------
+
+struct Layer {
+  std::string id;           // "thing", "application", "transport", "network", "physical"
+  std::string name;         // "Thing's model", "Application layer", ...
+  std::string description;
+};
+
+// ---- Threats (draft Section 4, plus RFC 8576 additions) -------------------------------------
+
+struct Figure2Cell {
+  std::string phase;
+  std::string layer;
+};
+
+struct Threat {
+  std::string id;                        // "T3", "T7.2"
+  std::string name;                      // "Eavesdropping"
+  std::string description;               // after the draft's text
+  std::string parent;                    // for sub-attacks ("T7"); empty otherwise
+  bool addition = false;                 // true for T10/T11 (from RFC 8576, not in the draft)
+  std::vector<std::string> phases;       // full lifecycle phases where it occurs
+  std::vector<std::string> layers;
+  std::vector<Figure2Cell> figure2;      // where the draft's Figure 2 places it (may be empty)
+  std::vector<std::string> affects;      // "confidentiality" | "integrity" | "availability"
+  std::vector<std::string> references;   // "RFC7925", "RFC8576", ...
+  std::vector<std::string> sub_attacks;  // ids of its sub-attacks (T7 only)
+};
+
+// Related references that the draft's Figure 2 prints in a cell (RFCs, drafts).
+struct Figure2References {
+  std::string phase;
+  std::string layer;
+  std::vector<std::string> references;
+};
+
+// ---- References to today's standards -------------------------------------------------------
+
+struct StandardRefs {
+  std::vector<std::string> rfc;          // "RFC8613"
+  std::vector<std::string> etsi;         // ETSI EN 303 645 provisions, "5.4-1"
+  std::vector<std::string> other;        // drafts, IEEE 802.1AR, NIST IR 8259A capability names ...
+};
+
+// ---- Mitigations (fills the draft's empty Section 5) ----------------------------------------
+
+struct Mitigation {
+  std::string id;                        // "M.boot.voucher"
+  std::string name;
+  std::string building_block;            // architecture|model|bootstrapping|network|application
+                                         // (plus "process" for organizational mitigations)
+  std::string description;
+  std::vector<std::string> counters;     // threat ids
+  std::vector<std::string> phases;
+  std::vector<std::string> layers;
+  StandardRefs references;
+  std::vector<std::string> controls;     // domain controls that realize it (free text ids)
+  std::string lab_scenario;              // the lab scenario that proves it; empty if none yet
+  std::string source;                    // where the idea comes from ("earlier revision §7.4")
+};
+
+// ---- Processes (draft Section 6) -------------------------------------------------------------
+
+struct Process {
+  std::string id;                        // "BIA", "RA", "PIA", "IRPD"
+  std::string name;
+  std::string description;
+  std::vector<std::string> needs;        // inputs
+  std::vector<std::string> produces;     // outputs
+  std::vector<std::string> phases;
+};
+
+// ---- Model facts (catalog/facts.yaml) --------------------------------------------------------
+//
+// The vocabulary that conditions are written in. The model module computes these facts for a
+// system and each of its elements; the catalog only knows their names, types and values.
+struct Fact {
+  std::string id;                        // "system.central_device"
+  std::string scope;                     // system|thing|link|node|asset
+  std::string type;                      // enum|bool|number
+  std::vector<std::string> values;       // enum values, ascending when `ordered`
+  bool ordered = false;                  // at_least / at_most allowed (always for number)
+  std::string description;
+};
+
+// ---- Declarative conditions over model facts --------------------------------------------------
+//
+// A Condition tests one fact of the system model (see docs/MODEL.md, "Facts"). Facts are named
+// with dotted ids ("system.central_device", "thing.tamper_resistant", "link.protection") and have
+// a string, number or boolean value. Ordered facts (enums listed in FactOrder) compare by rank.
+// Exactly one operator is set.
+struct Condition {
+  std::string fact;
+  std::optional<std::string> equals;     // string/bool/number, compared as text
+  std::optional<std::string> not_equals;
+  std::vector<std::string> in;           // value is one of
+  std::vector<std::string> not_in;
+  std::optional<std::string> at_least;   // ordered enums and numbers
+  std::optional<std::string> at_most;
+};
+
+// all() of `all` and any() of `any` (an empty `any` is true). Nested groups are not needed yet.
+struct When {
+  std::vector<Condition> all;
+  std::vector<Condition> any;
+};
+
+// ---- Profiles (draft Section 7, earlier revision figures 7 to 11) ----------------------------
+
+struct BuildingBlockRequirements {
+  std::string block;                     // architecture|model|bootstrapping|network|application
+  std::vector<std::string> requirements; // the figure's text, one requirement per entry
+};
+
+struct StandardsConflict {
+  std::string standard;                  // "ETSI EN 303 645"
+  std::string provision;                 // "5.4-1"
+  std::string description;               // why the profile, as the draft defines it, conflicts
+};
+
+struct StandardsMapping {
+  std::vector<std::string> etsi_en_303_645;   // provisions the profile meets when implemented
+  std::string owasp_isvs_level;               // "L1" | "L2" | "L3"
+  std::string iec_62443_4_2_sl;               // "SL1" .. "SL4"
+  std::vector<std::string> nist_ir_8259a;     // capabilities covered
+  std::vector<StandardsConflict> conflicts;
+};
+
+struct Profile {
+  std::string id;                             // "SecProf_1"
+  int rank = 0;                               // 1..4, the order of strength
+  std::string name;                           // "Home usage"
+  std::string application;                    // Figure 3 "exemplary IoT application"
+  std::string description;                    // Figure 3 description and Section 7.1 text
+  std::map<std::string, std::string> operational_features;  // feature -> what the draft says
+  std::vector<BuildingBlockRequirements> building_blocks;   // all five blocks
+  std::vector<std::string> mitigations;       // mitigation ids the profile requires
+  // Classification: the system belongs to the highest-ranked profile any of whose triggers holds
+  // (SecProf_1 has none: it is the default). Each trigger is a When with a reason.
+  struct Trigger {
+    When when;
+    std::string reason;                       // "a central device manages the domain"
+  };
+  std::vector<Trigger> triggers;
+  StandardsMapping standards;
+};
+
+// ---- Threat applicability rules (used by assess) ---------------------------------------------
+//
+// A rule fires for each model element of its scope whose facts satisfy `when`; the finding names
+// the threat, phase, layer and the element, with `why` (a sentence; "{element}" is replaced by
+// the element's id).
+struct LikelihoodAdjust {
+  When when;
+  std::string likelihood;                     // raises the likelihood to at least this level
+};
+
+struct ThreatRule {
+  std::string id;                             // "R.T3.clear-bootstrap"
+  std::string threat;                         // "T3"
+  std::string scope;                          // system|thing|link|asset|node
+  std::string phase;
+  std::string layer;
+  When when;
+  std::string why;
+  std::string likelihood;                     // base likelihood level
+  std::vector<LikelihoodAdjust> raise;        // conditional increases
+};
+
+// ---- Risk matrix (draft Section 6: likelihood x impact -> risk) ------------------------------
+
+struct RiskMatrix {
+  std::vector<std::string> likelihood_levels; // ascending, e.g. low, moderate, high
+  std::vector<std::string> impact_levels;     // ascending
+  std::vector<std::string> risk_levels;       // ascending, e.g. low, moderate, high
+  // risk[l][i] = risk level for likelihood index l and impact index i.
+  std::vector<std::vector<std::string>> risk;
+  std::vector<std::string> must_mitigate;     // risk levels that must be mitigated
+};
+
+// ---- The whole catalog -----------------------------------------------------------------------
+
+struct Catalog {
+  std::string version;                        // catalog data version, "1.0.0"
+  std::vector<Phase> phases;
+  std::vector<LifecycleState> states;
+  std::vector<Transition> transitions;
+  std::vector<Layer> layers;
+  std::vector<std::string> building_blocks;
+  std::vector<Threat> threats;
+  std::vector<Figure2References> figure2_references;
+  std::vector<Mitigation> mitigations;
+  std::vector<Process> processes;
+  std::vector<Profile> profiles;              // sorted by rank
+  std::vector<ThreatRule> rules;
+  RiskMatrix risk;
+  std::vector<Fact> facts;                    // the model facts conditions may test
+
+  const Fact* FindFact(const std::string& id) const;
+
+  const Phase* FindPhase(const std::string& id) const;
+  const Layer* FindLayer(const std::string& id) const;
+  const Threat* FindThreat(const std::string& id) const;
+  const Mitigation* FindMitigation(const std::string& id) const;
+  const Profile* FindProfile(const std::string& id) const;
+  // Mitigations whose `counters` include `threat_id` (or its parent, for sub-attacks).
+  std::vector<const Mitigation*> MitigationsFor(const std::string& threat_id) const;
+};
+
+// Loads the catalog compiled into the binary.
+Result<std::shared_ptr<const Catalog>> LoadBuiltin();
+// Loads the catalog from a directory laid out like catalog/ in the source tree.
+Result<std::shared_ptr<const Catalog>> LoadDirectory(const std::string& dir);
+
+}  // namespace secprof::catalog
