@@ -1,0 +1,205 @@
+// Derivation of the catalog's facts (catalog/facts.yaml) from a model. See docs/MODEL.md, "Facts".
+#include <algorithm>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "secprof/model/model.h"
+
+namespace secprof::model {
+namespace {
+
+const char* Bool(bool b) { return b ? "true" : "false"; }
+
+int Rank(const std::vector<std::string>& order, const std::string& v) {
+  auto it = std::find(order.begin(), order.end(), v);
+  return it == order.end() ? -1 : static_cast<int>(it - order.begin());
+}
+
+const std::vector<std::string> kCentral = {"none", "local", "backend", "local_and_backend"};
+const std::vector<std::string> kInternet = {"none", "gateway", "direct"};
+const std::vector<std::string> kLevelOrder = {"low", "moderate", "high", "critical"};
+
+std::string MaxOf(const std::vector<std::string>& order, const std::string& a, const std::string& b) {
+  return Rank(order, a) >= Rank(order, b) ? a : b;
+}
+
+}  // namespace
+
+int LevelRank(const std::string& level) { return Rank(kLevelOrder, level); }
+
+std::vector<const Element*> FactSet::Scope(const std::string& scope) const {
+  std::vector<const Element*> out;
+  const std::vector<Element>* list = nullptr;
+  if (scope == "system") {
+    out.push_back(&system);
+    return out;
+  }
+  if (scope == "thing") list = &things;
+  if (scope == "link") list = &links;
+  if (scope == "node") list = &nodes;
+  if (scope == "asset") list = &assets;
+  if (list) {
+    out.reserve(list->size());
+    for (const auto& e : *list) out.push_back(&e);
+  }
+  return out;
+}
+
+FactSet ComputeFacts(const Model& m) {
+  FactSet fs;
+  const Features& f = m.features;
+
+  // ---- derived system features ----
+  int64_t total = 0;
+  std::set<std::string> vendors;
+  bool updatable = false, personal = false;
+  for (const auto& t : m.things) {
+    total += t.count;
+    vendors.insert(t.vendor);
+    updatable = updatable || t.Has("updatable");
+    personal = personal || t.Has("personal_data");
+  }
+  std::string size = f.network_size;
+  if (size.empty()) size = total <= 20 ? "small" : total <= 250 ? "medium" : "large";
+
+  bool has_local = false, has_backend = false, internet_facing = false, translates = false;
+  std::unordered_map<std::string, const Node*> nodes_by_id;
+  for (const auto& n : m.nodes) {
+    nodes_by_id.emplace(n.id, &n);
+    if (n.kind == "kdc" || n.kind == "border_router") has_local = true;
+    if (n.kind == "backend") has_backend = true;
+    internet_facing = internet_facing || n.internet_facing;
+    translates = translates || n.translates;
+  }
+  std::string central = has_local && has_backend ? "local_and_backend"
+                        : has_backend            ? "backend"
+                        : has_local              ? "local"
+                                                 : "none";
+  central = MaxOf(kCentral, f.central_device, central);
+
+  std::unordered_set<std::string> thing_ids;
+  for (const auto& t : m.things) thing_ids.insert(t.id);
+  std::string internet = internet_facing ? "gateway" : "none";
+  for (const auto& l : m.links) {
+    if (l.medium == "internet" && (thing_ids.count(l.from) || thing_ids.count(l.to))) {
+      internet = "direct";
+    } else if (l.medium == "internet") {
+      internet = MaxOf(kInternet, internet, "gateway");
+    }
+  }
+  internet = MaxOf(kInternet, f.internet, internet);
+
+  std::string value = "low";
+  for (const auto& a : m.assets) {
+    for (const auto* v : {&a.confidentiality, &a.integrity, &a.availability}) {
+      value = MaxOf(kLevelOrder, value, *v);
+    }
+    personal = personal || a.personal;
+  }
+  if (!f.data_value.empty()) value = f.data_value;
+
+  auto& sys = fs.system;
+  sys.scope = "system";
+  sys.id = "system";
+  sys.where = f.where;
+  sys.facts = {
+      {"system.network_size", size},
+      {"system.central_device", central},
+      {"system.internet", internet},
+      {"system.data_value", value},
+      {"system.multi_vendor", Bool(f.multi_vendor || vendors.size() > 1)},
+      {"system.adhoc", Bool(f.adhoc)},
+      {"system.roaming", Bool(f.roaming)},
+      {"system.ownership_transfer", Bool(f.ownership_transfer || m.lifecycle.ownership_changes)},
+      {"system.physical_exposure", f.physical_exposure},
+      {"system.multi_hop", Bool(f.multi_hop)},
+      {"system.personal_data", Bool(personal)},
+      {"system.proxy", Bool(translates)},
+      {"system.remote_maintenance", Bool(m.lifecycle.maintenance == "remote")},
+      {"system.updatable", Bool(updatable)},
+      {"system.lifetime_years", std::to_string(m.lifecycle.lifetime_years)},
+      {"system.thing_count", std::to_string(total)},
+      {"system.installer", m.lifecycle.installer},
+  };
+
+  // ---- things ----
+  fs.things.reserve(m.things.size());
+  for (const auto& t : m.things) {
+    Element e{"thing", t.id, t.where, {}};
+    e.facts = {
+        {"thing.class", t.device_class},
+        {"thing.count", std::to_string(t.count)},
+        {"thing.tamper_resistant", Bool(t.Has("tamper_resistant_storage"))},
+        {"thing.updatable", Bool(t.Has("updatable"))},
+        {"thing.actuator", Bool(t.Has("actuator"))},
+        {"thing.stores_personal_data", Bool(t.Has("personal_data"))},
+        {"thing.battery", Bool(t.Has("battery"))},
+    };
+    fs.things.push_back(std::move(e));
+  }
+
+  // ---- links ----
+  fs.links.reserve(m.links.size());
+  for (const auto& l : m.links) {
+    Element e{"link", l.id, l.where, {}};
+    e.facts = {
+        {"link.medium", l.medium},
+        {"link.protection", l.protection},
+        {"link.multicast", Bool(l.multicast)},
+        {"link.bootstrapping", Bool(l.bootstrapping)},
+    };
+    fs.links.push_back(std::move(e));
+  }
+
+  // ---- nodes ----
+  fs.nodes.reserve(m.nodes.size());
+  for (const auto& n : m.nodes) {
+    Element e{"node", n.id, n.where, {}};
+    e.facts = {
+        {"node.kind", n.kind},
+        {"node.internet_facing", Bool(n.internet_facing)},
+        {"node.translates", Bool(n.translates)},
+    };
+    fs.nodes.push_back(std::move(e));
+  }
+
+  // ---- assets: where their flows take them ----
+  std::unordered_set<std::string> at_translation, leaves;
+  auto outside = [&](const std::string& id) {
+    auto it = nodes_by_id.find(id);
+    return it != nodes_by_id.end() &&
+           (it->second->location == "cloud" || it->second->kind == "backend");
+  };
+  for (const auto& fl : m.flows) {
+    bool exposed = false;
+    if (fl.protection != "end_to_end") {
+      for (const auto& v : fl.via) {
+        auto it = nodes_by_id.find(v);
+        if (it != nodes_by_id.end() && it->second->translates) exposed = true;
+      }
+    }
+    bool out = outside(fl.from) || outside(fl.to) ||
+               std::any_of(fl.via.begin(), fl.via.end(), outside);
+    for (const auto& a : fl.assets) {
+      if (exposed) at_translation.insert(a);
+      if (out) leaves.insert(a);
+    }
+  }
+  fs.assets.reserve(m.assets.size());
+  for (const auto& a : m.assets) {
+    Element e{"asset", a.id, a.where, {}};
+    e.facts = {
+        {"asset.confidentiality", a.confidentiality},
+        {"asset.integrity", a.integrity},
+        {"asset.availability", a.availability},
+        {"asset.personal", Bool(a.personal)},
+        {"asset.exposed_at_translation", Bool(at_translation.count(a.id) > 0)},
+        {"asset.leaves_domain", Bool(leaves.count(a.id) > 0)},
+    };
+    fs.assets.push_back(std::move(e));
+  }
+  return fs;
+}
+
+}  // namespace secprof::model
