@@ -1,0 +1,78 @@
+// secprof/crypto/aead.h — authenticated encryption: AES-CCM (NIST SP 800-38C, RFC 3610) with
+// parameterised key, nonce and tag sizes, and AES-GCM (NIST SP 800-38D).
+//
+// An Aead is a small value describing one parameter set; it holds no key. Seal returns
+// ciphertext || tag (the layout COSE, OSCORE and DTLS use); Open takes the same layout.
+//
+//   SECPROF_ASSIGN_OR_RETURN(Aead aead, Aead::FromCoseAlgorithm(kCoseAesCcm16_64_128));  // OSCORE
+//   SECPROF_ASSIGN_OR_RETURN(Bytes ct, aead.Seal(key, nonce, aad, plaintext));
+//   auto pt = aead.Open(key, nonce, aad, ct);   // kVerifyFailed when anything was altered
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "secprof/core/result.h"
+#include "secprof/crypto/secure_buffer.h"
+
+namespace secprof::crypto {
+
+// COSE algorithm identifiers (RFC 9053 §4.1 Table 5 for GCM, §4.2 Table 6 for CCM; IANA COSE
+// Algorithms registry). AES-CCM-<L bits>-<tag bits>-<key bits>: L=16 means a 13-byte nonce,
+// L=64 a 7-byte nonce (nonce = 15 - L/8 bytes, RFC 9053 §4.2).
+inline constexpr int64_t kCoseA128Gcm = 1;
+inline constexpr int64_t kCoseA192Gcm = 2;
+inline constexpr int64_t kCoseA256Gcm = 3;
+inline constexpr int64_t kCoseAesCcm16_64_128 = 10;  // OSCORE's default (RFC 8613 §3.2.1)
+inline constexpr int64_t kCoseAesCcm16_64_256 = 11;
+inline constexpr int64_t kCoseAesCcm64_64_128 = 12;
+inline constexpr int64_t kCoseAesCcm64_64_256 = 13;
+inline constexpr int64_t kCoseAesCcm16_128_128 = 30;
+inline constexpr int64_t kCoseAesCcm16_128_256 = 31;
+inline constexpr int64_t kCoseAesCcm64_128_128 = 32;
+inline constexpr int64_t kCoseAesCcm64_128_256 = 33;
+
+class Aead {
+ public:
+  enum class Mode { kAesCcm, kAesGcm };
+
+  // AES-CCM. key_size 16, 24 or 32 bytes; nonce_size 7..13 (SP 800-38C A.1: n = 15 - q, q in
+  // 2..8); tag_size 4, 6, ..., 16 (SP 800-38C A.1; RFC 3610 §2). Else kInvalidInput.
+  // DTLS 1.2 AES_128_CCM_8 (RFC 6655 §3): AesCcm(16, 12, 8); AES_128_CCM: AesCcm(16, 12, 16).
+  static Result<Aead> AesCcm(size_t key_size, size_t nonce_size, size_t tag_size);
+  // AES-GCM. key_size 16, 24 or 32; nonce_size 12 (the only size we accept; SP 800-38D §5.2.1.1
+  // recommends it); tag_size 12..16 (SP 800-38D §5.2.1.2). Else kInvalidInput.
+  static Result<Aead> AesGcm(size_t key_size, size_t nonce_size = 12, size_t tag_size = 16);
+  // The parameter set for a COSE content-encryption algorithm: 1..3 (GCM), 10..13 and 30..33
+  // (CCM). Other identifiers: kUnsupported.
+  static Result<Aead> FromCoseAlgorithm(int64_t alg);
+
+  Mode mode() const { return mode_; }
+  size_t key_size() const { return key_size_; }
+  size_t nonce_size() const { return nonce_size_; }
+  size_t tag_size() const { return tag_size_; }
+  // Longest plaintext accepted: for CCM 2^(8*(15-nonce_size)) - 1 bytes (SP 800-38C A.1),
+  // capped at what fits in an int for OpenSSL; for GCM, INT_MAX - tag_size.
+  size_t max_plaintext_size() const;
+
+  // Encrypts and authenticates. Returns ciphertext || tag (plaintext.size() + tag_size() bytes).
+  // REQUIRES key.size() == key_size(), nonce.size() == nonce_size(), plaintext not longer than
+  // max_plaintext_size(); else kInvalidInput (kLimit for length). The caller must never reuse a
+  // nonce with the same key.
+  Result<Bytes> Seal(ByteView key, ByteView nonce, ByteView aad, ByteView plaintext) const;
+
+  // Checks and decrypts ciphertext || tag. kVerifyFailed when the tag does not match (tampered
+  // ciphertext, tag, aad, nonce or wrong key) or the input is shorter than the tag; no plaintext
+  // is released then. kInvalidInput for wrong key or nonce sizes.
+  Result<Bytes> Open(ByteView key, ByteView nonce, ByteView aad, ByteView ciphertext_and_tag) const;
+
+ private:
+  Aead(Mode mode, size_t key_size, size_t nonce_size, size_t tag_size)
+      : mode_(mode), key_size_(key_size), nonce_size_(nonce_size), tag_size_(tag_size) {}
+  Mode mode_;
+  size_t key_size_;
+  size_t nonce_size_;
+  size_t tag_size_;
+};
+
+}  // namespace secprof::crypto
