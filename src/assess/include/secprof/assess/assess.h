@@ -1,0 +1,142 @@
+// secprof/assess/assess.h — the draft's Section 6 processes made executable.
+//
+// Assess() takes a loaded catalog and a system model and returns an Assessment: the security
+// profile the system belongs to and why, the threats that apply (each finding says which rule
+// fired, on which model element, at which lifecycle phase and layer), the risk of each
+// (likelihood x impact on the catalog's risk matrix), the mitigations the profile requires against
+// those declared (gaps), the residual risk, the business and privacy impact analyses, and the
+// standards view. It is pure: the same inputs give the same, sorted output.
+//
+// Monotonicity contracts (tested as properties):
+//  * declaring an additional mitigation never raises any finding's residual risk;
+//  * the chosen profile never drops when a classifying feature grows (triggers are monotone).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "secprof/catalog/catalog.h"
+#include "secprof/core/result.h"
+#include "secprof/model/model.h"
+
+namespace secprof::assess {
+
+struct Trigger {
+  std::string profile;
+  std::string reason;
+  std::vector<std::string> conditions;  // rendered, e.g. "system.central_device >= local"
+  bool holds = false;
+};
+
+struct ProfileDecision {
+  std::string id;                        // "SecProf_3"
+  std::string name;
+  std::vector<Trigger> decided_by;       // the chosen profile's triggers that hold (empty: default)
+  std::vector<Trigger> move_up;          // triggers of higher profiles: any one would move it up
+  std::vector<Trigger> held_lower;       // lower profiles' triggers that also hold
+};
+
+struct Finding {
+  std::string threat;                    // "T3"
+  std::string threat_name;
+  bool addition = false;                 // RFC 8576 addition (T10, T11)
+  std::string rule;                      // "R.T3.clear-bootstrap"
+  std::string phase;
+  std::string layer;
+  std::string scope;                     // system|thing|link|node|asset
+  std::string element;                   // model element id ("system" for system scope)
+  SourceLocation where;                  // of the element in the model file
+  std::string why;
+  std::string likelihood;
+  std::string impact;
+  std::string risk;
+  bool must_mitigate = false;
+  std::vector<std::string> mitigated_by; // declared mitigations that counter the threat
+  std::vector<std::string> required;     // mitigations the profile requires against it
+  std::vector<std::string> missing;      // required but not declared
+  std::string residual_likelihood;
+  std::string residual_risk;
+  bool residual_must_mitigate = false;
+};
+
+struct Gap {
+  std::string mitigation;
+  std::string name;
+  std::string building_block;
+  std::vector<std::string> threats;      // threats found in this model that it would counter
+  std::string highest_risk;              // highest residual risk among those findings ("" if none)
+  std::vector<std::string> etsi;         // EN 303 645 provisions it contributes to
+};
+
+struct BiaEntry {
+  std::string asset;
+  std::string description;
+  std::string confidentiality, integrity, availability;
+  bool personal = false;
+  // property -> threats found that endanger it through this asset's elements
+  std::map<std::string, std::vector<std::string>> threatened;
+  std::string highest_residual_risk;
+};
+
+struct PiaExposure {
+  std::string asset;
+  std::string kind;                      // translation_point|backend|thing|reownership
+  std::string element;                   // where (node/thing id, or "system")
+  std::string description;
+  std::vector<std::string> required;     // mitigations the profile requires there
+  std::vector<std::string> missing;
+};
+
+struct ProvisionStatus {
+  std::string provision;                 // "5.4-1"
+  std::vector<std::string> by;           // declared mitigations that address it (met) or would
+  bool met = false;
+};
+
+struct StandardsView {
+  std::vector<ProvisionStatus> etsi_en_303_645;
+  std::vector<catalog::StandardsConflict> conflicts;  // of the chosen profile
+  std::string owasp_isvs_level;
+  std::string iec_62443_4_2_sl;
+  std::vector<std::string> nist_ir_8259a;
+};
+
+struct Summary {
+  std::map<std::string, int> by_risk;           // risk level -> findings
+  std::map<std::string, int> by_residual_risk;  // residual risk level -> findings
+  int must_mitigate = 0;
+  int residual_must_mitigate = 0;
+  std::string highest_risk;
+  std::string highest_residual_risk;
+};
+
+struct Assessment {
+  std::string model_name;
+  std::string model_file;
+  std::string model_description;
+  SourceLocation mitigations_where;             // where gaps point in the model file
+  std::string catalog_version;
+  std::map<std::string, std::string> system_facts;
+  ProfileDecision profile;
+  std::vector<Finding> findings;                // sorted: threat, phase, layer, scope, element
+  std::vector<Gap> gaps;                        // sorted by mitigation id
+  std::vector<std::string> declared;            // mitigations declared in place
+  std::vector<std::string> beyond_profile;      // declared but not required by the profile
+  std::vector<BiaEntry> bia;
+  std::vector<PiaExposure> pia;
+  StandardsView standards;
+  Summary summary;
+  catalog::RiskMatrix risk_matrix;              // the matrix used (for reports)
+};
+
+// Runs the assessment. Fails with kInvalidInput, located in the model, when the model declares a
+// mitigation the catalog does not know; kInternal when the catalog's rules test a fact the model
+// does not provide (a catalog bug).
+Result<Assessment> Assess(const catalog::Catalog& cat, const model::Model& model);
+
+// Rank of a risk level in the matrix's risk_levels (-1 when unknown). Used by --fail-on.
+int RiskRank(const catalog::RiskMatrix& m, const std::string& level);
+
+}  // namespace secprof::assess

@@ -1,0 +1,146 @@
+// JSON rendering: the stable schema "secprof-assessment/1" (docs/ASSESS.md).
+#include <nlohmann/json.hpp>
+
+#include "secprof/report/report.h"
+
+namespace secprof::report {
+namespace {
+
+using nlohmann::ordered_json;
+
+ordered_json TriggerJson(const assess::Trigger& t) {
+  return {{"profile", t.profile}, {"reason", t.reason}, {"conditions", t.conditions},
+          {"holds", t.holds}};
+}
+
+ordered_json Triggers(const std::vector<assess::Trigger>& ts) {
+  ordered_json out = ordered_json::array();
+  for (const auto& t : ts) out.push_back(TriggerJson(t));
+  return out;
+}
+
+}  // namespace
+
+std::string RenderJson(const assess::Assessment& a) {
+  ordered_json j;
+  j["schema"] = "secprof-assessment/1";
+  j["tool"] = {{"name", "secprof"}, {"version", "0.1.0"}};
+  j["catalog_version"] = a.catalog_version;
+  j["model"] = {{"name", a.model_name}, {"file", a.model_file}, {"description", a.model_description}};
+  j["facts"] = a.system_facts;
+  j["profile"] = {{"id", a.profile.id},
+                  {"name", a.profile.name},
+                  {"decided_by", Triggers(a.profile.decided_by)},
+                  {"move_up", Triggers(a.profile.move_up)},
+                  {"held_lower", Triggers(a.profile.held_lower)}};
+  ordered_json threats = ordered_json::array();
+  for (const auto& f : a.findings) {
+    threats.push_back({{"id", f.threat},
+                       {"name", f.threat_name},
+                       {"addition", f.addition},
+                       {"rule", f.rule},
+                       {"phase", f.phase},
+                       {"layer", f.layer},
+                       {"element", {{"scope", f.scope},
+                                    {"id", f.element},
+                                    {"line", f.where.line},
+                                    {"column", f.where.column}}},
+                       {"why", f.why},
+                       {"likelihood", f.likelihood},
+                       {"impact", f.impact},
+                       {"risk", f.risk},
+                       {"must_mitigate", f.must_mitigate},
+                       {"mitigated_by", f.mitigated_by},
+                       {"required", f.required},
+                       {"missing", f.missing},
+                       {"residual_likelihood", f.residual_likelihood},
+                       {"residual_risk", f.residual_risk},
+                       {"residual_must_mitigate", f.residual_must_mitigate}});
+  }
+  j["threats"] = std::move(threats);
+  ordered_json gaps = ordered_json::array();
+  for (const auto& g : a.gaps) {
+    gaps.push_back({{"mitigation", g.mitigation},
+                    {"name", g.name},
+                    {"building_block", g.building_block},
+                    {"threats", g.threats},
+                    {"highest_risk", g.highest_risk},
+                    {"etsi_en_303_645", g.etsi}});
+  }
+  j["gaps"] = std::move(gaps);
+  j["declared_mitigations"] = a.declared;
+  j["beyond_profile"] = a.beyond_profile;
+  ordered_json bia = ordered_json::array();
+  for (const auto& b : a.bia) {
+    bia.push_back({{"asset", b.asset},
+                   {"description", b.description},
+                   {"confidentiality", b.confidentiality},
+                   {"integrity", b.integrity},
+                   {"availability", b.availability},
+                   {"personal", b.personal},
+                   {"threatened", b.threatened},
+                   {"highest_residual_risk", b.highest_residual_risk}});
+  }
+  j["bia"] = std::move(bia);
+  ordered_json pia = ordered_json::array();
+  for (const auto& x : a.pia) {
+    pia.push_back({{"asset", x.asset},
+                   {"kind", x.kind},
+                   {"element", x.element},
+                   {"description", x.description},
+                   {"required", x.required},
+                   {"missing", x.missing}});
+  }
+  j["pia"] = std::move(pia);
+  ordered_json prov = ordered_json::array();
+  for (const auto& p : a.standards.etsi_en_303_645) {
+    prov.push_back({{"provision", p.provision}, {"met", p.met}, {"by", p.by}});
+  }
+  ordered_json conflicts = ordered_json::array();
+  for (const auto& c : a.standards.conflicts) {
+    conflicts.push_back(
+        {{"standard", c.standard}, {"provision", c.provision}, {"description", c.description}});
+  }
+  j["standards"] = {{"etsi_en_303_645", std::move(prov)},
+                    {"conflicts", std::move(conflicts)},
+                    {"owasp_isvs_level", a.standards.owasp_isvs_level},
+                    {"iec_62443_4_2_sl", a.standards.iec_62443_4_2_sl},
+                    {"nist_ir_8259a", a.standards.nist_ir_8259a}};
+  j["risk_matrix"] = {{"likelihood_levels", a.risk_matrix.likelihood_levels},
+                      {"impact_levels", a.risk_matrix.impact_levels},
+                      {"risk_levels", a.risk_matrix.risk_levels},
+                      {"risk", a.risk_matrix.risk},
+                      {"must_mitigate", a.risk_matrix.must_mitigate}};
+  j["summary"] = {{"findings", a.findings.size()},
+                  {"by_risk", a.summary.by_risk},
+                  {"by_residual_risk", a.summary.by_residual_risk},
+                  {"must_mitigate", a.summary.must_mitigate},
+                  {"residual_must_mitigate", a.summary.residual_must_mitigate},
+                  {"highest_risk", a.summary.highest_risk},
+                  {"highest_residual_risk", a.summary.highest_residual_risk},
+                  {"gaps", a.gaps.size()}};
+  return j.dump(2) + "\n";
+}
+
+Result<Format> ParseFormat(const std::string& name) {
+  if (name == "text") return Format::kText;
+  if (name == "json") return Format::kJson;
+  if (name == "md" || name == "markdown") return Format::kMarkdown;
+  if (name == "html") return Format::kHtml;
+  if (name == "sarif") return Format::kSarif;
+  return Fail(ErrorCode::kInvalidInput,
+              "unknown format '" + name + "' (choose text, json, md, html or sarif)");
+}
+
+std::string Render(const assess::Assessment& a, const catalog::Catalog& cat, Format format) {
+  switch (format) {
+    case Format::kText: return RenderText(a, cat);
+    case Format::kJson: return RenderJson(a);
+    case Format::kMarkdown: return RenderMarkdown(a, cat);
+    case Format::kHtml: return RenderHtml(a, cat);
+    case Format::kSarif: return RenderSarif(a, cat);
+  }
+  return RenderJson(a);
+}
+
+}  // namespace secprof::report

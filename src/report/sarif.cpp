@@ -1,0 +1,100 @@
+// SARIF 2.1.0 (OASIS) rendering: one result per threat finding and per gap, located in the model.
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "secprof/report/report.h"
+
+namespace secprof::report {
+namespace {
+
+using nlohmann::ordered_json;
+
+// SARIF result.level from a residual risk (§3.27.10: error | warning | note).
+std::string Level(const assess::Assessment& a, const std::string& risk) {
+  int r = assess::RiskRank(a.risk_matrix, risk);
+  int top = static_cast<int>(a.risk_matrix.risk_levels.size()) - 1;
+  if (r >= top) return "error";
+  if (r >= 1) return "warning";
+  return "note";
+}
+
+ordered_json Location(const assess::Assessment& a, const SourceLocation& w) {
+  ordered_json region = {{"startLine", std::max(1, w.line)}};
+  if (w.column > 0) region["startColumn"] = w.column;
+  return ordered_json::array({{{"physicalLocation",
+                                {{"artifactLocation", {{"uri", a.model_file}}},
+                                 {"region", region}}}}});
+}
+
+}  // namespace
+
+std::string RenderSarif(const assess::Assessment& a, const catalog::Catalog& cat) {
+  ordered_json rules = ordered_json::array();
+  std::map<std::string, int> rule_index;
+  auto add_rule = [&](const std::string& id, const std::string& name, const std::string& short_text,
+                      const std::string& full_text, const std::vector<std::string>& tags) {
+    if (rule_index.count(id)) return;
+    rule_index[id] = static_cast<int>(rules.size());
+    rules.push_back({{"id", id},
+                     {"name", name},
+                     {"shortDescription", {{"text", short_text}}},
+                     {"fullDescription", {{"text", full_text}}},
+                     {"properties", {{"tags", tags}}}});
+  };
+  ordered_json results = ordered_json::array();
+  for (const auto& f : a.findings) {
+    const catalog::Threat* t = cat.FindThreat(f.threat);
+    add_rule(f.rule, f.threat + " " + f.threat_name, f.threat + " " + f.threat_name,
+             t ? t->description : f.threat_name, {"security", f.threat, f.phase, f.layer});
+    std::string text = f.threat + " " + f.threat_name + " (" + f.phase + ", " + f.layer +
+                       "): " + f.why + " Risk " + f.risk + ", residual " + f.residual_risk + ".";
+    if (!f.missing.empty()) {
+      text += " Missing:";
+      for (const auto& m : f.missing) text += " " + m;
+      text += ".";
+    }
+    results.push_back({{"ruleId", f.rule},
+                       {"ruleIndex", rule_index[f.rule]},
+                       {"level", Level(a, f.residual_risk)},
+                       {"message", {{"text", text}}},
+                       {"locations", Location(a, f.where)},
+                       {"properties",
+                        {{"threat", f.threat},
+                         {"element", f.element},
+                         {"risk", f.risk},
+                         {"residual_risk", f.residual_risk}}}});
+  }
+  for (const auto& g : a.gaps) {
+    const std::string id = "gap." + g.mitigation;
+    const catalog::Mitigation* m = cat.FindMitigation(g.mitigation);
+    add_rule(id, "Missing " + g.mitigation, "Mitigation required by " + a.profile.id + ": " + g.name,
+             m ? m->description : g.name, {"security", "gap", g.building_block});
+    std::string text = a.profile.id + " requires " + g.mitigation + " (" + g.name +
+                       "), which the model does not declare.";
+    if (!g.threats.empty()) {
+      text += " It would counter:";
+      for (const auto& t : g.threats) text += " " + t;
+      text += ".";
+    }
+    results.push_back({{"ruleId", id},
+                       {"ruleIndex", rule_index[id]},
+                       {"level", g.highest_risk.empty() ? "note" : Level(a, g.highest_risk)},
+                       {"message", {{"text", text}}},
+                       {"locations", Location(a, a.mitigations_where)}});
+  }
+  ordered_json sarif = {
+      {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
+      {"version", "2.1.0"},
+      {"runs", ordered_json::array({{{"tool",
+                                      {{"driver",
+                                        {{"name", "secprof"},
+                                         {"version", "0.1.0"},
+                                         {"informationUri",
+                                          "https://datatracker.ietf.org/doc/"
+                                          "draft-garcia-security-mitigations-and-profiles/"},
+                                         {"rules", rules}}}}},
+                                     {"results", results}}})}};
+  return sarif.dump(2) + "\n";
+}
+
+}  // namespace secprof::report
