@@ -1,0 +1,262 @@
+#include "secprof/crypto/aead.h"
+
+#include <climits>
+#include <cstring>
+
+#include "internal.h"
+
+namespace secprof::crypto {
+namespace {
+
+using internal::EvpCipherCtxPtr;
+using internal::OpenSslError;
+
+using internal::NonNull;
+
+// The EVP cipher for (mode, key size), fetched once per process.
+Result<const EVP_CIPHER*> CipherFor(Aead::Mode mode, size_t key_size) {
+  static const internal::EvpCipherPtr ccm128(EVP_CIPHER_fetch(nullptr, "AES-128-CCM", nullptr));
+  static const internal::EvpCipherPtr ccm192(EVP_CIPHER_fetch(nullptr, "AES-192-CCM", nullptr));
+  static const internal::EvpCipherPtr ccm256(EVP_CIPHER_fetch(nullptr, "AES-256-CCM", nullptr));
+  static const internal::EvpCipherPtr gcm128(EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr));
+  static const internal::EvpCipherPtr gcm192(EVP_CIPHER_fetch(nullptr, "AES-192-GCM", nullptr));
+  static const internal::EvpCipherPtr gcm256(EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr));
+  const EVP_CIPHER* c = nullptr;
+  const bool ccm = mode == Aead::Mode::kAesCcm;
+  switch (key_size) {
+    case 16:
+      c = ccm ? ccm128.get() : gcm128.get();
+      break;
+    case 24:
+      c = ccm ? ccm192.get() : gcm192.get();
+      break;
+    case 32:
+      c = ccm ? ccm256.get() : gcm256.get();
+      break;
+    default:
+      break;
+  }
+  if (c == nullptr) return Fail(OpenSslError("fetching the AES cipher"));
+  return c;
+}
+
+// A cipher context reused by this thread: allocating one per call costs a noticeable share of a
+// 64-byte seal. EVP_CIPHER_CTX_reset after each use wipes the key schedule (OpenSSL cleanses the
+// provider context when it is freed or reset).
+class ThreadCipherCtx {
+ public:
+  static Result<EVP_CIPHER_CTX*> Acquire() {
+    thread_local EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+    if (!ctx) return Fail(OpenSslError("EVP_CIPHER_CTX_new"));
+    return ctx.get();
+  }
+};
+
+// Resets the context on scope exit, so no key schedule outlives the call.
+struct ResetOnExit {
+  EVP_CIPHER_CTX* ctx;
+  ~ResetOnExit() { EVP_CIPHER_CTX_reset(ctx); }
+};
+
+Status CheckSizes(const Aead& a, ByteView key, ByteView nonce) {
+  if (key.size() != a.key_size()) {
+    return Fail(ErrorCode::kInvalidInput, "AEAD key must be " + std::to_string(a.key_size()) +
+                                              " bytes, got " + std::to_string(key.size()));
+  }
+  if (nonce.size() != a.nonce_size()) {
+    return Fail(ErrorCode::kInvalidInput, "AEAD nonce must be " + std::to_string(a.nonce_size()) +
+                                              " bytes, got " + std::to_string(nonce.size()));
+  }
+  return Ok();
+}
+
+// Sets cipher, nonce length, tag (length, and value when opening), key and nonce, in the order
+// OpenSSL's CCM requires (EVP_EncryptInit_ex(3), "CCM Mode").
+Status InitCipher(EVP_CIPHER_CTX* ctx, const EVP_CIPHER* cipher, const Aead& a, bool encrypt,
+                  ByteView key, ByteView nonce, const uint8_t* tag) {
+  if (EVP_CipherInit_ex(ctx, cipher, nullptr, nullptr, nullptr, encrypt ? 1 : 0) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, static_cast<int>(a.nonce_size()),
+                          nullptr) != 1) {
+    return Fail(OpenSslError("AEAD init"));
+  }
+  if (a.mode() == Aead::Mode::kAesCcm || !encrypt) {
+    // CCM fixes the tag length before the key; GCM takes the expected tag before Final.
+    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(a.tag_size()),
+                            const_cast<uint8_t*>(tag)) != 1) {
+      return Fail(OpenSslError("AEAD set tag"));
+    }
+  }
+  if (EVP_CipherInit_ex(ctx, nullptr, nullptr, key.data(), nonce.data(), -1) != 1) {
+    return Fail(OpenSslError("AEAD key/nonce"));
+  }
+  return Ok();
+}
+
+}  // namespace
+
+Result<Aead> Aead::AesCcm(size_t key_size, size_t nonce_size, size_t tag_size) {
+  if (key_size != 16 && key_size != 24 && key_size != 32) {
+    return Fail(ErrorCode::kInvalidInput, "AES key must be 16, 24 or 32 bytes");
+  }
+  if (nonce_size < 7 || nonce_size > 13) {
+    return Fail(
+        ErrorCode::kInvalidInput,
+        "AES-CCM nonce must be 7..13 bytes (SP 800-38C A.1), got " + std::to_string(nonce_size));
+  }
+  if (tag_size < 4 || tag_size > 16 || tag_size % 2 != 0) {
+    return Fail(ErrorCode::kInvalidInput,
+                "AES-CCM tag must be 4, 6, ..., 16 bytes (SP 800-38C A.1), got " +
+                    std::to_string(tag_size));
+  }
+  return Aead(Mode::kAesCcm, key_size, nonce_size, tag_size);
+}
+
+Result<Aead> Aead::AesGcm(size_t key_size, size_t nonce_size, size_t tag_size) {
+  if (key_size != 16 && key_size != 24 && key_size != 32) {
+    return Fail(ErrorCode::kInvalidInput, "AES key must be 16, 24 or 32 bytes");
+  }
+  if (nonce_size != 12) {
+    return Fail(ErrorCode::kInvalidInput, "AES-GCM nonce must be 12 bytes");
+  }
+  if (tag_size < 12 || tag_size > 16) {
+    return Fail(ErrorCode::kInvalidInput, "AES-GCM tag must be 12..16 bytes (SP 800-38D 5.2.1.2)");
+  }
+  return Aead(Mode::kAesGcm, key_size, nonce_size, tag_size);
+}
+
+Result<Aead> Aead::FromCoseAlgorithm(int64_t alg) {
+  switch (alg) {
+    // RFC 9053 §4.1, Table 5: AES-GCM, 96-bit nonce, 128-bit tag.
+    case kCoseA128Gcm:
+      return AesGcm(16);
+    case kCoseA192Gcm:
+      return AesGcm(24);
+    case kCoseA256Gcm:
+      return AesGcm(32);
+    // RFC 9053 §4.2, Table 6: AES-CCM-L-M-k, nonce 15 - L/8 bytes, tag M/8 bytes.
+    case kCoseAesCcm16_64_128:
+      return AesCcm(16, 13, 8);
+    case kCoseAesCcm16_64_256:
+      return AesCcm(32, 13, 8);
+    case kCoseAesCcm64_64_128:
+      return AesCcm(16, 7, 8);
+    case kCoseAesCcm64_64_256:
+      return AesCcm(32, 7, 8);
+    case kCoseAesCcm16_128_128:
+      return AesCcm(16, 13, 16);
+    case kCoseAesCcm16_128_256:
+      return AesCcm(32, 13, 16);
+    case kCoseAesCcm64_128_128:
+      return AesCcm(16, 7, 16);
+    case kCoseAesCcm64_128_256:
+      return AesCcm(32, 7, 16);
+    default:
+      return Fail(ErrorCode::kUnsupported,
+                  "COSE content encryption algorithm " + std::to_string(alg) + " not supported");
+  }
+}
+
+size_t Aead::max_plaintext_size() const {
+  const size_t int_cap = static_cast<size_t>(INT_MAX) - tag_size_;
+  if (mode_ == Mode::kAesGcm) return int_cap;
+  const size_t q = 15 - nonce_size_;  // bytes of the length field
+  if (q >= sizeof(size_t)) return int_cap;
+  const size_t ccm_cap = (size_t{1} << (8 * q)) - 1;
+  return ccm_cap < int_cap ? ccm_cap : int_cap;
+}
+
+Result<Bytes> Aead::Seal(ByteView key, ByteView nonce, ByteView aad, ByteView plaintext) const {
+  SECPROF_TRY(CheckSizes(*this, key, nonce));
+  if (plaintext.size() > max_plaintext_size()) {
+    return Fail(ErrorCode::kLimit, "AEAD plaintext too long for this nonce size");
+  }
+  if (aad.size() > INT_MAX) return Fail(ErrorCode::kLimit, "AEAD associated data too long");
+  SECPROF_ASSIGN_OR_RETURN(const EVP_CIPHER* cipher, CipherFor(mode_, key_size_));
+  SECPROF_ASSIGN_OR_RETURN(EVP_CIPHER_CTX * ctx, ThreadCipherCtx::Acquire());
+  ResetOnExit reset{ctx};
+  SECPROF_TRY(InitCipher(ctx, cipher, *this, true, key, nonce, nullptr));
+
+  Bytes out(plaintext.size() + tag_size_);
+  int len = 0;
+  // CCM needs the total plaintext length before any AAD (EVP_EncryptInit_ex(3), "CCM Mode").
+  if (mode_ == Mode::kAesCcm &&
+      EVP_EncryptUpdate(ctx, nullptr, &len, nullptr, static_cast<int>(plaintext.size())) != 1) {
+    return Fail(OpenSslError("AES-CCM length"));
+  }
+  if (!aad.empty() &&
+      EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {
+    return Fail(OpenSslError("AEAD aad"));
+  }
+  int total = 0;
+  if (!plaintext.empty() || mode_ == Mode::kAesCcm) {
+    // CCM must see one (possibly empty) update of the payload to produce the tag.
+    if (EVP_EncryptUpdate(ctx, out.data(), &len, NonNull(plaintext),
+                          static_cast<int>(plaintext.size())) != 1) {
+      return Fail(OpenSslError("AEAD encrypt"));
+    }
+    total = len;
+  }
+  if (EVP_EncryptFinal_ex(ctx, out.data() + total, &len) != 1) {
+    return Fail(OpenSslError("AEAD final"));
+  }
+  total += len;
+  if (static_cast<size_t>(total) != plaintext.size()) {
+    return Fail(ErrorCode::kInternal, "AEAD produced an unexpected ciphertext length");
+  }
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, static_cast<int>(tag_size_),
+                          out.data() + plaintext.size()) != 1) {
+    return Fail(OpenSslError("AEAD get tag"));
+  }
+  return out;
+}
+
+Result<Bytes> Aead::Open(ByteView key, ByteView nonce, ByteView aad,
+                         ByteView ciphertext_and_tag) const {
+  SECPROF_TRY(CheckSizes(*this, key, nonce));
+  if (ciphertext_and_tag.size() < tag_size_) {
+    return Fail(ErrorCode::kVerifyFailed, "AEAD input shorter than the tag");
+  }
+  const size_t ct_len = ciphertext_and_tag.size() - tag_size_;
+  if (ct_len > max_plaintext_size()) {
+    return Fail(ErrorCode::kVerifyFailed, "AEAD ciphertext too long for this nonce size");
+  }
+  if (aad.size() > INT_MAX) return Fail(ErrorCode::kLimit, "AEAD associated data too long");
+  const ByteView ct = ciphertext_and_tag.first(ct_len);
+  const uint8_t* tag = ciphertext_and_tag.data() + ct_len;
+  SECPROF_ASSIGN_OR_RETURN(const EVP_CIPHER* cipher, CipherFor(mode_, key_size_));
+  SECPROF_ASSIGN_OR_RETURN(EVP_CIPHER_CTX * ctx, ThreadCipherCtx::Acquire());
+  ResetOnExit reset{ctx};
+  SECPROF_TRY(InitCipher(ctx, cipher, *this, false, key, nonce, tag));
+
+  Bytes out(ct_len);
+  int len = 0;
+  if (mode_ == Mode::kAesCcm &&
+      EVP_DecryptUpdate(ctx, nullptr, &len, nullptr, static_cast<int>(ct_len)) != 1) {
+    return Fail(OpenSslError("AES-CCM length"));
+  }
+  if (!aad.empty() &&
+      EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {
+    return Fail(OpenSslError("AEAD aad"));
+  }
+  bool ok = true;
+  if (mode_ == Mode::kAesCcm) {
+    // CCM verifies the tag inside this single update (EVP_EncryptInit_ex(3), "CCM Mode").
+    ok = EVP_DecryptUpdate(ctx, out.data(), &len, NonNull(ct), static_cast<int>(ct_len)) == 1;
+  } else {
+    int total = 0;
+    if (ct_len != 0) {
+      ok = EVP_DecryptUpdate(ctx, out.data(), &len, ct.data(), static_cast<int>(ct_len)) == 1;
+      total = len;
+    }
+    ok = ok && EVP_DecryptFinal_ex(ctx, out.data() + total, &len) == 1;
+  }
+  if (!ok) {
+    // Release nothing that was decrypted under a bad tag.
+    if (!out.empty()) OPENSSL_cleanse(out.data(), out.size());
+    internal::ClearOpenSslErrors();
+    return Fail(ErrorCode::kVerifyFailed, "AEAD tag does not verify");
+  }
+  return out;
+}
+
+}  // namespace secprof::crypto

@@ -1,0 +1,98 @@
+// src/crypto/internal.h — OpenSSL plumbing shared by the crypto module's sources. Never included
+// from a public header: this is the only place where OpenSSL types meet secprof types.
+//
+// Every OpenSSL handle is owned by one of the Ptr aliases below from the moment it is returned,
+// and released by OpenSSL's own free function for that type.
+#pragma once
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/param_build.h>
+#include <openssl/params.h>
+
+#include <memory>
+#include <string>
+
+#include "secprof/core/result.h"
+#include "secprof/crypto/keys.h"
+
+namespace secprof::crypto::internal {
+
+template <auto FreeFn>
+struct Free {
+  template <class T>
+  void operator()(T* p) const {
+    FreeFn(p);
+  }
+};
+
+using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, Free<EVP_PKEY_free>>;
+using EvpPkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Free<EVP_PKEY_CTX_free>>;
+using EvpMdPtr = std::unique_ptr<EVP_MD, Free<EVP_MD_free>>;
+using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, Free<EVP_MD_CTX_free>>;
+using EvpCipherPtr = std::unique_ptr<EVP_CIPHER, Free<EVP_CIPHER_free>>;
+using EvpCipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, Free<EVP_CIPHER_CTX_free>>;
+using EvpMacPtr = std::unique_ptr<EVP_MAC, Free<EVP_MAC_free>>;
+using EvpMacCtxPtr = std::unique_ptr<EVP_MAC_CTX, Free<EVP_MAC_CTX_free>>;
+using EvpKdfPtr = std::unique_ptr<EVP_KDF, Free<EVP_KDF_free>>;
+using EvpKdfCtxPtr = std::unique_ptr<EVP_KDF_CTX, Free<EVP_KDF_CTX_free>>;
+using BioPtr = std::unique_ptr<BIO, Free<BIO_free>>;
+using BnPtr = std::unique_ptr<BIGNUM, Free<BN_free>>;
+using SecretBnPtr = std::unique_ptr<BIGNUM, Free<BN_clear_free>>;
+using BnCtxPtr = std::unique_ptr<BN_CTX, Free<BN_CTX_free>>;
+using EcGroupPtr = std::unique_ptr<EC_GROUP, Free<EC_GROUP_free>>;
+using EcPointPtr = std::unique_ptr<EC_POINT, Free<EC_POINT_free>>;
+using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, Free<ECDSA_SIG_free>>;
+using OsslParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, Free<OSSL_PARAM_BLD_free>>;
+using OsslParamPtr = std::unique_ptr<OSSL_PARAM, Free<OSSL_PARAM_free>>;
+
+// Frees memory OpenSSL allocated for us (OPENSSL_free is a macro, so it needs a function).
+void OpenSslFree(void* p);
+using OpenSslBytesPtr = std::unique_ptr<unsigned char, Free<OpenSslFree>>;
+
+// An Error of `code` (kCrypto by default) saying `what`, with the reason of the oldest entry in
+// OpenSSL's error queue when there is one. Clears the queue.
+Error OpenSslError(const std::string& what, ErrorCode code = ErrorCode::kCrypto);
+// Discards OpenSSL's error queue (after an expected failure such as a bad signature).
+void ClearOpenSslErrors();
+
+// A non-null pointer for possibly empty inputs: some OpenSSL entry points read (ptr == NULL) as
+// "absent" rather than "empty" (e.g. EVP_MAC_init treats a NULL key as "keep the previous key").
+inline const uint8_t* NonNull(ByteView v) {
+  static const uint8_t kEmpty[1] = {0};
+  return v.empty() ? kEmpty : v.data();
+}
+
+// Algorithms fetched once per process from the default library context (explicit fetching avoids
+// a lookup on every call, OpenSSL 3 "Performance" guide). Never null once the call succeeded.
+Result<const EVP_MD*> Sha256Md();
+
+}  // namespace secprof::crypto::internal
+
+namespace secprof::crypto {
+
+struct PublicKey::Impl {
+  internal::EvpPkeyPtr pkey;  // public part only
+  KeyType type;
+};
+
+struct PrivateKey::Impl {
+  internal::EvpPkeyPtr pkey;  // full key pair
+  KeyType type;
+};
+
+// The module's privileged access to the opaque key classes.
+struct KeyAccess {
+  static EVP_PKEY* Get(const PublicKey& k) { return k.impl_->pkey.get(); }
+  static EVP_PKEY* Get(const PrivateKey& k) { return k.impl_->pkey.get(); }
+  static bool Valid(const PrivateKey& k) { return k.impl_ != nullptr; }
+  // Takes ownership of a validated public key.
+  static PublicKey MakePublic(internal::EvpPkeyPtr pkey, KeyType type);
+  // Takes ownership of a validated key pair; derives the public-only copy.
+  static Result<PrivateKey> MakePrivate(internal::EvpPkeyPtr pkey, KeyType type);
+};
+
+}  // namespace secprof::crypto
