@@ -22,7 +22,7 @@ function(secprof_add_test name)
   target_link_libraries(${name} PRIVATE ${T_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
-    PROPERTIES ENVIRONMENT "SECPROF_SOURCE_DIR=${PROJECT_SOURCE_DIR};SECPROF_BINARY=$<TARGET_FILE:secprof>")
+    PROPERTIES ENVIRONMENT "SECPROF_SOURCE_DIR=${PROJECT_SOURCE_DIR};SECPROF_BINARY=${CMAKE_BINARY_DIR}/secprof")
 endfunction()
 
 # secprof_embed_files(OUT_CPP NAMESPACE FILES ...)
