@@ -241,7 +241,11 @@ Result<Bytes> Aead::Open(ByteView key, ByteView nonce, ByteView aad,
   bool ok = true;
   if (mode_ == Mode::kAesCcm) {
     // CCM verifies the tag inside this single update (EVP_EncryptInit_ex(3), "CCM Mode").
-    ok = EVP_DecryptUpdate(ctx, out.data(), &len, NonNull(ct), static_cast<int>(ct_len)) == 1;
+    // Output must be non-null even for an empty payload: OpenSSL reads (out == NULL) as an AAD
+    // or length call and would then skip the tag check entirely.
+    uint8_t empty_out[1];
+    uint8_t* dst = ct_len == 0 ? empty_out : out.data();
+    ok = EVP_DecryptUpdate(ctx, dst, &len, NonNull(ct), static_cast<int>(ct_len)) == 1;
   } else {
     int total = 0;
     if (ct_len != 0) {

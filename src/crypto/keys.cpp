@@ -655,7 +655,10 @@ Result<SecureBuffer> DeriveSharedSecret(const PrivateKey& mine, const PublicKey&
     // OpenSSL refuses an all-zero X25519 output (RFC 7748 §6.1) here.
     return Fail(OpenSslError("key agreement", ErrorCode::kInvalidInput));
   }
-  if (std::all_of(out.begin(), out.end(), [](uint8_t b) { return b == 0; })) {
+  // RFC 7748 §6.1: an all-zero X25519 output means a small-order peer point. (For P-256 an
+  // all-zero x-coordinate is a legitimate result: the point (0, sqrt(b)) is on the curve.)
+  if (mine.type() == KeyType::kX25519 &&
+      std::all_of(out.begin(), out.end(), [](uint8_t b) { return b == 0; })) {
     return Fail(ErrorCode::kInvalidInput, "all-zero shared secret (RFC 7748 section 6.1)");
   }
   return out;

@@ -1,0 +1,566 @@
+// Unit tests for secprof::crypto: known answers printed in RFCs (cited at each use), round trips,
+// tampering, key handling, and the test seams (wiping, fake randomness).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "hex.h"
+#include "secprof/crypto/crypto.h"
+
+namespace secprof::crypto {
+namespace {
+
+using testing::Hex;
+using testing::Unhex;
+
+Bytes Str(std::string_view s) { return Bytes(s.begin(), s.end()); }
+
+// ---------------------------------------------------------------- SecureBuffer
+
+struct WipeLog {
+  static inline int calls = 0;
+  static inline size_t last_size = 0;
+  static inline bool last_all_zero = false;
+  static void Observe(const uint8_t* data, size_t size) {
+    ++calls;
+    last_size = size;
+    last_all_zero = std::all_of(data, data + size, [](uint8_t b) { return b == 0; });
+  }
+  static void Reset() {
+    calls = 0;
+    last_size = 0;
+    last_all_zero = false;
+  }
+};
+
+class CryptoSecureBuffer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    WipeLog::Reset();
+    SetWipeObserverForTesting(&WipeLog::Observe);
+  }
+  void TearDown() override { SetWipeObserverForTesting(nullptr); }
+};
+
+static_assert(!std::is_copy_constructible_v<SecureBuffer>, "no accidental copies");
+static_assert(!std::is_copy_assignable_v<SecureBuffer>, "no accidental copies");
+static_assert(std::is_nothrow_move_constructible_v<SecureBuffer>);
+
+TEST_F(CryptoSecureBuffer, WipesOnDestruction) {
+  {
+    SecureBuffer key(Bytes(48, 0xAA));
+    EXPECT_EQ(key.size(), 48u);
+    EXPECT_EQ(key[0], 0xAA);
+  }
+  // The observer runs on the block after OPENSSL_cleanse and before it is freed.
+  EXPECT_EQ(WipeLog::calls, 1);
+  EXPECT_EQ(WipeLog::last_size, 48u);
+  EXPECT_TRUE(WipeLog::last_all_zero);
+}
+
+TEST_F(CryptoSecureBuffer, MoveTransfersWithoutCopyAndAssignmentWipesOld) {
+  SecureBuffer a(Bytes(16, 0x11));
+  const uint8_t* block = a.data();
+  SecureBuffer b(std::move(a));
+  EXPECT_EQ(b.data(), block);  // the same block: no copy of the secret was made
+  EXPECT_TRUE(a.empty());      // NOLINT(bugprone-use-after-move): moved-from state is specified
+  EXPECT_EQ(WipeLog::calls, 0);
+
+  SecureBuffer c(Bytes(8, 0x22));
+  c = std::move(b);  // c's old 8-byte block is wiped
+  EXPECT_EQ(WipeLog::calls, 1);
+  EXPECT_EQ(WipeLog::last_size, 8u);
+  EXPECT_TRUE(WipeLog::last_all_zero);
+  EXPECT_EQ(c.size(), 16u);
+  EXPECT_EQ(c[15], 0x11);
+}
+
+TEST_F(CryptoSecureBuffer, ResizeClearAndClone) {
+  SecureBuffer a(Bytes{1, 2, 3, 4});
+  a.resize(6);
+  EXPECT_EQ(WipeLog::calls, 1);  // old block wiped
+  EXPECT_TRUE(WipeLog::last_all_zero);
+  EXPECT_EQ(Hex(a), "010203040000");
+  SecureBuffer b = a.Clone();
+  b[0] = 9;
+  EXPECT_EQ(a[0], 1);
+  a.clear();
+  EXPECT_TRUE(a.empty());
+  EXPECT_EQ(WipeLog::calls, 2);
+  EXPECT_EQ(WipeLog::last_size, 6u);
+}
+
+TEST(CryptoConstantTime, Equal) {
+  EXPECT_TRUE(ConstantTimeEqual(Bytes{1, 2, 3}, Bytes{1, 2, 3}));
+  EXPECT_FALSE(ConstantTimeEqual(Bytes{1, 2, 3}, Bytes{1, 2, 4}));
+  EXPECT_FALSE(ConstantTimeEqual(Bytes{1, 2, 3}, Bytes{1, 2}));
+  EXPECT_TRUE(ConstantTimeEqual(Bytes{}, Bytes{}));
+}
+
+// ---------------------------------------------------------------- Random
+
+TEST(CryptoRandom, FakeFromSeedIsDeterministicAndChunkingDoesNotMatter) {
+  FakeRandom a = FakeRandom::FromSeed(7);
+  FakeRandom b = FakeRandom::FromSeed(7);
+  FakeRandom c = FakeRandom::FromSeed(8);
+  auto x = a.Draw(100);
+  ASSERT_TRUE(x);
+  // Same stream drawn in uneven pieces.
+  Bytes y;
+  for (size_t n : {1u, 31u, 32u, 36u}) {
+    auto part = b.Draw(n);
+    ASSERT_TRUE(part);
+    y.insert(y.end(), part->begin(), part->end());
+  }
+  EXPECT_EQ(*x, y);
+  EXPECT_EQ(a.consumed(), 100u);
+  auto z = c.Draw(100);
+  ASSERT_TRUE(z);
+  EXPECT_NE(*x, *z);
+}
+
+TEST(CryptoRandom, FakeFromStreamReplaysThenFails) {
+  FakeRandom r = FakeRandom::FromStream(Bytes{1, 2, 3, 4, 5});
+  auto a = r.Draw(3);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(*a, (Bytes{1, 2, 3}));
+  auto b = r.Draw(3);
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error().code(), ErrorCode::kLimit);
+  auto c = r.Draw(2);  // the failed draw consumed nothing
+  ASSERT_TRUE(c);
+  EXPECT_EQ(*c, (Bytes{4, 5}));
+}
+
+TEST(CryptoRandom, FailingAndSystem) {
+  FakeRandom f = FakeRandom::Failing();
+  EXPECT_FALSE(f.Draw(1));
+  auto s1 = SystemRandomSource().Draw(32);
+  auto s2 = SystemRandomSource().Draw(32);
+  ASSERT_TRUE(s1 && s2);
+  EXPECT_NE(*s1, *s2);
+}
+
+TEST(CryptoRandom, DeterministicKeyGeneration) {
+  for (KeyType t : {KeyType::kP256, KeyType::kEd25519, KeyType::kX25519}) {
+    FakeRandom r1 = FakeRandom::FromSeed(1);
+    FakeRandom r2 = FakeRandom::FromSeed(1);
+    auto k1 = PrivateKey::Generate(t, r1);
+    auto k2 = PrivateKey::Generate(t, r2);
+    ASSERT_TRUE(k1 && k2) << KeyTypeName(t);
+    EXPECT_TRUE(k1->public_key() == k2->public_key());
+  }
+  FakeRandom failing = FakeRandom::Failing();
+  EXPECT_FALSE(PrivateKey::Generate(KeyType::kP256, failing));
+}
+
+// ---------------------------------------------------------------- SHA-256, HMAC, HKDF
+
+TEST(CryptoHash, Sha256KnownAnswer) {
+  // FIPS 180-2 Appendix B.1 ("abc").
+  auto d = Sha256(Str("abc"));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(Hex(*d), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  auto e = Sha256({});
+  ASSERT_TRUE(e);
+  EXPECT_EQ(Hex(*e), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST(CryptoHash, IncrementalEqualsOneShot) {
+  Bytes big(1 << 20);
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<uint8_t>(i * 131 + 7);
+  auto one = Sha256(big);
+  ASSERT_TRUE(one);
+  auto h = Sha256Hasher::Create();
+  ASSERT_TRUE(h);
+  size_t off = 0;
+  for (size_t step = 1; off < big.size(); step = step * 3 + 1) {
+    const size_t n = std::min(step, big.size() - off);
+    ASSERT_TRUE(h->Update(ByteView(big).subspan(off, n)));
+    off += n;
+  }
+  auto inc = h->Finish();
+  ASSERT_TRUE(inc);
+  EXPECT_EQ(*inc, *one);
+  EXPECT_FALSE(h->Finish());  // spent
+  EXPECT_FALSE(h->Update(big));
+}
+
+TEST(CryptoHmac, Rfc4231TestCase2AndTruncatedVerify) {
+  // RFC 4231 §4.3, Test Case 2: Key = "Jefe", Data = "what do ya want for nothing?".
+  const Bytes key = Str("Jefe");
+  const Bytes data = Str("what do ya want for nothing?");
+  auto tag = HmacSha256(key, data);
+  ASSERT_TRUE(tag);
+  EXPECT_EQ(Hex(*tag), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_TRUE(HmacSha256Verify(key, data, *tag));
+  // COSE HMAC 256/64: the first 8 bytes (RFC 9053 §3.1).
+  const ByteView t8 = ByteView(*tag).first(8);
+  EXPECT_TRUE(HmacSha256Verify(key, data, t8, 8));
+  EXPECT_EQ(HmacSha256Verify(key, data, t8).error().code(), ErrorCode::kVerifyFailed);
+  EXPECT_EQ(HmacSha256Verify(key, data, t8, 4).error().code(), ErrorCode::kInvalidInput);
+  Sha256Digest bad = *tag;
+  bad[31] ^= 1;
+  EXPECT_EQ(HmacSha256Verify(key, data, bad).error().code(), ErrorCode::kVerifyFailed);
+  EXPECT_FALSE(HmacSha256Verify(Str("Jeff"), data, *tag));
+}
+
+TEST(CryptoHkdf, Rfc5869TestCase1) {
+  // RFC 5869 Appendix A.1, Test Case 1 (basic test case with SHA-256).
+  const Bytes ikm = Unhex("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b");
+  const Bytes salt = Unhex("000102030405060708090a0b0c");
+  const Bytes info = Unhex("f0f1f2f3f4f5f6f7f8f9");
+  const std::string prk_hex = "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5";
+  const std::string okm_hex =
+      "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865";
+  auto prk = HkdfSha256Extract(salt, ikm);
+  ASSERT_TRUE(prk);
+  EXPECT_EQ(Hex(*prk), prk_hex);
+  auto okm = HkdfSha256Expand(*prk, info, 42);
+  ASSERT_TRUE(okm);
+  EXPECT_EQ(Hex(*okm), okm_hex);
+  auto both = HkdfSha256(ikm, salt, info, 42);
+  ASSERT_TRUE(both);
+  EXPECT_EQ(Hex(*both), okm_hex);
+}
+
+TEST(CryptoHkdf, LengthLimits) {
+  const Bytes ikm(32, 1);
+  EXPECT_EQ(HkdfSha256(ikm, {}, {}, 0).error().code(), ErrorCode::kInvalidInput);
+  EXPECT_TRUE(HkdfSha256(ikm, {}, {}, kHkdfSha256MaxOutput));
+  EXPECT_EQ(HkdfSha256(ikm, {}, {}, kHkdfSha256MaxOutput + 1).error().code(),
+            ErrorCode::kInvalidInput);
+  EXPECT_EQ(HkdfSha256Expand(Bytes(31, 1), {}, 16).error().code(), ErrorCode::kInvalidInput);
+  // Empty IKM and empty salt are legal (RFC 5869 §2.2: salt defaults to HashLen zeros).
+  auto a = HkdfSha256({}, {}, {}, 16);
+  auto b = HkdfSha256({}, Bytes(32, 0), {}, 16);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(Hex(*a), Hex(*b));
+}
+
+// ---------------------------------------------------------------- AEAD
+
+TEST(CryptoAead, CoseAlgorithmTable) {
+  struct Row {
+    int64_t alg;
+    Aead::Mode mode;
+    size_t key, nonce, tag;
+  };
+  // RFC 9053 Tables 5 and 6.
+  const Row rows[] = {
+      {1, Aead::Mode::kAesGcm, 16, 12, 16},  {2, Aead::Mode::kAesGcm, 24, 12, 16},
+      {3, Aead::Mode::kAesGcm, 32, 12, 16},  {10, Aead::Mode::kAesCcm, 16, 13, 8},
+      {11, Aead::Mode::kAesCcm, 32, 13, 8},  {12, Aead::Mode::kAesCcm, 16, 7, 8},
+      {13, Aead::Mode::kAesCcm, 32, 7, 8},   {30, Aead::Mode::kAesCcm, 16, 13, 16},
+      {31, Aead::Mode::kAesCcm, 32, 13, 16}, {32, Aead::Mode::kAesCcm, 16, 7, 16},
+      {33, Aead::Mode::kAesCcm, 32, 7, 16},
+  };
+  for (const Row& r : rows) {
+    auto a = Aead::FromCoseAlgorithm(r.alg);
+    ASSERT_TRUE(a) << r.alg;
+    EXPECT_EQ(a->mode(), r.mode);
+    EXPECT_EQ(a->key_size(), r.key);
+    EXPECT_EQ(a->nonce_size(), r.nonce);
+    EXPECT_EQ(a->tag_size(), r.tag);
+  }
+  EXPECT_EQ(Aead::FromCoseAlgorithm(24).error().code(), ErrorCode::kUnsupported);
+}
+
+TEST(CryptoAead, ParameterChecks) {
+  EXPECT_FALSE(Aead::AesCcm(16, 6, 8));
+  EXPECT_FALSE(Aead::AesCcm(16, 14, 8));
+  EXPECT_FALSE(Aead::AesCcm(16, 13, 2));
+  EXPECT_FALSE(Aead::AesCcm(16, 13, 7));
+  EXPECT_FALSE(Aead::AesCcm(20, 13, 8));
+  EXPECT_TRUE(Aead::AesCcm(16, 12, 8));  // DTLS AES_128_CCM_8 (RFC 6655 §3)
+  EXPECT_TRUE(Aead::AesCcm(16, 13, 4));
+  EXPECT_FALSE(Aead::AesGcm(16, 16));
+  auto ccm = Aead::AesCcm(16, 13, 8);
+  ASSERT_TRUE(ccm);
+  EXPECT_EQ(ccm->max_plaintext_size(), 65535u);  // L = 2 bytes
+  const Bytes key(16, 1), nonce(13, 2);
+  EXPECT_EQ(ccm->Seal(Bytes(15, 1), nonce, {}, {}).error().code(), ErrorCode::kInvalidInput);
+  EXPECT_EQ(ccm->Seal(key, Bytes(12, 1), {}, {}).error().code(), ErrorCode::kInvalidInput);
+  EXPECT_EQ(ccm->Seal(key, nonce, {}, Bytes(65536, 0)).error().code(), ErrorCode::kLimit);
+  EXPECT_TRUE(ccm->Seal(key, nonce, {}, Bytes(65535, 0)));
+}
+
+TEST(CryptoAead, RoundTripAndTamperingForEveryCoseAlgorithm) {
+  for (int64_t alg : {1, 2, 3, 10, 11, 12, 13, 30, 31, 32, 33}) {
+    SCOPED_TRACE("COSE alg " + std::to_string(alg));
+    auto aead = Aead::FromCoseAlgorithm(alg);
+    ASSERT_TRUE(aead);
+    FakeRandom rng = FakeRandom::FromSeed(static_cast<uint64_t>(alg));
+    auto key = rng.DrawSecret(aead->key_size());
+    auto nonce = rng.Draw(aead->nonce_size());
+    ASSERT_TRUE(key && nonce);
+    const Bytes aad = Str("external aad");
+    for (size_t len : {0u, 1u, 16u, 64u, 1000u}) {
+      Bytes pt(len);
+      for (size_t i = 0; i < len; ++i) pt[i] = static_cast<uint8_t>(i);
+      auto ct = aead->Seal(*key, *nonce, aad, pt);
+      ASSERT_TRUE(ct);
+      ASSERT_EQ(ct->size(), len + aead->tag_size());
+      auto back = aead->Open(*key, *nonce, aad, *ct);
+      ASSERT_TRUE(back);
+      EXPECT_EQ(*back, pt);
+
+      auto expect_reject = [&](ByteView k, ByteView n, ByteView a, ByteView c, const char* what) {
+        auto r = aead->Open(k, n, a, c);
+        ASSERT_FALSE(r) << what;
+        EXPECT_EQ(r.error().code(), ErrorCode::kVerifyFailed) << what;
+      };
+      if (len > 0) {
+        Bytes t = *ct;
+        t[0] ^= 0x80;
+        expect_reject(*key, *nonce, aad, t, "tampered ciphertext");
+      }
+      Bytes t = *ct;
+      t.back() ^= 0x01;
+      expect_reject(*key, *nonce, aad, t, "tampered tag");
+      expect_reject(*key, *nonce, Str("external aaD"), *ct, "tampered aad");
+      expect_reject(*key, *nonce, {}, *ct, "missing aad");
+      Bytes n2 = *nonce;
+      n2[0] ^= 1;
+      expect_reject(*key, n2, aad, *ct, "other nonce");
+      SecureBuffer k2 = key->Clone();
+      k2[0] ^= 1;
+      expect_reject(k2, *nonce, aad, *ct, "wrong key");
+      expect_reject(*key, *nonce, aad, ByteView(*ct).first(aead->tag_size() - 1), "too short");
+    }
+  }
+}
+
+// ---------------------------------------------------------------- signatures
+
+TEST(CryptoSign, EcdsaRoundTripBothEncodingsAndConversion) {
+  auto sk = PrivateKey::Generate(KeyType::kP256);
+  ASSERT_TRUE(sk);
+  const PublicKey& pk = sk->public_key();
+  const Bytes msg = Str("COSE Sig_structure stand-in");
+  auto raw = sk->Sign(SignatureAlgorithm::kEcdsaP256Sha256, msg);
+  auto der = sk->Sign(SignatureAlgorithm::kEcdsaP256Sha256Der, msg);
+  ASSERT_TRUE(raw && der);
+  EXPECT_EQ(raw->size(), 64u);
+  EXPECT_TRUE(pk.Verify(SignatureAlgorithm::kEcdsaP256Sha256, msg, *raw));
+  EXPECT_TRUE(pk.Verify(SignatureAlgorithm::kEcdsaP256Sha256Der, msg, *der));
+  // Conversions in both directions verify, and round-trip exactly.
+  auto as_der = EcdsaP256RawToDer(*raw);
+  ASSERT_TRUE(as_der);
+  EXPECT_TRUE(pk.Verify(SignatureAlgorithm::kEcdsaP256Sha256Der, msg, *as_der));
+  auto back = EcdsaP256DerToRaw(*as_der);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, *raw);
+  auto as_raw = EcdsaP256DerToRaw(*der);
+  ASSERT_TRUE(as_raw);
+  EXPECT_TRUE(pk.Verify(SignatureAlgorithm::kEcdsaP256Sha256, msg, *as_raw));
+  // Encodings are not interchangeable.
+  EXPECT_FALSE(pk.Verify(SignatureAlgorithm::kEcdsaP256Sha256, msg, *der));
+  EXPECT_FALSE(pk.Verify(SignatureAlgorithm::kEcdsaP256Sha256Der, msg, *raw));
+  // Tampered message or signature, wrong key.
+  Bytes msg2 = msg;
+  msg2[0] ^= 1;
+  EXPECT_EQ(pk.Verify(SignatureAlgorithm::kEcdsaP256Sha256, msg2, *raw).error().code(),
+            ErrorCode::kVerifyFailed);
+  Bytes sig2 = *raw;
+  sig2[40] ^= 1;
+  EXPECT_FALSE(pk.Verify(SignatureAlgorithm::kEcdsaP256Sha256, msg, sig2));
+  auto other = PrivateKey::Generate(KeyType::kP256);
+  ASSERT_TRUE(other);
+  EXPECT_FALSE(other->public_key().Verify(SignatureAlgorithm::kEcdsaP256Sha256, msg, *raw));
+  // Algorithm that does not fit the key.
+  EXPECT_EQ(pk.Verify(SignatureAlgorithm::kEd25519, msg, *raw).error().code(),
+            ErrorCode::kInvalidInput);
+  EXPECT_EQ(sk->Sign(SignatureAlgorithm::kEd25519, msg).error().code(), ErrorCode::kInvalidInput);
+}
+
+TEST(CryptoSign, RawDerConversionEdgeCases) {
+  // r with its top bit set needs a 0x00 pad in DER; s = 1 with leading zeros shrinks to one byte.
+  Bytes raw(64, 0);
+  raw[0] = 0x80;
+  raw[31] = 0x05;
+  raw[63] = 0x01;
+  auto der = EcdsaP256RawToDer(raw);
+  ASSERT_TRUE(der);
+  EXPECT_EQ(Hex(*der),
+            "3026022100800000000000000000000000000000000000000000000000000000000000000502"
+            "0101");
+  auto back = EcdsaP256DerToRaw(*der);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, raw);
+  // Non-minimal integer (extra 0x00), long-form length, trailing byte, negative r, r > 32 bytes.
+  EXPECT_FALSE(EcdsaP256DerToRaw(Unhex("300702020001020101")));
+  EXPECT_FALSE(EcdsaP256DerToRaw(Unhex("308106020101020101")));
+  EXPECT_FALSE(EcdsaP256DerToRaw(Unhex("300602010102010100")));
+  EXPECT_FALSE(EcdsaP256DerToRaw(Unhex("3006020181020101")));
+  EXPECT_TRUE(EcdsaP256DerToRaw(Unhex("3006020101020101")));  // the well-formed control
+  // r = 2^256: 33 content bytes, a valid DER INTEGER that does not fit the raw form.
+  EXPECT_FALSE(EcdsaP256DerToRaw(Unhex("3026022101" + std::string(64, '0') + "020101")));
+  EXPECT_FALSE(EcdsaP256RawToDer(Bytes(63, 1)));
+}
+
+TEST(CryptoSign, Ed25519Rfc8032Test1) {
+  // RFC 8032 §7.1, TEST 1 (empty message).
+  auto sk = PrivateKey::FromRaw(
+      KeyType::kEd25519, Unhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"));
+  ASSERT_TRUE(sk);
+  auto pub = sk->public_key().ToRaw();
+  ASSERT_TRUE(pub);
+  EXPECT_EQ(Hex(*pub), "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+  auto sig = sk->Sign(SignatureAlgorithm::kEd25519, {});
+  ASSERT_TRUE(sig);
+  EXPECT_EQ(Hex(*sig),
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e"
+            "39701cf9b46bd25bf5f0595bbe24655141438e7a100b");
+  auto pk = PublicKey::FromRaw(KeyType::kEd25519, *pub);
+  ASSERT_TRUE(pk);
+  EXPECT_TRUE(pk->Verify(SignatureAlgorithm::kEd25519, {}, *sig));
+  EXPECT_FALSE(pk->Verify(SignatureAlgorithm::kEd25519, Bytes{0}, *sig));
+  EXPECT_FALSE(pk->Verify(SignatureAlgorithm::kEd25519, {}, ByteView(*sig).first(63)));
+}
+
+TEST(CryptoKeys, P256FromScalarMatchesRfc6979Key) {
+  // RFC 6979 Appendix A.2.5: the P-256 key pair (x = private scalar, Ux/Uy = public point).
+  auto sk = PrivateKey::FromRaw(
+      KeyType::kP256, Unhex("c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721"));
+  ASSERT_TRUE(sk);
+  auto c = sk->public_key().ToP256Coordinates();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(Hex(c->x), "60fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb6");
+  EXPECT_EQ(Hex(c->y), "7903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299");
+  auto pk = PublicKey::FromP256Coordinates(c->x, c->y);
+  ASSERT_TRUE(pk);
+  EXPECT_TRUE(*pk == sk->public_key());
+  auto d = sk->ToRaw();
+  ASSERT_TRUE(d);
+  EXPECT_EQ(Hex(*d), "c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721");
+  // Off-curve point, zero and out-of-range scalars are refused.
+  Bytes y = c->y;
+  y[31] ^= 1;
+  EXPECT_EQ(PublicKey::FromP256Coordinates(c->x, y).error().code(), ErrorCode::kInvalidInput);
+  EXPECT_FALSE(PrivateKey::FromRaw(KeyType::kP256, Bytes(32, 0)));
+  EXPECT_FALSE(PrivateKey::FromRaw(KeyType::kP256, Bytes(32, 0xff)));
+  EXPECT_FALSE(PrivateKey::FromRaw(KeyType::kP256, Bytes(31, 1)));
+}
+
+TEST(CryptoKeys, PemDerRawRoundTrips) {
+  for (KeyType t : {KeyType::kP256, KeyType::kEd25519, KeyType::kX25519}) {
+    SCOPED_TRACE(KeyTypeName(t));
+    auto sk = PrivateKey::Generate(t);
+    ASSERT_TRUE(sk);
+    auto pem = sk->ToPem();
+    ASSERT_TRUE(pem);
+    EXPECT_NE(pem->AsStringView().find("-----BEGIN PRIVATE KEY-----"), std::string_view::npos);
+    auto sk2 = PrivateKey::FromPem(pem->AsStringView());
+    ASSERT_TRUE(sk2);
+    EXPECT_EQ(sk2->type(), t);
+    EXPECT_TRUE(sk2->public_key() == sk->public_key());
+    auto der = sk->ToDer();
+    ASSERT_TRUE(der);
+    auto sk3 = PrivateKey::FromDer(*der);
+    ASSERT_TRUE(sk3);
+    auto r1 = sk->ToRaw();
+    auto r3 = sk3->ToRaw();
+    ASSERT_TRUE(r1 && r3);
+    EXPECT_TRUE(ConstantTimeEqual(*r1, *r3));
+    auto sk4 = PrivateKey::FromRaw(t, *r1);
+    ASSERT_TRUE(sk4);
+    EXPECT_TRUE(sk4->public_key() == sk->public_key());
+
+    auto ppem = sk->public_key().ToPem();
+    ASSERT_TRUE(ppem);
+    EXPECT_NE(ppem->find("-----BEGIN PUBLIC KEY-----"), std::string::npos);
+    auto pk = PublicKey::FromPem(*ppem);
+    ASSERT_TRUE(pk);
+    EXPECT_TRUE(*pk == sk->public_key());
+    auto praw = pk->ToRaw();
+    ASSERT_TRUE(praw);
+    auto pk2 = PublicKey::FromRaw(t, *praw);
+    ASSERT_TRUE(pk2);
+    EXPECT_TRUE(*pk2 == *pk);
+    auto pder = pk->ToDer();
+    ASSERT_TRUE(pder);
+    Bytes trailing = *pder;
+    trailing.push_back(0);
+    EXPECT_FALSE(PublicKey::FromDer(trailing));
+
+    // A private key is not a public key, and the reverse.
+    EXPECT_FALSE(PublicKey::FromPem(pem->AsStringView()));
+    EXPECT_FALSE(PrivateKey::FromPem(*ppem));
+  }
+  EXPECT_FALSE(PublicKey::FromPem("not a pem"));
+}
+
+// ---------------------------------------------------------------- key agreement
+
+TEST(CryptoEcdh, BothSidesAgree) {
+  for (KeyType t : {KeyType::kP256, KeyType::kX25519}) {
+    SCOPED_TRACE(KeyTypeName(t));
+    auto a = PrivateKey::Generate(t);
+    auto b = PrivateKey::Generate(t);
+    ASSERT_TRUE(a && b);
+    auto ab = DeriveSharedSecret(*a, b->public_key());
+    auto ba = DeriveSharedSecret(*b, a->public_key());
+    ASSERT_TRUE(ab && ba);
+    EXPECT_EQ(ab->size(), 32u);
+    EXPECT_TRUE(ConstantTimeEqual(*ab, *ba));
+  }
+  auto p = PrivateKey::Generate(KeyType::kP256);
+  auto x = PrivateKey::Generate(KeyType::kX25519);
+  auto e = PrivateKey::Generate(KeyType::kEd25519);
+  ASSERT_TRUE(p && x && e);
+  EXPECT_EQ(DeriveSharedSecret(*p, x->public_key()).error().code(), ErrorCode::kInvalidInput);
+  EXPECT_EQ(DeriveSharedSecret(*e, e->public_key()).error().code(), ErrorCode::kInvalidInput);
+}
+
+TEST(CryptoEcdh, X25519Rfc7748PublicKeyAndLowOrderPoint) {
+  // RFC 7748 §6.1: Alice's private key and the public key derived from it.
+  auto alice = PrivateKey::FromRaw(
+      KeyType::kX25519, Unhex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"));
+  ASSERT_TRUE(alice);
+  auto pub = alice->public_key().ToRaw();
+  ASSERT_TRUE(pub);
+  EXPECT_EQ(Hex(*pub), "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+  // u = 0 is a point of small order: the output is all zeros and must be refused (§6.1).
+  auto zero = PublicKey::FromRaw(KeyType::kX25519, Bytes(32, 0));
+  ASSERT_TRUE(zero);
+  EXPECT_FALSE(DeriveSharedSecret(*alice, *zero));
+}
+
+// ---------------------------------------------------------------- Signer seam
+
+TEST(CryptoSigner, SoftwareSignerAndKeyAgreement) {
+  auto sk = PrivateKey::Generate(KeyType::kEd25519);
+  ASSERT_TRUE(sk);
+  auto wrong = SoftwareSigner::Create(std::move(*sk), SignatureAlgorithm::kEcdsaP256Sha256);
+  EXPECT_EQ(wrong.error().code(), ErrorCode::kInvalidInput);
+
+  auto p = PrivateKey::Generate(KeyType::kP256);
+  ASSERT_TRUE(p);
+  auto signer = SoftwareSigner::Create(std::move(*p), SignatureAlgorithm::kEcdsaP256Sha256);
+  ASSERT_TRUE(signer);
+  Signer& s = *signer;  // used through the interface, as COSE and the keystore will
+  auto sig = s.Sign(Str("m"));
+  ASSERT_TRUE(sig);
+  EXPECT_TRUE(s.public_key().Verify(s.algorithm(), Str("m"), *sig));
+
+  auto e = PrivateKey::Generate(KeyType::kEd25519);
+  ASSERT_TRUE(e);
+  EXPECT_FALSE(SoftwareKeyAgreement::Create(std::move(*e)));
+  auto x1 = PrivateKey::Generate(KeyType::kX25519);
+  auto x2 = PrivateKey::Generate(KeyType::kX25519);
+  ASSERT_TRUE(x1 && x2);
+  const PublicKey x2pub = x2->public_key();
+  auto ka = SoftwareKeyAgreement::Create(std::move(*x1));
+  ASSERT_TRUE(ka);
+  auto k1 = ka->Agree(x2pub);
+  auto k2 = DeriveSharedSecret(*x2, ka->public_key());
+  ASSERT_TRUE(k1 && k2);
+  EXPECT_TRUE(ConstantTimeEqual(*k1, *k2));
+}
+
+}  // namespace
+}  // namespace secprof::crypto
