@@ -40,7 +40,7 @@ size_t Utf8Next(std::string_view s, size_t i, uint32_t& cp) {
 }
 
 void AppendU16(std::string& out, uint32_t u) {
-  char buf[8];
+  char buf[16];  // "\\u" + up to 8 hex digits for any uint32_t, + NUL
   std::snprintf(buf, sizeof buf, "\\u%04x", u);
   out += buf;
 }
