@@ -58,11 +58,7 @@ struct ResetOnExit {
   ~ResetOnExit() { EVP_CIPHER_CTX_reset(ctx); }
 };
 
-Status CheckSizes(const Aead& a, ByteView key, ByteView nonce) {
-  if (key.size() != a.key_size()) {
-    return Fail(ErrorCode::kInvalidInput, "AEAD key must be " + std::to_string(a.key_size()) +
-                                              " bytes, got " + std::to_string(key.size()));
-  }
+Status CheckNonce(const Aead& a, ByteView nonce) {
   if (nonce.size() != a.nonce_size()) {
     return Fail(ErrorCode::kInvalidInput, "AEAD nonce must be " + std::to_string(a.nonce_size()) +
                                               " bytes, got " + std::to_string(nonce.size()));
@@ -70,26 +66,136 @@ Status CheckSizes(const Aead& a, ByteView key, ByteView nonce) {
   return Ok();
 }
 
-// Sets cipher, nonce length, tag (length, and value when opening), key and nonce, in the order
-// OpenSSL's CCM requires (EVP_EncryptInit_ex(3), "CCM Mode").
-Status InitCipher(EVP_CIPHER_CTX* ctx, const EVP_CIPHER* cipher, const Aead& a, bool encrypt,
-                  ByteView key, ByteView nonce, const uint8_t* tag) {
+Status CheckSizes(const Aead& a, ByteView key, ByteView nonce) {
+  if (key.size() != a.key_size()) {
+    return Fail(ErrorCode::kInvalidInput, "AEAD key must be " + std::to_string(a.key_size()) +
+                                              " bytes, got " + std::to_string(key.size()));
+  }
+  return CheckNonce(a, nonce);
+}
+
+// Binds a context to (cipher, direction, nonce length, tag length, key), in the order OpenSSL's
+// CCM requires (EVP_EncryptInit_ex(3), "CCM Mode"): the nonce and tag lengths before the key.
+// The direction is fixed here, with the key: OpenSSL's AES-NI CCM picks its encrypt or decrypt
+// block function when the key is set, so a context keyed for sealing cannot open.
+Status SetupKey(EVP_CIPHER_CTX* ctx, const Aead& a, ByteView key, bool encrypt) {
+  SECPROF_ASSIGN_OR_RETURN(const EVP_CIPHER* cipher, CipherFor(a.mode(), a.key_size()));
   if (EVP_CipherInit_ex(ctx, cipher, nullptr, nullptr, nullptr, encrypt ? 1 : 0) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, static_cast<int>(a.nonce_size()),
                           nullptr) != 1) {
     return Fail(OpenSslError("AEAD init"));
   }
-  if (a.mode() == Aead::Mode::kAesCcm || !encrypt) {
-    // CCM fixes the tag length before the key; GCM takes the expected tag before Final.
-    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(a.tag_size()),
-                            const_cast<uint8_t*>(tag)) != 1) {
-      return Fail(OpenSslError("AEAD set tag"));
-    }
+  // CCM fixes the tag length before the key (for opening, the value is set per message).
+  if (a.mode() == Aead::Mode::kAesCcm &&
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(a.tag_size()), nullptr) !=
+          1) {
+    return Fail(OpenSslError("AES-CCM tag length"));
   }
-  if (EVP_CipherInit_ex(ctx, nullptr, nullptr, key.data(), nonce.data(), -1) != 1) {
-    return Fail(OpenSslError("AEAD key/nonce"));
+  if (EVP_CipherInit_ex(ctx, nullptr, nullptr, key.data(), nullptr, -1) != 1) {
+    return Fail(OpenSslError("AEAD key"));
   }
   return Ok();
+}
+
+// One Seal on a context keyed for encryption. REQUIRES sizes checked by the caller.
+Result<Bytes> SealOp(EVP_CIPHER_CTX* ctx, const Aead& a, ByteView nonce, ByteView aad,
+                     ByteView plaintext) {
+  if (plaintext.size() > a.max_plaintext_size()) {
+    return Fail(ErrorCode::kLimit, "AEAD plaintext too long for this nonce size");
+  }
+  if (aad.size() > INT_MAX) return Fail(ErrorCode::kLimit, "AEAD associated data too long");
+  if (EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data(), 1) != 1) {
+    return Fail(OpenSslError("AEAD nonce"));
+  }
+  const bool ccm = a.mode() == Aead::Mode::kAesCcm;
+  Bytes out(plaintext.size() + a.tag_size());
+  int len = 0;
+  // CCM needs the total plaintext length before any AAD (EVP_EncryptInit_ex(3), "CCM Mode").
+  if (ccm &&
+      EVP_EncryptUpdate(ctx, nullptr, &len, nullptr, static_cast<int>(plaintext.size())) != 1) {
+    return Fail(OpenSslError("AES-CCM length"));
+  }
+  if (!aad.empty() &&
+      EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {
+    return Fail(OpenSslError("AEAD aad"));
+  }
+  int total = 0;
+  if (!plaintext.empty() || ccm) {
+    // CCM must see one (possibly empty) payload update to produce the tag; out is never null
+    // here because it has room for the tag.
+    if (EVP_EncryptUpdate(ctx, out.data(), &len, NonNull(plaintext),
+                          static_cast<int>(plaintext.size())) != 1) {
+      return Fail(OpenSslError("AEAD encrypt"));
+    }
+    total = len;
+  }
+  if (EVP_EncryptFinal_ex(ctx, out.data() + total, &len) != 1) {
+    return Fail(OpenSslError("AEAD final"));
+  }
+  total += len;
+  if (static_cast<size_t>(total) != plaintext.size()) {
+    return Fail(ErrorCode::kInternal, "AEAD produced an unexpected ciphertext length");
+  }
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, static_cast<int>(a.tag_size()),
+                          out.data() + plaintext.size()) != 1) {
+    return Fail(OpenSslError("AEAD get tag"));
+  }
+  return out;
+}
+
+// One Open on a context keyed for decryption. REQUIRES sizes checked by the caller.
+Result<Bytes> OpenOp(EVP_CIPHER_CTX* ctx, const Aead& a, ByteView nonce, ByteView aad,
+                     ByteView ciphertext_and_tag) {
+  if (ciphertext_and_tag.size() < a.tag_size()) {
+    return Fail(ErrorCode::kVerifyFailed, "AEAD input shorter than the tag");
+  }
+  const size_t ct_len = ciphertext_and_tag.size() - a.tag_size();
+  if (ct_len > a.max_plaintext_size()) {
+    return Fail(ErrorCode::kVerifyFailed, "AEAD ciphertext too long for this nonce size");
+  }
+  if (aad.size() > INT_MAX) return Fail(ErrorCode::kLimit, "AEAD associated data too long");
+  const ByteView ct = ciphertext_and_tag.first(ct_len);
+  const uint8_t* tag = ciphertext_and_tag.data() + ct_len;
+  const bool ccm = a.mode() == Aead::Mode::kAesCcm;
+  // Decrypt direction and nonce first: OpenSSL takes an expected tag only when decrypting.
+  if (EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data(), 0) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(a.tag_size()),
+                          const_cast<uint8_t*>(tag)) != 1) {
+    return Fail(OpenSslError("AEAD nonce/tag"));
+  }
+  Bytes out(ct_len);
+  int len = 0;
+  if (ccm && EVP_DecryptUpdate(ctx, nullptr, &len, nullptr, static_cast<int>(ct_len)) != 1) {
+    return Fail(OpenSslError("AES-CCM length"));
+  }
+  if (!aad.empty() &&
+      EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {
+    return Fail(OpenSslError("AEAD aad"));
+  }
+  bool ok = true;
+  if (ccm) {
+    // CCM verifies the tag inside this single update (EVP_EncryptInit_ex(3), "CCM Mode").
+    // Output must be non-null even for an empty payload: OpenSSL reads (out == NULL) as an AAD
+    // or length call and would then skip the tag check entirely.
+    uint8_t empty_out[1];
+    uint8_t* dst = ct_len == 0 ? empty_out : out.data();
+    ok = EVP_DecryptUpdate(ctx, dst, &len, NonNull(ct), static_cast<int>(ct_len)) == 1;
+  } else {
+    int total = 0;
+    if (ct_len != 0) {
+      ok = EVP_DecryptUpdate(ctx, out.data(), &len, ct.data(), static_cast<int>(ct_len)) == 1;
+      total = len;
+    }
+    uint8_t final_out[16];
+    ok = ok && EVP_DecryptFinal_ex(ctx, ct_len == 0 ? final_out : out.data() + total, &len) == 1;
+  }
+  if (!ok) {
+    // Release nothing that was decrypted under a bad tag.
+    if (!out.empty()) OPENSSL_cleanse(out.data(), out.size());
+    internal::ClearOpenSslErrors();
+    return Fail(ErrorCode::kVerifyFailed, "AEAD tag does not verify");
+  }
+  return out;
 }
 
 }  // namespace
@@ -167,100 +273,58 @@ size_t Aead::max_plaintext_size() const {
 
 Result<Bytes> Aead::Seal(ByteView key, ByteView nonce, ByteView aad, ByteView plaintext) const {
   SECPROF_TRY(CheckSizes(*this, key, nonce));
-  if (plaintext.size() > max_plaintext_size()) {
-    return Fail(ErrorCode::kLimit, "AEAD plaintext too long for this nonce size");
-  }
-  if (aad.size() > INT_MAX) return Fail(ErrorCode::kLimit, "AEAD associated data too long");
-  SECPROF_ASSIGN_OR_RETURN(const EVP_CIPHER* cipher, CipherFor(mode_, key_size_));
   SECPROF_ASSIGN_OR_RETURN(EVP_CIPHER_CTX * ctx, ThreadCipherCtx::Acquire());
   ResetOnExit reset{ctx};
-  SECPROF_TRY(InitCipher(ctx, cipher, *this, true, key, nonce, nullptr));
-
-  Bytes out(plaintext.size() + tag_size_);
-  int len = 0;
-  // CCM needs the total plaintext length before any AAD (EVP_EncryptInit_ex(3), "CCM Mode").
-  if (mode_ == Mode::kAesCcm &&
-      EVP_EncryptUpdate(ctx, nullptr, &len, nullptr, static_cast<int>(plaintext.size())) != 1) {
-    return Fail(OpenSslError("AES-CCM length"));
-  }
-  if (!aad.empty() &&
-      EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {
-    return Fail(OpenSslError("AEAD aad"));
-  }
-  int total = 0;
-  if (!plaintext.empty() || mode_ == Mode::kAesCcm) {
-    // CCM must see one (possibly empty) update of the payload to produce the tag.
-    if (EVP_EncryptUpdate(ctx, out.data(), &len, NonNull(plaintext),
-                          static_cast<int>(plaintext.size())) != 1) {
-      return Fail(OpenSslError("AEAD encrypt"));
-    }
-    total = len;
-  }
-  if (EVP_EncryptFinal_ex(ctx, out.data() + total, &len) != 1) {
-    return Fail(OpenSslError("AEAD final"));
-  }
-  total += len;
-  if (static_cast<size_t>(total) != plaintext.size()) {
-    return Fail(ErrorCode::kInternal, "AEAD produced an unexpected ciphertext length");
-  }
-  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, static_cast<int>(tag_size_),
-                          out.data() + plaintext.size()) != 1) {
-    return Fail(OpenSslError("AEAD get tag"));
-  }
-  return out;
+  SECPROF_TRY(SetupKey(ctx, *this, key, true));
+  return SealOp(ctx, *this, nonce, aad, plaintext);
 }
 
 Result<Bytes> Aead::Open(ByteView key, ByteView nonce, ByteView aad,
                          ByteView ciphertext_and_tag) const {
   SECPROF_TRY(CheckSizes(*this, key, nonce));
-  if (ciphertext_and_tag.size() < tag_size_) {
-    return Fail(ErrorCode::kVerifyFailed, "AEAD input shorter than the tag");
-  }
-  const size_t ct_len = ciphertext_and_tag.size() - tag_size_;
-  if (ct_len > max_plaintext_size()) {
-    return Fail(ErrorCode::kVerifyFailed, "AEAD ciphertext too long for this nonce size");
-  }
-  if (aad.size() > INT_MAX) return Fail(ErrorCode::kLimit, "AEAD associated data too long");
-  const ByteView ct = ciphertext_and_tag.first(ct_len);
-  const uint8_t* tag = ciphertext_and_tag.data() + ct_len;
-  SECPROF_ASSIGN_OR_RETURN(const EVP_CIPHER* cipher, CipherFor(mode_, key_size_));
   SECPROF_ASSIGN_OR_RETURN(EVP_CIPHER_CTX * ctx, ThreadCipherCtx::Acquire());
   ResetOnExit reset{ctx};
-  SECPROF_TRY(InitCipher(ctx, cipher, *this, false, key, nonce, tag));
+  SECPROF_TRY(SetupKey(ctx, *this, key, false));
+  return OpenOp(ctx, *this, nonce, aad, ciphertext_and_tag);
+}
 
-  Bytes out(ct_len);
-  int len = 0;
-  if (mode_ == Mode::kAesCcm &&
-      EVP_DecryptUpdate(ctx, nullptr, &len, nullptr, static_cast<int>(ct_len)) != 1) {
-    return Fail(OpenSslError("AES-CCM length"));
+// ---- AeadKey ----
+
+struct AeadKey::Impl {
+  // One context per direction (see SetupKey); EVP_CIPHER_CTX_free cleanses the key schedules.
+  EvpCipherCtxPtr seal;
+  EvpCipherCtxPtr open;
+};
+
+AeadKey::AeadKey(Aead aead, std::unique_ptr<Impl> impl) : aead_(aead), impl_(std::move(impl)) {}
+AeadKey::~AeadKey() = default;
+AeadKey::AeadKey(AeadKey&&) noexcept = default;
+AeadKey& AeadKey::operator=(AeadKey&&) noexcept = default;
+
+Result<AeadKey> AeadKey::Create(const Aead& aead, ByteView key) {
+  if (key.size() != aead.key_size()) {
+    return Fail(ErrorCode::kInvalidInput, "AEAD key must be " + std::to_string(aead.key_size()) +
+                                              " bytes, got " + std::to_string(key.size()));
   }
-  if (!aad.empty() &&
-      EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {
-    return Fail(OpenSslError("AEAD aad"));
-  }
-  bool ok = true;
-  if (mode_ == Mode::kAesCcm) {
-    // CCM verifies the tag inside this single update (EVP_EncryptInit_ex(3), "CCM Mode").
-    // Output must be non-null even for an empty payload: OpenSSL reads (out == NULL) as an AAD
-    // or length call and would then skip the tag check entirely.
-    uint8_t empty_out[1];
-    uint8_t* dst = ct_len == 0 ? empty_out : out.data();
-    ok = EVP_DecryptUpdate(ctx, dst, &len, NonNull(ct), static_cast<int>(ct_len)) == 1;
-  } else {
-    int total = 0;
-    if (ct_len != 0) {
-      ok = EVP_DecryptUpdate(ctx, out.data(), &len, ct.data(), static_cast<int>(ct_len)) == 1;
-      total = len;
-    }
-    ok = ok && EVP_DecryptFinal_ex(ctx, out.data() + total, &len) == 1;
-  }
-  if (!ok) {
-    // Release nothing that was decrypted under a bad tag.
-    if (!out.empty()) OPENSSL_cleanse(out.data(), out.size());
-    internal::ClearOpenSslErrors();
-    return Fail(ErrorCode::kVerifyFailed, "AEAD tag does not verify");
-  }
-  return out;
+  auto impl = std::make_unique<Impl>();
+  impl->seal.reset(EVP_CIPHER_CTX_new());
+  impl->open.reset(EVP_CIPHER_CTX_new());
+  if (!impl->seal || !impl->open) return Fail(OpenSslError("EVP_CIPHER_CTX_new"));
+  SECPROF_TRY(SetupKey(impl->seal.get(), aead, key, true));
+  SECPROF_TRY(SetupKey(impl->open.get(), aead, key, false));
+  return AeadKey(aead, std::move(impl));
+}
+
+Result<Bytes> AeadKey::Seal(ByteView nonce, ByteView aad, ByteView plaintext) {
+  if (!impl_) return Fail(ErrorCode::kInternal, "moved-from AeadKey");
+  SECPROF_TRY(CheckNonce(aead_, nonce));
+  return SealOp(impl_->seal.get(), aead_, nonce, aad, plaintext);
+}
+
+Result<Bytes> AeadKey::Open(ByteView nonce, ByteView aad, ByteView ciphertext_and_tag) {
+  if (!impl_) return Fail(ErrorCode::kInternal, "moved-from AeadKey");
+  SECPROF_TRY(CheckNonce(aead_, nonce));
+  return OpenOp(impl_->open.get(), aead_, nonce, aad, ciphertext_and_tag);
 }
 
 }  // namespace secprof::crypto

@@ -334,6 +334,37 @@ TEST(CryptoAead, RoundTripAndTamperingForEveryCoseAlgorithm) {
   }
 }
 
+TEST(CryptoAead, KeyedContextMatchesStatelessAndSurvivesFailures) {
+  for (int64_t alg : {1, 3, 10, 13, 30, 33}) {
+    SCOPED_TRACE("COSE alg " + std::to_string(alg));
+    auto aead = Aead::FromCoseAlgorithm(alg);
+    ASSERT_TRUE(aead);
+    FakeRandom rng = FakeRandom::FromSeed(100 + static_cast<uint64_t>(alg));
+    auto key = rng.DrawSecret(aead->key_size());
+    ASSERT_TRUE(key);
+    auto keyed = AeadKey::Create(*aead, *key);
+    ASSERT_TRUE(keyed);
+    EXPECT_FALSE(AeadKey::Create(*aead, Bytes(5, 0)));
+    for (int i = 0; i < 4; ++i) {
+      auto nonce = rng.Draw(aead->nonce_size());
+      ASSERT_TRUE(nonce);
+      const Bytes aad = Str("aad"), pt(static_cast<size_t>(i * 20), static_cast<uint8_t>(i));
+      auto a = keyed->Seal(*nonce, aad, pt);
+      auto b = aead->Seal(*key, *nonce, aad, pt);
+      ASSERT_TRUE(a && b);
+      EXPECT_EQ(*a, *b);
+      // A failed open must not disturb the next operations on the same context.
+      Bytes bad = *a;
+      bad.back() ^= 1;
+      EXPECT_EQ(keyed->Open(*nonce, aad, bad).error().code(), ErrorCode::kVerifyFailed);
+      auto back = keyed->Open(*nonce, aad, *a);
+      ASSERT_TRUE(back);
+      EXPECT_EQ(*back, pt);
+    }
+    EXPECT_EQ(keyed->Seal(Bytes(3, 0), {}, {}).error().code(), ErrorCode::kInvalidInput);
+  }
+}
+
 // ---------------------------------------------------------------- signatures
 
 TEST(CryptoSign, EcdsaRoundTripBothEncodingsAndConversion) {

@@ -205,6 +205,11 @@ TEST(WycheproofAesCcm, SealAndOpen) {
           auto sealed = aead->Seal(key, iv, aad, msg);
           ASSERT_TRUE(sealed) << Where(file, t);
           EXPECT_EQ(Hex(*sealed), Hex(sealed_expected)) << Where(file, t);
+          auto keyed = AeadKey::Create(*aead, key);  // the keyed path gives the same bytes
+          ASSERT_TRUE(keyed);
+          auto sealed2 = keyed->Seal(iv, aad, msg);
+          ASSERT_TRUE(sealed2);
+          EXPECT_EQ(*sealed2, *sealed) << Where(file, t);
         } else {
           EXPECT_EQ(opened.error().code(), ErrorCode::kVerifyFailed) << Where(file, t);
         }

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "secprof/core/result.h"
 #include "secprof/crypto/secure_buffer.h"
@@ -73,6 +74,36 @@ class Aead {
   size_t key_size_;
   size_t nonce_size_;
   size_t tag_size_;
+};
+
+// A key bound to one Aead parameter set, for many messages under the same key (an OSCORE
+// security context, a DTLS epoch): the AES key schedule is computed once in Create instead of on
+// every Seal/Open. Holds the key (inside OpenSSL's cipher context, wiped when it is released).
+// Move-only; not thread-safe (one context per AeadKey: use one per thread).
+//
+//   SECPROF_ASSIGN_OR_RETURN(AeadKey k, AeadKey::Create(aead, sender_key));
+//   SECPROF_ASSIGN_OR_RETURN(Bytes ct, k.Seal(nonce, aad, plaintext));
+class AeadKey {
+ public:
+  // kInvalidInput unless key.size() == aead.key_size().
+  static Result<AeadKey> Create(const Aead& aead, ByteView key);
+  ~AeadKey();
+  AeadKey(AeadKey&&) noexcept;
+  AeadKey& operator=(AeadKey&&) noexcept;
+  AeadKey(const AeadKey&) = delete;
+  AeadKey& operator=(const AeadKey&) = delete;
+
+  const Aead& aead() const { return aead_; }
+  // Same contracts as Aead::Seal / Aead::Open with this key.
+  Result<Bytes> Seal(ByteView nonce, ByteView aad, ByteView plaintext);
+  Result<Bytes> Open(ByteView nonce, ByteView aad, ByteView ciphertext_and_tag);
+
+  struct Impl;  // defined in the module's internals only
+
+ private:
+  AeadKey(Aead aead, std::unique_ptr<Impl> impl);
+  Aead aead_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace secprof::crypto
