@@ -27,31 +27,32 @@ namespace secprof::catalog {
 // ---- Lifecycle (draft Figure 1) -------------------------------------------------------------
 
 struct Phase {
-  std::string id;           // "manufacturing"
-  std::string name;         // "Manufacturing"
+  std::string id;    // "manufacturing"
+  std::string name;  // "Manufacturing"
   std::string description;
-  bool figure2 = false;     // a column of the draft's Figure 2 (manufacturing, installation, operation)
+  bool figure2 =
+      false;  // a column of the draft's Figure 2 (manufacturing, installation, operation)
 };
 
 // A lifecycle state of a thing (Figure 1's labels) and the phase it belongs to.
 struct LifecycleState {
-  std::string id;           // "manufactured", "installed", "commissioned", "operational", ...
+  std::string id;  // "manufactured", "installed", "commissioned", "operational", ...
   std::string name;
-  std::string phase;        // Phase::id
+  std::string phase;  // Phase::id
   std::string description;
 };
 
 struct Transition {
-  std::string from;         // LifecycleState::id
+  std::string from;  // LifecycleState::id
   std::string to;
-  std::string event;        // "bootstrapping", "software update", "re-bootstrapping", ...
+  std::string event;  // "bootstrapping", "software update", "re-bootstrapping", ...
 };
 
 // ---- Layers (draft Figure 2 rows) ------------------------------------------------------------
 
 struct Layer {
-  std::string id;           // "thing", "application", "transport", "network", "physical"
-  std::string name;         // "Thing's model", "Application layer", ...
+  std::string id;    // "thing", "application", "transport", "network", "physical"
+  std::string name;  // "Thing's model", "Application layer", ...
   std::string description;
 };
 
@@ -63,12 +64,12 @@ struct Figure2Cell {
 };
 
 struct Threat {
-  std::string id;                        // "T3", "T7.2"
-  std::string name;                      // "Eavesdropping"
-  std::string description;               // after the draft's text
-  std::string parent;                    // for sub-attacks ("T7"); empty otherwise
-  bool addition = false;                 // true for T10/T11 (from RFC 8576, not in the draft)
-  std::vector<std::string> phases;       // full lifecycle phases where it occurs
+  std::string id;                   // "T3", "T7.2"
+  std::string name;                 // "Eavesdropping"
+  std::string description;          // after the draft's text
+  std::string parent;               // for sub-attacks ("T7"); empty otherwise
+  bool addition = false;            // true for T10/T11 (from RFC 8576, not in the draft)
+  std::vector<std::string> phases;  // full lifecycle phases where it occurs
   std::vector<std::string> layers;
   std::vector<Figure2Cell> figure2;      // where the draft's Figure 2 places it (may be empty)
   std::vector<std::string> affects;      // "confidentiality" | "integrity" | "availability"
@@ -86,36 +87,43 @@ struct Figure2References {
 // ---- References to today's standards -------------------------------------------------------
 
 struct StandardRefs {
-  std::vector<std::string> rfc;          // "RFC8613"
-  std::vector<std::string> etsi;         // ETSI EN 303 645 provisions, "5.4-1"
-  std::vector<std::string> other;        // drafts, IEEE 802.1AR, NIST IR 8259A capability names ...
+  std::vector<std::string> rfc;    // "RFC8613"
+  std::vector<std::string> etsi;   // ETSI EN 303 645 provisions, "5.4-1"
+  std::vector<std::string> other;  // drafts, IEEE 802.1AR, NIST IR 8259A capability names ...
 };
 
 // ---- Mitigations (fills the draft's empty Section 5) ----------------------------------------
 
 struct Mitigation {
-  std::string id;                        // "M.boot.voucher"
+  std::string id;  // "M.boot.voucher"
   std::string name;
-  std::string building_block;            // architecture|model|bootstrapping|network|application
-                                         // (plus "process" for organizational mitigations)
+  std::string building_block;  // architecture|model|bootstrapping|network|application
+                               // (plus "process" for organizational mitigations)
   std::string description;
-  std::vector<std::string> counters;     // threat ids
+  std::vector<std::string> counters;  // threat ids
   std::vector<std::string> phases;
   std::vector<std::string> layers;
   StandardRefs references;
-  std::vector<std::string> controls;     // domain controls that realize it (free text ids)
-  std::string lab_scenario;              // the lab scenario that proves it; empty if none yet
-  std::string source;                    // where the idea comes from ("earlier revision §7.4")
+  std::vector<std::string> controls;  // domain controls that realize it (free text ids)
+  std::string lab_scenario;           // the lab scenario that proves it; empty if none yet
+  std::string source;                 // where the idea comes from ("earlier revision §7.4")
+  // Threats this mitigation knowingly leaves open, as the draft defines it (the first key in the
+  // clear of SecProf_1/2 leaves T3 and T4 open at installation). The lab expects these attacks to
+  // succeed against a profile that relies on it. A mitigation has `counters` or `accepts` or both.
+  std::vector<std::string> accepts;
+  // The mitigation that replaces this one in stronger profiles (may be empty). A profile may drop
+  // an inherited mitigation only in favour of the one named here.
+  std::string superseded_by;
 };
 
 // ---- Processes (draft Section 6) -------------------------------------------------------------
 
 struct Process {
-  std::string id;                        // "BIA", "RA", "PIA", "IRPD"
+  std::string id;  // "BIA", "RA", "PIA", "IRPD"
   std::string name;
   std::string description;
-  std::vector<std::string> needs;        // inputs
-  std::vector<std::string> produces;     // outputs
+  std::vector<std::string> needs;     // inputs
+  std::vector<std::string> produces;  // outputs
   std::vector<std::string> phases;
 };
 
@@ -124,11 +132,11 @@ struct Process {
 // The vocabulary that conditions are written in. The model module computes these facts for a
 // system and each of its elements; the catalog only knows their names, types and values.
 struct Fact {
-  std::string id;                        // "system.central_device"
-  std::string scope;                     // system|thing|link|node|asset
-  std::string type;                      // enum|bool|number
-  std::vector<std::string> values;       // enum values, ascending when `ordered`
-  bool ordered = false;                  // at_least / at_most allowed (always for number)
+  std::string id;                   // "system.central_device"
+  std::string scope;                // system|thing|link|node|asset
+  std::string type;                 // enum|bool|number
+  std::vector<std::string> values;  // enum values, ascending when `ordered`
+  bool ordered = false;             // at_least / at_most allowed (always for number)
   std::string description;
 };
 
@@ -140,11 +148,11 @@ struct Fact {
 // Exactly one operator is set.
 struct Condition {
   std::string fact;
-  std::optional<std::string> equals;     // string/bool/number, compared as text
+  std::optional<std::string> equals;  // string/bool/number, compared as text
   std::optional<std::string> not_equals;
-  std::vector<std::string> in;           // value is one of
+  std::vector<std::string> in;  // value is one of
   std::vector<std::string> not_in;
-  std::optional<std::string> at_least;   // ordered enums and numbers
+  std::optional<std::string> at_least;  // ordered enums and numbers
   std::optional<std::string> at_most;
 };
 
@@ -157,38 +165,45 @@ struct When {
 // ---- Profiles (draft Section 7, earlier revision figures 7 to 11) ----------------------------
 
 struct BuildingBlockRequirements {
-  std::string block;                     // architecture|model|bootstrapping|network|application
-  std::vector<std::string> requirements; // the figure's text, one requirement per entry
+  std::string block;                      // architecture|model|bootstrapping|network|application
+  std::vector<std::string> requirements;  // the figure's text, one requirement per entry
 };
 
 struct StandardsConflict {
-  std::string standard;                  // "ETSI EN 303 645"
-  std::string provision;                 // "5.4-1"
-  std::string description;               // why the profile, as the draft defines it, conflicts
+  std::string standard;     // "ETSI EN 303 645"
+  std::string provision;    // "5.4-1"
+  std::string description;  // why the profile, as the draft defines it, conflicts
 };
 
 struct StandardsMapping {
-  std::vector<std::string> etsi_en_303_645;   // provisions the profile meets when implemented
-  std::string owasp_isvs_level;               // "L1" | "L2" | "L3"
-  std::string iec_62443_4_2_sl;               // "SL1" .. "SL4"
-  std::vector<std::string> nist_ir_8259a;     // capabilities covered
+  std::vector<std::string> etsi_en_303_645;  // provisions the profile meets when implemented
+  std::string owasp_isvs_level;              // "L1" | "L2" | "L3"
+  std::string iec_62443_4_2_sl;              // "SL1" .. "SL4"
+  std::vector<std::string> nist_ir_8259a;    // capabilities covered
   std::vector<StandardsConflict> conflicts;
 };
 
 struct Profile {
-  std::string id;                             // "SecProf_1"
-  int rank = 0;                               // 1..4, the order of strength
-  std::string name;                           // "Home usage"
-  std::string application;                    // Figure 3 "exemplary IoT application"
-  std::string description;                    // Figure 3 description and Section 7.1 text
+  std::string id;           // "SecProf_1"
+  int rank = 0;             // 1..4, the order of strength
+  std::string name;         // "Home usage"
+  std::string application;  // Figure 3 "exemplary IoT application"
+  std::string summary;      // Figure 3 "description", verbatim
+  std::string description;  // Figure 3 description and Section 7.1 text
   std::map<std::string, std::string> operational_features;  // feature -> what the draft says
   std::vector<BuildingBlockRequirements> building_blocks;   // all five blocks
-  std::vector<std::string> mitigations;       // mitigation ids the profile requires
+  std::vector<std::string> mitigations;  // mitigation ids the profile requires (resolved:
+                                         // inherited ones first, then `added`)
+  std::string extends;                   // the profile it builds on ("as SecProf_2 plus"),
+                                         // empty for SecProf_1
+  std::vector<std::string> added;        // mitigations it adds to `extends`
+  std::vector<std::string> drops;        // inherited mitigations it replaces (each by its
+                                         // Mitigation::superseded_by, which it requires)
   // Classification: the system belongs to the highest-ranked profile any of whose triggers holds
   // (SecProf_1 has none: it is the default). Each trigger is a When with a reason.
   struct Trigger {
     When when;
-    std::string reason;                       // "a central device manages the domain"
+    std::string reason;  // "a central device manages the domain"
   };
   std::vector<Trigger> triggers;
   StandardsMapping standards;
@@ -201,36 +216,36 @@ struct Profile {
 // the element's id).
 struct LikelihoodAdjust {
   When when;
-  std::string likelihood;                     // raises the likelihood to at least this level
+  std::string likelihood;  // raises the likelihood to at least this level
 };
 
 struct ThreatRule {
-  std::string id;                             // "R.T3.clear-bootstrap"
-  std::string threat;                         // "T3"
-  std::string scope;                          // system|thing|link|asset|node
+  std::string id;      // "R.T3.clear-bootstrap"
+  std::string threat;  // "T3"
+  std::string scope;   // system|thing|link|asset|node
   std::string phase;
   std::string layer;
   When when;
   std::string why;
-  std::string likelihood;                     // base likelihood level
-  std::vector<LikelihoodAdjust> raise;        // conditional increases
+  std::string likelihood;               // base likelihood level
+  std::vector<LikelihoodAdjust> raise;  // conditional increases
 };
 
 // ---- Risk matrix (draft Section 6: likelihood x impact -> risk) ------------------------------
 
 struct RiskMatrix {
-  std::vector<std::string> likelihood_levels; // ascending, e.g. low, moderate, high
-  std::vector<std::string> impact_levels;     // ascending
-  std::vector<std::string> risk_levels;       // ascending, e.g. low, moderate, high
+  std::vector<std::string> likelihood_levels;  // ascending, e.g. low, moderate, high
+  std::vector<std::string> impact_levels;      // ascending
+  std::vector<std::string> risk_levels;        // ascending, e.g. low, moderate, high
   // risk[l][i] = risk level for likelihood index l and impact index i.
   std::vector<std::vector<std::string>> risk;
-  std::vector<std::string> must_mitigate;     // risk levels that must be mitigated
+  std::vector<std::string> must_mitigate;  // risk levels that must be mitigated
 };
 
 // ---- The whole catalog -----------------------------------------------------------------------
 
 struct Catalog {
-  std::string version;                        // catalog data version, "1.0.0"
+  std::string version;  // catalog data version, "1.0.0"
   std::vector<Phase> phases;
   std::vector<LifecycleState> states;
   std::vector<Transition> transitions;
@@ -240,10 +255,10 @@ struct Catalog {
   std::vector<Figure2References> figure2_references;
   std::vector<Mitigation> mitigations;
   std::vector<Process> processes;
-  std::vector<Profile> profiles;              // sorted by rank
+  std::vector<Profile> profiles;  // sorted by rank
   std::vector<ThreatRule> rules;
   RiskMatrix risk;
-  std::vector<Fact> facts;                    // the model facts conditions may test
+  std::vector<Fact> facts;  // the model facts conditions may test
 
   const Fact* FindFact(const std::string& id) const;
 
@@ -256,9 +271,43 @@ struct Catalog {
   std::vector<const Mitigation*> MitigationsFor(const std::string& threat_id) const;
 };
 
-// Loads the catalog compiled into the binary.
+// ---- Figure 2, regenerated from the data ----------------------------------------------------
+//
+// One cell per (Figure 2 phase, layer): the top-level threats whose `figure2` names the cell, in
+// catalog order, and the references Figure2References gives for it. Cells are listed phase by
+// phase (catalog order), each phase's cells in layer order; empty cells are included, so the grid
+// is always phases x layers.
+struct Figure2GridCell {
+  std::string phase;
+  std::string layer;
+  std::vector<std::string> threats;     // threat ids ("T3", "T4")
+  std::vector<std::string> references;  // as printed in the draft ("RFC7925")
+};
+
+struct Figure2Grid {
+  std::vector<std::string> phases;  // Phase::id with figure2 == true, in order
+  std::vector<std::string> layers;  // Layer::id, in order
+  std::vector<Figure2GridCell> cells;
+  // The cell at (phase, layer), or nullptr when either is not an axis of the grid.
+  const Figure2GridCell* At(const std::string& phase, const std::string& layer) const;
+};
+
+// Computes the draft's Figure 2 from a loaded catalog. Never fails.
+Figure2Grid ComputeFigure2(const Catalog& cat);
+
+// ---- Loading ---------------------------------------------------------------------------------
+//
+// The catalog is the files catalog.yaml, facts.yaml, lifecycle.yaml, layers.yaml, threats.yaml,
+// mitigations.yaml, processes.yaml, risk.yaml, profiles.yaml and rules.yaml (docs/CATALOG.md gives
+// their schemas). Every file must be present; other files are ignored. Loading is strict: unknown
+// keys, wrong types, duplicate ids, references to ids that do not exist, conditions on unknown
+// facts or with values outside a fact's domain, and a threat that no mitigation counters are all
+// errors (ErrorCode::kInvalidInput) located at file:line:col; a missing file is kNotFound.
+
+// Loads the catalog compiled into the binary; errors name files as "catalog/<file>.yaml".
 Result<std::shared_ptr<const Catalog>> LoadBuiltin();
-// Loads the catalog from a directory laid out like catalog/ in the source tree.
+// Loads the catalog from a directory laid out like catalog/ in the source tree; errors name files
+// as "<dir>/<file>.yaml".
 Result<std::shared_ptr<const Catalog>> LoadDirectory(const std::string& dir);
 
 }  // namespace secprof::catalog
