@@ -98,8 +98,8 @@ Status SetupKey(EVP_CIPHER_CTX* ctx, const Aead& a, ByteView key, bool encrypt) 
 }
 
 // One Seal on a context keyed for encryption. REQUIRES sizes checked by the caller.
-Result<Bytes> SealOp(EVP_CIPHER_CTX* ctx, const Aead& a, ByteView nonce, ByteView aad,
-                     ByteView plaintext) {
+Result<size_t> SealOp(EVP_CIPHER_CTX* ctx, const Aead& a, ByteView nonce, ByteView aad,
+                      ByteView plaintext, std::span<uint8_t> out) {
   if (plaintext.size() > a.max_plaintext_size()) {
     return Fail(ErrorCode::kLimit, "AEAD plaintext too long for this nonce size");
   }
@@ -108,7 +108,9 @@ Result<Bytes> SealOp(EVP_CIPHER_CTX* ctx, const Aead& a, ByteView nonce, ByteVie
     return Fail(OpenSslError("AEAD nonce"));
   }
   const bool ccm = a.mode() == Aead::Mode::kAesCcm;
-  Bytes out(plaintext.size() + a.tag_size());
+  if (out.size() < plaintext.size() + a.tag_size()) {
+    return Fail(ErrorCode::kInvalidInput, "AEAD output buffer too small");
+  }
   int len = 0;
   // CCM needs the total plaintext length before any AAD (EVP_EncryptInit_ex(3), "CCM Mode").
   if (ccm &&
@@ -140,12 +142,12 @@ Result<Bytes> SealOp(EVP_CIPHER_CTX* ctx, const Aead& a, ByteView nonce, ByteVie
                           out.data() + plaintext.size()) != 1) {
     return Fail(OpenSslError("AEAD get tag"));
   }
-  return out;
+  return plaintext.size() + a.tag_size();
 }
 
 // One Open on a context keyed for decryption. REQUIRES sizes checked by the caller.
-Result<Bytes> OpenOp(EVP_CIPHER_CTX* ctx, const Aead& a, ByteView nonce, ByteView aad,
-                     ByteView ciphertext_and_tag) {
+Result<size_t> OpenOp(EVP_CIPHER_CTX* ctx, const Aead& a, ByteView nonce, ByteView aad,
+                      ByteView ciphertext_and_tag, std::span<uint8_t> out) {
   if (ciphertext_and_tag.size() < a.tag_size()) {
     return Fail(ErrorCode::kVerifyFailed, "AEAD input shorter than the tag");
   }
@@ -163,7 +165,7 @@ Result<Bytes> OpenOp(EVP_CIPHER_CTX* ctx, const Aead& a, ByteView nonce, ByteVie
                           const_cast<uint8_t*>(tag)) != 1) {
     return Fail(OpenSslError("AEAD nonce/tag"));
   }
-  Bytes out(ct_len);
+  if (out.size() < ct_len) return Fail(ErrorCode::kInvalidInput, "AEAD output buffer too small");
   int len = 0;
   if (ccm && EVP_DecryptUpdate(ctx, nullptr, &len, nullptr, static_cast<int>(ct_len)) != 1) {
     return Fail(OpenSslError("AES-CCM length"));
@@ -191,11 +193,11 @@ Result<Bytes> OpenOp(EVP_CIPHER_CTX* ctx, const Aead& a, ByteView nonce, ByteVie
   }
   if (!ok) {
     // Release nothing that was decrypted under a bad tag.
-    if (!out.empty()) OPENSSL_cleanse(out.data(), out.size());
+    if (ct_len != 0) OPENSSL_cleanse(out.data(), ct_len);
     internal::ClearOpenSslErrors();
     return Fail(ErrorCode::kVerifyFailed, "AEAD tag does not verify");
   }
-  return out;
+  return ct_len;
 }
 
 }  // namespace
@@ -276,7 +278,9 @@ Result<Bytes> Aead::Seal(ByteView key, ByteView nonce, ByteView aad, ByteView pl
   SECPROF_ASSIGN_OR_RETURN(EVP_CIPHER_CTX * ctx, ThreadCipherCtx::Acquire());
   ResetOnExit reset{ctx};
   SECPROF_TRY(SetupKey(ctx, *this, key, true));
-  return SealOp(ctx, *this, nonce, aad, plaintext);
+  Bytes out(plaintext.size() + tag_size_);
+  SECPROF_TRY(SealOp(ctx, *this, nonce, aad, plaintext, out));
+  return out;
 }
 
 Result<Bytes> Aead::Open(ByteView key, ByteView nonce, ByteView aad,
@@ -285,7 +289,9 @@ Result<Bytes> Aead::Open(ByteView key, ByteView nonce, ByteView aad,
   SECPROF_ASSIGN_OR_RETURN(EVP_CIPHER_CTX * ctx, ThreadCipherCtx::Acquire());
   ResetOnExit reset{ctx};
   SECPROF_TRY(SetupKey(ctx, *this, key, false));
-  return OpenOp(ctx, *this, nonce, aad, ciphertext_and_tag);
+  Bytes out(ciphertext_and_tag.size() >= tag_size_ ? ciphertext_and_tag.size() - tag_size_ : 0);
+  SECPROF_TRY(OpenOp(ctx, *this, nonce, aad, ciphertext_and_tag, out));
+  return out;
 }
 
 // ---- AeadKey ----
@@ -317,14 +323,32 @@ Result<AeadKey> AeadKey::Create(const Aead& aead, ByteView key) {
 
 Result<Bytes> AeadKey::Seal(ByteView nonce, ByteView aad, ByteView plaintext) {
   if (!impl_) return Fail(ErrorCode::kInternal, "moved-from AeadKey");
+  Bytes out(plaintext.size() + aead_.tag_size());
+  SECPROF_TRY(SealInto(nonce, aad, plaintext, out));
+  return out;
+}
+
+Result<size_t> AeadKey::SealInto(ByteView nonce, ByteView aad, ByteView plaintext,
+                                 std::span<uint8_t> out) {
+  if (!impl_) return Fail(ErrorCode::kInternal, "moved-from AeadKey");
   SECPROF_TRY(CheckNonce(aead_, nonce));
-  return SealOp(impl_->seal.get(), aead_, nonce, aad, plaintext);
+  return SealOp(impl_->seal.get(), aead_, nonce, aad, plaintext, out);
 }
 
 Result<Bytes> AeadKey::Open(ByteView nonce, ByteView aad, ByteView ciphertext_and_tag) {
   if (!impl_) return Fail(ErrorCode::kInternal, "moved-from AeadKey");
+  Bytes out(ciphertext_and_tag.size() >= aead_.tag_size()
+                ? ciphertext_and_tag.size() - aead_.tag_size()
+                : 0);
+  SECPROF_TRY(OpenInto(nonce, aad, ciphertext_and_tag, out));
+  return out;
+}
+
+Result<size_t> AeadKey::OpenInto(ByteView nonce, ByteView aad, ByteView ciphertext_and_tag,
+                                 std::span<uint8_t> out) {
+  if (!impl_) return Fail(ErrorCode::kInternal, "moved-from AeadKey");
   SECPROF_TRY(CheckNonce(aead_, nonce));
-  return OpenOp(impl_->open.get(), aead_, nonce, aad, ciphertext_and_tag);
+  return OpenOp(impl_->open.get(), aead_, nonce, aad, ciphertext_and_tag, out);
 }
 
 }  // namespace secprof::crypto

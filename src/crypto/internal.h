@@ -14,6 +14,7 @@
 #include <openssl/params.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "secprof/core/result.h"
@@ -74,14 +75,54 @@ Result<const EVP_MD*> Sha256Md();
 
 namespace secprof::crypto {
 
+namespace internal {
+
+// A context prepared once per key and reused: setting up an EVP_PKEY_CTX or EVP_MD_CTX for a key
+// costs a noticeable share of one signature. The thread that finds the cache free uses it; a
+// concurrent caller builds a fresh context instead of waiting, so keys stay usable from many
+// threads. After a failed operation the cached context is discarded, not reused.
+template <class Ptr>
+class CtxLease {
+ public:
+  CtxLease(std::mutex& mu, Ptr& cached) : lock_(mu, std::try_to_lock), cached_(cached) {}
+  // `init` returns Result<Ptr>: a context ready for the operation.
+  template <class Init>
+  Result<typename Ptr::pointer> Get(Init init) {
+    Ptr& slot = lock_.owns_lock() ? cached_ : fresh_;
+    if (!slot) {
+      auto made = init();
+      if (!made) return Fail(made.error());
+      slot = std::move(*made);
+    }
+    return slot.get();
+  }
+  void Discard() {
+    if (lock_.owns_lock()) cached_.reset();
+  }
+
+ private:
+  std::unique_lock<std::mutex> lock_;
+  Ptr& cached_;
+  Ptr fresh_;
+};
+
+}  // namespace internal
+
 struct PublicKey::Impl {
   internal::EvpPkeyPtr pkey;  // public part only
   KeyType type;
+  // Verification contexts (see CtxLease); mutable because a PublicKey is immutable to its users.
+  mutable std::mutex mu;
+  mutable internal::EvpPkeyCtxPtr ecdsa_verify;
+  mutable internal::EvpMdCtxPtr eddsa_verify;
 };
 
 struct PrivateKey::Impl {
   internal::EvpPkeyPtr pkey;  // full key pair
   KeyType type;
+  mutable std::mutex mu;
+  mutable internal::EvpPkeyCtxPtr ecdsa_sign;
+  mutable internal::EvpMdCtxPtr eddsa_sign;
 };
 
 // The module's privileged access to the opaque key classes.

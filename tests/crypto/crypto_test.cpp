@@ -362,6 +362,23 @@ TEST(CryptoAead, KeyedContextMatchesStatelessAndSurvivesFailures) {
       EXPECT_EQ(*back, pt);
     }
     EXPECT_EQ(keyed->Seal(Bytes(3, 0), {}, {}).error().code(), ErrorCode::kInvalidInput);
+    // The allocation-free variants agree with the others and check the buffer size.
+    const Bytes nonce(aead->nonce_size(), 7), pt = Str("sixteen bytes!!!");
+    Bytes buf(pt.size() + aead->tag_size());
+    auto n = keyed->SealInto(nonce, {}, pt, buf);
+    ASSERT_TRUE(n);
+    EXPECT_EQ(*n, buf.size());
+    EXPECT_EQ(buf, *keyed->Seal(nonce, {}, pt));
+    Bytes small(buf.size() - 1);
+    EXPECT_EQ(keyed->SealInto(nonce, {}, pt, small).error().code(), ErrorCode::kInvalidInput);
+    Bytes plain(pt.size());
+    auto m = keyed->OpenInto(nonce, {}, buf, plain);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(*m, pt.size());
+    EXPECT_EQ(plain, pt);
+    buf[0] ^= 1;
+    EXPECT_EQ(keyed->OpenInto(nonce, {}, buf, plain).error().code(), ErrorCode::kVerifyFailed);
+    EXPECT_EQ(plain, Bytes(pt.size(), 0));  // no unauthenticated plaintext left behind
   }
 }
 

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "secprof/core/result.h"
 #include "secprof/crypto/secure_buffer.h"
@@ -97,6 +98,12 @@ class AeadKey {
   // Same contracts as Aead::Seal / Aead::Open with this key.
   Result<Bytes> Seal(ByteView nonce, ByteView aad, ByteView plaintext);
   Result<Bytes> Open(ByteView nonce, ByteView aad, ByteView ciphertext_and_tag);
+  // The same without allocating, for packet buffers: write into `out`, return the bytes written
+  // (plaintext.size() + tag_size(), resp. ciphertext_and_tag.size() - tag_size()).
+  // kInvalidInput when `out` is too small. After a failed OpenInto, `out` holds no plaintext.
+  Result<size_t> SealInto(ByteView nonce, ByteView aad, ByteView plaintext, std::span<uint8_t> out);
+  Result<size_t> OpenInto(ByteView nonce, ByteView aad, ByteView ciphertext_and_tag,
+                          std::span<uint8_t> out);
 
   struct Impl;  // defined in the module's internals only
 
