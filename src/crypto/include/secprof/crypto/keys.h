@@ -66,7 +66,8 @@ struct P256Coordinates {
 class PublicKey {
  public:
   // SubjectPublicKeyInfo (RFC 5280 §4.1.2.7; RFC 5480 for EC, RFC 8410 for Ed25519/X25519), PEM
-  // ("-----BEGIN PUBLIC KEY-----") or DER. Exactly one key, strict DER, nothing trailing.
+  // ("-----BEGIN PUBLIC KEY-----", the first PEM block of the text) or DER: strict DER, nothing
+  // trailing.
   static Result<PublicKey> FromPem(std::string_view pem);
   static Result<PublicKey> FromDer(ByteView spki);
   // P-256 from affine coordinates (COSE_Key EC2 x/y, JWK x/y): each exactly 32 bytes.
