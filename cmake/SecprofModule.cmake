@@ -14,15 +14,18 @@ function(secprof_add_module name)
 endfunction()
 
 # secprof_add_test(NAME SOURCES ... DEPS ...)
-# A GoogleTest executable whose tests CTest discovers one by one. Tests get SECPROF_SOURCE_DIR
-# (the checkout) and SECPROF_BINARY (the secprof CLI) in their environment.
+# A GoogleTest executable whose tests CTest discovers one by one. tests/testutil.h finds the
+# checkout and the secprof CLI through the compile-time defaults below, which the environment
+# variables SECPROF_SOURCE_DIR and SECPROF_BINARY override.
 function(secprof_add_test name)
   cmake_parse_arguments(T "" "" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
-    PROPERTIES ENVIRONMENT "SECPROF_SOURCE_DIR=${PROJECT_SOURCE_DIR};SECPROF_BINARY=${CMAKE_BINARY_DIR}/secprof")
+  target_compile_definitions(${name} PRIVATE
+    SECPROF_SOURCE_DIR_DEFAULT="${PROJECT_SOURCE_DIR}"
+    SECPROF_BINARY_DEFAULT="${CMAKE_BINARY_DIR}/secprof")
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60)
 endfunction()
 
 # secprof_embed_files(OUT_CPP NAMESPACE FILES ...)
@@ -34,5 +37,6 @@ function(secprof_embed_files out_cpp ns)
     COMMAND ${CMAKE_COMMAND} -DOUT=${out_cpp} -DNS=${ns} -DROOT=${PROJECT_SOURCE_DIR}
             "-DFILES=${files}" -P ${PROJECT_SOURCE_DIR}/cmake/Embed.cmake
     DEPENDS ${files} ${PROJECT_SOURCE_DIR}/cmake/Embed.cmake
-    COMMENT "Embedding ${ns} data")
+    COMMENT "Embedding ${ns} data"
+    VERBATIM)
 endfunction()

@@ -12,10 +12,14 @@
 
 namespace secprof::testing {
 
-// The source checkout (set by CTest; falls back to the current directory).
+// The source checkout: $SECPROF_SOURCE_DIR, else the one this test was built from.
 inline std::filesystem::path SourceDir() {
-  const char* s = std::getenv("SECPROF_SOURCE_DIR");
-  return s ? std::filesystem::path(s) : std::filesystem::current_path();
+  if (const char* s = std::getenv("SECPROF_SOURCE_DIR")) return s;
+#ifdef SECPROF_SOURCE_DIR_DEFAULT
+  return SECPROF_SOURCE_DIR_DEFAULT;
+#else
+  return std::filesystem::current_path();
+#endif
 }
 
 // ../shared/vectors beside the checkout, or $SECPROF_VECTORS. Empty when absent.
@@ -35,10 +39,14 @@ inline std::filesystem::path VectorsDir() {
     }                                                                                        \
   } while (0)
 
-// The secprof CLI under test.
+// The secprof CLI under test: $SECPROF_BINARY, else the one built beside this test.
 inline std::string Binary() {
-  const char* b = std::getenv("SECPROF_BINARY");
-  return b ? b : "secprof";
+  if (const char* b = std::getenv("SECPROF_BINARY")) return b;
+#ifdef SECPROF_BINARY_DEFAULT
+  return SECPROF_BINARY_DEFAULT;
+#else
+  return "secprof";
+#endif
 }
 
 struct RunResult {

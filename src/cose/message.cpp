@@ -277,8 +277,14 @@ Result<Encrypt0> Encrypt0FromValue(const Value& v, TagPolicy tags) {
   SECPROF_ASSIGN_OR_RETURN(const Value* body, Unwrap(v, kTagEncrypt0, 3, kName, tags));
   const auto& a = body->array();
   SECPROF_ASSIGN_OR_RETURN(Common c, ParseHeaders(a, kName));
-  SECPROF_ASSIGN_OR_RETURN(auto ct, BytesOrNil(a[2], kName, "ciphertext"));
-  return Encrypt0{std::move(c.prot), std::move(c.unprot), std::move(ct)};
+  auto ct = BytesOrNil(a[2], kName, "ciphertext");
+  if (!ct) return Fail(ct.error());
+  // Filled field by field: GCC 12 at -O2 falsely reports the moved optional as uninitialized.
+  Encrypt0 out;
+  out.protected_header = std::move(c.prot);
+  out.unprotected = std::move(c.unprot);
+  if (ct->has_value()) out.ciphertext = std::move(**ct);
+  return out;
 }
 
 namespace {

@@ -106,6 +106,9 @@ struct RuleCase {
   std::function<void(Model&)> fires;   // applied on top: the rule must fire
 };
 
+// gtest prints a parameter with this instead of dumping its bytes.
+void PrintTo(const RuleCase& c, std::ostream* os) { *os << c.rule; }
+
 void Nothing(Model&) {}
 
 const std::vector<RuleCase>& Cases() {

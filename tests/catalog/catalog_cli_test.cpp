@@ -13,11 +13,7 @@
 namespace secprof::catalog {
 namespace {
 
-// The CLI under test: $SECPROF_BINARY, else the path the build compiled in.
-std::string Binary() {
-  if (std::getenv("SECPROF_BINARY")) return secprof::testing::Binary();
-  return SECPROF_CLI_PATH;
-}
+using secprof::testing::Binary;
 // Named so as not to collide with ::testing::Test::Run inside TEST bodies.
 secprof::testing::RunResult Cli(const std::string& cmd) { return secprof::testing::Run(cmd); }
 

@@ -355,13 +355,7 @@ TEST(CborHex, ParsesAndRejects) {
 
 // ---- The command -------------------------------------------------------------------------------
 
-// The CLI: $SECPROF_BINARY when CTest passes it, else build/secprof seen from the test's working
-// directory (build/tests/cbor).
-std::string CliBinary() {
-  if (std::getenv("SECPROF_BINARY")) return secprof::testing::Binary();
-  auto p = std::filesystem::current_path() / ".." / ".." / "secprof";
-  return std::filesystem::exists(p) ? p.string() : secprof::testing::Binary();
-}
+std::string CliBinary() { return secprof::testing::Binary(); }
 
 class CborCli : public ::testing::Test {
  protected:

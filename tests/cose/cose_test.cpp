@@ -432,13 +432,7 @@ class CoseCli : public ::testing::Test {
     return p.string();
   }
   std::string Write(const std::string& name, const std::string& s) { return Write(name, B(s)); }
-  // $SECPROF_BINARY when CTest passes it, else build/secprof seen from the test's working
-  // directory (build/tests/cose).
-  static std::string CliBinary() {
-    if (std::getenv("SECPROF_BINARY")) return secprof::testing::Binary();
-    auto p = std::filesystem::current_path() / ".." / ".." / "secprof";
-    return std::filesystem::exists(p) ? p.string() : secprof::testing::Binary();
-  }
+  static std::string CliBinary() { return secprof::testing::Binary(); }
   secprof::testing::RunResult Run(const std::string& args) {
     return secprof::testing::Run(CliBinary() + " " + args + " 2>&1");
   }
