@@ -5,6 +5,8 @@
 #include <set>
 #include <sstream>
 
+#include <yaml-cpp/depthguard.h>
+
 #include "secprof/core/fs.h"
 
 namespace secprof::yamlio {
@@ -261,6 +263,11 @@ Result<Document> Parse(const std::string& name, std::string_view text, const Lim
                   SourceLocation{name, 0, 0, ""});
     }
     return Document(name, root);
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's own recursion guard (its message is an unhelpful "bad file").
+    SourceLocation loc{name, e.mark.line >= 0 ? e.mark.line + 1 : 0,
+                       e.mark.column >= 0 ? e.mark.column + 1 : 0, ""};
+    return Fail(ErrorCode::kLimit, "document nests too deeply for the YAML parser", loc);
   } catch (const YAML::Exception& e) {
     SourceLocation loc{name, e.mark.line >= 0 ? e.mark.line + 1 : 0,
                        e.mark.column >= 0 ? e.mark.column + 1 : 0, ""};

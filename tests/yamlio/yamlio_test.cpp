@@ -71,11 +71,19 @@ TEST(YamlioTest, SyntaxErrorIsLocated) {
 }
 
 TEST(YamlioTest, DeepNestingIsRefused) {
+  // Over our limit (64) but within yaml-cpp's: refused by our depth check.
   std::string deep(200, '[');
   deep += std::string(200, ']');
   auto doc = Parse("n.yaml", deep);
   ASSERT_FALSE(doc);
   EXPECT_EQ(doc.error().code(), ErrorCode::kLimit);
+  // Far deeper: yaml-cpp's recursion guard fires first; still a clear limit error, no crash.
+  std::string deeper(20000, '[');
+  deeper += std::string(20000, ']');
+  doc = Parse("n.yaml", deeper);
+  ASSERT_FALSE(doc);
+  EXPECT_EQ(doc.error().code(), ErrorCode::kLimit);
+  EXPECT_NE(doc.error().message().find("nests too deeply"), std::string::npos);
 }
 
 }  // namespace
