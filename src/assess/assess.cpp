@@ -243,27 +243,40 @@ class Engine {
   Status FindThreats() {
     std::unordered_map<std::string, int> threat_pos;
     for (size_t i = 0; i < cat_.threats.size(); ++i) threat_pos[cat_.threats[i].id] = i;
-    // Countering mitigations per threat, split into declared and required, computed once.
+    // A mitigation counts against a finding when it counters the finding's threat (or its parent)
+    // at the finding's phase and layer (a mitigation listing no phases or layers covers all). DTLS
+    // in operation, say, does not counter eavesdropping on a pairing at installation.
     struct Counter {
-      std::vector<std::string> declared, required, missing;
+      std::vector<std::string> declared, required, missing, accepted;
     };
-    std::unordered_map<std::string, Counter> counters;
-    for (const auto& t : cat_.threats) {
+    auto covers = [](const catalog::Mitigation& mit, const catalog::ThreatRule& r) {
+      return (mit.phases.empty() || Contains(mit.phases, r.phase)) &&
+             (mit.layers.empty() || Contains(mit.layers, r.layer));
+    };
+    auto counter_for = [&](const catalog::ThreatRule& r, const catalog::Threat& t) {
       Counter c;
       for (const auto* mit : cat_.MitigationsFor(t.id)) {
+        if (!covers(*mit, r)) continue;
         if (declared_.count(mit->id)) c.declared.push_back(mit->id);
         if (Contains(profile_->mitigations, mit->id)) {
           c.required.push_back(mit->id);
           if (!declared_.count(mit->id)) c.missing.push_back(mit->id);
         }
       }
-      counters[t.id] = std::move(c);
-    }
+      // Declared mitigations that knowingly accept this threat (e.g. the first key in the clear).
+      for (const auto& mit : cat_.mitigations) {
+        if (!declared_.count(mit.id) || !covers(mit, r)) continue;
+        if (Contains(mit.accepts, t.id) || (!t.parent.empty() && Contains(mit.accepts, t.parent))) {
+          c.accepted.push_back(mit.id);
+        }
+      }
+      return c;
+    };
 
     for (const auto& rule : cat_.rules) {
       const catalog::Threat* threat = cat_.FindThreat(rule.threat);
       if (!threat) return Fail(ErrorCode::kInternal, "rule " + rule.id + " names unknown threat");
-      const Counter& ctr = counters[threat->id];
+      const Counter ctr = counter_for(rule, *threat);
       for (const Element* e : facts_.Scope(rule.scope)) {
         auto fired = eval_.Holds(rule.when, *e, facts_.system);
         if (!fired) return Fail(fired.error().WithContext("rule " + rule.id));
@@ -293,6 +306,7 @@ class Engine {
         f.mitigated_by = ctr.declared;
         f.required = ctr.required;
         f.missing = ctr.missing;
+        f.accepted_by = ctr.accepted;
         f.residual_likelihood = Residual(f.likelihood, f);
         f.residual_risk = RiskOf(f.residual_likelihood, f.impact);
         f.residual_must_mitigate = Contains(cat_.risk.must_mitigate, f.residual_risk);

@@ -220,7 +220,11 @@ std::string RenderHtml(const assess::Assessment& a, const catalog::Catalog& cat)
       << (f.addition ? " <span class=\"muted\">(RFC 8576)</span>" : "") << "</td><td>"
       << Esc(f.phase) << " / " << Esc(f.layer) << "</td><td><code>" << Esc(f.element)
       << "</code></td><td>" << Esc(f.why) << "</td><td>" << Badge(a, f.risk) << "</td><td>"
-      << Badge(a, f.residual_risk) << "</td><td>" << Esc(Join(f.missing)) << "</td></tr>\n";
+      << Badge(a, f.residual_risk) << "</td><td>" << Esc(Join(f.missing));
+    if (!f.accepted_by.empty()) {
+      o << "<br><em>accepted by design: " << Esc(Join(f.accepted_by)) << "</em>";
+    }
+    o << "</td></tr>\n";
   }
   o << "</table>\n";
 

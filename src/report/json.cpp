@@ -53,6 +53,7 @@ std::string RenderJson(const assess::Assessment& a) {
                        {"mitigated_by", f.mitigated_by},
                        {"required", f.required},
                        {"missing", f.missing},
+                       {"accepted_by", f.accepted_by},
                        {"residual_likelihood", f.residual_likelihood},
                        {"residual_risk", f.residual_risk},
                        {"residual_must_mitigate", f.residual_must_mitigate}});

@@ -15,8 +15,10 @@ std::string Join(const std::vector<std::string>& v, const std::string& sep = ", 
   return out.empty() ? "-" : out;
 }
 
+// Left-aligns `s` in a column of `w` characters, cutting it with '~' so columns never run together.
 std::string Pad(std::string s, size_t w) {
-  if (s.size() < w) s.append(w - s.size(), ' ');
+  if (s.size() >= w) s = s.substr(0, w - 2) + "~";
+  s.append(w - s.size(), ' ');
   return s;
 }
 
@@ -75,12 +77,24 @@ std::string RenderText(const assess::Assessment& a, const catalog::Catalog& cat)
 
   o << "\nTHREATS  " << a.findings.size() << " findings; must mitigate " << a.summary.must_mitigate
     << ", still after declared mitigations " << a.summary.residual_must_mitigate << "\n";
-  o << "  " << Pad("threat", 36) << Pad("n", 5) << Pad("risk", 10) << Pad("residual", 10)
+  o << "  " << Pad("threat", 40) << Pad("n", 5) << Pad("risk", 10) << Pad("residual", 10)
     << "where (phase/layer)\n";
   for (const auto& r : Rows(a)) {
     std::vector<std::string> cells(r.cells.begin(), r.cells.end());
-    o << "  " << Pad(r.id + " " + r.name, 36) << Pad(std::to_string(r.count), 5) << Pad(r.risk, 10)
+    o << "  " << Pad(r.id + " " + r.name, 40) << Pad(std::to_string(r.count), 5) << Pad(r.risk, 10)
       << Pad(r.residual, 10) << Join(cells) << "\n";
+  }
+
+  std::set<std::string> accepted;
+  for (const auto& f : a.findings) {
+    if (!f.accepted_by.empty()) {
+      accepted.insert(f.threat + " at " + f.phase + "/" + f.layer + " (by " + Join(f.accepted_by) +
+                      ")");
+    }
+  }
+  if (!accepted.empty()) {
+    o << "  accepted by design, as the draft's profile does:\n";
+    for (const auto& s : accepted) o << "    " << s << "\n";
   }
 
   o << "\nGAPS  " << a.profile.id << " requires " << a.gaps.size()
@@ -147,7 +161,8 @@ std::string RenderMarkdown(const assess::Assessment& a, const catalog::Catalog& 
   for (const auto& f : a.findings) {
     o << "| " << f.threat << " " << f.threat_name << " | " << f.phase << " | " << f.layer << " | `"
       << f.element << "` | " << f.likelihood << " | " << f.impact << " | " << f.risk << " | "
-      << f.residual_risk << " | " << Join(f.missing) << " |\n";
+      << f.residual_risk << " | " << Join(f.missing)
+      << (f.accepted_by.empty() ? "" : "; accepted by " + Join(f.accepted_by)) << " |\n";
   }
   o << "\n### Why each threat applies\n\n";
   for (const auto& f : a.findings) {

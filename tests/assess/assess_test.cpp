@@ -392,3 +392,24 @@ TEST(AssessPropertyTest, ProfileIsMonotoneInFeatures) {
 
 }  // namespace
 }  // namespace secprof::assess
+
+namespace secprof::assess {
+namespace {
+
+// The draft's SecProf_2 sends the first key in the clear. An assessment must not let operational
+// DTLS lower that risk, and must say the profile accepts it (brief section 3).
+TEST(AssessTest, FirstKeyInTheClearIsAcceptedNotMitigated) {
+  Assessment a = MustAssess(LoadExample("managed-home"));
+  int seen = 0;
+  for (const auto& f : a.findings) {
+    if (f.rule != "R.T3.clear-bootstrap" && f.rule != "R.T4.clear-bootstrap") continue;
+    ++seen;
+    EXPECT_TRUE(f.mitigated_by.empty()) << f.rule << " lowered by " << f.mitigated_by.front();
+    EXPECT_EQ(f.residual_risk, f.risk) << f.rule;
+    EXPECT_EQ(f.accepted_by, std::vector<std::string>{"M.boot.pairing_window"}) << f.rule;
+  }
+  EXPECT_EQ(seen, 2);
+}
+
+}  // namespace
+}  // namespace secprof::assess

@@ -53,9 +53,12 @@ struct Finding {
   std::string impact;
   std::string risk;
   bool must_mitigate = false;
-  std::vector<std::string> mitigated_by; // declared mitigations that counter the threat
-  std::vector<std::string> required;     // mitigations the profile requires against it
+  // Mitigations against the threat at this finding's phase and layer:
+  std::vector<std::string> mitigated_by; // declared ones
+  std::vector<std::string> required;     // the ones the profile requires
   std::vector<std::string> missing;      // required but not declared
+  std::vector<std::string> accepted_by;  // declared mitigations that knowingly accept the threat
+                                         // here (the draft's first key in the clear, say)
   std::string residual_likelihood;
   std::string residual_risk;
   bool residual_must_mitigate = false;
