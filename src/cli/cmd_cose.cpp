@@ -131,8 +131,9 @@ Result<cose::AlgorithmInfo> AlgOrDefault(const CoseOptions& o, const cose::Key& 
   if (key.alg) return cose::LookupAlgorithm(*key.alg);
   switch (kind) {
     case cose::AlgorithmKind::kSignature:
-      return cose::LookupAlgorithm(key.crv == cose::Curve::kEd25519 ? cose::kAlgEdDsa
-                                                                    : cose::kAlgEs256);
+      return cose::LookupAlgorithm(
+          key.crv == cose::Curve::kEd25519 || key.crv == cose::Curve::kEd448 ? cose::kAlgEdDsa
+                                                                             : cose::kAlgEs256);
     case cose::AlgorithmKind::kMac:
       return cose::LookupAlgorithm(cose::kAlgHmac256_256);
     case cose::AlgorithmKind::kContentEncryption: {

@@ -21,6 +21,8 @@ crypto::KeyType CryptoType(Curve c) {
       return crypto::KeyType::kEd25519;
     case Curve::kX25519:
       return crypto::KeyType::kX25519;
+    case Curve::kEd448:
+      return crypto::KeyType::kEd448;
   }
   return crypto::KeyType::kP256;
 }
@@ -33,6 +35,8 @@ std::pair<KeyType, Curve> CoseTypeOf(crypto::KeyType t) {
       return {KeyType::kOkp, Curve::kEd25519};
     case crypto::KeyType::kX25519:
       return {KeyType::kOkp, Curve::kX25519};
+    case crypto::KeyType::kEd448:
+      return {KeyType::kOkp, Curve::kEd448};
   }
   return {KeyType::kEc2, Curve::kP256};
 }
@@ -48,11 +52,13 @@ Result<Key> Assemble(KeyType kty, std::optional<int64_t> crv_id, const Bytes* x,
     crv = Curve::kEd25519;
   } else if (*crv_id == static_cast<int64_t>(Curve::kX25519) && kty == KeyType::kOkp) {
     crv = Curve::kX25519;
+  } else if (*crv_id == static_cast<int64_t>(Curve::kEd448) && kty == KeyType::kOkp) {
+    crv = Curve::kEd448;
   } else {
     return Fail(Error(ErrorCode::kUnsupported, "COSE_Key: curve " + std::to_string(*crv_id) +
                                                    " with key type " + KeyTypeName(kty) +
-                                                   " is not supported (P-256 EC2, Ed25519 and "
-                                                   "X25519 OKP are)"));
+                                                   " is not supported (P-256 EC2, Ed25519, "
+                                                   "X25519 and Ed448 OKP are)"));
   }
   Key k;
   k.kty = kty;
@@ -141,6 +147,8 @@ const char* CurveName(Curve crv) {
       return "X25519";
     case Curve::kEd25519:
       return "Ed25519";
+    case Curve::kEd448:
+      return "Ed448";
   }
   return "?";
 }
@@ -340,6 +348,8 @@ Result<Key> KeyFromJwk(std::string_view text) {
       crv_id = static_cast<int64_t>(Curve::kEd25519);
     else if (*crv == "X25519")
       crv_id = static_cast<int64_t>(Curve::kX25519);
+    else if (*crv == "Ed448")
+      crv_id = static_cast<int64_t>(Curve::kEd448);
     else
       return Fail(ErrorCode::kUnsupported, "JWK: curve " + *crv + " is not supported");
     SECPROF_ASSIGN_OR_RETURN(auto x, member("x"));

@@ -1,5 +1,6 @@
 // COSE algorithms table, header maps, message structures and their encodings (RFC 9052 §2-§6,
-// §9; RFC 9053 for the algorithm identifiers).
+// §9; RFC 9053 for the algorithm identifiers): COSE_Sign1, COSE_Mac0, COSE_Encrypt0, and the
+// multi-party COSE_Sign (§4.1) and COSE_Encrypt (§5.1) with their signers and recipients.
 #include <array>
 #include <cstring>
 
@@ -207,33 +208,34 @@ struct Common {
   HeaderMap unprot;
 };
 
-Result<Common> ParseHeaders(const cbor::Array& a, const char* name) {
+Result<Common> ParseHeaders(const cbor::Array& a, const std::string& name) {
   if (!a[0].is_bytes())
-    return Fail(Malformed(std::string(name) + ": protected header must be a byte string, found " +
+    return Fail(Malformed(name + ": protected header must be a byte string, found " +
                           cbor::TypeName(a[0].type())));
   if (!a[1].is_map())
-    return Fail(Malformed(std::string(name) + ": unprotected header must be a map, found " +
+    return Fail(Malformed(name + ": unprotected header must be a map, found " +
                           cbor::TypeName(a[1].type())));
   Common c;
   auto p = ProtectedHeader::FromEncoded(a[0].bytes());
   if (!p) return Fail(p.error().WithContext(name));
   auto u = HeaderMap::FromValue(a[1]);
-  if (!u) return Fail(u.error().WithContext(std::string(name) + ": unprotected header"));
+  if (!u) return Fail(u.error().WithContext(name + ": unprotected header"));
   // RFC 9052 §3: a parameter label must not occur in both buckets.
   for (const auto& [k, v] : u->value().map())
     if (p->map.value().Find(k))
-      return Fail(Malformed(std::string(name) + ": header parameter " + cbor::Diagnostic(k) +
+      return Fail(Malformed(name + ": header parameter " + cbor::Diagnostic(k) +
                             " is in both the protected and the unprotected bucket"));
   c.prot = std::move(*p);
   c.unprot = std::move(*u);
   return c;
 }
 
-Result<std::optional<Bytes>> BytesOrNil(const Value& v, const char* name, const char* field) {
+Result<std::optional<Bytes>> BytesOrNil(const Value& v, const std::string& name,
+                                        const char* field) {
   if (v.is_null()) return std::optional<Bytes>();
   if (!v.is_bytes())
-    return Fail(Malformed(std::string(name) + ": " + field +
-                          " must be a byte string or nil, found " + cbor::TypeName(v.type())));
+    return Fail(Malformed(name + ": " + field + " must be a byte string or nil, found " +
+                          cbor::TypeName(v.type())));
   return std::optional<Bytes>(v.bytes());
 }
 
@@ -244,6 +246,79 @@ Value BytesOrNilValue(const std::optional<Bytes>& b) {
 Bytes Wrap(uint64_t tag, cbor::Array items, bool tagged) {
   Value arr = Value::MakeArray(std::move(items));
   return cbor::Encode(tagged ? Value::Tag(tag, std::move(arr)) : arr);
+}
+
+// The "[+ item]" arrays of COSE_Sign and COSE_Encrypt / COSE_recipient: an array, non-empty
+// (RFC 9052 §4.1, §5.1), and not longer than our limit.
+Result<const cbor::Array*> NonEmptyArray(const Value& v, const std::string& name, const char* field,
+                                         size_t limit) {
+  if (!v.is_array())
+    return Fail(
+        Malformed(name + ": " + field + " must be an array, found " + cbor::TypeName(v.type())));
+  if (v.array().empty())
+    return Fail(Malformed(name + ": " + field + " must not be empty (RFC 9052: [+ ...])"));
+  if (v.array().size() > limit)
+    return Fail(Error(ErrorCode::kLimit, name + ": " + std::to_string(v.array().size()) + " " +
+                                             field + ", more than the limit of " +
+                                             std::to_string(limit)));
+  return &v.array();
+}
+
+// RFC 9052 §4.1: COSE_Signature = [Headers, signature: bstr].
+Result<Signature> SignatureFromValue(const Value& v, const std::string& name) {
+  if (!v.is_array())
+    return Fail(
+        Malformed(name + " must be an array (COSE_Signature), found " + cbor::TypeName(v.type())));
+  const auto& a = v.array();
+  if (a.size() != 3)
+    return Fail(Malformed(name + " must be an array of 3 items (COSE_Signature), found " +
+                          std::to_string(a.size())));
+  SECPROF_ASSIGN_OR_RETURN(Common c, ParseHeaders(a, name));
+  if (!a[2].is_bytes())
+    return Fail(Malformed(name + ": signature must be a byte string, found " +
+                          cbor::TypeName(a[2].type())));
+  return Signature{std::move(c.prot), std::move(c.unprot), a[2].bytes()};
+}
+
+// RFC 9052 §5.1: COSE_recipient = [Headers, ciphertext: bstr / nil, ? recipients]. Recursion is
+// bounded by the CBOR depth limit of the whole message (each layer is two levels deeper).
+Result<Recipient> RecipientFromValue(const Value& v, const std::string& name) {
+  if (!v.is_array())
+    return Fail(
+        Malformed(name + " must be an array (COSE_recipient), found " + cbor::TypeName(v.type())));
+  const auto& a = v.array();
+  if (a.size() != 3 && a.size() != 4)
+    return Fail(Malformed(name + " must be an array of 3 or 4 items (COSE_recipient), found " +
+                          std::to_string(a.size())));
+  SECPROF_ASSIGN_OR_RETURN(Common c, ParseHeaders(a, name));
+  auto ct = BytesOrNil(a[2], name, "ciphertext");
+  if (!ct) return Fail(ct.error());
+  Recipient r;
+  r.protected_header = std::move(c.prot);
+  r.unprotected = std::move(c.unprot);
+  if (ct->has_value()) r.ciphertext = std::move(**ct);
+  if (a.size() == 4) {
+    SECPROF_ASSIGN_OR_RETURN(const cbor::Array* list,
+                             NonEmptyArray(a[3], name, "recipients", kMaxRecipients));
+    for (size_t i = 0; i < list->size(); ++i) {
+      SECPROF_ASSIGN_OR_RETURN(
+          Recipient inner,
+          RecipientFromValue((*list)[i], name + ": recipient " + std::to_string(i)));
+      r.recipients.push_back(std::move(inner));
+    }
+  }
+  return r;
+}
+
+Value RecipientValue(const Recipient& r) {
+  cbor::Array items{Value::ByteString(r.protected_header.encoded), r.unprotected.value(),
+                    BytesOrNilValue(r.ciphertext)};
+  if (!r.recipients.empty()) {
+    cbor::Array inner;
+    for (const auto& x : r.recipients) inner.push_back(RecipientValue(x));
+    items.push_back(Value::MakeArray(std::move(inner)));
+  }
+  return Value::MakeArray(std::move(items));
 }
 
 }  // namespace
@@ -287,6 +362,47 @@ Result<Encrypt0> Encrypt0FromValue(const Value& v, TagPolicy tags) {
   return out;
 }
 
+Result<Sign> SignFromValue(const Value& v, TagPolicy tags) {
+  const std::string name = "COSE_Sign";
+  SECPROF_ASSIGN_OR_RETURN(const Value* body, Unwrap(v, kTagSign, 4, name.c_str(), tags));
+  const auto& a = body->array();
+  SECPROF_ASSIGN_OR_RETURN(Common c, ParseHeaders(a, name));
+  SECPROF_ASSIGN_OR_RETURN(auto payload, BytesOrNil(a[2], name, "payload"));
+  SECPROF_ASSIGN_OR_RETURN(const cbor::Array* list,
+                           NonEmptyArray(a[3], name, "signatures", kMaxSigners));
+  Sign out;
+  out.protected_header = std::move(c.prot);
+  out.unprotected = std::move(c.unprot);
+  if (payload) out.payload = std::move(*payload);
+  for (size_t i = 0; i < list->size(); ++i) {
+    SECPROF_ASSIGN_OR_RETURN(
+        Signature s, SignatureFromValue((*list)[i], name + ": signer " + std::to_string(i)));
+    out.signatures.push_back(std::move(s));
+  }
+  return out;
+}
+
+Result<Encrypt> EncryptFromValue(const Value& v, TagPolicy tags) {
+  const std::string name = "COSE_Encrypt";
+  SECPROF_ASSIGN_OR_RETURN(const Value* body, Unwrap(v, kTagEncrypt, 4, name.c_str(), tags));
+  const auto& a = body->array();
+  SECPROF_ASSIGN_OR_RETURN(Common c, ParseHeaders(a, name));
+  auto ct = BytesOrNil(a[2], name, "ciphertext");
+  if (!ct) return Fail(ct.error());
+  SECPROF_ASSIGN_OR_RETURN(const cbor::Array* list,
+                           NonEmptyArray(a[3], name, "recipients", kMaxRecipients));
+  Encrypt out;
+  out.protected_header = std::move(c.prot);
+  out.unprotected = std::move(c.unprot);
+  if (ct->has_value()) out.ciphertext = std::move(**ct);
+  for (size_t i = 0; i < list->size(); ++i) {
+    SECPROF_ASSIGN_OR_RETURN(
+        Recipient r, RecipientFromValue((*list)[i], name + ": recipient " + std::to_string(i)));
+    out.recipients.push_back(std::move(r));
+  }
+  return out;
+}
+
 namespace {
 Result<Value> DecodeCose(ByteView data) {
   auto v = cbor::Decode(data, CoseLimits());
@@ -306,6 +422,15 @@ Result<Mac0> DecodeMac0(ByteView data, TagPolicy tags) {
 Result<Encrypt0> DecodeEncrypt0(ByteView data, TagPolicy tags) {
   SECPROF_ASSIGN_OR_RETURN(Value v, DecodeCose(data));
   return Encrypt0FromValue(v, tags);
+}
+
+Result<Sign> DecodeSign(ByteView data, TagPolicy tags) {
+  SECPROF_ASSIGN_OR_RETURN(Value v, DecodeCose(data));
+  return SignFromValue(v, tags);
+}
+Result<Encrypt> DecodeEncrypt(ByteView data, TagPolicy tags) {
+  SECPROF_ASSIGN_OR_RETURN(Value v, DecodeCose(data));
+  return EncryptFromValue(v, tags);
 }
 
 Result<std::optional<uint64_t>> PeekTag(ByteView data) {
@@ -333,6 +458,25 @@ Bytes Encode(const Encrypt0& m, bool tagged) {
               tagged);
 }
 
+Bytes Encode(const Sign& m, bool tagged) {
+  cbor::Array sigs;
+  for (const auto& s : m.signatures)
+    sigs.push_back(Value::MakeArray({Value::ByteString(s.protected_header.encoded),
+                                     s.unprotected.value(), Value::ByteString(s.signature)}));
+  return Wrap(kTagSign,
+              {Value::ByteString(m.protected_header.encoded), m.unprotected.value(),
+               BytesOrNilValue(m.payload), Value::MakeArray(std::move(sigs))},
+              tagged);
+}
+Bytes Encode(const Encrypt& m, bool tagged) {
+  cbor::Array recipients;
+  for (const auto& r : m.recipients) recipients.push_back(RecipientValue(r));
+  return Wrap(kTagEncrypt,
+              {Value::ByteString(m.protected_header.encoded), m.unprotected.value(),
+               BytesOrNilValue(m.ciphertext), Value::MakeArray(std::move(recipients))},
+              tagged);
+}
+
 // ---- Structures (RFC 9052 §4.4, §5.3, §6.3) ----------------------------------------------------
 
 Bytes SigStructure1(ByteView body_protected, ByteView external_aad, ByteView payload) {
@@ -352,18 +496,20 @@ Bytes EncStructure0(ByteView body_protected, ByteView external_aad) {
                                         Value::ByteString(external_aad)}));
 }
 
-Result<AlgorithmInfo> MessageAlgorithm(const ProtectedHeader& prot, const HeaderMap& unprot,
-                                       AlgorithmKind kind) {
-  const Value* alg = prot.map.Find(label::kAlg);
-  if (!alg) alg = unprot.Find(label::kAlg);
-  if (!alg) return Fail(Malformed("no algorithm (header parameter 1) in the message"));
-  if (alg->is_text()) return Fail(Malformed("unknown algorithm \"" + alg->text() + "\""));
-  auto id = alg->AsInt64();
-  if (!id) return Fail(Malformed("unknown algorithm " + cbor::Diagnostic(*alg)));
-  SECPROF_ASSIGN_OR_RETURN(AlgorithmInfo info, LookupAlgorithm(*id));
-  if (info.kind != kind)
-    return Fail(Malformed(std::string("algorithm ") + info.name + " is a " + KindName(info.kind) +
-                          " algorithm; this message needs a " + KindName(kind) + " algorithm"));
+Bytes SigStructure(ByteView body_protected, ByteView sign_protected, ByteView external_aad,
+                   ByteView payload) {
+  return cbor::Encode(
+      Value::MakeArray({Value::Text("Signature"), Value::ByteString(body_protected),
+                        Value::ByteString(sign_protected), Value::ByteString(external_aad),
+                        Value::ByteString(payload)}));
+}
+
+Bytes EncStructure(ByteView body_protected, ByteView external_aad) {
+  return cbor::Encode(Value::MakeArray({Value::Text("Encrypt"), Value::ByteString(body_protected),
+                                        Value::ByteString(external_aad)}));
+}
+
+Status CheckCrit(const ProtectedHeader& prot, const HeaderMap& unprot) {
   // RFC 9052 §3.1 crit: every listed label must be understood; we understand those of §3.1.
   if (const Value* crit = prot.map.Find(label::kCrit)) {
     for (const auto& l : crit->array()) {
@@ -378,6 +524,22 @@ Result<AlgorithmInfo> MessageAlgorithm(const ProtectedHeader& prot, const Header
   }
   if (unprot.Find(label::kCrit))
     return Fail(Malformed("crit must be a protected header parameter (RFC 9052 §3.1)"));
+  return Ok();
+}
+
+Result<AlgorithmInfo> MessageAlgorithm(const ProtectedHeader& prot, const HeaderMap& unprot,
+                                       AlgorithmKind kind) {
+  const Value* alg = prot.map.Find(label::kAlg);
+  if (!alg) alg = unprot.Find(label::kAlg);
+  if (!alg) return Fail(Malformed("no algorithm (header parameter 1) in the message"));
+  if (alg->is_text()) return Fail(Malformed("unknown algorithm \"" + alg->text() + "\""));
+  auto id = alg->AsInt64();
+  if (!id) return Fail(Malformed("unknown algorithm " + cbor::Diagnostic(*alg)));
+  SECPROF_ASSIGN_OR_RETURN(AlgorithmInfo info, LookupAlgorithm(*id));
+  if (info.kind != kind)
+    return Fail(Malformed(std::string("algorithm ") + info.name + " is a " + KindName(info.kind) +
+                          " algorithm; this message needs a " + KindName(kind) + " algorithm"));
+  SECPROF_TRY(CheckCrit(prot, unprot));
   return info;
 }
 

@@ -1,5 +1,6 @@
-// Creating and checking COSE_Sign1 (RFC 9052 §4), COSE_Mac0 (§6) and COSE_Encrypt0 (§5) with
-// the RFC 9053 algorithms. Every primitive is a secprof::crypto call.
+// Creating and checking COSE_Sign1 and COSE_Sign (RFC 9052 §4), COSE_Mac0 (§6), COSE_Encrypt0
+// and COSE_Encrypt with direct recipients (§5, §8.5.1) with the RFC 9053 algorithms. Every
+// primitive is a secprof::crypto call.
 #include "secprof/cose/cose.h"
 #include "secprof/crypto/aead.h"
 #include "secprof/crypto/hash.h"
@@ -24,12 +25,16 @@ Status CheckKey(const AlgorithmInfo& alg, const Key& key, bool need_private) {
         KeyMismatch(alg, key, "the key is restricted to algorithm " + std::to_string(*key.alg)));
   switch (alg.kind) {
     case AlgorithmKind::kSignature: {
-      const bool ok = alg.id == kAlgEs256 ? key.kty == KeyType::kEc2 && key.crv == Curve::kP256
-                                          : key.kty == KeyType::kOkp && key.crv == Curve::kEd25519;
+      // RFC 9053 §2.1: ES256 with an EC2 P-256 key; §2.2: EdDSA with an OKP key on Ed25519 or
+      // Ed448 (the curve selects the variant).
+      const bool ok = alg.id == kAlgEs256
+                          ? key.kty == KeyType::kEc2 && key.crv == Curve::kP256
+                          : key.kty == KeyType::kOkp &&
+                                (key.crv == Curve::kEd25519 || key.crv == Curve::kEd448);
       if (!ok)
         return Fail(KeyMismatch(alg, key,
                                 alg.id == kAlgEs256 ? "ES256 needs an EC2 P-256 key"
-                                                    : "EdDSA needs an OKP Ed25519 key"));
+                                                    : "EdDSA needs an OKP Ed25519 or Ed448 key"));
       if (!key.public_key) return Fail(KeyMismatch(alg, key, "no public key"));
       if (need_private && !key.private_key) return Fail(KeyMismatch(alg, key, "no private key"));
       return Ok();
@@ -52,9 +57,11 @@ Status CheckKey(const AlgorithmInfo& alg, const Key& key, bool need_private) {
   return Fail(ErrorCode::kInternal, "unknown algorithm kind");
 }
 
-crypto::SignatureAlgorithm SignatureAlgorithmFor(const AlgorithmInfo& alg) {
-  return alg.id == kAlgEs256 ? crypto::SignatureAlgorithm::kEcdsaP256Sha256
-                             : crypto::SignatureAlgorithm::kEd25519;
+// REQUIRES CheckKey(alg, key, ...) succeeded.
+crypto::SignatureAlgorithm SignatureAlgorithmFor(const AlgorithmInfo& alg, const Key& key) {
+  if (alg.id == kAlgEs256) return crypto::SignatureAlgorithm::kEcdsaP256Sha256;
+  return key.crv == Curve::kEd448 ? crypto::SignatureAlgorithm::kEd448
+                                  : crypto::SignatureAlgorithm::kEd25519;
 }
 
 Result<ByteView> PayloadOf(const std::optional<Bytes>& carried, std::optional<ByteView> detached,
@@ -98,7 +105,8 @@ Status SignPrepared(Sign1& m, const Key& key, ByteView external_aad,
   SECPROF_TRY(CheckKey(alg, key, /*need_private=*/true));
   SECPROF_ASSIGN_OR_RETURN(ByteView payload, PayloadOf(m.payload, detached_payload, "COSE_Sign1"));
   const Bytes tbs = SigStructure1(m.protected_header.for_structure(), external_aad, payload);
-  SECPROF_ASSIGN_OR_RETURN(m.signature, key.private_key->Sign(SignatureAlgorithmFor(alg), tbs));
+  SECPROF_ASSIGN_OR_RETURN(m.signature,
+                           key.private_key->Sign(SignatureAlgorithmFor(alg, key), tbs));
   return Ok();
 }
 
@@ -124,7 +132,7 @@ Status VerifySign1(const Sign1& msg, const Key& key, ByteView external_aad,
   SECPROF_ASSIGN_OR_RETURN(ByteView payload,
                            PayloadOf(msg.payload, detached_payload, "COSE_Sign1"));
   const Bytes tbs = SigStructure1(msg.protected_header.for_structure(), external_aad, payload);
-  auto st = key.public_key->Verify(SignatureAlgorithmFor(alg), tbs, msg.signature);
+  auto st = key.public_key->Verify(SignatureAlgorithmFor(alg, key), tbs, msg.signature);
   if (!st) {
     if (st.error().code() == ErrorCode::kVerifyFailed)
       return Fail(ErrorCode::kVerifyFailed,
@@ -184,9 +192,10 @@ Status VerifyMac0(const Mac0& msg, const Key& key, ByteView external_aad,
 namespace {
 // RFC 9052 §3.1: IV, or Partial IV left-padded with zeros to the IV length and XORed with the
 // key's Base IV.
-Result<Bytes> Nonce(const Encrypt0& msg, const Key& key, const AlgorithmInfo& alg) {
-  const Value* iv = msg.unprotected.Find(label::kIv);
-  if (!iv) iv = msg.protected_header.map.Find(label::kIv);
+Result<Bytes> Nonce(const ProtectedHeader& prot, const HeaderMap& unprot, const Key& key,
+                    const AlgorithmInfo& alg) {
+  const Value* iv = unprot.Find(label::kIv);
+  if (!iv) iv = prot.map.Find(label::kIv);
   if (iv) {
     if (iv->bytes().size() != alg.iv_size)
       return Fail(ErrorCode::kInvalidInput, std::string("IV of ") +
@@ -194,9 +203,9 @@ Result<Bytes> Nonce(const Encrypt0& msg, const Key& key, const AlgorithmInfo& al
                                                 alg.name + " needs " + std::to_string(alg.iv_size));
     return iv->bytes();
   }
-  const Value* piv = msg.unprotected.Find(label::kPartialIv);
-  if (!piv) piv = msg.protected_header.map.Find(label::kPartialIv);
-  if (!piv) return Fail(ErrorCode::kInvalidInput, "COSE_Encrypt0 has neither IV nor Partial IV");
+  const Value* piv = unprot.Find(label::kPartialIv);
+  if (!piv) piv = prot.map.Find(label::kPartialIv);
+  if (!piv) return Fail(ErrorCode::kInvalidInput, "the message has neither IV nor Partial IV");
   if (key.base_iv.size() != alg.iv_size)
     return Fail(ErrorCode::kInvalidInput, "Partial IV given but the key has no Base IV of " +
                                               std::to_string(alg.iv_size) + " bytes");
@@ -213,7 +222,7 @@ Status EncryptPrepared(Encrypt0& m, const Key& key, ByteView plaintext, ByteView
   SECPROF_ASSIGN_OR_RETURN(AlgorithmInfo alg, MessageAlgorithm(m.protected_header, m.unprotected,
                                                                AlgorithmKind::kContentEncryption));
   SECPROF_TRY(CheckKey(alg, key, true));
-  SECPROF_ASSIGN_OR_RETURN(Bytes nonce, Nonce(m, key, alg));
+  SECPROF_ASSIGN_OR_RETURN(Bytes nonce, Nonce(m.protected_header, m.unprotected, key, alg));
   SECPROF_ASSIGN_OR_RETURN(crypto::Aead aead, crypto::Aead::FromCoseAlgorithm(alg.id));
   const Bytes aad = EncStructure0(m.protected_header.for_structure(), external_aad);
   SECPROF_ASSIGN_OR_RETURN(m.ciphertext, aead.Seal(*key.secret, nonce, aad, plaintext));
@@ -251,7 +260,7 @@ Result<Bytes> DecryptEncrypt0(const Encrypt0& msg, const Key& key, ByteView exte
   SECPROF_TRY(CheckKey(alg, key, true));
   SECPROF_ASSIGN_OR_RETURN(ByteView ct,
                            PayloadOf(msg.ciphertext, detached_ciphertext, "COSE_Encrypt0"));
-  SECPROF_ASSIGN_OR_RETURN(Bytes nonce, Nonce(msg, key, alg));
+  SECPROF_ASSIGN_OR_RETURN(Bytes nonce, Nonce(msg.protected_header, msg.unprotected, key, alg));
   SECPROF_ASSIGN_OR_RETURN(crypto::Aead aead, crypto::Aead::FromCoseAlgorithm(alg.id));
   const Bytes aad = EncStructure0(msg.protected_header.for_structure(), external_aad);
   auto pt = aead.Open(*key.secret, nonce, aad, ct);
@@ -260,6 +269,262 @@ Result<Bytes> DecryptEncrypt0(const Encrypt0& msg, const Key& key, ByteView exte
       return Fail(ErrorCode::kVerifyFailed,
                   std::string("COSE_Encrypt0 ") + alg.name + " authentication tag does not verify");
     return Fail(pt.error().WithContext("COSE_Encrypt0"));
+  }
+  return std::move(*pt);
+}
+
+// ---- COSE_Sign
+// -----------------------------------------------------------------------------------
+
+namespace {
+// The signer's algorithm (RFC 9052 §4.1: alg is a signer-layer parameter) after the crit checks
+// of the body layer; the signer layer's crit is checked by MessageAlgorithm.
+Result<AlgorithmInfo> SignerAlgorithm(const Sign& msg, const Signature& s) {
+  SECPROF_TRY(CheckCrit(msg.protected_header, msg.unprotected));
+  return MessageAlgorithm(s.protected_header, s.unprotected, AlgorithmKind::kSignature);
+}
+
+Result<const Signature*> SignerAt(const Sign& msg, size_t index) {
+  if (index >= msg.signatures.size())
+    return Fail(ErrorCode::kInvalidInput, "COSE_Sign has no signer " + std::to_string(index) +
+                                              " (it has " + std::to_string(msg.signatures.size()) +
+                                              ")");
+  return &msg.signatures[index];
+}
+}  // namespace
+
+Status SignPrepared(Sign& msg, size_t index, const Key& key, ByteView external_aad,
+                    std::optional<ByteView> detached_payload) {
+  SECPROF_ASSIGN_OR_RETURN(const Signature* cs, SignerAt(msg, index));
+  Signature& s = msg.signatures[index];
+  SECPROF_ASSIGN_OR_RETURN(AlgorithmInfo alg, SignerAlgorithm(msg, *cs));
+  SECPROF_TRY(CheckKey(alg, key, /*need_private=*/true));
+  SECPROF_ASSIGN_OR_RETURN(ByteView payload, PayloadOf(msg.payload, detached_payload, "COSE_Sign"));
+  // RFC 9052 §4.4: ["Signature", body_protected, sign_protected, external_aad, payload].
+  const Bytes tbs = SigStructure(msg.protected_header.for_structure(),
+                                 s.protected_header.for_structure(), external_aad, payload);
+  SECPROF_ASSIGN_OR_RETURN(s.signature,
+                           key.private_key->Sign(SignatureAlgorithmFor(alg, key), tbs));
+  return Ok();
+}
+
+Result<Sign> CreateSign(ByteView payload, const std::vector<SignerParams>& signers,
+                        const SignParams& params) {
+  if (signers.empty())
+    return Fail(ErrorCode::kInvalidInput, "COSE_Sign needs at least one signer (RFC 9052 §4.1)");
+  if (signers.size() > kMaxSigners)
+    return Fail(ErrorCode::kInvalidInput,
+                "COSE_Sign: more than " + std::to_string(kMaxSigners) + " signers");
+  Sign m;
+  SECPROF_ASSIGN_OR_RETURN(HeaderMap body_prot,
+                           HeaderMap::FromValue(params.body_protected.value()));
+  m.protected_header = ProtectedHeader::FromMap(std::move(body_prot));
+  m.unprotected = params.body_unprotected;
+  SECPROF_TRY(CheckNoClash(m.protected_header, m.unprotected));
+  m.payload = Bytes(payload.begin(), payload.end());
+  for (size_t i = 0; i < signers.size(); ++i) {
+    const SignerParams& sp = signers[i];
+    SECPROF_ASSIGN_OR_RETURN(AlgorithmInfo alg, LookupAlgorithm(sp.alg));
+    if (alg.kind != AlgorithmKind::kSignature)
+      return Fail(ErrorCode::kInvalidInput,
+                  std::string(alg.name) + " is not a signature algorithm");
+    Signature s;
+    SECPROF_ASSIGN_OR_RETURN(s.protected_header, MakeProtected(alg.id, sp.protected_extra));
+    s.unprotected = sp.unprotected;
+    if (s.unprotected.empty() && !sp.key.kid.empty() && !s.protected_header.map.Find(label::kKid))
+      s.unprotected.Set(label::kKid, Value::ByteString(sp.key.kid));
+    SECPROF_TRY(CheckNoClash(s.protected_header, s.unprotected));
+    m.signatures.push_back(std::move(s));
+    auto st = SignPrepared(m, i, sp.key, params.external_aad);
+    if (!st) return Fail(st.error().WithContext("COSE_Sign signer " + std::to_string(i)));
+  }
+  if (params.detached) m.payload.reset();
+  return m;
+}
+
+Status VerifySignature(const Sign& msg, size_t index, const Key& key, ByteView external_aad,
+                       std::optional<ByteView> detached_payload) {
+  SECPROF_ASSIGN_OR_RETURN(const Signature* s, SignerAt(msg, index));
+  SECPROF_ASSIGN_OR_RETURN(AlgorithmInfo alg, SignerAlgorithm(msg, *s));
+  SECPROF_TRY(CheckKey(alg, key, /*need_private=*/false));
+  SECPROF_ASSIGN_OR_RETURN(ByteView payload, PayloadOf(msg.payload, detached_payload, "COSE_Sign"));
+  const Bytes tbs = SigStructure(msg.protected_header.for_structure(),
+                                 s->protected_header.for_structure(), external_aad, payload);
+  auto st = key.public_key->Verify(SignatureAlgorithmFor(alg, key), tbs, s->signature);
+  if (!st) {
+    if (st.error().code() == ErrorCode::kVerifyFailed)
+      return Fail(ErrorCode::kVerifyFailed, std::string("COSE_Sign signer ") +
+                                                std::to_string(index) + " " + alg.name +
+                                                " signature does not verify");
+    return Fail(st.error().WithContext("COSE_Sign signer " + std::to_string(index)));
+  }
+  return Ok();
+}
+
+Result<size_t> VerifySign(const Sign& msg, const Key& key, ByteView external_aad,
+                          std::optional<ByteView> detached_payload) {
+  if (msg.signatures.empty())
+    return Fail(ErrorCode::kInvalidInput, "COSE_Sign has no signers (RFC 9052 §4.1)");
+  std::string reasons;
+  bool all_malformed = true;
+  for (size_t i = 0; i < msg.signatures.size(); ++i) {
+    auto st = VerifySignature(msg, i, key, external_aad, detached_payload);
+    if (st) return i;
+    if (msg.signatures.size() == 1) return Fail(st.error());
+    if (st.error().code() != ErrorCode::kInvalidInput) all_malformed = false;
+    reasons += (reasons.empty() ? "" : "; ") + st.error().message();
+  }
+  return Fail(all_malformed ? ErrorCode::kInvalidInput : ErrorCode::kVerifyFailed,
+              "none of the " + std::to_string(msg.signatures.size()) +
+                  " COSE_Sign signers verifies with key " + key.Describe() + ": " + reasons);
+}
+
+Status VerifySignAll(const Sign& msg, const std::vector<Key>& keys, ByteView external_aad,
+                     std::optional<ByteView> detached_payload) {
+  if (keys.empty()) return Fail(ErrorCode::kInvalidInput, "VerifySignAll needs at least one key");
+  if (msg.signatures.empty())
+    return Fail(ErrorCode::kInvalidInput, "COSE_Sign has no signers (RFC 9052 §4.1)");
+  for (size_t i = 0; i < msg.signatures.size(); ++i) {
+    std::optional<Error> first;
+    bool ok = false;
+    for (const Key& k : keys) {
+      auto st = VerifySignature(msg, i, k, external_aad, detached_payload);
+      if (st) {
+        ok = true;
+        break;
+      }
+      // A malformed signer is malformed whatever the key: report that, not a key mismatch.
+      if (st.error().code() == ErrorCode::kInvalidInput) return Fail(st.error());
+      if (!first) first = st.error();
+    }
+    if (!ok)
+      return Fail(ErrorCode::kVerifyFailed,
+                  "COSE_Sign signer " + std::to_string(i) + " verifies with none of the " +
+                      std::to_string(keys.size()) + " keys: " + first->message());
+  }
+  return Ok();
+}
+
+// ---- COSE_Encrypt with direct recipients -------------------------------------------------------
+
+namespace {
+
+std::string AlgText(const Value* alg) {
+  if (!alg) return "none";
+  return cbor::Diagnostic(*alg);
+}
+
+// RFC 9052 §8.5.1 and RFC 9053 §6.1.1 for a recipient whose alg is direct (-6); plus our policy
+// that a direct recipient is the only one.
+Status CheckDirectRecipient(const Recipient& r, size_t index, size_t count) {
+  const std::string where = "COSE_Encrypt recipient " + std::to_string(index) + " (direct): ";
+  if (!r.protected_header.map.empty() || !r.protected_header.encoded.empty())
+    return Fail(ErrorCode::kInvalidInput,
+                where + "the protected header must be zero length (RFC 9053 §6.1.1)");
+  if (!r.ciphertext || !r.ciphertext->empty())
+    return Fail(ErrorCode::kInvalidInput,
+                where + "the ciphertext must be a zero-length byte string (RFC 9052 §8.5.1)");
+  if (!r.recipients.empty())
+    return Fail(ErrorCode::kInvalidInput,
+                where + "a direct recipient has no recipients of its own (RFC 9052 §8.5.1)");
+  if (count != 1)
+    return Fail(ErrorCode::kInvalidInput,
+                where + "a direct recipient must be the only recipient; this message has " +
+                    std::to_string(count));
+  SECPROF_TRY(CheckCrit(r.protected_header, r.unprotected));
+  return Ok();
+}
+
+// The direct recipient's index, or why there is none.
+Result<size_t> FindDirectRecipient(const Encrypt& msg) {
+  if (msg.recipients.empty())
+    return Fail(ErrorCode::kInvalidInput, "COSE_Encrypt has no recipients (RFC 9052 §5.1)");
+  std::string others;
+  for (size_t i = 0; i < msg.recipients.size(); ++i) {
+    const Recipient& r = msg.recipients[i];
+    const Value* alg = r.protected_header.map.Find(label::kAlg);
+    if (!alg) alg = r.unprotected.Find(label::kAlg);
+    if (!alg)
+      return Fail(ErrorCode::kInvalidInput,
+                  "COSE_Encrypt recipient " + std::to_string(i) +
+                      " has no alg (RFC 9052 §8.5.1: it must be present)");
+    if (alg->is_int() && alg->AsInt64() && *alg->AsInt64() == kAlgDirect) {
+      SECPROF_TRY(CheckDirectRecipient(r, i, msg.recipients.size()));
+      return i;
+    }
+    others += (others.empty() ? "" : ", ") + AlgText(alg);
+  }
+  return Fail(ErrorCode::kUnsupported,
+              "COSE_Encrypt: no recipient uses direct (-6), the only recipient algorithm "
+              "implemented; found alg " +
+                  others);
+}
+
+}  // namespace
+
+Status EncryptPrepared(Encrypt& m, const Key& cek, ByteView plaintext, ByteView external_aad) {
+  SECPROF_TRY(FindDirectRecipient(m));
+  SECPROF_ASSIGN_OR_RETURN(AlgorithmInfo alg, MessageAlgorithm(m.protected_header, m.unprotected,
+                                                               AlgorithmKind::kContentEncryption));
+  SECPROF_TRY(CheckKey(alg, cek, true));
+  SECPROF_ASSIGN_OR_RETURN(Bytes nonce, Nonce(m.protected_header, m.unprotected, cek, alg));
+  SECPROF_ASSIGN_OR_RETURN(crypto::Aead aead, crypto::Aead::FromCoseAlgorithm(alg.id));
+  // RFC 9052 §5.3: the content layer's Enc_structure has the context "Encrypt".
+  const Bytes aad = EncStructure(m.protected_header.for_structure(), external_aad);
+  SECPROF_ASSIGN_OR_RETURN(m.ciphertext, aead.Seal(*cek.secret, nonce, aad, plaintext));
+  return Ok();
+}
+
+Result<Encrypt> CreateEncrypt(const Key& key, ByteView plaintext, const EncryptParams& params,
+                              crypto::Random& rng) {
+  SECPROF_ASSIGN_OR_RETURN(AlgorithmInfo alg, LookupAlgorithm(params.alg));
+  if (alg.kind != AlgorithmKind::kContentEncryption)
+    return Fail(ErrorCode::kInvalidInput,
+                std::string(alg.name) + " is not a content encryption algorithm");
+  Bytes iv = params.iv;
+  if (iv.empty()) {
+    SECPROF_ASSIGN_OR_RETURN(iv, rng.Draw(alg.iv_size));
+  } else if (iv.size() != alg.iv_size) {
+    return Fail(ErrorCode::kInvalidInput, std::string(alg.name) + " needs an IV of " +
+                                              std::to_string(alg.iv_size) + " bytes");
+  }
+  Encrypt m;
+  SECPROF_ASSIGN_OR_RETURN(m.protected_header, MakeProtected(alg.id, params.protected_extra));
+  m.unprotected = params.unprotected;
+  if (!m.protected_header.map.Find(label::kIv))
+    m.unprotected.Set(label::kIv, Value::ByteString(iv));
+  SECPROF_TRY(CheckNoClash(m.protected_header, m.unprotected));
+  Recipient r;
+  // RFC 9053 §6.1.1: empty protected bucket; RFC 9052 §8.5.1: zero-length ciphertext.
+  r.ciphertext = Bytes{};
+  SECPROF_ASSIGN_OR_RETURN(r.unprotected,
+                           HeaderMap::FromValue(params.recipient_unprotected.value()));
+  r.unprotected.Set(label::kAlg, Value::Int(kAlgDirect));
+  if (!r.unprotected.Find(label::kKid) && !key.kid.empty())
+    r.unprotected.Set(label::kKid, Value::ByteString(key.kid));
+  m.recipients.push_back(std::move(r));
+  SECPROF_TRY(EncryptPrepared(m, key, plaintext, params.external_aad));
+  return m;
+}
+
+Result<Bytes> DecryptEncrypt(const Encrypt& msg, const Key& key, ByteView external_aad,
+                             std::optional<ByteView> detached_ciphertext) {
+  SECPROF_TRY(FindDirectRecipient(msg));
+  SECPROF_ASSIGN_OR_RETURN(
+      AlgorithmInfo alg,
+      MessageAlgorithm(msg.protected_header, msg.unprotected, AlgorithmKind::kContentEncryption));
+  SECPROF_TRY(CheckKey(alg, key, true));
+  SECPROF_ASSIGN_OR_RETURN(ByteView ct,
+                           PayloadOf(msg.ciphertext, detached_ciphertext, "COSE_Encrypt"));
+  SECPROF_ASSIGN_OR_RETURN(Bytes nonce, Nonce(msg.protected_header, msg.unprotected, key, alg));
+  SECPROF_ASSIGN_OR_RETURN(crypto::Aead aead, crypto::Aead::FromCoseAlgorithm(alg.id));
+  const Bytes aad = EncStructure(msg.protected_header.for_structure(), external_aad);
+  auto pt = aead.Open(*key.secret, nonce, aad, ct);
+  if (!pt) {
+    if (pt.error().code() == ErrorCode::kVerifyFailed)
+      return Fail(ErrorCode::kVerifyFailed,
+                  std::string("COSE_Encrypt ") + alg.name + " authentication tag does not verify");
+    return Fail(pt.error().WithContext("COSE_Encrypt"));
   }
   return std::move(*pt);
 }

@@ -52,13 +52,21 @@ const char* OsslName(KeyType t) {
       return "ED25519";
     case KeyType::kX25519:
       return "X25519";
+    case KeyType::kEd448:
+      return "ED448";
   }
   return "?";
 }
 
-// Identifies a decoded key, refusing anything but named-curve P-256, Ed25519 and X25519.
+// Bytes in a raw key of `t` (P-256: the private scalar / a field element).
+size_t RawKeySize(KeyType t) { return t == KeyType::kEd448 ? kEd448KeySize : 32; }
+
+bool IsEdDsa(KeyType t) { return t == KeyType::kEd25519 || t == KeyType::kEd448; }
+
+// Identifies a decoded key, refusing anything but named-curve P-256, Ed25519, X25519 and Ed448.
 Result<KeyType> Classify(EVP_PKEY* pkey) {
   if (EVP_PKEY_is_a(pkey, "ED25519")) return KeyType::kEd25519;
+  if (EVP_PKEY_is_a(pkey, "ED448")) return KeyType::kEd448;
   if (EVP_PKEY_is_a(pkey, "X25519")) return KeyType::kX25519;
   if (EVP_PKEY_is_a(pkey, "EC")) {
     char group[64] = {0};
@@ -79,12 +87,15 @@ Result<KeyType> Classify(EVP_PKEY* pkey) {
     }
     return KeyType::kP256;
   }
-  return Fail(ErrorCode::kUnsupported, "key type not supported (only P-256, Ed25519, X25519)");
+  return Fail(ErrorCode::kUnsupported,
+              "key type not supported (only P-256, Ed25519, X25519, Ed448)");
 }
 
 // Full public-key validation for EC (SEC 1 §3.2.2.1: on the curve, not at infinity, n*Q = O).
 Status ValidatePublic(EVP_PKEY* pkey, KeyType type) {
-  if (type != KeyType::kP256) return Ok();  // 25519 keys: every 32-byte string is a valid input
+  // 25519/448 keys: every string of the right length is a valid input to FromRaw (an Ed25519 or
+  // Ed448 string that decodes to no point makes every signature fail to verify).
+  if (type != KeyType::kP256) return Ok();
   EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
   if (!ctx) return Fail(OpenSslError("EVP_PKEY_CTX_new_from_pkey"));
   if (EVP_PKEY_public_check(ctx.get()) != 1) {
@@ -269,6 +280,8 @@ const char* KeyTypeName(KeyType type) {
       return "Ed25519";
     case KeyType::kX25519:
       return "X25519";
+    case KeyType::kEd448:
+      return "Ed448";
   }
   return "unknown";
 }
@@ -281,12 +294,23 @@ const char* SignatureAlgorithmName(SignatureAlgorithm alg) {
       return "ECDSA P-256 SHA-256 (DER)";
     case SignatureAlgorithm::kEd25519:
       return "Ed25519";
+    case SignatureAlgorithm::kEd448:
+      return "Ed448";
   }
   return "unknown";
 }
 
 KeyType KeyTypeFor(SignatureAlgorithm alg) {
-  return alg == SignatureAlgorithm::kEd25519 ? KeyType::kEd25519 : KeyType::kP256;
+  switch (alg) {
+    case SignatureAlgorithm::kEd25519:
+      return KeyType::kEd25519;
+    case SignatureAlgorithm::kEd448:
+      return KeyType::kEd448;
+    case SignatureAlgorithm::kEcdsaP256Sha256:
+    case SignatureAlgorithm::kEcdsaP256Sha256Der:
+      return KeyType::kP256;
+  }
+  return KeyType::kP256;
 }
 
 // ---- KeyAccess ----
@@ -359,9 +383,10 @@ Result<PublicKey> PublicKey::FromRaw(KeyType type, ByteView raw) {
     }
     SECPROF_ASSIGN_OR_RETURN(pkey, P256PublicFromPoint(raw));
   } else {
-    if (raw.size() != 32) {
-      return Fail(ErrorCode::kInvalidInput,
-                  std::string(KeyTypeName(type)) + " public key must be 32 bytes");
+    if (raw.size() != RawKeySize(type)) {
+      return Fail(ErrorCode::kInvalidInput, std::string(KeyTypeName(type)) +
+                                                " public key must be " +
+                                                std::to_string(RawKeySize(type)) + " bytes");
     }
     pkey.reset(
         EVP_PKEY_new_raw_public_key_ex(nullptr, OsslName(type), nullptr, raw.data(), raw.size()));
@@ -412,9 +437,9 @@ Result<Bytes> PublicKey::ToRaw() const {
     out.insert(out.end(), c.y.begin(), c.y.end());
     return out;
   }
-  Bytes out(32);
+  Bytes out(RawKeySize(impl_->type));
   size_t len = out.size();
-  if (EVP_PKEY_get_raw_public_key(impl_->pkey.get(), out.data(), &len) != 1 || len != 32) {
+  if (EVP_PKEY_get_raw_public_key(impl_->pkey.get(), out.data(), &len) != 1 || len != out.size()) {
     return Fail(OpenSslError("EVP_PKEY_get_raw_public_key"));
   }
   return out;
@@ -434,22 +459,26 @@ Status PublicKey::Verify(SignatureAlgorithm alg, ByteView message, ByteView sign
     return Fail(ErrorCode::kVerifyFailed, std::string("signature does not verify: ") + why);
   };
 
-  if (alg == SignatureAlgorithm::kEd25519) {
-    // RFC 8032 §5.1.7; OpenSSL rejects S >= L and non-canonical R/A encodings.
-    if (signature.size() != kEd25519SignatureSize) return bad("Ed25519 signature must be 64 bytes");
+  if (IsEdDsa(impl_->type)) {
+    // RFC 8032 §5.1.7 / §5.2.7 (PureEdDSA, empty context); OpenSSL rejects S >= L and
+    // non-canonical R/A encodings.
+    const bool ed448 = impl_->type == KeyType::kEd448;
+    if (signature.size() != (ed448 ? kEd448SignatureSize : kEd25519SignatureSize))
+      return bad(ed448 ? "Ed448 signature must be 114 bytes"
+                       : "Ed25519 signature must be 64 bytes");
     internal::CtxLease<EvpMdCtxPtr> lease(impl_->mu, impl_->eddsa_verify);
     SECPROF_ASSIGN_OR_RETURN(EVP_MD_CTX * ctx, lease.Get([pkey]() -> Result<EvpMdCtxPtr> {
       EvpMdCtxPtr c(EVP_MD_CTX_new());
       if (!c || EVP_DigestVerifyInit_ex(c.get(), nullptr, nullptr, nullptr, nullptr, pkey,
                                         nullptr) != 1) {
-        return Fail(OpenSslError("Ed25519 verify init"));
+        return Fail(OpenSslError("EdDSA verify init"));
       }
       return c;
     }));
     if (EVP_DigestVerify(ctx, signature.data(), signature.size(), internal::NonNull(message),
                          message.size()) != 1) {
       lease.Discard();
-      return bad("Ed25519");
+      return bad(ed448 ? "Ed448" : "Ed25519");
     }
     return Ok();
   }
@@ -509,7 +538,7 @@ Result<PrivateKey> PrivateKey::Generate(KeyType type) {
 }
 
 Result<PrivateKey> PrivateKey::Generate(KeyType type, Random& rng) {
-  SecureBuffer secret(32);
+  SecureBuffer secret(RawKeySize(type));
   // For P-256, a candidate is >= n with probability about 2^-32; 64 rejections in a row means
   // the source is broken, not unlucky.
   for (int attempt = 0; attempt < 64; ++attempt) {
@@ -549,9 +578,9 @@ Result<PrivateKey> PrivateKey::FromPem(std::string_view pem) {
 }
 
 Result<PrivateKey> PrivateKey::FromRaw(KeyType type, ByteView raw) {
-  if (raw.size() != 32) {
-    return Fail(ErrorCode::kInvalidInput,
-                std::string(KeyTypeName(type)) + " private key must be 32 bytes");
+  if (raw.size() != RawKeySize(type)) {
+    return Fail(ErrorCode::kInvalidInput, std::string(KeyTypeName(type)) + " private key must be " +
+                                              std::to_string(RawKeySize(type)) + " bytes");
   }
   EvpPkeyPtr pkey;
   if (type == KeyType::kP256) {
@@ -603,7 +632,7 @@ Result<SecureBuffer> PrivateKey::ToDer() const {
 
 Result<SecureBuffer> PrivateKey::ToRaw() const {
   if (!impl_) return Fail(ErrorCode::kInternal, "moved-from private key");
-  SecureBuffer out(32);
+  SecureBuffer out(RawKeySize(impl_->type));
   if (impl_->type == KeyType::kP256) {
     BIGNUM* d = nullptr;
     if (EVP_PKEY_get_bn_param(impl_->pkey.get(), OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1) {
@@ -616,7 +645,7 @@ Result<SecureBuffer> PrivateKey::ToRaw() const {
     return out;
   }
   size_t len = out.size();
-  if (EVP_PKEY_get_raw_private_key(impl_->pkey.get(), out.data(), &len) != 1 || len != 32) {
+  if (EVP_PKEY_get_raw_private_key(impl_->pkey.get(), out.data(), &len) != 1 || len != out.size()) {
     return Fail(OpenSslError("EVP_PKEY_get_raw_private_key"));
   }
   return out;
@@ -626,22 +655,25 @@ Result<Bytes> PrivateKey::Sign(SignatureAlgorithm alg, ByteView message) const {
   if (!impl_) return Fail(ErrorCode::kInternal, "moved-from private key");
   SECPROF_TRY(CheckAlgFits(alg, impl_->type));
   EVP_PKEY* pkey = impl_->pkey.get();
-  if (alg == SignatureAlgorithm::kEd25519) {
+  if (IsEdDsa(impl_->type)) {
+    // RFC 8032 §5.1.6 / §5.2.6, PureEdDSA with an empty context.
+    const size_t sig_size =
+        impl_->type == KeyType::kEd448 ? kEd448SignatureSize : kEd25519SignatureSize;
     internal::CtxLease<EvpMdCtxPtr> lease(impl_->mu, impl_->eddsa_sign);
     SECPROF_ASSIGN_OR_RETURN(EVP_MD_CTX * ctx, lease.Get([pkey]() -> Result<EvpMdCtxPtr> {
       EvpMdCtxPtr c(EVP_MD_CTX_new());
       if (!c ||
           EVP_DigestSignInit_ex(c.get(), nullptr, nullptr, nullptr, nullptr, pkey, nullptr) != 1) {
-        return Fail(OpenSslError("Ed25519 sign init"));
+        return Fail(OpenSslError("EdDSA sign init"));
       }
       return c;
     }));
-    Bytes sig(kEd25519SignatureSize);
+    Bytes sig(sig_size);
     size_t len = sig.size();
     if (EVP_DigestSign(ctx, sig.data(), &len, internal::NonNull(message), message.size()) != 1 ||
-        len != kEd25519SignatureSize) {
+        len != sig_size) {
       lease.Discard();
-      return Fail(OpenSslError("Ed25519 sign"));
+      return Fail(OpenSslError("EdDSA sign"));
     }
     return sig;
   }
@@ -667,7 +699,7 @@ Result<Bytes> PrivateKey::Sign(SignatureAlgorithm alg, ByteView message) const {
 
 Result<SecureBuffer> DeriveSharedSecret(const PrivateKey& mine, const PublicKey& peer) {
   if (!KeyAccess::Valid(mine)) return Fail(ErrorCode::kInternal, "moved-from private key");
-  if (mine.type() == KeyType::kEd25519 || mine.type() != peer.type()) {
+  if (IsEdDsa(mine.type()) || mine.type() != peer.type()) {
     return Fail(ErrorCode::kInvalidInput,
                 std::string("key agreement needs two P-256 or two X25519 keys, got ") +
                     KeyTypeName(mine.type()) + " and " + KeyTypeName(peer.type()));

@@ -277,7 +277,7 @@ TEST_F(CoseMalformed, WrongAlgorithmInProtectedHeader) {
               "HMAC 256/256 is a MAC algorithm; this message needs a signature algorithm");
   // EdDSA in the header, but the key is EC2 P-256: this key cannot verify it.
   ExpectError(with_alg(Value::Int(kAlgEdDsa)), ErrorCode::kVerifyFailed,
-              "EdDSA needs an OKP Ed25519 key");
+              "EdDSA needs an OKP Ed25519 or Ed448 key");
   // No alg at all.
   Sign1 m = msg_;
   m.protected_header = ProtectedHeader{};
@@ -311,7 +311,8 @@ TEST_F(CoseMalformed, TamperedContentFailsVerification) {
 // ----------------------------------------------------------------------------------------
 
 TEST(CoseKey, CoseKeyRoundTripsAndValidates) {
-  for (auto t : {crypto::KeyType::kP256, crypto::KeyType::kEd25519, crypto::KeyType::kX25519}) {
+  for (auto t : {crypto::KeyType::kP256, crypto::KeyType::kEd25519, crypto::KeyType::kX25519,
+                 crypto::KeyType::kEd448}) {
     Key k = Generate(t, 3);
     for (bool priv : {true, false}) {
       auto v = KeyToCose(k, priv);
@@ -361,12 +362,35 @@ TEST(CoseKey, JwkFormsAndErrors) {
   ExpectError(KeyFromJwk("{"), ErrorCode::kInvalidInput, "not valid JSON");
   ExpectError(KeyFromJwk(R"({"k":"AA"})"), ErrorCode::kInvalidInput, "kty is required");
   ExpectError(KeyFromJwk(R"({"kty":"oct","k":"A*"})"), ErrorCode::kInvalidInput, "base64url");
-  ExpectError(KeyFromJwk(R"({"kty":"OKP","crv":"Ed448","x":"AA"})"), ErrorCode::kUnsupported,
-              "Ed448");
+  ExpectError(KeyFromJwk(R"({"kty":"OKP","crv":"X448","x":"AA"})"), ErrorCode::kUnsupported,
+              "X448");
+  // Ed448 (RFC 8037 §2, RFC 9053 §7.2 crv 7): the key of RFC 8032 §7.4 "-----TEST 1 (blank)".
+  ExpectError(KeyFromJwk(R"({"kty":"OKP","crv":"Ed448","x":"AA"})"), ErrorCode::kInvalidInput,
+              "Ed448 public key must be 57 bytes");
+  auto ed448 = KeyFromJwk(
+      R"({"kty":"OKP","crv":"Ed448","kid":"ed448",
+      "x_hex":"5fd7449b59b461fd2ce787ec616ad46a1da1342485a70e1f8a0ea75d80e96778edf124769b46c7061bd6783df1e50f6cd1fa1abeafe8256180",
+      "d_hex":"6c82a562cb808d10d632be89c8513ebf6c929f34ddfa8c9f63c9960ef6e348a3528c8a3fcc2f044e39a3fc5b94492f8f032e7549a20098f95b"})");
+  ASSERT_TRUE(ed448) << ed448.error().ToString();
+  EXPECT_EQ(ed448->crv, Curve::kEd448);
+  EXPECT_EQ(ed448->Describe(), "OKP Ed448 kid h'6564343438' (private)");
+  // d that does not match x.
+  ExpectError(KeyFromJwk(
+                  R"({"kty":"OKP","crv":"Ed448",
+      "x_hex":"5fd7449b59b461fd2ce787ec616ad46a1da1342485a70e1f8a0ea75d80e96778edf124769b46c7061bd6783df1e50f6cd1fa1abeafe8256180",
+      "d_hex":"6c82a562cb808d10d632be89c8513ebf6c929f34ddfa8c9f63c9960ef6e348a3528c8a3fcc2f044e39a3fc5b94492f8f032e7549a20098f95c"})"),
+              ErrorCode::kInvalidInput, "does not match");
   ExpectError(KeyFromJwk(R"({"kty":"RSA"})"), ErrorCode::kUnsupported, "RSA");
 }
 
 TEST(CoseKey, PemKeys) {
+  Key k448 = Generate(crypto::KeyType::kEd448, 6);
+  auto pem448 = k448.private_key->ToPem();
+  ASSERT_TRUE(pem448);
+  auto back448 = KeyFromPem(pem448->AsStringView());
+  ASSERT_TRUE(back448) << back448.error().ToString();
+  EXPECT_EQ(back448->kty, KeyType::kOkp);
+  EXPECT_EQ(back448->crv, Curve::kEd448);
   Key k = Generate(crypto::KeyType::kEd25519, 6);
   auto pem = k.private_key->ToPem();
   ASSERT_TRUE(pem);

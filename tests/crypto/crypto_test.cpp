@@ -145,7 +145,7 @@ TEST(CryptoRandom, FailingAndSystem) {
 }
 
 TEST(CryptoRandom, DeterministicKeyGeneration) {
-  for (KeyType t : {KeyType::kP256, KeyType::kEd25519, KeyType::kX25519}) {
+  for (KeyType t : {KeyType::kP256, KeyType::kEd25519, KeyType::kX25519, KeyType::kEd448}) {
     FakeRandom r1 = FakeRandom::FromSeed(1);
     FakeRandom r2 = FakeRandom::FromSeed(1);
     auto k1 = PrivateKey::Generate(t, r1);
@@ -470,6 +470,82 @@ TEST(CryptoSign, Ed25519Rfc8032Test1) {
   EXPECT_FALSE(pk->Verify(SignatureAlgorithm::kEd25519, {}, ByteView(*sig).first(63)));
 }
 
+// RFC 8032 §7.4 (Ed448 test vectors), "-----TEST 1 (blank message)" and "-----1 octet"; the
+// values as printed in the RFC. No Wycheproof Ed448 file is among the shared vectors.
+struct Ed448Vector {
+  const char* name;
+  const char* secret;
+  const char* public_key;
+  const char* message;
+  const char* signature;
+};
+constexpr Ed448Vector kRfc8032Ed448[] = {
+    {"blank",
+     "6c82a562cb808d10d632be89c8513ebf6c929f34ddfa8c9f63c9960ef6e348a3528c8a3fcc2f044e39a3fc5b94"
+     "492f8f032e7549a20098f95b",
+     "5fd7449b59b461fd2ce787ec616ad46a1da1342485a70e1f8a0ea75d80e96778edf124769b46c7061bd6783d"
+     "f1e50f6cd1fa1abeafe8256180",
+     "",
+     "533a37f6bbe457251f023c0d88f976ae2dfb504a843e34d2074fd823d41a591f2b233f034f628281f2fd7a22"
+     "ddd47d7828c59bd0a21bfd3980ff0d2028d4b18a9df63e006c5d1c2d345b925d8dc00b4104852db99ac5c7cd"
+     "da8530a113a0f4dbb61149f05a7363268c71d95808ff2e652600"},
+    {"1 octet",
+     "c4eab05d357007c632f3dbb48489924d552b08fe0c353a0d4a1f00acda2c463afbea67c5e8d2877c5e3bc397"
+     "a659949ef8021e954e0a12274e",
+     "43ba28f430cdff456ae531545f7ecd0ac834a55d9358c0372bfa0c6c6798c0866aea01eb00742802b8438ea4"
+     "cb82169c235160627b4c3a9480",
+     "03",
+     "26b8f91727bd62897af15e41eb43c377efb9c610d48f2335cb0bd0087810f4352541b143c4b981b7e18f62de"
+     "8ccdf633fc1bf037ab7cd779805e0dbcc0aae1cbcee1afb2e027df36bc04dcecbf154336c19f0af7e0a64729"
+     "05e799f1953d2a0ff3348ab21aa4adafd1d234441cf807c03a00"},
+};
+
+TEST(CryptoSign, Ed448Rfc8032Section7_4) {
+  for (const auto& v : kRfc8032Ed448) {
+    SCOPED_TRACE(v.name);
+    auto sk = PrivateKey::FromRaw(KeyType::kEd448, Unhex(v.secret));
+    ASSERT_TRUE(sk) << sk.error().ToString();
+    EXPECT_EQ(sk->type(), KeyType::kEd448);
+    auto pub = sk->public_key().ToRaw();
+    ASSERT_TRUE(pub);
+    EXPECT_EQ(Hex(*pub), v.public_key);
+    const Bytes msg = Unhex(v.message);
+    auto sig = sk->Sign(SignatureAlgorithm::kEd448, msg);
+    ASSERT_TRUE(sig) << sig.error().ToString();
+    EXPECT_EQ(Hex(*sig), v.signature);  // PureEdDSA is deterministic
+    auto pk = PublicKey::FromRaw(KeyType::kEd448, Unhex(v.public_key));
+    ASSERT_TRUE(pk);
+    EXPECT_TRUE(pk->Verify(SignatureAlgorithm::kEd448, msg, Unhex(v.signature)));
+    // Another message, a flipped signature bit, a truncated signature: all kVerifyFailed.
+    Bytes other = msg;
+    other.push_back(0x01);
+    EXPECT_EQ(pk->Verify(SignatureAlgorithm::kEd448, other, *sig).error().code(),
+              ErrorCode::kVerifyFailed);
+    Bytes flipped = *sig;
+    flipped[10] ^= 0x40;
+    EXPECT_EQ(pk->Verify(SignatureAlgorithm::kEd448, msg, flipped).error().code(),
+              ErrorCode::kVerifyFailed);
+    EXPECT_EQ(pk->Verify(SignatureAlgorithm::kEd448, msg, ByteView(*sig).first(113)).error().code(),
+              ErrorCode::kVerifyFailed);
+    // Ed448 is not Ed25519: the algorithms do not cross key types.
+    EXPECT_EQ(pk->Verify(SignatureAlgorithm::kEd25519, msg, *sig).error().code(),
+              ErrorCode::kInvalidInput);
+    EXPECT_EQ(sk->Sign(SignatureAlgorithm::kEd25519, msg).error().code(), ErrorCode::kInvalidInput);
+  }
+  // Sizes: 57-byte keys only (RFC 8032 §5.2.5).
+  EXPECT_EQ(PrivateKey::FromRaw(KeyType::kEd448, Bytes(32, 1)).error().code(),
+            ErrorCode::kInvalidInput);
+  EXPECT_EQ(PublicKey::FromRaw(KeyType::kEd448, Bytes(56, 1)).error().code(),
+            ErrorCode::kInvalidInput);
+  // No key agreement with an Ed448 key.
+  auto e = PrivateKey::Generate(KeyType::kEd448);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(DeriveSharedSecret(*e, e->public_key()).error().code(), ErrorCode::kInvalidInput);
+  EXPECT_FALSE(SoftwareKeyAgreement::Create(std::move(*e)));
+  EXPECT_STREQ(KeyTypeName(KeyType::kEd448), "Ed448");
+  EXPECT_EQ(KeyTypeFor(SignatureAlgorithm::kEd448), KeyType::kEd448);
+}
+
 TEST(CryptoKeys, P256FromScalarMatchesRfc6979Key) {
   // RFC 6979 Appendix A.2.5: the P-256 key pair (x = private scalar, Ux/Uy = public point).
   auto sk = PrivateKey::FromRaw(
@@ -495,7 +571,7 @@ TEST(CryptoKeys, P256FromScalarMatchesRfc6979Key) {
 }
 
 TEST(CryptoKeys, PemDerRawRoundTrips) {
-  for (KeyType t : {KeyType::kP256, KeyType::kEd25519, KeyType::kX25519}) {
+  for (KeyType t : {KeyType::kP256, KeyType::kEd25519, KeyType::kX25519, KeyType::kEd448}) {
     SCOPED_TRACE(KeyTypeName(t));
     auto sk = PrivateKey::Generate(t);
     ASSERT_TRUE(sk);

@@ -1,7 +1,8 @@
-// secprof/cose/cose.h — COSE single-recipient messages (RFC 9052) with the algorithms of
-// RFC 9053 that secprof needs: COSE_Sign1 (ES256, EdDSA), COSE_Mac0 (HMAC 256/64, 256/256),
-// COSE_Encrypt0 (AES-GCM 1..3, AES-CCM 10..13 and 30..33). All cryptography goes through
-// secprof::crypto.
+// secprof/cose/cose.h — COSE messages (RFC 9052) with the algorithms of RFC 9053 that secprof
+// needs: COSE_Sign1 and COSE_Sign with one or more signers (ES256, EdDSA on Ed25519 or Ed448),
+// COSE_Mac0 (HMAC 256/64, 256/256), COSE_Encrypt0 and COSE_Encrypt with direct recipients
+// (AES-GCM 1..3, AES-CCM 10..13 and 30..33; recipient algorithm "direct", -6). All cryptography
+// goes through secprof::crypto.
 //
 //   // Sign and send.
 //   cose::Sign1Params p{.alg = cose::kAlgEs256};
@@ -21,6 +22,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "secprof/cbor/cbor.h"
 #include "secprof/core/result.h"
@@ -45,6 +47,9 @@ inline constexpr int64_t kAlgAesCcm16_128_128 = 30;
 inline constexpr int64_t kAlgAesCcm16_128_256 = 31;
 inline constexpr int64_t kAlgAesCcm64_128_128 = 32;
 inline constexpr int64_t kAlgAesCcm64_128_256 = 33;
+// Recipient (key management) algorithm, RFC 9053 §6.1.1: the recipient's key is the CEK. Not in
+// the LookupAlgorithm table (it protects no content); COSE_Encrypt recipients use it.
+inline constexpr int64_t kAlgDirect = -6;
 
 enum class AlgorithmKind { kSignature, kMac, kContentEncryption };
 
@@ -113,6 +118,14 @@ struct ProtectedHeader {
 inline constexpr uint64_t kTagEncrypt0 = 16;
 inline constexpr uint64_t kTagMac0 = 17;
 inline constexpr uint64_t kTagSign1 = 18;
+inline constexpr uint64_t kTagEncrypt = 96;
+inline constexpr uint64_t kTagSign = 98;
+
+// Decoding limits for the multi-party messages: more signers or recipients (per layer) than
+// this are refused as kLimit, so that verifying or decrypting a message costs a bounded number
+// of operations per key. Recipient nesting is bounded by the CBOR depth limit (16).
+inline constexpr size_t kMaxSigners = 64;
+inline constexpr size_t kMaxRecipients = 64;
 
 enum class TagPolicy { kTaggedOrUntagged, kRequireTagged, kRequireUntagged };
 
@@ -136,6 +149,42 @@ struct Encrypt0 {
   std::optional<Bytes> ciphertext;  // ciphertext || tag; nullopt: detached
 };
 
+// RFC 9052 §4.1: COSE_Signature = [protected, unprotected, signature: bstr]. The signer's
+// headers carry its alg and usually its kid.
+struct Signature {
+  ProtectedHeader protected_header;
+  HeaderMap unprotected;
+  Bytes signature;
+};
+
+// RFC 9052 §4.1: COSE_Sign = [protected, unprotected, payload: bstr / nil,
+// signatures: [+ COSE_Signature]].
+struct Sign {
+  ProtectedHeader protected_header;
+  HeaderMap unprotected;
+  std::optional<Bytes> payload;       // nullopt: detached
+  std::vector<Signature> signatures;  // at least one on the wire
+};
+
+// RFC 9052 §5.1: COSE_recipient = [protected, unprotected, ciphertext: bstr / nil,
+// ? recipients: [+ COSE_recipient]]. For "direct" (RFC 9052 §8.5.1, RFC 9053 §6.1.1) the
+// protected bucket is empty, the ciphertext a zero-length bstr and there are no recipients.
+struct Recipient {
+  ProtectedHeader protected_header;
+  HeaderMap unprotected;
+  std::optional<Bytes> ciphertext;    // the encrypted key; nullopt: nil
+  std::vector<Recipient> recipients;  // the next layer; empty when absent
+};
+
+// RFC 9052 §5.1: COSE_Encrypt = [protected, unprotected, ciphertext: bstr / nil,
+// recipients: [+ COSE_recipient]].
+struct Encrypt {
+  ProtectedHeader protected_header;
+  HeaderMap unprotected;
+  std::optional<Bytes> ciphertext;    // ciphertext || tag; nullopt: detached
+  std::vector<Recipient> recipients;  // at least one on the wire
+};
+
 // Decoding: strict CBOR (cbor::Decode with definite lengths only, unique map keys, depth 16),
 // then the structure: an array of exactly 4 (Sign1, Mac0) or 3 (Encrypt0) items with the right
 // types, optionally wrapped in the right tag; any other tag is refused. A parameter may not
@@ -147,15 +196,28 @@ Result<Sign1> Sign1FromValue(const cbor::Value& v, TagPolicy tags = TagPolicy::k
 Result<Mac0> Mac0FromValue(const cbor::Value& v, TagPolicy tags = TagPolicy::kTaggedOrUntagged);
 Result<Encrypt0> Encrypt0FromValue(const cbor::Value& v,
                                    TagPolicy tags = TagPolicy::kTaggedOrUntagged);
+// COSE_Sign (tag 98) and COSE_Encrypt (tag 96), checked the same way, plus: the signatures and
+// recipients arrays are non-empty arrays (RFC 9052 §4.1, §5.1: "[+ ...]") of at most
+// kMaxSigners / kMaxRecipients items; a COSE_Signature is an array of exactly 3 items
+// [bstr, map, bstr]; a COSE_recipient is an array of 3 or 4 items [bstr, map, bstr / nil,
+// ? [+ COSE_recipient]]; each layer's headers pass the same checks as a message's. Errors name
+// the signer or recipient index ("COSE_Sign: signer 1: ...").
+Result<Sign> DecodeSign(ByteView data, TagPolicy tags = TagPolicy::kTaggedOrUntagged);
+Result<Encrypt> DecodeEncrypt(ByteView data, TagPolicy tags = TagPolicy::kTaggedOrUntagged);
+Result<Sign> SignFromValue(const cbor::Value& v, TagPolicy tags = TagPolicy::kTaggedOrUntagged);
+Result<Encrypt> EncryptFromValue(const cbor::Value& v,
+                                 TagPolicy tags = TagPolicy::kTaggedOrUntagged);
 
 // Encoding keeps the protected bytes exactly as held and writes the rest deterministically
 // (RFC 8949 §4.2.1; the unprotected map sorted by key), as the cose-wg Examples are written.
 Bytes Encode(const Sign1& m, bool tagged = true);
 Bytes Encode(const Mac0& m, bool tagged = true);
 Bytes Encode(const Encrypt0& m, bool tagged = true);
+Bytes Encode(const Sign& m, bool tagged = true);
+Bytes Encode(const Encrypt& m, bool tagged = true);
 
-// The message's CBOR tag when present (16, 17, 18 or another number), nullopt when untagged.
-// Fails only on malformed CBOR.
+// The message's CBOR tag when present (16, 17, 18, 96, 98 or another number), nullopt when
+// untagged. Fails only on malformed CBOR.
 Result<std::optional<uint64_t>> PeekTag(ByteView data);
 
 // ---- The structures that are signed, MACed or used as AAD ------------------------------------
@@ -166,6 +228,11 @@ Bytes SigStructure1(ByteView body_protected, ByteView external_aad, ByteView pay
 Bytes MacStructure0(ByteView body_protected, ByteView external_aad, ByteView payload);
 // RFC 9052 §5.3: ["Encrypt0", protected, external_aad]
 Bytes EncStructure0(ByteView body_protected, ByteView external_aad);
+// RFC 9052 §4.4: ["Signature", body_protected, sign_protected, external_aad, payload]
+Bytes SigStructure(ByteView body_protected, ByteView sign_protected, ByteView external_aad,
+                   ByteView payload);
+// RFC 9052 §5.3: ["Encrypt", protected, external_aad] (the content layer of a COSE_Encrypt)
+Bytes EncStructure(ByteView body_protected, ByteView external_aad);
 
 // ---- Operations -------------------------------------------------------------------------------
 struct Sign1Params {
@@ -209,6 +276,66 @@ Result<Encrypt0> CreateEncrypt0(const Key& key, ByteView plaintext, const Encryp
 Result<Bytes> DecryptEncrypt0(const Encrypt0& msg, const Key& key, ByteView external_aad,
                               std::optional<ByteView> detached_ciphertext = std::nullopt);
 
+// ---- COSE_Sign (RFC 9052 §4.1, §4.4) ---------------------------------------------------------
+struct SignerParams {
+  Key key;                    // with its private part; copies share the material
+  int64_t alg = kAlgEs256;    // goes into this signer's protected header
+  HeaderMap protected_extra;  // more protected parameters for this signer
+  HeaderMap unprotected;      // e.g. kid; when empty and the key has a kid, kid is set from it
+};
+struct SignParams {
+  HeaderMap body_protected;    // message-level protected parameters (e.g. content type)
+  HeaderMap body_unprotected;  // message-level unprotected parameters
+  Bytes external_aad;
+  bool detached = false;
+};
+// One COSE_Signature per entry of `signers`, in that order, each over the Sig_structure with
+// context "Signature", the body's and the signer's protected headers (RFC 9052 §4.4).
+// kInvalidInput when `signers` is empty or holds more than kMaxSigners.
+Result<Sign> CreateSign(ByteView payload, const std::vector<SignerParams>& signers,
+                        const SignParams& params);
+// Verifies msg.signatures[index] with `key`: the signer's alg (its protected bucket, then its
+// unprotected one; a signer alg of the wrong kind or unknown is kInvalidInput) and the crit
+// parameters of the body and of the signer are checked as for COSE_Sign1.
+Status VerifySignature(const Sign& msg, size_t index, const Key& key, ByteView external_aad,
+                       std::optional<ByteView> detached_payload = std::nullopt);
+// One signer with one key: tries every signer (kid is only a hint, RFC 9052 §3.1) and returns
+// the index of the first whose signature verifies with `key`. Otherwise kVerifyFailed naming
+// each signer's reason, or kInvalidInput when every signer was malformed (e.g. unknown alg).
+Result<size_t> VerifySign(const Sign& msg, const Key& key, ByteView external_aad,
+                          std::optional<ByteView> detached_payload = std::nullopt);
+// All signers: every signature must verify with one of `keys` (a key may serve several
+// signers). The first signer that none of the keys verifies gives the error (kVerifyFailed,
+// or kInvalidInput when that signer is malformed). kInvalidInput when `keys` is empty.
+Status VerifySignAll(const Sign& msg, const std::vector<Key>& keys, ByteView external_aad,
+                     std::optional<ByteView> detached_payload = std::nullopt);
+
+// ---- COSE_Encrypt with a direct recipient (RFC 9052 §5.1, §5.3, §8.5.1; RFC 9053 §6.1.1) ----
+struct EncryptParams {
+  int64_t alg = kAlgA128Gcm;  // content encryption algorithm, in the body's protected header
+  HeaderMap protected_extra;
+  HeaderMap unprotected;
+  Bytes external_aad;
+  Bytes iv;  // the full IV; when empty, drawn from `rng` into the body's unprotected header
+  // The recipient's unprotected header; alg is set to direct (-6), and kid from the key when
+  // neither is given.
+  HeaderMap recipient_unprotected;
+};
+// The key is the shared symmetric key used directly as the CEK; the message gets exactly one
+// recipient [h'', {1: -6, ...}, h''] (RFC 9052 §8.5.1 gives the recipient's fields). Policy: a
+// direct recipient is the only recipient; the CEK is the shared key itself, so it cannot be
+// shared with another recipient without giving that recipient this key.
+Result<Encrypt> CreateEncrypt(const Key& key, ByteView plaintext, const EncryptParams& params,
+                              crypto::Random& rng);
+// Finds the direct recipient and decrypts with `key` as the CEK (the nonce as for Encrypt0).
+// kUnsupported when no recipient uses direct (every other recipient algorithm: AES key wrap,
+// ECDH, direct+HKDF, ... is not implemented here), naming the algorithms found. kInvalidInput
+// when a direct recipient breaks RFC 9052 §8.5.1 / RFC 9053 §6.1.1: a non-empty protected
+// header, a ciphertext that is not a zero-length bstr, nested recipients, or other recipients
+// beside it; or when a recipient has no alg.
+Result<Bytes> DecryptEncrypt(const Encrypt& msg, const Key& key, ByteView external_aad,
+                             std::optional<ByteView> detached_ciphertext = std::nullopt);
+
 // Lower level: complete a message whose headers the caller has prepared (the algorithm is read
 // from them exactly as the verifier will, protected bucket first). Sign1/Mac0: the payload is
 // msg.payload or, when that is nullopt, `detached_payload`; the signature or tag is filled in.
@@ -218,10 +345,20 @@ Status SignPrepared(Sign1& msg, const Key& key, ByteView external_aad,
 Status MacPrepared(Mac0& msg, const Key& key, ByteView external_aad,
                    std::optional<ByteView> detached_payload = std::nullopt);
 Status EncryptPrepared(Encrypt0& msg, const Key& key, ByteView plaintext, ByteView external_aad);
+// COSE_Sign: fills msg.signatures[index].signature from its prepared headers.
+Status SignPrepared(Sign& msg, size_t index, const Key& key, ByteView external_aad,
+                    std::optional<ByteView> detached_payload = std::nullopt);
+// COSE_Encrypt: the recipients are the caller's (checked as DecryptEncrypt checks them); `cek`
+// is the content key; msg.ciphertext is filled in.
+Status EncryptPrepared(Encrypt& msg, const Key& cek, ByteView plaintext, ByteView external_aad);
 
 // The algorithm a message uses: protected alg, else unprotected alg. kInvalidInput when absent,
 // not an integer we know, or of the wrong kind.
 Result<AlgorithmInfo> MessageAlgorithm(const ProtectedHeader& prot, const HeaderMap& unprot,
                                        AlgorithmKind kind);
+// RFC 9052 §3.1 crit for one layer: every listed label must be one we understand (the common
+// parameters 1..6), present in the protected bucket; crit itself must be protected.
+// kInvalidInput otherwise. MessageAlgorithm applies it to the layer holding the alg.
+Status CheckCrit(const ProtectedHeader& prot, const HeaderMap& unprot);
 
 }  // namespace secprof::cose

@@ -29,7 +29,7 @@ using cbor::ByteView;
 // COSE_Key "kty" values (RFC 9053 §7, IANA COSE Key Types).
 enum class KeyType : int64_t { kOkp = 1, kEc2 = 2, kSymmetric = 4 };
 // COSE elliptic curves (RFC 9053 §7.1 Table 18).
-enum class Curve : int64_t { kP256 = 1, kX25519 = 4, kEd25519 = 6 };
+enum class Curve : int64_t { kP256 = 1, kX25519 = 4, kEd25519 = 6, kEd448 = 7 };
 
 const char* KeyTypeName(KeyType kty);
 const char* CurveName(Curve crv);
@@ -84,7 +84,8 @@ Result<cbor::Value> KeyToCose(const Key& key, bool include_private);
 // hex members (x_hex, y_hex, d_hex, k_hex, kid_hex) are accepted as well.
 Result<Key> KeyFromJwk(std::string_view json);
 
-// PEM: "PRIVATE KEY" (PKCS#8), "EC PRIVATE KEY", or "PUBLIC KEY" (SPKI), P-256/Ed25519/X25519.
+// PEM: "PRIVATE KEY" (PKCS#8), "EC PRIVATE KEY", or "PUBLIC KEY" (SPKI), P-256/Ed25519/X25519/
+// Ed448.
 Result<Key> KeyFromPem(std::string_view pem);
 
 // Reads a key file and detects its form: PEM when it contains "-----BEGIN", JSON (JWK) when its

@@ -1,5 +1,5 @@
-// secprof/crypto/keys.h — asymmetric keys: ECDSA P-256 with SHA-256, Ed25519 (RFC 8032), and key
-// agreement with ECDH P-256 (SEC 1 §3.3.1) and X25519 (RFC 7748).
+// secprof/crypto/keys.h — asymmetric keys: ECDSA P-256 with SHA-256, Ed25519 and Ed448
+// (RFC 8032), and key agreement with ECDH P-256 (SEC 1 §3.3.1) and X25519 (RFC 7748).
 //
 // PublicKey and PrivateKey are opaque (the OpenSSL key lives behind a pimpl). PublicKey is a cheap,
 // copyable, immutable handle; PrivateKey is move-only. Every import validates the key: points must
@@ -31,6 +31,7 @@ enum class KeyType {
   kP256,     // secp256r1 / prime256v1 (SEC 2 §2.4.2): ECDSA and ECDH
   kEd25519,  // RFC 8032 §5.1: EdDSA signatures only
   kX25519,   // RFC 7748 §5: key agreement only
+  kEd448,    // RFC 8032 §5.2: EdDSA signatures only
 };
 const char* KeyTypeName(KeyType type);
 
@@ -42,6 +43,9 @@ enum class SignatureAlgorithm {
   kEcdsaP256Sha256Der,
   // PureEdDSA Ed25519 (RFC 8032 §5.1), 64-byte signature (COSE alg -8 "EdDSA", RFC 9053 §2.2).
   kEd25519,
+  // PureEdDSA Ed448 (RFC 8032 §5.2) with an empty context, 114-byte signature (COSE alg -8
+  // "EdDSA" with an OKP Ed448 key, RFC 9053 §2.2).
+  kEd448,
 };
 const char* SignatureAlgorithmName(SignatureAlgorithm alg);
 // The key type that can produce/verify `alg`.
@@ -56,6 +60,8 @@ inline constexpr size_t kP256RawSignatureSize = 64;  // r || s
 inline constexpr size_t kEd25519KeySize = 32;  // public key and private seed (RFC 8032 §5.1.5)
 inline constexpr size_t kEd25519SignatureSize = 64;
 inline constexpr size_t kX25519KeySize = 32;  // RFC 7748 §5
+inline constexpr size_t kEd448KeySize = 57;   // public key and private seed (RFC 8032 §5.2.5)
+inline constexpr size_t kEd448SignatureSize = 114;
 
 // The affine coordinates of a P-256 point, each exactly 32 bytes big-endian (SEC 1 §2.3.5).
 struct P256Coordinates {
@@ -74,7 +80,7 @@ class PublicKey {
   static Result<PublicKey> FromP256Coordinates(ByteView x, ByteView y);
   // Raw public key: for kP256 a SEC 1 §2.3.3 point, uncompressed (0x04 || x || y, 65 bytes) or
   // compressed (0x02/0x03 || x, 33 bytes); for kEd25519 and kX25519 the 32-byte string of
-  // RFC 8032 §5.1.5 / RFC 7748 §5.
+  // RFC 8032 §5.1.5 / RFC 7748 §5; for kEd448 the 57-byte string of RFC 8032 §5.2.5.
   static Result<PublicKey> FromRaw(KeyType type, ByteView raw);
 
   KeyType type() const;
@@ -87,7 +93,7 @@ class PublicKey {
 
   // Verifies `signature` over `message`. kVerifyFailed for any bad signature, including a wrong
   // length, a non-canonical DER encoding, r or s outside [1, n-1], or a non-canonical Ed25519 S
-  // (RFC 8032 §5.1.7). kInvalidInput when `alg` does not fit this key's type.
+  // (RFC 8032 §5.1.7, §5.2.7). kInvalidInput when `alg` does not fit this key's type.
   Status Verify(SignatureAlgorithm alg, ByteView message, ByteView signature) const;
 
   // Same key (same type and same public value).
@@ -107,8 +113,8 @@ class PrivateKey {
   // A fresh key from OpenSSL's DRBG.
   static Result<PrivateKey> Generate(KeyType type);
   // A key whose secret is drawn from `rng` (deterministic with a FakeRandom): Ed25519/X25519 take
-  // 32 bytes as the seed/scalar; P-256 draws 32-byte candidates until one is in [1, n-1]
-  // (FIPS 186-5 A.4.2, rejection sampling).
+  // 32 bytes as the seed/scalar, Ed448 57 bytes as the seed; P-256 draws 32-byte candidates until
+  // one is in [1, n-1] (FIPS 186-5 A.4.2, rejection sampling).
   static Result<PrivateKey> Generate(KeyType type, Random& rng);
   // PKCS#8 PrivateKeyInfo (RFC 5208 / RFC 5958), unencrypted, PEM ("-----BEGIN PRIVATE KEY-----")
   // or DER. The SEC 1 "EC PRIVATE KEY" PEM is accepted too.
@@ -116,7 +122,7 @@ class PrivateKey {
   static Result<PrivateKey> FromDer(ByteView pkcs8);
   // Raw private key: kP256 the scalar d, exactly 32 bytes, in [1, n-1] (COSE_Key/JWK "d"); the
   // public point is recomputed. kEd25519: the 32-byte seed (RFC 8032 §5.1.5); kX25519: the
-  // 32-byte scalar (RFC 7748 §5).
+  // 32-byte scalar (RFC 7748 §5); kEd448: the 57-byte seed (RFC 8032 §5.2.5).
   static Result<PrivateKey> FromRaw(KeyType type, ByteView raw);
 
   ~PrivateKey();
@@ -135,7 +141,7 @@ class PrivateKey {
   Result<SecureBuffer> ToRaw() const;
 
   // Signs `message` (hashing it as the algorithm says). kInvalidInput when `alg` does not fit
-  // this key's type. ECDSA signatures are randomised; Ed25519 ones are deterministic.
+  // this key's type. ECDSA signatures are randomised; Ed25519 and Ed448 ones are deterministic.
   Result<Bytes> Sign(SignatureAlgorithm alg, ByteView message) const;
 
   struct Impl;  // defined in the module's internals only
