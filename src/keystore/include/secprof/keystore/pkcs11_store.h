@@ -1,0 +1,62 @@
+// secprof/keystore/pkcs11_store.h — private keys inside a PKCS#11 token (SoftHSM2 stands in for a
+// secure element), generated there non-extractable and used there.
+//
+// Open() loads the module with dlopen, gets its function list (C_GetFunctionList, PKCS#11 v2.40
+// base §5.2), initialises it (C_Initialize, §5.4), finds the token whose CKA label is
+// `token_label`, opens a read/write session (C_OpenSession, §5.6) and logs in as the normal user
+// (C_Login, §5.6). Each of those is owned by an RAII object released by the library's own call
+// (C_Logout, C_CloseSession, C_Finalize, dlclose). The module is initialised once per process and
+// path and finalised when its last user is gone; stores on the same token share the login.
+//
+// Keys (EC P-256 only; other types kUnsupported) are generated in the token with
+// C_GenerateKeyPair / CKM_EC_KEY_PAIR_GEN (v2.40 Current Mechanisms §2.3.5), both halves token
+// objects with CKA_LABEL = CKA_ID = the label; the private key is CKA_PRIVATE, CKA_SENSITIVE,
+// not CKA_EXTRACTABLE, CKA_SIGN and CKA_DERIVE. Signing is CKM_ECDSA (§2.3.6) over a SHA-256 digest
+// computed here; ECDH is CKM_ECDH1_DERIVE (§2.3.15) with CKD_NULL, deriving a session-only
+// CKK_GENERIC_SECRET that is created non-sensitive and extractable so that the raw shared secret
+// can be read out (the contract of crypto::KeyAgreement) and destroyed at once. ExportPrivate is
+// refused (kUnsupported).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "secprof/keystore/keystore.h"
+
+namespace secprof::keystore {
+
+inline constexpr const char* kDefaultPkcs11Module = "/usr/lib/softhsm/libsofthsm2.so";
+
+struct Pkcs11KeyStoreOptions {
+  std::string module_path = kDefaultPkcs11Module;
+  std::string token_label;  // CK_TOKEN_INFO.label, without the blank padding; at most 32 bytes
+  std::string pin;          // the normal user's PIN
+};
+
+class Pkcs11KeyStore final : public KeyStore {
+ public:
+  // Errors: kNotFound (module file or token absent), kInvalidInput (wrong PIN, label too long),
+  // kCrypto (any other PKCS#11 failure, with the CKR_ name).
+  static Result<std::unique_ptr<Pkcs11KeyStore>> Open(const Pkcs11KeyStoreOptions& options);
+  ~Pkcs11KeyStore() override;
+
+  StoreKind Kind() const override { return StoreKind::kPkcs11; }
+  std::string Describe() const override;
+  Result<crypto::PublicKey> GenerateKey(const std::string& label, crypto::KeyType type) override;
+  using KeyStore::GetSigner;
+  Result<std::unique_ptr<crypto::Signer>> GetSigner(const std::string& label,
+                                                    crypto::SignatureAlgorithm alg) override;
+  Result<std::unique_ptr<crypto::KeyAgreement>> GetKeyAgreement(const std::string& label) override;
+  Result<crypto::PublicKey> PublicKey(const std::string& label) override;
+  Result<crypto::SecureBuffer> ExportPrivate(const std::string& label) override;
+  Status Delete(const std::string& label) override;
+  Result<std::vector<std::string>> List() override;
+
+  struct Impl;  // defined in the module's internals only
+
+ private:
+  explicit Pkcs11KeyStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace secprof::keystore
