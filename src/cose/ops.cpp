@@ -365,6 +365,8 @@ Result<size_t> VerifySign(const Sign& msg, const Key& key, ByteView external_aad
                           std::optional<ByteView> detached_payload) {
   if (msg.signatures.empty())
     return Fail(ErrorCode::kInvalidInput, "COSE_Sign has no signers (RFC 9052 §4.1)");
+  // The caller's mistake, the same for every signer: say it once.
+  SECPROF_TRY(PayloadOf(msg.payload, detached_payload, "COSE_Sign"));
   std::string reasons;
   bool all_malformed = true;
   for (size_t i = 0; i < msg.signatures.size(); ++i) {
@@ -384,6 +386,7 @@ Status VerifySignAll(const Sign& msg, const std::vector<Key>& keys, ByteView ext
   if (keys.empty()) return Fail(ErrorCode::kInvalidInput, "VerifySignAll needs at least one key");
   if (msg.signatures.empty())
     return Fail(ErrorCode::kInvalidInput, "COSE_Sign has no signers (RFC 9052 §4.1)");
+  SECPROF_TRY(PayloadOf(msg.payload, detached_payload, "COSE_Sign"));
   for (size_t i = 0; i < msg.signatures.size(); ++i) {
     std::optional<Error> first;
     bool ok = false;
