@@ -8,7 +8,7 @@
 // Every signature made here goes through crypto::Signer, so a CA key may live in a PKCS#11 token:
 // the to-be-signed bytes are built with OpenSSL and handed to Signer::Sign. Supported signature
 // algorithms: ECDSA P-256 with SHA-256 (a Signer with kEcdsaP256Sha256 or kEcdsaP256Sha256Der;
-// the raw r||s form is converted to DER, RFC 5758 §3.2) and Ed25519 (RFC 8410 §6).
+// the raw r||s form is converted to DER, RFC 5758 §3.2), Ed25519 and Ed448 (RFC 8410 §6).
 //
 //   // Manufacture (docs/IDENTITY.md has the profiles):
 //   CaOptions vendor{.organization = "Acme", .common_name = "Acme IDevID Root CA"};
@@ -59,13 +59,14 @@ inline constexpr std::string_view kOidHardwareModuleName = "1.3.6.1.5.5.7.8.4";
 // An empty string means "absent". When a name holds an attribute more than once, the first one
 // is reported.
 struct Name {
-  std::string common_name;          // CN, 2.5.4.3
-  std::string serial_number;        // serialNumber, 2.5.4.5 (PrintableString): 802.1AR §8.6
-  std::string organization;         // O, 2.5.4.10: the vendor (IDevID) or the owner (LDevID)
-  std::string organizational_unit;  // OU, 2.5.4.11: the device model in IDevIDs (docs/IDENTITY.md)
+  std::string common_name{};    // CN, 2.5.4.3
+  std::string serial_number{};  // serialNumber, 2.5.4.5 (PrintableString): 802.1AR §8.6
+  std::string organization{};   // O, 2.5.4.10: the vendor (IDevID) or the owner (LDevID)
+  std::string
+      organizational_unit{};  // OU, 2.5.4.11: the device model in IDevIDs (docs/IDENTITY.md)
   // RFC 4514 string of the whole name as OpenSSL prints it, e.g. "serialNumber=SN1,OU=M,O=V".
   // Informational only; ignored when a Name is used to build a certificate or request.
-  std::string text;
+  std::string text{};
 
   friend bool operator==(const Name&, const Name&) = default;
 };
@@ -84,8 +85,8 @@ inline constexpr uint32_t kCrlSign = 1u << 6;
 // HardwareModuleName (RFC 4108 §5): hwType is an OID naming the kind of hardware module (here:
 // the device model), hwSerialNum the module's serial number as an OCTET STRING.
 struct HardwareModuleName {
-  std::string hw_type;  // dotted OID, e.g. "2.25.1234..."
-  Bytes hw_serial_num;
+  std::string hw_type{};  // dotted OID, e.g. "2.25.1234..."
+  Bytes hw_serial_num{};
   friend bool operator==(const HardwareModuleName&, const HardwareModuleName&) = default;
 };
 
@@ -180,8 +181,8 @@ class CertificateRequest {
 };
 
 struct RevokedEntry {
-  Bytes serial;  // magnitude, big-endian, as Certificate::serial()
-  TimePoint revocation_date;
+  Bytes serial{};  // magnitude, big-endian, as Certificate::serial()
+  TimePoint revocation_date{};
 };
 
 // An X.509 v2 CRL (RFC 5280 §5).
@@ -219,9 +220,9 @@ class RevocationList {
 // basicConstraints critical cA=TRUE with pathLenConstraint, keyUsage critical keyCertSign|cRLSign,
 // subjectKeyIdentifier (§4.2.1.2 method 1), authorityKeyIdentifier = own SKI.
 struct CaOptions {
-  std::string organization;  // O: the vendor or the owner; required
-  std::string common_name;   // CN; empty: "<organization> Root CA"
-  int path_len = 0;          // 0: issues end-entity certificates only; 1: one intermediate
+  std::string organization{};  // O: the vendor or the owner; required
+  std::string common_name{};   // CN; empty: "<organization> Root CA"
+  int path_len = 0;            // 0: issues end-entity certificates only; 1: one intermediate
   // notAfter = notBefore + lifetime, unless never_expires.
   std::chrono::seconds lifetime = std::chrono::days(365 * 25);
   bool never_expires = false;  // notAfter = 99991231235959Z
@@ -252,17 +253,17 @@ Result<Certificate> IssueIntermediateCa(crypto::Signer& issuer_key, const Certif
 //   subjectAltName otherName hardwareModuleName {hwType, hwSerialNum = serial_number} (§8.9,
 //   RFC 4108 §5) unless hardware_module_name is false.
 struct IdevidRequest {
-  std::string serial_number;  // required; PrintableString characters only (X.520)
-  std::string model;          // required
-  std::string vendor;         // O; empty: the CA certificate's O
-  std::string common_name;    // empty: "<model> <serial_number>"
+  std::string serial_number{};  // required; PrintableString characters only (X.520)
+  std::string model{};          // required
+  std::string vendor{};         // O; empty: the CA certificate's O
+  std::string common_name{};    // empty: "<model> <serial_number>"
   // hwType OID (dotted). Empty: derived from vendor and model as 2.25.<n>, a UUID OID (ITU-T
   // X.667), with n the RFC 9562 version-8 UUID built from SHA-256("secprof hwType\0" vendor "\0"
   // model) — stable per model and needing no registered arc.
-  std::string hw_type;
+  std::string hw_type{};
   bool hardware_module_name = true;
   bool key_agreement = false;  // add keyAgreement (the key also does ECDH)
-  std::optional<TimePoint> not_after;
+  std::optional<TimePoint> not_after{};
 };
 
 // Issues an IDevID for `device_key`, signed by `ca_key` whose certificate is `ca_cert`.
@@ -285,17 +286,17 @@ struct LdevidPolicy {
   std::chrono::seconds validity = std::chrono::days(365);
   // When set, the CSR's subject serialNumber must equal it (e.g. the serial the thing proved with
   // its IDevID); kVerifyFailed otherwise.
-  std::optional<std::string> expected_serial_number;
+  std::optional<std::string> expected_serial_number{};
   bool copy_common_name = true;    // CN from the CSR
   bool copy_serial_number = true;  // serialNumber from the CSR
   // O of the LDevID: empty means the domain CA's O (the owner). Never taken from the CSR.
-  std::string organization;
+  std::string organization{};
   bool key_agreement = false;  // add keyAgreement
 };
 
 // Checks the CSR's signature (kVerifyFailed when bad), then issues an end-entity certificate:
 // keyUsage critical digitalSignature (+keyAgreement), not a CA, SKI, AKI; subject built as
-// `policy` says. kUnsupported when the CSR's key is not P-256 or Ed25519.
+// `policy` says. kUnsupported when the CSR's key is not P-256, Ed25519 or Ed448.
 Result<Certificate> IssueLdevid(crypto::Signer& ca_key, const Certificate& ca_cert,
                                 const CertificateRequest& csr, const LdevidPolicy& policy = {},
                                 const Clock& clock = SystemClock(),
@@ -322,11 +323,11 @@ enum class RevocationCheck {
 };
 
 struct VerifyOptions {
-  std::vector<Certificate> trust_anchors;  // required, at least one
-  std::vector<Certificate> intermediates;  // untrusted, used to build the path
-  std::vector<RevocationList> crls;
+  std::vector<Certificate> trust_anchors{};  // required, at least one
+  std::vector<Certificate> intermediates{};  // untrusted, used to build the path
+  std::vector<RevocationList> crls{};
   // Default: kLeaf when crls is non-empty, else kNone.
-  std::optional<RevocationCheck> revocation;
+  std::optional<RevocationCheck> revocation{};
 };
 
 // RFC 5280 §6 path validation of `leaf` at clock.Now() by OpenSSL (X509_verify_cert, with

@@ -1,0 +1,179 @@
+// src/identity/internal.h — OpenSSL plumbing shared by the identity module's sources. Never
+// included from a public header.
+//
+// Every OpenSSL handle is owned by one of the Ptr aliases below from the moment it is returned,
+// and released by OpenSSL's own free function for that type.
+#pragma once
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "secprof/identity/identity.h"
+
+namespace secprof::identity {
+
+namespace internal {
+
+template <auto FreeFn>
+struct Free {
+  template <class T>
+  void operator()(T* p) const {
+    FreeFn(p);
+  }
+};
+
+// Stack frees (sk_*_pop_free with the element free function) are wrapped as functions.
+void FreeGeneralNames(GENERAL_NAMES* p);
+void FreeX509Stack(STACK_OF(X509) * p);
+void FreeExtensionStack(STACK_OF(X509_EXTENSION) * p);
+void OpenSslFree(void* p);
+
+using X509Ptr = std::unique_ptr<X509, Free<X509_free>>;
+using X509ReqPtr = std::unique_ptr<X509_REQ, Free<X509_REQ_free>>;
+using X509CrlPtr = std::unique_ptr<X509_CRL, Free<X509_CRL_free>>;
+using X509NamePtr = std::unique_ptr<X509_NAME, Free<X509_NAME_free>>;
+using X509AlgorPtr = std::unique_ptr<X509_ALGOR, Free<X509_ALGOR_free>>;
+using X509ExtensionPtr = std::unique_ptr<X509_EXTENSION, Free<X509_EXTENSION_free>>;
+using X509StorePtr = std::unique_ptr<X509_STORE, Free<X509_STORE_free>>;
+using X509StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Free<X509_STORE_CTX_free>>;
+using X509StackPtr = std::unique_ptr<STACK_OF(X509), Free<FreeX509Stack>>;
+using ExtensionStackPtr = std::unique_ptr<STACK_OF(X509_EXTENSION), Free<FreeExtensionStack>>;
+using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, Free<EVP_PKEY_free>>;
+using BioPtr = std::unique_ptr<BIO, Free<BIO_free>>;
+using BnPtr = std::unique_ptr<BIGNUM, Free<BN_free>>;
+using Asn1IntegerPtr = std::unique_ptr<ASN1_INTEGER, Free<ASN1_INTEGER_free>>;
+using Asn1TimePtr = std::unique_ptr<ASN1_TIME, Free<ASN1_TIME_free>>;
+using Asn1OctetStringPtr = std::unique_ptr<ASN1_OCTET_STRING, Free<ASN1_OCTET_STRING_free>>;
+using Asn1BitStringPtr = std::unique_ptr<ASN1_BIT_STRING, Free<ASN1_BIT_STRING_free>>;
+using Asn1ObjectPtr = std::unique_ptr<ASN1_OBJECT, Free<ASN1_OBJECT_free>>;
+using Asn1TypePtr = std::unique_ptr<ASN1_TYPE, Free<ASN1_TYPE_free>>;
+using BasicConstraintsPtr = std::unique_ptr<BASIC_CONSTRAINTS, Free<BASIC_CONSTRAINTS_free>>;
+using AuthorityKeyIdPtr = std::unique_ptr<AUTHORITY_KEYID, Free<AUTHORITY_KEYID_free>>;
+using GeneralNamePtr = std::unique_ptr<GENERAL_NAME, Free<GENERAL_NAME_free>>;
+using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, Free<FreeGeneralNames>>;
+using OtherNamePtr = std::unique_ptr<OTHERNAME, Free<OTHERNAME_free>>;
+using OpenSslBytesPtr = std::unique_ptr<unsigned char, Free<OpenSslFree>>;
+
+// An Error of `code` saying "`what` failed", with the reason of the oldest entry in OpenSSL's
+// error queue when there is one. Clears the queue.
+Error OpenSslError(const std::string& what, ErrorCode code = ErrorCode::kCrypto);
+void ClearOpenSslErrors();
+
+// i2d of any OpenSSL object into Bytes; kCrypto when encoding fails.
+template <class T, class Fn>
+Result<Bytes> EncodeDer(T* obj, Fn i2d, const char* what) {
+  unsigned char* out = nullptr;
+  int n = i2d(obj, &out);
+  if (n <= 0 || out == nullptr) return Fail(OpenSslError(std::string("encoding ") + what));
+  OpenSslBytesPtr owned(out);
+  return Bytes(out, out + n);
+}
+
+// DER TLV helpers (X.690 §8.1) for the few structures assembled by hand: the outer
+// Certificate / CertificationRequest / CertificateList SEQUENCE around the to-be-signed bytes,
+// and TBSCertList (OpenSSL 3.0 has no setter for the signature fields of X509 and X509_CRL).
+inline constexpr uint8_t kTagInteger = 0x02;
+inline constexpr uint8_t kTagBitString = 0x03;
+inline constexpr uint8_t kTagSequence = 0x30;
+inline constexpr uint8_t kTagContext0 = 0xa0;  // [0] EXPLICIT, constructed
+void AppendTlv(Bytes& out, uint8_t tag, ByteView content);
+Bytes Tlv(uint8_t tag, ByteView content);
+
+// Time conversions. ASN1_TIME_set picks UTCTime up to 2049 and GeneralizedTime from 2050
+// (RFC 5280 §4.1.2.5).
+Result<Asn1TimePtr> MakeTime(TimePoint t);
+Result<TimePoint> FromAsn1Time(const ASN1_TIME* t);
+TimePoint Now(const Clock& clock);
+
+// Name conversions.
+Result<X509NamePtr> MakeName(const Name& name);
+Name ReadName(const X509_NAME* name);
+
+// Integers: magnitude bytes <-> ASN1_INTEGER. FromAsn1Integer refuses negative values.
+Result<Asn1IntegerPtr> MakeInteger(ByteView magnitude);
+Result<Bytes> FromAsn1Integer(const ASN1_INTEGER* i, const char* what);
+
+// Keys: crypto::PublicKey <-> EVP_PKEY through DER SubjectPublicKeyInfo.
+Result<EvpPkeyPtr> ToEvp(const crypto::PublicKey& key);
+
+// The AlgorithmIdentifier for what `signer` produces (RFC 5758 §3.2 ecdsa-with-SHA256 without
+// parameters; RFC 8410 §3 id-Ed25519 without parameters).
+Result<X509AlgorPtr> SignatureAlgorithmFor(const crypto::Signer& signer);
+// Signs `tbs` and returns the X.509 signature value: DER Ecdsa-Sig-Value (RFC 3279 §2.2.3) for
+// ECDSA, the 64 bytes for Ed25519 (RFC 8410 §6).
+Result<Bytes> SignForX509(crypto::Signer& signer, ByteView tbs);
+// SEQUENCE { tbs, algorithm, BIT STRING signature } (RFC 5280 §4.1.1, §5.1.1; RFC 2986 §4.2).
+Result<Bytes> AssembleSigned(ByteView tbs, const X509_ALGOR* alg, ByteView signature);
+
+// Strict PEM: exactly one block whose label is one of `labels`, no PEM headers, only whitespace
+// around it. Returns the DER body.
+Result<Bytes> SinglePemBlock(std::string_view pem, std::initializer_list<std::string_view> labels);
+// PEM text for `der` under `label`.
+std::string ToPemText(ByteView der, const char* label);
+
+// RFC 7093 §2 method 1: the leftmost 160 bits of SHA-256 over the subjectPublicKey BIT STRING
+// value; used as keyIdentifier (RFC 5280 §4.2.1.2 allows any method that yields unique values).
+Result<Bytes> KeyIdentifier(const X509_PUBKEY* spki);
+
+}  // namespace internal
+
+struct Certificate::Impl {
+  internal::X509Ptr x509;
+  Bytes der;
+  Bytes serial;
+  Name subject;
+  Name issuer;
+  TimePoint not_before;
+  TimePoint not_after;
+  Bytes spki;
+  bool is_ca = false;
+  std::optional<int> path_len;
+  std::optional<uint32_t> key_usage;
+  Bytes ski;
+  Bytes aki;
+  std::optional<HardwareModuleName> hwmn;
+  crypto::Sha256Digest fingerprint{};
+  bool self_issued = false;
+};
+
+struct CertificateRequest::Impl {
+  internal::X509ReqPtr req;
+  Bytes der;
+  Name subject;
+  Bytes spki;
+};
+
+struct RevocationList::Impl {
+  internal::X509CrlPtr crl;
+  Bytes der;
+  Name issuer;
+  TimePoint this_update;
+  std::optional<TimePoint> next_update;
+  std::optional<uint64_t> crl_number;
+  std::vector<RevokedEntry> revoked;
+};
+
+// Reaches the OpenSSL object behind the opaque handles, inside the module only.
+struct Access {
+  static const X509* Get(const Certificate& c) { return c.impl_->x509.get(); }
+  static const X509_REQ* Get(const CertificateRequest& r) { return r.impl_->req.get(); }
+  static const X509_CRL* Get(const RevocationList& l) { return l.impl_->crl.get(); }
+};
+
+namespace internal {
+// HardwareModuleName (RFC 4108 §5) <-> the otherName value.
+Result<Asn1TypePtr> EncodeHardwareModuleName(const HardwareModuleName& hwmn);
+std::optional<HardwareModuleName> DecodeHardwareModuleName(const ASN1_TYPE* value);
+// id-on-hardwareModuleName (OpenSSL 3.0 has no NID for it). Made once; never null.
+const ASN1_OBJECT* HardwareModuleNameOid();
+}  // namespace internal
+
+}  // namespace secprof::identity
