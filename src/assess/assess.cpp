@@ -313,26 +313,61 @@ class Engine {
         a_.findings.push_back(std::move(f));
       }
     }
-    auto rank = [](const std::vector<std::string>& order, const std::string& v) {
-      return IndexOf(order, v);
-    };
-    std::vector<std::string> phases, layers;
-    for (const auto& p : cat_.phases) phases.push_back(p.id);
-    for (const auto& l : cat_.layers) layers.push_back(l.id);
-    std::stable_sort(a_.findings.begin(), a_.findings.end(), [&](const Finding& x, const Finding& y) {
-      auto kx = std::make_tuple(threat_pos[x.threat], rank(phases, x.phase), rank(layers, x.layer));
-      auto ky = std::make_tuple(threat_pos[y.threat], rank(phases, y.phase), rank(layers, y.layer));
-      if (kx != ky) return kx < ky;
-      if (x.scope != y.scope) return x.scope < y.scope;
-      if (x.element != y.element) return x.element < y.element;
-      return x.rule < y.rule;
-    });
+    SortFindings(threat_pos);
     return Ok();
+  }
+
+  // Sorts findings by threat (catalog order), phase, layer (catalog order), scope, element, rule.
+  // Integer keys are computed once and an index is sorted, so the (large) findings move once.
+  void SortFindings(const std::unordered_map<std::string, int>& threat_pos) {
+    std::unordered_map<std::string, int> phase_pos, layer_pos;
+    for (size_t i = 0; i < cat_.phases.size(); ++i) phase_pos[cat_.phases[i].id] = i;
+    for (size_t i = 0; i < cat_.layers.size(); ++i) layer_pos[cat_.layers[i].id] = i;
+    auto& fs = a_.findings;
+    struct Key {
+      int threat, phase, layer;
+      size_t index;
+    };
+    std::vector<Key> keys(fs.size());
+    for (size_t i = 0; i < fs.size(); ++i) {
+      keys[i] = {threat_pos.at(fs[i].threat), phase_pos.at(fs[i].phase), layer_pos.at(fs[i].layer),
+                 i};
+    }
+    std::sort(keys.begin(), keys.end(), [&](const Key& x, const Key& y) {
+      if (x.threat != y.threat) return x.threat < y.threat;
+      if (x.phase != y.phase) return x.phase < y.phase;
+      if (x.layer != y.layer) return x.layer < y.layer;
+      const Finding& a = fs[x.index];
+      const Finding& b = fs[y.index];
+      if (int c = a.scope.compare(b.scope)) return c < 0;
+      if (int c = a.element.compare(b.element)) return c < 0;
+      if (int c = a.rule.compare(b.rule)) return c < 0;
+      return x.index < y.index;
+    });
+    std::vector<Finding> sorted;
+    sorted.reserve(fs.size());
+    for (const Key& k : keys) sorted.push_back(std::move(fs[k.index]));
+    fs = std::move(sorted);
   }
 
   int ResidualRank(const std::string& r) const { return IndexOf(cat_.risk.risk_levels, r); }
 
   void Gaps() {
+    // One pass over the findings: for each missing mitigation, the threats it would counter and
+    // the highest residual risk among the findings that lack it.
+    struct Open {
+      std::set<std::string> threats;
+      int best = -1;
+    };
+    std::unordered_map<std::string, Open> open;
+    for (const auto& f : a_.findings) {
+      const int r = ResidualRank(f.residual_risk);
+      for (const auto& id : f.missing) {
+        Open& o = open[id];
+        o.threats.insert(f.threat);
+        o.best = std::max(o.best, r);
+      }
+    }
     for (const auto& id : profile_->mitigations) {
       if (declared_.count(id)) continue;
       const catalog::Mitigation* mit = cat_.FindMitigation(id);
@@ -342,16 +377,10 @@ class Engine {
       g.name = mit->name;
       g.building_block = mit->building_block;
       g.etsi = mit->references.etsi;
-      std::set<std::string> threats;
-      int best = -1;
-      for (const auto& f : a_.findings) {
-        if (Contains(f.missing, id)) {
-          threats.insert(f.threat);
-          best = std::max(best, ResidualRank(f.residual_risk));
-        }
+      if (auto it = open.find(id); it != open.end()) {
+        g.threats.assign(it->second.threats.begin(), it->second.threats.end());
+        if (it->second.best >= 0) g.highest_risk = cat_.risk.risk_levels[it->second.best];
       }
-      g.threats.assign(threats.begin(), threats.end());
-      if (best >= 0) g.highest_risk = cat_.risk.risk_levels[best];
       a_.gaps.push_back(std::move(g));
     }
     std::sort(a_.gaps.begin(), a_.gaps.end(),

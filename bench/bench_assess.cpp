@@ -1,0 +1,137 @@
+// Benchmark driver for `assess` on generated models (issue 2): N things, with links, flows and
+// assets in proportion. One size per process so that peak RSS belongs to that size alone.
+//
+//   bench_assess --things 100000 [--repeat 3]
+//
+// Prints one JSON line: the time of each stage (best of --repeat), the number of findings, the
+// peak resident set, and the floor it is held against: yaml-cpp parsing the same text into a node
+// tree with no validation (the least any YAML loader of this document must do).
+#include <sys/resource.h>
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "secprof/assess/assess.h"
+#include "secprof/catalog/catalog.h"
+#include "secprof/model/model.h"
+#include "secprof/report/report.h"
+
+namespace {
+
+// A plant-like system: things of 20 products from 5 vendors, each thing linked to one of N/50
+// KDCs; one flow per 10 things through its KDC to a backend, carrying one of N/100 assets.
+std::string Generate(int n) {
+  std::string y;
+  y.reserve(static_cast<size_t>(n) * 260);
+  y += "name: generated-" + std::to_string(n) + "\n";
+  y += "features: {multi_hop: true, physical_exposure: moderate, roaming: false}\n";
+  y += "lifecycle: {installer: professional, maintenance: remote, lifetime_years: 15}\n";
+  const int kdcs = std::max(1, n / 50), assets = std::max(1, n / 100);
+  y += "nodes:\n  - {id: backend, kind: backend, location: cloud, internet_facing: true}\n";
+  for (int k = 0; k < kdcs; ++k) y += "  - {id: kdc" + std::to_string(k) + ", kind: kdc}\n";
+  y += "things:\n";
+  static const char* caps[] = {"[updatable]", "[updatable, tamper_resistant_storage]",
+                               "[actuator, updatable]", "[battery, personal_data]", "[]"};
+  static const char* cls[] = {"C0", "C1", "C2", "unconstrained"};
+  for (int i = 0; i < n; ++i) {
+    y += "  - {id: t" + std::to_string(i) + ", vendor: v" + std::to_string(i % 5) +
+         ", product: p" + std::to_string(i % 20) + ", class: " + cls[i % 4] +
+         ", capabilities: " + caps[i % 5] + "}\n";
+  }
+  y += "links:\n";
+  static const char* prot[] = {"dtls", "oscore", "link_key", "none"};
+  for (int i = 0; i < n; ++i) {
+    y += "  - {id: l" + std::to_string(i) + ", from: kdc" + std::to_string(i % kdcs) + ", to: t" +
+         std::to_string(i) + ", protection: " + prot[i % 4] + (i % 50 == 0 ? ", bootstrapping: true" : "") +
+         "}\n";
+  }
+  y += "assets:\n";
+  static const char* lv[] = {"low", "moderate", "high", "critical"};
+  for (int a = 0; a < assets; ++a) {
+    y += "  - {id: a" + std::to_string(a) + ", confidentiality: " + lv[a % 4] +
+         ", integrity: " + lv[(a + 1) % 4] + ", availability: " + lv[(a + 2) % 4] +
+         (a % 3 == 0 ? ", personal: true" : "") + "}\n";
+  }
+  y += "flows:\n";
+  for (int i = 0; i < n; i += 10) {
+    y += "  - {id: f" + std::to_string(i) + ", from: t" + std::to_string(i) + ", to: backend, via: [kdc" +
+         std::to_string(i % kdcs) + "], assets: [a" + std::to_string((i / 10) % assets) + "]}\n";
+  }
+  y += "mitigations: [M.app.dtls, M.boot.voucher, M.app.signed_fw_update, M.net.secure_routing]\n";
+  return y;
+}
+
+double Ms(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+template <class F>
+double Best(int repeat, F&& f) {
+  double best = 1e300;
+  for (int r = 0; r < repeat; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    f();
+    best = std::min(best, Ms(std::chrono::steady_clock::now() - t0));
+  }
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int n = 1000, repeat = 3;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--things") n = std::atoi(argv[i + 1]);
+    else if (a == "--repeat") repeat = std::atoi(argv[i + 1]);
+  }
+  if (n < 1 || repeat < 1) {
+    std::cerr << "usage: bench_assess --things N [--repeat R]\n";
+    return 2;
+  }
+  auto cat = secprof::catalog::LoadBuiltin();
+  if (!cat) {
+    std::cerr << cat.error().ToString() << "\n";
+    return 1;
+  }
+  const std::string text = Generate(n);
+
+  double floor_ms = Best(repeat, [&] {
+    YAML::Node root = YAML::Load(text);
+    if (!root.IsMap()) std::abort();
+  });
+  secprof::model::Model model;
+  double load_ms = Best(repeat, [&] {
+    auto m = secprof::model::Parse("generated.yaml", text);
+    if (!m) {
+      std::cerr << m.error().ToString() << "\n";
+      std::exit(1);
+    }
+    model = std::move(*m);
+  });
+  secprof::assess::Assessment a;
+  double assess_ms = Best(repeat, [&] {
+    auto r = secprof::assess::Assess(**cat, model);
+    if (!r) {
+      std::cerr << r.error().ToString() << "\n";
+      std::exit(1);
+    }
+    a = std::move(*r);
+  });
+  size_t json_bytes = 0;
+  double json_ms = Best(repeat, [&] { json_bytes = secprof::report::RenderJson(a).size(); });
+
+  struct rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  std::printf(
+      "{\"things\": %d, \"yaml_bytes\": %zu, \"floor_yaml_parse_ms\": %.1f, \"load_ms\": %.1f, "
+      "\"assess_ms\": %.1f, \"load_plus_assess_ms\": %.1f, \"json_render_ms\": %.1f, "
+      "\"json_bytes\": %zu, \"findings\": %zu, \"profile\": \"%s\", \"peak_rss_mb\": %.1f}\n",
+      n, text.size(), floor_ms, load_ms, assess_ms, load_ms + assess_ms, json_ms, json_bytes,
+      a.findings.size(), a.profile.id.c_str(), ru.ru_maxrss / 1024.0);
+  return 0;
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs the benchmarks against BUILD_DIR and prints their figures with the machine they ran on.
+# `make bench` calls it. Figures and their reading go into docs/PERFORMANCE.md by hand.
+set -euo pipefail
+build=${1:?build dir}
+root=$(cd "$(dirname "$0")/.." && pwd)
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "openssl: $(openssl version)"
+if [ -x "$build/bench/bench_assess" ]; then
+  echo "== assess (generated models; one process per size)"
+  for n in 1000 10000 100000; do "$build/bench/bench_assess" --things "$n" --repeat 3; done
+fi
+if [ -x "$root/scripts/bench-crypto.sh" ] && [ -x "$build/bench/bench_crypto" ]; then
+  echo "== crypto (ours against openssl speed and raw EVP)"
+  "$root/scripts/bench-crypto.sh" "$build"
+fi
+if [ -x "$build/bench/bench_manufacture" ]; then
+  echo "== manufacture"
+  "$build/bench/bench_manufacture"
+fi
