@@ -12,7 +12,7 @@ if [ -x "$build/bench/bench_assess" ]; then
 fi
 if [ -x "$root/scripts/bench-crypto.sh" ] && [ -x "$build/bench/bench_crypto" ]; then
   echo "== crypto (ours against openssl speed and raw EVP)"
-  "$root/scripts/bench-crypto.sh" "$build"
+  BENCH_CRYPTO="$build/bench/bench_crypto" "$root/scripts/bench-crypto.sh"
 fi
 if [ -x "$build/bench/bench_manufacture" ]; then
   echo "== manufacture"
