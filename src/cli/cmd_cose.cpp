@@ -1,5 +1,5 @@
-// `secprof cose verify|sign|mac|encrypt|decrypt` — COSE_Sign1, COSE_Mac0 and COSE_Encrypt0
-// (RFC 9052/9053) from the command line.
+// `secprof cose verify|sign|mac|encrypt|decrypt` — COSE_Sign1, COSE_Sign, COSE_Mac0,
+// COSE_Encrypt0 and COSE_Encrypt with a direct recipient (RFC 9052/9053) from the command line.
 //
 // Keys (--key): a PEM file (PKCS#8 / SEC 1 private key or SPKI public key), a JWK JSON file, or a
 // CBOR COSE_Key file; the form is detected from the content.
@@ -83,18 +83,24 @@ Status Verify(const CoseOptions& o) {
   auto tag = cose::PeekTag(data);
   if (!tag) return Fail(AsBadInput(tag.error(), o.input));
   // Which structure: the tag says; untagged, --type says, else the key does (a symmetric key
-  // verifies COSE_Mac0, an asymmetric one COSE_Sign1).
+  // verifies COSE_Mac0; an asymmetric one COSE_Sign1, or COSE_Sign when the message decodes as
+  // one and not as a COSE_Sign1).
   std::string type = o.type;
   if (type == "auto") {
     if (*tag == cose::kTagSign1)
       type = "sign1";
+    else if (*tag == cose::kTagSign)
+      type = "sign";
     else if (*tag == cose::kTagMac0)
       type = "mac0";
+    else if (!*tag && key.kty == cose::KeyType::kSymmetric)
+      type = "mac0";
     else if (!*tag)
-      type = key.kty == cose::KeyType::kSymmetric ? "mac0" : "sign1";
+      type = !cose::DecodeSign1(data) && cose::DecodeSign(data) ? "sign" : "sign1";
     else
-      return Fail(ErrorCode::kInvalidInput, o.input + ": CBOR tag " + std::to_string(**tag) +
-                                                " is neither COSE_Sign1 (18) nor COSE_Mac0 (17)");
+      return Fail(ErrorCode::kInvalidInput,
+                  o.input + ": CBOR tag " + std::to_string(**tag) +
+                      " is neither COSE_Sign1 (18), COSE_Sign (98) nor COSE_Mac0 (17)");
   }
   std::optional<cbor::ByteView> det;
   if (detached) det = cbor::ByteView(*detached);
@@ -103,13 +109,19 @@ Status Verify(const CoseOptions& o) {
     if (!m) return Fail(AsBadInput(m.error(), o.input));
     SECPROF_TRY(cose::VerifySign1(*m, key, aad, det));
     std::cout << "OK: COSE_Sign1 signature verifies with " << key.Describe() << "\n";
+  } else if (type == "sign") {
+    auto m = cose::DecodeSign(data);
+    if (!m) return Fail(AsBadInput(m.error(), o.input));
+    SECPROF_ASSIGN_OR_RETURN(size_t which, cose::VerifySign(*m, key, aad, det));
+    std::cout << "OK: COSE_Sign signer " << which << " of " << m->signatures.size()
+              << " verifies with " << key.Describe() << "\n";
   } else if (type == "mac0") {
     auto m = cose::DecodeMac0(data);
     if (!m) return Fail(AsBadInput(m.error(), o.input));
     SECPROF_TRY(cose::VerifyMac0(*m, key, aad, det));
     std::cout << "OK: COSE_Mac0 tag verifies with " << key.Describe() << "\n";
   } else {
-    return Fail(ErrorCode::kInvalidInput, "--type must be auto, sign1 or mac0");
+    return Fail(ErrorCode::kInvalidInput, "--type must be auto, sign1, sign or mac0");
   }
   return Ok();
 }
@@ -181,13 +193,26 @@ Status Sign(const CoseOptions& o, cose::AlgorithmKind kind) {
   return WriteBytes(o.output, out, o.hex_out);
 }
 
+// COSE_Encrypt0 (tag 16) or COSE_Encrypt (tag 96, direct recipient); untagged, whichever the
+// message decodes as (3 items: Encrypt0, 4: Encrypt).
 Status Decrypt(const CoseOptions& o) {
   SECPROF_ASSIGN_OR_RETURN(cbor::Bytes data, ReadBytes(o.input, o.hex_in));
   SECPROF_ASSIGN_OR_RETURN(cose::Key key, cose::LoadKeyFile(o.key));
   SECPROF_ASSIGN_OR_RETURN(cbor::Bytes aad, Aad(o));
-  auto m = cose::DecodeEncrypt0(data);
-  if (!m) return Fail(AsBadInput(m.error(), o.input));
-  SECPROF_ASSIGN_OR_RETURN(cbor::Bytes pt, cose::DecryptEncrypt0(*m, key, aad));
+  auto tag = cose::PeekTag(data);
+  if (!tag) return Fail(AsBadInput(tag.error(), o.input));
+  bool multi = *tag == cose::kTagEncrypt;
+  if (!*tag) multi = !cose::DecodeEncrypt0(data) && cose::DecodeEncrypt(data);
+  cbor::Bytes pt;
+  if (multi) {
+    auto m = cose::DecodeEncrypt(data);
+    if (!m) return Fail(AsBadInput(m.error(), o.input));
+    SECPROF_ASSIGN_OR_RETURN(pt, cose::DecryptEncrypt(*m, key, aad));
+  } else {
+    auto m = cose::DecodeEncrypt0(data);
+    if (!m) return Fail(AsBadInput(m.error(), o.input));
+    SECPROF_ASSIGN_OR_RETURN(pt, cose::DecryptEncrypt0(*m, key, aad));
+  }
   return WriteBytes(o.output, pt, o.hex_out);
 }
 
@@ -210,13 +235,14 @@ void Install(CLI::App& app, Context& ctx) {
   auto v = std::make_shared<CoseOptions>();
   auto* verify = cose->add_subcommand(
       "verify",
-      "Verify a COSE_Sign1 or COSE_Mac0 (tagged or untagged). Exit 0 verified, 1 not "
-      "verified, 2 malformed input");
+      "Verify a COSE_Sign1, COSE_Sign or COSE_Mac0 (tagged or untagged). A COSE_Sign verifies "
+      "when any one of its signers verifies with --key. Exit 0 verified, 1 not verified, 2 "
+      "malformed input");
   verify->add_option("FILE", v->input, "The COSE message (binary CBOR, or - for stdin)")
       ->required();
   Common(verify, *v, false);
   verify->add_flag("--hex", v->hex_in, "The message is hex text");
-  verify->add_option("--type", v->type, "auto (from the tag or key), sign1 or mac0")
+  verify->add_option("--type", v->type, "auto (from the tag or key), sign1, sign or mac0")
       ->capture_default_str();
   verify->add_option("--payload", v->payload, "File with the detached payload");
   verify->callback([v, done] { done(Verify(*v)); });
@@ -247,8 +273,11 @@ void Install(CLI::App& app, Context& ctx) {
 
   auto d = std::make_shared<CoseOptions>();
   auto* dec = cose->add_subcommand(
-      "decrypt", "Decrypt a COSE_Encrypt0. Exit 0 decrypted, 1 authentication failed, 2 malformed");
-  dec->add_option("--in", d->input, "The COSE_Encrypt0 (binary CBOR, - for stdin)")->required();
+      "decrypt",
+      "Decrypt a COSE_Encrypt0, or a COSE_Encrypt whose recipient uses direct (-6) with --key as "
+      "the content key. Exit 0 decrypted, 1 authentication failed, 2 malformed or unsupported");
+  dec->add_option("--in", d->input, "The COSE_Encrypt0 / COSE_Encrypt (binary CBOR, - for stdin)")
+      ->required();
   dec->add_option("--out", d->output, "Plaintext output file (default stdout)");
   Common(dec, *d, false);
   dec->add_flag("--hex-in", d->hex_in, "The message is hex text");

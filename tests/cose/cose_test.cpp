@@ -759,6 +759,42 @@ TEST_F(CoseCli, SignVerifyExitCodes) {
   EXPECT_EQ(Run("cose verify " + out + " --key " + pub + " --aad zz").exit_code, 2);
 }
 
+TEST_F(CoseCli, VerifyCoseSignWithAnySigner) {
+  Key ed448 = Generate(crypto::KeyType::kEd448, 21);
+  Key p256 = Generate(crypto::KeyType::kP256, 22);
+  std::vector<SignerParams> signers(2);
+  signers[0].key = p256;
+  signers[0].alg = kAlgEs256;
+  signers[1].key = ed448;
+  signers[1].alg = kAlgEdDsa;
+  auto m = CreateSign(kPayload, signers, SignParams{});
+  ASSERT_TRUE(m);
+  auto pem448 = ed448.public_key->ToPem();
+  auto pem256 = p256.public_key->ToPem();
+  auto other = Generate(crypto::KeyType::kEd25519, 23).public_key->ToPem();
+  ASSERT_TRUE(pem448 && pem256 && other);
+  const std::string k448 = Write("ed448.pem", *pem448), k256 = Write("p256.pem", *pem256),
+                    kother = Write("other.pem", *other);
+  for (bool tagged : {true, false}) {
+    const std::string msg = Write("s.cbor", Encode(*m, tagged));
+    auto r = Run("cose verify " + msg + " --key " + k448);
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.out.find("COSE_Sign signer 1 of 2 verifies"), std::string::npos) << r.out;
+    r = Run("cose verify " + msg + " --key " + k256);
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.out.find("signer 0 of 2"), std::string::npos) << r.out;
+    r = Run("cose verify " + msg + " --key " + kother);
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+  }
+  EXPECT_EQ(
+      Run("cose verify " + Write("s.cbor", Encode(*m)) + " --key " + k448 + " --aad 00").exit_code,
+      1);
+  // An empty signatures array: malformed (exit 2).
+  Sign empty = *m;
+  empty.signatures.clear();
+  EXPECT_EQ(Run("cose verify " + Write("e.cbor", Encode(empty)) + " --key " + k448).exit_code, 2);
+}
+
 TEST_F(CoseCli, MacEncryptDecryptAndHelp) {
   const std::string jwk = Write(
       "k.jwk",
@@ -789,6 +825,31 @@ TEST_F(CoseCli, MacEncryptDecryptAndHelp) {
   EXPECT_EQ(Run("cose decrypt --in " + enc + " --key " + jwk + " --aad 00").exit_code, 1);
   EXPECT_EQ(Run("cose encrypt --in " + in + " --key " + jwk + " --alg ES256").exit_code, 2);
 
+  // COSE_Encrypt with a direct recipient, tagged and untagged; a non-direct recipient is
+  // unsupported (exit 2).
+  const Key cek = SymmetricKey(H("849b57219dae48de646d07dbb533566e"));
+  const std::string cek_jwk =
+      Write("cek.jwk", std::string(R"({"kty":"oct","k":"hJtXIZ2uSN5kbQfbtTNWbg"})"));
+  auto rng = crypto::FakeRandom::FromSeed(3);
+  EncryptParams ep;
+  ep.alg = kAlgAesCcm16_64_128;
+  auto em = CreateEncrypt(cek, B("secret text"), ep, rng);
+  ASSERT_TRUE(em);
+  for (bool tagged : {true, false}) {
+    r = Run("cose decrypt --in " + Write("e96.cbor", Encode(*em, tagged)) + " --key " + cek_jwk);
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_EQ(r.out, "secret text");
+  }
+  EXPECT_EQ(Run("cose decrypt --in " + Write("e96.cbor", Encode(*em)) + " --key " + jwk).exit_code,
+            1);  // another key: the AEAD tag fails
+  Encrypt kw = *em;
+  kw.recipients[0].unprotected.Set(label::kAlg, Value::Int(-3));  // A128KW
+  r = Run("cose decrypt --in " + Write("kw.cbor", Encode(kw)) + " --key " + cek_jwk);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("no recipient uses direct"), std::string::npos) << r.out;
+
+  r = Run("cose verify --help");
+  EXPECT_NE(r.out.find("any one of its signers"), std::string::npos) << r.out;
   for (const char* sub : {"verify", "sign", "mac", "encrypt", "decrypt"}) {
     r = Run(std::string("cose ") + sub + " --help");
     EXPECT_EQ(r.exit_code, 0) << sub;
