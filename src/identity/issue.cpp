@@ -129,7 +129,7 @@ Result<Certificate> Build(crypto::Signer& signer, const CertSpec& spec, crypto::
   if (X509_set_pubkey(x.get(), pkey.get()) != 1) return Fail(OpenSslError("X509_set_pubkey"));
 
   // basicConstraints (RFC 5280 §4.2.1.9): critical in CA certificates; absent in end-entity
-  // certificates (802.1AR §8.10 does not require it; absence means cA = FALSE).
+  // certificates (802.1AR-2018 §8 lists it for CA certificates only; absence means cA = FALSE).
   if (spec.ca) {
     BasicConstraintsPtr bc(BASIC_CONSTRAINTS_new());
     if (!bc) return Fail(OpenSslError("BASIC_CONSTRAINTS_new"));
@@ -170,8 +170,8 @@ Result<Certificate> Build(crypto::Signer& signer, const CertSpec& spec, crypto::
     SECPROF_TRY(
         AddExt(x.get(), NID_authority_key_identifier, akid.get(), false, "authorityKeyIdentifier"));
   }
-  // subjectAltName with the hardwareModuleName otherName (802.1AR §8.9, RFC 4108 §5). Not
-  // critical: the subject is never empty here (RFC 5280 §4.2.1.6).
+  // subjectAltName with the hardwareModuleName otherName (802.1AR-2018 §8, subjectAltName; RFC 4108
+  // §5). Not critical: the subject is never empty here (RFC 5280 §4.2.1.6).
   if (spec.hwmn) {
     SECPROF_ASSIGN_OR_RETURN(Asn1TypePtr value, EncodeHardwareModuleName(*spec.hwmn));
     Asn1ObjectPtr type_id(OBJ_dup(HardwareModuleNameOid()));
@@ -299,7 +299,8 @@ Result<Certificate> IssueIdevid(crypto::Signer& ca_key, const Certificate& ca_ce
                                 const Clock& clock, crypto::Random& rng) {
   SECPROF_TRY(CheckIssuer(ca_key, ca_cert, key_usage::kKeyCertSign, "keyCertSign"));
   if (request.serial_number.empty()) {
-    return Fail(ErrorCode::kInvalidInput, "IDevID: serial_number is required (802.1AR §8.6)");
+    return Fail(ErrorCode::kInvalidInput,
+                "IDevID: serial_number is required (802.1AR-2018 §8, subject)");
   }
   if (request.model.empty()) return Fail(ErrorCode::kInvalidInput, "IDevID: model is required");
   if (device_key.type() != crypto::KeyType::kP256 &&

@@ -121,7 +121,8 @@ TEST_F(Identity, IdevidFieldsReadBack) {
   EXPECT_EQ(dev.key_usage(), key_usage::kDigitalSignature);
   EXPECT_EQ(dev.authority_key_id(), vendor_ca_->subject_key_id());
   EXPECT_NE(dev.subject_key_id(), vendor_ca_->subject_key_id());
-  // 802.1AR §8.5 / RFC 5280 §4.1.2.5: notAfter 99991231235959Z as GeneralizedTime (tag 0x18).
+  // 802.1AR-2018 §8 (validity) / RFC 5280 §4.1.2.5: notAfter 99991231235959Z as GeneralizedTime
+  // (tag 0x18).
   EXPECT_TRUE(dev.never_expires());
   EXPECT_EQ(dev.not_after(), kNoWellDefinedExpiration);
   const std::string gt = std::string("\x18\x0f") + "99991231235959Z";

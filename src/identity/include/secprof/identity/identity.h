@@ -47,12 +47,12 @@ using crypto::Bytes;
 using crypto::ByteView;
 using TimePoint = std::chrono::sys_seconds;
 
-// RFC 5280 §4.1.2.5 and IEEE 802.1AR-2018 §8.5: a certificate with no well-defined expiration
-// date carries notAfter = 99991231235959Z (GeneralizedTime).
+// RFC 5280 §4.1.2.5 and IEEE 802.1AR-2018 §8 (validity): a certificate with no well-defined
+// expiration date carries notAfter = 99991231235959Z (GeneralizedTime).
 inline constexpr TimePoint kNoWellDefinedExpiration{std::chrono::seconds{253402300799}};
 
 // id-on-hardwareModuleName, RFC 4108 §5: the otherName type of the subjectAltName that 802.1AR
-// §8.9 uses to name the hardware module (hwType, hwSerialNum).
+// uses to name the hardware module (hwType, hwSerialNum).
 inline constexpr std::string_view kOidHardwareModuleName = "1.3.6.1.5.5.7.8.4";
 
 // The distinguished-name attributes secprof writes and reads back (RFC 5280 §4.1.2.4, X.520).
@@ -60,7 +60,7 @@ inline constexpr std::string_view kOidHardwareModuleName = "1.3.6.1.5.5.7.8.4";
 // is reported.
 struct Name {
   std::string common_name{};    // CN, 2.5.4.3
-  std::string serial_number{};  // serialNumber, 2.5.4.5 (PrintableString): 802.1AR §8.6
+  std::string serial_number{};  // serialNumber, 2.5.4.5 (PrintableString): 802.1AR-2018 §8, subject
   std::string organization{};   // O, 2.5.4.10: the vendor (IDevID) or the owner (LDevID)
   std::string
       organizational_unit{};  // OU, 2.5.4.11: the device model in IDevIDs (docs/IDENTITY.md)
@@ -133,7 +133,8 @@ class Certificate {
   // when absent.
   const Bytes& subject_key_id() const;
   const Bytes& authority_key_id() const;
-  // The first hardwareModuleName otherName of subjectAltName (802.1AR §8.9, RFC 4108 §5).
+  // The first hardwareModuleName otherName of subjectAltName (802.1AR-2018 §8, subjectAltName; RFC
+  // 4108 §5).
   const std::optional<HardwareModuleName>& hardware_module_name() const;
   // SHA-256 over the DER certificate.
   const crypto::Sha256Digest& fingerprint() const;
@@ -245,13 +246,13 @@ Result<Certificate> IssueIntermediateCa(crypto::Signer& issuer_key, const Certif
                                         const Clock& clock = SystemClock(),
                                         crypto::Random& rng = crypto::SystemRandomSource());
 
-// IEEE 802.1AR-2018 §8 IDevID profile (docs/IDENTITY.md):
-//   subject: serialNumber = serial_number (§8.6), O = vendor, OU = model, CN = common_name;
-//   issuer: the vendor CA's subject; validity notBefore = now, notAfter = 99991231235959Z (§8.5)
-//   unless not_after is given; keyUsage critical digitalSignature (+keyAgreement) (§8.10.1);
-//   basicConstraints absent (not a CA); SKI; AKI = the CA's SKI (§8.10.2);
-//   subjectAltName otherName hardwareModuleName {hwType, hwSerialNum = serial_number} (§8.9,
-//   RFC 4108 §5) unless hardware_module_name is false.
+// IDevID profile after IEEE 802.1AR-2018 §8 (DevID certificate fields; docs/IDENTITY.md):
+//   subject: serialNumber = serial_number, O = vendor, OU = model, CN = common_name;
+//   issuer: the vendor CA's subject; validity notBefore = now, notAfter = 99991231235959Z
+//   (RFC 5280 §4.1.2.5) unless not_after is given; keyUsage critical digitalSignature
+//   (+keyAgreement) (RFC 5280 §4.2.1.3); basicConstraints absent (not a CA); SKI; AKI = the CA's
+//   SKI (RFC 5280 §4.2.1.1-2); subjectAltName otherName hardwareModuleName {hwType, hwSerialNum =
+//   serial_number} (RFC 4108 §5) unless hardware_module_name is false.
 struct IdevidRequest {
   std::string serial_number{};  // required; PrintableString characters only (X.520)
   std::string model{};          // required
@@ -278,7 +279,7 @@ Result<Certificate> IssueIdevid(crypto::Signer& ca_key, const Certificate& ca_ce
 // self-signed through `key`. At least one attribute of subject must be set.
 Result<CertificateRequest> CreateRequest(crypto::Signer& key, const Name& subject);
 
-// What the domain CA takes from a CSR when it issues an LDevID (802.1AR §6.2.3: LDevIDs are
+// What the domain CA takes from a CSR when it issues an LDevID (802.1AR-2018: LDevIDs are
 // issued by the local domain's CA). Nothing else of the request is copied: its requested
 // extensions and other attributes are ignored.
 struct LdevidPolicy {
