@@ -62,7 +62,7 @@ std::string HeatMap(const assess::Assessment& a, const catalog::Catalog& cat) {
     ++c.threats[f.threat];
     c.worst = std::max(c.worst, assess::RiskRank(a.risk_matrix, f.residual_risk));
   }
-  const int lw = 130, cw = 120, ch = 62, top = 40;
+  const int lw = 130, cw = 150, ch = 62, top = 40;
   const int w = lw + cw * static_cast<int>(cat.phases.size()) + 10;
   const int h = top + ch * static_cast<int>(cat.layers.size()) + 10;
   std::ostringstream o;
@@ -70,7 +70,7 @@ std::string HeatMap(const assess::Assessment& a, const catalog::Catalog& cat) {
     << "\" role=\"img\" aria-label=\"Threats by lifecycle phase and layer\">";
   for (size_t p = 0; p < cat.phases.size(); ++p) {
     o << "<text x=\"" << lw + cw * p + cw / 2 << "\" y=\"25\" text-anchor=\"middle\" "
-      << "font-size=\"12\" font-weight=\"bold\">" << Esc(cat.phases[p].name) << "</text>";
+      << "font-size=\"11\" font-weight=\"bold\">" << Esc(cat.phases[p].name) << "</text>";
   }
   for (size_t l = 0; l < cat.layers.size(); ++l) {
     const int y = top + ch * static_cast<int>(l);
@@ -220,7 +220,10 @@ std::string RenderHtml(const assess::Assessment& a, const catalog::Catalog& cat)
       << (f.addition ? " <span class=\"muted\">(RFC 8576)</span>" : "") << "</td><td>"
       << Esc(f.phase) << " / " << Esc(f.layer) << "</td><td><code>" << Esc(f.element)
       << "</code></td><td>" << Esc(f.why) << "</td><td>" << Badge(a, f.risk) << "</td><td>"
-      << Badge(a, f.residual_risk) << "</td><td>" << Esc(Join(f.missing));
+      << Badge(a, f.residual_risk) << "</td><td>"
+      << (f.required.empty() ? std::string("<span class=\"muted\">none required by ") +
+                                   Esc(a.profile.id) + "</span>"
+                             : Esc(Join(f.missing)));
     if (!f.accepted_by.empty()) {
       o << "<br><em>accepted by design: " << Esc(Join(f.accepted_by)) << "</em>";
     }
