@@ -217,11 +217,15 @@ Result<crypto::PublicKey> Pkcs11KeyStore::GenerateKey(const std::string& label,
   Bytes oid(kP256Oid.begin(), kP256Oid.end());
   // mech §2.3.5 (CKM_EC_KEY_PAIR_GEN): CKA_EC_PARAMS in the public template; base §4.8–4.9 for
   // the key attributes. CKA_ID = the label, so the halves pair up as PKCS#11 tools expect.
+  // Usage is limited to what the key is for — sign/verify and derive (ECDH) — and the
+  // encrypt/decrypt/wrap/unwrap flags a module may default to true are cleared (key separation).
   std::vector<CK_ATTRIBUTE> pub_tmpl = {
       Attr(CKA_KEY_TYPE, kt),
       Attr(CKA_TOKEN, kTrue),
       Attr(CKA_PRIVATE, kFalse),
       Attr(CKA_VERIFY, kTrue),
+      Attr(CKA_ENCRYPT, kFalse),
+      Attr(CKA_WRAP, kFalse),
       Attr(CKA_LABEL, label),
       Attr(CKA_ID, label),
       CK_ATTRIBUTE{CKA_EC_PARAMS, oid.data(), oid.size()},
@@ -229,7 +233,8 @@ Result<crypto::PublicKey> Pkcs11KeyStore::GenerateKey(const std::string& label,
   std::vector<CK_ATTRIBUTE> priv_tmpl = {
       Attr(CKA_KEY_TYPE, kt),     Attr(CKA_TOKEN, kTrue),        Attr(CKA_PRIVATE, kTrue),
       Attr(CKA_SENSITIVE, kTrue), Attr(CKA_EXTRACTABLE, kFalse), Attr(CKA_SIGN, kTrue),
-      Attr(CKA_DERIVE, kTrue),    Attr(CKA_LABEL, label),        Attr(CKA_ID, label),
+      Attr(CKA_DERIVE, kTrue),    Attr(CKA_DECRYPT, kFalse),     Attr(CKA_UNWRAP, kFalse),
+      Attr(CKA_LABEL, label),     Attr(CKA_ID, label),
   };
   CK_MECHANISM mech{CKM_EC_KEY_PAIR_GEN, nullptr, 0};
   CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, priv = CK_INVALID_HANDLE;

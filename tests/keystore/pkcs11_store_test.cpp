@@ -196,6 +196,10 @@ TEST_F(Pkcs11Test, TheTokenRefusesToRevealThePrivateValue) {
   EXPECT_EQ(raw.Bool(priv, CKA_NEVER_EXTRACTABLE), CK_TRUE);
   EXPECT_EQ(raw.Bool(priv, CKA_TOKEN), CK_TRUE);
   EXPECT_EQ(raw.Bool(priv, CKA_PRIVATE), CK_TRUE);
+  EXPECT_EQ(raw.Bool(priv, CKA_SIGN), CK_TRUE);
+  EXPECT_EQ(raw.Bool(priv, CKA_DERIVE), CK_TRUE);
+  EXPECT_EQ(raw.Bool(priv, CKA_DECRYPT), CK_FALSE);  // usage limited to what the key is for
+  EXPECT_EQ(raw.Bool(priv, CKA_UNWRAP), CK_FALSE);
 
   // base §4.9: CKA_EXTRACTABLE can only go from true to false, CKA_SENSITIVE from false to true.
   CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
