@@ -38,16 +38,16 @@ std::string Generate(int n) {
                                "[actuator, updatable]", "[battery, personal_data]", "[]"};
   static const char* cls[] = {"C0", "C1", "C2", "unconstrained"};
   for (int i = 0; i < n; ++i) {
-    y += "  - {id: t" + std::to_string(i) + ", vendor: v" + std::to_string(i % 5) +
-         ", product: p" + std::to_string(i % 20) + ", class: " + cls[i % 4] +
-         ", capabilities: " + caps[i % 5] + "}\n";
+    y += "  - {id: t" + std::to_string(i) + ", vendor: v" + std::to_string(i % 5) + ", product: p" +
+         std::to_string(i % 20) + ", class: " + cls[i % 4] + ", capabilities: " + caps[i % 5] +
+         "}\n";
   }
   y += "links:\n";
   static const char* prot[] = {"dtls", "oscore", "link_key", "none"};
   for (int i = 0; i < n; ++i) {
     y += "  - {id: l" + std::to_string(i) + ", from: kdc" + std::to_string(i % kdcs) + ", to: t" +
-         std::to_string(i) + ", protection: " + prot[i % 4] + (i % 50 == 0 ? ", bootstrapping: true" : "") +
-         "}\n";
+         std::to_string(i) + ", protection: " + prot[i % 4] +
+         (i % 50 == 0 ? ", bootstrapping: true" : "") + "}\n";
   }
   y += "assets:\n";
   static const char* lv[] = {"low", "moderate", "high", "critical"};
@@ -58,8 +58,9 @@ std::string Generate(int n) {
   }
   y += "flows:\n";
   for (int i = 0; i < n; i += 10) {
-    y += "  - {id: f" + std::to_string(i) + ", from: t" + std::to_string(i) + ", to: backend, via: [kdc" +
-         std::to_string(i % kdcs) + "], assets: [a" + std::to_string((i / 10) % assets) + "]}\n";
+    y += "  - {id: f" + std::to_string(i) + ", from: t" + std::to_string(i) +
+         ", to: backend, via: [kdc" + std::to_string(i % kdcs) + "], assets: [a" +
+         std::to_string((i / 10) % assets) + "]}\n";
   }
   y += "mitigations: [M.app.dtls, M.boot.voucher, M.app.signed_fw_update, M.net.secure_routing]\n";
   return y;
@@ -86,8 +87,10 @@ int main(int argc, char** argv) {
   int n = 1000, repeat = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--things") n = std::atoi(argv[i + 1]);
-    else if (a == "--repeat") repeat = std::atoi(argv[i + 1]);
+    if (a == "--things")
+      n = std::atoi(argv[i + 1]);
+    else if (a == "--repeat")
+      repeat = std::atoi(argv[i + 1]);
   }
   if (n < 1 || repeat < 1) {
     std::cerr << "usage: bench_assess --things N [--repeat R]\n";
@@ -125,7 +128,7 @@ int main(int argc, char** argv) {
   size_t json_bytes = 0;
   double json_ms = Best(repeat, [&] { json_bytes = secprof::report::RenderJson(a).size(); });
 
-  struct rusage ru{};
+  struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   std::printf(
       "{\"things\": %d, \"yaml_bytes\": %zu, \"floor_yaml_parse_ms\": %.1f, \"load_ms\": %.1f, "

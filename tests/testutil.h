@@ -3,12 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
-#include <sys/wait.h>
 
 namespace secprof::testing {
 
@@ -30,13 +30,13 @@ inline std::filesystem::path VectorsDir() {
 }
 
 // Skips the current test with one clear line when a vectors subfolder is missing.
-#define SECPROF_REQUIRE_VECTORS(sub)                                                         \
-  do {                                                                                       \
-    auto secprof_vdir_ = ::secprof::testing::VectorsDir();                                   \
-    if (secprof_vdir_.empty() || !std::filesystem::exists(secprof_vdir_ / (sub))) {          \
-      GTEST_SKIP() << "external vectors not found (" << (sub)                                \
-                   << "): set SECPROF_VECTORS or put shared/vectors beside the checkout";    \
-    }                                                                                        \
+#define SECPROF_REQUIRE_VECTORS(sub)                                                      \
+  do {                                                                                    \
+    auto secprof_vdir_ = ::secprof::testing::VectorsDir();                                \
+    if (secprof_vdir_.empty() || !std::filesystem::exists(secprof_vdir_ / (sub))) {       \
+      GTEST_SKIP() << "external vectors not found (" << (sub)                             \
+                   << "): set SECPROF_VECTORS or put shared/vectors beside the checkout"; \
+    }                                                                                     \
   } while (0)
 
 // The secprof CLI under test: $SECPROF_BINARY, else the one built beside this test.

@@ -60,8 +60,8 @@ Result<bool> ConditionEvaluator::Test(const catalog::Condition& c, const model::
   const auto& facts = sys ? system.facts : element.facts;
   auto it = facts.find(c.fact);
   if (it == facts.end()) {
-    return Fail(ErrorCode::kInternal, "condition tests fact '" + c.fact +
-                                          "', which a " + element.scope + " does not have");
+    return Fail(ErrorCode::kInternal, "condition tests fact '" + c.fact + "', which a " +
+                                          element.scope + " does not have");
   }
   const std::string& v = it->second;
   if (c.equals) return v == *c.equals;

@@ -33,9 +33,9 @@ int RunDemo(const DemoOptions& o) {
     if (e.path().extension() == ".yaml") models.push_back(e.path());
   }
   if (ec || models.empty()) {
-    return ReportError(Error(ErrorCode::kNotFound,
-                             "no example models (*.yaml) in '" + o.examples +
-                                 "'; run from the source checkout or pass --examples DIR"));
+    return ReportError(
+        Error(ErrorCode::kNotFound, "no example models (*.yaml) in '" + o.examples +
+                                        "'; run from the source checkout or pass --examples DIR"));
   }
   std::sort(models.begin(), models.end());
   fs::create_directories(o.out, ec);
@@ -44,9 +44,9 @@ int RunDemo(const DemoOptions& o) {
   }
   std::cout << "secprof demo: assessing " << models.size() << " example systems (catalog "
             << (*cat)->version << ")\n\n";
-  std::cout << std::left << std::setw(44) << "system" << std::setw(11) << "profile"
-            << std::setw(9) << "threats" << std::setw(10) << "must-fix" << std::setw(10)
-            << "residual" << std::setw(6) << "gaps"
+  std::cout << std::left << std::setw(44) << "system" << std::setw(11) << "profile" << std::setw(9)
+            << "threats" << std::setw(10) << "must-fix" << std::setw(10) << "residual"
+            << std::setw(6) << "gaps"
             << "report\n";
   int failures = 0;
   for (const auto& path : models) {
@@ -71,7 +71,8 @@ int RunDemo(const DemoOptions& o) {
       ++failures;
       continue;
     }
-    std::string name = a->model_name.size() > 42 ? a->model_name.substr(0, 41) + "~" : a->model_name;
+    std::string name =
+        a->model_name.size() > 42 ? a->model_name.substr(0, 41) + "~" : a->model_name;
     std::cout << std::left << std::setw(44) << name << std::setw(11) << a->profile.id
               << std::setw(9) << a->findings.size() << std::setw(10) << a->summary.must_mitigate
               << std::setw(10) << a->summary.residual_must_mitigate << std::setw(6)
@@ -88,7 +89,8 @@ void Install(CLI::App& app, Context& ctx) {
   auto opts = std::make_shared<DemoOptions>();
   CLI::App* sub = app.add_subcommand(
       "demo", "Assess the example systems (one per profile) and write their HTML reports.");
-  sub->add_option("--examples", opts->examples, "directory of example models")->capture_default_str();
+  sub->add_option("--examples", opts->examples, "directory of example models")
+      ->capture_default_str();
   sub->add_option("--out", opts->out, "directory for the reports")->capture_default_str();
   sub->callback([opts, &ctx] { ctx.exit_code = RunDemo(*opts); });
 }

@@ -4,15 +4,24 @@ namespace secprof {
 
 const char* ErrorCodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidInput: return "invalid input";
-    case ErrorCode::kNotFound: return "not found";
-    case ErrorCode::kIo: return "I/O error";
-    case ErrorCode::kCrypto: return "cryptographic failure";
-    case ErrorCode::kVerifyFailed: return "verification failed";
-    case ErrorCode::kUnsupported: return "unsupported";
-    case ErrorCode::kConflict: return "conflict";
-    case ErrorCode::kLimit: return "limit exceeded";
-    case ErrorCode::kInternal: return "internal error";
+    case ErrorCode::kInvalidInput:
+      return "invalid input";
+    case ErrorCode::kNotFound:
+      return "not found";
+    case ErrorCode::kIo:
+      return "I/O error";
+    case ErrorCode::kCrypto:
+      return "cryptographic failure";
+    case ErrorCode::kVerifyFailed:
+      return "verification failed";
+    case ErrorCode::kUnsupported:
+      return "unsupported";
+    case ErrorCode::kConflict:
+      return "conflict";
+    case ErrorCode::kLimit:
+      return "limit exceeded";
+    case ErrorCode::kInternal:
+      return "internal error";
   }
   return "unknown error";
 }

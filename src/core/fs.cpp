@@ -39,7 +39,7 @@ class Fd {
 Result<std::string> ReadFile(const std::string& path) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return Fail(IoError("cannot open", path, errno));
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return Fail(IoError("cannot stat", path, errno));
   if (S_ISDIR(st.st_mode)) return Fail(ErrorCode::kIo, "cannot read " + path + ": is a directory");
   std::string out;
@@ -81,7 +81,8 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, unsigned 
   }
   if (::fsync(fd.get()) != 0) return cleanup_fail("cannot fsync");
   if (::close(fd.release()) != 0) return cleanup_fail("cannot close");
-  if (::rename(tmpl.c_str(), path.c_str()) != 0) return cleanup_fail("cannot rename over " + path + ":");
+  if (::rename(tmpl.c_str(), path.c_str()) != 0)
+    return cleanup_fail("cannot rename over " + path + ":");
   Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd.get() >= 0) ::fsync(dfd.get());  // best effort: the rename is already visible
   return Ok();

@@ -20,7 +20,8 @@ const std::vector<std::string> kCentral = {"none", "local", "backend", "local_an
 const std::vector<std::string> kInternet = {"none", "gateway", "direct"};
 const std::vector<std::string> kLevelOrder = {"low", "moderate", "high", "critical"};
 
-std::string MaxOf(const std::vector<std::string>& order, const std::string& a, const std::string& b) {
+std::string MaxOf(const std::vector<std::string>& order, const std::string& a,
+                  const std::string& b) {
   return Rank(order, a) >= Rank(order, b) ? a : b;
 }
 
@@ -179,8 +180,8 @@ FactSet ComputeFacts(const Model& m) {
         if (it != nodes_by_id.end() && it->second->translates) exposed = true;
       }
     }
-    bool out = outside(fl.from) || outside(fl.to) ||
-               std::any_of(fl.via.begin(), fl.via.end(), outside);
+    bool out =
+        outside(fl.from) || outside(fl.to) || std::any_of(fl.via.begin(), fl.via.end(), outside);
     for (const auto& a : fl.assets) {
       if (exposed) at_translation.insert(a);
       if (out) leaves.insert(a);

@@ -11,7 +11,8 @@ namespace {
 
 using YNode = yamlio::Node;
 
-#define SECPROF_LEVELS {"low", "moderate", "high", "critical"}
+#define SECPROF_LEVELS \
+  { "low", "moderate", "high", "critical" }
 
 // Reads a list of maps under `key` (absent = empty), calling `parse` on each item.
 template <class T, class F>
@@ -29,9 +30,9 @@ Status ReadList(const YNode& root, std::string_view key, std::vector<T>& out, F 
 }
 
 Status ParseFeatures(const YNode& n, Features& f) {
-  SECPROF_TRY(n.CheckKeys({"network_size", "central_device", "internet", "data_value",
-                           "multi_vendor", "adhoc", "roaming", "ownership_transfer",
-                           "physical_exposure", "multi_hop"}));
+  SECPROF_TRY(
+      n.CheckKeys({"network_size", "central_device", "internet", "data_value", "multi_vendor",
+                   "adhoc", "roaming", "ownership_transfer", "physical_exposure", "multi_hop"}));
   SECPROF_ASSIGN_OR_RETURN(f.network_size,
                            n.OptionalEnum("network_size", {"small", "medium", "large"}, ""));
   SECPROF_ASSIGN_OR_RETURN(
@@ -52,8 +53,8 @@ Status ParseFeatures(const YNode& n, Features& f) {
 }
 
 Status ParseThing(const YNode& n, Thing& t) {
-  SECPROF_TRY(n.CheckKeys(
-      {"id", "name", "class", "count", "vendor", "product", "capabilities", "groups"}));
+  SECPROF_TRY(
+      n.CheckKeys({"id", "name", "class", "count", "vendor", "product", "capabilities", "groups"}));
   SECPROF_ASSIGN_OR_RETURN(t.id, n.RequiredString("id"));
   SECPROF_ASSIGN_OR_RETURN(t.name, n.OptionalString("name", t.id));
   SECPROF_ASSIGN_OR_RETURN(t.device_class,
@@ -94,13 +95,16 @@ Status ParseNode(const YNode& n, Node& x) {
 }
 
 Status ParseLink(const YNode& n, Link& l) {
-  SECPROF_TRY(n.CheckKeys({"id", "from", "to", "medium", "protection", "multicast", "bootstrapping"}));
+  SECPROF_TRY(
+      n.CheckKeys({"id", "from", "to", "medium", "protection", "multicast", "bootstrapping"}));
   SECPROF_ASSIGN_OR_RETURN(l.from, n.RequiredString("from"));
   SECPROF_ASSIGN_OR_RETURN(l.to, n.RequiredString("to"));
   SECPROF_ASSIGN_OR_RETURN(l.id, n.OptionalString("id", l.from + "-" + l.to));
-  SECPROF_ASSIGN_OR_RETURN(l.medium, n.OptionalEnum("medium", {"wired", "radio", "internet"}, "radio"));
+  SECPROF_ASSIGN_OR_RETURN(l.medium,
+                           n.OptionalEnum("medium", {"wired", "radio", "internet"}, "radio"));
   SECPROF_ASSIGN_OR_RETURN(
-      l.protection, n.OptionalEnum("protection", {"none", "link_key", "dtls", "tls", "oscore"}, "none"));
+      l.protection,
+      n.OptionalEnum("protection", {"none", "link_key", "dtls", "tls", "oscore"}, "none"));
   SECPROF_ASSIGN_OR_RETURN(l.multicast, n.OptionalBool("multicast", false));
   SECPROF_ASSIGN_OR_RETURN(l.bootstrapping, n.OptionalBool("bootstrapping", false));
   return Ok();
@@ -123,7 +127,8 @@ Status ParseAsset(const YNode& n, Asset& a) {
       {"id", "description", "confidentiality", "integrity", "availability", "personal"}));
   SECPROF_ASSIGN_OR_RETURN(a.id, n.RequiredString("id"));
   SECPROF_ASSIGN_OR_RETURN(a.description, n.OptionalString("description", ""));
-  SECPROF_ASSIGN_OR_RETURN(a.confidentiality, n.OptionalEnum("confidentiality", SECPROF_LEVELS, "low"));
+  SECPROF_ASSIGN_OR_RETURN(a.confidentiality,
+                           n.OptionalEnum("confidentiality", SECPROF_LEVELS, "low"));
   SECPROF_ASSIGN_OR_RETURN(a.integrity, n.OptionalEnum("integrity", SECPROF_LEVELS, "low"));
   SECPROF_ASSIGN_OR_RETURN(a.availability, n.OptionalEnum("availability", SECPROF_LEVELS, "low"));
   SECPROF_ASSIGN_OR_RETURN(a.personal, n.OptionalBool("personal", false));
@@ -132,8 +137,8 @@ Status ParseAsset(const YNode& n, Asset& a) {
 
 Status ParseLifecycle(const YNode& n, Lifecycle& l) {
   SECPROF_TRY(n.CheckKeys({"installer", "maintenance", "lifetime_years", "ownership_changes"}));
-  SECPROF_ASSIGN_OR_RETURN(l.installer,
-                           n.OptionalEnum("installer", {"owner", "professional", "vendor"}, "owner"));
+  SECPROF_ASSIGN_OR_RETURN(
+      l.installer, n.OptionalEnum("installer", {"owner", "professional", "vendor"}, "owner"));
   SECPROF_ASSIGN_OR_RETURN(l.maintenance,
                            n.OptionalEnum("maintenance", {"none", "local", "remote"}, "none"));
   SECPROF_ASSIGN_OR_RETURN(l.lifetime_years, n.OptionalInt("lifetime_years", 5));

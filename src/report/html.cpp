@@ -13,12 +13,23 @@ std::string Esc(const std::string& s) {
   o.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&#39;"; break;
-      default: o += c;
+      case '&':
+        o += "&amp;";
+        break;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      case '\'':
+        o += "&#39;";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -92,7 +103,8 @@ std::string HeatMap(const assess::Assessment& a, const catalog::Catalog& cat) {
       o << "<g><title>" << Esc(title) << "</title><rect x=\"" << x << "\" y=\"" << y
         << "\" width=\"" << cw - 4 << "\" height=\"" << ch - 4 << "\" rx=\"4\" fill=\"" << fill
         << "\" stroke=\"#999\"/>";
-      o << "<text x=\"" << x + (cw - 4) / 2 << "\" y=\"" << y + ch / 2 << "\" text-anchor=\"middle\" "
+      o << "<text x=\"" << x + (cw - 4) / 2 << "\" y=\"" << y + ch / 2
+        << "\" text-anchor=\"middle\" "
         << "font-size=\"11\">" << Esc(label) << "</text></g>";
     }
   }
@@ -136,7 +148,8 @@ std::string RiskMatrix(const assess::Assessment& a) {
         << " after declared mitigations</title><rect x=\"" << x << "\" y=\"" << y << "\" width=\""
         << cw - 4 << "\" height=\"" << ch - 4 << "\" fill=\"" << Colour(m.risk_levels, level)
         << "\" stroke=\"#777\"/>";
-      o << "<text x=\"" << x + (cw - 4) / 2 << "\" y=\"" << y + ch / 2 << "\" text-anchor=\"middle\" "
+      o << "<text x=\"" << x + (cw - 4) / 2 << "\" y=\"" << y + ch / 2
+        << "\" text-anchor=\"middle\" "
         << "font-size=\"13\">" << before << " &#8594; " << after << "</text></g>";
     }
   }
@@ -192,7 +205,8 @@ std::string RenderHtml(const assess::Assessment& a, const catalog::Catalog& cat)
     o << "</ul>\n";
   }
   if (!a.standards.conflicts.empty()) {
-    o << "<div class=\"note\"><strong>Accepted by the draft, rejected by today's baselines.</strong> "
+    o << "<div class=\"note\"><strong>Accepted by the draft, rejected by today's "
+         "baselines.</strong> "
          "This profile, as the draft defines it, accepts risks that current standards do not:<ul>";
     for (const auto& c : a.standards.conflicts) {
       o << "<li>" << Esc(c.standard) << " " << Esc(c.provision) << ": " << Esc(c.description)
@@ -232,7 +246,8 @@ std::string RenderHtml(const assess::Assessment& a, const catalog::Catalog& cat)
   o << "</table>\n";
 
   o << "<h2>Missing mitigations</h2>\n";
-  if (a.gaps.empty()) o << "<p>None: every mitigation the profile requires is declared.</p>\n";
+  if (a.gaps.empty())
+    o << "<p>None: every mitigation the profile requires is declared.</p>\n";
   else {
     o << "<table><tr><th>Mitigation</th><th>Building block</th><th>Counters</th><th>Highest "
          "risk left open</th><th>What it is</th></tr>\n";
@@ -240,7 +255,8 @@ std::string RenderHtml(const assess::Assessment& a, const catalog::Catalog& cat)
       const catalog::Mitigation* m = cat.FindMitigation(g.mitigation);
       o << "<tr><td><code>" << Esc(g.mitigation) << "</code><br>" << Esc(g.name) << "</td><td>"
         << Esc(g.building_block) << "</td><td>" << Esc(Join(g.threats)) << "</td><td>"
-        << Badge(a, g.highest_risk) << "</td><td>" << Esc(m ? m->description : "") << "</td></tr>\n";
+        << Badge(a, g.highest_risk) << "</td><td>" << Esc(m ? m->description : "")
+        << "</td></tr>\n";
     }
     o << "</table>\n";
   }
@@ -259,7 +275,8 @@ std::string RenderHtml(const assess::Assessment& a, const catalog::Catalog& cat)
       << Badge(a, b.highest_residual_risk) << "</td></tr>\n";
   }
   o << "</table>\n<h2>Privacy impact analysis</h2>\n";
-  if (a.pia.empty()) o << "<p>The model holds no personal data.</p>\n";
+  if (a.pia.empty())
+    o << "<p>The model holds no personal data.</p>\n";
   else {
     o << "<table><tr><th>Exposure</th><th>Where</th><th>Required there</th><th>Missing</th></tr>\n";
     for (const auto& x : a.pia) {
@@ -269,12 +286,14 @@ std::string RenderHtml(const assess::Assessment& a, const catalog::Catalog& cat)
     o << "</table>\n";
   }
   o << "<h2>Standards</h2>\n<p>OWASP ISVS level " << Esc(a.standards.owasp_isvs_level)
-    << "; IEC 62443-4-2 " << Esc(a.standards.iec_62443_4_2_sl) << "; NIST IR 8259A: "
-    << Esc(Join(a.standards.nist_ir_8259a)) << ".</p>\n<table><tr><th>ETSI EN 303 645 provision"
+    << "; IEC 62443-4-2 " << Esc(a.standards.iec_62443_4_2_sl)
+    << "; NIST IR 8259A: " << Esc(Join(a.standards.nist_ir_8259a))
+    << ".</p>\n<table><tr><th>ETSI EN 303 645 provision"
     << "</th><th>Status</th><th>Addressed by / would be addressed by</th></tr>\n";
   for (const auto& p : a.standards.etsi_en_303_645) {
-    o << "<tr><td>" << Esc(p.provision) << "</td><td>" << (p.met ? "met" : "<strong>missed</strong>")
-      << "</td><td>" << Esc(Join(p.by)) << "</td></tr>\n";
+    o << "<tr><td>" << Esc(p.provision) << "</td><td>"
+      << (p.met ? "met" : "<strong>missed</strong>") << "</td><td>" << Esc(Join(p.by))
+      << "</td></tr>\n";
   }
   o << "</table>\n</body></html>\n";
   return o.str();

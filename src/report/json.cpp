@@ -9,7 +9,9 @@ namespace {
 using nlohmann::ordered_json;
 
 ordered_json TriggerJson(const assess::Trigger& t) {
-  return {{"profile", t.profile}, {"reason", t.reason}, {"conditions", t.conditions},
+  return {{"profile", t.profile},
+          {"reason", t.reason},
+          {"conditions", t.conditions},
           {"holds", t.holds}};
 }
 
@@ -26,7 +28,8 @@ std::string RenderJson(const assess::Assessment& a) {
   j["schema"] = "secprof-assessment/1";
   j["tool"] = {{"name", "secprof"}, {"version", "0.1.0"}};
   j["catalog_version"] = a.catalog_version;
-  j["model"] = {{"name", a.model_name}, {"file", a.model_file}, {"description", a.model_description}};
+  j["model"] = {
+      {"name", a.model_name}, {"file", a.model_file}, {"description", a.model_description}};
   j["facts"] = a.system_facts;
   j["profile"] = {{"id", a.profile.id},
                   {"name", a.profile.name},
@@ -41,10 +44,11 @@ std::string RenderJson(const assess::Assessment& a) {
                        {"rule", f.rule},
                        {"phase", f.phase},
                        {"layer", f.layer},
-                       {"element", {{"scope", f.scope},
-                                    {"id", f.element},
-                                    {"line", f.where.line},
-                                    {"column", f.where.column}}},
+                       {"element",
+                        {{"scope", f.scope},
+                         {"id", f.element},
+                         {"line", f.where.line},
+                         {"column", f.where.column}}},
                        {"why", f.why},
                        {"likelihood", f.likelihood},
                        {"impact", f.impact},
@@ -135,11 +139,16 @@ Result<Format> ParseFormat(const std::string& name) {
 
 std::string Render(const assess::Assessment& a, const catalog::Catalog& cat, Format format) {
   switch (format) {
-    case Format::kText: return RenderText(a, cat);
-    case Format::kJson: return RenderJson(a);
-    case Format::kMarkdown: return RenderMarkdown(a, cat);
-    case Format::kHtml: return RenderHtml(a, cat);
-    case Format::kSarif: return RenderSarif(a, cat);
+    case Format::kText:
+      return RenderText(a, cat);
+    case Format::kJson:
+      return RenderJson(a);
+    case Format::kMarkdown:
+      return RenderMarkdown(a, cat);
+    case Format::kHtml:
+      return RenderHtml(a, cat);
+    case Format::kSarif:
+      return RenderSarif(a, cat);
   }
   return RenderJson(a);
 }

@@ -21,9 +21,9 @@ std::string Level(const assess::Assessment& a, const std::string& risk) {
 ordered_json Location(const assess::Assessment& a, const SourceLocation& w) {
   ordered_json region = {{"startLine", std::max(1, w.line)}};
   if (w.column > 0) region["startColumn"] = w.column;
-  return ordered_json::array({{{"physicalLocation",
-                                {{"artifactLocation", {{"uri", a.model_file}}},
-                                 {"region", region}}}}});
+  return ordered_json::array(
+      {{{"physicalLocation",
+         {{"artifactLocation", {{"uri", a.model_file}}}, {"region", region}}}}});
 }
 
 }  // namespace
@@ -67,8 +67,9 @@ std::string RenderSarif(const assess::Assessment& a, const catalog::Catalog& cat
   for (const auto& g : a.gaps) {
     const std::string id = "gap." + g.mitigation;
     const catalog::Mitigation* m = cat.FindMitigation(g.mitigation);
-    add_rule(id, "Missing " + g.mitigation, "Mitigation required by " + a.profile.id + ": " + g.name,
-             m ? m->description : g.name, {"security", "gap", g.building_block});
+    add_rule(id, "Missing " + g.mitigation,
+             "Mitigation required by " + a.profile.id + ": " + g.name, m ? m->description : g.name,
+             {"security", "gap", g.building_block});
     std::string text = a.profile.id + " requires " + g.mitigation + " (" + g.name +
                        "), which the model does not declare.";
     if (!g.threats.empty()) {

@@ -42,7 +42,8 @@ std::vector<ThreatRow> Rows(const assess::Assessment& a) {
     }
     ThreatRow& r = rows[it->second];
     ++r.count;
-    if (assess::RiskRank(a.risk_matrix, f.risk) > assess::RiskRank(a.risk_matrix, r.risk)) r.risk = f.risk;
+    if (assess::RiskRank(a.risk_matrix, f.risk) > assess::RiskRank(a.risk_matrix, r.risk))
+      r.risk = f.risk;
     if (assess::RiskRank(a.risk_matrix, f.residual_risk) >
         assess::RiskRank(a.risk_matrix, r.residual)) {
       r.residual = f.residual_risk;
@@ -68,7 +69,8 @@ std::string RenderText(const assess::Assessment& a, const catalog::Catalog& cat)
   for (const auto& t : a.profile.move_up) up[t.profile].push_back(&t);
   for (const auto& [p, ts] : up) {
     o << "  would move to " << p << " if any of:\n";
-    for (const auto* t : ts) o << "    - " << t->reason << "  [" << Join(t->conditions, " and ") << "]\n";
+    for (const auto* t : ts)
+      o << "    - " << t->reason << "  [" << Join(t->conditions, " and ") << "]\n";
   }
   for (const auto& c : a.standards.conflicts) {
     o << "  NOTE: conflicts with " << c.standard << " " << c.provision << ": " << c.description
@@ -111,10 +113,10 @@ std::string RenderText(const assess::Assessment& a, const catalog::Catalog& cat)
 
   o << "\nBIA  impact of losing each asset's confidentiality / integrity / availability\n";
   for (const auto& b : a.bia) {
-    o << "  " << Pad(b.asset + (b.personal ? " (personal)" : ""), 30) << "C=" << Pad(b.confidentiality, 9)
-      << "I=" << Pad(b.integrity, 9) << "A=" << Pad(b.availability, 9)
-      << "residual risk " << (b.highest_residual_risk.empty() ? "-" : b.highest_residual_risk)
-      << "\n";
+    o << "  " << Pad(b.asset + (b.personal ? " (personal)" : ""), 30)
+      << "C=" << Pad(b.confidentiality, 9) << "I=" << Pad(b.integrity, 9)
+      << "A=" << Pad(b.availability, 9) << "residual risk "
+      << (b.highest_residual_risk.empty() ? "-" : b.highest_residual_risk) << "\n";
   }
   o << "\nPIA  where personal data is exposed\n";
   if (a.pia.empty()) o << "  no personal data in the model\n";
@@ -138,7 +140,8 @@ std::string RenderMarkdown(const assess::Assessment& a, const catalog::Catalog& 
   if (!a.model_description.empty()) o << a.model_description << "\n\n";
   o << "Model `" << a.model_file << "`, catalog " << a.catalog_version << ".\n\n";
   o << "## Profile: " << a.profile.id << " (" << a.profile.name << ")\n\n";
-  if (a.profile.decided_by.empty()) o << "- No trigger of a higher profile holds (default profile).\n";
+  if (a.profile.decided_by.empty())
+    o << "- No trigger of a higher profile holds (default profile).\n";
   for (const auto& t : a.profile.decided_by) {
     o << "- **" << t.reason << "**: `" << Join(t.conditions, "` and `") << "`\n";
   }
@@ -172,7 +175,8 @@ std::string RenderMarkdown(const assess::Assessment& a, const catalog::Catalog& 
   if (a.gaps.empty()) o << "None: every mitigation the profile requires is declared.\n";
   for (const auto& g : a.gaps) {
     o << "- `" << g.mitigation << "` " << g.name << " (" << g.building_block << ")";
-    if (!g.threats.empty()) o << ": leaves " << Join(g.threats) << " open, up to " << g.highest_risk << " risk";
+    if (!g.threats.empty())
+      o << ": leaves " << Join(g.threats) << " open, up to " << g.highest_risk << " risk";
     o << "\n";
   }
   o << "\n## Business impact analysis\n\n| Asset | C | I | A | Personal | Threatened | Residual |\n"

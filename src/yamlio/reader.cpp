@@ -252,8 +252,9 @@ Result<std::string> Node::OptionalEnum(std::string_view key,
 
 Result<Document> Parse(const std::string& name, std::string_view text, const Limits& limits) {
   if (text.size() > limits.max_bytes) {
-    return Fail(ErrorCode::kLimit, "document is larger than " + std::to_string(limits.max_bytes) +
-                                       " bytes", SourceLocation{name, 0, 0, ""});
+    return Fail(ErrorCode::kLimit,
+                "document is larger than " + std::to_string(limits.max_bytes) + " bytes",
+                SourceLocation{name, 0, 0, ""});
   }
   try {
     YAML::Node root = YAML::Load(std::string(text));

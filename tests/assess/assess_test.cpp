@@ -26,7 +26,8 @@ const catalog::Catalog& Cat() {
 }
 
 Model LoadExample(const std::string& name) {
-  auto m = model::LoadFile((secprof::testing::SourceDir() / "examples" / (name + ".yaml")).string());
+  auto m =
+      model::LoadFile((secprof::testing::SourceDir() / "examples" / (name + ".yaml")).string());
   EXPECT_TRUE(m) << m.error().ToString();
   return *m;
 }
@@ -113,9 +114,11 @@ void Nothing(Model&) {}
 
 const std::vector<RuleCase>& Cases() {
   static const std::vector<RuleCase> cases = {
-      {"R.T1.extractable-identity", Nothing, [](Model& m) { RemoveCap(m, "tamper_resistant_storage"); }},
+      {"R.T1.extractable-identity", Nothing,
+       [](Model& m) { RemoveCap(m, "tamper_resistant_storage"); }},
       {"R.T1.multi-vendor-supply-chain", Nothing, [](Model& m) { m.features.multi_vendor = true; }},
-      {"R.T2.third-party-installer", Nothing, [](Model& m) { m.lifecycle.installer = "professional"; }},
+      {"R.T2.third-party-installer", Nothing,
+       [](Model& m) { m.lifecycle.installer = "professional"; }},
       {"R.T2.unauthenticated-join", [](Model& m) { AddLink(m, "j", "dtls", true); },
        [](Model& m) { m.links[0].protection = "none"; }},
       {"R.T3.clear-bootstrap", [](Model& m) { AddLink(m, "j", "dtls", true); },
@@ -256,7 +259,8 @@ TEST(AssessTest, ProfileDecisionExplainsItself) {
 }
 
 TEST(AssessTest, UnknownDeclaredMitigationIsLocatedBadInput) {
-  auto m = model::Parse("m.yaml", "name: t\nthings: [{id: a, vendor: V}]\nmitigations:\n  - M.nope\n");
+  auto m =
+      model::Parse("m.yaml", "name: t\nthings: [{id: a, vendor: V}]\nmitigations:\n  - M.nope\n");
   ASSERT_TRUE(m);
   auto a = Assess(Cat(), *m);
   ASSERT_FALSE(a);
@@ -297,8 +301,9 @@ TEST(AssessTest, OutputIsDeterministicAndSorted) {
     EXPECT_EQ(a.findings[i].rule, b.findings[i].rule);
     EXPECT_EQ(a.findings[i].element, b.findings[i].element);
   }
-  EXPECT_TRUE(std::is_sorted(a.gaps.begin(), a.gaps.end(),
-                             [](const Gap& x, const Gap& y) { return x.mitigation < y.mitigation; }));
+  EXPECT_TRUE(std::is_sorted(a.gaps.begin(), a.gaps.end(), [](const Gap& x, const Gap& y) {
+    return x.mitigation < y.mitigation;
+  }));
 }
 
 TEST(AssessTest, PiaFindsTranslationPointAndBackend) {

@@ -186,7 +186,8 @@ TEST(DemoCliTest, WritesFourReportsAndSummary) {
     EXPECT_TRUE(std::filesystem::exists(dir.path() / (std::string(f) + ".html"))) << f;
     EXPECT_TRUE(std::filesystem::exists(dir.path() / (std::string(f) + ".json"))) << f;
   }
-  EXPECT_EQ(Cli("demo --examples /nonexistent --out " + dir.path().string() + " 2>&1").exit_code, 2);
+  EXPECT_EQ(Cli("demo --examples /nonexistent --out " + dir.path().string() + " 2>&1").exit_code,
+            2);
 }
 
 }  // namespace

@@ -11,7 +11,8 @@ namespace secprof {
 namespace {
 
 Result<int> Half(int x) {
-  if (x % 2 != 0) return Fail(ErrorCode::kInvalidInput, "odd", SourceLocation{"f.yaml", 3, 7, "a.b"});
+  if (x % 2 != 0)
+    return Fail(ErrorCode::kInvalidInput, "odd", SourceLocation{"f.yaml", 3, 7, "a.b"});
   return x / 2;
 }
 
@@ -48,12 +49,15 @@ TEST(FsTest, AtomicWriteReplacesAndSetsMode) {
   auto back = ReadFile(path);
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, "second");
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   // No temporary files are left behind.
   int n = 0;
-  for (auto& e : std::filesystem::directory_iterator(dir)) { (void)e; ++n; }
+  for (auto& e : std::filesystem::directory_iterator(dir)) {
+    (void)e;
+    ++n;
+  }
   EXPECT_EQ(n, 1);
   std::filesystem::remove_all(dir);
 }

@@ -46,12 +46,14 @@ TEST(ModelLoaderTest, WrongTypeIsLocated) {
             "m.yaml:5:12: field 'things[0].count': expected an integer, found 'many'");
   EXPECT_EQ(ErrorOf("name: t\nfeatures:\n  roaming: maybe\nthings:\n  - {id: a, vendor: V}\n"),
             "m.yaml:3:12: field 'features.roaming': expected true or false, found 'maybe'");
-  EXPECT_NE(ErrorOf("name: t\nthings: {id: a}\n").find("m.yaml:2:9: field 'things': expected a list"),
-            std::string::npos);
+  EXPECT_NE(
+      ErrorOf("name: t\nthings: {id: a}\n").find("m.yaml:2:9: field 'things': expected a list"),
+      std::string::npos);
 }
 
 TEST(ModelLoaderTest, BadEnumListsChoices) {
-  auto e = ErrorOf("name: t\nfeatures:\n  central_device: cloud\nthings:\n  - {id: a, vendor: V}\n");
+  auto e =
+      ErrorOf("name: t\nfeatures:\n  central_device: cloud\nthings:\n  - {id: a, vendor: V}\n");
   EXPECT_NE(e.find("m.yaml:3:19"), std::string::npos) << e;
   EXPECT_NE(e.find("none, local, backend, local_and_backend"), std::string::npos) << e;
 }
@@ -68,7 +70,8 @@ TEST(ModelLoaderTest, DanglingReferencesAreRejected) {
   EXPECT_NE(e.find("m.yaml:6:5: field 'links[0].to': 'ghost' is not a thing or node id"),
             std::string::npos)
       << e;
-  e = ErrorOf(std::string(kMinimal) + "nodes:\n  - {id: n, kind: kdc}\nflows:\n  - {from: a, to: n, assets: [x]}\n");
+  e = ErrorOf(std::string(kMinimal) +
+              "nodes:\n  - {id: n, kind: kdc}\nflows:\n  - {from: a, to: n, assets: [x]}\n");
   EXPECT_NE(e.find("'x' is not an asset id"), std::string::npos) << e;
 }
 

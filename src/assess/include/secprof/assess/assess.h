@@ -31,34 +31,34 @@ struct Trigger {
 };
 
 struct ProfileDecision {
-  std::string id;                        // "SecProf_3"
+  std::string id;  // "SecProf_3"
   std::string name;
-  std::vector<Trigger> decided_by;       // the chosen profile's triggers that hold (empty: default)
-  std::vector<Trigger> move_up;          // triggers of higher profiles: any one would move it up
-  std::vector<Trigger> held_lower;       // lower profiles' triggers that also hold
+  std::vector<Trigger> decided_by;  // the chosen profile's triggers that hold (empty: default)
+  std::vector<Trigger> move_up;     // triggers of higher profiles: any one would move it up
+  std::vector<Trigger> held_lower;  // lower profiles' triggers that also hold
 };
 
 struct Finding {
-  std::string threat;                    // "T3"
+  std::string threat;  // "T3"
   std::string threat_name;
-  bool addition = false;                 // RFC 8576 addition (T10, T11)
-  std::string rule;                      // "R.T3.clear-bootstrap"
+  bool addition = false;  // RFC 8576 addition (T10, T11)
+  std::string rule;       // "R.T3.clear-bootstrap"
   std::string phase;
   std::string layer;
-  std::string scope;                     // system|thing|link|node|asset
-  std::string element;                   // model element id ("system" for system scope)
-  SourceLocation where;                  // of the element in the model file
+  std::string scope;     // system|thing|link|node|asset
+  std::string element;   // model element id ("system" for system scope)
+  SourceLocation where;  // of the element in the model file
   std::string why;
   std::string likelihood;
   std::string impact;
   std::string risk;
   bool must_mitigate = false;
   // Mitigations against the threat at this finding's phase and layer:
-  std::vector<std::string> mitigated_by; // declared ones
-  std::vector<std::string> required;     // the ones the profile requires
-  std::vector<std::string> missing;      // required but not declared
-  std::vector<std::string> accepted_by;  // declared mitigations that knowingly accept the threat
-                                         // here (the draft's first key in the clear, say)
+  std::vector<std::string> mitigated_by;  // declared ones
+  std::vector<std::string> required;      // the ones the profile requires
+  std::vector<std::string> missing;       // required but not declared
+  std::vector<std::string> accepted_by;   // declared mitigations that knowingly accept the threat
+                                          // here (the draft's first key in the clear, say)
   std::string residual_likelihood;
   std::string residual_risk;
   bool residual_must_mitigate = false;
@@ -68,9 +68,9 @@ struct Gap {
   std::string mitigation;
   std::string name;
   std::string building_block;
-  std::vector<std::string> threats;      // threats found in this model that it would counter
-  std::string highest_risk;              // highest residual risk among those findings ("" if none)
-  std::vector<std::string> etsi;         // EN 303 645 provisions it contributes to
+  std::vector<std::string> threats;  // threats found in this model that it would counter
+  std::string highest_risk;          // highest residual risk among those findings ("" if none)
+  std::vector<std::string> etsi;     // EN 303 645 provisions it contributes to
 };
 
 struct BiaEntry {
@@ -85,16 +85,16 @@ struct BiaEntry {
 
 struct PiaExposure {
   std::string asset;
-  std::string kind;                      // translation_point|backend|thing|reownership
-  std::string element;                   // where (node/thing id, or "system")
+  std::string kind;     // translation_point|backend|thing|reownership
+  std::string element;  // where (node/thing id, or "system")
   std::string description;
-  std::vector<std::string> required;     // mitigations the profile requires there
+  std::vector<std::string> required;  // mitigations the profile requires there
   std::vector<std::string> missing;
 };
 
 struct ProvisionStatus {
-  std::string provision;                 // "5.4-1"
-  std::vector<std::string> by;           // declared mitigations that address it (met) or would
+  std::string provision;        // "5.4-1"
+  std::vector<std::string> by;  // declared mitigations that address it (met) or would
   bool met = false;
 };
 
@@ -119,19 +119,19 @@ struct Assessment {
   std::string model_name;
   std::string model_file;
   std::string model_description;
-  SourceLocation mitigations_where;             // where gaps point in the model file
+  SourceLocation mitigations_where;  // where gaps point in the model file
   std::string catalog_version;
   std::map<std::string, std::string> system_facts;
   ProfileDecision profile;
-  std::vector<Finding> findings;                // sorted: threat, phase, layer, scope, element
-  std::vector<Gap> gaps;                        // sorted by mitigation id
-  std::vector<std::string> declared;            // mitigations declared in place
-  std::vector<std::string> beyond_profile;      // declared but not required by the profile
+  std::vector<Finding> findings;            // sorted: threat, phase, layer, scope, element
+  std::vector<Gap> gaps;                    // sorted by mitigation id
+  std::vector<std::string> declared;        // mitigations declared in place
+  std::vector<std::string> beyond_profile;  // declared but not required by the profile
   std::vector<BiaEntry> bia;
   std::vector<PiaExposure> pia;
   StandardsView standards;
   Summary summary;
-  catalog::RiskMatrix risk_matrix;              // the matrix used (for reports)
+  catalog::RiskMatrix risk_matrix;  // the matrix used (for reports)
 };
 
 // Runs the assessment. Fails with kInvalidInput, located in the model, when the model declares a

@@ -1,15 +1,16 @@
 // secprof/core/result.h — the project's single error mechanism.
 //
-// Every function that parses untrusted input or does I/O returns Result<T> (or Status for no value).
-// Result is tl::expected<T, Error> marked [[nodiscard]], so a caller cannot silently drop a failure.
+// Every function that parses untrusted input or does I/O returns Result<T> (or Status for no
+// value). Result is tl::expected<T, Error> marked [[nodiscard]], so a caller cannot silently drop a
+// failure.
 //
 //   Result<Model> LoadModel(const std::string& path);
 //   auto m = LoadModel(path);
 //   if (!m) return Fail(m.error());          // propagate
 //   Use(*m);
 //
-// Errors carry a category (ErrorCode), a human message, and where it happened in the input when that
-// is known (file, line, column; or a field path such as "things[3].count").
+// Errors carry a category (ErrorCode), a human message, and where it happened in the input when
+// that is known (file, line, column; or a field path such as "things[3].count").
 #pragma once
 
 #include <optional>
@@ -21,15 +22,15 @@
 namespace secprof {
 
 enum class ErrorCode {
-  kInvalidInput,   // malformed or semantically wrong input (exit status 2 at the CLI)
-  kNotFound,       // a named file, record or key does not exist
-  kIo,             // the operating system refused a read or write
-  kCrypto,         // a cryptographic library call failed (not a verification failure)
-  kVerifyFailed,   // a signature, MAC or tag did not verify; a certificate did not validate
-  kUnsupported,    // valid input that this implementation does not handle
-  kConflict,       // the operation would overwrite or contradict existing state
-  kLimit,          // a configured limit (size, depth, rate) was exceeded
-  kInternal,       // a broken invariant: a bug in secprof
+  kInvalidInput,  // malformed or semantically wrong input (exit status 2 at the CLI)
+  kNotFound,      // a named file, record or key does not exist
+  kIo,            // the operating system refused a read or write
+  kCrypto,        // a cryptographic library call failed (not a verification failure)
+  kVerifyFailed,  // a signature, MAC or tag did not verify; a certificate did not validate
+  kUnsupported,   // valid input that this implementation does not handle
+  kConflict,      // the operation would overwrite or contradict existing state
+  kLimit,         // a configured limit (size, depth, rate) was exceeded
+  kInternal,      // a broken invariant: a bug in secprof
 };
 
 const char* ErrorCodeName(ErrorCode code);
@@ -68,7 +69,7 @@ template <class T>
 class [[nodiscard]] Result : public tl::expected<T, Error> {
  public:
   using tl::expected<T, Error>::expected;
-  Result(const tl::expected<T, Error>& e) : tl::expected<T, Error>(e) {}  // NOLINT
+  Result(const tl::expected<T, Error>& e) : tl::expected<T, Error>(e) {}        // NOLINT
   Result(tl::expected<T, Error>&& e) : tl::expected<T, Error>(std::move(e)) {}  // NOLINT
 };
 
@@ -86,9 +87,9 @@ inline Status Ok() { return {}; }
 }  // namespace secprof
 
 // Evaluates `expr` (a Result); on failure returns its error from the enclosing function.
-#define SECPROF_TRY(expr)                                         \
-  do {                                                            \
-    auto&& secprof_try_r_ = (expr);                               \
+#define SECPROF_TRY(expr)                                                \
+  do {                                                                   \
+    auto&& secprof_try_r_ = (expr);                                      \
     if (!secprof_try_r_) return ::secprof::Fail(secprof_try_r_.error()); \
   } while (0)
 

@@ -24,11 +24,11 @@ namespace secprof::model {
 
 // Operational features (draft Section 7.1, Figure 3). Empty strings mean "derive from the model".
 struct Features {
-  std::string network_size;       // small|medium|large; derived from the thing count when empty
-  std::string central_device = "none";   // none|local|backend|local_and_backend
-  std::string internet = "none";         // none|gateway|direct
-  std::string data_value;         // low|moderate|high|critical; derived from assets when empty
-  bool multi_vendor = false;      // derived true when things name more than one vendor
+  std::string network_size;  // small|medium|large; derived from the thing count when empty
+  std::string central_device = "none";  // none|local|backend|local_and_backend
+  std::string internet = "none";        // none|gateway|direct
+  std::string data_value;     // low|moderate|high|critical; derived from assets when empty
+  bool multi_vendor = false;  // derived true when things name more than one vendor
   bool adhoc = false;
   bool roaming = false;
   bool ownership_transfer = false;
@@ -41,7 +41,7 @@ struct Features {
 struct Thing {
   std::string id;
   std::string name;
-  std::string device_class = "C2";        // RFC 7228: C0|C1|C2|unconstrained
+  std::string device_class = "C2";  // RFC 7228: C0|C1|C2|unconstrained
   int64_t count = 1;
   std::string vendor;
   std::string product;
@@ -57,19 +57,20 @@ inline const std::vector<std::string> kThingCapabilities = {
     "tamper_resistant_storage",  // keys are non-extractable (secure element, TPM, PKCS#11 token)
     "updatable",                 // field software update
     "secure_boot",
-    "actuator",                  // acts on the physical world
-    "personal_data",             // senses or stores personal data
-    "battery",                   // battery or energy harvesting
+    "actuator",       // acts on the physical world
+    "personal_data",  // senses or stores personal data
+    "battery",        // battery or energy harvesting
 };
 
-// An infrastructure node: KDC (the draft's 6LBR role), border router, backend manager, proxy, gateway.
+// An infrastructure node: KDC (the draft's 6LBR role), border router, backend manager, proxy,
+// gateway.
 struct Node {
   std::string id;
   std::string name;
-  std::string kind;               // kdc|border_router|backend|proxy|gateway
+  std::string kind;                // kdc|border_router|backend|proxy|gateway
   std::string location = "local";  // local|cloud
   bool internet_facing = false;
-  bool translates = false;        // protocol translation (HTTP-CoAP): sees plaintext
+  bool translates = false;  // protocol translation (HTTP-CoAP): sees plaintext
   SourceLocation where;
 };
 
@@ -81,7 +82,7 @@ struct Link {
   std::string medium = "radio";     // wired|radio|internet
   std::string protection = "none";  // none|link_key|dtls|tls|oscore
   bool multicast = false;
-  bool bootstrapping = false;       // first keying material travels here at join
+  bool bootstrapping = false;  // first keying material travels here at join
   SourceLocation where;
 };
 
@@ -108,21 +109,21 @@ struct Asset {
 };
 
 struct Lifecycle {
-  std::string installer = "owner";      // owner|professional|vendor
-  std::string maintenance = "none";     // none|local|remote
+  std::string installer = "owner";   // owner|professional|vendor
+  std::string maintenance = "none";  // none|local|remote
   int64_t lifetime_years = 5;
-  bool ownership_changes = false;       // alias of features.ownership_transfer (either sets it)
+  bool ownership_changes = false;  // alias of features.ownership_transfer (either sets it)
   SourceLocation where;
 };
 
 struct DeclaredMitigation {
-  std::string id;                       // catalog mitigation id, checked by assess
+  std::string id;  // catalog mitigation id, checked by assess
   std::string note;
   SourceLocation where;
 };
 
 struct Model {
-  std::string file;                     // where it was loaded from (for reports and SARIF)
+  std::string file;  // where it was loaded from (for reports and SARIF)
   std::string name;
   std::string description;
   Features features;
@@ -133,7 +134,7 @@ struct Model {
   std::vector<Asset> assets;
   Lifecycle lifecycle;
   std::vector<DeclaredMitigation> mitigations;
-  SourceLocation mitigations_where;     // the `mitigations:` key (or the file) for gap locations
+  SourceLocation mitigations_where;  // the `mitigations:` key (or the file) for gap locations
 };
 
 // Parses and validates a model. `name` is used in error locations.
@@ -145,8 +146,8 @@ Result<Model> LoadFile(const std::string& path);
 // One element of the model with the facts that describe it. Values are text: enum values,
 // "true"/"false", or decimal numbers.
 struct Element {
-  std::string scope;                    // system|thing|link|node|asset
-  std::string id;                       // element id ("system" for the system)
+  std::string scope;  // system|thing|link|node|asset
+  std::string id;     // element id ("system" for the system)
   SourceLocation where;
   std::map<std::string, std::string> facts;
 };
@@ -162,7 +163,8 @@ struct FactSet {
 // Derives every fact of catalog/facts.yaml from the model. Pure and deterministic.
 FactSet ComputeFacts(const Model& model);
 
-// Ordering helpers shared with assess: index of a level in low|moderate|high|critical (-1 if unknown).
+// Ordering helpers shared with assess: index of a level in low|moderate|high|critical (-1 if
+// unknown).
 int LevelRank(const std::string& level);
 
 }  // namespace secprof::model
