@@ -1,0 +1,247 @@
+// secprof/coap/coap.h — CoAP (RFC 7252) over UDP and DTLS 1.2 (RFC 6347, profiled by RFC 7925)
+// on libcoap 4.3.1 with its OpenSSL backend. No libcoap or OpenSSL type appears in this header:
+// Server and Client own their libcoap context (coap_context_t, freed by coap_free_context) and
+// sessions (released by coap_session_release) behind a pimpl.
+//
+//   ServerConfig cfg;                                   // 127.0.0.1, UDP on an ephemeral port
+//   cfg.psk = PskServerConfig{.key_for_identity = Lookup};
+//   SECPROF_ASSIGN_OR_RETURN(auto server, Server::Create(std::move(cfg)));
+//   server->AddResource("sensors/temp", Method::kGet, [](const Request& r) {
+//     return Response{.code = kContent, .payload = Text("21.5")};
+//   });
+//   std::jthread loop([&](std::stop_token st) { server->Serve(st); });
+//
+//   ClientConfig cc{.security = Security::kPsk, .psk_identity = "thing-1", .psk_key = Key()};
+//   SECPROF_ASSIGN_OR_RETURN(auto client, Client::Connect("127.0.0.1", server->dtls_port(), cc));
+//   SECPROF_ASSIGN_OR_RETURN(Response r, client->Get("sensors/temp"));
+//
+// Threading: libcoap 4.3.1 is not thread-safe. A Server is configured (Create, AddResource) and
+// then driven by exactly one thread (Serve / RunOnce); handlers and callbacks run on that thread.
+// A Client is used by one thread at a time. Distinct Servers and Clients are independent.
+//
+// Exceptions: handlers and callbacks may throw; nothing crosses libcoap's C callbacks (a throwing
+// handler answers 5.00, a throwing key lookup or certificate check refuses the handshake).
+//
+// docs/COAP.md describes the DTLS configuration, the limits and what libcoap 4.3.1 allows.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+
+#include "secprof/core/result.h"
+#include "secprof/crypto/secure_buffer.h"
+
+namespace secprof::coap {
+
+using crypto::Bytes;
+using crypto::ByteView;
+
+// Request methods, RFC 7252 §12.1.1 (0.01 .. 0.04).
+enum class Method : uint8_t { kGet = 1, kPost = 2, kPut = 3, kDelete = 4 };
+const char* MethodName(Method m);
+
+// A CoAP code as carried in the header, class << 5 | detail (RFC 7252 §3, §5.9).
+using Code = uint8_t;
+constexpr Code MakeCode(unsigned cls, unsigned detail) {
+  return static_cast<Code>((cls << 5) | detail);
+}
+// Response codes, RFC 7252 §5.9 and §12.1.2.
+inline constexpr Code kCreated = MakeCode(2, 1);
+inline constexpr Code kDeleted = MakeCode(2, 2);
+inline constexpr Code kValid = MakeCode(2, 3);
+inline constexpr Code kChanged = MakeCode(2, 4);
+inline constexpr Code kContent = MakeCode(2, 5);
+inline constexpr Code kBadRequest = MakeCode(4, 0);
+inline constexpr Code kUnauthorized = MakeCode(4, 1);
+inline constexpr Code kBadOption = MakeCode(4, 2);
+inline constexpr Code kForbidden = MakeCode(4, 3);
+inline constexpr Code kNotFound = MakeCode(4, 4);
+inline constexpr Code kMethodNotAllowed = MakeCode(4, 5);
+inline constexpr Code kInternalServerError = MakeCode(5, 0);
+inline constexpr Code kServiceUnavailable = MakeCode(5, 3);
+// "c.dd", e.g. "4.04".
+std::string CodeString(Code code);
+
+// Content-Format numbers, RFC 7252 §12.3 and the IANA CoAP Content-Formats registry.
+namespace content_format {
+inline constexpr uint16_t kTextPlain = 0;
+inline constexpr uint16_t kOctetStream = 42;
+inline constexpr uint16_t kJson = 50;
+inline constexpr uint16_t kCbor = 60;
+inline constexpr uint16_t kCoseSign1 = 18;  // application/cose; cose-type="cose-sign1", RFC 9052
+inline constexpr uint16_t kCwt = 61;        // application/cwt, RFC 8392
+}  // namespace content_format
+
+// Who the peer proved to be in the DTLS handshake. Over plain UDP: kind kNone.
+struct PeerIdentity {
+  enum class Kind { kNone, kPsk, kCertificate };
+  Kind kind = Kind::kNone;
+  // kPsk: the identity the client sent (RFC 4279 §2); on the client side, the identity it used.
+  std::string psk_identity{};
+  Bytes certificate_der{};      // kCertificate: the peer's end-entity certificate, DER
+  std::string subject{};        // kCertificate: its subject, RFC 4514 text ("" if unparsable)
+  std::string serial_number{};  // kCertificate: subject serialNumber attribute (802.1AR), if any
+  std::string serial_hex{};     // kCertificate: the certificate serial, lower-case hex
+  std::string cipher{};         // the negotiated DTLS cipher suite (OpenSSL name); "" over UDP
+};
+
+struct Request {
+  Method method = Method::kGet;
+  std::string path{};   // Uri-Path segments joined with '/', no leading '/'
+  std::string query{};  // Uri-Query options joined with '&'
+  Bytes payload{};
+  std::optional<uint16_t> content_format{};
+  PeerIdentity peer{};
+  std::string peer_address{};  // "addr:port" as libcoap prints it
+};
+
+struct Response {
+  Code code = kContent;
+  std::optional<uint16_t> content_format{};
+  Bytes payload{};
+};
+
+// Bytes of a string (a text payload).
+Bytes Text(std::string_view s);
+// A payload as text.
+std::string AsText(ByteView b);
+
+using Handler = std::function<Response(const Request&)>;
+
+// Session limits of a server context (libcoap: coap_context_set_max_handshake_sessions,
+// coap_context_set_max_idle_sessions, coap_context_set_session_timeout).
+struct Limits {
+  // DTLS sessions still in their handshake at once; more are dropped until one completes.
+  unsigned max_handshake_sessions = 64;
+  // Established sessions without traffic kept at once; the oldest idle one is closed beyond it.
+  unsigned max_idle_sessions = 256;
+  // An idle server session is closed after this long.
+  std::chrono::seconds session_timeout{300};
+};
+
+// What a PKI callback sees of one certificate of the peer's chain.
+struct PeerCertificate {
+  std::string common_name{};  // the CN libcoap extracted (may be empty)
+  Bytes der{};                // the certificate, DER
+  unsigned depth = 0;         // 0: the peer's own (end-entity) certificate
+  bool validated = false;     // OpenSSL's chain validation against the trust anchors passed
+};
+
+// DTLS with X.509 certificates (RFC 7925 §4.4.2). PEM text throughout.
+struct PkiConfig {
+  std::string certificate_pem{};           // own end-entity certificate
+  crypto::SecureBuffer private_key_pem{};  // its PKCS#8 (or SEC 1) private key
+  std::string trust_anchors_pem{};         // the CA certificate that the peer's chain must reach
+  // Ask for and validate the peer's certificate. A server then refuses clients without one.
+  bool require_peer_certificate = true;
+  // Called on the I/O thread for each certificate of the peer's chain after OpenSSL's checks;
+  // returning false (or throwing) refuses the handshake. Optional.
+  std::function<bool(const PeerCertificate&)> verify_peer{};
+  // Offer/accept only TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 (RFC 7925 §4.4.2; and
+  // TLS_PSK_WITH_AES_128_CCM_8 on a server that also does PSK) and DTLS 1.2 only.
+  bool rfc7925_cipher_suites = true;
+};
+
+// Server side of DTLS-PSK (RFC 4279; RFC 7925 §4.2).
+struct PskServerConfig {
+  std::string hint{};  // identity hint sent to clients; may be empty
+  // Looks up the key for a client's identity, on the I/O thread, during the handshake. nullopt
+  // (or an exception) refuses the handshake. Keys are at most 64 bytes, identities 64 bytes
+  // (libcoap's COAP_DTLS_MAX_PSK / COAP_DTLS_MAX_PSK_IDENTITY).
+  std::function<std::optional<crypto::SecureBuffer>(std::string_view identity)> key_for_identity{};
+};
+
+struct ServerConfig {
+  std::string address = "127.0.0.1";  // numeric IPv4 or IPv6 address to listen on
+  // Plain CoAP over UDP (RFC 7252): nullopt disables, 0 picks an ephemeral port.
+  std::optional<uint16_t> udp_port = 0;
+  // CoAP over DTLS (coaps): nullopt disables, 0 picks an ephemeral port. Needs psk and/or pki.
+  std::optional<uint16_t> dtls_port{};
+  std::optional<PskServerConfig> psk{};
+  std::optional<PkiConfig> pki{};
+  Limits limits{};
+};
+
+class Server {
+ public:
+  // Creates the context and the endpoints. kInvalidInput for a bad address or a DTLS port
+  // without credentials; kIo when a port cannot be bound; kCrypto when libcoap refuses the
+  // DTLS setup (e.g. a bad PEM).
+  static Result<std::unique_ptr<Server>> Create(ServerConfig config);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // The bound ports (ephemeral ones resolved); 0 when that transport is disabled.
+  uint16_t udp_port() const;
+  uint16_t dtls_port() const;
+
+  // Registers `handler` for `method` on `path` ("a/b", no leading '/'). Several methods may share
+  // a path. Unknown paths answer 4.04, unregistered methods 4.05 (libcoap). REQUIRES: not while
+  // Serve runs on another thread.
+  void AddResource(std::string_view path, Method method, Handler handler);
+
+  // Processes I/O for at most `timeout` (libcoap coap_io_process).
+  Status RunOnce(std::chrono::milliseconds timeout);
+  // Runs the I/O loop until `stop` is requested (checked at least every 50 ms).
+  Status Serve(std::stop_token stop);
+
+  struct Impl;
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+enum class Security { kNone, kPsk, kPki };
+
+struct ClientConfig {
+  Security security = Security::kNone;
+  std::string psk_identity{};      // kPsk
+  crypto::SecureBuffer psk_key{};  // kPsk
+  PkiConfig pki{};                 // kPki
+  // Bound for the DTLS handshake in Connect and for each request.
+  std::chrono::milliseconds timeout{10000};
+};
+
+class Client {
+ public:
+  // Opens a session to host:port (a numeric address) and, for DTLS, completes the handshake.
+  // kVerifyFailed when the handshake is refused (wrong key, untrusted certificate), kIo on
+  // timeout or a socket error, kInvalidInput for bad arguments.
+  static Result<std::unique_ptr<Client>> Connect(const std::string& host, uint16_t port,
+                                                 ClientConfig config);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // A confirmable request (RFC 7252 §4.2) and its response. kIo when no response arrives within
+  // the timeout, or the exchange fails (reset, DTLS closed). The payload must fit one message
+  // (no block-wise transfer).
+  Result<Response> Send(Method method, std::string_view path, ByteView payload = {},
+                        std::optional<uint16_t> content_format = std::nullopt,
+                        std::string_view query = {});
+  Result<Response> Get(std::string_view path, std::string_view query = {});
+  Result<Response> Post(std::string_view path, ByteView payload,
+                        std::optional<uint16_t> content_format = std::nullopt);
+  Result<Response> Put(std::string_view path, ByteView payload,
+                       std::optional<uint16_t> content_format = std::nullopt);
+  Result<Response> Delete(std::string_view path);
+
+  // What the server proved in the handshake (its certificate for kPki) and the cipher suite.
+  const PeerIdentity& server_identity() const;
+
+  struct Impl;
+
+ private:
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace secprof::coap
