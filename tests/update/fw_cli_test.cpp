@@ -1,2 +1,150 @@
-// placeholder, replaced below
+// `secprof fw sign|verify|inspect` end to end: exit codes 0 valid, 1 invalid, 2 malformed or bad
+// arguments; the draft's examples verify through the CLI with the public half of their key.
 #include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "secprof/cbor/cbor.h"
+#include "secprof/core/fs.h"
+#include "testutil.h"
+
+namespace {
+
+using secprof::testing::Binary;
+auto Sh(const std::string& cmd) { return secprof::testing::Run(cmd); }
+using secprof::testing::TempDir;
+
+constexpr const char* kVendor = "fa6b4a53-d5ad-5fdf-be9d-e663e4d41ffe";
+constexpr const char* kClass = "1492af14-2569-5e48-bf42-9b2d51f2ab45";
+
+class FwCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(
+        Sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " + P("k.pem") +
+           " 2>/dev/null && openssl pkey -in " + P("k.pem") + " -pubout -out " + P("pub.pem") +
+           " && openssl genpkey -algorithm ED25519 -out " + P("other.pem") + " 2>/dev/null")
+            .exit_code,
+        0);
+    std::string img(4096, '\0');
+    for (size_t i = 0; i < img.size(); ++i) img[i] = static_cast<char>(i * 13 + 1);
+    std::ofstream(P("img.bin"), std::ios::binary) << img;
+    img[100] ^= 1;
+    std::ofstream(P("bad.bin"), std::ios::binary) << img;
+  }
+  std::string P(const std::string& name) const { return (dir_.path() / name).string(); }
+  secprof::testing::RunResult Fw(const std::string& args) {
+    return Sh(Binary() + " fw " + args + " 2>&1");
+  }
+  secprof::testing::RunResult SignDefault(const std::string& out, int seq = 5) {
+    return Fw("sign --image " + P("img.bin") + " --seq " + std::to_string(seq) + " --vendor " +
+              kVendor + " --class " + kClass + " --key " + P("k.pem") + " --out " + P(out));
+  }
+  TempDir dir_;
+};
+
+TEST_F(FwCli, SignVerifyInspect) {
+  auto s = SignDefault("e.suit");
+  ASSERT_EQ(s.exit_code, 0) << s.out;
+  auto v = Fw("verify " + P("e.suit") + " --key " + P("pub.pem") + " --image " + P("img.bin") +
+              " --vendor " + kVendor + " --class " + kClass);
+  EXPECT_EQ(v.exit_code, 0) << v.out;
+  auto i = Fw("inspect " + P("e.suit"));
+  EXPECT_EQ(i.exit_code, 0) << i.out;
+  EXPECT_NE(i.out.find("manifest-sequence-number: 5"), std::string::npos) << i.out;
+  EXPECT_NE(i.out.find(kVendor), std::string::npos);
+  EXPECT_NE(i.out.find("107({"), std::string::npos);
+  EXPECT_NE(i.out.find("<< ["), std::string::npos);
+}
+
+TEST_F(FwCli, InvalidIsExit1) {
+  ASSERT_EQ(SignDefault("e.suit").exit_code, 0);
+  // Another key.
+  EXPECT_EQ(Fw("verify " + P("e.suit") + " --key " + P("other.pem")).exit_code, 1);
+  // A tampered image.
+  auto r = Fw("verify " + P("e.suit") + " --key " + P("pub.pem") + " --image " + P("bad.bin"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("image-digest"), std::string::npos) << r.out;
+  // Wrong class.
+  EXPECT_EQ(Fw("verify " + P("e.suit") + " --key " + P("pub.pem") + " --vendor " + kVendor +
+               " --class 00000000-0000-0000-0000-000000000000")
+                .exit_code,
+            1);
+  // A flipped byte in the last bytes of the manifest (the invoke sequence).
+  auto raw = secprof::ReadFile(P("e.suit"));
+  ASSERT_TRUE(raw);
+  std::string t = *raw;
+  t[t.size() - 1] ^= 0x01;
+  std::ofstream(P("t.suit"), std::ios::binary) << t;
+  auto f = Fw("verify " + P("t.suit") + " --key " + P("pub.pem"));
+  EXPECT_TRUE(f.exit_code == 1 || f.exit_code == 2) << f.out;
+}
+
+TEST_F(FwCli, MalformedOrBadArgumentsIsExit2) {
+  ASSERT_EQ(SignDefault("e.suit").exit_code, 0);
+  auto raw = secprof::ReadFile(P("e.suit"));
+  ASSERT_TRUE(raw);
+  std::ofstream(P("short.suit"), std::ios::binary) << raw->substr(0, raw->size() / 2);
+  EXPECT_EQ(Fw("verify " + P("short.suit") + " --key " + P("pub.pem")).exit_code, 2);
+  EXPECT_EQ(Fw("inspect " + P("short.suit")).exit_code, 2);
+  std::string wrong_tag = *raw;
+  wrong_tag[1] = 108;
+  std::ofstream(P("tag.suit"), std::ios::binary) << wrong_tag;
+  auto w = Fw("verify " + P("tag.suit") + " --key " + P("pub.pem"));
+  EXPECT_EQ(w.exit_code, 2);
+  EXPECT_NE(w.out.find("tag"), std::string::npos) << w.out;
+  EXPECT_EQ(Fw("verify " + P("missing.suit") + " --key " + P("pub.pem")).exit_code, 2);
+  EXPECT_EQ(Fw("verify " + P("e.suit")).exit_code, 2);  // --key missing
+  EXPECT_EQ(Fw("sign --image " + P("img.bin") + " --seq 1 --vendor nothex --class " + kClass +
+               " --key " + P("k.pem") + " --out " + P("x.suit"))
+                .exit_code,
+            2);
+  EXPECT_EQ(Fw("sign --image " + P("img.bin") + " --seq -1 --vendor " + kVendor + " --class " +
+               kClass + " --key " + P("k.pem") + " --out " + P("x.suit"))
+                .exit_code,
+            2);
+  EXPECT_EQ(
+      Fw("verify " + P("e.suit") + " --key " + P("pub.pem") + " --vendor " + kVendor).exit_code,
+      2);  // --vendor without --class
+}
+
+TEST_F(FwCli, HelpOnEachCommand) {
+  for (const char* c : {"sign", "verify", "inspect"}) {
+    auto h = Fw(std::string(c) + " --help");
+    EXPECT_EQ(h.exit_code, 0) << c;
+    EXPECT_NE(h.out.find("Usage"), std::string::npos) << c;
+  }
+  auto h = Fw("--help");
+  EXPECT_EQ(h.exit_code, 0);
+  EXPECT_NE(h.out.find("inspect"), std::string::npos);
+}
+
+TEST_F(FwCli, DraftExamplesVerify) {
+  SECPROF_REQUIRE_VECTORS("suit");
+  const auto suit = secprof::testing::VectorsDir() / "suit";
+  ASSERT_EQ(Sh("openssl pkey -in " + (suit / "private_key.pem").string() + " -pubout -out " +
+               P("vec_pub.pem"))
+                .exit_code,
+            0);
+  for (int n = 0; n < 6; ++n) {
+    auto txt = secprof::ReadFile((suit / ("example" + std::to_string(n) + ".txt")).string());
+    ASSERT_TRUE(txt);
+    // The last hex block is the envelope with the COSE authentication object.
+    const size_t end = txt->rfind("~~~");
+    const size_t start = txt->rfind("~~~", end - 1);
+    ASSERT_NE(start, std::string::npos);
+    auto bytes = secprof::cbor::FromHex(txt->substr(start + 3, end - start - 3));
+    ASSERT_TRUE(bytes) << n;
+    const std::string f = P("ex" + std::to_string(n) + ".suit");
+    std::ofstream(f, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes->data()),
+               static_cast<std::streamsize>(bytes->size()));
+    auto v = Fw("verify " + f + " --key " + P("vec_pub.pem") + " --vendor " + kVendor +
+                " --class " + kClass);
+    EXPECT_EQ(v.exit_code, 0) << "example " << n << ": " << v.out;
+    EXPECT_EQ(Fw("verify " + f + " --key " + P("pub.pem")).exit_code, 1) << n;
+    EXPECT_EQ(Fw("inspect " + f).exit_code, 0) << n;
+  }
+}
+
+}  // namespace

@@ -1,0 +1,205 @@
+// `secprof fw sign|verify|inspect` — SUIT firmware envelopes (draft-ietf-suit-manifest) from the
+// command line, on secprof::update.
+//
+// Exit status (issue 5 item 2): verify 0 when the envelope verifies (and the image, vendor and
+// class match when given), 1 when a signature, digest, image, vendor or class does not match,
+// 2 when the envelope is malformed, a file cannot be read or an argument is wrong.
+#include <charconv>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "command.h"
+#include "secprof/cbor/cbor.h"
+#include "secprof/core/fs.h"
+#include "secprof/cose/key.h"
+#include "secprof/update/suit.h"
+
+namespace secprof::cli {
+namespace {
+
+struct FwOptions {
+  std::string envelope;
+  std::string image;
+  std::string key;
+  std::string out;
+  std::string vendor;
+  std::string klass;
+  std::string component = "00";
+  std::string uri;
+  std::string seq;  // decimal digits only (CLI11 would wrap "-1" into a uint64_t)
+};
+
+// Parse errors are bad input whatever their code (a CBOR limit, an unsupported member, ...).
+Error AsBadInput(const Error& e, const std::string& file) {
+  return Error(e.code() == ErrorCode::kNotFound || e.code() == ErrorCode::kIo
+                   ? e.code()
+                   : ErrorCode::kInvalidInput,
+               file + ": " + e.message());
+}
+
+Result<update::Envelope> Load(const std::string& path) {
+  SECPROF_ASSIGN_OR_RETURN(std::string raw, ReadFile(path));
+  auto env = update::ParseEnvelope(cbor::Bytes(raw.begin(), raw.end()));
+  if (!env) return Fail(AsBadInput(env.error(), path));
+  return env;
+}
+
+Result<cbor::Bytes> Uuid(const std::string& text, const char* option) {
+  auto u = update::ParseUuid(text);
+  if (!u) return Fail(u.error().WithContext(option));
+  return u;
+}
+
+Status Sign(const FwOptions& o) {
+  update::CreateParams p;
+  SECPROF_ASSIGN_OR_RETURN(p.vendor_id, Uuid(o.vendor, "--vendor"));
+  SECPROF_ASSIGN_OR_RETURN(p.class_id, Uuid(o.klass, "--class"));
+  auto comp = cbor::FromHex(o.component);
+  if (!comp) return Fail(comp.error().WithContext("--component"));
+  p.component_id = {*comp};
+  {
+    const char* b = o.seq.data();
+    const char* e = b + o.seq.size();
+    auto [ptr, ec] = std::from_chars(b, e, p.sequence_number);
+    if (o.seq.empty() || o.seq[0] == '-' || o.seq[0] == '+' || ec != std::errc() || ptr != e)
+      return Fail(ErrorCode::kInvalidInput,
+                  "--seq: not an unsigned 64-bit decimal number: '" + o.seq + "'");
+  }
+  p.uri = o.uri;
+  SECPROF_ASSIGN_OR_RETURN(cose::Key key, cose::LoadKeyFile(o.key));
+  SECPROF_ASSIGN_OR_RETURN(auto digest, update::DigestFile(o.image));
+  SECPROF_ASSIGN_OR_RETURN(cbor::Bytes env,
+                           update::CreateEnvelopeForDigest(digest.first, digest.second, p, key));
+  SECPROF_TRY(WriteFileAtomic(o.out, std::string(env.begin(), env.end()), 0644));
+  std::cout << "wrote " << o.out << ": SUIT envelope, sequence number " << p.sequence_number
+            << ", image " << digest.second << " bytes, sha-256 " << cbor::ToHex(digest.first.bytes)
+            << "\n";
+  return Ok();
+}
+
+Status Verify(const FwOptions& o) {
+  SECPROF_ASSIGN_OR_RETURN(cose::Key key, cose::LoadKeyFile(o.key));
+  SECPROF_ASSIGN_OR_RETURN(update::Envelope env, Load(o.envelope));
+  SECPROF_TRY(update::VerifyEnvelope(env, key));
+  std::cout << "OK: " << o.envelope << ": signature verifies with " << key.Describe()
+            << ", sequence number " << env.manifest.sequence_number << "\n";
+  if (o.image.empty() && o.vendor.empty() && o.klass.empty()) return Ok();
+  auto params = update::ImageParametersFor(env.manifest, 0);
+  if (!params) return Fail(AsBadInput(params.error(), o.envelope));
+  if (!o.vendor.empty() || !o.klass.empty()) {
+    if (o.vendor.empty() || o.klass.empty())
+      return Fail(ErrorCode::kInvalidInput, "--vendor and --class go together");
+    SECPROF_ASSIGN_OR_RETURN(cbor::Bytes v, Uuid(o.vendor, "--vendor"));
+    SECPROF_ASSIGN_OR_RETURN(cbor::Bytes c, Uuid(o.klass, "--class"));
+    SECPROF_TRY(update::CheckVendorClass(*params, v, c));
+    std::cout << "OK: vendor-id and class-id match\n";
+  }
+  if (!o.image.empty()) {
+    auto st = update::CheckImageFile(*params, o.image);
+    if (!st) {
+      if (st.error().code() == ErrorCode::kVerifyFailed)
+        return Fail(st.error().WithContext(o.image));
+      return Fail(AsBadInput(st.error(), o.image));
+    }
+    std::cout << "OK: " << o.image << " matches the manifest's image-digest and image-size\n";
+  }
+  return Ok();
+}
+
+// Diagnostic notation with embedded CBOR shown as << ... >> (RFC 8610 Appendix G.3) wherever a
+// byte string holds a CBOR array, map or tag, indented like the draft's examples.
+std::string Expanded(const cbor::Value& v, int indent) {
+  const std::string pad(static_cast<size_t>(indent) * 2, ' ');
+  const std::string pad2(static_cast<size_t>(indent + 1) * 2, ' ');
+  switch (v.type()) {
+    case cbor::Type::kBytes: {
+      cbor::Limits l;
+      l.allow_indefinite = false;
+      l.max_depth = 24;
+      auto inner = cbor::Decode(v.bytes(), l);
+      if (inner && (inner->is_array() || inner->is_map() || inner->is_tag()))
+        return "<< " + Expanded(*inner, indent) + " >>";
+      return cbor::Diagnostic(v);
+    }
+    case cbor::Type::kArray: {
+      if (v.array().empty()) return "[]";
+      std::string s = "[\n";
+      for (size_t i = 0; i < v.array().size(); ++i)
+        s += pad2 + Expanded(v.array()[i], indent + 1) + (i + 1 < v.array().size() ? ",\n" : "\n");
+      return s + pad + "]";
+    }
+    case cbor::Type::kMap: {
+      if (v.map().empty()) return "{}";
+      std::string s = "{\n";
+      for (size_t i = 0; i < v.map().size(); ++i)
+        s += pad2 + cbor::Diagnostic(v.map()[i].first) + ": " +
+             Expanded(v.map()[i].second, indent + 1) + (i + 1 < v.map().size() ? ",\n" : "\n");
+      return s + pad + "}";
+    }
+    case cbor::Type::kTag:
+      return std::to_string(v.tag_number()) + "(" + Expanded(v.tag_content(), indent) + ")";
+    default:
+      return cbor::Diagnostic(v);
+  }
+}
+
+Status Inspect(const FwOptions& o) {
+  SECPROF_ASSIGN_OR_RETURN(update::Envelope env, Load(o.envelope));
+  std::cout << update::Summary(env)
+            << "\nDiagnostic notation (RFC 8949 §8, embedded CBOR as << >>):\n"
+            << Expanded(env.value, 0) << "\n";
+  return Ok();
+}
+
+void Install(CLI::App& app, Context& ctx) {
+  auto* fw = app.add_subcommand(
+      "fw", "SUIT firmware envelopes (draft-ietf-suit-manifest): sign, verify, inspect");
+  fw->require_subcommand(1);
+  auto done = [&ctx](Status st) { ctx.exit_code = st ? kExitOk : ReportError(st.error()); };
+
+  auto s = std::make_shared<FwOptions>();
+  auto* sign = fw->add_subcommand(
+      "sign",
+      "Create a signed SUIT envelope for an image: one component, vendor-id, class-id, SHA-256 "
+      "image digest and size, validate/install/invoke sequences, one COSE_Sign1 (ES256 for a "
+      "P-256 key, EdDSA for Ed25519/Ed448)");
+  sign->add_option("--image", s->image, "The firmware image")->required();
+  sign->add_option("--seq", s->seq, "Manifest sequence number (monotonic; rollback protection)")
+      ->required();
+  sign->add_option("--vendor", s->vendor, "Vendor id: UUID (8-4-4-4-12) or 32 hex digits")
+      ->required();
+  sign->add_option("--class", s->klass, "Class id: UUID (8-4-4-4-12) or 32 hex digits")->required();
+  sign->add_option("--key", s->key, "Signing key: PEM private key, JWK or COSE_Key")->required();
+  sign->add_option("--out", s->out, "Output envelope file (binary CBOR)")->required();
+  sign->add_option("--component", s->component, "Component identifier, hex (one bstr)")
+      ->capture_default_str();
+  sign->add_option("--uri", s->uri, "Where the image is fetched from (adds a fetch to install)");
+  sign->callback([s, done] { done(Sign(*s)); });
+
+  auto v = std::make_shared<FwOptions>();
+  auto* verify = fw->add_subcommand(
+      "verify",
+      "Verify a SUIT envelope: manifest digest and COSE_Sign1 signature with --key; with --image "
+      "also the image's SHA-256 and size; with --vendor/--class the ids. Exit 0 valid, 1 invalid "
+      "signature, digest or mismatch, 2 malformed input or bad arguments");
+  verify->add_option("ENVELOPE", v->envelope, "The envelope (binary CBOR)")->required();
+  verify->add_option("--key", v->key, "Public (or private) key: PEM, JWK or COSE_Key")->required();
+  verify->add_option("--image", v->image, "Image file to check against component 0");
+  verify->add_option("--vendor", v->vendor, "Expected vendor id (with --class)");
+  verify->add_option("--class", v->klass, "Expected class id (with --vendor)");
+  verify->callback([v, done] { done(Verify(*v)); });
+
+  auto i = std::make_shared<FwOptions>();
+  auto* inspect = fw->add_subcommand(
+      "inspect",
+      "Show a SUIT envelope: a readable summary and its CBOR diagnostic notation (no "
+      "verification). Exit 2 when malformed");
+  inspect->add_option("ENVELOPE", i->envelope, "The envelope (binary CBOR)")->required();
+  inspect->callback([i, done] { done(Inspect(*i)); });
+}
+
+Registrar reg("fw", 60, Install);
+
+}  // namespace
+}  // namespace secprof::cli
