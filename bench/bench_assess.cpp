@@ -1,7 +1,11 @@
 // Benchmark driver for `assess` on generated models (issue 2): N things, with links, flows and
 // assets in proportion. One size per process so that peak RSS belongs to that size alone.
 //
-//   bench_assess --things 100000 [--repeat 3]
+//   bench_assess --things 100000 [--per-kind 1] [--repeat 3]
+//
+// --per-kind C describes the N things as N/C model entries ("kinds") of `count: C` each, which is
+// how the model format describes a fleet (docs/MODEL.md); C = 1 makes every thing its own entry
+// with its own link, the stress case. Links, flows and assets scale with the entries.
 //
 // Prints one JSON line: the time of each stage (best of --repeat), the number of findings, the
 // peak resident set, and the floor it is held against: yaml-cpp parsing the same text into a node
@@ -24,10 +28,11 @@ namespace {
 
 // A plant-like system: things of 20 products from 5 vendors, each thing linked to one of N/50
 // KDCs; one flow per 10 things through its KDC to a backend, carrying one of N/100 assets.
-std::string Generate(int n) {
+std::string Generate(int total, int per_kind) {
+  const int n = std::max(1, total / per_kind);  // model entries
   std::string y;
   y.reserve(static_cast<size_t>(n) * 260);
-  y += "name: generated-" + std::to_string(n) + "\n";
+  y += "name: generated-" + std::to_string(total) + "\n";
   y += "features: {multi_hop: true, physical_exposure: moderate, roaming: false}\n";
   y += "lifecycle: {installer: professional, maintenance: remote, lifetime_years: 15}\n";
   const int kdcs = std::max(1, n / 50), assets = std::max(1, n / 100);
@@ -38,7 +43,8 @@ std::string Generate(int n) {
                                "[actuator, updatable]", "[battery, personal_data]", "[]"};
   static const char* cls[] = {"C0", "C1", "C2", "unconstrained"};
   for (int i = 0; i < n; ++i) {
-    y += "  - {id: t" + std::to_string(i) + ", vendor: v" + std::to_string(i % 5) + ", product: p" +
+    y += "  - {id: t" + std::to_string(i) + ", count: " + std::to_string(per_kind) +
+         ", vendor: v" + std::to_string(i % 5) + ", product: p" +
          std::to_string(i % 20) + ", class: " + cls[i % 4] + ", capabilities: " + caps[i % 5] +
          "}\n";
   }
@@ -84,16 +90,22 @@ double Best(int repeat, F&& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int n = 1000, repeat = 3;
+  int n = 1000, repeat = 3, per_kind = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--things")
+    if (a == "--things") {
       n = std::atoi(argv[i + 1]);
-    else if (a == "--repeat")
+    } else if (a == "--repeat") {
       repeat = std::atoi(argv[i + 1]);
+    } else if (a == "--per-kind") {
+      per_kind = std::atoi(argv[i + 1]);
+    } else {
+      std::cerr << "unknown option " << a << "\n";
+      return 2;
+    }
   }
-  if (n < 1 || repeat < 1) {
-    std::cerr << "usage: bench_assess --things N [--repeat R]\n";
+  if (n < 1 || repeat < 1 || per_kind < 1) {
+    std::cerr << "usage: bench_assess --things N [--per-kind C] [--repeat R]\n";
     return 2;
   }
   auto cat = secprof::catalog::LoadBuiltin();
@@ -101,7 +113,7 @@ int main(int argc, char** argv) {
     std::cerr << cat.error().ToString() << "\n";
     return 1;
   }
-  const std::string text = Generate(n);
+  const std::string text = Generate(n, per_kind);
 
   double floor_ms = Best(repeat, [&] {
     YAML::Node root = YAML::Load(text);
@@ -131,10 +143,10 @@ int main(int argc, char** argv) {
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   std::printf(
-      "{\"things\": %d, \"yaml_bytes\": %zu, \"floor_yaml_parse_ms\": %.1f, \"load_ms\": %.1f, "
+      "{\"things\": %d, \"per_kind\": %d, \"yaml_bytes\": %zu, \"floor_yaml_parse_ms\": %.1f, \"load_ms\": %.1f, "
       "\"assess_ms\": %.1f, \"load_plus_assess_ms\": %.1f, \"json_render_ms\": %.1f, "
       "\"json_bytes\": %zu, \"findings\": %zu, \"profile\": \"%s\", \"peak_rss_mb\": %.1f}\n",
-      n, text.size(), floor_ms, load_ms, assess_ms, load_ms + assess_ms, json_ms, json_bytes,
+      n, per_kind, text.size(), floor_ms, load_ms, assess_ms, load_ms + assess_ms, json_ms, json_bytes,
       a.findings.size(), a.profile.id.c_str(), ru.ru_maxrss / 1024.0);
   return 0;
 }

@@ -8,7 +8,10 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "openssl: $(openssl version)"
 if [ -x "$build/bench/bench_assess" ]; then
   echo "== assess (generated models; one process per size)"
-  for n in 1000 10000 100000; do "$build/bench/bench_assess" --things "$n" --repeat 3; done
+  for n in 1000 10000 100000; do
+    "$build/bench/bench_assess" --things "$n" --per-kind 100 --repeat 3   # a fleet: kinds x count
+    "$build/bench/bench_assess" --things "$n" --per-kind 1 --repeat 3     # stress: one entry per thing
+  done
 fi
 if [ -x "$root/scripts/bench-crypto.sh" ] && [ -x "$build/bench/bench_crypto" ]; then
   echo "== crypto (ours against openssl speed and raw EVP)"
