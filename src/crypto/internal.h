@@ -17,6 +17,8 @@
 #include <mutex>
 #include <string>
 
+#include "secprof/crypto/openssl_errors.h"
+
 #include "secprof/core/result.h"
 #include "secprof/crypto/keys.h"
 
@@ -54,11 +56,9 @@ using OsslParamPtr = std::unique_ptr<OSSL_PARAM, Free<OSSL_PARAM_free>>;
 void OpenSslFree(void* p);
 using OpenSslBytesPtr = std::unique_ptr<unsigned char, Free<OpenSslFree>>;
 
-// An Error of `code` (kCrypto by default) saying `what`, with the reason of the oldest entry in
-// OpenSSL's error queue when there is one. Clears the queue.
-Error OpenSslError(const std::string& what, ErrorCode code = ErrorCode::kCrypto);
-// Discards OpenSSL's error queue (after an expected failure such as a bad signature).
-void ClearOpenSslErrors();
+// OpenSslError and ClearOpenSslErrors: secprof/crypto/openssl_errors.h.
+using crypto::ClearOpenSslErrors;
+using crypto::OpenSslError;
 
 // A non-null pointer for possibly empty inputs: some OpenSSL entry points read (ptr == NULL) as
 // "absent" rather than "empty" (e.g. EVP_MAC_init treats a NULL key as "keep the previous key").

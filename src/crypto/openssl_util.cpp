@@ -2,10 +2,21 @@
 #include <openssl/err.h>
 
 #include "internal.h"
+#include "secprof/crypto/openssl_errors.h"
 
 namespace secprof::crypto::internal {
 
 void OpenSslFree(void* p) { OPENSSL_free(p); }
+
+Result<const EVP_MD*> Sha256Md() {
+  static const EvpMdPtr md(EVP_MD_fetch(nullptr, "SHA2-256", nullptr));
+  if (!md) return Fail(OpenSslError("fetching SHA-256"));
+  return md.get();
+}
+
+}  // namespace secprof::crypto::internal
+
+namespace secprof::crypto {
 
 Error OpenSslError(const std::string& what, ErrorCode code) {
   std::string msg = what + " failed";
@@ -21,10 +32,4 @@ Error OpenSslError(const std::string& what, ErrorCode code) {
 
 void ClearOpenSslErrors() { ERR_clear_error(); }
 
-Result<const EVP_MD*> Sha256Md() {
-  static const EvpMdPtr md(EVP_MD_fetch(nullptr, "SHA2-256", nullptr));
-  if (!md) return Fail(OpenSslError("fetching SHA-256"));
-  return md.get();
-}
-
-}  // namespace secprof::crypto::internal
+}  // namespace secprof::crypto

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "secprof/crypto/openssl_errors.h"
 #include "secprof/identity/identity.h"
 
 namespace secprof::identity {
@@ -62,10 +63,9 @@ using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, Free<FreeGeneralNames>>;
 using OtherNamePtr = std::unique_ptr<OTHERNAME, Free<OTHERNAME_free>>;
 using OpenSslBytesPtr = std::unique_ptr<unsigned char, Free<OpenSslFree>>;
 
-// An Error of `code` saying "`what` failed", with the reason of the oldest entry in OpenSSL's
-// error queue when there is one. Clears the queue.
-Error OpenSslError(const std::string& what, ErrorCode code = ErrorCode::kCrypto);
-void ClearOpenSslErrors();
+// OpenSslError and ClearOpenSslErrors come from secprof/crypto/openssl_errors.h.
+using crypto::ClearOpenSslErrors;
+using crypto::OpenSslError;
 
 // i2d of any OpenSSL object into Bytes; kCrypto when encoding fails.
 template <class T, class Fn>

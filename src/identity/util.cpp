@@ -39,19 +39,6 @@ ASN1_SEQUENCE(SecprofHwModuleName) =
   }
   void OpenSslFree(void* p) { OPENSSL_free(p); }
 
-  Error OpenSslError(const std::string& what, ErrorCode code) {
-    std::string msg = what + " failed";
-    if (unsigned long e = ERR_peek_error(); e != 0) {
-      char buf[256];
-      ERR_error_string_n(e, buf, sizeof(buf));
-      msg += ": ";
-      msg += buf;
-    }
-    ERR_clear_error();
-    return Error(code, msg);
-  }
-
-  void ClearOpenSslErrors() { ERR_clear_error(); }
 
   void AppendTlv(Bytes & out, uint8_t tag, ByteView content) {
     out.push_back(tag);
