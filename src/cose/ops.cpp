@@ -1,6 +1,8 @@
 // Creating and checking COSE_Sign1 and COSE_Sign (RFC 9052 §4), COSE_Mac0 (§6), COSE_Encrypt0
 // and COSE_Encrypt with direct recipients (§5, §8.5.1) with the RFC 9053 algorithms. Every
 // primitive is a secprof::crypto call.
+#include <functional>
+
 #include "secprof/cose/cose.h"
 #include "secprof/crypto/aead.h"
 #include "secprof/crypto/hash.h"
@@ -218,36 +220,71 @@ Result<Bytes> Nonce(const ProtectedHeader& prot, const HeaderMap& unprot, const 
 }
 }  // namespace
 
-Status EncryptPrepared(Encrypt0& m, const Key& key, ByteView plaintext, ByteView external_aad) {
-  SECPROF_ASSIGN_OR_RETURN(AlgorithmInfo alg, MessageAlgorithm(m.protected_header, m.unprotected,
-                                                               AlgorithmKind::kContentEncryption));
-  SECPROF_TRY(CheckKey(alg, key, true));
-  SECPROF_ASSIGN_OR_RETURN(Bytes nonce, Nonce(m.protected_header, m.unprotected, key, alg));
-  SECPROF_ASSIGN_OR_RETURN(crypto::Aead aead, crypto::Aead::FromCoseAlgorithm(alg.id));
-  const Bytes aad = EncStructure0(m.protected_header.for_structure(), external_aad);
-  SECPROF_ASSIGN_OR_RETURN(m.ciphertext, aead.Seal(*key.secret, nonce, aad, plaintext));
-  return Ok();
-}
+namespace {
 
-Result<Encrypt0> CreateEncrypt0(const Key& key, ByteView plaintext, const Encrypt0Params& params,
-                                crypto::Random& rng) {
-  SECPROF_ASSIGN_OR_RETURN(AlgorithmInfo alg, LookupAlgorithm(params.alg));
+// The content layer shared by COSE_Encrypt0 and COSE_Encrypt (RFC 9052 §5): the algorithm in the
+// protected header and the IV (drawn from `rng` unless given, then checked for size) in the
+// unprotected one, unless the caller's protected extras carry it.
+struct ContentHeaders {
+  ProtectedHeader protected_header;
+  HeaderMap unprotected;
+};
+
+Result<ContentHeaders> MakeContentHeaders(int64_t alg_id, const HeaderMap& protected_extra,
+                                          const HeaderMap& unprotected, const Bytes& given_iv,
+                                          crypto::Random& rng) {
+  SECPROF_ASSIGN_OR_RETURN(AlgorithmInfo alg, LookupAlgorithm(alg_id));
   if (alg.kind != AlgorithmKind::kContentEncryption)
     return Fail(ErrorCode::kInvalidInput,
                 std::string(alg.name) + " is not a content encryption algorithm");
-  Bytes iv = params.iv;
+  Bytes iv = given_iv;
   if (iv.empty()) {
     SECPROF_ASSIGN_OR_RETURN(iv, rng.Draw(alg.iv_size));
   } else if (iv.size() != alg.iv_size) {
     return Fail(ErrorCode::kInvalidInput, std::string(alg.name) + " needs an IV of " +
                                               std::to_string(alg.iv_size) + " bytes");
   }
+  ContentHeaders h;
+  SECPROF_ASSIGN_OR_RETURN(h.protected_header, MakeProtected(alg.id, protected_extra));
+  h.unprotected = unprotected;
+  if (!h.protected_header.map.Find(label::kIv))
+    h.unprotected.Set(label::kIv, Value::ByteString(iv));
+  SECPROF_TRY(CheckNoClash(h.protected_header, h.unprotected));
+  return h;
+}
+
+// Seals `plaintext` under the headers' algorithm and nonce with `aad` (the layer's Enc_structure
+// is built by the caller from the protected header: its context differs per message type).
+Result<Bytes> SealContent(const ProtectedHeader& prot, const HeaderMap& unprot, const Key& key,
+                          ByteView plaintext,
+                          const std::function<Bytes(ByteView protected_bytes)>& enc_structure) {
+  SECPROF_ASSIGN_OR_RETURN(AlgorithmInfo alg,
+                           MessageAlgorithm(prot, unprot, AlgorithmKind::kContentEncryption));
+  SECPROF_TRY(CheckKey(alg, key, true));
+  SECPROF_ASSIGN_OR_RETURN(Bytes nonce, Nonce(prot, unprot, key, alg));
+  SECPROF_ASSIGN_OR_RETURN(crypto::Aead aead, crypto::Aead::FromCoseAlgorithm(alg.id));
+  const Bytes aad = enc_structure(prot.for_structure());
+  return aead.Seal(*key.secret, nonce, aad, plaintext);
+}
+
+}  // namespace
+
+Status EncryptPrepared(Encrypt0& m, const Key& key, ByteView plaintext, ByteView external_aad) {
+  // RFC 9052 §5.3: Enc_structure with the context "Encrypt0".
+  SECPROF_ASSIGN_OR_RETURN(m.ciphertext,
+                           SealContent(m.protected_header, m.unprotected, key, plaintext,
+                                       [&](ByteView p) { return EncStructure0(p, external_aad); }));
+  return Ok();
+}
+
+Result<Encrypt0> CreateEncrypt0(const Key& key, ByteView plaintext, const Encrypt0Params& params,
+                                crypto::Random& rng) {
+  SECPROF_ASSIGN_OR_RETURN(
+      ContentHeaders h,
+      MakeContentHeaders(params.alg, params.protected_extra, params.unprotected, params.iv, rng));
   Encrypt0 m;
-  SECPROF_ASSIGN_OR_RETURN(m.protected_header, MakeProtected(alg.id, params.protected_extra));
-  m.unprotected = params.unprotected;
-  if (!m.protected_header.map.Find(label::kIv))
-    m.unprotected.Set(label::kIv, Value::ByteString(iv));
-  SECPROF_TRY(CheckNoClash(m.protected_header, m.unprotected));
+  m.protected_header = std::move(h.protected_header);
+  m.unprotected = std::move(h.unprotected);
   SECPROF_TRY(EncryptPrepared(m, key, plaintext, params.external_aad));
   return m;
 }
@@ -467,36 +504,21 @@ Result<size_t> FindDirectRecipient(const Encrypt& msg) {
 
 Status EncryptPrepared(Encrypt& m, const Key& cek, ByteView plaintext, ByteView external_aad) {
   SECPROF_TRY(FindDirectRecipient(m));
-  SECPROF_ASSIGN_OR_RETURN(AlgorithmInfo alg, MessageAlgorithm(m.protected_header, m.unprotected,
-                                                               AlgorithmKind::kContentEncryption));
-  SECPROF_TRY(CheckKey(alg, cek, true));
-  SECPROF_ASSIGN_OR_RETURN(Bytes nonce, Nonce(m.protected_header, m.unprotected, cek, alg));
-  SECPROF_ASSIGN_OR_RETURN(crypto::Aead aead, crypto::Aead::FromCoseAlgorithm(alg.id));
   // RFC 9052 §5.3: the content layer's Enc_structure has the context "Encrypt".
-  const Bytes aad = EncStructure(m.protected_header.for_structure(), external_aad);
-  SECPROF_ASSIGN_OR_RETURN(m.ciphertext, aead.Seal(*cek.secret, nonce, aad, plaintext));
+  SECPROF_ASSIGN_OR_RETURN(m.ciphertext,
+                           SealContent(m.protected_header, m.unprotected, cek, plaintext,
+                                       [&](ByteView p) { return EncStructure(p, external_aad); }));
   return Ok();
 }
 
 Result<Encrypt> CreateEncrypt(const Key& key, ByteView plaintext, const EncryptParams& params,
                               crypto::Random& rng) {
-  SECPROF_ASSIGN_OR_RETURN(AlgorithmInfo alg, LookupAlgorithm(params.alg));
-  if (alg.kind != AlgorithmKind::kContentEncryption)
-    return Fail(ErrorCode::kInvalidInput,
-                std::string(alg.name) + " is not a content encryption algorithm");
-  Bytes iv = params.iv;
-  if (iv.empty()) {
-    SECPROF_ASSIGN_OR_RETURN(iv, rng.Draw(alg.iv_size));
-  } else if (iv.size() != alg.iv_size) {
-    return Fail(ErrorCode::kInvalidInput, std::string(alg.name) + " needs an IV of " +
-                                              std::to_string(alg.iv_size) + " bytes");
-  }
+  SECPROF_ASSIGN_OR_RETURN(
+      ContentHeaders h,
+      MakeContentHeaders(params.alg, params.protected_extra, params.unprotected, params.iv, rng));
   Encrypt m;
-  SECPROF_ASSIGN_OR_RETURN(m.protected_header, MakeProtected(alg.id, params.protected_extra));
-  m.unprotected = params.unprotected;
-  if (!m.protected_header.map.Find(label::kIv))
-    m.unprotected.Set(label::kIv, Value::ByteString(iv));
-  SECPROF_TRY(CheckNoClash(m.protected_header, m.unprotected));
+  m.protected_header = std::move(h.protected_header);
+  m.unprotected = std::move(h.unprotected);
   Recipient r;
   // RFC 9053 §6.1.1: empty protected bucket; RFC 9052 §8.5.1: zero-length ciphertext.
   r.ciphertext = Bytes{};
