@@ -16,6 +16,7 @@ PACKAGES=(
   libexpected-dev                 # Result<T>
   libgtest-dev libgmock-dev libbenchmark-dev
   softhsm2 libsofthsm2 opensc     # PKCS#11 token for non-extractable keys (tests use a throw-away token)
+  libp11-kit-dev                  # the PKCS#11 header (p11-kit/pkcs11.h) the keystore compiles against
   clang libclang-rt-14-dev        # libFuzzer targets
   clang-format
 )
