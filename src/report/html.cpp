@@ -1,6 +1,7 @@
 // HTML rendering: one self-contained file (inline CSS and SVG; no script, no external resource),
 // written for a reader who has not read the draft.
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "secprof/report/report.h"
@@ -64,13 +65,13 @@ std::string HeatMap(const assess::Assessment& a, const catalog::Catalog& cat) {
   struct Cell {
     int count = 0;
     int worst = -1;
-    std::map<std::string, int> threats;
+    std::set<std::string> threats;  // threat ids in the cell
   };
   std::map<std::pair<std::string, std::string>, Cell> cells;
   for (const auto& f : a.findings) {
     Cell& c = cells[{f.phase, f.layer}];
     ++c.count;
-    ++c.threats[f.threat];
+    c.threats.insert(f.threat);
     c.worst = std::max(c.worst, assess::RiskRank(a.risk_matrix, f.residual_risk));
   }
   const int lw = 130, cw = 150, ch = 62, top = 40;
@@ -93,9 +94,8 @@ std::string HeatMap(const assess::Assessment& a, const catalog::Catalog& cat) {
       std::string fill = "#f5f5f5", label, title = "no threat found";
       if (it != cells.end()) {
         fill = Colour(a.risk_matrix.risk_levels, a.risk_matrix.risk_levels[it->second.worst]);
-        for (const auto& [t, n] : it->second.threats) {
+        for (const auto& t : it->second.threats) {
           label += (label.empty() ? "" : " ") + t;
-          (void)n;
         }
         title = std::to_string(it->second.count) + " finding(s), highest residual risk " +
                 a.risk_matrix.risk_levels[it->second.worst];

@@ -55,7 +55,7 @@ std::vector<ThreatRow> Rows(const assess::Assessment& a) {
 
 }  // namespace
 
-std::string RenderText(const assess::Assessment& a, const catalog::Catalog& cat) {
+std::string RenderText(const assess::Assessment& a, const catalog::Catalog& /*cat*/) {
   std::ostringstream o;
   o << "secprof assessment: " << a.model_name << "  (" << a.model_file << ")\n\n";
   o << "PROFILE  " << a.profile.id << " - " << a.profile.name << "\n";
@@ -130,11 +130,10 @@ std::string RenderText(const assess::Assessment& a, const catalog::Catalog& cat)
   o << "\nSTANDARDS  ETSI EN 303 645 provisions addressed: " << met << " of "
     << a.standards.etsi_en_303_645.size() << "; OWASP ISVS " << a.standards.owasp_isvs_level
     << "; IEC 62443-4-2 " << a.standards.iec_62443_4_2_sl << "\n";
-  (void)cat;
   return o.str();
 }
 
-std::string RenderMarkdown(const assess::Assessment& a, const catalog::Catalog& cat) {
+std::string RenderMarkdown(const assess::Assessment& a, const catalog::Catalog& /*cat*/) {
   std::ostringstream o;
   o << "# Security assessment: " << a.model_name << "\n\n";
   if (!a.model_description.empty()) o << a.model_description << "\n\n";
@@ -200,7 +199,6 @@ std::string RenderMarkdown(const assess::Assessment& a, const catalog::Catalog& 
     o << " " << p.provision << (p.met ? " (met)" : " (missed)") << ";";
   }
   o << "\n";
-  (void)cat;
   return o.str();
 }
 
