@@ -17,6 +17,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   softhsm2 libsofthsm2 opensc     # PKCS#11 token for non-extractable keys (tests use a throw-away token)
   libp11-kit-dev                  # the PKCS#11 header (p11-kit/pkcs11.h) the keystore compiles against
+  libengine-pkcs11-openssl        # OpenSSL pkcs11 engine: libcoap DTLS with a token-held key (COAP_PKI_KEY_PKCS11)
   clang libclang-rt-14-dev        # libFuzzer targets
   clang-format
 )
