@@ -1,0 +1,295 @@
+// secprof/registry/registry.h — the KDC's registry of things: lifecycle state, credentials, group
+// keys, join nonces and an append-only, hash-chained audit log, in one SQLite file.
+//
+// The registry is the KDC's memory (design brief §4): which serials the owner allowed (or holds a
+// manufacturer voucher for), which were commissioned with which credential, which credentials were
+// revoked, which groups exist with which members and key epoch, and everything that happened.
+//
+//   SECPROF_ASSIGN_OR_RETURN(auto reg, Registry::Open("/var/lib/secprof/kdc.db", clock));
+//   SECPROF_TRY(reg->InitDomain("SecProf_3", "owner-1"));
+//   SECPROF_TRY(reg->ImportVoucher(serial, vendor, model, voucher, expiry, "owner"));
+//   ... the thing proves its IDevID in DTLS, the KDC issues an LDevID and a pairwise key ...
+//   SECPROF_ASSIGN_OR_RETURN(CommissionOutcome out, reg->Commission(serial, input, "kdc"));
+//   if (!out.first_time) { /* a repeated join: hand out what is stored in out.thing */ }
+//
+// Contracts that hold for every method:
+//  - Every state change is ONE SQLite transaction (BEGIN IMMEDIATE) that also appends its audit
+//    entry, so a state change and its audit entry are durable together or not at all
+//    (synchronous=FULL: a change whose method returned Ok survives a process kill or power loss).
+//  - Input is checked before anything is written: on any error nothing has changed.
+//  - Other processes (owner commands such as `secprof kdc revoke`) may open the same file at the
+//    same time; writers queue on SQLite's lock for up to the busy timeout (5 s), after which the
+//    method fails with kLimit "database is busy" and nothing has changed.
+//  - All timestamps come from the Clock given to Open (unix seconds, UTC).
+//  - Wrapped keys (the thing's pairwise key, a group key) are opaque here: the KDC encrypts them
+//    under its own key before they reach the registry and decrypts them after.
+//
+// Errors: kInvalidInput for malformed arguments (empty or over-long serial, unknown credential
+// kind, fingerprint that is not 64 lower-case hex digits ...), kNotFound for an unknown serial or
+// group, kConflict for a refused transition or an existing record, kVerifyFailed for a join that
+// must be refused (revoked thing or credential, expired voucher, replayed or expired nonce), kLimit
+// when the database stayed busy, kIo / kInvalidInput (corrupt file) from the store.
+//
+// Thread safety: a Registry object is safe to use from several threads; every public method holds
+// an internal mutex for its whole duration (one SQLite connection, one transaction at a time).
+// Several Registry objects, in one process or several, may open the same file concurrently.
+//
+// Schema, transitions, durability and the audit chain: docs/REGISTRY.md.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "secprof/core/clock.h"
+#include "secprof/core/result.h"
+#include "secprof/crypto/secure_buffer.h"
+
+namespace secprof::store {
+class Database;
+}
+
+namespace secprof::registry {
+
+using crypto::Bytes;
+
+// The schema version this code writes (PRAGMA user_version). A file with a newer version is
+// refused with kConflict.
+inline constexpr int kSchemaVersion = 1;
+
+// Lifecycle states of a thing at the KDC (design brief §4; draft figure 2's phases).
+enum class State {
+  kAllowed,         // the owner allowed the serial (setup code or voucher); it has not joined yet
+  kCommissioned,    // joined: credential issued, pairwise key stored
+  kOperational,     // in service
+  kMaintenance,     // being updated or reconfigured
+  kDecommissioned,  // retired by the owner: credential revoked, keys wiped
+  kRevoked,         // credential revoked (compromise suspected)
+  kEvicted,         // removed for misbehaviour
+  kReplaced,        // another thing took over its role (Thing::replaced_by)
+};
+
+// "allowed", "commissioned", "operational", "maintenance", "decommissioned", "revoked", "evicted",
+// "replaced" (the names stored in the database and shown by the CLI).
+const char* StateName(State s);
+// The inverse of StateName; kInvalidInput naming the accepted names otherwise.
+Result<State> ParseState(std::string_view name);
+// True for kCommissioned, kOperational and kMaintenance: the states in which a thing holds a valid
+// credential and may be a group member.
+bool IsActive(State s);
+
+// Credential kinds (Thing::credential_kind).
+inline constexpr std::string_view kCredentialPsk = "psk";        // credential_id = PSK identity
+inline constexpr std::string_view kCredentialLdevid = "ldevid";  // credential_id = cert serial hex
+
+struct Thing {
+  std::string serial, vendor, model;
+  State state = State::kAllowed;
+  std::optional<std::string> setup_code;  // SecProf_2 pairing; absent when none was given
+  Bytes voucher;  // the manufacturer-signed voucher, as imported; may be empty
+  std::optional<int64_t> voucher_expiry;  // unix s
+  std::string credential_kind;            // "", "psk" or "ldevid"
+  std::string credential_id;              // PSK identity or LDevID certificate serial (hex)
+  std::string credential_fingerprint;     // hex SHA-256 of the credential public key or of the PSK
+  std::string ldevid_pem;                 // the issued LDevID certificate (kind "ldevid")
+  Bytes wrapped_key;      // pairwise thing<->KDC key, encrypted by the KDC; empty once revoked
+  int64_t key_epoch = 0;  // 1 at commissioning, +1 per SetPairwiseKey / RenewCredential
+  int64_t joins = 0;      // successful joins, repeats included
+  int64_t created = 0, updated = 0;
+  std::optional<int64_t> commissioned_at;  // the first commissioning
+  std::string replaced_by, replaces;       // serials; empty when none
+};
+
+struct AuditEntry {
+  int64_t seq = 0;  // 1, 2, 3 ... without gaps
+  int64_t time = 0;
+  std::string actor, action, serial, detail;
+  std::string hash;  // lower-case hex SHA-256, see VerifyAuditChain
+};
+
+struct Group {
+  std::string name;
+  int64_t epoch = 0;                 // 1 at creation, +1 at every rekey
+  Bytes wrapped_key;                 // the group key of this epoch, encrypted by the KDC
+  std::vector<std::string> members;  // serials, sorted
+  // True when a member left (Transition to a terminal state, Replace) and no new key was given
+  // yet: the KDC must call Rekey. Cleared by Rekey and RemoveMember.
+  bool needs_rekey = false;
+};
+
+struct DomainInfo {
+  std::string profile;  // e.g. "SecProf_3"
+  std::string owner;
+  int64_t created = 0;
+};
+
+struct CommissionInput {
+  std::string credential_kind;         // "psk" or "ldevid"
+  std::string credential_id;           // non-empty
+  std::string credential_fingerprint;  // 64 lower-case hex digits
+  std::string ldevid_pem;              // required (non-empty) for "ldevid", empty for "psk"
+  Bytes wrapped_key;                   // non-empty
+};
+
+struct CommissionOutcome {
+  bool first_time = false;  // false for a repeated join with the same credential
+  Thing thing;              // the thing as stored after the call
+};
+
+// Supplies a new wrapped group key for `group` at `new_epoch`, called inside the transaction of a
+// change that removes a member (Transition to a terminal state, Replace), so the removal and the
+// new key land together. An error aborts the whole change.
+using GroupRekeyFn = std::function<Result<Bytes>(const std::string& group, int64_t new_epoch)>;
+
+class Registry {
+ public:
+  // Opens (creating when absent) the registry at `path` and brings its schema to kSchemaVersion.
+  // `clock` must outlive the Registry. kConflict when the file's schema is newer than this code;
+  // kInvalidInput when the file is not an SQLite database; kLimit when it stayed busy.
+  static Result<std::unique_ptr<Registry>> Open(const std::string& path,
+                                                const Clock& clock = SystemClock());
+  ~Registry();
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+
+  const std::string& path() const { return path_; }
+
+  // --- the domain -------------------------------------------------------------------------
+  // Binds the file to a profile and an owner, once. Repeating the same values is Ok (no change);
+  // other values: kConflict naming the stored ones. Audit "domain-init".
+  Status InitDomain(std::string_view profile, std::string_view owner);
+  // kNotFound before InitDomain.
+  Result<DomainInfo> Domain();
+
+  // --- admission ------------------------------------------------------------------------------
+  // A new thing in kAllowed. Re-allowing a thing still in kAllowed updates vendor, model and the
+  // setup code (kConflict if vendor or model differ); any other state: kConflict. Audit "allowed".
+  Status Allow(std::string_view serial, std::string_view vendor, std::string_view model,
+               std::optional<std::string> setup_code, std::string_view actor);
+  // Like Allow, and stores the voucher and its expiry (the KDC verified the voucher before the
+  // call). Audit "voucher-imported".
+  Status ImportVoucher(std::string_view serial, std::string_view vendor, std::string_view model,
+                       Bytes voucher, int64_t expiry, std::string_view actor);
+
+  // kAllowed -> kCommissioned: stores the credential and wrapped key, joins+1, key_epoch=1,
+  // commissioned_at=now. Audit "commissioned" (exactly once per serial, ever).
+  // Idempotent: a thing already kCommissioned/kOperational/kMaintenance with the same
+  // credential_fingerprint gets first_time=false and the STORED thing back (input.wrapped_key is
+  // ignored: the KDC hands out the stored key), joins+1, audit "join-repeat"; its state is
+  // unchanged. A different fingerprint: kConflict. Revoked/decommissioned/evicted/replaced:
+  // kVerifyFailed naming the state. Unknown serial: kNotFound. An expired voucher (now >
+  // voucher_expiry): kVerifyFailed. A revoked credential, or one bound to another thing:
+  // kVerifyFailed / kConflict. Refusals write nothing; the KDC records them with Append.
+  Result<CommissionOutcome> Commission(std::string_view serial, const CommissionInput& input,
+                                       std::string_view actor);
+
+  // Moves a thing along the lifecycle. Allowed:
+  //   commissioned -> operational;  operational <-> maintenance;
+  //   allowed|commissioned|operational|maintenance -> decommissioned|revoked|evicted.
+  // Anything else: kConflict "cannot move <serial> from <from> to <to>". Going to a terminal state
+  // (decommissioned, revoked, evicted) also revokes the credential (revoked_credentials), clears
+  // wrapped_key and removes the thing from every group. Those groups are returned (sorted): with
+  // `rekey` they are rekeyed in the same transaction (epoch+1); without it they are marked
+  // needs_rekey and the caller must Rekey them. Audit action = the target state's name, with
+  // `detail`.
+  Result<std::vector<std::string>> Transition(std::string_view serial, State to,
+                                              std::string_view actor, std::string_view detail,
+                                              const GroupRekeyFn& rekey = {});
+
+  // A new thing takes over an old one's role. `new_serial` must exist in kAllowed or an active
+  // state and not already replace another; `old_serial` must be in kAllowed, an active state or a
+  // terminal state (decommissioned/revoked/evicted). The new thing joins every group of the old
+  // one; the old one goes to kReplaced, old.replaced_by=new, new.replaces=old, its credential is
+  // revoked and its wrapped key cleared. Returns the groups needing a new key (rekeyed in the same
+  // transaction with `rekey`, else marked needs_rekey). Audit "replaced" (old) and "replaces"
+  // (new).
+  Result<std::vector<std::string>> Replace(std::string_view old_serial, std::string_view new_serial,
+                                           std::string_view actor, const GroupRekeyFn& rekey = {});
+
+  // A new pairwise key for an active thing: key_epoch+1. Audit "pairwise-rekey".
+  Status SetPairwiseKey(std::string_view serial, Bytes wrapped_key, std::string_view actor);
+  // A new credential for an active thing (re-bootstrapping, LDevID renewal): the previous
+  // credential is revoked when its id differs, the new one and its wrapped key stored,
+  // key_epoch+1. Same input checks as Commission. Audit "credential-renewed".
+  Result<Thing> RenewCredential(std::string_view serial, const CommissionInput& input,
+                                std::string_view actor);
+
+  // --- queries --------------------------------------------------------------------------------
+  Result<Thing> Get(std::string_view serial);  // kNotFound
+  // Sorted by serial; all things when `filter` is empty.
+  Result<std::vector<Thing>> List(std::optional<State> filter = std::nullopt);
+  // Every state is present in the map (0 when none).
+  Result<std::map<State, int64_t>> CountByState();
+  // The thing holding credential (kind, id), in any state; nullopt when none.
+  Result<std::optional<Thing>> FindByCredential(std::string_view kind, std::string_view id);
+  Result<bool> IsCredentialRevoked(std::string_view kind, std::string_view id);
+  // (id, revocation time) of every revoked credential of `kind`, sorted by id (for a CRL).
+  Result<std::vector<std::pair<std::string, int64_t>>> RevokedCredentials(std::string_view kind);
+
+  // --- groups ---------------------------------------------------------------------------------
+  // Names: 1..64 printable ASCII characters without spaces.
+  // A new group at epoch 1 with no members (kConflict if it exists). Audit "group-created".
+  Status CreateGroup(std::string_view name, Bytes wrapped_key, std::string_view actor);
+  // The thing must be active (commissioned/operational/maintenance): kConflict otherwise, and if it
+  // is already a member. The key is not changed (the new member receives the current one).
+  // Audit "group-member-added".
+  Status AddMember(std::string_view name, std::string_view serial, std::string_view actor);
+  // Removes a member and installs `new_wrapped_key` at epoch+1 in the same transaction
+  // (kNotFound if not a member). Audit "group-member-removed".
+  Status RemoveMember(std::string_view name, std::string_view serial, Bytes new_wrapped_key,
+                      std::string_view actor);
+  // epoch+1 with a new key; clears needs_rekey. Audit "group-rekeyed".
+  Status Rekey(std::string_view name, Bytes new_wrapped_key, std::string_view actor);
+  Result<Group> GetGroup(std::string_view name);  // kNotFound
+  // Names of the groups `serial` belongs to, sorted (empty for an unknown serial).
+  Result<std::vector<std::string>> GroupsOf(std::string_view serial);
+  Result<std::vector<Group>> ListGroups();  // sorted by name
+
+  // --- join nonces (replay protection) ---------------------------------------------------------
+  // Records a challenge issued to `serial`, valid until `expires` (unix s). kConflict when the
+  // nonce is already recorded; nonce length 8..64 bytes. Purges nonces whose expiry has passed.
+  // Not audited (the KDC audits refused joins with Append).
+  Status PutNonce(Bytes nonce, std::string_view serial, int64_t expires);
+  // Ok exactly once, for the serial it was issued to, before its expiry (now <= expires). A second
+  // use: kVerifyFailed "replayed join (nonce already used)"; past expiry: kVerifyFailed "nonce
+  // expired"; unknown nonce or another serial: kVerifyFailed. A refusal changes nothing. Used
+  // nonces are kept until they expire so a replay is recognised as one.
+  Status ConsumeNonce(Bytes nonce, std::string_view serial);
+
+  // --- audit ----------------------------------------------------------------------------------
+  // Records an event without a state change (a refused join, an owner query ...). `action`
+  // non-empty; `serial` may be empty.
+  Status Append(std::string_view actor, std::string_view action, std::string_view serial,
+                std::string_view detail);
+  // Entries in ascending seq order, only those of `serial` when given; with limit > 0 the newest
+  // `limit` of them, with limit <= 0 all.
+  Result<std::vector<AuditEntry>> Audit(std::optional<std::string> serial = std::nullopt,
+                                        int64_t limit = 0);
+  // Recomputes the hash chain from seq 1: hash(n) = SHA-256(raw hash(n-1) [32 zero bytes for
+  // n = 1] || u64be seq || i64be time || lp(actor) || lp(action) || lp(serial) || lp(detail)),
+  // lp(x) = u32be length || bytes. Also checks that seqs have no gaps and that the last entry is
+  // the recorded head. kVerifyFailed naming the first bad seq.
+  Status VerifyAuditChain();
+
+  // The underlying connection, for tests and tools that need raw SQL (integrity_check). Do not
+  // write through it.
+  store::Database& database();
+
+ private:
+  Registry(std::string path, std::unique_ptr<store::Database> db, const Clock& clock);
+  struct Impl;
+
+  std::string path_;
+  std::unique_ptr<store::Database> db_;
+  const Clock& clock_;
+  std::mutex mu_;
+};
+
+}  // namespace secprof::registry
