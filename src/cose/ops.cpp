@@ -125,6 +125,43 @@ Result<Sign1> CreateSign1(const Key& key, ByteView payload, const Sign1Params& p
   return m;
 }
 
+Result<Sign1> CreateSign1WithSigner(crypto::Signer& signer, ByteView payload,
+                                    const Sign1Params& params) {
+  SECPROF_ASSIGN_OR_RETURN(AlgorithmInfo alg, LookupAlgorithm(params.alg));
+  if (alg.kind != AlgorithmKind::kSignature)
+    return Fail(ErrorCode::kInvalidInput, std::string(alg.name) + " is not a signature algorithm");
+  // RFC 9053 §2.1: ES256 is ECDSA P-256 with SHA-256; §2.2: EdDSA, the curve picks the variant.
+  const crypto::SignatureAlgorithm sa = signer.algorithm();
+  const bool ecdsa = sa == crypto::SignatureAlgorithm::kEcdsaP256Sha256 ||
+                     sa == crypto::SignatureAlgorithm::kEcdsaP256Sha256Der;
+  const int64_t wanted = ecdsa ? kAlgEs256 : kAlgEdDsa;
+  if (alg.id != wanted)
+    return Fail(ErrorCode::kInvalidInput,
+                std::string("the signer produces ") + crypto::SignatureAlgorithmName(sa) +
+                    " signatures, which COSE algorithm " + alg.name + " cannot carry");
+  Sign1 m;
+  SECPROF_ASSIGN_OR_RETURN(m.protected_header, MakeProtected(alg.id, params.protected_extra));
+  m.unprotected = params.unprotected;
+  SECPROF_TRY(CheckNoClash(m.protected_header, m.unprotected));
+  const Bytes tbs = SigStructure1(m.protected_header.for_structure(), params.external_aad, payload);
+  SECPROF_ASSIGN_OR_RETURN(Bytes sig, signer.Sign(tbs));
+  // RFC 9053 §2.1: the COSE form of an ECDSA signature is r || s, never DER.
+  if (sa == crypto::SignatureAlgorithm::kEcdsaP256Sha256Der) {
+    SECPROF_ASSIGN_OR_RETURN(sig, crypto::EcdsaP256DerToRaw(sig));
+  }
+  const size_t want_size = ecdsa ? crypto::kP256RawSignatureSize
+                           : sa == crypto::SignatureAlgorithm::kEd448
+                               ? crypto::kEd448SignatureSize
+                               : crypto::kEd25519SignatureSize;
+  if (sig.size() != want_size)
+    return Fail(ErrorCode::kCrypto, "the signer returned a " + std::to_string(sig.size()) +
+                                        "-byte " + crypto::SignatureAlgorithmName(sa) +
+                                        " signature, not " + std::to_string(want_size));
+  m.signature = std::move(sig);
+  if (!params.detached) m.payload = Bytes(payload.begin(), payload.end());
+  return m;
+}
+
 Status VerifySign1(const Sign1& msg, const Key& key, ByteView external_aad,
                    std::optional<ByteView> detached_payload) {
   SECPROF_ASSIGN_OR_RETURN(

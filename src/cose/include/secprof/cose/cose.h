@@ -28,6 +28,7 @@
 #include "secprof/core/result.h"
 #include "secprof/cose/key.h"
 #include "secprof/crypto/random.h"
+#include "secprof/crypto/signer.h"
 
 namespace secprof::cose {
 
@@ -245,6 +246,15 @@ struct Sign1Params {
 // Puts alg into the protected header and signs Sig_structure (RFC 9052 §4.4). REQUIRES a key
 // with a private part of the type `alg` needs.
 Result<Sign1> CreateSign1(const Key& key, ByteView payload, const Sign1Params& params);
+// The same with a crypto::Signer, for keys that never leave their store (a PKCS#11 token's
+// non-extractable key). params.alg must be what the signer produces: kAlgEs256 for
+// kEcdsaP256Sha256 or kEcdsaP256Sha256Der (a DER signature is converted to the raw r || s that
+// RFC 9053 §2.1 requires), kAlgEdDsa for kEd25519 or kEd448 (RFC 9053 §2.2); otherwise
+// kInvalidInput naming both. The signer signs the Sig_structure (RFC 9052 §4.4); a signature of
+// the wrong length is refused as kCrypto. The result verifies with VerifySign1 and a Key made
+// from signer.public_key().
+Result<Sign1> CreateSign1WithSigner(crypto::Signer& signer, ByteView payload,
+                                    const Sign1Params& params);
 // Verifies. `detached_payload` is used when the message carries nil. The algorithm comes from the
 // protected header, or the unprotected one when the protected bucket does not hold it.
 Status VerifySign1(const Sign1& msg, const Key& key, ByteView external_aad,
