@@ -3,8 +3,12 @@
 
 #include <sqlite3.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -59,6 +63,16 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
   }
   if ((!options.create || options.read_only) && path != ":memory:" && !FileExists(path)) {
     return Fail(ErrorCode::kNotFound, path + ": database file does not exist");
+  }
+  if (!options.read_only && options.create && path != ":memory:" && !FileExists(path)) {
+    // Create the file ourselves so that it gets file_mode (SQLite would use 0644); an empty file is
+    // an empty database. EEXIST: another process was faster, which is fine.
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                    static_cast<mode_t>(options.file_mode));
+    if (fd < 0 && errno != EEXIST) {
+      return Fail(ErrorCode::kIo, path + ": creating the database file: " + std::strerror(errno));
+    }
+    if (fd >= 0) ::close(fd);
   }
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);

@@ -49,6 +49,22 @@ TEST(StoreOpen, CreatesFileAndAppliesPragmas) {
   EXPECT_EQ(*db->QueryInt64("PRAGMA secure_delete"), 1);
   EXPECT_EQ(*db->UserVersion(), 0);
   EXPECT_TRUE(db->IntegrityCheck());
+  // The file (and SQLite's -wal beside it) is private to its owner.
+  ASSERT_TRUE(db->Exec("CREATE TABLE t(x)"));
+  namespace fs = std::filesystem;
+  const auto others = fs::perms::group_all | fs::perms::others_all;
+  EXPECT_EQ(fs::status(path).permissions() & others, fs::perms::none);
+  ASSERT_TRUE(fs::exists(path + "-wal"));
+  EXPECT_EQ(fs::status(path + "-wal").permissions() & others, fs::perms::none);
+}
+
+TEST(StoreOpen, MissingDirectoryIsAnIoError) {
+  TempDir dir;
+  std::string path = (dir.path() / "no" / "such" / "a.db").string();
+  auto db = Database::Open(path);
+  ASSERT_FALSE(db);
+  EXPECT_EQ(db.error().code(), ErrorCode::kIo);
+  EXPECT_NE(db.error().message().find(path), std::string::npos);
 }
 
 TEST(StoreOpen, OptionsAreApplied) {

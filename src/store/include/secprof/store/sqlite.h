@@ -58,6 +58,9 @@ struct OpenOptions {
   std::chrono::milliseconds busy_timeout{5000};  // how long a writer waits for the write lock
   bool read_only = false;     // SQLITE_OPEN_READONLY: no pragma that writes is issued
   bool secure_delete = true;  // PRAGMA secure_delete=ON: deleted content is overwritten with zeros
+  // Permissions of a file that Open creates (before the umask); SQLite gives the -wal and -shm
+  // files the same. The default keeps the file private to its owner.
+  unsigned file_mode = 0600;
 };
 
 class Database;
