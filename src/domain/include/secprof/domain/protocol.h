@@ -1,0 +1,167 @@
+// secprof/domain/protocol.h — the messages the KDC and the thing agent exchange, and the CoAP
+// resources that carry them. Every body is a CBOR map with small unsigned labels (RFC 8949),
+// Content-Format 60 (application/cbor, RFC 7049 §7.4 / RFC 8949 §9.5). The decoders are strict:
+// a body that is not exactly one map, carries a label not listed for its message, lacks a required
+// label or has a value of the wrong type or size is refused with kInvalidInput naming the label;
+// the KDC answers such a request 4.00 and changes no state.
+//
+// These labels are secprof's own (docs/DOMAIN.md lists them); the flows follow the brief §4:
+//   SecProf_2 (setup code, plain CoAP — the draft's "first key in the clear"):
+//     POST j/nonce  JoinNonceRequest  -> 2.01 JoinNonce
+//     POST j/psk    PskJoinRequest    -> 2.04 PskJoinResponse   (the PSK in the clear)
+//   SecProf_3/4 (DTLS with the IDevID; provisional: the thing does not yet trust the KDC):
+//     GET  j/voucher                  -> 2.05 VoucherResponse   (voucher + domain CA)
+//     POST j/enroll EnrollRequest     -> 2.04 EnrollResponse    (LDevID + pairwise key)
+//   Operational (DTLS-PSK or DTLS with the LDevID):
+//     POST lc/state StateReport       -> 2.04 (operational / maintenance)
+//     POST lc/decommission            -> 2.04 (the KDC revokes; the thing then wipes its keys)
+//     POST k/pair   PairKeyRequest    -> 2.04 PairKeyResponse   (thing-to-thing key + ticket)
+//     POST k/group  GroupKeyRequest   -> 2.04 GroupKeyResponse  (current epoch's key)
+//     POST op/report Reading          -> 2.04 (telemetry)
+//   Thing resources:
+//     GET sensor/temp -> Reading; PUT actuator/led ActuatorCommand; POST t Ticket (plain CoAP, the
+//     ticket protects itself); POST g group message (plain CoAP, self-protected); POST pair
+//     (duckling imprint, plain CoAP, SecProf_1).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "secprof/cbor/value.h"
+#include "secprof/core/result.h"
+#include "secprof/crypto/secure_buffer.h"
+
+namespace secprof::domain {
+
+using crypto::Bytes;
+using crypto::ByteView;
+
+namespace path {
+inline constexpr const char* kJoinNonce = "j/nonce";
+inline constexpr const char* kJoinPsk = "j/psk";
+inline constexpr const char* kVoucher = "j/voucher";
+inline constexpr const char* kEnroll = "j/enroll";
+inline constexpr const char* kState = "lc/state";
+inline constexpr const char* kDecommission = "lc/decommission";
+inline constexpr const char* kPairKey = "k/pair";
+inline constexpr const char* kGroupKey = "k/group";
+inline constexpr const char* kReport = "op/report";
+inline constexpr const char* kSensor = "sensor/temp";
+inline constexpr const char* kActuator = "actuator/led";
+inline constexpr const char* kTicket = "t";
+inline constexpr const char* kGroup = "g";
+inline constexpr const char* kPair = "pair";
+inline constexpr const char* kLink = "l2";
+}  // namespace path
+
+inline constexpr size_t kMaxSerial = 64;
+inline constexpr size_t kNonceSize = 16;
+
+struct JoinNonceRequest {
+  std::string serial;
+};
+struct JoinNonce {
+  Bytes nonce;
+  int64_t expires = 0;
+};
+struct PskJoinRequest {
+  std::string serial;
+  Bytes nonce;
+  Bytes proof;  // JoinProof(setup code, serial, nonce)
+};
+struct PskJoinResponse {
+  std::string identity;      // PSK identity for DTLS (RFC 4279 §2)
+  crypto::SecureBuffer psk;  // the pairwise thing<->KDC key, sent in the clear (SecProf_2)
+  uint16_t dtls_port = 0;
+};
+struct VoucherResponse {
+  Bytes voucher;    // COSE_Sign1 from the manufacturer (secprof::voucher)
+  Bytes domain_ca;  // DER of the owner's domain CA certificate
+  Bytes kdc_chain;  // DER of the KDC's certificate (for the thing to check against domain_ca)
+};
+struct EnrollRequest {
+  Bytes csr;  // PKCS#10 DER (RFC 2986)
+};
+struct EnrollResponse {
+  Bytes ldevid;              // DER
+  Bytes domain_ca;           // DER
+  crypto::SecureBuffer key;  // pairwise thing<->KDC key (32 bytes)
+};
+struct StateReport {
+  std::string state;  // "operational" or "maintenance"
+};
+struct PairKeyRequest {
+  std::string peer;
+};
+struct PairKeyResponse {
+  Bytes kid;                 // key id the peer will see as the DTLS PSK identity (hex text on wire)
+  crypto::SecureBuffer key;  // K_AB
+  Bytes ticket;              // COSE_Encrypt0 for the peer (see keys.h)
+  int64_t expires = 0;
+};
+struct GroupKeyRequest {
+  std::string group;
+};
+struct GroupMember {
+  std::string serial;
+  Bytes certificate;  // LDevID DER (profiles with origin authentication), else empty
+};
+struct GroupKeyResponse {
+  std::string group;
+  int64_t epoch = 0;
+  crypto::SecureBuffer key;
+  std::vector<GroupMember> members;
+};
+struct Reading {
+  std::string serial;
+  int64_t centi_celsius = 0;  // temperature in 1/100 °C
+  int64_t counter = 0;
+};
+struct ActuatorCommand {
+  bool on = false;
+};
+struct PairImprint {  // duckling: the mother hands over the domain key, in the clear
+  std::string mother;
+  crypto::SecureBuffer domain_key;
+};
+
+Bytes Encode(const JoinNonceRequest&);
+Bytes Encode(const JoinNonce&);
+Bytes Encode(const PskJoinRequest&);
+Bytes Encode(const PskJoinResponse&);
+Bytes Encode(const VoucherResponse&);
+Bytes Encode(const EnrollRequest&);
+Bytes Encode(const EnrollResponse&);
+Bytes Encode(const StateReport&);
+Bytes Encode(const PairKeyRequest&);
+Bytes Encode(const PairKeyResponse&);
+Bytes Encode(const GroupKeyRequest&);
+Bytes Encode(const GroupKeyResponse&);
+Bytes Encode(const Reading&);
+Bytes Encode(const ActuatorCommand&);
+Bytes Encode(const PairImprint&);
+
+Result<JoinNonceRequest> DecodeJoinNonceRequest(ByteView);
+Result<JoinNonce> DecodeJoinNonce(ByteView);
+Result<PskJoinRequest> DecodePskJoinRequest(ByteView);
+Result<PskJoinResponse> DecodePskJoinResponse(ByteView);
+Result<VoucherResponse> DecodeVoucherResponse(ByteView);
+Result<EnrollRequest> DecodeEnrollRequest(ByteView);
+Result<EnrollResponse> DecodeEnrollResponse(ByteView);
+Result<StateReport> DecodeStateReport(ByteView);
+Result<PairKeyRequest> DecodePairKeyRequest(ByteView);
+Result<PairKeyResponse> DecodePairKeyResponse(ByteView);
+Result<GroupKeyRequest> DecodeGroupKeyRequest(ByteView);
+Result<GroupKeyResponse> DecodeGroupKeyResponse(ByteView);
+Result<Reading> DecodeReading(ByteView);
+Result<ActuatorCommand> DecodeActuatorCommand(ByteView);
+Result<PairImprint> DecodePairImprint(ByteView);
+
+// A serial as the KDC accepts it: 1..kMaxSerial printable ASCII, no spaces, none of "/?&;".
+Status ValidateSerial(std::string_view serial);
+// A group name: 1..64 of [A-Za-z0-9._-].
+Status ValidateGroupName(std::string_view name);
+
+}  // namespace secprof::domain

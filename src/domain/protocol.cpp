@@ -1,0 +1,319 @@
+#include "secprof/domain/protocol.h"
+
+#include <initializer_list>
+#include <set>
+
+#include "secprof/cbor/cbor.h"
+
+namespace secprof::domain {
+
+namespace {
+
+using cbor::Value;
+
+// Size bounds of message fields (a request beyond them is refused before any work is done).
+constexpr size_t kMaxDer = 8192;  // certificates and CSRs
+constexpr size_t kMaxVoucher = 4096;
+constexpr size_t kMaxTicket = 1024;
+constexpr size_t kMaxData = 1024;
+constexpr size_t kMaxMembers = 1024;
+
+Error Bad(const char* what, std::string msg) {
+  return Error(ErrorCode::kInvalidInput, std::string(what) + ": " + msg);
+}
+
+// A strict reader over one CBOR map with unsigned labels.
+class MapIn {
+ public:
+  static Result<MapIn> Parse(ByteView body, const char* what, std::initializer_list<int> allowed) {
+    cbor::Limits lim;
+    lim.max_depth = 8;
+    lim.max_bytes = 64 * 1024;
+    lim.allow_indefinite = false;
+    auto v = cbor::Decode(body, lim);
+    if (!v) return Fail(Bad(what, "not well-formed CBOR: " + v.error().message()));
+    if (!v->is_map()) return Fail(Bad(what, "body is not a CBOR map"));
+    std::set<int> seen;
+    for (const auto& [k, val] : v->map()) {
+      if (!k.is_unsigned() || k.uint_value() > 255)
+        return Fail(Bad(what, "map key is not a small unsigned integer"));
+      int label = static_cast<int>(k.uint_value());
+      bool ok = false;
+      for (int a : allowed) ok = ok || a == label;
+      if (!ok) return Fail(Bad(what, "unknown label " + std::to_string(label)));
+      if (!seen.insert(label).second)
+        return Fail(Bad(what, "duplicate label " + std::to_string(label)));
+    }
+    return MapIn(what, std::move(*v));
+  }
+
+  const Value* Find(int label) const { return v_.Find(label); }
+
+  Result<std::string> Text(int label, size_t max, bool required = true) const {
+    const Value* x = Find(label);
+    if (!x) {
+      if (required) return Fail(Missing(label));
+      return std::string();
+    }
+    if (!x->is_text()) return Fail(Type(label, "a text string"));
+    if (x->text().empty() || x->text().size() > max) return Fail(Size(label));
+    return x->text();
+  }
+  Result<Bytes> Blob(int label, size_t min, size_t max, bool required = true) const {
+    const Value* x = Find(label);
+    if (!x) {
+      if (required) return Fail(Missing(label));
+      return Bytes();
+    }
+    if (!x->is_bytes()) return Fail(Type(label, "a byte string"));
+    if (x->bytes().size() < min || x->bytes().size() > max) return Fail(Size(label));
+    return x->bytes();
+  }
+  Result<crypto::SecureBuffer> Secret(int label, size_t min, size_t max) const {
+    SECPROF_ASSIGN_OR_RETURN(Bytes b, Blob(label, min, max));
+    crypto::SecureBuffer s(b);
+    std::fill(b.begin(), b.end(), uint8_t{0});
+    return s;
+  }
+  Result<int64_t> Int(int label, int64_t min, int64_t max, bool required = true) const {
+    const Value* x = Find(label);
+    if (!x) {
+      if (required) return Fail(Missing(label));
+      return min;
+    }
+    auto i = x->AsInt64();
+    if (!x->is_int() || !i) return Fail(Type(label, "an integer"));
+    if (*i < min || *i > max) return Fail(Size(label));
+    return *i;
+  }
+  Result<bool> Bool(int label) const {
+    const Value* x = Find(label);
+    if (!x) return Fail(Missing(label));
+    if (!x->is_bool()) return Fail(Type(label, "a boolean"));
+    return x->bool_value();
+  }
+
+ private:
+  MapIn(const char* what, Value v) : what_(what), v_(std::move(v)) {}
+  Error Missing(int label) const {
+    return Bad(what_, "required label " + std::to_string(label) + " is missing");
+  }
+  Error Type(int label, const char* t) const {
+    return Bad(what_, "label " + std::to_string(label) + " must be " + t);
+  }
+  Error Size(int label) const {
+    return Bad(what_, "label " + std::to_string(label) + " is out of range");
+  }
+  const char* what_;
+  Value v_;
+};
+
+Value U(int label) { return Value::Unsigned(static_cast<uint64_t>(label)); }
+Value B(ByteView b) { return Value::ByteString(b); }
+Bytes Out(cbor::MapEntries e) { return cbor::Encode(Value::Map(std::move(e))); }
+
+}  // namespace
+
+Status ValidateSerial(std::string_view s) {
+  if (s.empty() || s.size() > kMaxSerial)
+    return Fail(ErrorCode::kInvalidInput,
+                "serial must be 1.." + std::to_string(kMaxSerial) + " characters");
+  for (char c : s) {
+    if (c <= 0x20 || c >= 0x7f || c == '/' || c == '?' || c == '&' || c == ';')
+      return Fail(ErrorCode::kInvalidInput, "serial '" + std::string(s) +
+                                                "' has a character outside printable ASCII "
+                                                "or one of space / ? & ;");
+  }
+  return {};
+}
+
+Status ValidateGroupName(std::string_view s) {
+  if (s.empty() || s.size() > 64)
+    return Fail(ErrorCode::kInvalidInput, "group name must be 1..64 characters");
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok)
+      return Fail(ErrorCode::kInvalidInput,
+                  "group name '" + std::string(s) + "' may hold only [A-Za-z0-9._-]");
+  }
+  return {};
+}
+
+// ---- encoders ---------------------------------------------------------------------------------
+
+Bytes Encode(const JoinNonceRequest& m) { return Out({{U(1), Value::Text(m.serial)}}); }
+Bytes Encode(const JoinNonce& m) {
+  return Out({{U(1), B(m.nonce)}, {U(2), Value::Int(m.expires)}});
+}
+Bytes Encode(const PskJoinRequest& m) {
+  return Out({{U(1), Value::Text(m.serial)}, {U(2), B(m.nonce)}, {U(3), B(m.proof)}});
+}
+Bytes Encode(const PskJoinResponse& m) {
+  return Out({{U(1), Value::Text(m.identity)},
+              {U(2), B(ByteView(m.psk.data(), m.psk.size()))},
+              {U(3), Value::Unsigned(m.dtls_port)}});
+}
+Bytes Encode(const VoucherResponse& m) {
+  return Out({{U(1), B(m.voucher)}, {U(2), B(m.domain_ca)}, {U(3), B(m.kdc_chain)}});
+}
+Bytes Encode(const EnrollRequest& m) { return Out({{U(1), B(m.csr)}}); }
+Bytes Encode(const EnrollResponse& m) {
+  return Out({{U(1), B(m.ldevid)},
+              {U(2), B(m.domain_ca)},
+              {U(3), B(ByteView(m.key.data(), m.key.size()))}});
+}
+Bytes Encode(const StateReport& m) { return Out({{U(1), Value::Text(m.state)}}); }
+Bytes Encode(const PairKeyRequest& m) { return Out({{U(1), Value::Text(m.peer)}}); }
+Bytes Encode(const PairKeyResponse& m) {
+  return Out({{U(1), B(m.kid)},
+              {U(2), B(ByteView(m.key.data(), m.key.size()))},
+              {U(3), B(m.ticket)},
+              {U(4), Value::Int(m.expires)}});
+}
+Bytes Encode(const GroupKeyRequest& m) { return Out({{U(1), Value::Text(m.group)}}); }
+Bytes Encode(const GroupKeyResponse& m) {
+  cbor::Array members;
+  for (const auto& mem : m.members)
+    members.push_back(Value::MakeArray({Value::Text(mem.serial), B(mem.certificate)}));
+  return Out({{U(1), Value::Text(m.group)},
+              {U(2), Value::Int(m.epoch)},
+              {U(3), B(ByteView(m.key.data(), m.key.size()))},
+              {U(4), Value::MakeArray(std::move(members))}});
+}
+Bytes Encode(const Reading& m) {
+  return Out({{U(1), Value::Text(m.serial)},
+              {U(2), Value::Int(m.centi_celsius)},
+              {U(3), Value::Int(m.counter)}});
+}
+Bytes Encode(const ActuatorCommand& m) { return Out({{U(1), Value::Bool(m.on)}}); }
+Bytes Encode(const PairImprint& m) {
+  return Out({{U(1), Value::Text(m.mother)},
+              {U(2), B(ByteView(m.domain_key.data(), m.domain_key.size()))}});
+}
+
+// ---- decoders ---------------------------------------------------------------------------------
+
+Result<JoinNonceRequest> DecodeJoinNonceRequest(ByteView b) {
+  SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "join nonce request", {1}));
+  JoinNonceRequest r;
+  SECPROF_ASSIGN_OR_RETURN(r.serial, m.Text(1, kMaxSerial));
+  SECPROF_TRY(ValidateSerial(r.serial));
+  return r;
+}
+Result<JoinNonce> DecodeJoinNonce(ByteView b) {
+  SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "join nonce", {1, 2}));
+  JoinNonce r;
+  SECPROF_ASSIGN_OR_RETURN(r.nonce, m.Blob(1, kNonceSize, kNonceSize));
+  SECPROF_ASSIGN_OR_RETURN(r.expires, m.Int(2, 0, INT64_MAX));
+  return r;
+}
+Result<PskJoinRequest> DecodePskJoinRequest(ByteView b) {
+  SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "PSK join request", {1, 2, 3}));
+  PskJoinRequest r;
+  SECPROF_ASSIGN_OR_RETURN(r.serial, m.Text(1, kMaxSerial));
+  SECPROF_TRY(ValidateSerial(r.serial));
+  SECPROF_ASSIGN_OR_RETURN(r.nonce, m.Blob(2, kNonceSize, kNonceSize));
+  SECPROF_ASSIGN_OR_RETURN(r.proof, m.Blob(3, 32, 32));
+  return r;
+}
+Result<PskJoinResponse> DecodePskJoinResponse(ByteView b) {
+  SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "PSK join response", {1, 2, 3}));
+  PskJoinResponse r;
+  SECPROF_ASSIGN_OR_RETURN(r.identity, m.Text(1, 64));
+  SECPROF_ASSIGN_OR_RETURN(r.psk, m.Secret(2, 16, 64));
+  SECPROF_ASSIGN_OR_RETURN(int64_t port, m.Int(3, 1, 65535));
+  r.dtls_port = static_cast<uint16_t>(port);
+  return r;
+}
+Result<VoucherResponse> DecodeVoucherResponse(ByteView b) {
+  SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "voucher response", {1, 2, 3}));
+  VoucherResponse r;
+  SECPROF_ASSIGN_OR_RETURN(r.voucher, m.Blob(1, 1, kMaxVoucher));
+  SECPROF_ASSIGN_OR_RETURN(r.domain_ca, m.Blob(2, 1, kMaxDer));
+  SECPROF_ASSIGN_OR_RETURN(r.kdc_chain, m.Blob(3, 1, kMaxDer));
+  return r;
+}
+Result<EnrollRequest> DecodeEnrollRequest(ByteView b) {
+  SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "enroll request", {1}));
+  EnrollRequest r;
+  SECPROF_ASSIGN_OR_RETURN(r.csr, m.Blob(1, 1, kMaxDer));
+  return r;
+}
+Result<EnrollResponse> DecodeEnrollResponse(ByteView b) {
+  SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "enroll response", {1, 2, 3}));
+  EnrollResponse r;
+  SECPROF_ASSIGN_OR_RETURN(r.ldevid, m.Blob(1, 1, kMaxDer));
+  SECPROF_ASSIGN_OR_RETURN(r.domain_ca, m.Blob(2, 1, kMaxDer));
+  SECPROF_ASSIGN_OR_RETURN(r.key, m.Secret(3, 32, 32));
+  return r;
+}
+Result<StateReport> DecodeStateReport(ByteView b) {
+  SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "state report", {1}));
+  StateReport r;
+  SECPROF_ASSIGN_OR_RETURN(r.state, m.Text(1, 32));
+  return r;
+}
+Result<PairKeyRequest> DecodePairKeyRequest(ByteView b) {
+  SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "pair key request", {1}));
+  PairKeyRequest r;
+  SECPROF_ASSIGN_OR_RETURN(r.peer, m.Text(1, kMaxSerial));
+  SECPROF_TRY(ValidateSerial(r.peer));
+  return r;
+}
+Result<PairKeyResponse> DecodePairKeyResponse(ByteView b) {
+  SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "pair key response", {1, 2, 3, 4}));
+  PairKeyResponse r;
+  SECPROF_ASSIGN_OR_RETURN(r.kid, m.Blob(1, 16, 16));
+  SECPROF_ASSIGN_OR_RETURN(r.key, m.Secret(2, 32, 32));
+  SECPROF_ASSIGN_OR_RETURN(r.ticket, m.Blob(3, 1, kMaxTicket));
+  SECPROF_ASSIGN_OR_RETURN(r.expires, m.Int(4, 0, INT64_MAX));
+  return r;
+}
+Result<GroupKeyRequest> DecodeGroupKeyRequest(ByteView b) {
+  SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "group key request", {1}));
+  GroupKeyRequest r;
+  SECPROF_ASSIGN_OR_RETURN(r.group, m.Text(1, 64));
+  SECPROF_TRY(ValidateGroupName(r.group));
+  return r;
+}
+Result<GroupKeyResponse> DecodeGroupKeyResponse(ByteView b) {
+  SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "group key response", {1, 2, 3, 4}));
+  GroupKeyResponse r;
+  SECPROF_ASSIGN_OR_RETURN(r.group, m.Text(1, 64));
+  SECPROF_ASSIGN_OR_RETURN(r.epoch, m.Int(2, 1, INT64_MAX));
+  SECPROF_ASSIGN_OR_RETURN(r.key, m.Secret(3, 32, 32));
+  const Value* mem = m.Find(4);
+  if (!mem || !mem->is_array() || mem->array().size() > kMaxMembers)
+    return Fail(Bad("group key response", "label 4 must be an array of members"));
+  for (const Value& e : mem->array()) {
+    if (!e.is_array() || e.array().size() != 2 || !e.array()[0].is_text() ||
+        !e.array()[1].is_bytes() || e.array()[1].bytes().size() > kMaxDer)
+      return Fail(Bad("group key response", "a member must be [serial, certificate]"));
+    r.members.push_back({e.array()[0].text(), e.array()[1].bytes()});
+  }
+  return r;
+}
+Result<Reading> DecodeReading(ByteView b) {
+  SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "reading", {1, 2, 3}));
+  Reading r;
+  SECPROF_ASSIGN_OR_RETURN(r.serial, m.Text(1, kMaxSerial));
+  SECPROF_ASSIGN_OR_RETURN(r.centi_celsius, m.Int(2, -27315, 1000000));
+  SECPROF_ASSIGN_OR_RETURN(r.counter, m.Int(3, 0, INT64_MAX));
+  return r;
+}
+Result<ActuatorCommand> DecodeActuatorCommand(ByteView b) {
+  SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "actuator command", {1}));
+  ActuatorCommand r;
+  SECPROF_ASSIGN_OR_RETURN(r.on, m.Bool(1));
+  return r;
+}
+Result<PairImprint> DecodePairImprint(ByteView b) {
+  SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "pairing imprint", {1, 2}));
+  PairImprint r;
+  SECPROF_ASSIGN_OR_RETURN(r.mother, m.Text(1, kMaxSerial));
+  SECPROF_ASSIGN_OR_RETURN(r.domain_key, m.Secret(2, 32, 32));
+  return r;
+}
+
+}  // namespace secprof::domain
