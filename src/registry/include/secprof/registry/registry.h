@@ -37,6 +37,7 @@
 // Schema, transitions, durability and the audit chain: docs/REGISTRY.md.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -145,16 +146,20 @@ struct CommissionOutcome {
 
 // Supplies a new wrapped group key for `group` at `new_epoch`, called inside the transaction of a
 // change that removes a member (Transition to a terminal state, Replace), so the removal and the
-// new key land together. An error aborts the whole change.
+// new key land together. An error aborts the whole change. It runs with the Registry's mutex held:
+// it must not call the Registry.
 using GroupRekeyFn = std::function<Result<Bytes>(const std::string& group, int64_t new_epoch)>;
 
 class Registry {
  public:
   // Opens (creating when absent) the registry at `path` and brings its schema to kSchemaVersion.
   // `clock` must outlive the Registry. kConflict when the file's schema is newer than this code;
-  // kInvalidInput when the file is not an SQLite database; kLimit when it stayed busy.
-  static Result<std::unique_ptr<Registry>> Open(const std::string& path,
-                                                const Clock& clock = SystemClock());
+  // kInvalidInput when the file is not an SQLite database, or is one but not a registry; kLimit
+  // when it stayed busy. `busy_timeout`: how long a write waits for another connection's lock.
+  // A file Open creates has mode 0600 (it holds setup codes).
+  static Result<std::unique_ptr<Registry>> Open(
+      const std::string& path, const Clock& clock = SystemClock(),
+      std::chrono::milliseconds busy_timeout = std::chrono::seconds(5));
   ~Registry();
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
