@@ -1,0 +1,633 @@
+// Tests for the thing-side installer (secprof/update/install.h): the happy path a -> b -> a with
+// the floor rising, every refusal reason with no change to the directory, the owner's
+// countersignature, the step order, test-boot failure and revert, recovery of each phase, the
+// lock, and the state file's strict decoding.
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "install_testutil.h"
+#include "secprof/core/clock.h"
+#include "testutil.h"
+
+namespace secprof::update {
+namespace {
+
+using namespace installtest;
+using secprof::testing::TempDir;
+
+class InstallTest : public ::testing::Test {
+ protected:
+  std::string Dir() const { return (tmp_.path() / "fw").string(); }
+
+  SlotStore OpenStore(InstallOptions opt = {}, bool owner = false) {
+    auto s = SlotStore::Open(Dir(), Identity(owner), std::move(opt));
+    EXPECT_TRUE(s.has_value()) << s.error().ToString();
+    return std::move(*s);
+  }
+  SlotStore Fresh(uint64_t seq = 1, InstallOptions opt = {}, bool owner = false) {
+    SlotStore s = OpenStore(std::move(opt), owner);
+    auto st = s.Initialize(Image(seq), seq);
+    EXPECT_TRUE(st) << st.error().ToString();
+    return s;
+  }
+  // Installs seq with a vendor-signed envelope; asserts success.
+  void Installed(SlotStore& s, uint64_t seq) {
+    auto st = s.Install(MakeEnvelope(seq, Image(seq)), Image(seq));
+    ASSERT_TRUE(st) << st.error().ToString();
+  }
+  // Asserts that `r` is the refusal `reason` and that no file of the directory changed.
+  template <class R>
+  void ExpectRefused(const R& r, Refusal reason, const std::map<std::string, Bytes>& before,
+                     const std::string& must_contain = "") {
+    ASSERT_FALSE(r.has_value()) << "accepted, expected " << RefusalName(reason);
+    EXPECT_EQ(RefusalOf(r.error()), reason) << r.error().ToString();
+    if (!must_contain.empty()) {
+      EXPECT_NE(r.error().message().find(must_contain), std::string::npos) << r.error().message();
+    }
+    EXPECT_EQ(Snapshot(Dir()), before) << "a refused update changed the directory";
+  }
+
+  TempDir tmp_;
+};
+
+// ---- Initialize and the happy path --------------------------------------------------------------
+
+TEST_F(InstallTest, InitializeFreshDevice) {
+  SlotStore s = OpenStore();
+  EXPECT_FALSE(s.initialized());
+  ASSERT_TRUE(s.Initialize(Image(3), 3));
+  EXPECT_TRUE(s.initialized());
+  EXPECT_EQ(s.state().active, Slot::kA);
+  EXPECT_EQ(s.state().active_image.sequence_number, 3u);
+  EXPECT_EQ(s.state().active_image.digest, Sha256Of(Image(3)));
+  EXPECT_EQ(s.state().active_image.size, Image(3).size());
+  EXPECT_EQ(s.state().floor, 3u);
+  EXPECT_FALSE(s.state().pending);
+  EXPECT_EQ(ReadBytes(s.SlotPath(Slot::kA)), Image(3));
+  auto again = s.Initialize(Image(4), 4);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code(), ErrorCode::kConflict);
+  {
+    SlotStore moved = std::move(s);  // the lock moves with the object, and dies with it
+    EXPECT_EQ(moved.state().floor, 3u);
+  }
+  // Reopened, the state is the one on disk.
+  SlotStore again2 = OpenStore();
+  EXPECT_EQ(again2.state().floor, 3u);
+  EXPECT_EQ(again2.state().active_image.digest, Sha256Of(Image(3)));
+}
+
+TEST_F(InstallTest, HappyPathABAFloorRises) {
+  FakeClock clock(std::chrono::system_clock::time_point(std::chrono::seconds(1700000000)));
+  InstallOptions opt;
+  opt.clock = &clock;
+  SlotStore s = Fresh(1, opt);
+  clock.Advance(std::chrono::seconds(10));
+  Installed(s, 2);
+  EXPECT_EQ(s.state().active, Slot::kB);
+  EXPECT_EQ(s.state().active_image.sequence_number, 2u);
+  EXPECT_EQ(s.state().floor, 2u);
+  EXPECT_EQ(ReadBytes(s.SlotPath(Slot::kB)), Image(2));
+  EXPECT_EQ(ReadBytes(s.SlotPath(Slot::kA)), Image(1));  // the old image stays in the other slot
+  ASSERT_TRUE(s.state().last_result);
+  EXPECT_TRUE(s.state().last_result->ok);
+  EXPECT_EQ(s.state().last_result->at_unix, 1700000010);
+  EXPECT_EQ(s.state().last_result->message,
+            "installed sequence 2 in slot b (was sequence 1 in slot a)");
+
+  Installed(s, 7);  // sequence numbers need not be consecutive
+  EXPECT_EQ(s.state().active, Slot::kA);
+  EXPECT_EQ(s.state().floor, 7u);
+  EXPECT_EQ(ReadBytes(s.SlotPath(Slot::kA)), Image(7));
+  Installed(s, 8);
+  EXPECT_EQ(s.state().active, Slot::kB);
+  EXPECT_EQ(s.state().floor, 8u);
+  EXPECT_FALSE(s.state().pending);
+
+  // What is on disk is what the object says.
+  { SlotStore gone = std::move(s); }
+  SlotStore r = OpenStore();
+  EXPECT_EQ(r.state().active, Slot::kB);
+  EXPECT_EQ(r.state().floor, 8u);
+  auto rec = r.Recover();
+  ASSERT_TRUE(rec) << rec.error().ToString();
+  EXPECT_EQ(rec->action, RecoveryAction::kNone);
+}
+
+TEST_F(InstallTest, StepByStepWithFiles) {
+  SlotStore s = OpenStore();
+  const auto factory = tmp_.path() / "factory.bin";
+  WriteBytes(factory, Image(1, 70000));
+  ASSERT_TRUE(s.InitializeFromFile(factory.string(), 1));
+  const auto img = tmp_.path() / "fw.bin";
+  WriteBytes(img, Image(2, 300000));
+  const Bytes env = MakeEnvelope(2, Image(2, 300000));
+  auto v = s.VerifyFile(env, img.string());
+  ASSERT_TRUE(v) << v.error().ToString();
+  EXPECT_EQ(v->sequence_number(), 2u);
+  EXPECT_EQ(v->image_size(), 300000u);
+  EXPECT_EQ(v->image_digest(), Sha256Of(Image(2, 300000)));
+  ASSERT_TRUE(s.WriteFile(*v, img.string()));
+  ASSERT_TRUE(s.state().pending);
+  EXPECT_EQ(s.state().pending->phase, Phase::kWritten);
+  EXPECT_EQ(s.state().pending->slot, Slot::kB);
+  EXPECT_EQ(s.state().active, Slot::kA);  // not yet
+  EXPECT_EQ(s.state().floor, 1u);
+  ASSERT_TRUE(s.TestBoot());
+  EXPECT_EQ(s.state().pending->phase, Phase::kTesting);
+  ASSERT_TRUE(s.Confirm());
+  EXPECT_EQ(s.state().active, Slot::kB);
+  EXPECT_EQ(s.state().floor, 2u);
+  EXPECT_EQ(ReadBytes(s.SlotPath(Slot::kB)), Image(2, 300000));
+  // The one-call file API.
+  WriteBytes(img, Image(3, 123457));
+  auto st = s.InstallFile(MakeEnvelope(3, Image(3, 123457)), img.string());
+  ASSERT_TRUE(st) << st.error().ToString();
+  EXPECT_EQ(s.state().active, Slot::kA);
+  EXPECT_EQ(s.state().floor, 3u);
+}
+
+TEST_F(InstallTest, SmallChunksGiveTheSameDigest) {
+  InstallOptions opt;
+  opt.io_chunk = 1;  // raised to the 4096-byte minimum
+  SlotStore s = Fresh(1, opt);
+  const auto img = tmp_.path() / "fw.bin";
+  WriteBytes(img, Image(2, 3 * 4096 + 5));
+  auto st = s.InstallFile(MakeEnvelope(2, Image(2, 3 * 4096 + 5)), img.string());
+  ASSERT_TRUE(st) << st.error().ToString();
+  EXPECT_EQ(s.state().active_image.digest, Sha256Of(Image(2, 3 * 4096 + 5)));
+}
+
+// ---- Refusals: each with the directory unchanged ------------------------------------------------
+
+TEST_F(InstallTest, RefusesForgedSignature) {
+  SlotStore s = Fresh();
+  const auto before = Snapshot(Dir());
+  ExpectRefused(s.Verify(MakeEnvelope(2, Image(2), OtherKey()), Image(2)),
+                Refusal::kForgedSignature, before, "no valid vendor signature");
+  ExpectRefused(s.Install(MakeEnvelope(2, Image(2), OtherKey()), Image(2)),
+                Refusal::kForgedSignature, before);
+  EXPECT_EQ(s.state().floor, 1u);
+}
+
+// The offset of the manifest bstr's content inside an envelope.
+size_t ManifestOffset(const Bytes& env) {
+  auto parsed = ParseEnvelope(env);
+  EXPECT_TRUE(parsed);
+  const Bytes& m = parsed->manifest_bstr;
+  auto it = std::search(env.begin(), env.end(), m.begin(), m.end());
+  EXPECT_NE(it, env.end());
+  return static_cast<size_t>(it - env.begin());
+}
+
+TEST_F(InstallTest, RefusesOneByteFlippedInTheManifest) {
+  SlotStore s = Fresh();
+  const auto before = Snapshot(Dir());
+  const Bytes good = MakeEnvelope(2, Image(2));
+  auto parsed = ParseEnvelope(good);
+  ASSERT_TRUE(parsed);
+  const size_t off = ManifestOffset(good);
+  const size_t len = parsed->manifest_bstr.size();
+  // The sequence number: "02 02" (key 2, value 2) in the manifest map. Raising it to 3 keeps the
+  // manifest well-formed, so only the signature (the manifest digest) catches it.
+  Bytes bumped = good;
+  bool found = false;
+  for (size_t i = off; i + 1 < off + len; ++i) {
+    if (bumped[i] == 0x02 && bumped[i + 1] == 0x02) {
+      bumped[i + 1] = 0x03;
+      found = true;
+      break;
+    }
+  }
+  ASSERT_TRUE(found);
+  ExpectRefused(s.Verify(bumped, Image(2)), Refusal::kForgedSignature, before,
+                "manifest digest mismatch");
+  // Every single byte of the manifest bstr, head included: refused as forged, malformed, or (the
+  // strict parser runs before the signature check) as SUIT we do not handle.
+  for (size_t i = off; i < off + len; ++i) {
+    Bytes bad = good;
+    bad[i] ^= 0x01;
+    auto r = s.Install(bad, Image(2));
+    ASSERT_FALSE(r) << "byte " << i;
+    const Refusal why = RefusalOf(r.error());
+    EXPECT_TRUE(why == Refusal::kForgedSignature || why == Refusal::kMalformed ||
+                why == Refusal::kUnsupported)
+        << "byte " << i << ": " << r.error().ToString();
+  }
+  EXPECT_EQ(Snapshot(Dir()), before);
+}
+
+TEST_F(InstallTest, RefusesWrongVendorAndWrongClass) {
+  SlotStore s = Fresh();
+  const auto before = Snapshot(Dir());
+  ExpectRefused(s.Install(MakeEnvelope(2, Image(2), VendorKey(), OtherId(), ClassId()), Image(2)),
+                Refusal::kWrongVendor, before, "00112233-4455-6677-8899-aabbccddeeff");
+  ExpectRefused(s.Install(MakeEnvelope(2, Image(2), VendorKey(), VendorId(), OtherId()), Image(2)),
+                Refusal::kWrongClass, before, "this thing is 1492af14");
+}
+
+TEST_F(InstallTest, RefusesTamperedImage) {
+  SlotStore s = Fresh();
+  const auto before = Snapshot(Dir());
+  Bytes img = Image(2);
+  const Bytes env = MakeEnvelope(2, img);
+  img[img.size() / 2] ^= 0x80;
+  ExpectRefused(s.Install(env, img), Refusal::kImageDigest, before, "(tampered)");
+  const auto path = tmp_.path() / "fw.bin";
+  WriteBytes(path, img);
+  const auto before_file = Snapshot(Dir());
+  ExpectRefused(s.InstallFile(env, path.string()), Refusal::kImageDigest, before_file);
+}
+
+TEST_F(InstallTest, RefusesTruncatedImage) {
+  SlotStore s = Fresh();
+  const auto before = Snapshot(Dir());
+  const Bytes img = Image(2);
+  const Bytes env = MakeEnvelope(2, img);
+  const Bytes cut(img.begin(), img.end() - 100);
+  ExpectRefused(s.Install(env, cut), Refusal::kImageSize, before,
+                "image size mismatch (truncated transfer): the manifest says 5000 bytes, the "
+                "image has 4900");
+  const auto path = tmp_.path() / "fw.bin";
+  WriteBytes(path, cut);
+  ExpectRefused(s.InstallFile(env, path.string()), Refusal::kImageSize, before,
+                "truncated transfer");
+  Bytes longer = img;
+  longer.push_back(0);
+  ExpectRefused(s.Install(env, longer), Refusal::kImageSize, before, "image too long");
+}
+
+TEST_F(InstallTest, RefusesRollbackAndReplays) {
+  SlotStore s = Fresh();
+  Installed(s, 2);
+  const Bytes env2 = MakeEnvelope(2, Image(2));
+  Installed(s, 5);
+  const Bytes env5 = MakeEnvelope(5, Image(5));
+  const auto before = Snapshot(Dir());
+  // A properly signed older image: rollback.
+  ExpectRefused(s.Install(MakeEnvelope(3, Image(3)), Image(3)), Refusal::kRollback, before,
+                "rollback: sequence 3 is below the installed 5");
+  // The currently installed manifest again.
+  ExpectRefused(s.Install(env5, Image(5)), Refusal::kReplay, before,
+                "replayed manifest: sequence 5 is not above the installed 5");
+  // An old, lower manifest that was once installed.
+  ExpectRefused(s.Install(env2, Image(2)), Refusal::kRollback, before,
+                "rollback: sequence 2 is below the installed 5");
+  // The factory sequence number and 0.
+  ExpectRefused(s.Install(MakeEnvelope(0, Image(0)), Image(0)), Refusal::kRollback, before);
+  EXPECT_EQ(s.state().floor, 5u);
+  EXPECT_EQ(s.state().active_image.sequence_number, 5u);
+}
+
+TEST_F(InstallTest, RollbackIsRefusedBeforeTheImageIsRead) {
+  SlotStore s = Fresh(5);
+  const auto before = Snapshot(Dir());
+  // An empty image would be a size mismatch: the sequence check comes first.
+  ExpectRefused(s.Verify(MakeEnvelope(4, Image(4)), Bytes{}), Refusal::kRollback, before);
+}
+
+TEST_F(InstallTest, RefusesMalformedEnvelopes) {
+  SlotStore s = Fresh();
+  const auto before = Snapshot(Dir());
+  ExpectRefused(s.Install(Bytes{0xd8, 0x6b, 0xa0}, Image(2)), Refusal::kMalformed, before);
+  ExpectRefused(s.Install(Bytes{}, Image(2)), Refusal::kMalformed, before);
+  Bytes env = MakeEnvelope(2, Image(2));
+  env.resize(env.size() / 2);
+  ExpectRefused(s.Install(env, Image(2)), Refusal::kMalformed, before);
+}
+
+TEST_F(InstallTest, RefusesWhenNotInitialized) {
+  SlotStore s = OpenStore();
+  auto r = s.Verify(MakeEnvelope(2, Image(2)), Image(2));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kConflict);
+  EXPECT_FALSE(std::filesystem::exists(s.StatePath()));
+}
+
+// ---- The owner's countersignature ---------------------------------------------------------------
+
+TEST_F(InstallTest, OwnerSignatureRequiredWhenConfigured) {
+  SlotStore s = Fresh(1, {}, /*owner=*/true);
+  const auto before = Snapshot(Dir());
+  const Bytes vendor_only = MakeEnvelope(2, Image(2));
+  ExpectRefused(s.Install(vendor_only, Image(2)), Refusal::kForgedSignature, before,
+                "no valid owner signature");
+  // Countersigned by someone else: still refused.
+  auto by_other = AddEnvelopeSignature(vendor_only, OtherKey());
+  ASSERT_TRUE(by_other) << by_other.error().ToString();
+  ExpectRefused(s.Install(*by_other, Image(2)), Refusal::kForgedSignature, before,
+                "no valid owner signature");
+  // Signed by the owner only (no vendor signature): refused.
+  auto owner_only = CreateEnvelope(
+      Image(2),
+      [] {
+        CreateParams p;
+        p.vendor_id = VendorId();
+        p.class_id = ClassId();
+        p.sequence_number = 2;
+        return p;
+      }(),
+      OwnerKey());
+  ASSERT_TRUE(owner_only);
+  ExpectRefused(s.Install(*owner_only, Image(2)), Refusal::kForgedSignature, before,
+                "no valid vendor signature");
+  // Vendor + owner: accepted.
+  auto both = AddEnvelopeSignature(vendor_only, OwnerKey());
+  ASSERT_TRUE(both) << both.error().ToString();
+  auto st = s.Install(*both, Image(2));
+  ASSERT_TRUE(st) << st.error().ToString();
+  EXPECT_EQ(s.state().floor, 2u);
+}
+
+TEST_F(InstallTest, AddEnvelopeSignatureKeepsTheManifest) {
+  const Bytes env = MakeEnvelope(2, Image(2));
+  auto two = AddEnvelopeSignature(env, OwnerKey());
+  ASSERT_TRUE(two);
+  auto a = ParseEnvelope(env);
+  auto b = ParseEnvelope(*two);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->manifest_bstr, b->manifest_bstr);
+  EXPECT_EQ(a->auth.digest_encoded, b->auth.digest_encoded);
+  ASSERT_EQ(b->auth.blocks.size(), 2u);
+  EXPECT_EQ(b->auth.blocks[0], a->auth.blocks[0]);
+  // Either key verifies the two-signature envelope through the plain SUIT API.
+  EXPECT_TRUE(VerifyEnvelope(*b, PublicOf(VendorKey())));
+  EXPECT_TRUE(VerifyEnvelope(*b, PublicOf(OwnerKey())));
+  EXPECT_FALSE(VerifyEnvelope(*b, PublicOf(OtherKey())));
+  auto pub_only = AddEnvelopeSignature(env, PublicOf(OwnerKey()));
+  ASSERT_FALSE(pub_only);
+  EXPECT_EQ(pub_only.error().code(), ErrorCode::kInvalidInput);
+}
+
+TEST_F(InstallTest, OpenRefusesBadIdentities) {
+  InstallIdentity id = Identity();
+  id.vendor_id.pop_back();
+  EXPECT_EQ(SlotStore::Open(Dir(), id).error().code(), ErrorCode::kInvalidInput);
+  id = Identity();
+  id.owner_key = PublicOf(VendorKey());
+  auto same = SlotStore::Open(Dir(), id);
+  ASSERT_FALSE(same);
+  EXPECT_EQ(same.error().code(), ErrorCode::kInvalidInput);
+  id = Identity();
+  id.vendor_key = cose::SymmetricKey(Bytes(32, 1));
+  EXPECT_EQ(SlotStore::Open(Dir(), id).error().code(), ErrorCode::kInvalidInput);
+}
+
+// ---- Step order, test boot, revert
+// ----------------------------------------------------------------
+
+TEST_F(InstallTest, StepsOutOfOrderAreConflicts) {
+  SlotStore s = Fresh();
+  EXPECT_EQ(s.TestBoot().error().code(), ErrorCode::kConflict);
+  EXPECT_EQ(s.Confirm().error().code(), ErrorCode::kConflict);
+  EXPECT_EQ(s.Revert("x").error().code(), ErrorCode::kConflict);
+  auto v = s.Verify(MakeEnvelope(2, Image(2)), Image(2));
+  ASSERT_TRUE(v);
+  ASSERT_TRUE(s.Write(*v, Image(2)));
+  EXPECT_EQ(s.Confirm().error().code(), ErrorCode::kConflict);  // no test boot yet
+  // A second write while one is pending: refused, nothing changes.
+  const auto before = Snapshot(Dir());
+  auto v3 = s.Verify(MakeEnvelope(3, Image(3)), Image(3));
+  ASSERT_TRUE(v3);
+  ExpectRefused(s.Write(*v3, Image(3)), Refusal::kBusy, before, "sequence 2 in slot b");
+  ASSERT_TRUE(s.TestBoot());
+  EXPECT_EQ(s.TestBoot().error().code(), ErrorCode::kConflict);  // already testing
+  ASSERT_TRUE(s.Confirm());
+  EXPECT_EQ(s.state().floor, 2u);
+}
+
+TEST_F(InstallTest, WriteRechecksTheFloorAndTheImage) {
+  SlotStore s = Fresh();
+  auto v3 = s.Verify(MakeEnvelope(3, Image(3)), Image(3));
+  auto v4 = s.Verify(MakeEnvelope(4, Image(4)), Image(4));
+  ASSERT_TRUE(v3 && v4);
+  // An image other than the verified one: refused while copying, the slot is untouched.
+  const auto before = Snapshot(Dir());
+  ExpectRefused(s.Write(*v4, Image(3)), Refusal::kImageDigest, before);  // same size
+  Bytes short4 = Image(4);
+  short4.pop_back();
+  ExpectRefused(s.Write(*v4, short4), Refusal::kImageSize, before);
+  Bytes swapped = Image(4);
+  swapped[0] ^= 1;
+  ExpectRefused(s.Write(*v4, swapped), Refusal::kImageDigest, before);
+  ASSERT_TRUE(s.Write(*v4, Image(4)));
+  ASSERT_TRUE(s.TestBoot());
+  ASSERT_TRUE(s.Confirm());
+  // v3 was verified when the floor was 1; it is 4 now.
+  const auto after = Snapshot(Dir());
+  ExpectRefused(s.Write(*v3, Image(3)), Refusal::kRollback, after);
+}
+
+TEST_F(InstallTest, FailedTestBootReverts) {
+  bool boot_ok = false;
+  std::string booted;
+  InstallOptions opt;
+  opt.test_boot = [&](const std::string& slot_path) -> Status {
+    booted = slot_path;
+    if (!boot_ok) return Fail(ErrorCode::kVerifyFailed, "no heartbeat from the new image");
+    return Ok();
+  };
+  SlotStore s = Fresh(1, opt);
+  const Bytes env = MakeEnvelope(2, Image(2));
+  auto st = s.Install(env, Image(2));
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message().find("no heartbeat"), std::string::npos);
+  EXPECT_EQ(booted, s.SlotPath(Slot::kB));
+  EXPECT_EQ(s.state().active, Slot::kA);
+  EXPECT_EQ(s.state().floor, 1u);
+  EXPECT_FALSE(s.state().pending);
+  ASSERT_TRUE(s.state().last_result);
+  EXPECT_FALSE(s.state().last_result->ok);
+  EXPECT_EQ(s.state().last_result->sequence_number, 2u);
+  EXPECT_EQ(s.state().last_result->message,
+            "test boot of sequence 2 in slot b failed: no heartbeat from the new image");
+  // Not confirmed, so the same update may be tried again.
+  boot_ok = true;
+  ASSERT_TRUE(s.Install(env, Image(2)));
+  EXPECT_EQ(s.state().active, Slot::kB);
+  EXPECT_EQ(s.state().floor, 2u);
+}
+
+TEST_F(InstallTest, DefaultTestBootChecksTheSlot) {
+  SlotStore s = Fresh();
+  auto v = s.Verify(MakeEnvelope(2, Image(2)), Image(2));
+  ASSERT_TRUE(v);
+  ASSERT_TRUE(s.Write(*v, Image(2)));
+  // The slot is damaged between the write and the test boot.
+  Bytes damaged = Image(2);
+  damaged[10] ^= 0xff;
+  WriteBytes(s.SlotPath(Slot::kB), damaged);
+  auto st = s.TestBoot();
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message().find("image digest mismatch"), std::string::npos);
+  EXPECT_EQ(s.state().active, Slot::kA);
+  EXPECT_FALSE(s.state().pending);
+}
+
+TEST_F(InstallTest, ExplicitRevert) {
+  SlotStore s = Fresh();
+  auto v = s.Verify(MakeEnvelope(2, Image(2)), Image(2));
+  ASSERT_TRUE(v);
+  ASSERT_TRUE(s.Write(*v, Image(2)));
+  ASSERT_TRUE(s.Revert("operator cancelled"));
+  EXPECT_FALSE(s.state().pending);
+  EXPECT_EQ(s.state().last_result->message, "operator cancelled");
+  EXPECT_EQ(s.state().active, Slot::kA);
+}
+
+// ---- Recover
+// --------------------------------------------------------------------------------------
+
+TEST_F(InstallTest, RecoverDiscardsWrittenAndRevertsTesting) {
+  {
+    SlotStore s = Fresh();
+    auto v = s.Verify(MakeEnvelope(2, Image(2)), Image(2));
+    ASSERT_TRUE(v);
+    ASSERT_TRUE(s.Write(*v, Image(2)));
+  }  // "power cut" after the write
+  {
+    SlotStore s = OpenStore();
+    ASSERT_TRUE(s.state().pending);
+    // Nothing may proceed on top of a pending install but Recover (or finishing it).
+    auto v = s.Verify(MakeEnvelope(3, Image(3)), Image(3));
+    ASSERT_TRUE(v);
+    EXPECT_EQ(RefusalOf(s.Write(*v, Image(3)).error()), Refusal::kBusy);
+    auto r = s.Recover();
+    ASSERT_TRUE(r) << r.error().ToString();
+    EXPECT_EQ(r->action, RecoveryAction::kDiscardedWritten);
+    EXPECT_FALSE(s.state().pending);
+    EXPECT_EQ(s.state().active, Slot::kA);
+    EXPECT_FALSE(s.state().last_result->ok);
+    EXPECT_NE(s.state().last_result->message.find("discarded"), std::string::npos);
+    auto w = s.Write(*s.Verify(MakeEnvelope(2, Image(2)), Image(2)), Image(2));
+    ASSERT_TRUE(w);
+    ASSERT_TRUE(s.TestBoot());
+  }  // "power cut" during the test boot: the new image never confirmed
+  {
+    SlotStore s = OpenStore();
+    EXPECT_EQ(s.Confirm().error().code(), ErrorCode::kConflict);  // not tested in this process
+    auto r = s.Recover();
+    ASSERT_TRUE(r) << r.error().ToString();
+    EXPECT_EQ(r->action, RecoveryAction::kRevertedTesting);
+    EXPECT_NE(r->message.find("watchdog"), std::string::npos);
+    EXPECT_EQ(s.state().active, Slot::kA);
+    EXPECT_EQ(s.state().floor, 1u);
+    ASSERT_TRUE(s.Install(MakeEnvelope(2, Image(2)), Image(2)));
+    EXPECT_EQ(s.state().active, Slot::kB);
+  }
+}
+
+TEST_F(InstallTest, RecoverRemovesStrayTempFilesOnly) {
+  { SlotStore s = Fresh(); }
+  WriteBytes(std::filesystem::path(Dir()) / ".slot-b.img.tmp", Bytes(10, 1));
+  WriteBytes(std::filesystem::path(Dir()) / ".state.cbor.tmp-AbC123", Bytes(3, 2));
+  WriteBytes(std::filesystem::path(Dir()) / "notes.txt", Bytes(3, 3));
+  SlotStore s = OpenStore();
+  auto r = s.Recover();
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->temp_files_removed, 2u);
+  EXPECT_EQ(r->action, RecoveryAction::kNone);
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(Dir()) / ".slot-b.img.tmp"));
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(Dir()) / ".state.cbor.tmp-AbC123"));
+  EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(Dir()) / "notes.txt"));
+}
+
+TEST_F(InstallTest, RecoverDetectsADamagedActiveSlot) {
+  SlotStore s = Fresh();
+  Bytes img = Image(1);
+  img[0] ^= 1;
+  WriteBytes(s.SlotPath(Slot::kA), img);
+  auto r = s.Recover();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kVerifyFailed);
+  EXPECT_NE(r.error().message().find("active slot a"), std::string::npos);
+}
+
+TEST_F(InstallTest, RecoverOnAnUninitializedStore) {
+  SlotStore s = OpenStore();
+  auto r = s.Recover();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kNotFound);
+}
+
+// ---- Lock, identity, state file
+// ---------------------------------------------------------------------
+
+TEST_F(InstallTest, OneInstallerPerDirectory) {
+  SlotStore s = Fresh();
+  auto second = SlotStore::Open(Dir(), Identity());
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code(), ErrorCode::kConflict);
+}
+
+TEST_F(InstallTest, StoreOfAnotherClassIsRefused) {
+  { SlotStore s = Fresh(); }
+  InstallIdentity id = Identity();
+  id.class_id = OtherId();
+  auto other = SlotStore::Open(Dir(), id);
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().code(), ErrorCode::kConflict);
+}
+
+TEST_F(InstallTest, CorruptStateFileIsAClearError) {
+  { SlotStore s = Fresh(); }
+  const auto state = std::filesystem::path(Dir()) / "state.cbor";
+  Bytes b = ReadBytes(state);
+  b.resize(b.size() - 3);
+  WriteBytes(state, b);
+  auto s = SlotStore::Open(Dir(), Identity());
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code(), ErrorCode::kInvalidInput);
+  EXPECT_NE(s.error().message().find("state.cbor"), std::string::npos) << s.error().message();
+}
+
+TEST(SlotStateCodec, RoundTripAndStrictness) {
+  SlotState s;
+  s.vendor_id = VendorId();
+  s.class_id = ClassId();
+  s.active = Slot::kB;
+  s.active_image = {4, Sha256Of(Image(4)), 5000};
+  s.floor = 6;
+  s.pending = PendingInstall{Slot::kA, {7, Sha256Of(Image(7)), 5000}, Phase::kTesting};
+  s.last_result = LastResult{false, 6, "test boot failed", -5};
+  const Bytes enc = EncodeSlotState(s);
+  auto d = DecodeSlotState(enc);
+  ASSERT_TRUE(d) << d.error().ToString();
+  EXPECT_EQ(EncodeSlotState(*d), enc);
+  EXPECT_EQ(d->pending->phase, Phase::kTesting);
+  EXPECT_EQ(d->last_result->at_unix, -5);
+
+  auto bad = [](SlotState x) { return DecodeSlotState(EncodeSlotState(x)); };
+  SlotState t = s;
+  t.floor = 3;  // below the active sequence number
+  EXPECT_FALSE(bad(t));
+  t = s;
+  t.pending->slot = Slot::kB;  // the active slot
+  EXPECT_FALSE(bad(t));
+  t = s;
+  t.active_image.digest.pop_back();
+  EXPECT_FALSE(bad(t));
+  // An unknown key.
+  auto v = cbor::Decode(enc);
+  ASSERT_TRUE(v);
+  cbor::Value extra = *v;
+  extra.map().emplace_back(cbor::Value::Text("surprise"), cbor::Value::Unsigned(1));
+  auto e = DecodeSlotState(cbor::Encode(extra));
+  ASSERT_FALSE(e);
+  EXPECT_NE(e.error().message().find("unknown key \"surprise\""), std::string::npos);
+  EXPECT_FALSE(DecodeSlotState(Bytes{0xa0}));
+}
+
+TEST(RefusalNames, RoundTrip) {
+  for (Refusal r : {Refusal::kMalformed, Refusal::kUnsupported, Refusal::kForgedSignature,
+                    Refusal::kWrongVendor, Refusal::kWrongClass, Refusal::kImageDigest,
+                    Refusal::kImageSize, Refusal::kRollback, Refusal::kReplay, Refusal::kBusy})
+    EXPECT_EQ(RefusalOf(Error(ErrorCode::kVerifyFailed, std::string(RefusalName(r)) + ": x")), r)
+        << RefusalName(r);
+  EXPECT_EQ(RefusalOf(Error(ErrorCode::kIo, "cannot read")), Refusal::kNone);
+  EXPECT_EQ(RefusalOf(Error(ErrorCode::kIo, "rollbacks")), Refusal::kNone);
+}
+
+}  // namespace
+}  // namespace secprof::update
