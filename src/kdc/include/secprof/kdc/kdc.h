@@ -1,0 +1,157 @@
+// secprof/kdc/kdc.h — the domain's key distribution center (the draft's 6LBR role, brief §4): a
+// CoAP/DTLS server over a SQLite registry (secprof::registry) that admits things as their profile
+// says, issues operational credentials and keys, and carries things through decommissioning,
+// replacement and re-ownership. Owner operations (import vouchers, allow serials, revoke, groups,
+// audit) work on the same files from another process (OwnerTools).
+//
+//   KdcOptions o{.profile = Profile::kSecProf3, .db_path = "kdc.db"};
+//   o.vendor_ca_files = {"factory/ca/ca.pem"};
+//   SECPROF_ASSIGN_OR_RETURN(auto kdc, Kdc::Create(o));
+//   std::jthread io([&](std::stop_token st) { (void)kdc->Serve(st); });
+//
+// Files: the registry `db_path` and a key directory (default "<db_path>.keys", mode 0700):
+//   keystore/            FileKeyStore: "domain-ca" (the owner's domain CA key), "kdc-tls"
+//   domain-ca.pem        the domain CA certificate (LDevIDs chain to it; vouchers pin its key)
+//   kdc.pem              the KDC's DTLS certificate, issued by the domain CA
+//   wrap.kek             32 random bytes (0600): wraps every symmetric key kept in the registry
+//   vendors/<sha256>.pem manufacturer trust anchors imported with vouchers
+// The domain CA key lives in a file store: an owner's production KDC would keep it in an HSM
+// (docs/DOMAIN.md says so).
+//
+// Threading: a Kdc is driven by one thread (Serve/RunOnce); its handlers use the registry on that
+// thread. OwnerTools may run concurrently in other processes (SQLite WAL, BEGIN IMMEDIATE).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "secprof/coap/coap.h"
+#include "secprof/core/clock.h"
+#include "secprof/core/result.h"
+#include "secprof/crypto/random.h"
+#include "secprof/domain/profile.h"
+#include "secprof/identity/identity.h"
+#include "secprof/registry/registry.h"
+
+namespace secprof::kdc {
+
+struct KdcOptions {
+  domain::Profile profile = domain::Profile::kSecProf2;
+  std::string db_path;
+  std::string keys_dir;  // default "<db_path>.keys"
+  std::string owner = "secprof-owner";
+  std::string address = "127.0.0.1";
+  uint16_t udp_port = 0;   // plain CoAP (SecProf_2 join); 0: ephemeral
+  uint16_t dtls_port = 0;  // coaps; 0: ephemeral
+  // Manufacturer trust anchors (PEM files) besides those in <keys_dir>/vendors/.
+  std::vector<std::string> vendor_ca_files;
+  // SecProf_2: how long after start joins are admitted (the KDC's "network access" window);
+  // nullopt: the profile's default; 0: no window (always open).
+  std::optional<std::chrono::seconds> join_window;
+  // Cipher suites (OpenSSL names) a DTLS session may use for operational requests; empty: any.
+  // libcoap 4.3.1 cannot restrict PSK suites in the handshake (docs/COAP.md), so the KDC refuses
+  // requests over other suites with 4.03 instead.
+  std::vector<std::string> allowed_ciphers;
+  std::chrono::seconds nonce_lifetime{60};
+  std::chrono::seconds ldevid_validity = std::chrono::days(365);
+  std::chrono::seconds pair_key_lifetime = std::chrono::hours(24);
+  coap::Limits limits{};
+};
+
+struct KdcStats {
+  uint64_t joins = 0;                       // first-time commissionings
+  uint64_t join_repeats = 0;                // repeated joins answered idempotently
+  uint64_t requests = 0;                    // operational requests served
+  std::map<std::string, uint64_t> refused;  // reason -> count
+};
+
+class Kdc {
+ public:
+  // Opens (creating on first use) the registry and the key directory, checks that the registry
+  // belongs to this profile and owner (kConflict otherwise), and binds the endpoints.
+  static Result<std::unique_ptr<Kdc>> Create(KdcOptions options, const Clock& clock = SystemClock(),
+                                             crypto::Random& rng = crypto::SystemRandomSource());
+  ~Kdc();
+  Kdc(const Kdc&) = delete;
+  Kdc& operator=(const Kdc&) = delete;
+
+  uint16_t udp_port() const;
+  uint16_t dtls_port() const;
+  const identity::Certificate& domain_ca() const;
+  const KdcOptions& options() const;
+  KdcStats stats() const;
+
+  Status RunOnce(std::chrono::milliseconds timeout);
+  Status Serve(std::stop_token stop);
+
+  struct Impl;
+
+ private:
+  explicit Kdc(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The key directory: created on first use with a fresh domain CA for `owner`.
+struct DomainKeys {
+  identity::Certificate domain_ca;
+  identity::Certificate kdc_certificate;
+  std::string kdc_certificate_pem;
+  crypto::SecureBuffer kdc_private_key_pem;
+  crypto::SecureBuffer wrap_kek;
+  std::vector<identity::Certificate> vendor_cas;
+};
+Result<DomainKeys> OpenDomainKeys(const std::string& keys_dir, const std::string& owner,
+                                  const Clock& clock, crypto::Random& rng);
+// A signer for the domain CA key (issuing LDevIDs).
+Result<std::unique_ptr<crypto::Signer>> DomainCaSigner(const std::string& keys_dir);
+
+// Owner operations on a KDC's files, usable while the KDC runs (another process).
+class OwnerTools {
+ public:
+  static Result<std::unique_ptr<OwnerTools>> Open(
+      const std::string& db_path, std::string keys_dir = {}, const Clock& clock = SystemClock(),
+      crypto::Random& rng = crypto::SystemRandomSource());
+  ~OwnerTools();
+  registry::Registry& registry();
+  const identity::Certificate& domain_ca() const;
+
+  // Verifies a manufacturer's voucher against `vendor_ca` and checks that it pins this domain
+  // (kVerifyFailed with the reason otherwise: forged, expired, another domain), then records it
+  // and keeps the vendor CA as a trust anchor. Refused vouchers change nothing.
+  Status ImportVoucher(const crypto::Bytes& voucher, const identity::Certificate& vendor_ca,
+                       std::string_view actor = "owner");
+  // SecProf_2: allows a serial with its setup code (the installer typed or scanned it).
+  Status AllowSetupCode(std::string_view serial, std::string_view vendor, std::string_view model,
+                        std::string_view setup_code, std::string_view actor = "owner");
+  // Decommissioned, revoked or evicted: the credential is refused afterwards and the thing's
+  // groups are re-keyed (new epoch) in the same transaction.
+  Status Retire(std::string_view serial, registry::State to, std::string_view reason,
+                std::string_view actor = "owner");
+  // A new thing takes over the old one's role and groups (groups re-keyed).
+  Status Replace(std::string_view old_serial, std::string_view new_serial,
+                 std::string_view actor = "owner");
+  Status CreateGroup(std::string_view name, std::string_view actor = "owner");
+  Status AddMember(std::string_view group, std::string_view serial,
+                   std::string_view actor = "owner");
+  // Removes a member and re-keys: the removed thing cannot read the next epoch.
+  Status RemoveMember(std::string_view group, std::string_view serial,
+                      std::string_view actor = "owner");
+
+  struct Impl;
+
+ private:
+  explicit OwnerTools(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Context strings of wrapped keys in the registry (domain::WrapKey).
+std::string PairwiseContext(std::string_view serial);
+std::string GroupContext(std::string_view group, int64_t epoch);
+
+}  // namespace secprof::kdc

@@ -1,0 +1,526 @@
+#include "secprof/kdc/kdc.h"
+
+#include <algorithm>
+#include <mutex>
+
+#include "internal.h"
+#include "secprof/cbor/cbor.h"
+#include "secprof/core/fs.h"
+#include "secprof/crypto/hash.h"
+#include "secprof/domain/keys.h"
+#include "secprof/domain/protocol.h"
+
+namespace secprof::kdc {
+
+namespace {
+
+using coap::Method;
+using coap::Request;
+using coap::Response;
+using crypto::ByteView;
+using registry::State;
+
+ByteView View(const crypto::SecureBuffer& b) { return ByteView(b.data(), b.size()); }
+
+Response Cbor(coap::Code code, crypto::Bytes body) {
+  return Response{
+      .code = code, .content_format = coap::content_format::kCbor, .payload = std::move(body)};
+}
+Response Text(coap::Code code, const std::string& msg) {
+  return Response{
+      .code = code, .content_format = coap::content_format::kTextPlain, .payload = coap::Text(msg)};
+}
+
+// A refusal: the CoAP code to answer, a short reason key for statistics and the audit log, and a
+// message for the peer (RFC 7252 §5.5.2 diagnostic payload).
+struct Refusal {
+  coap::Code code;
+  std::string reason;
+  std::string message;
+};
+
+template <class T>
+using Checked = tl::expected<T, Refusal>;
+
+Refusal FromError(const Error& e, const std::string& reason) {
+  coap::Code c = coap::kInternalServerError;
+  switch (e.code()) {
+    case ErrorCode::kInvalidInput:
+      c = coap::kBadRequest;
+      break;
+    case ErrorCode::kVerifyFailed:
+      c = coap::kUnauthorized;
+      break;
+    case ErrorCode::kNotFound:
+    case ErrorCode::kConflict:
+      c = coap::kForbidden;
+      break;
+    case ErrorCode::kLimit:
+      c = coap::kServiceUnavailable;
+      break;
+    default:
+      break;
+  }
+  return Refusal{c, reason, e.message()};
+}
+
+}  // namespace
+
+struct Kdc::Impl {
+  KdcOptions opt;
+  const Clock& clock;
+  crypto::Random& rng;
+  const domain::Policy& policy;
+  std::unique_ptr<registry::Registry> reg;
+  std::optional<DomainKeys> dk;  // set by Create before Start
+  std::unique_ptr<crypto::Signer> ca_signer;
+  std::unique_ptr<coap::Server> server;
+  std::chrono::steady_clock::time_point started;
+  mutable std::mutex stats_mu;
+  KdcStats stats;
+
+  Impl(KdcOptions o, const Clock& c, crypto::Random& r)
+      : opt(std::move(o)), clock(c), rng(r), policy(domain::PolicyFor(opt.profile)) {}
+
+  ByteView kek() const { return View(dk->wrap_kek); }
+
+  // ---- bookkeeping ----------------------------------------------------------------------------
+  Response Refuse(const Refusal& r, std::string_view serial) {
+    {
+      std::lock_guard<std::mutex> l(stats_mu);
+      ++stats.refused[r.reason];
+    }
+    // Refusals are audited too (brief §4: the audit log records every step, failed ones included).
+    (void)reg->Append("kdc", "refused:" + r.reason, serial, r.message);
+    return Text(r.code, r.message);
+  }
+  void CountJoin(bool first) {
+    std::lock_guard<std::mutex> l(stats_mu);
+    ++(first ? stats.joins : stats.join_repeats);
+  }
+
+  bool JoinWindowOpen() const {
+    std::chrono::seconds w = opt.join_window.value_or(policy.pairing_window);
+    if (w.count() == 0) return true;
+    return clock.Monotonic() - started <= w;
+  }
+
+  bool CipherAllowed(const coap::PeerIdentity& p) const {
+    if (opt.allowed_ciphers.empty()) return true;
+    return std::find(opt.allowed_ciphers.begin(), opt.allowed_ciphers.end(), p.cipher) !=
+           opt.allowed_ciphers.end();
+  }
+
+  bool IssuedByDomain(const identity::Certificate& c) const {
+    return c.issuer() == dk->domain_ca.subject() &&
+           c.authority_key_id() == dk->domain_ca.subject_key_id();
+  }
+
+  // ---- who is asking ----------------------------------------------------------------------------
+
+  // A commissioned thing on an operational session: DTLS-PSK with its KDC-issued identity, or DTLS
+  // with its LDevID.
+  Checked<registry::Thing> Operational(const Request& r) {
+    if (!CipherAllowed(r.peer))
+      return tl::unexpected(Refusal{coap::kForbidden, "cipher-suite",
+                                    "cipher suite " + r.peer.cipher + " is not allowed here"});
+    std::optional<registry::Thing> t;
+    if (r.peer.kind == coap::PeerIdentity::Kind::kPsk) {
+      auto f = reg->FindByCredential(registry::kCredentialPsk, r.peer.psk_identity);
+      if (!f) return tl::unexpected(FromError(f.error(), "registry"));
+      t = *f;
+    } else if (r.peer.kind == coap::PeerIdentity::Kind::kCertificate) {
+      auto c = identity::Certificate::FromDer(r.peer.certificate_der);
+      if (!c || !IssuedByDomain(*c))
+        return tl::unexpected(Refusal{coap::kForbidden, "not-ldevid",
+                                      "operational requests need the LDevID this domain issued"});
+      auto f = reg->FindByCredential(registry::kCredentialLdevid, c->serial_hex());
+      if (!f) return tl::unexpected(FromError(f.error(), "registry"));
+      t = *f;
+    } else {
+      return tl::unexpected(
+          Refusal{coap::kUnauthorized, "no-dtls", "this resource needs a DTLS session"});
+    }
+    if (!t)
+      return tl::unexpected(
+          Refusal{coap::kForbidden, "unknown-credential", "credential not known to this KDC"});
+    if (!registry::IsActive(t->state))
+      return tl::unexpected(Refusal{coap::kForbidden, "retired",
+                                    "thing " + t->serial + " is " + registry::StateName(t->state)});
+    return *t;
+  }
+
+  // A thing proving its IDevID on a provisional session (SecProf_3/4 join).
+  Checked<registry::Thing> Joining(const Request& r) {
+    if (r.peer.kind != coap::PeerIdentity::Kind::kCertificate)
+      return tl::unexpected(Refusal{coap::kUnauthorized, "no-idevid",
+                                    "joining needs DTLS with the thing's IDevID certificate"});
+    auto c = identity::Certificate::FromDer(r.peer.certificate_der);
+    if (!c) return tl::unexpected(FromError(c.error(), "bad-certificate"));
+    if (IssuedByDomain(*c))
+      return tl::unexpected(Refusal{coap::kForbidden, "already-enrolled",
+                                    "this certificate is an LDevID of this domain, not an IDevID"});
+    const std::string& serial = c->subject().serial_number;
+    if (serial.empty())
+      return tl::unexpected(
+          Refusal{coap::kForbidden, "no-serial", "IDevID has no subject serialNumber"});
+    auto t = reg->Get(serial);
+    if (!t || t->voucher.empty())
+      return tl::unexpected(Refusal{
+          coap::kForbidden, "no-voucher",
+          "no voucher imported for serial " + serial + " (unauthorized or substituted device)"});
+    if (c->subject().organization != t->vendor)
+      return tl::unexpected(Refusal{coap::kForbidden, "vendor-mismatch",
+                                    "IDevID vendor '" + c->subject().organization +
+                                        "' is not the voucher's '" + t->vendor + "'"});
+    if (t->voucher_expiry && *t->voucher_expiry < UnixNow(clock))
+      return tl::unexpected(
+          Refusal{coap::kForbidden, "voucher-expired", "the voucher for " + serial + " expired"});
+    if (t->state != State::kAllowed && !registry::IsActive(t->state))
+      return tl::unexpected(Refusal{coap::kForbidden, "retired",
+                                    "thing " + serial + " is " + registry::StateName(t->state)});
+    return *t;
+  }
+
+  // ---- SecProf_2: setup code ------------------------------------------------------------------
+
+  Response OnJoinNonce(const Request& r) {
+    auto req = domain::DecodeJoinNonceRequest(r.payload);
+    if (!req) return Refuse(FromError(req.error(), "malformed"), "");
+    if (!JoinWindowOpen())
+      return Refuse({coap::kForbidden, "window-closed", "the join window is closed"}, req->serial);
+    auto t = reg->Get(req->serial);
+    if (!t || !t->setup_code)
+      return Refuse({coap::kForbidden, "not-allowed", "serial is not allowed in this domain"},
+                    req->serial);
+    if (t->state != State::kAllowed && !registry::IsActive(t->state))
+      return Refuse(
+          {coap::kForbidden, "retired", "thing is " + std::string(registry::StateName(t->state))},
+          req->serial);
+    auto nonce = rng.Draw(domain::kNonceSize);
+    if (!nonce) return Refuse(FromError(nonce.error(), "internal"), req->serial);
+    int64_t expires = UnixNow(clock) + opt.nonce_lifetime.count();
+    auto put = reg->PutNonce(*nonce, req->serial, expires);
+    if (!put) return Refuse(FromError(put.error(), "registry"), req->serial);
+    return Cbor(coap::kCreated, domain::Encode(domain::JoinNonce{*nonce, expires}));
+  }
+
+  Response OnJoinPsk(const Request& r) {
+    auto req = domain::DecodePskJoinRequest(r.payload);
+    if (!req) return Refuse(FromError(req.error(), "malformed"), "");
+    if (!JoinWindowOpen())
+      return Refuse({coap::kForbidden, "window-closed", "the join window is closed"}, req->serial);
+    auto consumed = reg->ConsumeNonce(req->nonce, req->serial);
+    if (!consumed) return Refuse(FromError(consumed.error(), "replay-or-stale"), req->serial);
+    auto t = reg->Get(req->serial);
+    if (!t || !t->setup_code)
+      return Refuse({coap::kForbidden, "not-allowed", "serial is not allowed"}, req->serial);
+    auto proof = domain::VerifyJoinProof(*t->setup_code, req->serial, req->nonce, req->proof);
+    if (!proof) return Refuse(FromError(proof.error(), "bad-proof"), req->serial);
+
+    crypto::SecureBuffer psk;
+    registry::CommissionInput in;
+    in.credential_kind = std::string(registry::kCredentialPsk);
+    in.credential_id = req->serial;
+    if (registry::IsActive(t->state) && t->credential_kind == registry::kCredentialPsk) {
+      // A repeated join (the answer to the first was lost): the same key again, idempotently.
+      auto k = domain::UnwrapKey(kek(), PairwiseContext(t->serial), t->wrapped_key);
+      if (!k) return Refuse(FromError(k.error(), "internal"), req->serial);
+      psk = std::move(*k);
+      in.wrapped_key = t->wrapped_key;
+    } else {
+      auto k = rng.DrawSecret(domain::kMasterKeySize);
+      if (!k) return Refuse(FromError(k.error(), "internal"), req->serial);
+      psk = std::move(*k);
+      auto w = domain::WrapKey(kek(), PairwiseContext(req->serial), View(psk), rng);
+      if (!w) return Refuse(FromError(w.error(), "internal"), req->serial);
+      in.wrapped_key = std::move(*w);
+    }
+    in.credential_fingerprint = HexSha256(View(psk));
+    auto out = reg->Commission(req->serial, in, "kdc");
+    if (!out) return Refuse(FromError(out.error(), "commission"), req->serial);
+    CountJoin(out->first_time);
+    domain::PskJoinResponse resp{req->serial, std::move(psk), server->dtls_port()};
+    return Cbor(coap::kChanged, domain::Encode(resp));
+  }
+
+  // ---- SecProf_3/4: voucher + IDevID ------------------------------------------------------------
+
+  Response OnVoucher(const Request& r) {
+    auto t = Joining(r);
+    if (!t) return Refuse(t.error(), r.peer.serial_number);
+    domain::VoucherResponse v{t->voucher, dk->domain_ca.ToDer(), dk->kdc_certificate.ToDer()};
+    return Cbor(coap::kContent, domain::Encode(v));
+  }
+
+  Response OnEnroll(const Request& r) {
+    auto t = Joining(r);
+    if (!t) return Refuse(t.error(), r.peer.serial_number);
+    auto req = domain::DecodeEnrollRequest(r.payload);
+    if (!req) return Refuse(FromError(req.error(), "malformed"), t->serial);
+    auto csr = identity::CertificateRequest::FromDer(req->csr);
+    if (!csr) return Refuse(FromError(csr.error(), "malformed"), t->serial);
+    if (auto pop = csr->VerifySignature(); !pop)
+      return Refuse({coap::kBadRequest, "bad-csr", "CSR signature does not verify"}, t->serial);
+    auto pub = csr->public_key();
+    if (!pub) return Refuse(FromError(pub.error(), "bad-csr"), t->serial);
+    auto spki = pub->ToDer();
+    if (!spki) return Refuse(FromError(spki.error(), "bad-csr"), t->serial);
+    std::string fp = HexSha256(*spki);
+
+    registry::CommissionInput in;
+    in.credential_kind = std::string(registry::kCredentialLdevid);
+    in.credential_fingerprint = fp;
+    crypto::SecureBuffer key;
+    crypto::Bytes ldevid_der;
+    if (registry::IsActive(t->state) && t->credential_fingerprint == fp) {
+      auto k = domain::UnwrapKey(kek(), PairwiseContext(t->serial), t->wrapped_key);
+      if (!k) return Refuse(FromError(k.error(), "internal"), t->serial);
+      key = std::move(*k);
+      auto cert = identity::Certificate::FromPem(t->ldevid_pem);
+      if (!cert) return Refuse(FromError(cert.error(), "internal"), t->serial);
+      ldevid_der = cert->ToDer();
+      in.credential_id = t->credential_id;
+      in.ldevid_pem = t->ldevid_pem;
+      in.wrapped_key = t->wrapped_key;
+    } else {
+      identity::LdevidPolicy pol;
+      pol.validity = opt.ldevid_validity;
+      pol.expected_serial_number = t->serial;
+      pol.organization = opt.owner;
+      auto cert = identity::IssueLdevid(*ca_signer, dk->domain_ca, *csr, pol, clock, rng);
+      if (!cert) return Refuse(FromError(cert.error(), "bad-csr"), t->serial);
+      auto k = rng.DrawSecret(domain::kMasterKeySize);
+      if (!k) return Refuse(FromError(k.error(), "internal"), t->serial);
+      key = std::move(*k);
+      auto w = domain::WrapKey(kek(), PairwiseContext(t->serial), View(key), rng);
+      if (!w) return Refuse(FromError(w.error(), "internal"), t->serial);
+      in.credential_id = cert->serial_hex();
+      in.ldevid_pem = cert->ToPem();
+      in.wrapped_key = std::move(*w);
+      ldevid_der = cert->ToDer();
+    }
+    auto out = reg->Commission(t->serial, in, "kdc");
+    if (!out) return Refuse(FromError(out.error(), "commission"), t->serial);
+    CountJoin(out->first_time);
+    domain::EnrollResponse resp{ldevid_der, dk->domain_ca.ToDer(), std::move(key)};
+    return Cbor(coap::kChanged, domain::Encode(resp));
+  }
+
+  // ---- operational ------------------------------------------------------------------------------
+
+  void CountRequest() {
+    std::lock_guard<std::mutex> l(stats_mu);
+    ++stats.requests;
+  }
+
+  Response OnState(const Request& r) {
+    auto t = Operational(r);
+    if (!t) return Refuse(t.error(), "");
+    auto req = domain::DecodeStateReport(r.payload);
+    if (!req) return Refuse(FromError(req.error(), "malformed"), t->serial);
+    State to;
+    if (req->state == "operational")
+      to = State::kOperational;
+    else if (req->state == "maintenance")
+      to = State::kMaintenance;
+    else
+      return Refuse(
+          {coap::kBadRequest, "malformed", "state must be 'operational' or 'maintenance'"},
+          t->serial);
+    CountRequest();
+    if (t->state == to) return Text(coap::kChanged, "unchanged");
+    auto tr = reg->Transition(t->serial, to, t->serial, "reported by the thing");
+    if (!tr) return Refuse(FromError(tr.error(), "transition"), t->serial);
+    return Text(coap::kChanged, registry::StateName(to));
+  }
+
+  Response OnDecommission(const Request& r) {
+    auto t = Operational(r);
+    if (!t) return Refuse(t.error(), "");
+    auto tr = reg->Transition(t->serial, State::kDecommissioned, t->serial,
+                              "requested by the thing", RekeyWith(kek(), rng));
+    if (!tr) return Refuse(FromError(tr.error(), "transition"), t->serial);
+    CountRequest();
+    return Text(coap::kChanged, "decommissioned");
+  }
+
+  Response OnPairKey(const Request& r) {
+    auto t = Operational(r);
+    if (!t) return Refuse(t.error(), "");
+    auto req = domain::DecodePairKeyRequest(r.payload);
+    if (!req) return Refuse(FromError(req.error(), "malformed"), t->serial);
+    if (req->peer == t->serial)
+      return Refuse({coap::kBadRequest, "malformed", "a thing needs no key with itself"},
+                    t->serial);
+    auto peer = reg->Get(req->peer);
+    if (!peer || !registry::IsActive(peer->state) || peer->wrapped_key.empty())
+      return Refuse({coap::kForbidden, "peer-not-active",
+                     "peer " + req->peer + " is not an active member of this domain"},
+                    t->serial);
+    auto peer_master = domain::UnwrapKey(kek(), PairwiseContext(peer->serial), peer->wrapped_key);
+    if (!peer_master) return Refuse(FromError(peer_master.error(), "internal"), t->serial);
+    auto kid = rng.Draw(16);
+    auto kab = rng.DrawSecret(domain::kMasterKeySize);
+    if (!kid || !kab) return Refuse({coap::kInternalServerError, "internal", "rng"}, t->serial);
+    int64_t expires = UnixNow(clock) + opt.pair_key_lifetime.count();
+    domain::TicketContents tc{t->serial, peer->serial, *kid, kab->Clone(), expires};
+    auto ticket = domain::SealTicket(View(*peer_master), tc, rng);
+    if (!ticket) return Refuse(FromError(ticket.error(), "internal"), t->serial);
+    (void)reg->Append("kdc", "pair-key", t->serial, "peer " + peer->serial);
+    CountRequest();
+    domain::PairKeyResponse resp{*kid, std::move(*kab), std::move(*ticket), expires};
+    return Cbor(coap::kChanged, domain::Encode(resp));
+  }
+
+  Response OnGroupKey(const Request& r) {
+    auto t = Operational(r);
+    if (!t) return Refuse(t.error(), "");
+    auto req = domain::DecodeGroupKeyRequest(r.payload);
+    if (!req) return Refuse(FromError(req.error(), "malformed"), t->serial);
+    auto g = reg->GetGroup(req->group);
+    if (!g) return Refuse({coap::kNotFound, "no-group", "no group " + req->group}, t->serial);
+    if (std::find(g->members.begin(), g->members.end(), t->serial) == g->members.end())
+      return Refuse(
+          {coap::kForbidden, "not-member", t->serial + " is not a member of " + req->group},
+          t->serial);
+    auto key = domain::UnwrapKey(kek(), GroupContext(g->name, g->epoch), g->wrapped_key);
+    if (!key) return Refuse(FromError(key.error(), "internal"), t->serial);
+    domain::GroupKeyResponse resp{g->name, g->epoch, std::move(*key), {}};
+    for (const auto& m : g->members) {
+      domain::GroupMember gm{m, {}};
+      if (policy.group_origin_auth) {
+        auto mt = reg->Get(m);
+        if (mt && !mt->ldevid_pem.empty())
+          if (auto c = identity::Certificate::FromPem(mt->ldevid_pem)) gm.certificate = c->ToDer();
+      }
+      resp.members.push_back(std::move(gm));
+    }
+    CountRequest();
+    return Cbor(coap::kChanged, domain::Encode(resp));
+  }
+
+  Response OnReport(const Request& r) {
+    auto t = Operational(r);
+    if (!t) return Refuse(t.error(), "");
+    auto reading = domain::DecodeReading(r.payload);
+    if (!reading) return Refuse(FromError(reading.error(), "malformed"), t->serial);
+    if (reading->serial != t->serial)
+      return Refuse({coap::kForbidden, "spoofed-reading",
+                     "reading names " + reading->serial + ", session belongs to " + t->serial},
+                    t->serial);
+    CountRequest();
+    return Text(coap::kChanged, "ok");
+  }
+
+  // ---- DTLS callbacks ---------------------------------------------------------------------------
+
+  std::optional<crypto::SecureBuffer> PskFor(std::string_view identity) {
+    auto t = reg->FindByCredential(registry::kCredentialPsk, identity);
+    if (!t || !*t || !registry::IsActive((*t)->state)) return std::nullopt;
+    auto k = domain::UnwrapKey(kek(), PairwiseContext((*t)->serial), (*t)->wrapped_key);
+    if (!k) return std::nullopt;
+    return std::move(*k);
+  }
+
+  // Refuses, in the handshake, an LDevID of this domain that is revoked or unknown (RFC 5280
+  // §6.3 by registry lookup instead of a CRL). IDevIDs are authorized per request (Joining).
+  bool VerifyPeer(const coap::PeerCertificate& pc) {
+    if (pc.depth != 0) return true;
+    auto c = identity::Certificate::FromDer(pc.der);
+    if (!c) return false;
+    if (!IssuedByDomain(*c)) return true;
+    auto revoked = reg->IsCredentialRevoked(registry::kCredentialLdevid, c->serial_hex());
+    if (!revoked || *revoked) {
+      std::lock_guard<std::mutex> l(stats_mu);
+      ++stats.refused["revoked-credential"];
+      return false;
+    }
+    return true;
+  }
+
+  Status Start() {
+    coap::ServerConfig cfg;
+    cfg.address = opt.address;
+    cfg.udp_port = opt.udp_port;
+    cfg.dtls_port = opt.dtls_port;
+    cfg.limits = opt.limits;
+    if (policy.app == domain::AppSecurity::kDtlsPsk) {
+      coap::PskServerConfig psk;
+      psk.key_for_identity = [this](std::string_view id) { return PskFor(id); };
+      cfg.psk = std::move(psk);
+    } else {
+      coap::PkiConfig pki;
+      pki.certificate_pem = dk->kdc_certificate_pem;
+      pki.private_key_pem = dk->kdc_private_key_pem.Clone();
+      std::string anchors = dk->domain_ca.ToPem();
+      for (const auto& v : dk->vendor_cas) anchors += v.ToPem();
+      pki.trust_anchors_pem = anchors;
+      pki.require_peer_certificate = true;
+      pki.verify_peer = [this](const coap::PeerCertificate& pc) { return VerifyPeer(pc); };
+      cfg.pki = std::move(pki);
+    }
+    SECPROF_ASSIGN_OR_RETURN(server, coap::Server::Create(std::move(cfg)));
+    auto bind = [this](const char* path, Method m, Response (Impl::*fn)(const Request&)) {
+      server->AddResource(path, m, [this, fn](const Request& r) { return (this->*fn)(r); });
+    };
+    if (policy.bootstrap == domain::Bootstrap::kSetupCode) {
+      bind(domain::path::kJoinNonce, Method::kPost, &Impl::OnJoinNonce);
+      bind(domain::path::kJoinPsk, Method::kPost, &Impl::OnJoinPsk);
+    } else {
+      bind(domain::path::kVoucher, Method::kGet, &Impl::OnVoucher);
+      bind(domain::path::kEnroll, Method::kPost, &Impl::OnEnroll);
+    }
+    bind(domain::path::kState, Method::kPost, &Impl::OnState);
+    bind(domain::path::kDecommission, Method::kPost, &Impl::OnDecommission);
+    bind(domain::path::kPairKey, Method::kPost, &Impl::OnPairKey);
+    bind(domain::path::kGroupKey, Method::kPost, &Impl::OnGroupKey);
+    bind(domain::path::kReport, Method::kPost, &Impl::OnReport);
+    started = clock.Monotonic();
+    return {};
+  }
+};
+
+Kdc::Kdc(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Kdc::~Kdc() = default;
+
+Result<std::unique_ptr<Kdc>> Kdc::Create(KdcOptions options, const Clock& clock,
+                                         crypto::Random& rng) {
+  if (options.db_path.empty()) return Fail(ErrorCode::kInvalidInput, "--db is required");
+  const domain::Policy& pol = domain::PolicyFor(options.profile);
+  if (!pol.kdc)
+    return Fail(ErrorCode::kInvalidInput,
+                std::string(domain::ProfileName(options.profile)) +
+                    " has no KDC: things pair with each other (resurrecting duckling)");
+  if (options.keys_dir.empty()) options.keys_dir = options.db_path + ".keys";
+  auto impl = std::make_unique<Impl>(std::move(options), clock, rng);
+  SECPROF_ASSIGN_OR_RETURN(impl->reg, registry::Registry::Open(impl->opt.db_path, clock));
+  SECPROF_TRY(impl->reg->InitDomain(domain::ProfileName(impl->opt.profile), impl->opt.owner));
+  SECPROF_ASSIGN_OR_RETURN(impl->dk,
+                           OpenDomainKeys(impl->opt.keys_dir, impl->opt.owner, clock, rng));
+  for (const auto& f : impl->opt.vendor_ca_files) {
+    SECPROF_ASSIGN_OR_RETURN(std::string pem, ReadFile(f));
+    auto cert = identity::Certificate::FromPem(pem);
+    if (!cert) return Fail(cert.error().WithContext(f));
+    impl->dk->vendor_cas.push_back(*cert);
+  }
+  if (pol.bootstrap == domain::Bootstrap::kVoucher && impl->dk->vendor_cas.empty())
+    return Fail(ErrorCode::kInvalidInput,
+                "no manufacturer trust anchor: pass --vendor-ca or import a voucher first");
+  SECPROF_ASSIGN_OR_RETURN(impl->ca_signer, DomainCaSigner(impl->opt.keys_dir));
+  SECPROF_TRY(impl->Start());
+  return std::unique_ptr<Kdc>(new Kdc(std::move(impl)));
+}
+
+uint16_t Kdc::udp_port() const { return impl_->server->udp_port(); }
+uint16_t Kdc::dtls_port() const { return impl_->server->dtls_port(); }
+const identity::Certificate& Kdc::domain_ca() const { return impl_->dk->domain_ca; }
+const KdcOptions& Kdc::options() const { return impl_->opt; }
+KdcStats Kdc::stats() const {
+  std::lock_guard<std::mutex> l(impl_->stats_mu);
+  return impl_->stats;
+}
+Status Kdc::RunOnce(std::chrono::milliseconds timeout) { return impl_->server->RunOnce(timeout); }
+Status Kdc::Serve(std::stop_token stop) { return impl_->server->Serve(stop); }
+
+}  // namespace secprof::kdc
