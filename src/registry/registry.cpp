@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <utility>
 
@@ -606,7 +607,13 @@ Result<DomainInfo> Registry::Domain() {
   DomainInfo d;
   d.profile = *p;
   d.owner = *o;
-  d.created = c ? std::stoll(*c) : 0;
+  if (c) {
+    auto [end, ec] = std::from_chars(c->data(), c->data() + c->size(), d.created);
+    if (ec != std::errc() || end != c->data() + c->size()) {
+      return Fail(ErrorCode::kInvalidInput,
+                  path_ + ": malformed domain creation time \"" + *c + "\"");
+    }
+  }
   SECPROF_TRY(tx.Commit());
   return d;
 }
