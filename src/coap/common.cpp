@@ -129,7 +129,19 @@ int OnTlsSetup(void* tls, coap_dtls_pki_t* setup) {
 
 }  // namespace
 
-void FillPkiSetup(PkiHolder& h) {
+Status FillPkiSetup(PkiHolder& h) {
+  const PkiConfig& c = h.config;
+  if (c.certificate_pem.empty())
+    return Fail(ErrorCode::kInvalidInput, "coap PKI: certificate_pem is empty");
+  if (c.private_key_pkcs11 && !c.private_key_pem.empty())
+    return Fail(ErrorCode::kInvalidInput,
+                "coap PKI: give the private key either as PEM or in a token, not both");
+  if (!c.private_key_pkcs11 && c.private_key_pem.empty())
+    return Fail(ErrorCode::kInvalidInput, "coap PKI: no private key (private_key_pem is empty)");
+  if (c.require_peer_certificate && c.trust_anchors_pem.empty())
+    return Fail(ErrorCode::kInvalidInput,
+                "coap PKI: require_peer_certificate needs trust_anchors_pem");
+
   std::memset(&h.setup, 0, sizeof h.setup);
   coap_dtls_pki_t& s = h.setup;
   s.version = COAP_DTLS_PKI_SETUP_VERSION;
@@ -143,14 +155,42 @@ void FillPkiSetup(PkiHolder& h) {
   s.validate_cn_call_back = &OnPeerCertificate;
   s.cn_call_back_arg = &h;
   s.additional_tls_setup_call_back = h.config.rfc7925_cipher_suites ? &OnTlsSetup : nullptr;
-  s.pki_key.key_type = COAP_PKI_KEY_PEM_BUF;
-  auto& b = s.pki_key.key.pem_buf;
-  b.ca_cert = reinterpret_cast<const uint8_t*>(h.config.trust_anchors_pem.data());
-  b.ca_cert_len = h.config.trust_anchors_pem.size();
-  b.public_cert = reinterpret_cast<const uint8_t*>(h.config.certificate_pem.data());
-  b.public_cert_len = h.config.certificate_pem.size();
-  b.private_key = h.config.private_key_pem.data();
-  b.private_key_len = h.config.private_key_pem.size();
+  if (!c.private_key_pkcs11) {
+    s.pki_key.key_type = COAP_PKI_KEY_PEM_BUF;
+    auto& b = s.pki_key.key.pem_buf;
+    b.ca_cert = reinterpret_cast<const uint8_t*>(c.trust_anchors_pem.data());
+    b.ca_cert_len = c.trust_anchors_pem.size();
+    b.public_cert = reinterpret_cast<const uint8_t*>(c.certificate_pem.data());
+    b.public_cert_len = c.certificate_pem.size();
+    b.private_key = c.private_key_pem.data();
+    b.private_key_len = c.private_key_pem.size();
+    return Ok();
+  }
+
+  // COAP_PKI_KEY_PKCS11: libcoap 4.3.1 takes the key as a "pkcs11:" URI and, when the
+  // certificate and the CA are not URIs too, reads them as DER files (SSL_use_certificate_file /
+  // the CA file with SSL_FILETYPE_ASN1). Only the first certificate of trust_anchors_pem is used,
+  // as in PEM mode.
+  const Pkcs11PrivateKey& k = *c.private_key_pkcs11;
+  auto cert = identity::Certificate::FromPem(c.certificate_pem);
+  if (!cert) return Fail(cert.error().WithContext("coap PKI: certificate_pem"));
+  SECPROF_TRY(CheckPkcs11Key(k, cert->ToDer()));
+  SECPROF_ASSIGN_OR_RETURN(h.files, PrivateDir::Create());
+  SECPROF_ASSIGN_OR_RETURN(h.certificate_path, h.files->Write("certificate.der", cert->ToDer()));
+  if (!c.trust_anchors_pem.empty()) {
+    auto ca = identity::Certificate::FromPem(c.trust_anchors_pem);
+    if (!ca) return Fail(ca.error().WithContext("coap PKI: trust_anchors_pem"));
+    SECPROF_ASSIGN_OR_RETURN(h.trust_anchor_path, h.files->Write("trust-anchor.der", ca->ToDer()));
+  }
+  h.pin_cstr = crypto::SecureBuffer(k.pin.size() + 1);
+  std::memcpy(h.pin_cstr.data(), k.pin.data(), k.pin.size());
+  s.pki_key.key_type = COAP_PKI_KEY_PKCS11;
+  auto& p = s.pki_key.key.pkcs11;
+  p.ca = h.trust_anchor_path.empty() ? nullptr : h.trust_anchor_path.c_str();
+  p.public_cert = h.certificate_path.c_str();
+  p.private_key = k.uri.c_str();
+  p.user_pin = reinterpret_cast<const char*>(h.pin_cstr.data());
+  return Ok();
 }
 
 PeerIdentity IdentityOf(coap_session_t* session) {

@@ -1,5 +1,6 @@
 // secprof::coap::Server: a libcoap server context with UDP and DTLS endpoints and C++ handlers.
 #include <array>
+#include <atomic>
 #include <map>
 #include <string>
 #include <utility>
@@ -31,6 +32,14 @@ struct Server::Impl {
   std::map<std::string, std::unique_ptr<Entry>, std::less<>> resources;
   uint16_t udp_port = 0;
   uint16_t dtls_port = 0;
+  size_t max_request_body = 0;
+  // ServerStats, written on the I/O thread, read anywhere.
+  std::atomic<size_t> sessions{0};
+  std::atomic<size_t> dtls_established{0};
+  std::atomic<uint64_t> sessions_created{0};
+  std::atomic<uint64_t> handshakes_completed{0};
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> requests_too_large{0};
   // Declared last so that it is freed first: the context (and every session, endpoint and
   // resource it holds) goes before the buffers and handlers its callbacks point into.
   internal::ContextPtr ctx;
@@ -55,36 +64,149 @@ const coap_bin_const_t* OnPskIdentity(coap_bin_const_t* identity, coap_session_t
   }
 }
 
-void WriteResponse(const Response& out, coap_pdu_t* resp) {
+Server::Impl* ImplOf(coap_session_t* session) {
+  return static_cast<Server::Impl*>(coap_get_app_data(coap_session_get_context(session)));
+}
+
+// What a server session has been counted as, kept in its app data: kCounted (in `sessions`),
+// kEstablished (also in `dtls_established`). Each count drops exactly once.
+char kCounted, kEstablished;
+
+void Count(Server::Impl* impl, coap_session_t* s) {
+  if (coap_session_get_app_data(s) == nullptr) {
+    coap_session_set_app_data(s, &kCounted);
+    impl->sessions.fetch_add(1, std::memory_order_relaxed);
+    impl->sessions_created.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void ForgetEstablished(Server::Impl* impl, coap_session_t* s) {
+  if (coap_session_get_app_data(s) == &kEstablished) {
+    coap_session_set_app_data(s, &kCounted);
+    impl->dtls_established.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+// coap_event_handler_t: session bookkeeping for ServerStats. libcoap 4.3.1 announces UDP server
+// sessions with COAP_EVENT_SERVER_SESSION_NEW but DTLS ones only with COAP_EVENT_DTLS_CONNECTED
+// (the cookie exchange creates no session, RFC 6347 §4.2.1), so both count; every server session
+// ends with COAP_EVENT_SERVER_SESSION_DEL.
+int OnServerEvent(coap_session_t* s, const coap_event_t event) {
+  Server::Impl* impl = ImplOf(s);
+  if (!impl || coap_session_get_type(s) != COAP_SESSION_TYPE_SERVER) return 0;
+  switch (event) {
+    case COAP_EVENT_SERVER_SESSION_NEW:
+      Count(impl, s);
+      break;
+    case COAP_EVENT_DTLS_CONNECTED:
+      Count(impl, s);
+      if (coap_session_get_app_data(s) == &kCounted) {
+        coap_session_set_app_data(s, &kEstablished);
+        impl->dtls_established.fetch_add(1, std::memory_order_relaxed);
+        impl->handshakes_completed.fetch_add(1, std::memory_order_relaxed);
+      }
+      break;
+    case COAP_EVENT_DTLS_CLOSED:
+    case COAP_EVENT_DTLS_ERROR:
+      ForgetEstablished(impl, s);
+      break;
+    case COAP_EVENT_SERVER_SESSION_DEL:
+      ForgetEstablished(impl, s);
+      if (coap_session_get_app_data(s) == &kCounted) {
+        coap_session_set_app_data(s, nullptr);
+        impl->sessions.fetch_sub(1, std::memory_order_relaxed);
+      }
+      break;
+    default:
+      break;
+  }
+  return 0;
+}
+
+// coap_release_large_data_t: libcoap is done with a response body it was lent.
+void ReleaseBody(coap_session_t*, void* body) { delete static_cast<Bytes*>(body); }
+
+// Fills `resp` from `out`. A payload goes through coap_add_data_large_response, which adds it
+// as it is when it fits one message and otherwise sends it block-wise (Block2 with Size2 and an
+// ETag, RFC 7959 §2.4, §4), keeping the body until the last block has gone; the body is moved to
+// the heap and handed over with ReleaseBody. libcoap adds Content-Format itself for any format
+// but 0 (text/plain), which it takes for "none", so that one is added here.
+void WriteResponse(Response out, coap_resource_t* resource, coap_session_t* session,
+                   const coap_pdu_t* request, const coap_string_t* query, coap_pdu_t* resp) {
   coap_pdu_set_code(resp, static_cast<coap_pdu_code_t>(out.code));
-  if (out.content_format) {
+  uint16_t media_type = 0;
+  if (out.content_format && *out.content_format != 0) {
+    media_type = *out.content_format;
+  } else if (out.content_format) {
     uint8_t buf[4];
-    coap_add_option(resp, COAP_OPTION_CONTENT_FORMAT,
-                    coap_encode_var_safe(buf, sizeof buf, *out.content_format), buf);
+    coap_add_option(resp, COAP_OPTION_CONTENT_FORMAT, coap_encode_var_safe(buf, sizeof buf, 0),
+                    buf);
   }
-  if (!out.payload.empty() && !coap_add_data(resp, out.payload.size(), out.payload.data())) {
+  if (out.payload.empty()) {
+    if (media_type != 0) {
+      uint8_t buf[4];
+      coap_add_option(resp, COAP_OPTION_CONTENT_FORMAT,
+                      coap_encode_var_safe(buf, sizeof buf, media_type), buf);
+    }
+    return;
+  }
+  if (out.payload.size() > internal::kMaxBlockwiseBody) {
     coap_pdu_set_code(resp, static_cast<coap_pdu_code_t>(kInternalServerError));
+    return;
   }
+  auto* body = new Bytes(std::move(out.payload));
+  // On failure libcoap sets 5.00 (or 4.00 for a Block2 request beyond the end) and calls
+  // ReleaseBody itself.
+  (void)coap_add_data_large_response(resource, session, request, resp, query, media_type,
+                                     /*maxage=*/-1, /*etag: libcoap's counter*/ 0, body->size(),
+                                     body->data(), &ReleaseBody, body);
+}
+
+// 4.13 for a body beyond the limit, with Size1 = the limit (RFC 7959 §2.9.3, §4).
+Response TooLarge(Server::Impl& impl) {
+  impl.requests_too_large.fetch_add(1, std::memory_order_relaxed);
+  return Response{.code = kRequestEntityTooLarge,
+                  .payload = Text("request body larger than " +
+                                  std::to_string(impl.max_request_body) + " bytes")};
 }
 
 // coap_method_handler_t (libcoap 4.3.1 signature). Nothing may escape: libcoap is C.
 void OnRequest(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
                const coap_string_t* query, coap_pdu_t* response) {
   Response out;
+  Server::Impl* impl = nullptr;
   try {
+    impl = ImplOf(session);
     auto* entry = static_cast<Entry*>(coap_resource_get_userdata(resource));
     unsigned code = static_cast<unsigned>(coap_pdu_get_code(request));
+    if (impl) impl->requests.fetch_add(1, std::memory_order_relaxed);
+    // The body: with COAP_BLOCK_SINGLE_BODY libcoap hands over a Block1 body whole (offset 0,
+    // total = length, Block1 removed). Anything else is a body libcoap did not assemble: a
+    // "random access" Block1 block, or libcoap could not allocate the body.
+    size_t len = 0, offset = 0, total = 0;
+    const uint8_t* data = nullptr;
+    bool has_data = coap_get_data_large(request, &len, &data, &offset, &total) && data;
+    coap_opt_iterator_t it;
+    bool whole = !has_data || (offset == 0 && total == len &&
+                               !coap_check_option(request, COAP_OPTION_BLOCK1, &it));
+    size_t announced = std::max(total, offset + len);
+    if (coap_opt_t* o = coap_check_option(request, COAP_OPTION_SIZE1, &it))
+      announced = std::max<size_t>(announced,
+                                   coap_decode_var_bytes8(coap_opt_value(o), coap_opt_length(o)));
     if (!entry || code == 0 || code >= kMethods || !entry->handlers[code]) {
       out = Response{.code = kMethodNotAllowed};
+    } else if (impl &&
+               (len > impl->max_request_body || (!whole && announced > impl->max_request_body))) {
+      out = TooLarge(*impl);
+    } else if (!whole) {
+      out = Response{.code = kRequestEntityIncomplete,
+                     .payload = Text("block-wise request body incomplete")};
     } else {
       Request rq;
       rq.method = static_cast<Method>(code);
       rq.path = entry->path;
       if (query) rq.query.assign(reinterpret_cast<const char*>(query->s), query->length);
-      size_t len = 0;
-      const uint8_t* data = nullptr;
-      if (coap_get_data(request, &len, &data) && data) rq.payload.assign(data, data + len);
-      coap_opt_iterator_t it;
+      if (has_data) rq.payload.assign(data, data + len);
       if (coap_opt_t* o = coap_check_option(request, COAP_OPTION_CONTENT_FORMAT, &it)) {
         rq.content_format =
             static_cast<uint16_t>(coap_decode_var_bytes(coap_opt_value(o), coap_opt_length(o)));
@@ -99,7 +221,16 @@ void OnRequest(coap_resource_t* resource, coap_session_t* session, const coap_pd
   } catch (...) {
     out = Response{.code = kInternalServerError};
   }
-  WriteResponse(out, response);
+  if (out.code == kRequestEntityTooLarge && impl) {
+    uint8_t buf[8];
+    coap_add_option(response, COAP_OPTION_SIZE1,
+                    coap_encode_var_safe8(buf, sizeof buf, impl->max_request_body), buf);
+  }
+  try {
+    WriteResponse(std::move(out), resource, session, request, query, response);
+  } catch (...) {  // std::bad_alloc moving the body
+    coap_pdu_set_code(response, static_cast<coap_pdu_code_t>(kInternalServerError));
+  }
 }
 
 }  // namespace
@@ -109,6 +240,19 @@ Server::~Server() = default;
 
 uint16_t Server::udp_port() const { return impl_->udp_port; }
 uint16_t Server::dtls_port() const { return impl_->dtls_port; }
+
+size_t Server::session_count() const { return impl_->sessions.load(std::memory_order_relaxed); }
+
+ServerStats Server::stats() const {
+  const Impl& i = *impl_;
+  constexpr auto r = std::memory_order_relaxed;
+  return ServerStats{.sessions = i.sessions.load(r),
+                     .dtls_established = i.dtls_established.load(r),
+                     .sessions_created = i.sessions_created.load(r),
+                     .handshakes_completed = i.handshakes_completed.load(r),
+                     .requests = i.requests.load(r),
+                     .requests_too_large = i.requests_too_large.load(r)};
+}
 
 Result<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   if (!config.udp_port && !config.dtls_port)
@@ -120,9 +264,20 @@ Result<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   if (config.psk && !config.psk->key_for_identity)
     return Fail(ErrorCode::kInvalidInput, "coap server: PSK needs key_for_identity");
 
+  if (config.max_request_body > internal::kMaxBlockwiseBody)
+    return Fail(ErrorCode::kInvalidInput,
+                "coap server: max_request_body beyond the RFC 7959 maximum of " +
+                    std::to_string(internal::kMaxBlockwiseBody) + " bytes");
+
   auto impl = std::make_unique<Impl>();
+  impl->max_request_body = config.max_request_body;
   SECPROF_ASSIGN_OR_RETURN(impl->ctx, internal::NewContext());
   coap_context_t* ctx = impl->ctx.get();
+  coap_set_app_data(ctx, impl.get());
+  coap_register_event_handler(ctx, &OnServerEvent);
+  // RFC 7959 through libcoap: it sends Block2 responses and assembles Block1 bodies, handing the
+  // handler one whole body (set before any session exists, as libcoap requires).
+  coap_context_set_block_mode(ctx, COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
   coap_context_set_max_handshake_sessions(ctx, config.limits.max_handshake_sessions);
   coap_context_set_max_idle_sessions(ctx, config.limits.max_idle_sessions);
   coap_context_set_session_timeout(ctx,
@@ -134,7 +289,7 @@ Result<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
       impl->pki = std::make_unique<internal::PkiHolder>();
       impl->pki->config = std::move(*config.pki);
       impl->pki->also_psk = impl->psk.has_value();
-      internal::FillPkiSetup(*impl->pki);
+      SECPROF_TRY(internal::FillPkiSetup(*impl->pki));
       if (!coap_context_set_pki(ctx, &impl->pki->setup))
         return Fail(ErrorCode::kCrypto, "coap server: libcoap refused the certificate setup");
     }

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "coap/coap_test_util.h"
 #include "secprof/coap/coap.h"
 #include "secprof/crypto/signer.h"
 #include "secprof/identity/identity.h"
@@ -24,29 +25,6 @@ using crypto::PrivateKey;
 using crypto::SecureBuffer;
 using crypto::SignatureAlgorithm;
 using crypto::SoftwareSigner;
-
-SecureBuffer Key(std::string_view s) {
-  return SecureBuffer(ByteView(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
-}
-
-// A server whose I/O loop runs in a thread owned by this object; the destructor stops the loop
-// (std::jthread requests stop and joins) before the server is destroyed.
-class RunningServer {
- public:
-  explicit RunningServer(ServerConfig cfg, const std::function<void(Server&)>& setup) {
-    auto s = Server::Create(std::move(cfg));
-    if (!s) throw std::runtime_error(s.error().ToString());
-    server_ = std::move(*s);
-    setup(*server_);
-    loop_ = std::jthread([srv = server_.get()](std::stop_token st) { (void)srv->Serve(st); });
-  }
-  Server& operator*() { return *server_; }
-  Server* operator->() { return server_.get(); }
-
- private:
-  std::unique_ptr<Server> server_;
-  std::jthread loop_;  // declared after server_: stopped and joined first
-};
 
 void AddStandardResources(Server& s) {
   s.AddResource("whoami", Method::kGet, [](const Request& r) {

@@ -15,6 +15,14 @@
 //   SECPROF_ASSIGN_OR_RETURN(auto client, Client::Connect("127.0.0.1", server->dtls_port(), cc));
 //   SECPROF_ASSIGN_OR_RETURN(Response r, client->Get("sensors/temp"));
 //
+// Block-wise transfer (RFC 7959) is libcoap's: a handler's large response goes out in Block2
+// blocks, a large request body arrives whole (Block1, assembled by libcoap), and the Client
+// sends and receives large bodies the same way; both ends cap the body size (max_request_body,
+// max_response_body).
+//
+// A DTLS-PKI private key may live in a PKCS#11 token (PkiConfig::private_key_pkcs11), used
+// through OpenSSL's "pkcs11" engine; the key never leaves the token.
+//
 // Threading: libcoap 4.3.1 is not thread-safe. A Server is configured (Create, AddResource) and
 // then driven by exactly one thread (Serve / RunOnce); handlers and callbacks run on that thread.
 // A Client is used by one thread at a time. Distinct Servers and Clients are independent.
@@ -57,12 +65,17 @@ inline constexpr Code kDeleted = MakeCode(2, 2);
 inline constexpr Code kValid = MakeCode(2, 3);
 inline constexpr Code kChanged = MakeCode(2, 4);
 inline constexpr Code kContent = MakeCode(2, 5);
+inline constexpr Code kContinue = MakeCode(2, 31);  // RFC 7959 §2.9.1 (a Block1 block taken)
 inline constexpr Code kBadRequest = MakeCode(4, 0);
 inline constexpr Code kUnauthorized = MakeCode(4, 1);
 inline constexpr Code kBadOption = MakeCode(4, 2);
 inline constexpr Code kForbidden = MakeCode(4, 3);
 inline constexpr Code kNotFound = MakeCode(4, 4);
 inline constexpr Code kMethodNotAllowed = MakeCode(4, 5);
+inline constexpr Code kRequestEntityIncomplete = MakeCode(4, 8);  // RFC 7959 §2.9.2
+// RFC 7252 §5.9.2.9; for a Block1 body beyond the server's limit, RFC 7959 §2.9.3 (with Size1 =
+// the largest acceptable body, RFC 7959 §4).
+inline constexpr Code kRequestEntityTooLarge = MakeCode(4, 13);
 inline constexpr Code kInternalServerError = MakeCode(5, 0);
 inline constexpr Code kServiceUnavailable = MakeCode(5, 3);
 // "c.dd", e.g. "4.04".
@@ -133,11 +146,36 @@ struct PeerCertificate {
   bool validated = false;     // OpenSSL's chain validation against the trust anchors passed
 };
 
+// A private key inside a PKCS#11 token (SecProf_3/4: tamper-resistant, non-extractable keys),
+// used through OpenSSL's "pkcs11" engine (libp11; Debian libengine-pkcs11-openssl), which libcoap
+// 4.3.1 drives for COAP_PKI_KEY_PKCS11. The handshake signature is made in the token.
+//
+// The engine is one per process: the first Server or Client that uses a token key loads it and
+// it stays loaded until the process ends (libcoap holds it). Its PKCS#11 module is `module_path`
+// when given, else the engine's default ($PKCS11_MODULE_PATH, else p11-kit-proxy, which loads the
+// modules registered with p11-kit, SoftHSM2 among them). A later config naming another module is
+// refused (kInvalidInput). docs/COAP.md describes the interplay with keystore::Pkcs11KeyStore.
+struct Pkcs11PrivateKey {
+  // RFC 7512 URI of the private key object, e.g.
+  // "pkcs11:token=fab;object=idevid-x;type=private". `object` matches CKA_LABEL (the
+  // keystore label). No pin-value attribute: the PIN goes in `pin`.
+  std::string uri{};
+  crypto::SecureBuffer pin{};  // the token user's PIN (C_Login, PKCS#11 v2.40 §5.6)
+  std::string module_path{};   // e.g. keystore::kDefaultPkcs11Module; "" = the engine's default
+};
+
 // DTLS with X.509 certificates (RFC 7925 §4.4.2). PEM text throughout.
 struct PkiConfig {
   std::string certificate_pem{};           // own end-entity certificate
   crypto::SecureBuffer private_key_pem{};  // its PKCS#8 (or SEC 1) private key
-  std::string trust_anchors_pem{};         // the CA certificate that the peer's chain must reach
+  // Instead of private_key_pem (which must then be empty): the private key in a token. Create /
+  // Connect load it once through the engine to check the URI, the PIN and that it matches
+  // certificate_pem (kNotFound, kInvalidInput), so that a mistake is reported there and not as a
+  // failed handshake. libcoap reads the certificate and the trust anchor from files in this mode;
+  // they are written as DER, 0600, to a private directory (0700) that lives as long as the Server
+  // or Client. Neither is secret.
+  std::optional<Pkcs11PrivateKey> private_key_pkcs11{};
+  std::string trust_anchors_pem{};  // the CA certificate that the peer's chain must reach
   // Ask for and validate the peer's certificate. A server then refuses clients without one.
   bool require_peer_certificate = true;
   // Called on the I/O thread for each certificate of the peer's chain after OpenSSL's checks;
@@ -166,6 +204,24 @@ struct ServerConfig {
   std::optional<PskServerConfig> psk{};
   std::optional<PkiConfig> pki{};
   Limits limits{};
+  // Largest request body handed to a handler (bytes). A Block1 body (RFC 7959 §2.5) is assembled
+  // by libcoap and, when larger, answered 4.13 Request Entity Too Large with Size1 = this limit
+  // (RFC 7959 §2.9.3, §4) without calling the handler. libcoap 4.3.1 has no cap of its own while
+  // it assembles: the limit applies once the body is complete (docs/COAP.md).
+  size_t max_request_body = size_t{1} << 20;
+};
+
+// What a Server has seen; read from any thread (relaxed atomics), written on the I/O thread.
+struct ServerStats {
+  // Server sessions libcoap holds now: one per UDP peer and per DTLS peer whose handshake has
+  // completed (libcoap 4.3.1 does not announce DTLS sessions before that), until libcoap drops
+  // them (idle timeout, max_idle_sessions, a closed DTLS session).
+  size_t sessions = 0;
+  size_t dtls_established = 0;    // of those, DTLS sessions whose handshake completed
+  uint64_t sessions_created = 0;  // since Create
+  uint64_t handshakes_completed = 0;
+  uint64_t requests = 0;            // handler calls, plus requests refused for their size
+  uint64_t requests_too_large = 0;  // answered 4.13 (max_request_body)
 };
 
 class Server {
@@ -182,9 +238,20 @@ class Server {
   uint16_t udp_port() const;
   uint16_t dtls_port() const;
 
+  // Sessions libcoap holds now (ServerStats::sessions). Any thread.
+  size_t session_count() const;
+  // A snapshot of the counters. Any thread.
+  ServerStats stats() const;
+
   // Registers `handler` for `method` on `path` ("a/b", no leading '/'). Several methods may share
   // a path. Unknown paths answer 4.04, unregistered methods 4.05 (libcoap). REQUIRES: not while
   // Serve runs on another thread.
+  //
+  // A response payload of any size (up to libcoap's 1,073,740,800 bytes: 2^20 blocks of 1024,
+  // RFC 7959 §2.2) is sent block-wise (Block2) when it does not fit one message; libcoap keeps it
+  // for the peer's follow-up block requests and calls the handler again only for a new request
+  // (a GET without Block2 or for block 0). A handler may thus be called with any Block2 request
+  // and always returns the whole representation. Request payloads arrive whole.
   void AddResource(std::string_view path, Method method, Handler handler);
 
   // Processes I/O for at most `timeout` (libcoap coap_io_process).
@@ -206,8 +273,16 @@ struct ClientConfig {
   std::string psk_identity{};      // kPsk
   crypto::SecureBuffer psk_key{};  // kPsk
   PkiConfig pki{};                 // kPki
-  // Bound for the DTLS handshake in Connect and for each request.
+  // Bound for the DTLS handshake in Connect and for each request. While a block-wise response
+  // (Block2) arrives, each new block restarts it. A block-wise request body (Block1) gets it once
+  // per block it needs, since libcoap 4.3.1 consumes the 2.31 Continue answers internally; a peer
+  // that stops answering fails earlier, after libcoap's retransmissions (RFC 7252 §4.2).
   std::chrono::milliseconds timeout{10000};
+  // Largest response body accepted (bytes). A Block2 response announcing more in Size2 (RFC 7959
+  // §4), or growing beyond it, fails the request with kLimit; the Client then closes its session
+  // (libcoap 4.3.1 cannot abandon a block-wise transfer otherwise) and later requests fail with
+  // kIo. Default 128 MiB: firmware images arrive this way.
+  size_t max_response_body = size_t{128} << 20;
 };
 
 class Client {
@@ -222,8 +297,10 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   // A confirmable request (RFC 7252 §4.2) and its response. kIo when no response arrives within
-  // the timeout, or the exchange fails (reset, DTLS closed). The payload must fit one message
-  // (no block-wise transfer).
+  // the timeout, or the exchange fails (reset, DTLS closed). A payload that does not fit one
+  // message is sent block-wise (Block1, RFC 7959 §2.5) and a large response is received whole
+  // (Block2, §2.4); kLimit for a response beyond max_response_body or a payload beyond libcoap's
+  // 1,073,740,800 bytes.
   Result<Response> Send(Method method, std::string_view path, ByteView payload = {},
                         std::optional<uint16_t> content_format = std::nullopt,
                         std::string_view query = {});
