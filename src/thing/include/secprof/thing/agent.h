@@ -1,0 +1,211 @@
+// secprof/thing/agent.h — the device agent (brief §4): a thing's lifecycle state machine, persisted
+// atomically in its state directory, and the protocol steps that move it:
+//
+//   manufactured --Install--> installed --Join--> commissioned --GoOperational--> operational
+//   operational <--EnterMaintenance / GoOperational--> maintenance
+//   {commissioned, operational, maintenance} --Decommission--> decommissioned (keys wiped)
+//   decommissioned --FactoryReset--> re-owned --Install (new owner's KDC)--> installed --> ...
+//   SecProf_1 (no KDC): manufactured --StartPairing + an imprint / BecomeMother--> commissioned
+//
+// Every transition is written to <state>/state.json with WriteFileAtomic (temporary file, fsync,
+// rename, directory fsync) before the call returns, so a process killed at any point restarts in
+// the old or the new state, never in between. Symmetric secrets (PSK, pairwise key, group keys,
+// the SecProf_1 domain key) live inside state.json sealed with AES-256-GCM under <state>/kek
+// (domain::WrapKey). Asymmetric keys stay in the thing's key store: a file store under
+// <state>/keystore (SecProf_1/2) or a PKCS#11 token (SecProf_3/4; non-extractable; DTLS signs
+// in the token through coap::Pkcs11PrivateKey).
+//
+// An Agent is used by one thread at a time. ThingServer runs the thing's own CoAP resources.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "secprof/coap/coap.h"
+#include "secprof/core/clock.h"
+#include "secprof/core/result.h"
+#include "secprof/crypto/random.h"
+#include "secprof/domain/keys.h"
+#include "secprof/domain/profile.h"
+#include "secprof/domain/protocol.h"
+#include "secprof/keystore/pkcs11_store.h"
+
+namespace secprof::thing {
+
+enum class State {
+  kManufactured,
+  kInstalled,
+  kCommissioned,
+  kOperational,
+  kMaintenance,
+  kDecommissioned,
+  kReOwned,
+};
+const char* StateName(State s);
+Result<State> ParseState(std::string_view s);
+
+inline constexpr int kStateVersion = 1;
+inline constexpr const char* kStateFormat = "secprof-thing-state";
+
+struct Transition {
+  int64_t time = 0;  // unix seconds
+  std::string from, to, why;
+};
+
+// What state.json holds (secrets excepted: see Secrets).
+struct ThingState {
+  State state = State::kManufactured;
+  std::string serial, vendor, model;
+  domain::Profile profile = domain::Profile::kSecProf2;
+  std::string idevid_pem;          // the manufacturer's IDevID
+  std::string trust_anchor_pem;    // the manufacturer trust anchor (vendor CA)
+  std::string setup_code;          // SecProf_2 (printed on the device in real life)
+  std::string key_store = "file";  // "file" or "pkcs11"
+  std::string token_label;         // pkcs11: the token holding the keys
+  std::string idevid_key_label;
+  std::string kdc_host;
+  uint16_t kdc_udp = 0, kdc_dtls = 0;
+  std::string psk_identity;      // SecProf_2
+  std::string ldevid_pem;        // SecProf_3/4
+  std::string ldevid_key_label;  // SecProf_3/4
+  std::string domain_ca_pem;     // SecProf_3/4: the domain the voucher pinned
+  std::string owner;             // informational: the voucher's owner / the mother's serial
+  std::map<std::string, int64_t> groups;  // group -> epoch held
+  uint64_t link_counter = 0;              // SecProf_1 frames sent
+  uint64_t session_renewals = 0;
+  std::vector<Transition> history;  // the last 32 transitions
+  std::string wrapped_secrets;      // hex; see Secrets
+};
+
+struct AgentOptions {
+  std::string state_dir;
+  // For key_store "pkcs11": the module and PIN (the token label comes from state.json). The PIN may
+  // also come from $SECPROF_PKCS11_PIN.
+  keystore::Pkcs11KeyStoreOptions pkcs11{};
+  const Clock* clock = nullptr;             // nullptr: SystemClock()
+  crypto::Random* random = nullptr;         // nullptr: SystemRandomSource()
+  std::chrono::milliseconds timeout{5000};  // per request / handshake
+  // Session-key policy override (default: the profile's).
+  std::optional<uint64_t> session_max_messages{};
+  std::optional<std::chrono::seconds> session_max_age{};
+};
+
+struct InitOptions {
+  std::string state_dir;
+  std::string factory_dir;  // a `secprof manufacture` output directory
+  std::string serial;
+  domain::Profile profile = domain::Profile::kSecProf2;
+};
+
+class Agent {
+ public:
+  // Creates a thing's state directory from its factory folder (IDevID, trust anchor, setup code,
+  // key store), in state "manufactured". kConflict when state_dir already holds a thing.
+  static Status Init(const InitOptions& options);
+  // Loads state.json (kInvalidInput naming the field when it is malformed; kNotFound when absent).
+  static Result<std::unique_ptr<Agent>> Open(AgentOptions options);
+  ~Agent();
+
+  const ThingState& state() const;
+  const domain::Policy& policy() const;
+
+  // manufactured | re-owned -> installed: where the domain's KDC is.
+  Status Install(const std::string& kdc_host, uint16_t kdc_udp, uint16_t kdc_dtls);
+  // installed -> commissioned, by the profile's bootstrapping (SecProf_2: setup code; SecProf_3/4:
+  // voucher + IDevID). Refuses (kVerifyFailed, no state change) a KDC whose voucher does not verify
+  // against the manufacturer trust anchor, names another serial, or pins another domain than the
+  // one the KDC proves (a rogue KDC or a man in the middle).
+  Status Join();
+  // commissioned | maintenance -> operational, and operational -> maintenance; told to the KDC.
+  Status GoOperational();
+  Status EnterMaintenance();
+  // Operational traffic: one sensor reading to the KDC over the protected session.
+  Status SendReading(int64_t centi_celsius);
+  // A key with `peer`, issued by the KDC, and the ticket to hand to the peer.
+  Result<domain::PairKeyResponse> RequestPairKey(const std::string& peer);
+  // The current epoch's key of `group` (stored sealed); returns the epoch and members.
+  Result<domain::GroupKeyResponse> FetchGroupKey(const std::string& group);
+  // Seals `data` for `group` with the key held (signed in profiles with origin authentication).
+  Result<crypto::Bytes> SealGroupMessage(const std::string& group, crypto::ByteView data);
+  // Opens a group message with the key held; `members` (from FetchGroupKey) give the senders'
+  // certificates for origin authentication.
+  Result<domain::GroupMessage> OpenGroupMessage(const std::string& group, crypto::ByteView message,
+                                                const std::vector<domain::GroupMember>& members);
+  // Asks the KDC to decommission this thing, then wipes its operational keys -> decommissioned.
+  // With `kdc_reachable` false (the KDC is gone or already revoked it), wipes locally only.
+  Status Decommission(bool kdc_reachable = true);
+  // decommissioned -> re-owned: forgets the old domain entirely (the IDevID stays). With `force`,
+  // from any state (wipes first).
+  Status FactoryReset(bool force = false);
+
+  // SecProf_1: this thing becomes the domain's first member (the "mother") with a fresh domain key.
+  Status BecomeMother();
+  // SecProf_1: the imprint a mother hands to a thing in pairing mode (its domain key, in clear).
+  Result<domain::PairImprint> MakeImprint() const;
+  // SecProf_1: accepts an imprint (called by ThingServer's pair resource, or directly).
+  // manufactured|installed|re-owned -> commissioned; kConflict once imprinted (the duckling obeys
+  // its first mother until death, i.e. a factory reset).
+  Status AcceptImprint(const domain::PairImprint& imprint);
+  // SecProf_1: a link frame (domain-key MAC, counter) and its check.
+  Result<crypto::Bytes> SealLinkFrame(crypto::ByteView data);
+  Result<domain::LinkFrame> OpenLinkFrame(crypto::ByteView frame);
+
+  // The DTLS session to the KDC (renewed per the session-key policy). Exposed for tests.
+  Result<coap::Client*> KdcSession();
+  // Secret accessors for ThingServer and tests: the pairwise key with the KDC (kNotFound if none).
+  Result<crypto::SecureBuffer> PairwiseKey() const;
+
+  struct Impl;
+
+ private:
+  explicit Agent(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The thing's own CoAP resources: GET sensor/temp, PUT actuator/led, POST t (a KDC ticket; plain
+// CoAP, the ticket protects itself), and DTLS-PSK sessions keyed by accepted tickets (the PSK
+// identity is the ticket's kid in hex). SecProf_1: POST pair (imprint, within the pairing window)
+// and POST l2 (link frames) over plain CoAP.
+struct ThingServerOptions {
+  std::string address = "127.0.0.1";
+  uint16_t udp_port = 0;
+  uint16_t dtls_port = 0;
+  // SecProf_1: how long pairing mode lasts after Start (nullopt: the profile's window).
+  std::optional<std::chrono::seconds> pairing_window{};
+};
+
+class ThingServer {
+ public:
+  // The agent must outlive the server, and is used from the server's thread while it serves.
+  static Result<std::unique_ptr<ThingServer>> Start(Agent& agent, ThingServerOptions options);
+  ~ThingServer();
+  uint16_t udp_port() const;
+  uint16_t dtls_port() const;
+  Status RunOnce(std::chrono::milliseconds timeout);
+  Status Serve(std::stop_token stop);
+  // Serials of peers that presented a valid ticket, and the number of refused requests.
+  std::vector<std::string> ticket_peers() const;
+  uint64_t refused() const;
+  bool led() const;
+
+  struct Impl;
+
+ private:
+  explicit ThingServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A peer thing's side of a thing-to-thing session: hands `pk.ticket` to the peer's server (plain
+// CoAP POST t) and opens DTLS-PSK with (hex kid, K_AB). The result is a connected client.
+Result<std::unique_ptr<coap::Client>> ConnectToPeer(const std::string& host, uint16_t udp_port,
+                                                    uint16_t dtls_port,
+                                                    const domain::PairKeyResponse& pk,
+                                                    std::chrono::milliseconds timeout);
+
+}  // namespace secprof::thing

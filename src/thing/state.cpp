@@ -1,0 +1,97 @@
+// state.json of the thing agent (agent.h).
+#include <nlohmann/json.hpp>
+
+#include "internal.h"
+
+namespace secprof::thing {
+
+namespace {
+constexpr std::array<const char*, 7> kNames{"manufactured", "installed",   "commissioned",
+                                            "operational",  "maintenance", "decommissioned",
+                                            "re-owned"};
+}
+
+const char* StateName(State s) { return kNames[static_cast<size_t>(s)]; }
+
+Result<State> ParseState(std::string_view s) {
+  for (size_t i = 0; i < kNames.size(); ++i)
+    if (s == kNames[i]) return static_cast<State>(i);
+  return Fail(ErrorCode::kInvalidInput, "unknown thing state '" + std::string(s) + "'");
+}
+
+std::string StateToJson(const ThingState& t) {
+  nlohmann::ordered_json j;
+  j["format"] = kStateFormat;
+  j["version"] = kStateVersion;
+  j["state"] = StateName(t.state);
+  j["serial"] = t.serial;
+  j["vendor"] = t.vendor;
+  j["model"] = t.model;
+  j["profile"] = domain::ProfileName(t.profile);
+  j["idevid"] = t.idevid_pem;
+  j["trust_anchor"] = t.trust_anchor_pem;
+  j["setup_code"] = t.setup_code;
+  j["key_store"] = t.key_store;
+  j["token_label"] = t.token_label;
+  j["idevid_key_label"] = t.idevid_key_label;
+  j["kdc"] = {{"host", t.kdc_host}, {"udp", t.kdc_udp}, {"dtls", t.kdc_dtls}};
+  j["psk_identity"] = t.psk_identity;
+  j["ldevid"] = t.ldevid_pem;
+  j["ldevid_key_label"] = t.ldevid_key_label;
+  j["domain_ca"] = t.domain_ca_pem;
+  j["owner"] = t.owner;
+  j["groups"] = t.groups;
+  j["link_counter"] = t.link_counter;
+  j["session_renewals"] = t.session_renewals;
+  auto h = nlohmann::ordered_json::array();
+  for (const auto& x : t.history)
+    h.push_back({{"time", x.time}, {"from", x.from}, {"to", x.to}, {"why", x.why}});
+  j["history"] = h;
+  j["secrets"] = t.wrapped_secrets;
+  return j.dump(2) + "\n";
+}
+
+Result<ThingState> StateFromJson(std::string_view text, const std::string& file) {
+  try {
+    auto j = nlohmann::json::parse(text);
+    if (!j.is_object() || j.value("format", "") != kStateFormat)
+      return Fail(ErrorCode::kInvalidInput, file + ": not a secprof thing state file");
+    if (j.at("version").get<int>() != kStateVersion)
+      return Fail(ErrorCode::kInvalidInput, file + ": unsupported state version");
+    ThingState t;
+    SECPROF_ASSIGN_OR_RETURN(t.state, ParseState(j.at("state").get<std::string>()));
+    t.serial = j.at("serial").get<std::string>();
+    t.vendor = j.at("vendor").get<std::string>();
+    t.model = j.at("model").get<std::string>();
+    SECPROF_ASSIGN_OR_RETURN(t.profile, domain::ParseProfile(j.at("profile").get<std::string>()));
+    t.idevid_pem = j.at("idevid").get<std::string>();
+    t.trust_anchor_pem = j.at("trust_anchor").get<std::string>();
+    t.setup_code = j.at("setup_code").get<std::string>();
+    t.key_store = j.at("key_store").get<std::string>();
+    t.token_label = j.at("token_label").get<std::string>();
+    t.idevid_key_label = j.at("idevid_key_label").get<std::string>();
+    const auto& k = j.at("kdc");
+    t.kdc_host = k.at("host").get<std::string>();
+    t.kdc_udp = k.at("udp").get<uint16_t>();
+    t.kdc_dtls = k.at("dtls").get<uint16_t>();
+    t.psk_identity = j.at("psk_identity").get<std::string>();
+    t.ldevid_pem = j.at("ldevid").get<std::string>();
+    t.ldevid_key_label = j.at("ldevid_key_label").get<std::string>();
+    t.domain_ca_pem = j.at("domain_ca").get<std::string>();
+    t.owner = j.at("owner").get<std::string>();
+    t.groups = j.at("groups").get<std::map<std::string, int64_t>>();
+    t.link_counter = j.at("link_counter").get<uint64_t>();
+    t.session_renewals = j.at("session_renewals").get<uint64_t>();
+    for (const auto& x : j.at("history"))
+      t.history.push_back({x.at("time").get<int64_t>(), x.at("from").get<std::string>(),
+                           x.at("to").get<std::string>(), x.at("why").get<std::string>()});
+    t.wrapped_secrets = j.at("secrets").get<std::string>();
+    if (t.key_store != "file" && t.key_store != "pkcs11")
+      return Fail(ErrorCode::kInvalidInput, file + ": key_store must be file or pkcs11");
+    return t;
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kInvalidInput, file + ": malformed state: " + e.what());
+  }
+}
+
+}  // namespace secprof::thing
