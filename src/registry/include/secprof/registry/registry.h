@@ -202,8 +202,8 @@ class Registry {
   // (decommissioned, revoked, evicted) also revokes the credential (revoked_credentials), clears
   // wrapped_key and removes the thing from every group. Those groups are returned (sorted): with
   // `rekey` they are rekeyed in the same transaction (epoch+1); without it they are marked
-  // needs_rekey and the caller must Rekey them. Audit action = the target state's name, with
-  // `detail`.
+  // needs_rekey and the caller must Rekey them. Audit action = the target state's name, detail
+  // "from <state>: <detail>" (plus one "group-member-removed" entry per group left).
   Result<std::vector<std::string>> Transition(std::string_view serial, State to,
                                               std::string_view actor, std::string_view detail,
                                               const GroupRekeyFn& rekey = {});
