@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -134,8 +135,33 @@ Status CheckDigest(ByteView expected, ByteView actual) {
 // ---- Image sources: bytes in memory, or a file read in large chunks
 // ------------------------------
 
-// One image, either in memory or as a file. Hashing and copying read the file once, in chunks of
-// `chunk` bytes, into one buffer (no second copy of the image in memory).
+// A read-only mapping of part of a file; unmapped on scope exit.
+class Mapping {
+ public:
+  Mapping(void* p, size_t len) : p_(p), len_(len) {}
+  ~Mapping() {
+    if (p_ != MAP_FAILED) ::munmap(p_, len_);
+  }
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  bool ok() const { return p_ != MAP_FAILED; }
+  ByteView view() const { return ByteView(static_cast<const uint8_t*>(p_), len_); }
+
+ private:
+  void* p_;
+  size_t len_;
+};
+
+// What ImageSource needs of InstallOptions.
+struct FileIo {
+  FileReads mode = FileReads::kMmap;
+  size_t window = 16u << 20;  // kMmap
+  size_t chunk = 1u << 20;    // kRead, and the slices of an image in memory
+};
+
+// One image, either in memory or as a file. A file is hashed and copied in one pass of chunks:
+// mapped windows of the page cache (kMmap), or read(2) into one buffer (kRead); the image is
+// never held in memory whole.
 class ImageSource {
  public:
   static ImageSource FromBytes(ByteView b) {
@@ -143,9 +169,10 @@ class ImageSource {
     s.bytes_ = b;
     return s;
   }
-  static Result<ImageSource> FromFile(const std::string& path) {
+  static Result<ImageSource> FromFile(const std::string& path, FileIo io) {
     ImageSource s;
     s.path_ = path;
+    s.io_ = io;
     s.fd_ = Fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (s.fd_.get() < 0) return Fail(SysError("cannot open image", path, errno));
     struct stat st {};
@@ -158,7 +185,7 @@ class ImageSource {
     return s;
   }
 
-  // The size before reading (fstat for a file). ForEach checks the bytes actually read too.
+  // The size before reading (fstat for a file). ForEach checks the bytes actually seen too.
   uint64_t size() const { return path_.empty() ? bytes_.size() : size_; }
 
   // Calls fn(chunk) for consecutive chunks of the image from its start; returns the total.
@@ -169,12 +196,38 @@ class ImageSource {
         SECPROF_TRY(fn(bytes_.subspan(off, std::min(chunk, bytes_.size() - off))));
       return static_cast<uint64_t>(bytes_.size());
     }
+    return io_.mode == FileReads::kMmap ? MapEach(fn) : ReadEach(fn);
+  }
+
+ private:
+  template <class Fn>
+  Result<uint64_t> MapEach(Fn& fn) {
+    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    const size_t window = (io_.window + page - 1) / page * page;  // offsets must be page-aligned
+    for (uint64_t off = 0; off < size_; off += window) {
+      const size_t len = static_cast<size_t>(std::min<uint64_t>(window, size_ - off));
+      Mapping m(::mmap(nullptr, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd_.get(),
+                       static_cast<off_t>(off)),
+                len);
+      if (!m.ok()) return Fail(SysError("cannot map image", path_, errno));
+      SECPROF_TRY(fn(m.view()));
+    }
+    // Only the fstat size was mapped: a file that grew (or shrank without SIGBUS) is refused.
+    struct stat st {};
+    if (::fstat(fd_.get(), &st) != 0) return Fail(SysError("cannot stat image", path_, errno));
+    if (static_cast<uint64_t>(st.st_size) != size_)
+      return Fail(ErrorCode::kIo, "image " + path_ + " changed size while it was read");
+    return size_;
+  }
+
+  template <class Fn>
+  Result<uint64_t> ReadEach(Fn& fn) {
     if (::lseek(fd_.get(), 0, SEEK_SET) != 0)
       return Fail(SysError("cannot seek image", path_, errno));
-    std::vector<uint8_t> buf(chunk);
+    std::vector<uint8_t> buf(io_.chunk);
     uint64_t total = 0;
     for (;;) {
-      // Fill the buffer as far as the file goes, so every Update gets a full chunk.
+      // Fill the buffer as far as the file goes, so every call gets a full chunk.
       size_t have = 0;
       while (have < buf.size()) {
         const ssize_t n = ::read(fd_.get(), buf.data() + have, buf.size() - have);
@@ -193,9 +246,9 @@ class ImageSource {
     return total;
   }
 
- private:
   ByteView bytes_;
   std::string path_;
+  FileIo io_;
   Fd fd_;
   uint64_t size_ = 0;
 };
@@ -212,9 +265,9 @@ Result<Hashed> HashSource(ImageSource& src, size_t chunk) {
   return Hashed{d, n};
 }
 
-Result<Hashed> HashPath(const std::string& path, size_t chunk) {
-  SECPROF_ASSIGN_OR_RETURN(ImageSource src, ImageSource::FromFile(path));
-  return HashSource(src, chunk);
+Result<Hashed> HashPath(const std::string& path, FileIo io) {
+  SECPROF_ASSIGN_OR_RETURN(ImageSource src, ImageSource::FromFile(path, io));
+  return HashSource(src, io.chunk);
 }
 
 Status WriteAll(int fd, ByteView b, const std::string& path) {
@@ -464,6 +517,7 @@ struct SlotStore::Impl {
   void Crash(std::string_view step) const {
     if (opt.crash_point) opt.crash_point(step);
   }
+  FileIo Io() const { return FileIo{opt.file_reads, opt.map_window, opt.read_chunk}; }
   int64_t Now() const {
     const Clock& c = opt.clock ? *opt.clock : SystemClock();
     return std::chrono::duration_cast<std::chrono::seconds>(c.Now().time_since_epoch()).count();
@@ -491,7 +545,7 @@ struct SlotStore::Impl {
     };
     auto h = crypto::Sha256Hasher::Create();
     if (!h) return fail(h.error());
-    auto n = src.ForEach(opt.io_chunk, [&](ByteView b) -> Status {
+    auto n = src.ForEach(opt.read_chunk, [&](ByteView b) -> Status {
       SECPROF_TRY(h->Update(b));
       return WriteAll(out.get(), b, tmp);
     });
@@ -598,7 +652,7 @@ Result<VerifiedUpdate> SlotStore::Impl::VerifyImpl(ByteView envelope, ImageSourc
     return Refuse(Refusal::kMalformed, ErrorCode::kInvalidInput,
                   "the manifest sets no image-size (the installer requires one)");
   SECPROF_TRY(CheckSize(*p->image_size, image.size()));
-  SECPROF_ASSIGN_OR_RETURN(Hashed h, HashSource(image, opt.io_chunk));
+  SECPROF_ASSIGN_OR_RETURN(Hashed h, HashSource(image, opt.read_chunk));
   SECPROF_TRY(CheckSize(*p->image_size, h.size));  // the file changed size while read
   SECPROF_TRY(CheckDigest(p->image_digest->bytes, h.digest));
   return VerifiedUpdate(ImageRecord{m.sequence_number, p->image_digest->bytes, h.size});
@@ -624,7 +678,8 @@ Result<SlotStore> SlotStore::Open(const std::string& dir, InstallIdentity identi
                   "install identity: the owner key is the vendor key (one signature would count "
                   "twice)");
   }
-  if (options.io_chunk < kMinChunk) options.io_chunk = kMinChunk;
+  options.read_chunk = std::max(options.read_chunk, kMinChunk);
+  options.map_window = std::max(options.map_window, kMinChunk);
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec)
@@ -691,7 +746,7 @@ Status SlotStore::Initialize(ByteView factory_image, uint64_t sequence_number) {
 }
 
 Status SlotStore::InitializeFromFile(const std::string& path, uint64_t sequence_number) {
-  SECPROF_ASSIGN_OR_RETURN(ImageSource src, ImageSource::FromFile(path));
+  SECPROF_ASSIGN_OR_RETURN(ImageSource src, ImageSource::FromFile(path, impl_->Io()));
   return impl_->InitializeImpl(src, sequence_number);
 }
 
@@ -743,7 +798,7 @@ Result<RecoveryReport> SlotStore::Recover() {
 
   // The active slot must be what the state says; nothing here can fix it if it is not.
   const SlotState& s = *I.state;
-  SECPROF_ASSIGN_OR_RETURN(Hashed h, HashPath(I.SlotFile(s.active), I.opt.io_chunk));
+  SECPROF_ASSIGN_OR_RETURN(Hashed h, HashPath(I.SlotFile(s.active), I.Io()));
   if (h.size != s.active_image.size || !crypto::ConstantTimeEqual(h.digest, s.active_image.digest))
     return Fail(ErrorCode::kVerifyFailed,
                 std::string("active slot ") + SlotName(s.active) + " (sequence " +
@@ -761,7 +816,7 @@ Result<VerifiedUpdate> SlotStore::Verify(ByteView envelope, ByteView image) cons
 
 Result<VerifiedUpdate> SlotStore::VerifyFile(ByteView envelope,
                                              const std::string& image_path) const {
-  SECPROF_ASSIGN_OR_RETURN(ImageSource src, ImageSource::FromFile(image_path));
+  SECPROF_ASSIGN_OR_RETURN(ImageSource src, ImageSource::FromFile(image_path, impl_->Io()));
   return impl_->VerifyImpl(envelope, src);
 }
 
@@ -793,7 +848,7 @@ Status SlotStore::Write(const VerifiedUpdate& update, ByteView image) {
 }
 
 Status SlotStore::WriteFile(const VerifiedUpdate& update, const std::string& image_path) {
-  SECPROF_ASSIGN_OR_RETURN(ImageSource src, ImageSource::FromFile(image_path));
+  SECPROF_ASSIGN_OR_RETURN(ImageSource src, ImageSource::FromFile(image_path, impl_->Io()));
   return impl_->WriteImpl(update, src);
 }
 
@@ -813,7 +868,7 @@ Status SlotStore::TestBoot() {
   if (I.opt.test_boot) {
     st = I.opt.test_boot(path);
   } else {  // the default: the slot must still hash to the verified digest
-    auto h = HashPath(path, I.opt.io_chunk);
+    auto h = HashPath(path, I.Io());
     if (!h)
       st = Fail(h.error());
     else if (auto s1 = CheckSize(p.image.size, h->size); !s1)

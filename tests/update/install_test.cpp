@@ -148,15 +148,41 @@ TEST_F(InstallTest, StepByStepWithFiles) {
   EXPECT_EQ(s.state().floor, 3u);
 }
 
-TEST_F(InstallTest, SmallChunksGiveTheSameDigest) {
-  InstallOptions opt;
-  opt.io_chunk = 1;  // raised to the 4096-byte minimum
-  SlotStore s = Fresh(1, opt);
-  const auto img = tmp_.path() / "fw.bin";
-  WriteBytes(img, Image(2, 3 * 4096 + 5));
-  auto st = s.InstallFile(MakeEnvelope(2, Image(2, 3 * 4096 + 5)), img.string());
-  ASSERT_TRUE(st) << st.error().ToString();
-  EXPECT_EQ(s.state().active_image.digest, Sha256Of(Image(2, 3 * 4096 + 5)));
+TEST_F(InstallTest, FileReadModesAndChunkSizesAgree) {
+  // Sizes around the page and chunk boundaries, including an empty image.
+  uint64_t seq = 1;
+  for (FileReads mode : {FileReads::kMmap, FileReads::kRead}) {
+    for (size_t chunk : {size_t{1}, size_t{4096}, size_t{1} << 20}) {  // 1: raised to 4096
+      TempDir tmp;
+      InstallOptions opt;
+      opt.file_reads = mode;
+      opt.read_chunk = chunk;
+      opt.map_window = chunk;
+      auto s = SlotStore::Open((tmp.path() / "fw").string(), Identity(), opt);
+      ASSERT_TRUE(s) << s.error().ToString();
+      ASSERT_TRUE(s->Initialize(Image(seq), seq));
+      for (size_t size : {size_t{0}, size_t{1}, size_t{4095}, size_t{4096}, 3 * size_t{4096} + 5,
+                          (size_t{1} << 20) + 1}) {
+        ++seq;
+        const Bytes img = Image(seq, size);
+        const auto path = tmp.path() / "fw.bin";
+        WriteBytes(path, img);
+        auto st = s->InstallFile(MakeEnvelope(seq, img), path.string());
+        ASSERT_TRUE(st) << "size " << size << ": " << st.error().ToString();
+        EXPECT_EQ(s->state().active_image.digest, Sha256Of(img));
+        EXPECT_EQ(ReadBytes(s->SlotPath(s->state().active)), img);
+        // The same image one byte short is refused in both modes.
+        if (size > 0) {
+          const Bytes cut(img.begin(), img.end() - 1);
+          WriteBytes(path, cut);
+          const Bytes env = MakeEnvelope(seq + 1, img);
+          auto r = s->VerifyFile(env, path.string());
+          ASSERT_FALSE(r);
+          EXPECT_EQ(RefusalOf(r.error()), Refusal::kImageSize);
+        }
+      }
+    }
+  }
 }
 
 // ---- Refusals: each with the directory unchanged ------------------------------------------------

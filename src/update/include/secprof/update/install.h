@@ -92,12 +92,22 @@ inline constexpr std::string_view kInstallSteps[] = {
     "confirm:state-confirmed", "revert:before-state", "revert:state-reverted",
 };
 
+enum class FileReads { kMmap, kRead };
+
 struct InstallOptions {
   TestBootHook test_boot;        // empty: the default hook (digest check)
   CrashPoint crash_point;        // tests only
   const Clock* clock = nullptr;  // for last_result timestamps; nullptr: SystemClock()
   ParseLimits limits;            // for the envelope
-  size_t io_chunk = 1u << 20;    // read size when hashing and copying images (>= 4096)
+  // How image files are read when hashed and copied (docs/PERFORMANCE.md, "Firmware
+  // verification"): kMmap maps them in windows of map_window bytes and hashes the page cache in
+  // place; kRead read(2)s them into one read_chunk buffer, one memory copy more (about 10 % of
+  // the SHA-256 rate). With kMmap, a file that another process truncates while it is mapped
+  // raises SIGBUS and the process dies: the store is crash-safe, so that costs a restart and
+  // Recover(), never an inconsistent state; use kRead where that is not acceptable.
+  FileReads file_reads = FileReads::kMmap;
+  size_t map_window = 16u << 20;  // rounded up to the page size
+  size_t read_chunk = 1u << 20;   // at least 4096
 };
 
 // ---- Refusal reasons ---------------------------------------------------------------------------
