@@ -241,5 +241,27 @@ TEST(CoapBlockwiseInterop, LibcoapClientFetchesAndPostsLargeBodies) {
   EXPECT_EQ(sink_calls.load(), 1);
 }
 
+TEST(CoapBlockwiseInterop, LibcoapClientSees413WithSize1) {
+  if (!HaveCoapClient())
+    GTEST_SKIP() << "coap-client-openssl not found (Debian package libcoap3-bin): interop "
+                    "test skipped";
+  std::atomic<int> sink_calls{0};
+  ServerConfig cfg = ServerFor(true);
+  cfg.max_request_body = 64 * kKiB;
+  RunningServer srv(std::move(cfg), BlobResources(&sink_calls));
+  testing::TempDir dir;
+  Bytes body = Pattern(100 * kKiB, 5);
+  std::string in = (dir.path() / "body.bin").string();
+  std::ofstream(in, std::ios::binary)
+      .write(reinterpret_cast<const char*>(body.data()), static_cast<std::streamsize>(body.size()));
+  // -v 7 makes coap-client log every PDU with its options.
+  auto r = testing::Run("timeout 60 coap-client-openssl -v 7 -B 50 -b 1024 -m post -f " + in +
+                        " -u thing-1 -k secret-key-0001 coaps://127.0.0.1:" +
+                        std::to_string(srv->dtls_port()) + "/sink 2>&1");
+  EXPECT_NE(r.out.find("c:4.13"), std::string::npos) << r.out.substr(0, 4000);
+  EXPECT_NE(r.out.find("Size1:65536"), std::string::npos) << r.out.substr(0, 4000);
+  EXPECT_EQ(sink_calls.load(), 0);
+}
+
 }  // namespace
 }  // namespace secprof::coap
