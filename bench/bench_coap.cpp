@@ -400,20 +400,24 @@ int Run(const Args& a) {
     std::fflush(stdout);
   }
 
-  // Memory per established session at our server.
-  Child child;
-  uint16_t port = 0;
-  if (!StartOurs(child, 16, a.sessions, &port)) return 1;
-  {
+  // Memory per established session: ours (required), and coap-server-openssl as a reference
+  // (same libcoap and OpenSSL underneath).
+  for (int which = 0; which < 2; ++which) {
+    Child child;
+    uint16_t port = 0;
+    bool ok = which == 0 ? StartOurs(child, 16, a.sessions, &port)
+                         : StartLibcoap(child, a.coap_server, 16, &port);
+    if (!ok) return 1;
+    const char* path = which == 0 ? "r" : "example_data";
     auto warm = ConnectReady(port);  // the first session pays for one-time allocations
-    if (!warm || !warm->Get("r")) return 1;
+    if (!warm || !warm->Get(path)) return 1;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     long before = RssKiB(child.pid());
     std::vector<std::unique_ptr<coap::Client>> held;
     held.reserve(static_cast<size_t>(a.sessions));
     for (int i = 0; i < a.sessions; ++i) {
       auto c = coap::Client::Connect("127.0.0.1", port, PskClient());
-      if (!c || !(*c)->Get("r")) {
+      if (!c || !(*c)->Get(path)) {
         std::fprintf(stderr, "session %d failed\n", i);
         return 1;
       }
@@ -422,9 +426,9 @@ int Run(const Args& a) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     long after = RssKiB(child.pid());
     std::printf(
-        "\nour server, %d established DTLS-PSK sessions: VmRSS %ld KiB -> %ld KiB, "
-        "%.1f KiB per session\n",
-        a.sessions, before, after,
+        "%s, %d established DTLS-PSK sessions: VmRSS %ld KiB -> %ld KiB, %.1f KiB per "
+        "session\n",
+        which == 0 ? "\nour server" : "coap-server-openssl", a.sessions, before, after,
         static_cast<double>(after - before) / static_cast<double>(a.sessions));
   }
   return 0;
