@@ -533,7 +533,8 @@ struct SlotStore::Impl {
 
   // Copies `src` into the temp file of `slot`, hashing it; refuses (and removes the temp file)
   // when it does not match `want`; else fsyncs and renames it over the slot file and fsyncs the
-  // directory. `after_temp` is the crash point between fsync and rename.
+  // directory. With `crash_after_temp`, the crash point "write:slot-temp" comes between the
+  // fsync and the rename.
   Status WriteSlot(Slot slot, ImageSource& src, const ImageRecord* want, Hashed* got,
                    bool crash_after_temp) {
     const std::string tmp = SlotTemp(slot);
