@@ -1,6 +1,7 @@
 #include "secprof/kdc/kdc.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <mutex>
 
 #include "internal.h"
@@ -493,17 +494,31 @@ Result<std::unique_ptr<Kdc>> Kdc::Create(KdcOptions options, const Clock& clock,
                 std::string(domain::ProfileName(options.profile)) +
                     " has no KDC: things pair with each other (resurrecting duckling)");
   if (options.keys_dir.empty()) options.keys_dir = options.db_path + ".keys";
+  // Arguments are checked before the registry and the key directory are created, so that a
+  // refused start leaves nothing behind (a registry bound to the wrong owner, say).
+  std::vector<identity::Certificate> vendor_cas;
+  for (const auto& f : options.vendor_ca_files) {
+    SECPROF_ASSIGN_OR_RETURN(std::string pem, ReadFile(f));
+    auto cert = identity::Certificate::FromPem(pem);
+    if (!cert) return Fail(cert.error().WithContext(f));
+    vendor_cas.push_back(*cert);
+  }
+  if (pol.bootstrap == domain::Bootstrap::kVoucher && vendor_cas.empty()) {
+    bool saved = false;
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(options.keys_dir + "/vendors", ec), end;
+         !ec && it != end; it.increment(ec))
+      saved = saved || it->path().extension() == ".pem";
+    if (!saved)
+      return Fail(ErrorCode::kInvalidInput,
+                  "no manufacturer trust anchor: pass --vendor-ca or import a voucher first");
+  }
   auto impl = std::make_unique<Impl>(std::move(options), clock, rng);
   SECPROF_ASSIGN_OR_RETURN(impl->reg, registry::Registry::Open(impl->opt.db_path, clock));
   SECPROF_TRY(impl->reg->InitDomain(domain::ProfileName(impl->opt.profile), impl->opt.owner));
   SECPROF_ASSIGN_OR_RETURN(impl->dk,
                            OpenDomainKeys(impl->opt.keys_dir, impl->opt.owner, clock, rng));
-  for (const auto& f : impl->opt.vendor_ca_files) {
-    SECPROF_ASSIGN_OR_RETURN(std::string pem, ReadFile(f));
-    auto cert = identity::Certificate::FromPem(pem);
-    if (!cert) return Fail(cert.error().WithContext(f));
-    impl->dk->vendor_cas.push_back(*cert);
-  }
+  for (auto& c : vendor_cas) impl->dk->vendor_cas.push_back(std::move(c));
   if (pol.bootstrap == domain::Bootstrap::kVoucher && impl->dk->vendor_cas.empty())
     return Fail(ErrorCode::kInvalidInput,
                 "no manufacturer trust anchor: pass --vendor-ca or import a voucher first");

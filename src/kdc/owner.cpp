@@ -52,6 +52,11 @@ Result<std::unique_ptr<OwnerTools>> OwnerTools::Open(const std::string& db_path,
     return Fail(ErrorCode::kNotFound,
                 db_path + " does not exist (start the KDC once with --db to create it)");
   if (keys_dir.empty()) keys_dir = db_path + ".keys";
+  // The owner's tools use the KDC's keys; they never make a domain CA of their own (a wrong
+  // --keys would otherwise mint one that no voucher or LDevID matches).
+  if (!std::filesystem::exists(keys_dir + "/domain-ca.pem"))
+    return Fail(ErrorCode::kNotFound,
+                keys_dir + "/domain-ca.pem does not exist (not the key directory of this KDC?)");
   SECPROF_ASSIGN_OR_RETURN(auto reg, registry::Registry::Open(db_path, clock));
   SECPROF_ASSIGN_OR_RETURN(registry::DomainInfo info, reg->Domain());
   SECPROF_ASSIGN_OR_RETURN(DomainKeys keys, OpenDomainKeys(keys_dir, info.owner, clock, rng));
