@@ -81,7 +81,9 @@ Result<Voucher> PayloadFromBytes(ByteView payload) {
 
   Voucher v;
   bool seen[10] = {};
-  for (const auto& [k, val] : value->map()) {
+  for (const auto& entry : value->map()) {
+    const Value& k = entry.first;
+    const Value& val = entry.second;  // a plain reference: clang cannot capture bindings
     if (!k.is_unsigned() || k.uint_value() < label::kVersion || k.uint_value() > label::kOwner)
       return Fail(Bad("payload: unknown label " + cbor::Diagnostic(k)));
     const int64_t l = static_cast<int64_t>(k.uint_value());
