@@ -99,8 +99,75 @@ CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
   BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 )sql";
 
-inline constexpr std::array<store::Migration, 1> kMigrations = {{
+// Version 2 (issue 5): firmware releases, staged rollout campaigns and their targets, incidents,
+// and the firmware sequence each thing reported. Adds tables only; v1 data is untouched. A
+// campaign's max_failure_rate is TEXT holding the shortest round-trip decimal of the double
+// (std::to_chars), so the value read back is the value given; `released` counts released targets.
+// Optional links (campaigns.incident_id, incidents.campaign_id) are NULL when absent.
+inline constexpr char kSchemaV2[] = R"sql(
+CREATE TABLE firmware (
+  id           INTEGER PRIMARY KEY,
+  vendor       TEXT NOT NULL CHECK (vendor <> ''),
+  model        TEXT NOT NULL CHECK (model <> ''),
+  sequence     INTEGER NOT NULL CHECK (sequence >= 0),
+  envelope     BLOB NOT NULL CHECK (length(envelope) > 0),
+  image_path   TEXT NOT NULL CHECK (image_path <> ''),
+  image_size   INTEGER NOT NULL CHECK (image_size > 0),
+  image_digest TEXT NOT NULL CHECK (length(image_digest) = 64),
+  added        INTEGER NOT NULL,
+  UNIQUE (vendor, model, sequence)
+);
+
+CREATE TABLE incidents (
+  id           INTEGER PRIMARY KEY,
+  vendor       TEXT NOT NULL CHECK (vendor <> ''),
+  model        TEXT NOT NULL CHECK (model <> ''),
+  min_sequence INTEGER NOT NULL CHECK (min_sequence >= 0),
+  max_sequence INTEGER NOT NULL CHECK (max_sequence >= min_sequence),
+  severity     TEXT NOT NULL CHECK (severity IN ('low', 'medium', 'high', 'critical')),
+  description  TEXT NOT NULL CHECK (description <> ''),
+  created      INTEGER NOT NULL,
+  campaign_id  INTEGER REFERENCES campaigns(id)
+);
+CREATE INDEX incidents_by_model ON incidents(vendor, model);
+
+CREATE TABLE campaigns (
+  id               INTEGER PRIMARY KEY,
+  firmware_id      INTEGER NOT NULL REFERENCES firmware(id),
+  state            TEXT NOT NULL CHECK (state IN ('running', 'halted', 'completed')),
+  stage_size       INTEGER NOT NULL CHECK (stage_size >= 1),
+  max_failure_rate TEXT NOT NULL
+                     CHECK (CAST(max_failure_rate AS REAL) BETWEEN 0 AND 1),
+  released         INTEGER NOT NULL DEFAULT 0 CHECK (released >= 0),
+  reason           TEXT NOT NULL DEFAULT '',
+  incident_id      INTEGER REFERENCES incidents(id),
+  created          INTEGER NOT NULL,
+  updated          INTEGER NOT NULL
+);
+CREATE INDEX campaigns_by_state ON campaigns(state, id);
+
+CREATE TABLE campaign_targets (
+  campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+  position    INTEGER NOT NULL CHECK (position >= 0),
+  serial      TEXT NOT NULL REFERENCES things(serial),
+  status      TEXT NOT NULL CHECK (status IN ('waiting', 'offered', 'installed', 'failed')),
+  detail      TEXT NOT NULL DEFAULT '',
+  updated     INTEGER NOT NULL,
+  PRIMARY KEY (campaign_id, position),
+  UNIQUE (campaign_id, serial)
+) WITHOUT ROWID;
+CREATE INDEX campaign_targets_by_serial ON campaign_targets(serial, status, campaign_id);
+
+CREATE TABLE thing_firmware (
+  serial   TEXT PRIMARY KEY REFERENCES things(serial),
+  sequence INTEGER NOT NULL CHECK (sequence >= 0),
+  updated  INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+inline constexpr std::array<store::Migration, 2> kMigrations = {{
     {1, kSchemaV1},
+    {2, kSchemaV2},
 }};
 
 }  // namespace secprof::registry::internal

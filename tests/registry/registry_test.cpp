@@ -201,12 +201,15 @@ TEST_F(RegistryTest, OpenCreatesTheSchema) {
 }
 
 TEST_F(RegistryTest, OpenRefusesANewerSchema) {
-  ASSERT_TRUE(reg_->database().Exec("PRAGMA user_version = 2"));
+  const std::string newer = std::to_string(kSchemaVersion + 1);
+  ASSERT_TRUE(reg_->database().Exec("PRAGMA user_version = " + newer));
   reg_.reset();
   auto r = Registry::Open(path_, clock_);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), ErrorCode::kConflict);
-  EXPECT_NE(r.error().message().find("database schema version 2 is newer than this secprof (1)"),
+  EXPECT_NE(r.error().message().find("database schema version " + newer +
+                                     " is newer than this secprof (" +
+                                     std::to_string(kSchemaVersion) + ")"),
             std::string::npos)
       << r.error().message();
 }
