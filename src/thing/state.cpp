@@ -59,11 +59,15 @@ Result<ThingState> StateFromJson(std::string_view text, const std::string& file)
     if (j.at("version").get<int>() != kStateVersion)
       return Fail(ErrorCode::kInvalidInput, file + ": unsupported state version");
     ThingState t;
-    SECPROF_ASSIGN_OR_RETURN(t.state, ParseState(j.at("state").get<std::string>()));
+    auto state = ParseState(j.at("state").get<std::string>());
+    if (!state) return Fail(state.error().WithContext(file + ": state"));
+    t.state = *state;
     t.serial = j.at("serial").get<std::string>();
     t.vendor = j.at("vendor").get<std::string>();
     t.model = j.at("model").get<std::string>();
-    SECPROF_ASSIGN_OR_RETURN(t.profile, domain::ParseProfile(j.at("profile").get<std::string>()));
+    auto profile = domain::ParseProfile(j.at("profile").get<std::string>());
+    if (!profile) return Fail(profile.error().WithContext(file + ": profile"));
+    t.profile = *profile;
     t.idevid_pem = j.at("idevid").get<std::string>();
     t.trust_anchor_pem = j.at("trust_anchor").get<std::string>();
     t.setup_code = j.at("setup_code").get<std::string>();
