@@ -4,6 +4,7 @@
 #include <set>
 
 #include "secprof/cbor/cbor.h"
+#include "secprof/crypto/hash.h"
 
 namespace secprof::domain {
 
@@ -192,6 +193,44 @@ Bytes Encode(const PairImprint& m) {
               {U(2), B(ByteView(m.domain_key.data(), m.domain_key.size()))}});
 }
 
+Bytes Encode(const FirmwareOfferRequest& m) {
+  return Out({{U(1), Value::Unsigned(m.running_sequence)}});
+}
+Bytes Encode(const FirmwareOffer& m) {
+  return Out({{U(1), Value::Int(m.campaign)},
+              {U(2), Value::Int(m.firmware)},
+              {U(3), Value::Unsigned(m.sequence)},
+              {U(4), Value::Unsigned(m.envelope_size)},
+              {U(5), Value::Unsigned(m.image_size)}});
+}
+Bytes Encode(const FirmwareStatus& m) {
+  return Out({{U(1), Value::Int(m.campaign)},
+              {U(2), Value::Bool(m.ok)},
+              {U(3), Value::Text(m.detail)},
+              {U(4), Value::Unsigned(m.running_sequence)}});
+}
+
+namespace {
+Bytes UuidFrom(std::string_view label, std::initializer_list<std::string_view> parts) {
+  std::string msg(label);
+  for (auto p : parts) {
+    msg.push_back('\0');
+    msg.append(p);
+  }
+  auto d = crypto::Sha256(ByteView(reinterpret_cast<const uint8_t*>(msg.data()), msg.size()));
+  Bytes out(16, 0);
+  if (d) std::copy(d->begin(), d->begin() + 16, out.begin());
+  out[6] = static_cast<uint8_t>((out[6] & 0x0f) | 0x80);  // version 8
+  out[8] = static_cast<uint8_t>((out[8] & 0x3f) | 0x80);  // variant 10
+  return out;
+}
+}  // namespace
+
+Bytes FirmwareVendorId(std::string_view vendor) { return UuidFrom("secprof vendor-id", {vendor}); }
+Bytes FirmwareClassId(std::string_view vendor, std::string_view model) {
+  return UuidFrom("secprof class-id", {vendor, model});
+}
+
 // ---- decoders ---------------------------------------------------------------------------------
 
 Result<JoinNonceRequest> DecodeJoinNonceRequest(ByteView b) {
@@ -313,6 +352,40 @@ Result<PairImprint> DecodePairImprint(ByteView b) {
   PairImprint r;
   SECPROF_ASSIGN_OR_RETURN(r.mother, m.Text(1, kMaxSerial));
   SECPROF_ASSIGN_OR_RETURN(r.domain_key, m.Secret(2, 32, 32));
+  return r;
+}
+
+Result<FirmwareOfferRequest> DecodeFirmwareOfferRequest(ByteView b) {
+  SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "firmware offer request", {1}));
+  FirmwareOfferRequest r;
+  SECPROF_ASSIGN_OR_RETURN(int64_t seq, m.Int(1, 0, INT64_MAX));
+  r.running_sequence = static_cast<uint64_t>(seq);
+  return r;
+}
+Result<FirmwareOffer> DecodeFirmwareOffer(ByteView b) {
+  SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "firmware offer", {1, 2, 3, 4, 5}));
+  FirmwareOffer r;
+  SECPROF_ASSIGN_OR_RETURN(r.campaign, m.Int(1, 1, INT64_MAX));
+  SECPROF_ASSIGN_OR_RETURN(r.firmware, m.Int(2, 1, INT64_MAX));
+  SECPROF_ASSIGN_OR_RETURN(int64_t seq, m.Int(3, 0, INT64_MAX));
+  SECPROF_ASSIGN_OR_RETURN(int64_t es, m.Int(4, 1, 1 << 20));
+  SECPROF_ASSIGN_OR_RETURN(int64_t is, m.Int(5, 0, int64_t{1} << 30));
+  r.sequence = static_cast<uint64_t>(seq);
+  r.envelope_size = static_cast<uint64_t>(es);
+  r.image_size = static_cast<uint64_t>(is);
+  return r;
+}
+Result<FirmwareStatus> DecodeFirmwareStatus(ByteView b) {
+  SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "firmware status", {1, 2, 3, 4}));
+  FirmwareStatus r;
+  SECPROF_ASSIGN_OR_RETURN(r.campaign, m.Int(1, 1, INT64_MAX));
+  SECPROF_ASSIGN_OR_RETURN(r.ok, m.Bool(2));
+  const Value* d = m.Find(3);
+  if (!d || !d->is_text() || d->text().size() > kMaxData)
+    return Fail(Bad("firmware status", "label 3 must be a text of at most 1024 bytes"));
+  r.detail = d->text();
+  SECPROF_ASSIGN_OR_RETURN(int64_t seq, m.Int(4, 0, INT64_MAX));
+  r.running_sequence = static_cast<uint64_t>(seq);
   return r;
 }
 

@@ -6,11 +6,13 @@
 #include "internal.h"
 #include "secprof/cbor/cbor.h"
 #include "secprof/core/fs.h"
+#include "secprof/cose/key.h"
 #include "secprof/crypto/hash.h"
 #include "secprof/identity/identity.h"
 #include "secprof/keystore/file_store.h"
 #include "secprof/manufacture/manufacture.h"
 #include "secprof/thing/agent.h"
+#include "secprof/update/install.h"
 #include "secprof/voucher/voucher.h"
 
 namespace secprof::thing {
@@ -72,6 +74,28 @@ struct Agent::Impl {
   uint64_t readings = 0;
   std::chrono::steady_clock::time_point session_started{};
   std::map<std::string, uint64_t> link_seen;  // SecProf_1: last counter per sender (in memory)
+  std::optional<update::SlotStore> firmware;
+
+  std::string FirmwareDir() const { return opt.state_dir + "/firmware"; }
+
+  // The A/B store of this thing's firmware; the vendor trust anchor's key verifies updates.
+  Status OpenFirmware(const update::TestBootHook& hook = {}) {
+    SECPROF_ASSIGN_OR_RETURN(identity::Certificate anchor,
+                             identity::Certificate::FromPem(st.trust_anchor_pem));
+    SECPROF_ASSIGN_OR_RETURN(crypto::PublicKey pk, anchor.public_key());
+    SECPROF_ASSIGN_OR_RETURN(cose::Key key, cose::KeyFromPublic(pk));
+    update::InstallIdentity id{domain::FirmwareVendorId(st.vendor),
+                               domain::FirmwareClassId(st.vendor, st.model), std::move(key),
+                               std::nullopt};
+    update::InstallOptions io;
+    io.test_boot = hook;
+    io.clock = &clock;
+    firmware.reset();
+    SECPROF_ASSIGN_OR_RETURN(update::SlotStore s,
+                             update::SlotStore::Open(FirmwareDir(), std::move(id), io));
+    firmware.emplace(std::move(s));
+    return {};
+  }
 
   Impl(AgentOptions o)
       : opt(std::move(o)),
@@ -382,7 +406,13 @@ Status Agent::Init(const InitOptions& o) {
       o.state_dir + "/kek", std::string_view(reinterpret_cast<const char*>(kek.data()), kek.size()),
       0600));
   t.history.push_back({0, "", StateName(State::kManufactured), "from " + o.factory_dir});
-  return WriteFileAtomic(o.state_dir + "/state.json", StateToJson(t), 0600);
+  SECPROF_TRY(WriteFileAtomic(o.state_dir + "/state.json", StateToJson(t), 0600));
+  // The factory image in slot a, sequence number 1 (a stand-in: secprof has no real firmware).
+  SECPROF_ASSIGN_OR_RETURN(auto agent, Open(AgentOptions{.state_dir = o.state_dir}));
+  std::string image = "secprof factory firmware\nvendor " + t.vendor + "\nmodel " + t.model + "\n";
+  image.resize(4096, '.');
+  return agent->impl_->firmware->Initialize(
+      ByteView(reinterpret_cast<const uint8_t*>(image.data()), image.size()), 1);
 }
 
 Result<std::unique_ptr<Agent>> Agent::Open(AgentOptions options) {
@@ -399,6 +429,9 @@ Result<std::unique_ptr<Agent>> Agent::Open(AgentOptions options) {
   std::fill(k.begin(), k.end(), '\0');
   SECPROF_TRY(impl->LoadSecrets());
   SECPROF_TRY(impl->OpenStore());
+  SECPROF_TRY(impl->OpenFirmware());
+  // Whatever an interrupted update left: back to a good image (update::SlotStore::Recover).
+  if (impl->firmware->initialized()) SECPROF_TRY(impl->firmware->Recover());
   return std::unique_ptr<Agent>(new Agent(std::move(impl)));
 }
 
@@ -609,6 +642,62 @@ Result<domain::LinkFrame> Agent::OpenLinkFrame(ByteView frame) {
   });
   if (f) impl_->link_seen[f->sender] = f->counter;
   return f;
+}
+
+uint64_t Agent::RunningFirmware() const {
+  return impl_->firmware->state().active_image.sequence_number;
+}
+const update::SlotState& Agent::FirmwareState() const { return impl_->firmware->state(); }
+
+Result<Agent::UpdateOutcome> Agent::CheckForUpdate(const update::TestBootHook& test_boot) {
+  SECPROF_TRY(impl_->Require({State::kOperational}, "check for an update"));
+  UpdateOutcome out;
+  SECPROF_ASSIGN_OR_RETURN(
+      coap::Response ro,
+      impl_->Post(domain::path::kFirmwareOffer,
+                  domain::Encode(domain::FirmwareOfferRequest{RunningFirmware()})));
+  if (ro.code == coap::kChanged && ro.payload.empty()) return out;  // nothing offered
+  SECPROF_TRY(Expect(ro, coap::kContent, "firmware offer"));
+  SECPROF_ASSIGN_OR_RETURN(domain::FirmwareOffer offer, domain::DecodeFirmwareOffer(ro.payload));
+  out.offered = true;
+  out.campaign = offer.campaign;
+  out.sequence = offer.sequence;
+  SECPROF_TRY(EnterMaintenance());
+  // Fetch, then install; any failure is reported to the KDC and leaves the running image.
+  auto attempt = [&]() -> Status {
+    std::string q = "id=" + std::to_string(offer.firmware);
+    SECPROF_ASSIGN_OR_RETURN(coap::Client * c, impl_->Session());
+    SECPROF_ASSIGN_OR_RETURN(coap::Response env, c->Get(domain::path::kFirmwareManifest, q));
+    SECPROF_TRY(Expect(env, coap::kContent, "firmware manifest"));
+    SECPROF_ASSIGN_OR_RETURN(c, impl_->Session());
+    SECPROF_ASSIGN_OR_RETURN(coap::Response img, c->Get(domain::path::kFirmwareImage, q));
+    SECPROF_TRY(Expect(img, coap::kContent, "firmware image"));
+    out.bytes_fetched = env.payload.size() + img.payload.size();
+    // The download goes to a file in one write (the installer hashes it through mmap).
+    std::string path = impl_->opt.state_dir + "/download.img";
+    SECPROF_TRY(WriteFileAtomic(
+        path,
+        std::string_view(reinterpret_cast<const char*>(img.payload.data()), img.payload.size()),
+        0600));
+    if (test_boot) SECPROF_TRY(impl_->OpenFirmware(test_boot));
+    auto installed = impl_->firmware->InstallFile(env.payload, path);
+    std::error_code ec;
+    fs::remove(path, ec);
+    if (test_boot) SECPROF_TRY(impl_->OpenFirmware());
+    return installed;
+  };
+  Status done = attempt();
+  out.installed = done.has_value();
+  out.detail =
+      done ? "installed sequence " + std::to_string(offer.sequence) : done.error().message();
+  auto report = impl_->Post(
+      domain::path::kFirmwareStatus,
+      domain::Encode(domain::FirmwareStatus{offer.campaign, out.installed,
+                                            out.detail.substr(0, 1000), RunningFirmware()}));
+  SECPROF_TRY(GoOperational());
+  if (!report) return Fail(report.error().WithContext("reporting the update"));
+  SECPROF_TRY(Expect(*report, coap::kChanged, "firmware status"));
+  return out;
 }
 
 Result<coap::Client*> Agent::KdcSession() { return impl_->Session(); }

@@ -69,9 +69,11 @@ std::unique_ptr<Agent> NewThing(const std::filesystem::path& dir, const Fleet& f
   return std::move(*a);
 }
 
-std::unique_ptr<Agent> Reopen(const Agent& a, const std::filesystem::path& dir) {
+// Closes the agent (it holds its state directory's firmware lock) and opens it again.
+std::unique_ptr<Agent> Reopen(std::unique_ptr<Agent> a, const std::filesystem::path& dir) {
   thing::AgentOptions ao;
-  ao.state_dir = (dir / ("thing-" + a.state().vendor + "-" + a.state().serial)).string();
+  ao.state_dir = (dir / ("thing-" + a->state().vendor + "-" + a->state().serial)).string();
+  a.reset();
   ao.timeout = std::chrono::milliseconds(3000);
   auto r = Agent::Open(ao);
   EXPECT_TRUE(r) << r.error().message();
@@ -104,7 +106,7 @@ TEST(Lifecycle, SecProf2SetupCodeJoinOperateDecommission) {
   EXPECT_EQ(c->state().state, State::kInstalled);  // no state change
 
   // The state survives a restart.
-  a = Reopen(*a, tmp.path());
+  a = Reopen(std::move(a), tmp.path());
   EXPECT_EQ(a->state().state, State::kCommissioned);
   ASSERT_TRUE(a->GoOperational());
   ASSERT_TRUE(b->GoOperational());

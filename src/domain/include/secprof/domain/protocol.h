@@ -54,6 +54,11 @@ inline constexpr const char* kTicket = "t";
 inline constexpr const char* kGroup = "g";
 inline constexpr const char* kPair = "pair";
 inline constexpr const char* kLink = "l2";
+// Maintenance (issue 5): firmware offers, block-wise fetches and install reports.
+inline constexpr const char* kFirmwareOffer = "fw/offer";
+inline constexpr const char* kFirmwareManifest = "fw/manifest";  // GET ?id=N
+inline constexpr const char* kFirmwareImage = "fw/image";        // GET ?id=N (RFC 7959 Block2)
+inline constexpr const char* kFirmwareStatus = "fw/status";
 }  // namespace path
 
 inline constexpr size_t kMaxSerial = 64;
@@ -122,6 +127,26 @@ struct Reading {
 struct ActuatorCommand {
   bool on = false;
 };
+// Firmware (operational session). POST fw/offer FirmwareOfferRequest -> 2.05 FirmwareOffer, or 2.04
+// with an empty body when nothing is offered; GET fw/manifest?id=N -> the SUIT envelope;
+// GET fw/image?id=N -> the image; POST fw/status FirmwareStatus -> 2.04.
+struct FirmwareOfferRequest {
+  uint64_t running_sequence = 0;  // the sequence number of the image the thing runs
+};
+struct FirmwareOffer {
+  int64_t campaign = 0;
+  int64_t firmware = 0;
+  uint64_t sequence = 0;
+  uint64_t envelope_size = 0;
+  uint64_t image_size = 0;
+};
+struct FirmwareStatus {
+  int64_t campaign = 0;
+  bool ok = false;
+  std::string detail;  // the installer's message or refusal reason
+  uint64_t running_sequence = 0;
+};
+
 struct PairImprint {  // duckling: the mother hands over the domain key, in the clear
   std::string mother;
   crypto::SecureBuffer domain_key;
@@ -142,6 +167,9 @@ Bytes Encode(const GroupKeyResponse&);
 Bytes Encode(const Reading&);
 Bytes Encode(const ActuatorCommand&);
 Bytes Encode(const PairImprint&);
+Bytes Encode(const FirmwareOfferRequest&);
+Bytes Encode(const FirmwareOffer&);
+Bytes Encode(const FirmwareStatus&);
 
 Result<JoinNonceRequest> DecodeJoinNonceRequest(ByteView);
 Result<JoinNonce> DecodeJoinNonce(ByteView);
@@ -158,6 +186,15 @@ Result<GroupKeyResponse> DecodeGroupKeyResponse(ByteView);
 Result<Reading> DecodeReading(ByteView);
 Result<ActuatorCommand> DecodeActuatorCommand(ByteView);
 Result<PairImprint> DecodePairImprint(ByteView);
+Result<FirmwareOfferRequest> DecodeFirmwareOfferRequest(ByteView);
+Result<FirmwareOffer> DecodeFirmwareOffer(ByteView);
+Result<FirmwareStatus> DecodeFirmwareStatus(ByteView);
+
+// The SUIT vendor-id and class-id (16 bytes each, RFC 9562 version-8 UUIDs) of a vendor and a
+// model: SHA-256("secprof vendor-id" 0x00 vendor) and SHA-256("secprof class-id" 0x00 vendor
+// 0x00 model), truncated to 16 bytes with the version and variant bits set (RFC 9562 §5.8).
+Bytes FirmwareVendorId(std::string_view vendor);
+Bytes FirmwareClassId(std::string_view vendor, std::string_view model);
 
 // A serial as the KDC accepts it: 1..kMaxSerial printable ASCII, no spaces, none of "/?&;".
 Status ValidateSerial(std::string_view serial);

@@ -35,6 +35,7 @@
 #include "secprof/domain/profile.h"
 #include "secprof/domain/protocol.h"
 #include "secprof/keystore/pkcs11_store.h"
+#include "secprof/update/install.h"
 
 namespace secprof::thing {
 
@@ -155,6 +156,25 @@ class Agent {
   // SecProf_1: a link frame (domain-key MAC, counter) and its check.
   Result<crypto::Bytes> SealLinkFrame(crypto::ByteView data);
   Result<domain::LinkFrame> OpenLinkFrame(crypto::ByteView frame);
+
+  // Maintenance (issue 5). Asks the KDC whether a campaign offers this thing an update; if so:
+  // maintenance, fetch the SUIT envelope and the image over the protected session (block-wise,
+  // RFC 7959), install into the inactive slot (update::SlotStore: signature against the vendor
+  // trust anchor, vendor and class, size, digest, sequence strictly above the floor; write, test
+  // boot, confirm or revert), report the outcome to the KDC, back to operational. A refused or
+  // failed update leaves the running image and the floor as they were and is reported as failed.
+  struct UpdateOutcome {
+    bool offered = false;
+    bool installed = false;
+    int64_t campaign = 0;
+    uint64_t sequence = 0;
+    std::string detail;
+    uint64_t bytes_fetched = 0;  // envelope + image payload bytes
+  };
+  Result<UpdateOutcome> CheckForUpdate(const update::TestBootHook& test_boot = {});
+  // The sequence number of the running image and the store's floor.
+  uint64_t RunningFirmware() const;
+  const update::SlotState& FirmwareState() const;
 
   // The DTLS session to the KDC (renewed per the session-key policy). Exposed for tests.
   Result<coap::Client*> KdcSession();
