@@ -11,6 +11,9 @@
 #include <array>
 #include <charconv>
 #include <chrono>
+#include <cstdio>
+#include <limits>
+#include <set>
 #include <utility>
 
 #include "schema.h"
@@ -1315,6 +1318,724 @@ Status Registry::VerifyAuditChain() {
                     " (entries were removed or the head was changed)");
   }
   return tx.Commit();
+}
+
+// --- firmware, campaigns, incidents (schema v2) --------------------------------------------------
+
+namespace {
+
+constexpr size_t kMaxEnvelope = 1024 * 1024;
+constexpr size_t kMaxImagePath = 4096;
+constexpr size_t kMaxTargets = 100000;
+constexpr size_t kMaxReason = 4096;
+constexpr size_t kMaxDescription = 4096;
+constexpr uint64_t kMaxSequence = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+
+constexpr std::array<std::pair<CampaignState, const char*>, 3> kCampaignStateNames = {{
+    {CampaignState::kRunning, "running"},
+    {CampaignState::kHalted, "halted"},
+    {CampaignState::kCompleted, "completed"},
+}};
+
+constexpr std::array<std::pair<TargetStatus, const char*>, 4> kTargetStatusNames = {{
+    {TargetStatus::kWaiting, "waiting"},
+    {TargetStatus::kOffered, "offered"},
+    {TargetStatus::kInstalled, "installed"},
+    {TargetStatus::kFailed, "failed"},
+}};
+
+constexpr std::array<std::string_view, 4> kSeverities = {"low", "medium", "high", "critical"};
+
+template <class Enum, size_t N>
+Result<Enum> ParseName(const std::array<std::pair<Enum, const char*>, N>& names,
+                       std::string_view what, std::string_view name) {
+  for (const auto& [value, n] : names) {
+    if (name == n) return value;
+  }
+  return Fail(ErrorCode::kInvalidInput, "registry row has an unknown " + std::string(what) + " \"" +
+                                            std::string(name) + "\"");
+}
+
+Status CheckSequence(std::string_view what, uint64_t v) {
+  if (v > kMaxSequence) {
+    return Fail(ErrorCode::kInvalidInput,
+                std::string(what) + " " + std::to_string(v) + " is over 2^63-1");
+  }
+  return Ok();
+}
+
+// The shortest decimal that reads back as the same double (std::to_chars without a precision).
+std::string RateToText(double rate) {
+  std::array<char, 64> buf{};
+  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), rate);
+  if (ec != std::errc()) return "1";  // cannot happen for a double in [0, 1] and 64 bytes
+  return std::string(buf.data(), end);
+}
+
+Result<double> RateFromText(std::string_view text) {
+  double rate = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), rate);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    return Fail(ErrorCode::kInvalidInput,
+                "registry row has a malformed failure rate \"" + std::string(text) + "\"");
+  }
+  return rate;
+}
+
+std::string Id(int64_t id) { return std::to_string(id); }
+
+// "0.40": the two-decimal form of the halt reason.
+std::string TwoDecimals(double v) {
+  std::array<char, 32> buf{};
+  std::snprintf(buf.data(), buf.size(), "%.2f", v);
+  return buf.data();
+}
+
+constexpr char kFirmwareColumns[] =
+    "id, vendor, model, sequence, envelope, image_path, image_size, image_digest, added";
+
+Firmware ReadFirmware(const Statement& st, int base = 0) {
+  Firmware f;
+  f.id = st.Int64(base + 0);
+  f.vendor = st.Text(base + 1);
+  f.model = st.Text(base + 2);
+  f.sequence = static_cast<uint64_t>(st.Int64(base + 3));
+  f.envelope = st.Blob(base + 4);
+  f.image_path = st.Text(base + 5);
+  f.image_size = static_cast<uint64_t>(st.Int64(base + 6));
+  f.image_digest = st.Text(base + 7);
+  f.added = st.Int64(base + 8);
+  return f;
+}
+
+Result<Firmware> MustLoadFirmware(Database& db, int64_t id) {
+  SECPROF_ASSIGN_OR_RETURN(Statement st, db.Prepare(std::string("SELECT ") + kFirmwareColumns +
+                                                    " FROM firmware WHERE id = ?"));
+  SECPROF_TRY(st.Bind(1, id));
+  SECPROF_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Fail(ErrorCode::kNotFound, "no firmware with id " + Id(id));
+  return ReadFirmware(st);
+}
+
+constexpr char kCampaignColumns[] =
+    "c.id, c.firmware_id, c.state, c.stage_size, c.max_failure_rate, c.released, c.reason, "
+    "c.incident_id, c.created, c.updated";
+
+Result<Campaign> ReadCampaign(const Statement& st) {
+  Campaign c;
+  c.id = st.Int64(0);
+  c.firmware_id = st.Int64(1);
+  SECPROF_ASSIGN_OR_RETURN(c.state, ParseName(kCampaignStateNames, "campaign state", st.Text(2)));
+  c.stage_size = st.Int64(3);
+  SECPROF_ASSIGN_OR_RETURN(c.max_failure_rate, RateFromText(st.Text(4)));
+  c.released = st.Int64(5);
+  c.reason = st.Text(6);
+  c.incident_id = st.OptionalInt64(7).value_or(0);
+  c.created = st.Int64(8);
+  c.updated = st.Int64(9);
+  return c;
+}
+
+Result<Campaign> MustLoadCampaign(Database& db, int64_t id) {
+  SECPROF_ASSIGN_OR_RETURN(Statement st, db.Prepare(std::string("SELECT ") + kCampaignColumns +
+                                                    " FROM campaigns c WHERE c.id = ?"));
+  SECPROF_TRY(st.Bind(1, id));
+  SECPROF_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Fail(ErrorCode::kNotFound, "no campaign with id " + Id(id));
+  return ReadCampaign(st);
+}
+
+constexpr char kIncidentColumns[] =
+    "id, vendor, model, min_sequence, max_sequence, severity, description, created, campaign_id";
+
+Incident ReadIncident(const Statement& st) {
+  Incident in;
+  in.id = st.Int64(0);
+  in.vendor = st.Text(1);
+  in.model = st.Text(2);
+  in.min_sequence = static_cast<uint64_t>(st.Int64(3));
+  in.max_sequence = static_cast<uint64_t>(st.Int64(4));
+  in.severity = st.Text(5);
+  in.description = st.Text(6);
+  in.created = st.Int64(7);
+  in.campaign_id = st.OptionalInt64(8).value_or(0);
+  return in;
+}
+
+Result<Incident> MustLoadIncident(Database& db, int64_t id) {
+  SECPROF_ASSIGN_OR_RETURN(Statement st, db.Prepare(std::string("SELECT ") + kIncidentColumns +
+                                                    " FROM incidents WHERE id = ?"));
+  SECPROF_TRY(st.Bind(1, id));
+  SECPROF_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Fail(ErrorCode::kNotFound, "no incident with id " + Id(id));
+  return ReadIncident(st);
+}
+
+Status PutFirmwareVersion(Database& db, int64_t now, std::string_view serial, uint64_t sequence) {
+  SECPROF_ASSIGN_OR_RETURN(
+      Statement st,
+      db.Prepare("INSERT INTO thing_firmware(serial, sequence, updated) VALUES(?, ?, ?) "
+                 "ON CONFLICT(serial) DO UPDATE SET sequence = excluded.sequence, "
+                 "updated = excluded.updated"));
+  SECPROF_TRY(st.Bind(1, serial));
+  SECPROF_TRY(st.Bind(2, static_cast<int64_t>(sequence)));
+  SECPROF_TRY(st.Bind(3, now));
+  return st.Run();
+}
+
+// Offers the firmware to one target: status kOffered, audit "fw-offered".
+Status OfferTarget(Database& db, int64_t now, const Campaign& c, const Firmware& fw,
+                   std::string_view serial, std::string_view actor) {
+  SECPROF_ASSIGN_OR_RETURN(
+      Statement st, db.Prepare("UPDATE campaign_targets SET status = 'offered', updated = ? "
+                               "WHERE campaign_id = ? AND serial = ? AND status = 'waiting'"));
+  SECPROF_TRY(st.Bind(1, now));
+  SECPROF_TRY(st.Bind(2, c.id));
+  SECPROF_TRY(st.Bind(3, serial));
+  SECPROF_TRY(st.Run());
+  if (db.Changes() != 1) {
+    return Fail(ErrorCode::kInternal,
+                "target " + std::string(serial) + " of campaign " + Id(c.id) + " was not waiting");
+  }
+  return AppendAudit(db, now, actor, "fw-offered", serial,
+                     "campaign " + Id(c.id) + " firmware " + Id(fw.id) + " sequence " +
+                         std::to_string(fw.sequence));
+}
+
+Status SetCampaignState(Database& db, int64_t now, int64_t id, CampaignState state,
+                        std::string_view reason) {
+  SECPROF_ASSIGN_OR_RETURN(
+      Statement st,
+      db.Prepare("UPDATE campaigns SET state = ?, reason = ?, updated = ? WHERE id = ?"));
+  SECPROF_TRY(st.Bind(1, CampaignStateName(state)));
+  SECPROF_TRY(st.Bind(2, reason));
+  SECPROF_TRY(st.Bind(3, now));
+  SECPROF_TRY(st.Bind(4, id));
+  return st.Run();
+}
+
+// The staged rollout after a report in a running campaign (rules in registry.h, ReportInstall).
+Status AdvanceRollout(Database& db, int64_t now, const Campaign& c, const Firmware& fw,
+                      std::string_view actor) {
+  std::map<std::string, int64_t> counts;
+  {
+    SECPROF_ASSIGN_OR_RETURN(Statement st,
+                             db.Prepare("SELECT status, count(*) FROM campaign_targets WHERE "
+                                        "campaign_id = ? GROUP BY status"));
+    SECPROF_TRY(st.Bind(1, c.id));
+    while (true) {
+      SECPROF_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      counts[st.Text(0)] = st.Int64(1);
+    }
+  }
+  if (counts["offered"] > 0) return Ok();  // the stage has not fully reported yet
+  const int64_t failed = counts["failed"];
+  const int64_t reported = counts["installed"] + failed;
+  const int64_t waiting = counts["waiting"];
+  const double rate =
+      reported > 0 ? static_cast<double>(failed) / static_cast<double>(reported) : 0.0;
+  if (rate > c.max_failure_rate) {
+    const std::string reason = "failure rate " + TwoDecimals(rate) + " > " +
+                               TwoDecimals(c.max_failure_rate) + " after " +
+                               std::to_string(reported) + " reports";
+    SECPROF_TRY(SetCampaignState(db, now, c.id, CampaignState::kHalted, reason));
+    return AppendAudit(
+        db, now, actor, "campaign-halted", "",
+        "campaign " + Id(c.id) + ": " + reason + " (" + std::to_string(waiting) + " waiting)");
+  }
+  if (waiting > 0) {
+    std::vector<std::string> next;
+    {
+      SECPROF_ASSIGN_OR_RETURN(
+          Statement st, db.Prepare("SELECT serial FROM campaign_targets WHERE campaign_id = ? AND "
+                                   "status = 'waiting' ORDER BY position LIMIT ?"));
+      SECPROF_TRY(st.Bind(1, c.id));
+      SECPROF_TRY(st.Bind(2, c.stage_size));
+      while (true) {
+        SECPROF_ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        next.push_back(st.Text(0));
+      }
+    }
+    const int64_t stage = c.released / c.stage_size + 1;
+    const int64_t released = c.released + static_cast<int64_t>(next.size());
+    SECPROF_ASSIGN_OR_RETURN(
+        Statement up, db.Prepare("UPDATE campaigns SET released = ?, updated = ? WHERE id = ?"));
+    SECPROF_TRY(up.Bind(1, released));
+    SECPROF_TRY(up.Bind(2, now));
+    SECPROF_TRY(up.Bind(3, c.id));
+    SECPROF_TRY(up.Run());
+    SECPROF_TRY(AppendAudit(db, now, actor, "campaign-stage", "",
+                            "campaign " + Id(c.id) + " stage " + std::to_string(stage) + ": " +
+                                std::to_string(next.size()) + " released, failure rate " +
+                                TwoDecimals(rate) + " after " + std::to_string(reported) +
+                                " reports"));
+    for (const std::string& serial : next) {
+      SECPROF_TRY(OfferTarget(db, now, c, fw, serial, actor));
+    }
+    return Ok();
+  }
+  SECPROF_TRY(SetCampaignState(db, now, c.id, CampaignState::kCompleted, ""));
+  return AppendAudit(db, now, actor, "campaign-completed", "",
+                     "campaign " + Id(c.id) + ": " + std::to_string(reported - failed) +
+                         " installed, " + std::to_string(failed) + " failed");
+}
+
+}  // namespace
+
+const char* CampaignStateName(CampaignState s) {
+  for (const auto& [state, name] : kCampaignStateNames) {
+    if (state == s) return name;
+  }
+  return "?";
+}
+
+const char* TargetStatusName(TargetStatus s) {
+  for (const auto& [status, name] : kTargetStatusNames) {
+    if (status == s) return name;
+  }
+  return "?";
+}
+
+Result<int64_t> Registry::AddFirmware(const Firmware& fw, std::string_view actor) {
+  SECPROF_TRY(CheckText("vendor", fw.vendor, kMaxName));
+  SECPROF_TRY(CheckText("model", fw.model, kMaxName));
+  SECPROF_TRY(CheckText("actor", actor, kMaxName));
+  SECPROF_TRY(CheckSequence("firmware sequence", fw.sequence));
+  if (fw.envelope.empty()) return Fail(ErrorCode::kInvalidInput, "firmware envelope is empty");
+  if (fw.envelope.size() > kMaxEnvelope) {
+    return Fail(ErrorCode::kInvalidInput, "firmware envelope is longer than 1 MiB");
+  }
+  SECPROF_TRY(CheckText("image path", fw.image_path, kMaxImagePath));
+  if (fw.image_size == 0) return Fail(ErrorCode::kInvalidInput, "firmware image size is 0");
+  SECPROF_TRY(CheckSequence("firmware image size", fw.image_size));
+  if (fw.image_digest.size() != 2 * crypto::kSha256Size || !IsLowerHex(fw.image_digest)) {
+    return Fail(ErrorCode::kInvalidInput,
+                "firmware image digest must be 64 lower-case hex digits (SHA-256)");
+  }
+  std::lock_guard lock(mu_);
+  const int64_t now = Impl::Now(*this);
+  SECPROF_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_));
+  {
+    SECPROF_ASSIGN_OR_RETURN(
+        Statement dup,
+        db_->Prepare("SELECT id FROM firmware WHERE vendor = ? AND model = ? AND sequence = ?"));
+    SECPROF_TRY(dup.Bind(1, fw.vendor));
+    SECPROF_TRY(dup.Bind(2, fw.model));
+    SECPROF_TRY(dup.Bind(3, static_cast<int64_t>(fw.sequence)));
+    SECPROF_ASSIGN_OR_RETURN(bool row, dup.Step());
+    if (row) {
+      return Fail(ErrorCode::kConflict, "firmware " + fw.vendor + " " + fw.model + " sequence " +
+                                            std::to_string(fw.sequence) + " exists (id " +
+                                            Id(dup.Int64(0)) + ")");
+    }
+  }
+  SECPROF_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare("INSERT INTO firmware(vendor, model, sequence, envelope, image_path, "
+                   "image_size, image_digest, added) VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
+  SECPROF_TRY(st.Bind(1, fw.vendor));
+  SECPROF_TRY(st.Bind(2, fw.model));
+  SECPROF_TRY(st.Bind(3, static_cast<int64_t>(fw.sequence)));
+  SECPROF_TRY(st.Bind(4, store::ByteView(fw.envelope)));
+  SECPROF_TRY(st.Bind(5, fw.image_path));
+  SECPROF_TRY(st.Bind(6, static_cast<int64_t>(fw.image_size)));
+  SECPROF_TRY(st.Bind(7, fw.image_digest));
+  SECPROF_TRY(st.Bind(8, now));
+  SECPROF_TRY(st.Run());
+  const int64_t id = db_->LastInsertRowId();
+  SECPROF_TRY(AppendAudit(*db_, now, actor, "firmware-added", "",
+                          fw.vendor + " " + fw.model + " " + std::to_string(fw.sequence) + " " +
+                              fw.image_digest + " (firmware " + Id(id) + ")"));
+  SECPROF_TRY(tx.Commit());
+  return id;
+}
+
+Result<Firmware> Registry::GetFirmware(int64_t id) {
+  std::lock_guard lock(mu_);
+  return MustLoadFirmware(*db_, id);
+}
+
+Result<std::vector<Firmware>> Registry::ListFirmware() {
+  std::lock_guard lock(mu_);
+  SECPROF_ASSIGN_OR_RETURN(Statement st, db_->Prepare(std::string("SELECT ") + kFirmwareColumns +
+                                                      " FROM firmware ORDER BY id"));
+  std::vector<Firmware> out;
+  while (true) {
+    SECPROF_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(ReadFirmware(st));
+  }
+  return out;
+}
+
+Result<int64_t> Registry::StartCampaign(int64_t firmware_id,
+                                        const std::vector<std::string>& serials, int64_t stage_size,
+                                        double max_failure_rate, std::string_view actor,
+                                        int64_t incident_id) {
+  SECPROF_TRY(CheckText("actor", actor, kMaxName));
+  if (stage_size < 1) {
+    return Fail(ErrorCode::kInvalidInput,
+                "stage size must be at least 1, not " + std::to_string(stage_size));
+  }
+  if (!(max_failure_rate >= 0.0 && max_failure_rate <= 1.0)) {  // also refuses NaN
+    return Fail(ErrorCode::kInvalidInput, "maximum failure rate must be within 0..1");
+  }
+  if (incident_id < 0) {
+    return Fail(ErrorCode::kInvalidInput, "incident id " + Id(incident_id) + " is negative");
+  }
+  if (serials.empty()) return Fail(ErrorCode::kInvalidInput, "a campaign needs at least one thing");
+  if (serials.size() > kMaxTargets) {
+    return Fail(ErrorCode::kInvalidInput,
+                "a campaign has at most " + std::to_string(kMaxTargets) + " things");
+  }
+  {
+    std::set<std::string_view> seen;
+    for (const std::string& s : serials) {
+      SECPROF_TRY(CheckSerial(s));
+      if (!seen.insert(s).second) {
+        return Fail(ErrorCode::kInvalidInput, "thing " + s + " is listed twice");
+      }
+    }
+  }
+  std::lock_guard lock(mu_);
+  const int64_t now = Impl::Now(*this);
+  SECPROF_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_));
+  SECPROF_ASSIGN_OR_RETURN(Firmware fw, MustLoadFirmware(*db_, firmware_id));
+  if (incident_id != 0) SECPROF_TRY(MustLoadIncident(*db_, incident_id));
+  for (const std::string& s : serials) {
+    SECPROF_ASSIGN_OR_RETURN(Thing t, MustLoadThing(*db_, s));
+    if (t.vendor != fw.vendor || t.model != fw.model) {
+      return Fail(ErrorCode::kConflict, "thing " + s + " is a " + t.vendor + " " + t.model +
+                                            ", firmware " + Id(fw.id) + " is for " + fw.vendor +
+                                            " " + fw.model);
+    }
+  }
+  const int64_t first = std::min<int64_t>(stage_size, static_cast<int64_t>(serials.size()));
+  SECPROF_ASSIGN_OR_RETURN(
+      Statement ins,
+      db_->Prepare("INSERT INTO campaigns(firmware_id, state, stage_size, max_failure_rate, "
+                   "released, incident_id, created, updated) "
+                   "VALUES(?, 'running', ?, ?, ?, ?, ?, ?)"));
+  SECPROF_TRY(ins.Bind(1, fw.id));
+  SECPROF_TRY(ins.Bind(2, stage_size));
+  SECPROF_TRY(ins.Bind(3, RateToText(max_failure_rate)));
+  SECPROF_TRY(ins.Bind(4, first));
+  SECPROF_TRY(ins.Bind(5, incident_id != 0 ? std::optional<int64_t>(incident_id) : std::nullopt));
+  SECPROF_TRY(ins.Bind(6, now));
+  SECPROF_TRY(ins.Bind(7, now));
+  SECPROF_TRY(ins.Run());
+  Campaign c;
+  c.id = db_->LastInsertRowId();
+  SECPROF_ASSIGN_OR_RETURN(
+      Statement target,
+      db_->Prepare("INSERT INTO campaign_targets(campaign_id, position, serial, status, updated) "
+                   "VALUES(?, ?, ?, 'waiting', ?)"));
+  for (size_t i = 0; i < serials.size(); ++i) {
+    SECPROF_TRY(target.Reset());
+    SECPROF_TRY(target.Bind(1, c.id));
+    SECPROF_TRY(target.Bind(2, static_cast<int64_t>(i)));
+    SECPROF_TRY(target.Bind(3, serials[i]));
+    SECPROF_TRY(target.Bind(4, now));
+    SECPROF_TRY(target.Run());
+  }
+  if (incident_id != 0) {
+    SECPROF_ASSIGN_OR_RETURN(Statement link,
+                             db_->Prepare("UPDATE incidents SET campaign_id = ? WHERE id = ?"));
+    SECPROF_TRY(link.Bind(1, c.id));
+    SECPROF_TRY(link.Bind(2, incident_id));
+    SECPROF_TRY(link.Run());
+  }
+  std::string detail = "campaign " + Id(c.id) + " firmware " + Id(fw.id) + " (" + fw.vendor + " " +
+                       fw.model + " " + std::to_string(fw.sequence) + "), " +
+                       std::to_string(serials.size()) + " things, stage size " +
+                       std::to_string(stage_size) + ", max failure rate " +
+                       RateToText(max_failure_rate);
+  if (incident_id != 0) detail += ", incident " + Id(incident_id);
+  SECPROF_TRY(AppendAudit(*db_, now, actor, "campaign-started", "", detail));
+  for (int64_t i = 0; i < first; ++i) {
+    SECPROF_TRY(OfferTarget(*db_, now, c, fw, serials[static_cast<size_t>(i)], actor));
+  }
+  SECPROF_TRY(tx.Commit());
+  return c.id;
+}
+
+Result<std::optional<std::pair<Campaign, Firmware>>> Registry::OfferFor(std::string_view serial) {
+  SECPROF_TRY(CheckSerial(serial));
+  std::lock_guard lock(mu_);
+  SECPROF_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_, Transaction::Mode::kDeferred));
+  SECPROF_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare(std::string("SELECT ") + kCampaignColumns +
+                   " FROM campaign_targets t JOIN campaigns c ON c.id = t.campaign_id "
+                   "WHERE t.serial = ? AND t.status = 'offered' AND c.state = 'running' "
+                   "ORDER BY c.id LIMIT 1"));
+  SECPROF_TRY(st.Bind(1, serial));
+  SECPROF_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<std::pair<Campaign, Firmware>>();
+  SECPROF_ASSIGN_OR_RETURN(Campaign c, ReadCampaign(st));
+  SECPROF_ASSIGN_OR_RETURN(Firmware fw, MustLoadFirmware(*db_, c.firmware_id));
+  SECPROF_TRY(tx.Commit());
+  return std::optional<std::pair<Campaign, Firmware>>(std::in_place, std::move(c), std::move(fw));
+}
+
+Result<Campaign> Registry::ReportInstall(int64_t campaign_id, std::string_view serial, bool ok,
+                                         std::string_view detail, std::string_view actor) {
+  SECPROF_TRY(CheckSerial(serial));
+  SECPROF_TRY(CheckText("actor", actor, kMaxName));
+  const std::string report = Sanitize(detail, kMaxDetail);
+  std::lock_guard lock(mu_);
+  const int64_t now = Impl::Now(*this);
+  SECPROF_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_));
+  SECPROF_ASSIGN_OR_RETURN(Campaign c, MustLoadCampaign(*db_, campaign_id));
+  {
+    SECPROF_ASSIGN_OR_RETURN(
+        Statement st,
+        db_->Prepare("SELECT status FROM campaign_targets WHERE campaign_id = ? AND serial = ?"));
+    SECPROF_TRY(st.Bind(1, c.id));
+    SECPROF_TRY(st.Bind(2, serial));
+    SECPROF_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) {
+      return Fail(ErrorCode::kNotFound,
+                  "thing " + std::string(serial) + " is not a target of campaign " + Id(c.id));
+    }
+    SECPROF_ASSIGN_OR_RETURN(TargetStatus status,
+                             ParseName(kTargetStatusNames, "target status", st.Text(0)));
+    if (status == TargetStatus::kWaiting) {
+      return Fail(ErrorCode::kConflict, "thing " + std::string(serial) +
+                                            " was not offered campaign " + Id(c.id) + " yet");
+    }
+    if (status != TargetStatus::kOffered) {
+      return Fail(ErrorCode::kConflict, "thing " + std::string(serial) + " already reported " +
+                                            TargetStatusName(status) + " in campaign " + Id(c.id));
+    }
+  }
+  SECPROF_ASSIGN_OR_RETURN(Firmware fw, MustLoadFirmware(*db_, c.firmware_id));
+  const TargetStatus to = ok ? TargetStatus::kInstalled : TargetStatus::kFailed;
+  SECPROF_ASSIGN_OR_RETURN(
+      Statement up, db_->Prepare("UPDATE campaign_targets SET status = ?, detail = ?, updated = ? "
+                                 "WHERE campaign_id = ? AND serial = ?"));
+  SECPROF_TRY(up.Bind(1, TargetStatusName(to)));
+  SECPROF_TRY(up.Bind(2, report));
+  SECPROF_TRY(up.Bind(3, now));
+  SECPROF_TRY(up.Bind(4, c.id));
+  SECPROF_TRY(up.Bind(5, serial));
+  SECPROF_TRY(up.Run());
+  if (ok) SECPROF_TRY(PutFirmwareVersion(*db_, now, serial, fw.sequence));
+  SECPROF_TRY(AppendAudit(
+      *db_, now, actor, ok ? "fw-installed" : "fw-failed", serial,
+      "campaign " + Id(c.id) + " sequence " + std::to_string(fw.sequence) + ": " + report));
+  SECPROF_ASSIGN_OR_RETURN(Statement touch,
+                           db_->Prepare("UPDATE campaigns SET updated = ? WHERE id = ?"));
+  SECPROF_TRY(touch.Bind(1, now));
+  SECPROF_TRY(touch.Bind(2, c.id));
+  SECPROF_TRY(touch.Run());
+  if (c.state == CampaignState::kRunning) SECPROF_TRY(AdvanceRollout(*db_, now, c, fw, actor));
+  SECPROF_ASSIGN_OR_RETURN(Campaign after, MustLoadCampaign(*db_, c.id));
+  SECPROF_TRY(tx.Commit());
+  return after;
+}
+
+Result<Campaign> Registry::GetCampaign(int64_t id) {
+  std::lock_guard lock(mu_);
+  return MustLoadCampaign(*db_, id);
+}
+
+Result<std::vector<Campaign>> Registry::ListCampaigns() {
+  std::lock_guard lock(mu_);
+  SECPROF_ASSIGN_OR_RETURN(Statement st, db_->Prepare(std::string("SELECT ") + kCampaignColumns +
+                                                      " FROM campaigns c ORDER BY c.id"));
+  std::vector<Campaign> out;
+  while (true) {
+    SECPROF_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    SECPROF_ASSIGN_OR_RETURN(Campaign c, ReadCampaign(st));
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Result<std::vector<CampaignTarget>> Registry::CampaignTargets(int64_t id) {
+  std::lock_guard lock(mu_);
+  SECPROF_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_, Transaction::Mode::kDeferred));
+  SECPROF_TRY(MustLoadCampaign(*db_, id));
+  SECPROF_ASSIGN_OR_RETURN(
+      Statement st, db_->Prepare("SELECT serial, status, detail, updated FROM "
+                                 "campaign_targets WHERE campaign_id = ? ORDER BY position"));
+  SECPROF_TRY(st.Bind(1, id));
+  std::vector<CampaignTarget> out;
+  while (true) {
+    SECPROF_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    CampaignTarget t;
+    t.serial = st.Text(0);
+    SECPROF_ASSIGN_OR_RETURN(t.status, ParseName(kTargetStatusNames, "target status", st.Text(1)));
+    t.detail = st.Text(2);
+    t.updated = st.Int64(3);
+    out.push_back(std::move(t));
+  }
+  SECPROF_TRY(tx.Commit());
+  return out;
+}
+
+Status Registry::HaltCampaign(int64_t id, std::string_view reason, std::string_view actor) {
+  SECPROF_TRY(CheckText("reason", reason, kMaxReason));
+  SECPROF_TRY(CheckText("actor", actor, kMaxName));
+  std::lock_guard lock(mu_);
+  const int64_t now = Impl::Now(*this);
+  SECPROF_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_));
+  SECPROF_ASSIGN_OR_RETURN(Campaign c, MustLoadCampaign(*db_, id));
+  if (c.state != CampaignState::kRunning) {
+    return Fail(ErrorCode::kConflict,
+                "campaign " + Id(id) + " is " + CampaignStateName(c.state) + ", not running");
+  }
+  SECPROF_TRY(SetCampaignState(*db_, now, id, CampaignState::kHalted, reason));
+  SECPROF_TRY(AppendAudit(*db_, now, actor, "campaign-halted", "",
+                          "campaign " + Id(id) + ": " + std::string(reason)));
+  return tx.Commit();
+}
+
+Status Registry::SetFirmwareVersion(std::string_view serial, uint64_t sequence) {
+  SECPROF_TRY(CheckSerial(serial));
+  SECPROF_TRY(CheckSequence("firmware sequence", sequence));
+  std::lock_guard lock(mu_);
+  const int64_t now = Impl::Now(*this);
+  SECPROF_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_));
+  SECPROF_TRY(MustLoadThing(*db_, serial));
+  SECPROF_TRY(PutFirmwareVersion(*db_, now, serial, sequence));
+  return tx.Commit();
+}
+
+Result<std::optional<uint64_t>> Registry::FirmwareVersion(std::string_view serial) {
+  SECPROF_TRY(CheckSerial(serial));
+  std::lock_guard lock(mu_);
+  SECPROF_ASSIGN_OR_RETURN(
+      Statement st, db_->Prepare("SELECT f.sequence FROM things t LEFT JOIN thing_firmware f "
+                                 "ON f.serial = t.serial WHERE t.serial = ?"));
+  SECPROF_TRY(st.Bind(1, serial));
+  SECPROF_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Fail(ErrorCode::kNotFound, "no thing with serial " + std::string(serial));
+  if (st.IsNull(0)) return std::optional<uint64_t>();
+  return std::optional<uint64_t>(static_cast<uint64_t>(st.Int64(0)));
+}
+
+Result<int64_t> Registry::RecordIncident(const Incident& in, std::string_view actor) {
+  SECPROF_TRY(CheckText("vendor", in.vendor, kMaxName));
+  SECPROF_TRY(CheckText("model", in.model, kMaxName));
+  SECPROF_TRY(CheckText("description", in.description, kMaxDescription));
+  SECPROF_TRY(CheckText("actor", actor, kMaxName));
+  if (std::find(kSeverities.begin(), kSeverities.end(), in.severity) == kSeverities.end()) {
+    return Fail(ErrorCode::kInvalidInput, "severity \"" + Sanitize(in.severity, kMaxName) +
+                                              "\" is not one of low, medium, high, critical");
+  }
+  SECPROF_TRY(CheckSequence("minimum sequence", in.min_sequence));
+  SECPROF_TRY(CheckSequence("maximum sequence", in.max_sequence));
+  if (in.min_sequence > in.max_sequence) {
+    return Fail(ErrorCode::kInvalidInput, "minimum sequence " + std::to_string(in.min_sequence) +
+                                              " is above the maximum " +
+                                              std::to_string(in.max_sequence));
+  }
+  std::lock_guard lock(mu_);
+  const int64_t now = Impl::Now(*this);
+  SECPROF_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_));
+  SECPROF_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare("INSERT INTO incidents(vendor, model, min_sequence, max_sequence, severity, "
+                   "description, created) VALUES(?, ?, ?, ?, ?, ?, ?)"));
+  SECPROF_TRY(st.Bind(1, in.vendor));
+  SECPROF_TRY(st.Bind(2, in.model));
+  SECPROF_TRY(st.Bind(3, static_cast<int64_t>(in.min_sequence)));
+  SECPROF_TRY(st.Bind(4, static_cast<int64_t>(in.max_sequence)));
+  SECPROF_TRY(st.Bind(5, in.severity));
+  SECPROF_TRY(st.Bind(6, in.description));
+  SECPROF_TRY(st.Bind(7, now));
+  SECPROF_TRY(st.Run());
+  const int64_t id = db_->LastInsertRowId();
+  SECPROF_TRY(AppendAudit(*db_, now, actor, "incident-recorded", "",
+                          "incident " + Id(id) + " " + in.severity + ": " + in.vendor + " " +
+                              in.model + " sequences " + std::to_string(in.min_sequence) + ".." +
+                              std::to_string(in.max_sequence) + ": " + in.description));
+  SECPROF_TRY(tx.Commit());
+  return id;
+}
+
+Result<std::vector<std::string>> Registry::AffectedBy(int64_t incident_id) {
+  std::lock_guard lock(mu_);
+  SECPROF_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_, Transaction::Mode::kDeferred));
+  SECPROF_ASSIGN_OR_RETURN(Incident in, MustLoadIncident(*db_, incident_id));
+  SECPROF_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare("SELECT t.serial, t.state, f.sequence FROM things t LEFT JOIN thing_firmware f "
+                   "ON f.serial = t.serial WHERE t.vendor = ? AND t.model = ? ORDER BY t.serial"));
+  SECPROF_TRY(st.Bind(1, in.vendor));
+  SECPROF_TRY(st.Bind(2, in.model));
+  std::vector<std::string> out;
+  while (true) {
+    SECPROF_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    SECPROF_ASSIGN_OR_RETURN(State state, ParseState(st.Text(1)));
+    if (!IsActive(state)) continue;
+    const std::optional<int64_t> seq = st.OptionalInt64(2);
+    // No known version: not known to be safe, so affected.
+    if (seq && (static_cast<uint64_t>(*seq) < in.min_sequence ||
+                static_cast<uint64_t>(*seq) > in.max_sequence)) {
+      continue;
+    }
+    out.push_back(st.Text(0));
+  }
+  SECPROF_TRY(tx.Commit());
+  return out;
+}
+
+Status Registry::LinkIncidentCampaign(int64_t incident_id, int64_t campaign_id,
+                                      std::string_view actor) {
+  SECPROF_TRY(CheckText("actor", actor, kMaxName));
+  std::lock_guard lock(mu_);
+  const int64_t now = Impl::Now(*this);
+  SECPROF_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_));
+  SECPROF_ASSIGN_OR_RETURN(Incident in, MustLoadIncident(*db_, incident_id));
+  SECPROF_ASSIGN_OR_RETURN(Campaign c, MustLoadCampaign(*db_, campaign_id));
+  if (c.incident_id != 0 && c.incident_id != incident_id) {
+    return Fail(ErrorCode::kConflict, "campaign " + Id(campaign_id) +
+                                          " already responds to incident " + Id(c.incident_id));
+  }
+  if (c.incident_id == incident_id && in.campaign_id == campaign_id) return Ok();  // no change
+  SECPROF_ASSIGN_OR_RETURN(Statement a,
+                           db_->Prepare("UPDATE incidents SET campaign_id = ? WHERE id = ?"));
+  SECPROF_TRY(a.Bind(1, campaign_id));
+  SECPROF_TRY(a.Bind(2, incident_id));
+  SECPROF_TRY(a.Run());
+  SECPROF_ASSIGN_OR_RETURN(
+      Statement b, db_->Prepare("UPDATE campaigns SET incident_id = ?, updated = ? WHERE id = ?"));
+  SECPROF_TRY(b.Bind(1, incident_id));
+  SECPROF_TRY(b.Bind(2, now));
+  SECPROF_TRY(b.Bind(3, campaign_id));
+  SECPROF_TRY(b.Run());
+  std::string detail = "incident " + Id(incident_id) + " -> campaign " + Id(campaign_id);
+  if (in.campaign_id != 0 && in.campaign_id != campaign_id) {
+    detail += " (was campaign " + Id(in.campaign_id) + ")";
+  }
+  SECPROF_TRY(AppendAudit(*db_, now, actor, "incident-linked", "", detail));
+  return tx.Commit();
+}
+
+Result<Incident> Registry::GetIncident(int64_t id) {
+  std::lock_guard lock(mu_);
+  return MustLoadIncident(*db_, id);
+}
+
+Result<std::vector<Incident>> Registry::ListIncidents() {
+  std::lock_guard lock(mu_);
+  SECPROF_ASSIGN_OR_RETURN(Statement st, db_->Prepare(std::string("SELECT ") + kIncidentColumns +
+                                                      " FROM incidents ORDER BY id"));
+  std::vector<Incident> out;
+  while (true) {
+    SECPROF_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(ReadIncident(st));
+  }
+  return out;
 }
 
 }  // namespace secprof::registry
