@@ -36,6 +36,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "secprof/cbor/cbor.h"
 #include "secprof/core/fs.h"
 #include "secprof/domain/profile.h"
 #include "secprof/domain/protocol.h"
@@ -388,6 +389,12 @@ Status ImportVouchers(const OwnerArgs& a) {
     return Fail(first->code(), std::to_string(refused) + " of " +
                                    std::to_string(a.vouchers.size()) +
                                    " vouchers refused; nothing imported");
+  // A running KDC trusts the manufacturer anchors it started with (--vendor-ca and
+  // <keys>/vendors/); ImportVoucher adds this CA to <keys>/vendors/ for its next start.
+  const auto& fp = ca->fingerprint();
+  const std::string keys = a.keys.empty() ? a.db + ".keys" : a.keys;
+  const bool new_anchor = !fs::exists(keys + "/vendors/" +
+                                      cbor::ToHex(crypto::ByteView(fp.data(), fp.size())) + ".pem");
   for (const auto& [path, bytes] : ok) {
     auto st = tools->ImportVoucher(bytes, *ca, "owner");
     if (!st) return Fail(Error(st.error().code(), path + ": " + st.error().message()));
@@ -396,6 +403,10 @@ Status ImportVouchers(const OwnerArgs& a) {
   }
   std::cout << "imported " << ok.size() << " voucher" << (ok.size() == 1 ? "" : "s") << " by '"
             << ca->subject().organization << "' into " << a.db << "\n";
+  if (new_anchor)
+    std::cout << "note: " << a.vendor_ca << " is a new manufacturer trust anchor, kept in " << keys
+              << "/vendors/; a KDC that is running accepts this vendor's IDevIDs only if it was "
+                 "started with --vendor-ca for it (else restart it)\n";
   return Ok();
 }
 
