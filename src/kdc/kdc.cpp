@@ -414,6 +414,79 @@ struct Kdc::Impl {
     return Text(coap::kChanged, "ok");
   }
 
+  // ---- maintenance: firmware campaigns (issue 5) ----------------------------------------------
+
+  // Images served, by firmware id (read once from the firmware store; block-wise, RFC 7959).
+  std::map<int64_t, crypto::Bytes> image_cache;
+
+  // The firmware `query` names (id=N), if a running campaign offers it to `serial`.
+  Checked<registry::Firmware> Offered(const registry::Thing& t, const std::string& query) {
+    int64_t id = 0;
+    if (query.rfind("id=", 0) == 0) id = std::atoll(query.c_str() + 3);
+    auto offer = reg->OfferFor(t.serial);
+    if (!offer) return tl::unexpected(FromError(offer.error(), "registry"));
+    if (!*offer || (*offer)->second.id != id)
+      return tl::unexpected(Refusal{coap::kForbidden, "not-offered",
+                                    "firmware " + query + " is not offered to " + t.serial});
+    return (*offer)->second;
+  }
+
+  Response OnFirmwareOffer(const Request& r) {
+    auto t = Operational(r);
+    if (!t) return Refuse(t.error(), "");
+    auto req = domain::DecodeFirmwareOfferRequest(r.payload);
+    if (!req) return Refuse(FromError(req.error(), "malformed"), t->serial);
+    (void)reg->SetFirmwareVersion(t->serial, req->running_sequence);
+    CountRequest();
+    auto offer = reg->OfferFor(t->serial);
+    if (!offer) return Refuse(FromError(offer.error(), "registry"), t->serial);
+    if (!*offer) return Response{.code = coap::kChanged, .content_format = {}, .payload = {}};
+    const auto& [c, fw] = **offer;
+    domain::FirmwareOffer o{c.id, fw.id, fw.sequence, fw.envelope.size(), fw.image_size};
+    return Cbor(coap::kContent, domain::Encode(o));
+  }
+
+  Response OnFirmwareManifest(const Request& r) {
+    auto t = Operational(r);
+    if (!t) return Refuse(t.error(), "");
+    auto fw = Offered(*t, r.query);
+    if (!fw) return Refuse(fw.error(), t->serial);
+    CountRequest();
+    return Response{.code = coap::kContent,
+                    .content_format = coap::content_format::kOctetStream,
+                    .payload = fw->envelope};
+  }
+
+  Response OnFirmwareImage(const Request& r) {
+    auto t = Operational(r);
+    if (!t) return Refuse(t.error(), "");
+    auto fw = Offered(*t, r.query);
+    if (!fw) return Refuse(fw.error(), t->serial);
+    auto it = image_cache.find(fw->id);
+    if (it == image_cache.end()) {
+      auto data = ReadFile(fw->image_path);
+      if (!data) return Refuse(FromError(data.error(), "firmware-store"), t->serial);
+      it = image_cache.emplace(fw->id, crypto::Bytes(data->begin(), data->end())).first;
+    }
+    CountRequest();
+    (void)reg->Append("kdc", "fw-fetched", t->serial, "firmware " + std::to_string(fw->id));
+    return Response{.code = coap::kContent,
+                    .content_format = coap::content_format::kOctetStream,
+                    .payload = it->second};
+  }
+
+  Response OnFirmwareStatus(const Request& r) {
+    auto t = Operational(r);
+    if (!t) return Refuse(t.error(), "");
+    auto req = domain::DecodeFirmwareStatus(r.payload);
+    if (!req) return Refuse(FromError(req.error(), "malformed"), t->serial);
+    (void)reg->SetFirmwareVersion(t->serial, req->running_sequence);
+    auto c = reg->ReportInstall(req->campaign, t->serial, req->ok, req->detail, t->serial);
+    if (!c) return Refuse(FromError(c.error(), "campaign"), t->serial);
+    CountRequest();
+    return Text(coap::kChanged, registry::CampaignStateName(c->state));
+  }
+
   // ---- DTLS callbacks ---------------------------------------------------------------------------
 
   std::optional<crypto::SecureBuffer> PskFor(std::string_view identity) {
@@ -477,6 +550,10 @@ struct Kdc::Impl {
     bind(domain::path::kPairKey, Method::kPost, &Impl::OnPairKey);
     bind(domain::path::kGroupKey, Method::kPost, &Impl::OnGroupKey);
     bind(domain::path::kReport, Method::kPost, &Impl::OnReport);
+    bind(domain::path::kFirmwareOffer, Method::kPost, &Impl::OnFirmwareOffer);
+    bind(domain::path::kFirmwareManifest, Method::kGet, &Impl::OnFirmwareManifest);
+    bind(domain::path::kFirmwareImage, Method::kGet, &Impl::OnFirmwareImage);
+    bind(domain::path::kFirmwareStatus, Method::kPost, &Impl::OnFirmwareStatus);
     started = clock.Monotonic();
     return {};
   }

@@ -1,6 +1,7 @@
 #include <filesystem>
 
 #include "internal.h"
+#include "owner_impl.h"
 #include "secprof/cbor/cbor.h"
 #include "secprof/crypto/hash.h"
 #include "secprof/domain/keys.h"
@@ -32,14 +33,6 @@ registry::GroupRekeyFn RekeyWith(crypto::ByteView kek, crypto::Random& rng) {
     return NewGroupKey(kek, group, new_epoch, rng);
   };
 }
-
-struct OwnerTools::Impl {
-  std::string keys_dir;
-  const Clock& clock;
-  crypto::Random& rng;
-  std::unique_ptr<registry::Registry> reg;
-  DomainKeys keys;
-};
 
 OwnerTools::OwnerTools(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 OwnerTools::~OwnerTools() = default;

@@ -143,6 +143,34 @@ class OwnerTools {
   Status RemoveMember(std::string_view group, std::string_view serial,
                       std::string_view actor = "owner");
 
+  // ---- maintenance (issue 5) ----
+  // Keeps `vendor_ca` as a manufacturer trust anchor of this domain (<keys_dir>/vendors/): firmware
+  // of that vendor can then be added. ImportVoucher does the same.
+  Status TrustVendor(const identity::Certificate& vendor_ca);
+  // Adds a signed firmware update to the store: the envelope must verify against the trust anchor
+  // of its vendor (a vendor CA this domain knows; the vendor-id names it), name `model`'s class-id,
+  // and match the image file (digest, size). The image is copied to <keys_dir>/firmware/. Refused
+  // updates (forged, wrong class, tampered image) change nothing. Returns the firmware id.
+  Result<int64_t> AddFirmware(const crypto::Bytes& envelope, const std::string& image_path,
+                              std::string_view model, std::string_view actor = "owner");
+  // A campaign offering firmware `firmware_id` to `serials` (or every active thing of the
+  // firmware's vendor and model when empty), `stage_size` at a time; it halts when the failure
+  // rate exceeds `max_failure_rate`.
+  Result<int64_t> StartCampaign(int64_t firmware_id, std::vector<std::string> serials,
+                                int64_t stage_size, double max_failure_rate,
+                                std::string_view actor = "owner", int64_t incident_id = 0);
+  // Records an incident, finds the affected things (active, of that vendor and model, running a
+  // sequence in the range or unknown) and, when the store holds a newer firmware for them (the
+  // highest sequence above the range), starts a campaign for it. campaign_id 0: no fix in the
+  // store yet (the incident stays open).
+  struct IncidentOutcome {
+    int64_t incident_id = 0;
+    std::vector<std::string> affected;
+    int64_t campaign_id = 0;
+  };
+  Result<IncidentOutcome> ReportIncident(const registry::Incident& incident, int64_t stage_size,
+                                         double max_failure_rate, std::string_view actor = "owner");
+
   struct Impl;
 
  private:
