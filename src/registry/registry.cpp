@@ -1823,9 +1823,9 @@ Result<Campaign> Registry::ReportInstall(int64_t campaign_id, std::string_view s
   SECPROF_TRY(up.Bind(5, serial));
   SECPROF_TRY(up.Run());
   if (ok) SECPROF_TRY(PutFirmwareVersion(*db_, now, serial, fw.sequence));
-  SECPROF_TRY(AppendAudit(
-      *db_, now, actor, ok ? "fw-installed" : "fw-failed", serial,
-      "campaign " + Id(c.id) + " sequence " + std::to_string(fw.sequence) + ": " + report));
+  SECPROF_TRY(AppendAudit(*db_, now, actor, ok ? "fw-installed" : "fw-failed", serial,
+                          "campaign " + Id(c.id) + " sequence " + std::to_string(fw.sequence) +
+                              ": " + std::string(detail)));  // AppendAudit sanitises
   SECPROF_ASSIGN_OR_RETURN(Statement touch,
                            db_->Prepare("UPDATE campaigns SET updated = ? WHERE id = ?"));
   SECPROF_TRY(touch.Bind(1, now));

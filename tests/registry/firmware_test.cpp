@@ -599,6 +599,10 @@ TEST_F(RegistryFirmwareTest, ReportInstallRefusalsChangeNothing) {
   // The thing's report is free text: sanitised, never refused.
   ASSERT_TRUE(reg_->ReportInstall(id, "t2", false, "bad\x1b[0m\nimage", "kdc"));
   EXPECT_EQ((*reg_->CampaignTargets(id))[1].detail, "bad\\x1b[0m\\x0aimage");
+  auto failed = Actions("fw-failed");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_NE(failed[0].detail.find(": bad\\x1b[0m\\x0aimage"), std::string::npos)
+      << failed[0].detail;  // escaped once, not twice
 }
 
 TEST_F(RegistryFirmwareTest, HaltCampaignByTheOwner) {
