@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "internal.h"
+#include "secprof/crypto/openssl_errors.h"
 #include "secprof/identity/identity.h"
 
 namespace secprof::coap {
@@ -116,14 +117,19 @@ int OnPeerCertificate(const char* cn, const uint8_t* der, size_t der_len, coap_s
   }
 }
 
-// coap_dtls_security_setup_t: restricts the SSL object to DTLS 1.2 and the RFC 7925 suites.
+// coap_dtls_security_setup_t: restricts the SSL object to DTLS 1.2 and the RFC 7925 suites
+// (rfc7925_cipher_suites), and gives it every trust anchor (token mode with several anchors).
 int OnTlsSetup(void* tls, coap_dtls_pki_t* setup) {
   if (!tls) return 1;  // libcoap passes NULL where it has no SSL object yet
   SSL* ssl = static_cast<SSL*>(tls);
   auto* h = static_cast<PkiHolder*>(setup->cn_call_back_arg);
-  const char* list = (h && h->also_psk) ? kRfc7925PkiAndPsk : kRfc7925Pki;
-  if (SSL_set_cipher_list(ssl, list) != 1) return 0;
-  if (SSL_set_min_proto_version(ssl, DTLS1_2_VERSION) != 1) return 0;
+  if (!h) return 0;
+  if (h->config.rfc7925_cipher_suites) {
+    const char* list = h->also_psk ? kRfc7925PkiAndPsk : kRfc7925Pki;
+    if (SSL_set_cipher_list(ssl, list) != 1) return 0;
+    if (SSL_set_min_proto_version(ssl, DTLS1_2_VERSION) != 1) return 0;
+  }
+  if (h->anchors && SSL_set1_verify_cert_store(ssl, h->anchors.get()) != 1) return 0;
   return 1;
 }
 
@@ -154,7 +160,7 @@ Status FillPkiSetup(PkiHolder& h) {
   s.check_cert_revocation = 0;
   s.validate_cn_call_back = &OnPeerCertificate;
   s.cn_call_back_arg = &h;
-  s.additional_tls_setup_call_back = h.config.rfc7925_cipher_suites ? &OnTlsSetup : nullptr;
+  s.additional_tls_setup_call_back = &OnTlsSetup;
   if (!c.private_key_pkcs11) {
     s.pki_key.key_type = COAP_PKI_KEY_PEM_BUF;
     auto& b = s.pki_key.key.pem_buf;
@@ -169,8 +175,8 @@ Status FillPkiSetup(PkiHolder& h) {
 
   // COAP_PKI_KEY_PKCS11: libcoap 4.3.1 takes the key as a "pkcs11:" URI and, when the
   // certificate and the CA are not URIs too, reads them as DER files (SSL_use_certificate_file /
-  // the CA file with SSL_FILETYPE_ASN1). Only the first certificate of trust_anchors_pem is used,
-  // as in PEM mode.
+  // the CA file with SSL_FILETYPE_ASN1). A DER file holds one certificate: libcoap gets the first
+  // trust anchor, and with more than one, OnTlsSetup gives each SSL object a store of them all.
   const Pkcs11PrivateKey& k = *c.private_key_pkcs11;
   auto cert = identity::Certificate::FromPem(c.certificate_pem);
   if (!cert) return Fail(cert.error().WithContext("coap PKI: certificate_pem"));
@@ -178,9 +184,21 @@ Status FillPkiSetup(PkiHolder& h) {
   SECPROF_ASSIGN_OR_RETURN(h.files, PrivateDir::Create());
   SECPROF_ASSIGN_OR_RETURN(h.certificate_path, h.files->Write("certificate.der", cert->ToDer()));
   if (!c.trust_anchors_pem.empty()) {
-    auto ca = identity::Certificate::FromPem(c.trust_anchors_pem);
-    if (!ca) return Fail(ca.error().WithContext("coap PKI: trust_anchors_pem"));
-    SECPROF_ASSIGN_OR_RETURN(h.trust_anchor_path, h.files->Write("trust-anchor.der", ca->ToDer()));
+    auto cas = identity::Certificate::ListFromPem(c.trust_anchors_pem);
+    if (!cas) return Fail(cas.error().WithContext("coap PKI: trust_anchors_pem"));
+    SECPROF_ASSIGN_OR_RETURN(h.trust_anchor_path,
+                             h.files->Write("trust-anchor.der", cas->front().ToDer()));
+    if (cas->size() > 1) {
+      h.anchors.reset(X509_STORE_new());
+      if (!h.anchors) return Fail(ErrorCode::kInternal, "X509_STORE_new failed");
+      for (const auto& ca : *cas) {
+        const unsigned char* p = ca.ToDer().data();
+        std::unique_ptr<X509, decltype(&X509_free)> x(
+            d2i_X509(nullptr, &p, static_cast<long>(ca.ToDer().size())), &X509_free);
+        if (!x || X509_STORE_add_cert(h.anchors.get(), x.get()) != 1)
+          return Fail(crypto::OpenSslError("coap PKI: trust anchor into the verify store"));
+      }
+    }
   }
   h.pin_cstr = crypto::SecureBuffer(k.pin.size() + 1);
   std::memcpy(h.pin_cstr.data(), k.pin.data(), k.pin.size());

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <coap3/coap.h>
+#include <openssl/x509_vfy.h>
 
 #include <filesystem>
 #include <memory>
@@ -56,6 +57,10 @@ class PrivateDir {
   std::filesystem::path path_;
 };
 
+struct X509StoreDeleter {
+  void operator()(X509_STORE* s) const { X509_STORE_free(s); }
+};
+
 // A PkiConfig kept alive for libcoap (which reads the PEM buffers during every handshake, so they
 // must outlive the context) together with the coap_dtls_pki_t that points into it.
 struct PkiHolder {
@@ -68,6 +73,10 @@ struct PkiHolder {
   std::unique_ptr<PrivateDir> files{};
   std::string certificate_path{};
   std::string trust_anchor_path{};
+  // COAP_PKI_KEY_PKCS11 with several trust anchors: a DER file holds one certificate, so libcoap
+  // gets the first and every SSL object gets this store with all of them
+  // (SSL_set1_verify_cert_store in the TLS-setup callback).
+  std::unique_ptr<X509_STORE, X509StoreDeleter> anchors{};
 };
 // Checks holder.config and fills holder.setup (PEM buffers or PKCS#11 URI and DER files,
 // verification flags, CN and TLS-setup callbacks). kInvalidInput for an inconsistent config,

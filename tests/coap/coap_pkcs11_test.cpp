@@ -43,6 +43,10 @@ struct World {
   std::unique_ptr<SoftwareSigner> ca_key;
   std::optional<identity::Certificate> ca;
   Pem thing_token, kdc_token, other_token, pem_kdc, pem_thing;
+  // A second vendor, with its own CA, and a thing of it.
+  std::unique_ptr<SoftwareSigner> vendor2_key;
+  std::optional<identity::Certificate> vendor2_ca;
+  Pem pem_vendor2_thing;
 };
 World* g_world = nullptr;
 
@@ -54,8 +58,10 @@ SoftwareSigner NewSigner() {
   return std::move(*s);
 }
 
-identity::Certificate Issue(const crypto::PublicKey& pub, const std::string& serial) {
-  auto cert = identity::IssueIdevid(*g_world->ca_key, *g_world->ca, pub,
+identity::Certificate Issue(const crypto::PublicKey& pub, const std::string& serial,
+                            bool vendor2 = false) {
+  auto cert = identity::IssueIdevid(vendor2 ? *g_world->vendor2_key : *g_world->ca_key,
+                                    vendor2 ? *g_world->vendor2_ca : *g_world->ca, pub,
                                     {.serial_number = serial, .model = "CoapToken"});
   if (!cert) throw std::runtime_error(cert.error().ToString());
   return *cert;
@@ -67,11 +73,11 @@ Pem TokenParty(keystore::KeyStore& store, const std::string& label, const std::s
   return Pem{Issue(*pub, serial).ToPem(), ""};
 }
 
-Pem PemParty(const std::string& serial) {
+Pem PemParty(const std::string& serial, bool vendor2 = false) {
   SoftwareSigner key = NewSigner();
   auto pem = key.private_key().ToPem();
   if (!pem) throw std::runtime_error(pem.error().ToString());
-  return Pem{Issue(key.public_key(), serial).ToPem(), std::string(pem->AsStringView())};
+  return Pem{Issue(key.public_key(), serial, vendor2).ToPem(), std::string(pem->AsStringView())};
 }
 
 class TokenEnvironment : public ::testing::Environment {
@@ -111,6 +117,11 @@ class TokenEnvironment : public ::testing::Environment {
     w.kdc_token = TokenParty(*w.store, "kdc-key", "KDC-TOKEN");
     w.pem_kdc = PemParty("KDC-PEM");
     w.pem_thing = PemParty("SN-PEM-2");
+    w.vendor2_key = std::make_unique<SoftwareSigner>(NewSigner());
+    auto ca2 = identity::CreateVendorCa(*w.vendor2_key, {.organization = "Globex"});
+    if (!ca2) throw std::runtime_error(ca2.error().ToString());
+    w.vendor2_ca = *ca2;
+    w.pem_vendor2_thing = PemParty("SN-GLOBEX-7", /*vendor2=*/true);
   }
   void TearDown() override {
     delete g_world;  // the store first (then the token directory): see the file comment
@@ -194,6 +205,34 @@ TEST(CoapPkcs11, ServerWithATokenKeyAndAPemClient) {
     auto r = (*c)->Get("whoami");
     ASSERT_TRUE(r) << r.error().ToString();
     EXPECT_EQ(AsText(r->payload), "SN-PEM-2 ECDHE-ECDSA-AES128-CCM8");
+  }
+}
+
+// In token mode libcoap reads the trust anchor from a DER file, which holds one certificate; the
+// others reach OpenSSL through a per-connection verify store. A KDC trusting two vendors (in
+// either order) admits things of both.
+TEST(CoapPkcs11, ATokenServerWithSeveralTrustAnchors) {
+  REQUIRE_TOKEN();
+  for (bool vendor2_first : {true, false}) {
+    PkiConfig pki = TokenPki(g_world->kdc_token, TokenKey("kdc-key"));
+    pki.trust_anchors_pem = vendor2_first ? g_world->vendor2_ca->ToPem() + g_world->ca->ToPem()
+                                          : g_world->ca->ToPem() + g_world->vendor2_ca->ToPem();
+    RunningServer srv(PkiServer(std::move(pki)), AddWhoami);
+    for (const Pem* p : {&g_world->pem_thing, &g_world->pem_vendor2_thing}) {
+      PkiConfig cp = PemPki(*p);  // trusts the KDC's CA
+      auto c = Client::Connect("127.0.0.1", srv->dtls_port(), PkiClient(std::move(cp)));
+      ASSERT_TRUE(c) << c.error().ToString();
+      auto r = (*c)->Get("whoami");
+      ASSERT_TRUE(r) << r.error().ToString();
+      EXPECT_EQ(AsText(r->payload).substr(0, 3), "SN-") << AsText(r->payload);
+    }
+  }
+  // A thing of a vendor the KDC does not trust is refused.
+  RunningServer srv(PkiServer(TokenPki(g_world->kdc_token, TokenKey("kdc-key"))), AddWhoami);
+  auto c =
+      Client::Connect("127.0.0.1", srv->dtls_port(), PkiClient(PemPki(g_world->pem_vendor2_thing)));
+  if (c) {
+    EXPECT_FALSE((*c)->Get("whoami"));
   }
 }
 

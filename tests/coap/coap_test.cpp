@@ -309,6 +309,27 @@ TEST_F(CoapDtlsPki, MutualAuthenticationWithTheRfc7925Suite) {
             "cert:SN-0042:" + cert->serial_hex() + " cipher:ECDHE-ECDSA-AES128-CCM8");
 }
 
+// A KDC trusts its domain CA and every vendor CA whose things may join: several anchors in
+// trust_anchors_pem, each of which must work, in either position.
+TEST_F(CoapDtlsPki, SeveralTrustAnchors) {
+  for (bool real_first : {true, false}) {
+    ServerConfig cfg = PkiServer();
+    cfg.pki->trust_anchors_pem =
+        real_first ? ca_->ToPem() + rogue_ca_->ToPem() : rogue_ca_->ToPem() + ca_->ToPem();
+    RunningServer srv(std::move(cfg), AddStandardResources);
+    for (const Party* p : {&client_, &rogue_}) {
+      auto cc = PkiClient(*p);
+      cc.pki.trust_anchors_pem = ca_->ToPem();  // the server's certificate is from ca_
+      auto c = Client::Connect("127.0.0.1", srv->dtls_port(), std::move(cc));
+      ASSERT_TRUE(c) << p->serial << (real_first ? " real first: " : " rogue first: ")
+                     << c.error().ToString();
+      auto r = (*c)->Get("whoami");
+      ASSERT_TRUE(r) << p->serial << ": " << r.error().ToString();
+      EXPECT_NE(AsText(r->payload).find(p->serial), std::string::npos) << AsText(r->payload);
+    }
+  }
+}
+
 TEST_F(CoapDtlsPki, UntrustedClientCertificateIsRefused) {
   RunningServer srv(PkiServer(), AddStandardResources);
   auto cfg = PkiClient(rogue_);

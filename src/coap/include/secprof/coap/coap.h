@@ -175,7 +175,8 @@ struct PkiConfig {
   // they are written as DER, 0600, to a private directory (0700) that lives as long as the Server
   // or Client. Neither is secret.
   std::optional<Pkcs11PrivateKey> private_key_pkcs11{};
-  std::string trust_anchors_pem{};  // the CA certificate that the peer's chain must reach
+  // The CA certificate(s), one or more PEM blocks; the peer's chain must reach one of them.
+  std::string trust_anchors_pem{};
   // Ask for and validate the peer's certificate. A server then refuses clients without one.
   bool require_peer_certificate = true;
   // Called on the I/O thread for each certificate of the peer's chain after OpenSSL's checks;
