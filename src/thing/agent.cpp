@@ -408,10 +408,13 @@ Status Agent::Init(const InitOptions& o) {
   t.history.push_back({0, "", StateName(State::kManufactured), "from " + o.factory_dir});
   SECPROF_TRY(WriteFileAtomic(o.state_dir + "/state.json", StateToJson(t), 0600));
   // The factory image in slot a, sequence number 1 (a stand-in: secprof has no real firmware).
-  SECPROF_ASSIGN_OR_RETURN(auto agent, Open(AgentOptions{.state_dir = o.state_dir}));
+  // Only the firmware store is needed here, not the key store (a token may need a PIN).
+  Impl fw_only(AgentOptions{.state_dir = o.state_dir});
+  fw_only.st = t;
+  SECPROF_TRY(fw_only.OpenFirmware());
   std::string image = "secprof factory firmware\nvendor " + t.vendor + "\nmodel " + t.model + "\n";
   image.resize(4096, '.');
-  return agent->impl_->firmware->Initialize(
+  return fw_only.firmware->Initialize(
       ByteView(reinterpret_cast<const uint8_t*>(image.data()), image.size()), 1);
 }
 
