@@ -21,3 +21,7 @@ if [ -x "$build/bench/bench_manufacture" ]; then
   echo "== manufacture"
   "$build/bench/bench_manufacture"
 fi
+if [ -x "$build/bench/bench_join" ]; then
+  echo "== domain: joins and sessions (KDC child process, thing agents on threads)"
+  "$build/bench/bench_join"   # SecProf_2 and SecProf_3, registry on disk and on tmpfs, 8 and 32 threads
+fi

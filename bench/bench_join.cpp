@@ -1,0 +1,921 @@
+// bench_join — joins per second at the KDC with many concurrent things, in SecProf_2 (setup code
+// -> PSK over plain CoAP) and SecProf_3 (voucher + IDevID over DTLS with certificates, LDevID
+// enrollment), set against the physical limits measured in the same run:
+//   - certificates: the public-key operations one join needs at the KDC x the raw P-256 rates
+//     (`openssl speed -mr ecdsap256 ecdhp256` run as a child, and raw EVP in this process);
+//   - PSK: no public-key operation; the registry's fsync rate (write + fdatasync in the
+//     registry's directory) instead.
+//
+//   bench_join [--things N] [--threads 8,32] [--rounds R] [--profiles 2,3] [--registry disk,tmpfs]
+//              [--disk-dir DIR] [--tmpfs-dir DIR] [--speed-seconds S] [--no-speed]
+//              [--no-sessions] [--kdc-wrapper "CMD ARGS"]
+//
+// The KDC runs in a child process (this executable re-run with --serve-kdc: Kdc::Create, then
+// Serve on its own thread until SIGTERM), so that its CPU time (/proc/<pid>/task/*/schedstat:
+// time on a CPU and time waiting for one, in ns) and its memory (VmRSS) are its own. The things are
+// secprof::thing::Agent objects in this process, driven by T threads that take the next
+// installed agent and call Join() until none is left. Before timing, once per run: the fleet is
+// made with secprof::manufacture (file key stores) in the tmpfs directory; per round: a fresh KDC
+// (new registry and domain CA), the owner's work (AllowSetupCode or voucher::Factory::Issue +
+// OwnerTools::ImportVoucher), and one agent per thing (Agent::Init from the factory folder, Open,
+// Install). Then, timed: every agent joins. Then every joined agent opens its operational DTLS
+// session (GoOperational: a handshake with the PSK or the LDevID and one request) and keeps it
+// open: the KDC's RSS growth over those sessions, divided by their number, is the memory per
+// DTLS session.
+//
+// Agents' state directories are on tmpfs in every configuration (they stand for the things'
+// own flash, not the KDC's disk); the registry is on the disk directory or on tmpfs (--registry).
+//
+// Columns: joins/s is wall-clock. KDC CPU is the child's time on a CPU (all its threads; only the
+// serving thread works); "KDC busy" is that over the wall time, "KDC runq" the time the KDC was
+// runnable but waited for a CPU (a shared 2-core machine), "things CPU" this process's CPU time
+// (the agents' side of every join, on the same machine). "vs limit": SecProf_3, joins per KDC
+// CPU second over the crypto bound; SecProf_2 with the registry on disk, joins per second over
+// the fsync rate / 3 commits per join. RSS is the KDC child's VmRSS before the joins, after them,
+// and with every thing's operational session open; KiB/session = (last - middle) / sessions.
+//
+// --kdc-wrapper prefixes the KDC child's command line (e.g. "valgrind --tool=callgrind" or
+// "perf record -g -o FILE --"), to see what the KDC does per join; figures are then not rates.
+//
+// A small driver rather than Google Benchmark: a round changes the registry and the things, so
+// iterations are not independent. Results: docs/PERFORMANCE.md, "Domain: joins and sessions".
+#include <dirent.h>
+#include <fcntl.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "secprof/core/clock.h"
+#include "secprof/core/fs.h"
+#include "secprof/crypto/keys.h"
+#include "secprof/identity/identity.h"
+#include "secprof/kdc/kdc.h"
+#include "secprof/manufacture/manufacture.h"
+#include "secprof/thing/agent.h"
+#include "secprof/voucher/voucher.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace secprof;
+using Steady = std::chrono::steady_clock;
+using domain::Profile;
+
+constexpr const char* kVendor = "Bench";
+constexpr const char* kModel = "Sensor-1";
+constexpr const char* kOwner = "Bench-Owner";
+
+struct Args {
+  int things = 512;
+  std::vector<int> threads{8, 32};
+  int rounds = 3;
+  std::vector<int> profiles{2, 3};
+  std::vector<std::string> registries{"disk", "tmpfs"};
+  std::string disk_dir;  // default: the temporary directory
+  std::string tmpfs_dir = "/dev/shm";
+  double speed_seconds = 2.0;
+  bool speed = true;
+  bool sessions = true;
+  std::vector<std::string> kdc_wrapper;
+  // --serve-kdc (the child)
+  bool serve = false;
+  int profile = 3;
+  std::string db, vendor_ca;
+  int max_sessions = 256;
+};
+
+std::vector<std::string> Split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, sep);)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+std::vector<int> Ints(const std::string& s) {
+  std::vector<int> out;
+  for (const auto& x : Split(s, ',')) out.push_back(std::atoi(x.c_str()));
+  return out;
+}
+
+Profile ProfileOf(int n) { return n == 2 ? Profile::kSecProf2 : Profile::kSecProf3; }
+
+// ---------------------------------------------------------------------------- --serve-kdc (child)
+
+int ServeKdc(const Args& a) {
+  // SIGTERM is taken with sigwait by this thread; the serving thread inherits the blocked mask.
+  sigset_t term;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &term, nullptr);
+
+  kdc::KdcOptions o;
+  o.profile = ProfileOf(a.profile);
+  o.db_path = a.db;
+  o.owner = kOwner;
+  if (!a.vendor_ca.empty()) o.vendor_ca_files = {a.vendor_ca};
+  o.join_window = std::chrono::seconds(0);  // always open: rounds outlast no window
+  o.limits.max_handshake_sessions = 256;
+  o.limits.max_idle_sessions = static_cast<unsigned>(a.max_sessions);
+  auto k = kdc::Kdc::Create(std::move(o));
+  if (!k) {
+    std::fprintf(stderr, "serve-kdc: %s\n", k.error().ToString().c_str());
+    return 1;
+  }
+  std::printf("PORTS %u %u\n", (*k)->udp_port(), (*k)->dtls_port());
+  std::fflush(stdout);
+  std::jthread io([&](std::stop_token st) {
+    if (auto s = (*k)->Serve(st); !s)
+      std::fprintf(stderr, "serve-kdc: %s\n", s.error().ToString().c_str());
+  });
+  int sig = 0;
+  sigwait(&term, &sig);
+  io.request_stop();
+  io.join();
+  const kdc::KdcStats st = (*k)->stats();
+  uint64_t refused = 0;
+  std::string reasons;
+  for (const auto& [why, n] : st.refused) {
+    refused += n;
+    reasons += " " + why + "=" + std::to_string(n);
+  }
+  std::printf("STATS %llu %llu %llu %llu%s\n", static_cast<unsigned long long>(st.joins),
+              static_cast<unsigned long long>(st.join_repeats),
+              static_cast<unsigned long long>(st.requests),
+              static_cast<unsigned long long>(refused), reasons.c_str());
+  std::fflush(stdout);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------- child processes
+
+// A child process with its stdout on a pipe; SIGTERM and waitpid when stopped.
+class Child {
+ public:
+  Child() = default;
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child() { Stop(); }
+
+  bool Start(const std::vector<std::string>& argv) {
+    int fds[2];
+    if (::pipe(fds) != 0) return false;
+    pid_ = ::fork();
+    if (pid_ < 0) return false;
+    if (pid_ == 0) {
+      ::dup2(fds[1], STDOUT_FILENO);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      std::vector<char*> args;
+      for (const auto& s : argv) args.push_back(const_cast<char*>(s.c_str()));
+      args.push_back(nullptr);
+      ::execvp(args[0], args.data());
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    fd_ = fds[0];
+    return true;
+  }
+  // The next line of the child's output starting with `tag` (other lines, e.g. a wrapper's, are
+  // skipped); empty at end of output or when nothing came for `timeout` (a KDC under valgrind
+  // starts slowly).
+  std::string Line(const std::string& tag,
+                   std::chrono::milliseconds timeout = std::chrono::minutes(2)) {
+    const auto deadline = Steady::now() + timeout;
+    std::string line;
+    for (;;) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
+      pollfd p{fd_, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return {};
+      char ch;
+      if (::read(fd_, &ch, 1) != 1) return {};
+      if (ch != '\n') {
+        line += ch;
+        continue;
+      }
+      if (line.rfind(tag, 0) == 0) return line;
+      line.clear();
+    }
+  }
+  pid_t pid() const { return pid_; }
+  void Signal() {
+    if (pid_ > 0) ::kill(pid_, SIGTERM);
+  }
+  void Stop() {
+    if (pid_ > 0) {
+      // SIGTERM, then SIGKILL if the child is still there after 30 s.
+      ::kill(pid_, SIGTERM);
+      int st = 0;
+      for (int i = 0; i < 300 && ::waitpid(pid_, &st, WNOHANG) == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (::waitpid(pid_, &st, WNOHANG) == 0) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &st, 0);
+      }
+      pid_ = -1;
+    }
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int fd_ = -1;
+};
+
+// CPU time of every thread of `pid`: on a CPU and runnable but waiting for one (ns), from
+// /proc/<pid>/task/*/schedstat. With a wrapper (valgrind, strace) the pid is the wrapper's.
+struct Sched {
+  double on_cpu = 0, waiting = 0;  // seconds
+};
+Sched SchedOf(pid_t pid) {
+  Sched s;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::ifstream f(it->path() / "schedstat");
+    unsigned long long run = 0, wait = 0;
+    if (f >> run >> wait) {
+      s.on_cpu += run / 1e9;
+      s.waiting += wait / 1e9;
+    }
+  }
+  return s;
+}
+
+long RssKb(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  return -1;
+}
+
+double SelfCpu() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_utime.tv_usec / 1e6 + u.ru_stime.tv_sec +
+         u.ru_stime.tv_usec / 1e6;
+}
+
+// ---------------------------------------------------------------------------- physical limits
+
+double ThreadCpu() {
+  timespec t{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+// Operations per CPU second of `op` (run for about `seconds` of this thread's CPU time).
+double CpuRate(double seconds, const std::function<bool()>& op) {
+  const double start = ThreadCpu();
+  long n = 0;
+  for (;;) {
+    for (int i = 0; i < 16; ++i)
+      if (!op()) return -1;
+    n += 16;
+    const double el = ThreadCpu() - start;
+    if (el >= seconds) return n / el;
+  }
+}
+
+EVP_PKEY* NewP256() {
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
+  EVP_PKEY* k = nullptr;
+  char group[] = "P-256";
+  OSSL_PARAM p[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+                    OSSL_PARAM_construct_end()};
+  if (EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_CTX_set_params(ctx, p) != 1 ||
+      EVP_PKEY_generate(ctx, &k) != 1)
+    k = nullptr;
+  EVP_PKEY_CTX_free(ctx);
+  return k;
+}
+
+// P-256 primitives driven through EVP directly, per CPU second: what `openssl speed` does (a
+// context prepared once), plus the two operations speed does not time that a TLS server makes
+// in every ECDHE handshake: the ephemeral key generation and the peer public-key validation
+// (SP 800-56A 5.6.2.3.3: n*Q = O) that libssl requests with EVP_PKEY_derive_set_peer.
+struct RawRates {
+  double sign = 0, verify = 0, derive = 0, keygen = 0, public_check = 0;
+};
+RawRates MeasureRaw(double seconds) {
+  RawRates r;
+  EVP_PKEY* a = NewP256();
+  EVP_PKEY* b = NewP256();
+  if (!a || !b) std::abort();
+  unsigned char digest[32];
+  for (int i = 0; i < 32; ++i) digest[i] = static_cast<unsigned char>(i * 13 + 5);
+  unsigned char sig[80];
+  size_t sig_len = sizeof(sig);
+  EVP_PKEY_CTX* sctx = EVP_PKEY_CTX_new_from_pkey(nullptr, a, nullptr);
+  EVP_PKEY_sign_init(sctx);
+  r.sign = CpuRate(seconds, [&] {
+    sig_len = sizeof(sig);
+    return EVP_PKEY_sign(sctx, sig, &sig_len, digest, sizeof(digest)) == 1;
+  });
+  EVP_PKEY_verify_init(sctx);
+  r.verify = CpuRate(
+      seconds, [&] { return EVP_PKEY_verify(sctx, sig, sig_len, digest, sizeof(digest)) == 1; });
+  EVP_PKEY_CTX_free(sctx);
+  EVP_PKEY_CTX* dctx = EVP_PKEY_CTX_new_from_pkey(nullptr, a, nullptr);
+  EVP_PKEY_derive_init(dctx);
+  EVP_PKEY_derive_set_peer_ex(dctx, b, 0);
+  unsigned char secret[32];
+  r.derive = CpuRate(seconds, [&] {
+    size_t len = sizeof(secret);
+    return EVP_PKEY_derive(dctx, secret, &len) == 1;
+  });
+  EVP_PKEY_CTX_free(dctx);
+  EVP_PKEY_CTX* gctx = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
+  char group[] = "P-256";
+  OSSL_PARAM p[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+                    OSSL_PARAM_construct_end()};
+  EVP_PKEY_keygen_init(gctx);
+  EVP_PKEY_CTX_set_params(gctx, p);
+  r.keygen = CpuRate(seconds, [&] {
+    EVP_PKEY* k = nullptr;
+    const bool ok = EVP_PKEY_generate(gctx, &k) == 1;
+    EVP_PKEY_free(k);
+    return ok;
+  });
+  EVP_PKEY_CTX_free(gctx);
+  EVP_PKEY_CTX* cctx = EVP_PKEY_CTX_new_from_pkey(nullptr, b, nullptr);
+  r.public_check = CpuRate(seconds, [&] { return EVP_PKEY_public_check(cctx) == 1; });
+  EVP_PKEY_CTX_free(cctx);
+  EVP_PKEY_free(a);
+  EVP_PKEY_free(b);
+  return r;
+}
+
+// `openssl speed -mr`: "+F4:<n>:256:<sign/s>:<verify/s>" (ecdsap256), "+F5:<n>:256:<ops/s>:..."
+// (ecdhp256). Rates per CPU second (speed divides by user CPU time).
+struct SpeedRates {
+  double sign = 0, verify = 0, ecdh = 0;
+};
+SpeedRates RunOpensslSpeed(double seconds) {
+  SpeedRates r;
+  char cmd[128];
+  std::snprintf(cmd, sizeof(cmd), "openssl speed -seconds %d -mr ecdsap256 ecdhp256 2>/dev/null",
+                std::max(1, static_cast<int>(seconds + 0.5)));
+  FILE* p = ::popen(cmd, "r");
+  if (!p) return r;
+  char line[256];
+  while (std::fgets(line, sizeof(line), p)) {
+    std::vector<std::string> f = Split(line, ':');
+    if (f.size() >= 5 && f[0] == "+F4") {
+      r.sign = std::atof(f[3].c_str());
+      r.verify = std::atof(f[4].c_str());
+    } else if (f.size() >= 4 && f[0] == "+F5") {
+      r.ecdh = std::atof(f[3].c_str());
+    }
+  }
+  ::pclose(p);
+  return r;
+}
+
+// Durable 4 KiB writes per second in `dir`, each followed by fdatasync, as SQLite's WAL commit
+// does (synchronous=FULL syncs the log at every transaction): appended to a growing file (the
+// file size changes too: a journal commit of the file system), or overwriting a preallocated one
+// (a WAL reused after a checkpoint).
+double FsyncRate(const std::string& dir, int count, bool append) {
+  const std::string path = dir + "/fsync-probe";
+  int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_TRUNC, 0600);
+  if (fd < 0) return -1;
+  char block[4096];
+  std::memset(block, 0x5a, sizeof(block));
+  bool ok = true;
+  if (!append) {
+    for (int i = 0; i < count && ok; ++i)
+      ok = ::write(fd, block, sizeof(block)) == static_cast<ssize_t>(sizeof(block));
+    ok = ok && ::fsync(fd) == 0;
+  }
+  const auto start = Steady::now();
+  for (int i = 0; i < count && ok; ++i) {
+    const off_t at = static_cast<off_t>(i) * static_cast<off_t>(sizeof(block));
+    ok = ::pwrite(fd, block, sizeof(block), at) == static_cast<ssize_t>(sizeof(block)) &&
+         ::fdatasync(fd) == 0;
+  }
+  const double el = std::chrono::duration<double>(Steady::now() - start).count();
+  ::close(fd);
+  ::unlink(path.c_str());
+  return ok ? count / el : -1;
+}
+
+// What OpenSSL 3.0 costs to turn bytes into objects, per CPU second: not public-key arithmetic,
+// but every X.509 certificate, CSR or key it decodes builds an OSSL_DECODER context for the key
+// (openssl/openssl#17950, #19119), and a DTLS server with certificates decodes several per
+// handshake. `cert_pem` is a P-256 certificate of the fleet (an IDevID).
+struct ParseRates {
+  double d2i_x509 = 0, certificate = 0, public_key = 0, pem_private_key = 0;
+};
+ParseRates MeasureParsing(const std::string& cert_pem, double seconds) {
+  ParseRates r;
+  auto cert = identity::Certificate::FromPem(cert_pem);
+  if (!cert) return r;
+  const crypto::Bytes der = cert->ToDer();
+  const crypto::Bytes spki = cert->public_key_der();
+  r.d2i_x509 = CpuRate(seconds, [&] {
+    const unsigned char* p = der.data();
+    X509* x = d2i_X509(nullptr, &p, static_cast<long>(der.size()));
+    X509_free(x);
+    return x != nullptr;
+  });
+  r.certificate = CpuRate(seconds, [&] { return identity::Certificate::FromDer(der).has_value(); });
+  r.public_key = CpuRate(seconds, [&] { return crypto::PublicKey::FromDer(spki).has_value(); });
+  EVP_PKEY* k = NewP256();
+  BIO* mem = BIO_new(BIO_s_mem());
+  if (!k || !mem || PEM_write_bio_PrivateKey(mem, k, nullptr, nullptr, 0, nullptr, nullptr) != 1)
+    std::abort();
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(mem, &data);
+  const std::string key_pem(data, static_cast<size_t>(len));
+  BIO_free(mem);
+  EVP_PKEY_free(k);
+  r.pem_private_key = CpuRate(seconds, [&] {
+    BIO* b = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
+    EVP_PKEY* pk = PEM_read_bio_PrivateKey(b, nullptr, nullptr, nullptr);
+    BIO_free(b);
+    EVP_PKEY_free(pk);
+    return pk != nullptr;
+  });
+  return r;
+}
+
+// ---------------------------------------------------------------------------- the fleet
+
+struct Fleet {
+  std::string dir;
+  manufacture::Manifest manifest;
+};
+
+std::optional<Fleet> MakeFleet(const fs::path& dir, int count) {
+  manufacture::Options o;
+  o.vendor = kVendor;
+  o.model = kModel;
+  o.count = count;
+  o.out_dir = dir.string();
+  auto made = manufacture::Manufacture(o);
+  if (!made) {
+    std::fprintf(stderr, "manufacture: %s\n", made.error().ToString().c_str());
+    return std::nullopt;
+  }
+  return Fleet{o.out_dir, made->manifest};
+}
+
+// ---------------------------------------------------------------------------- one round
+
+struct RoundResult {
+  bool ok = false;
+  int joins = 0, failed = 0;
+  double wall = 0;          // s, all joins
+  double kdc_cpu = 0;       // s of KDC CPU during the joins
+  double kdc_wait = 0;      // s the KDC was runnable but waited for a CPU
+  double things_cpu = 0;    // s of this process's CPU (the things) during the joins
+  double p50 = 0, p99 = 0;  // ms per join
+  int sessions = 0;         // operational sessions opened and held
+  double sess_wall = 0, sess_kdc_cpu = 0;
+  long rss_start = 0, rss_joined = 0, rss_sessions = 0;  // KiB
+  std::string stats, error;
+};
+
+double Percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(q * v.size()))];
+}
+
+// Runs `work(i)` for i in [0, n) on `threads` threads; returns the per-call wall times (ms) of
+// successful calls and counts failures (the first failure's message in `error`).
+std::vector<double> Drive(int n, int threads, const std::function<Status(int)>& work, int& failed,
+                          std::string& error) {
+  std::atomic<int> next{0};
+  std::mutex mu;
+  std::vector<double> lat;
+  lat.reserve(n);
+  failed = 0;
+  {
+    std::vector<std::jthread> pool;
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&] {
+        std::vector<double> mine;
+        int bad = 0;
+        std::string first;
+        for (int i; (i = next.fetch_add(1)) < n;) {
+          const auto t0 = Steady::now();
+          auto s = work(i);
+          const double ms = std::chrono::duration<double, std::milli>(Steady::now() - t0).count();
+          if (s) {
+            mine.push_back(ms);
+          } else {
+            if (first.empty()) first = s.error().ToString();
+            ++bad;
+          }
+        }
+        std::lock_guard<std::mutex> l(mu);
+        lat.insert(lat.end(), mine.begin(), mine.end());
+        failed += bad;
+        if (error.empty()) error = first;
+      });
+    }
+  }
+  return lat;
+}
+
+RoundResult Round(const Args& a, const std::string& self, int profile, const Fleet& fleet,
+                  const fs::path& registry_dir, const fs::path& things_dir, int threads) {
+  RoundResult r;
+  const int n = a.things;
+  std::error_code ec;
+  fs::remove_all(registry_dir, ec);
+  fs::remove_all(things_dir, ec);
+  fs::create_directories(registry_dir);
+  fs::create_directories(things_dir);
+  const std::string db = (registry_dir / "kdc.db").string();
+
+  std::vector<std::string> argv = a.kdc_wrapper;
+  argv.insert(argv.end(), {self, "--serve-kdc", "--profile", std::to_string(profile), "--db", db,
+                           "--max-sessions", std::to_string(n + 64)});
+  if (profile != 2) argv.insert(argv.end(), {"--vendor-ca", fleet.dir + "/ca/ca.pem"});
+  Child kdc;
+  if (!kdc.Start(argv)) {
+    r.error = "cannot start the KDC child";
+    return r;
+  }
+  unsigned udp = 0, dtls = 0;
+  if (std::sscanf(kdc.Line("PORTS").c_str(), "PORTS %u %u", &udp, &dtls) != 2) {
+    r.error = "the KDC child did not start";
+    return r;
+  }
+
+  // The owner's work and the things' installation: not timed.
+  {
+    auto owner = kdc::OwnerTools::Open(db);
+    if (!owner) {
+      r.error = "owner: " + owner.error().ToString();
+      return r;
+    }
+    std::optional<voucher::Factory> factory;
+    if (profile != 2) {
+      auto f = voucher::Factory::Open(fleet.dir);
+      if (!f) {
+        r.error = "factory: " + f.error().ToString();
+        return r;
+      }
+      factory.emplace(std::move(*f));
+    }
+    for (int i = 0; i < n; ++i) {
+      const auto& t = fleet.manifest.things[i];
+      Status s;
+      if (profile == 2) {
+        s = (*owner)->AllowSetupCode(t.serial, kVendor, kModel, t.setup_code);
+      } else {
+        auto v = factory->Issue(t.serial, (*owner)->domain_ca(), kOwner, std::chrono::hours(24),
+                                SystemClock());
+        s = v ? (*owner)->ImportVoucher(*v, factory->vendor_ca()) : Status(Fail(v.error()));
+      }
+      if (!s) {
+        r.error = "owner: " + s.error().ToString();
+        return r;
+      }
+    }
+  }
+  std::vector<std::unique_ptr<thing::Agent>> agents;
+  for (int i = 0; i < n; ++i) {
+    thing::InitOptions io;
+    io.state_dir = (things_dir / fleet.manifest.things[i].serial).string();
+    io.factory_dir = fleet.dir;
+    io.serial = fleet.manifest.things[i].serial;
+    io.profile = ProfileOf(profile);
+    thing::AgentOptions ao;
+    ao.state_dir = io.state_dir;
+    ao.timeout = std::chrono::milliseconds(30000);
+    Status s = thing::Agent::Init(io);
+    if (s) {
+      auto ag = thing::Agent::Open(ao);
+      if (ag) {
+        s = (*ag)->Install("127.0.0.1", static_cast<uint16_t>(udp), static_cast<uint16_t>(dtls));
+        agents.push_back(std::move(*ag));
+      } else {
+        s = Fail(ag.error());
+      }
+    }
+    if (!s) {
+      r.error = "agent: " + s.error().ToString();
+      return r;
+    }
+  }
+
+  // Timed: every thing joins.
+  r.rss_start = RssKb(kdc.pid());
+  Sched s0 = SchedOf(kdc.pid());
+  double c0 = SelfCpu();
+  auto t0 = Steady::now();
+  std::vector<double> lat = Drive(
+      n, threads, [&](int i) { return agents[i]->Join(); }, r.failed, r.error);
+  r.wall = std::chrono::duration<double>(Steady::now() - t0).count();
+  Sched s1 = SchedOf(kdc.pid());
+  r.things_cpu = SelfCpu() - c0;
+  r.kdc_cpu = s1.on_cpu - s0.on_cpu;
+  r.kdc_wait = s1.waiting - s0.waiting;
+  r.joins = static_cast<int>(lat.size());
+  r.p50 = Percentile(lat, 0.50);
+  r.p99 = Percentile(lat, 0.99);
+  r.rss_joined = RssKb(kdc.pid());
+
+  // Operational sessions, held open: memory per DTLS session at the KDC.
+  if (a.sessions && r.failed == 0) {
+    int sfailed = 0;
+    std::string serr;
+    s0 = SchedOf(kdc.pid());
+    t0 = Steady::now();
+    auto slat = Drive(
+        n, threads, [&](int i) { return agents[i]->GoOperational(); }, sfailed, serr);
+    r.sess_wall = std::chrono::duration<double>(Steady::now() - t0).count();
+    r.sess_kdc_cpu = SchedOf(kdc.pid()).on_cpu - s0.on_cpu;
+    r.sessions = static_cast<int>(slat.size());
+    r.rss_sessions = RssKb(kdc.pid());
+    if (sfailed && r.error.empty()) r.error = "operational: " + serr;
+  }
+  kdc.Signal();
+  r.stats = kdc.Line("STATS");
+  kdc.Stop();
+  agents.clear();
+  fs::remove_all(things_dir, ec);
+  fs::remove_all(registry_dir, ec);
+  r.ok = r.failed == 0;
+  return r;
+}
+
+// ---------------------------------------------------------------------------- main
+
+// Public-key operations the KDC makes per SecProf_3 join. The protocol minimum (what the brief
+// counts): the ServerKeyExchange signature, the client's CertificateVerify, the IDevID's signature
+// by the vendor CA, one ECDH, the CSR's proof of possession and the LDevID signature.
+constexpr int kMinSign = 2, kMinVerify = 3, kMinEcdh = 1;
+// What the code does (counted with callgrind on the KDC child, docs/PERFORMANCE.md): besides the
+// above, an ephemeral key generation, a full validation of the client's ECDHE share (libssl),
+// OpenSSL verifying the KDC's own certificate while it builds the chain to send, the CSR's
+// signature and key validated twice (OnEnroll, then IssueLdevid), and the LDevID signature
+// verified once made (SignForX509).
+constexpr int kCodedSign = 2, kCodedVerify = 6, kCodedEcdh = 1, kCodedKeygen = 1, kCodedCheck = 3;
+
+std::string FirstLine(const char* path, const std::string& prefix = {}) {
+  std::ifstream f(path);
+  for (std::string l; std::getline(f, l);)
+    if (l.rfind(prefix, 0) == 0) return prefix.empty() ? l : l.substr(l.find(':') + 2);
+  return "?";
+}
+
+// The physical limits a round is held against.
+struct Limits {
+  double crypto_bound = 0;  // SecProf_3 joins per KDC CPU second: kMin* x openssl speed
+  double fsync_disk = 0;    // fdatasync per second on the disk directory (the faster probe)
+};
+
+Limits MeasureLimits(const Args& a, const std::string& disk, const std::string& tmpfs) {
+  Limits l;
+  if (a.speed) {
+    const SpeedRates sp = RunOpensslSpeed(a.speed_seconds);
+    const RawRates raw = MeasureRaw(std::max(0.5, a.speed_seconds / 2));
+    std::printf("== P-256 per CPU second (openssl speed | raw EVP in process)\n");
+    std::printf("  ECDSA sign   %9.0f | %9.0f\n", sp.sign, raw.sign);
+    std::printf("  ECDSA verify %9.0f | %9.0f\n", sp.verify, raw.verify);
+    std::printf("  ECDH derive  %9.0f | %9.0f\n", sp.ecdh, raw.derive);
+    std::printf("  keygen       %9s | %9.0f\n", "-", raw.keygen);
+    std::printf("  public check %9s | %9.0f   (n*Q = O, the full validation of a peer key)\n", "-",
+                raw.public_check);
+    auto minimum = [](double s, double v, double e) {
+      return 1.0 / (kMinSign / s + kMinVerify / v + kMinEcdh / e);
+    };
+    l.crypto_bound = minimum(sp.sign, sp.verify, sp.ecdh);
+    std::printf(
+        "  bound, %d sign + %d verify + %d ECDH per join: %.0f joins/CPU-s (speed), %.0f "
+        "(raw)\n",
+        kMinSign, kMinVerify, kMinEcdh, l.crypto_bound, minimum(raw.sign, raw.verify, raw.derive));
+    std::printf(
+        "  as coded, %d sign + %d verify + %d ECDH + %d keygen + %d public check (raw): "
+        "%.0f joins/CPU-s\n",
+        kCodedSign, kCodedVerify, kCodedEcdh, kCodedKeygen, kCodedCheck,
+        1.0 / (kCodedSign / raw.sign + kCodedVerify / raw.verify + kCodedEcdh / raw.derive +
+               kCodedKeygen / raw.keygen + kCodedCheck / raw.public_check));
+  }
+  for (const auto& [name, dir] :
+       {std::pair<std::string, std::string>{"disk", disk}, {"tmpfs", tmpfs}}) {
+    const int n = name == "disk" ? 200 : 2000;
+    const double grow = FsyncRate(dir, n, true), over = FsyncRate(dir, n, false);
+    if (name == "disk") l.fsync_disk = std::max(grow, over);  // the faster: an upper bound
+    std::printf(
+        "== fsync (4 KiB write + fdatasync) in %s (%s): append %.0f/s (%.3f ms), "
+        "overwrite %.0f/s (%.3f ms)\n",
+        name.c_str(), dir.c_str(), grow, 1000.0 / grow, over, 1000.0 / over);
+  }
+  std::fflush(stdout);
+  return l;
+}
+
+// Commits (each one fdatasync of the WAL) the KDC makes per join: SecProf_2 PutNonce,
+// ConsumeNonce and Commission; SecProf_3 Commission.
+int CommitsPerJoin(int profile) { return profile == 2 ? 3 : 1; }
+
+void PrintRow(int profile, const std::string& reg, int threads, int round, const RoundResult& r,
+              const Limits& l) {
+  // Against the limit: SecProf_3, joins per KDC CPU second / the crypto bound; SecProf_2 on disk,
+  // joins per second / (fsync rate / commits per join); SecProf_2 on tmpfs: no physical limit
+  // but the CPU.
+  std::string vs = "-";
+  char buf[64];
+  if (profile == 3 && l.crypto_bound > 0) {
+    std::snprintf(buf, sizeof(buf), "%.1f %% of crypto",
+                  100 * r.joins / r.kdc_cpu / l.crypto_bound);
+    vs = buf;
+  } else if (profile == 2 && reg == "disk" && l.fsync_disk > 0) {
+    std::snprintf(buf, sizeof(buf), "%.0f %% of fsync",
+                  100 * (r.joins / r.wall) / (l.fsync_disk / CommitsPerJoin(profile)));
+    vs = buf;
+  }
+  const double per_session_kib =
+      r.sessions ? static_cast<double>(r.rss_sessions - r.rss_joined) / r.sessions : 0;
+  std::printf(
+      "| SecProf_%d | %s | %d | %d | %d | %.2f | %.0f | %.3f | %.0f | %s | %.0f %% | %.3f | "
+      "%.3f | %.1f | %.1f | %d | %.3f | %.1f/%.1f/%.1f | %.1f |\n",
+      profile, reg.c_str(), threads, round, r.joins, r.wall, r.joins / r.wall,
+      1000 * r.kdc_cpu / r.joins, r.joins / r.kdc_cpu, vs.c_str(), 100 * r.kdc_cpu / r.wall,
+      1000 * r.kdc_wait / r.joins, 1000 * r.things_cpu / r.joins, r.p50, r.p99, r.sessions,
+      r.sessions ? 1000 * r.sess_kdc_cpu / r.sessions : 0, r.rss_start / 1024.0,
+      r.rss_joined / 1024.0, r.rss_sessions / 1024.0, per_session_kib);
+}
+
+int Main(const Args& a, const std::string& self) {
+  std::printf("machine: %u cores, %s; load %s; %s\n", std::thread::hardware_concurrency(),
+              FirstLine("/proc/cpuinfo", "model name").c_str(), FirstLine("/proc/loadavg").c_str(),
+              OpenSSL_version(OPENSSL_VERSION));
+
+  // Scratch directories, removed at the end.
+  const std::string disk_base =
+      a.disk_dir.empty() ? fs::temp_directory_path().string() : a.disk_dir;
+  auto mk = [](const std::string& base) {
+    std::string t = base + "/secprof-joinbench-XXXXXX";
+    if (!::mkdtemp(t.data())) return std::string();
+    return t;
+  };
+  const std::string disk = mk(disk_base), tmpfs = mk(a.tmpfs_dir);
+  struct Cleanup {
+    std::string a, b;
+    ~Cleanup() {
+      std::error_code ec;
+      if (!a.empty()) fs::remove_all(a, ec);
+      if (!b.empty()) fs::remove_all(b, ec);
+    }
+  } cleanup{disk, tmpfs};
+  if (disk.empty() || tmpfs.empty()) {
+    std::fprintf(stderr, "cannot create scratch directories in %s and %s\n", disk_base.c_str(),
+                 a.tmpfs_dir.c_str());
+    return 1;
+  }
+
+  const Limits limits = MeasureLimits(a, disk, tmpfs);
+
+  const auto tf = Steady::now();
+  auto fleet = MakeFleet(fs::path(tmpfs) / "factory", a.things);
+  if (!fleet) return 1;
+  std::printf("== fleet: %d things manufactured in %.1f s (tmpfs, not timed below)\n", a.things,
+              std::chrono::duration<double>(Steady::now() - tf).count());
+  if (a.speed) {
+    auto pem = ReadFile(fleet->dir + "/" + fleet->manifest.things[0].idevid);
+    const ParseRates pr = MeasureParsing(pem ? *pem : std::string(), a.speed_seconds / 4);
+    std::printf("== decoding per CPU second (OpenSSL 3.0 decoders; not public-key arithmetic)\n");
+    std::printf("  d2i_X509 of a P-256 certificate            %9.0f\n", pr.d2i_x509);
+    std::printf("  identity::Certificate::FromDer             %9.0f\n", pr.certificate);
+    std::printf("  crypto::PublicKey::FromDer (+ n*Q check)   %9.0f\n", pr.public_key);
+    std::printf("  PEM_read_bio_PrivateKey (P-256 PKCS#8)     %9.0f\n", pr.pem_private_key);
+  }
+
+  std::printf(
+      "| profile | registry | threads | round | joins | wall s | joins/s | KDC CPU ms/join | "
+      "joins/KDC-CPU-s | vs limit | KDC busy | KDC runq ms/join | things CPU ms/join | "
+      "p50 ms | p99 ms | sessions | KDC CPU ms/session | RSS MiB start/joined/sessions | "
+      "KiB/session |\n");
+  std::fflush(stdout);
+  int bad = 0;
+  for (int profile : a.profiles) {
+    for (const auto& reg : a.registries) {
+      for (int threads : a.threads) {
+        for (int round = 1; round <= a.rounds; ++round) {
+          const fs::path regdir = fs::path(reg == "disk" ? disk : tmpfs) / "registry";
+          const fs::path things = fs::path(tmpfs) / "things";
+          const std::string load = FirstLine("/proc/loadavg");
+          RoundResult r = Round(a, self, profile, *fleet, regdir, things, threads);
+          if (!r.error.empty()) {
+            ++bad;
+            std::printf("| SecProf_%d | %s | %d | %d | FAILED (%d of %d joined): %s\n", profile,
+                        reg.c_str(), threads, round, r.joins, a.things, r.error.c_str());
+          }
+          if (r.ok) {
+            PrintRow(profile, reg, threads, round, r, limits);
+            std::printf("|   load before: %s; KDC %s\n", load.c_str(), r.stats.c_str());
+          }
+          std::fflush(stdout);
+        }
+      }
+    }
+  }
+  return bad ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    auto val = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", k.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (k == "--things")
+      a.things = std::atoi(val().c_str());
+    else if (k == "--threads")
+      a.threads = Ints(val());
+    else if (k == "--rounds")
+      a.rounds = std::atoi(val().c_str());
+    else if (k == "--profiles")
+      a.profiles = Ints(val());
+    else if (k == "--registry")
+      a.registries = Split(val(), ',');
+    else if (k == "--disk-dir")
+      a.disk_dir = val();
+    else if (k == "--tmpfs-dir")
+      a.tmpfs_dir = val();
+    else if (k == "--speed-seconds")
+      a.speed_seconds = std::atof(val().c_str());
+    else if (k == "--no-speed")
+      a.speed = false;
+    else if (k == "--no-sessions")
+      a.sessions = false;
+    else if (k == "--kdc-wrapper")
+      a.kdc_wrapper = Split(val(), ' ');
+    else if (k == "--serve-kdc")
+      a.serve = true;
+    else if (k == "--profile")
+      a.profile = std::atoi(val().c_str());
+    else if (k == "--db")
+      a.db = val();
+    else if (k == "--vendor-ca")
+      a.vendor_ca = val();
+    else if (k == "--max-sessions")
+      a.max_sessions = std::atoi(val().c_str());
+    else {
+      std::fprintf(stderr,
+                   "usage: bench_join [--things N] [--threads 8,32] [--rounds R] [--profiles 2,3]\n"
+                   "                  [--registry disk,tmpfs] [--disk-dir DIR] [--tmpfs-dir DIR]\n"
+                   "                  [--speed-seconds S] [--no-speed] [--no-sessions]\n"
+                   "                  [--kdc-wrapper CMD]\n");
+      return 2;
+    }
+  }
+  if (a.serve) return ServeKdc(a);
+  for (int p : a.profiles)
+    if (p != 2 && p != 3) {
+      std::fprintf(stderr, "--profiles: 2 (setup code, PSK) and/or 3 (voucher, certificates)\n");
+      return 2;
+    }
+  if (a.things < 1 || a.threads.empty() || a.rounds < 1) return 2;
+  std::signal(SIGPIPE, SIG_IGN);
+  char self[4096];
+  const ssize_t len = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (len <= 0) return 1;
+  self[len] = '\0';
+  return Main(a, self);
+}
