@@ -5,6 +5,7 @@
 // on loopback, carries every thing through the lifecycle over CoAP/DTLS (join, operation, thing-to-
 // thing keys, groups with re-keying, maintenance, decommissioning, replacement, re-ownership) and
 // prints a summary per profile. Exit 0 when every step went as the profile says, 1 otherwise.
+#include <cstdlib>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -23,6 +24,7 @@
 #include "secprof/identity/identity.h"
 #include "secprof/kdc/kdc.h"
 #include "secprof/keystore/file_store.h"
+#include "secprof/keystore/pkcs11_store.h"
 #include "secprof/manufacture/manufacture.h"
 #include "secprof/model/model.h"
 #include "secprof/registry/registry.h"
@@ -109,10 +111,54 @@ void MustRefuse(ProfileRun& run, const std::string& what, const Status& s) {
     run.notes.push_back("refused as it should be: " + what + " (" + s.error().message() + ")");
 }
 
+// SecProf_3/4 things keep their keys in a PKCS#11 token: a SoftHSM2 token per profile under the
+// demo's directory (SOFTHSM2_CONF points there for this process). Empty when SoftHSM2 is missing;
+// the demo then says it falls back to file stores.
+std::map<domain::Profile, keystore::Pkcs11KeyStoreOptions> g_tokens;
+std::string g_token_problem;
+
+void MakeDemoTokens(const fs::path& base) {
+  if (!fs::exists(keystore::kDefaultPkcs11Module)) {
+    g_token_problem = std::string("SoftHSM2 module ") + keystore::kDefaultPkcs11Module + " missing";
+    return;
+  }
+  fs::path dir = base / "softhsm";
+  std::error_code ec;
+  fs::create_directories(dir / "tokens", ec);
+  std::string conf = (dir / "softhsm2.conf").string();
+  if (!WriteFileAtomic(conf,
+                       "directories.tokendir = " + (dir / "tokens").string() +
+                           "\nobjectstore.backend = file\nlog.level = ERROR\n",
+                       0600)) {
+    g_token_problem = "cannot write " + conf;
+    return;
+  }
+  ::setenv("SOFTHSM2_CONF", conf.c_str(), 1);
+  for (auto p : {domain::Profile::kSecProf3, domain::Profile::kSecProf4}) {
+    std::string label = std::string("demo-") + domain::ProfileName(p);
+    std::string cmd = "softhsm2-util --init-token --free --label " + label +
+                      " --pin 1234 --so-pin 5678 >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) {
+      g_token_problem = "softhsm2-util could not make a token";
+      g_tokens.clear();
+      return;
+    }
+    keystore::Pkcs11KeyStoreOptions o;
+    o.token_label = label;
+    o.pin = "1234";
+    g_tokens[p] = o;
+  }
+}
+
 Result<std::vector<std::unique_ptr<thing::Agent>>> Fleet(const fs::path& dir, domain::Profile p,
                                                          const std::string& vendor, int count,
                                                          manufacture::Manifest& manifest) {
   manufacture::Options mo;
+  auto token = g_tokens.find(p);
+  if (token != g_tokens.end()) {
+    mo.keystore = keystore::StoreKind::kPkcs11;
+    mo.pkcs11 = token->second;
+  }
   mo.vendor = vendor;
   mo.model = std::string(domain::ProfileName(p)) == "SecProf_1" ? "Bulb" : "Sensor";
   mo.count = count;
@@ -126,6 +172,7 @@ Result<std::vector<std::unique_ptr<thing::Agent>>> Fleet(const fs::path& dir, do
     thing::AgentOptions ao;
     ao.state_dir = io.state_dir;
     ao.timeout = std::chrono::milliseconds(3000);
+    if (token != g_tokens.end()) ao.pkcs11 = token->second;
     SECPROF_ASSIGN_OR_RETURN(auto a, thing::Agent::Open(ao));
     out.push_back(std::move(a));
   }
@@ -417,11 +464,14 @@ ProfileRun RunManaged(const fs::path& dir, domain::Profile p, int count) {
                                 "refused by the old one");
     }
   }
-  if (domain::PolicyFor(p).tamper_resistant)
-    run.notes.push_back(
-        "this demo keeps the things' keys in file stores for speed; the profile "
-        "asks for a token (manufacture --keystore pkcs11; DTLS then signs in the "
-        "token, tests/coap)");
+  if (domain::PolicyFor(p).tamper_resistant) {
+    if (g_tokens.count(p))
+      run.notes.push_back(
+          "IDevID and LDevID keys generated in a PKCS#11 token (SoftHSM2), "
+          "non-extractable; DTLS handshakes and group signatures are made in it");
+    else
+      run.failures.push_back("no PKCS#11 token for this profile: " + g_token_problem);
+  }
   run.refused = (*k)->kdc->stats().refused;
   Count(run, f);
   return run;
@@ -435,6 +485,7 @@ int RunDomain(const std::string& out, int count, std::vector<ProfileRun>& runs) 
   if (ec) return ReportError(Error(ErrorCode::kIo, "cannot create " + base.string()));
   std::cout << "\nsecprof demo: the run-time domain, " << count
             << " things per profile, on loopback CoAP/DTLS\n";
+  MakeDemoTokens(base);
   runs.push_back(RunHome(base / "SecProf_1", count));
   for (auto p :
        {domain::Profile::kSecProf2, domain::Profile::kSecProf3, domain::Profile::kSecProf4})
