@@ -25,3 +25,8 @@ if [ -x "$build/bench/bench_join" ]; then
   echo "== domain: joins and sessions (KDC child process, thing agents on threads)"
   "$build/bench/bench_join"   # SecProf_2 and SecProf_3, registry on disk and on tmpfs, 8 and 32 threads
 fi
+if [ -x "$build/bench/bench_fleet_update" ]; then
+  echo "== maintenance: updating a fleet over loopback (KDC campaign, block-wise fetch, A/B install)"
+  "$build/bench/bench_fleet_update" --things 100 --image-kib 256 --threads 8
+  "$build/bench/bench_fleet_update" --things 100 --image-kib 256 --threads 1
+fi
