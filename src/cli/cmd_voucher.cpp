@@ -79,7 +79,8 @@ Status Issue(const VoucherArgs& a) {
   if (serials.empty())
     return Fail(ErrorCode::kInvalidInput, a.factory + "/manifest.json lists no things");
   const bool many = a.all || serials.size() > 1;
-  if (many && fs::exists(a.out) && !fs::is_directory(a.out))
+  std::error_code ec;
+  if (many && fs::exists(a.out, ec) && !fs::is_directory(a.out, ec))
     return Fail(ErrorCode::kInvalidInput,
                 "--out " + a.out + " must be a directory when issuing several vouchers");
 
@@ -91,7 +92,6 @@ Status Issue(const VoucherArgs& a) {
     made.emplace_back(s, std::move(v));
   }
   if (many) {
-    std::error_code ec;
     fs::create_directories(a.out, ec);
     if (ec) return Fail(ErrorCode::kIo, "cannot create " + a.out + ": " + ec.message());
   }

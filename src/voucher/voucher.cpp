@@ -259,9 +259,9 @@ Result<std::pair<SignedVoucher, cose::Sign1>> DecodeAll(ByteView data) {
   if (!(ctype->is_text() && ctype->text() == kContentType))
     return Fail(Bad("protected header: content type " + cbor::Diagnostic(*ctype) + " is not \"" +
                     std::string(kContentType) + "\""));
-  if (kid->bytes().size() != crypto::kSha256Size)  // the type was checked by cose (bstr)
+  if (!kid->is_bytes() || kid->bytes().size() != crypto::kSha256Size)
     return Fail(Bad("protected header: kid must be a 32-byte SHA-256, not " +
-                    std::to_string(kid->bytes().size()) + " bytes"));
+                    cbor::Diagnostic(*kid).substr(0, 80)));
   out.alg = alg->AsInt64().value_or(0);
   out.kid = kid->bytes();
   if (EncodeProtected(out.alg, out.kid) != msg->protected_header.encoded)
