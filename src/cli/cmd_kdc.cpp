@@ -62,13 +62,20 @@ int Report(const Error& e) {
 
 void SetExit(Context& ctx, const Status& st) { ctx.exit_code = st ? kExitOk : Report(st.error()); }
 
+// Opening someone's files: a conflict there (a registry schema newer than this binary) is bad
+// input, not a refused change.
+Error OpenError(const Error& e, const std::string& db) {
+  return Error(e.code() == ErrorCode::kConflict ? ErrorCode::kInvalidInput : e.code(),
+               e.message().find(db) != std::string::npos ? e.message() : db + ": " + e.message());
+}
+
 // The registry of an existing KDC, for read-only commands (no key material needed).
 Result<std::unique_ptr<registry::Registry>> OpenRegistry(const std::string& db) {
   if (!fs::exists(db))
     return Fail(ErrorCode::kNotFound,
                 db + " does not exist (start the KDC once with --db to create it)");
   auto reg = registry::Registry::Open(db);
-  if (!reg) return Fail(reg.error().WithContext(db));
+  if (!reg) return Fail(OpenError(reg.error(), db));
   auto dom = (*reg)->Domain();
   if (!dom) return Fail(dom.error());
   return reg;
@@ -76,7 +83,7 @@ Result<std::unique_ptr<registry::Registry>> OpenRegistry(const std::string& db) 
 
 Result<std::unique_ptr<kdc::OwnerTools>> OpenTools(const std::string& db, const std::string& keys) {
   auto t = kdc::OwnerTools::Open(db, keys);
-  if (!t) return Fail(t.error().WithContext(db));
+  if (!t) return Fail(OpenError(t.error(), db));
   return t;
 }
 

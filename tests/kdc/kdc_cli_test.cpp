@@ -372,6 +372,7 @@ TEST_F(KdcCli, SecProf3ImportVouchersWhileRunning) {
               Quote(v0) + " " + Quote(v1));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("imported 2 vouchers"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("new manufacturer trust anchor"), std::string::npos) << r.out;
   r = Secprof("kdc list --db " + Quote(db_) + " --format json");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto list = nlohmann::json::parse(r.out, nullptr, false);
