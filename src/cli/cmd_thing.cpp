@@ -1,0 +1,624 @@
+// `secprof thing --state DIR <step>` — the device agent (secprof::thing) driven one lifecycle step
+// per invocation (brief §4). The thing's state lives in DIR (state.json, kek, keystore/) and
+// persists between invocations; every step is one Agent call, so a refused step changes nothing.
+//
+//   secprof thing --state t1 init --factory fac --serial S --profile SecProf_2
+//   secprof thing --state t1 install --kdc 127.0.0.1:5683[:5684]
+//   secprof thing --state t1 join | operational | maintenance | report --celsius 21.5
+//   secprof thing --state t1 pair-key --peer S2 | group-key --group lights
+//   secprof thing --state t1 decommission [--offline] | factory-reset [--force]
+//   secprof thing --state t1 status [--format text|json]
+//   secprof thing --state t1 serve [--listen ADDR:PORT] [--dtls-port N] [--duration S]
+//   secprof thing --state m mother ; secprof thing --state m pair --to HOST:PORT   (SecProf_1)
+//
+// Exit status: 0 done; 1 the KDC or the peer refused (4.01/4.03, a voucher or ticket that does not
+// verify) or did not answer, with the reason, and the state is unchanged; 2 bad arguments, a step
+// the thing's state does not allow, a missing or malformed state directory, or a local failure.
+//
+// One process at a time works on a state directory (the agent is single-threaded, and its firmware
+// slot store admits one installer): each step holds an exclusive lock on DIR/.lock (flock) for its
+// duration, `serve` for as long as it serves; another step meanwhile exits 2 ("in use").
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "secprof/cbor/cbor.h"
+#include "secprof/coap/coap.h"
+#include "secprof/core/fs.h"
+#include "secprof/domain/profile.h"
+#include "secprof/domain/protocol.h"
+#include "secprof/thing/agent.h"
+
+namespace secprof::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using thing::Agent;
+
+struct ThingArgs {
+  std::string state_dir;
+  int64_t timeout_ms = 5000;
+  std::string pkcs11_module = keystore::kDefaultPkcs11Module;
+  std::string pin;
+  // init
+  std::string factory, serial, profile;
+  // install
+  std::string kdc;
+  // report
+  double celsius = 0;
+  // pair-key, group-key
+  std::string peer, group;
+  // decommission, factory-reset
+  bool offline = false, force = false;
+  // status
+  std::string format = "text";
+  // serve
+  std::string listen = "127.0.0.1:0";
+  int dtls_port = 0;
+  int64_t duration = 0;
+  int64_t pairing_window = -1;
+  std::string ready_file;
+  // pair
+  std::string to;
+};
+
+// ------------------------------------------------------------------------------ helpers
+
+// A step that talks to the KDC or a peer: transport failures mean "it did not answer" (exit 1).
+enum class Reach { kLocal, kRemote };
+
+int ExitFor(const Error& e, Reach reach) {
+  std::cerr << "secprof: thing: " << e.ToString() << "\n";
+  if (e.code() == ErrorCode::kVerifyFailed) return kExitFinding;
+  if (reach == Reach::kRemote && (e.code() == ErrorCode::kIo || e.code() == ErrorCode::kLimit))
+    return kExitFinding;
+  return kExitBadInput;
+}
+
+std::string HostPort(const std::string& host, uint16_t port) {
+  bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+Result<uint16_t> ParsePort(const std::string& what, const std::string& s, bool zero_ok) {
+  if (s.empty() || s.size() > 5 ||
+      !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return Fail(ErrorCode::kInvalidInput, what + ": port '" + s + "' is not a number");
+  long v = std::strtol(s.c_str(), nullptr, 10);
+  if (v > 65535 || (v == 0 && !zero_ok))
+    return Fail(ErrorCode::kInvalidInput,
+                what + ": port " + s + " is out of range (" + (zero_ok ? "0" : "1") + "..65535)");
+  return static_cast<uint16_t>(v);
+}
+
+// HOST[:P1[:P2...]] or [V6][:P1[:P2...]] with a numeric address; at most `max_ports` ports, at
+// least `min_ports`.
+struct HostPorts {
+  std::string host;
+  std::vector<uint16_t> ports;
+};
+Result<HostPorts> ParseHostPorts(const std::string& what, const std::string& s, size_t min_ports,
+                                 size_t max_ports, bool zero_ok) {
+  auto bad = [&](const std::string& why) {
+    return Fail(ErrorCode::kInvalidInput, what + " " + s + ": " + why);
+  };
+  if (s.empty()) return bad("empty");
+  HostPorts hp;
+  std::string rest;
+  if (s.front() == '[') {
+    size_t close = s.find(']');
+    if (close == std::string::npos) return bad("missing ']'");
+    hp.host = s.substr(1, close - 1);
+    rest = s.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return bad("expected ':' after ']'");
+  } else {
+    size_t colon = s.find(':');
+    hp.host = s.substr(0, colon);
+    if (colon != std::string::npos) rest = s.substr(colon);
+  }
+  if (hp.host.empty()) return bad("empty address");
+  in6_addr v6{};
+  in_addr v4{};
+  if (::inet_pton(AF_INET, hp.host.c_str(), &v4) != 1 &&
+      ::inet_pton(AF_INET6, hp.host.c_str(), &v6) != 1)
+    return bad("'" + hp.host + "' is not a numeric IPv4 or IPv6 address (IPv6 in brackets)");
+  while (!rest.empty()) {  // rest = ":P[:P...]"
+    size_t next = rest.find(':', 1);
+    std::string p = rest.substr(1, next == std::string::npos ? std::string::npos : next - 1);
+    SECPROF_ASSIGN_OR_RETURN(uint16_t port, ParsePort(what + " " + s, p, zero_ok));
+    hp.ports.push_back(port);
+    rest = next == std::string::npos ? std::string() : rest.substr(next);
+  }
+  if (hp.ports.size() < min_ports || hp.ports.size() > max_ports)
+    return bad(min_ports == max_ports ? "expected " + std::to_string(min_ports) + " port(s)"
+                                      : "expected " + std::to_string(min_ports) + " to " +
+                                            std::to_string(max_ports) + " ports");
+  return hp;
+}
+
+// An exclusive advisory lock on DIR/.lock for the life of the object (released by the kernel if
+// the process dies).
+class StateLock {
+ public:
+  static Result<StateLock> Take(const std::string& dir) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec))
+      return Fail(ErrorCode::kNotFound,
+                  dir + " is not a thing's state directory (run `secprof thing init` first)");
+    std::string path = dir + "/.lock";
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return Fail(ErrorCode::kIo, "cannot open " + path + ": " + std::strerror(errno));
+    StateLock l(fd);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0)
+      return Fail(ErrorCode::kConflict,
+                  dir + " is in use by another `secprof thing` process (a running serve?)");
+    return l;
+  }
+  StateLock(StateLock&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  StateLock& operator=(StateLock&&) = delete;
+  StateLock(const StateLock&) = delete;
+  ~StateLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ private:
+  explicit StateLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+Result<std::unique_ptr<Agent>> OpenAgent(const ThingArgs& a) {
+  thing::AgentOptions o;
+  o.state_dir = a.state_dir;
+  o.timeout = std::chrono::milliseconds(a.timeout_ms);
+  o.pkcs11.module_path = a.pkcs11_module;
+  o.pkcs11.pin = a.pin;
+  return Agent::Open(std::move(o));
+}
+
+// Prints the transition the step made: "S: installed -> commissioned (why)".
+void PrintLast(const Agent& agent) {
+  const auto& st = agent.state();
+  if (st.history.empty()) return;
+  const auto& t = st.history.back();
+  std::cout << st.serial << ": " << t.from << " -> " << t.to << " (" << t.why << ")\n";
+}
+
+// Runs `step` on the thing in a.state_dir under the state lock; maps errors to exit codes.
+int WithAgent(const ThingArgs& a, Reach reach, const std::function<Status(Agent&)>& step) {
+  if (a.state_dir.empty())
+    return ExitFor(Error(ErrorCode::kInvalidInput, "--state DIR is required"), Reach::kLocal);
+  auto lock = StateLock::Take(a.state_dir);
+  if (!lock) return ExitFor(lock.error(), Reach::kLocal);
+  auto agent = OpenAgent(a);
+  if (!agent) return ExitFor(agent.error(), Reach::kLocal);
+  auto st = step(**agent);
+  if (!st) return ExitFor(st.error(), reach);
+  return kExitOk;
+}
+
+// Blocks SIGINT and SIGTERM in this thread and the threads it starts, so that `serve` can take
+// them with sigtimedwait; restores the previous mask when it dies.
+class SignalBlock {
+ public:
+  SignalBlock() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    ok_ = pthread_sigmask(SIG_BLOCK, &set_, &old_) == 0;
+  }
+  ~SignalBlock() {
+    if (ok_) pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SignalBlock(const SignalBlock&) = delete;
+  SignalBlock& operator=(const SignalBlock&) = delete;
+  bool ok() const { return ok_; }
+  // The signal taken within `timeout`, or 0.
+  int Wait(std::chrono::milliseconds timeout) const {
+    timespec ts{};
+    ts.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+    ts.tv_nsec = static_cast<long>((timeout.count() % 1000) * 1000000);
+    int s = sigtimedwait(&set_, nullptr, &ts);
+    return s > 0 ? s : 0;
+  }
+
+ private:
+  sigset_t set_{};
+  sigset_t old_{};
+  bool ok_ = false;
+};
+
+// ------------------------------------------------------------------------------ steps
+
+int Init(const ThingArgs& a) {
+  if (a.state_dir.empty())
+    return ExitFor(Error(ErrorCode::kInvalidInput, "--state DIR is required"), Reach::kLocal);
+  auto profile = domain::ParseProfile(a.profile);
+  if (!profile) return ExitFor(profile.error().WithContext("--profile"), Reach::kLocal);
+  thing::InitOptions o;
+  o.state_dir = a.state_dir;
+  o.factory_dir = a.factory;
+  o.serial = a.serial;
+  o.profile = *profile;
+  if (auto st = Agent::Init(o); !st) return ExitFor(st.error(), Reach::kLocal);
+  return WithAgent(a, Reach::kLocal, [](Agent& agent) {
+    const auto& s = agent.state();
+    std::cout << s.serial << ": manufactured (" << domain::ProfileName(s.profile) << ", "
+              << s.vendor << " " << s.model << ", keys in " << s.key_store << ")\n";
+    return Ok();
+  });
+}
+
+int InstallStep(const ThingArgs& a) {
+  auto hp = ParseHostPorts("--kdc", a.kdc, 1, 2, false);
+  if (!hp) return ExitFor(hp.error(), Reach::kLocal);
+  return WithAgent(a, Reach::kLocal, [&](Agent& agent) -> Status {
+    uint16_t dtls = hp->ports.size() > 1 ? hp->ports[1] : 0;
+    if (agent.policy().bootstrap == domain::Bootstrap::kVoucher && dtls == 0)
+      return Fail(ErrorCode::kInvalidInput, std::string("--kdc: ") +
+                                                domain::ProfileName(agent.state().profile) +
+                                                " joins over DTLS: give HOST:UDPPORT:DTLSPORT");
+    SECPROF_TRY(agent.Install(hp->host, hp->ports[0], dtls));
+    PrintLast(agent);
+    return Ok();
+  });
+}
+
+int Transition(const ThingArgs& a, Status (*fn)(Agent&)) {
+  return WithAgent(a, Reach::kRemote, [fn](Agent& agent) -> Status {
+    SECPROF_TRY(fn(agent));
+    PrintLast(agent);
+    return Ok();
+  });
+}
+
+int Report(const ThingArgs& a) {
+  if (!std::isfinite(a.celsius) || a.celsius < -273.15 || a.celsius > 10000)
+    return ExitFor(Error(ErrorCode::kInvalidInput,
+                         "--celsius must be a temperature between -273.15 and 10000"),
+                   Reach::kLocal);
+  const auto centi = static_cast<int64_t>(std::llround(a.celsius * 100));
+  return WithAgent(a, Reach::kRemote, [&](Agent& agent) -> Status {
+    SECPROF_TRY(agent.SendReading(centi));
+    std::cout << agent.state().serial << ": reading " << a.celsius << " C accepted by the KDC\n";
+    return Ok();
+  });
+}
+
+int PairKey(const ThingArgs& a) {
+  if (auto v = domain::ValidateSerial(a.peer); !v)
+    return ExitFor(v.error().WithContext("--peer"), Reach::kLocal);
+  return WithAgent(a, Reach::kRemote, [&](Agent& agent) -> Status {
+    SECPROF_ASSIGN_OR_RETURN(domain::PairKeyResponse pk, agent.RequestPairKey(a.peer));
+    if (a.format == "json") {
+      nlohmann::json j = {{"peer", a.peer},
+                          {"kid", cbor::ToHex(pk.kid)},
+                          {"expires", pk.expires},
+                          {"ticket", cbor::ToHex(pk.ticket)}};
+      std::cout << j.dump(2) << "\n";
+    } else {
+      std::cout << agent.state().serial << ": key with " << a.peer << " issued, kid "
+                << cbor::ToHex(pk.kid) << ", expires " << pk.expires << " (unix), ticket "
+                << pk.ticket.size() << " bytes for the peer\n";
+    }
+    return Ok();
+  });
+}
+
+int GroupKey(const ThingArgs& a) {
+  if (a.group.empty())
+    return ExitFor(Error(ErrorCode::kInvalidInput, "--group must not be empty"), Reach::kLocal);
+  return WithAgent(a, Reach::kRemote, [&](Agent& agent) -> Status {
+    SECPROF_ASSIGN_OR_RETURN(domain::GroupKeyResponse g, agent.FetchGroupKey(a.group));
+    std::vector<std::string> members;
+    for (const auto& m : g.members) members.push_back(m.serial);
+    if (a.format == "json") {
+      nlohmann::json j = {{"group", g.group}, {"epoch", g.epoch}, {"members", members}};
+      std::cout << j.dump(2) << "\n";
+    } else {
+      std::cout << agent.state().serial << ": group " << g.group << " epoch " << g.epoch
+                << ", members";
+      for (const auto& m : members) std::cout << " " << m;
+      std::cout << "\n";
+    }
+    return Ok();
+  });
+}
+
+nlohmann::json StatusJson(const Agent& agent) {
+  const auto& s = agent.state();
+  nlohmann::json j;
+  j["serial"] = s.serial;
+  j["vendor"] = s.vendor;
+  j["model"] = s.model;
+  j["profile"] = domain::ProfileName(s.profile);
+  j["state"] = thing::StateName(s.state);
+  j["key_store"] = s.key_store;
+  if (s.kdc_host.empty()) {
+    j["kdc"] = nullptr;
+  } else {
+    j["kdc"] = {{"host", s.kdc_host}, {"udp_port", s.kdc_udp}, {"dtls_port", s.kdc_dtls}};
+  }
+  j["owner"] = s.owner.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.owner);
+  if (!s.psk_identity.empty())
+    j["credential"] = {{"kind", "psk"}, {"identity", s.psk_identity}};
+  else if (!s.ldevid_pem.empty())
+    j["credential"] = {{"kind", "ldevid"}, {"key_label", s.ldevid_key_label}};
+  else
+    j["credential"] = nullptr;
+  j["groups"] = nlohmann::json::object();
+  for (const auto& [g, epoch] : s.groups) j["groups"][g] = epoch;
+  j["session_renewals"] = s.session_renewals;
+  j["link_counter"] = s.link_counter;
+  j["history"] = nlohmann::json::array();
+  for (const auto& t : s.history)
+    j["history"].push_back({{"time", t.time}, {"from", t.from}, {"to", t.to}, {"why", t.why}});
+  return j;
+}
+
+int StatusStep(const ThingArgs& a) {
+  return WithAgent(a, Reach::kLocal, [&](Agent& agent) -> Status {
+    if (a.format == "json") {
+      std::cout << StatusJson(agent).dump(2) << "\n";
+      return Ok();
+    }
+    const auto& s = agent.state();
+    std::cout << "serial:   " << s.serial << " (" << s.vendor << " " << s.model << ")\n"
+              << "profile:  " << domain::ProfileName(s.profile) << "\n"
+              << "state:    " << thing::StateName(s.state) << "\n"
+              << "keys:     " << s.key_store << "\n";
+    if (!s.kdc_host.empty())
+      std::cout << "kdc:      coap://" << HostPort(s.kdc_host, s.kdc_udp)
+                << (s.kdc_dtls ? " coaps://" + HostPort(s.kdc_host, s.kdc_dtls) : std::string())
+                << "\n";
+    if (!s.owner.empty()) std::cout << "owner:    " << s.owner << "\n";
+    if (!s.psk_identity.empty()) std::cout << "psk id:   " << s.psk_identity << "\n";
+    if (!s.ldevid_pem.empty()) std::cout << "ldevid:   " << s.ldevid_key_label << "\n";
+    if (!s.groups.empty()) {
+      std::cout << "groups:  ";
+      for (const auto& [g, e] : s.groups) std::cout << " " << g << "@" << e;
+      std::cout << "\n";
+    }
+    std::cout << "history:\n";
+    for (const auto& t : s.history)
+      std::cout << "  " << t.time << "  " << (t.from.empty() ? "-" : t.from) << " -> " << t.to
+                << "  " << t.why << "\n";
+    return Ok();
+  });
+}
+
+int Serve(const ThingArgs& a) {
+  auto hp = ParseHostPorts("--listen", a.listen, 0, 1, true);
+  if (!hp) return ExitFor(hp.error(), Reach::kLocal);
+  return WithAgent(a, Reach::kLocal, [&](Agent& agent) -> Status {
+    thing::ThingServerOptions o;
+    o.address = hp->host;
+    o.udp_port = hp->ports.empty() ? 0 : hp->ports[0];
+    o.dtls_port = static_cast<uint16_t>(a.dtls_port);
+    if (a.pairing_window >= 0) o.pairing_window = std::chrono::seconds(a.pairing_window);
+    // While it serves, the agent belongs to the server's thread (an imprint changes its state):
+    // this thread prints only what it copied before.
+    const std::string serial = agent.state().serial;
+    SignalBlock signals;
+    if (!signals.ok()) return Fail(ErrorCode::kIo, "cannot block SIGINT/SIGTERM");
+    SECPROF_ASSIGN_OR_RETURN(auto server, thing::ThingServer::Start(agent, o));
+    std::cout << serial << ": serving coap://" << HostPort(o.address, server->udp_port());
+    if (server->dtls_port()) std::cout << " coaps://" << HostPort(o.address, server->dtls_port());
+    std::cout << " (" << thing::StateName(agent.state().state) << ")" << std::endl;
+    if (!a.ready_file.empty()) {
+      std::string ready = "udp=" + std::to_string(server->udp_port()) +
+                          "\ndtls=" + std::to_string(server->dtls_port()) + "\n";
+      SECPROF_TRY(WriteFileAtomic(a.ready_file, ready, 0644));
+    }
+    const auto start = std::chrono::steady_clock::now();
+    std::atomic<bool> done{false};
+    Status served = Ok();
+    {
+      std::jthread io([&](std::stop_token st) {
+        served = server->Serve(st);
+        done = true;
+      });
+      while (!done) {
+        if (int sig = signals.Wait(std::chrono::milliseconds(200))) {
+          std::cout << serial << ": " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", stopping"
+                    << std::endl;
+          break;
+        }
+        if (a.duration > 0 &&
+            std::chrono::steady_clock::now() - start >= std::chrono::seconds(a.duration)) {
+          std::cout << serial << ": --duration " << a.duration << " s reached, stopping"
+                    << std::endl;
+          break;
+        }
+      }
+      io.request_stop();
+    }  // joins the I/O thread; the agent is ours again
+    std::cout << serial << ": stopped in state " << thing::StateName(agent.state().state) << "; "
+              << server->ticket_peers().size() << " tickets accepted, " << server->refused()
+              << " requests refused" << std::endl;
+    if (!a.ready_file.empty()) {
+      std::error_code ec;
+      fs::remove(a.ready_file, ec);
+    }
+    if (!served) return Fail(served.error().WithContext("serve"));
+    return Ok();
+  });
+}
+
+int Pair(const ThingArgs& a) {
+  auto hp = ParseHostPorts("--to", a.to, 1, 1, false);
+  if (!hp) return ExitFor(hp.error(), Reach::kLocal);
+  return WithAgent(a, Reach::kRemote, [&](Agent& agent) -> Status {
+    SECPROF_ASSIGN_OR_RETURN(domain::PairImprint imprint, agent.MakeImprint());
+    coap::ClientConfig cc;
+    cc.timeout = std::chrono::milliseconds(a.timeout_ms);
+    SECPROF_ASSIGN_OR_RETURN(auto client,
+                             coap::Client::Connect(hp->host, hp->ports[0], std::move(cc)));
+    SECPROF_ASSIGN_OR_RETURN(
+        coap::Response r,
+        client->Post(domain::path::kPair, domain::Encode(imprint), coap::content_format::kCbor));
+    if (r.code != coap::kChanged) {
+      std::string why =
+          "the thing at " + a.to + " refused the imprint: " + coap::CodeString(r.code);
+      if (!r.payload.empty()) why += " (" + coap::AsText(r.payload) + ")";
+      return Fail(ErrorCode::kVerifyFailed, why);
+    }
+    std::cout << agent.state().serial << ": imprinted the thing at " << a.to
+              << " with this domain's key (sent in the clear, as SecProf_1 does)\n";
+    return Ok();
+  });
+}
+
+// ------------------------------------------------------------------------------ CLI wiring
+
+void Install(CLI::App& app, Context& ctx) {
+  auto a = std::make_shared<ThingArgs>();
+  auto* t = app.add_subcommand(
+      "thing",
+      "The device agent: one lifecycle step per call on a thing's state directory (--state DIR)");
+  t->require_subcommand(1);
+  t->add_option("--state", a->state_dir, "The thing's state directory")->required();
+  t->add_option("--timeout", a->timeout_ms, "Per request / handshake, milliseconds")
+      ->check(CLI::Range(int64_t{1}, int64_t{600000}))
+      ->capture_default_str();
+  t->add_option("--pkcs11-module", a->pkcs11_module, "PKCS#11 module (things with token keys)")
+      ->capture_default_str();
+  t->add_option("--pin", a->pin, "PKCS#11 user PIN (default: $SECPROF_PKCS11_PIN)");
+
+  auto sub = [&](const char* name, const char* help) {
+    auto* c = t->add_subcommand(name, help);
+    c->fallthrough();  // `secprof thing join --state DIR` works too
+    return c;
+  };
+  auto done = [&ctx](int (*fn)(const ThingArgs&), std::shared_ptr<ThingArgs> args) {
+    return [&ctx, fn, args] { ctx.exit_code = fn(*args); };
+  };
+
+  auto* init = sub("init", "Create the state directory from a factory folder (manufactured)");
+  init->add_option("--factory", a->factory, "A `secprof manufacture` output directory")->required();
+  init->add_option("--serial", a->serial, "The thing's serial in the manifest")->required();
+  init->add_option("--profile", a->profile, "SecProf_1 .. SecProf_4")->required();
+  init->callback(done(Init, a));
+
+  auto* inst = sub("install", "Point the thing at its domain's KDC (manufactured|re-owned)");
+  inst->add_option("--kdc", a->kdc,
+                   "HOST:UDPPORT[:DTLSPORT] (numeric address; DTLS port required for voucher "
+                   "profiles)")
+      ->required();
+  inst->callback(done(InstallStep, a));
+
+  sub("join", "Join the domain as the profile says (installed -> commissioned)")
+      ->callback([&ctx, a] { ctx.exit_code = Transition(*a, [](Agent& x) { return x.Join(); }); });
+  sub("operational", "Tell the KDC the thing is in service (-> operational)")->callback([&ctx, a] {
+    ctx.exit_code = Transition(*a, [](Agent& x) { return x.GoOperational(); });
+  });
+  sub("maintenance", "Tell the KDC the thing is in maintenance (operational -> maintenance)")
+      ->callback([&ctx, a] {
+        ctx.exit_code = Transition(*a, [](Agent& x) { return x.EnterMaintenance(); });
+      });
+
+  auto* rep = sub("report", "Send one temperature reading to the KDC over the protected session");
+  rep->add_option("--celsius", a->celsius, "Degrees Celsius")->required();
+  rep->callback(done(Report, a));
+
+  auto* pk = sub("pair-key", "Ask the KDC for a key and a ticket for a peer thing");
+  pk->add_option("--peer", a->peer, "The peer's serial")->required();
+  pk->add_option("--format", a->format, "Output format")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  pk->callback(done(PairKey, a));
+
+  auto* gk = sub("group-key", "Fetch (and keep) the current key of a group");
+  gk->add_option("--group", a->group, "The group's name")->required();
+  gk->add_option("--format", a->format, "Output format")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  gk->callback(done(GroupKey, a));
+
+  auto* dec = sub("decommission", "Ask the KDC to revoke this thing, then wipe its keys");
+  dec->add_flag("--offline", a->offline, "Wipe locally only (the KDC is gone or already revoked)");
+  dec->callback([&ctx, a] {
+    bool online = !a->offline;
+    ctx.exit_code =
+        WithAgent(*a, online ? Reach::kRemote : Reach::kLocal, [online](Agent& x) -> Status {
+          SECPROF_TRY(x.Decommission(online));
+          PrintLast(x);
+          return Ok();
+        });
+  });
+
+  auto* fr = sub("factory-reset", "Forget the domain (decommissioned -> re-owned)");
+  fr->add_flag("--force", a->force, "From any state (wipes the keys first)");
+  fr->callback([&ctx, a] {
+    bool force = a->force;
+    ctx.exit_code = WithAgent(*a, Reach::kLocal, [force](Agent& x) -> Status {
+      SECPROF_TRY(x.FactoryReset(force));
+      PrintLast(x);
+      return Ok();
+    });
+  });
+
+  auto* st = sub("status", "Show the thing's state, profile, KDC, owner, groups and history");
+  st->add_option("--format", a->format, "Output format")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  st->callback(done(StatusStep, a));
+
+  auto* sv = sub("serve",
+                 "Run the thing's CoAP resources (sensor, actuator, tickets; SecProf_1: pair, "
+                 "link) until SIGINT/SIGTERM");
+  sv->add_option("--listen", a->listen, "ADDR[:UDPPORT] (port 0 = ephemeral)")
+      ->capture_default_str();
+  sv->add_option("--dtls-port", a->dtls_port, "coaps port (0 = ephemeral)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  sv->add_option("--duration", a->duration, "Stop after this many seconds (default: on signal)")
+      ->check(CLI::Range(int64_t{1}, int64_t{365} * 86400));
+  sv->add_option("--pairing-window", a->pairing_window,
+                 "SecProf_1: seconds the pair resource accepts an imprint (default: the "
+                 "profile's)")
+      ->check(CLI::Range(int64_t{0}, int64_t{86400}));
+  sv->add_option("--ready-file", a->ready_file,
+                 "Written with \"udp=P\\ndtls=Q\\n\" once listening, removed on exit");
+  sv->callback(done(Serve, a));
+
+  sub("mother", "SecProf_1: become the domain's first member with a fresh domain key")
+      ->callback([&ctx, a] {
+        ctx.exit_code = WithAgent(*a, Reach::kLocal, [](Agent& x) -> Status {
+          SECPROF_TRY(x.BecomeMother());
+          PrintLast(x);
+          return Ok();
+        });
+      });
+
+  auto* pr = sub("pair", "SecProf_1: hand this mother's imprint to a thing in pairing mode");
+  pr->add_option("--to", a->to, "HOST:PORT of the thing's `serve` (plain CoAP)")->required();
+  pr->callback(done(Pair, a));
+}
+
+Registrar reg("thing", 65, Install);
+
+}  // namespace
+}  // namespace secprof::cli
