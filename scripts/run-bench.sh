@@ -23,7 +23,7 @@ if [ -x "$build/bench/bench_manufacture" ]; then
 fi
 if [ -x "$build/bench/bench_join" ]; then
   echo "== domain: joins and sessions (KDC child process, thing agents on threads)"
-  "$build/bench/bench_join"   # SecProf_2 and SecProf_3, registry on disk and on tmpfs, 8 and 32 threads
+  "$build/bench/bench_join"   # SecProf_2/3, registry on disk and tmpfs, 8 and 32 agents; 5-8 min
 fi
 if [ -x "$build/bench/bench_fleet_update" ]; then
   echo "== maintenance: updating a fleet over loopback (KDC campaign, block-wise fetch, A/B install)"
