@@ -405,7 +405,8 @@ Status Agent::Init(const InitOptions& o) {
   SECPROF_TRY(WriteFileAtomic(
       o.state_dir + "/kek", std::string_view(reinterpret_cast<const char*>(kek.data()), kek.size()),
       0600));
-  t.history.push_back({0, "", StateName(State::kManufactured), "from " + o.factory_dir});
+  t.history.push_back(
+      {UnixNow(SystemClock()), "", StateName(State::kManufactured), "from " + o.factory_dir});
   SECPROF_TRY(WriteFileAtomic(o.state_dir + "/state.json", StateToJson(t), 0600));
   // The factory image in slot a, sequence number 1 (a stand-in: secprof has no real firmware).
   // Only the firmware store is needed here, not the key store (a token may need a PIN).

@@ -47,9 +47,18 @@ inline std::string Slurp(const fs::path& p) {
   return ss.str();
 }
 
+// True when `output` holds a sanitizer report (a child built with SECPROF_SANITIZE exits 1 after
+// one, which a test expecting exit 1 for a refusal would otherwise take for the refusal).
+inline bool HasSanitizerReport(const std::string& output) {
+  return output.find("Sanitizer") != std::string::npos ||
+         output.find("runtime error:") != std::string::npos;
+}
+
 // Runs `secprof <args>` to completion; stdout and stderr merged.
 inline secprof::testing::RunResult Secprof(const std::string& args) {
-  return secprof::testing::Run(Quote(secprof::testing::Binary()) + " " + args + " 2>&1");
+  auto r = secprof::testing::Run(Quote(secprof::testing::Binary()) + " " + args + " 2>&1");
+  EXPECT_FALSE(HasSanitizerReport(r.out)) << "secprof " << args << "\n" << r.out;
+  return r;
 }
 
 // `secprof` with `args` as a child process, stdout and stderr appended to `log`.

@@ -428,6 +428,7 @@ class KillTest : public ::testing::Test {
       EXPECT_TRUE((*reg)->database().IntegrityCheck());
     }
     EXPECT_EQ(kdc.Stop(), 0) << Slurp(kdc.log());
+    EXPECT_FALSE(testing::HasSanitizerReport(Slurp(kdc.log()))) << Slurp(kdc.log());
     std::cout << "[ figures  ] " << sc.things << " things operational and reporting, "
               << ops.retries << " retried attempts; whole scenario "
               << std::chrono::duration_cast<std::chrono::milliseconds>(

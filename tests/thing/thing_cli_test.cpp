@@ -102,6 +102,8 @@ TEST_F(ThingCli, SecProf2LifecycleThroughProcesses) {
   EXPECT_EQ(st["profile"], "SecProf_2");
   EXPECT_EQ(st["vendor"], "Acme");
   EXPECT_TRUE(st["kdc"].is_null());
+  ASSERT_EQ(st["history"].size(), 1u);
+  EXPECT_GT(st["history"][0]["time"].get<int64_t>(), 0);  // when it was made, not 1970
   // A second init on the same directory: bad input, nothing changes.
   const std::string before_init = Slurp(t1 / "state.json");
   r = Secprof(T(t1, "init --factory " + Quote(factory.string()) + " --serial " + serials[1] +
@@ -269,6 +271,7 @@ TEST_F(ThingCli, SecProf2LifecycleThroughProcesses) {
   r = Secprof("kdc audit --db " + Quote(db) + " --verify");
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(kdc.Stop(SIGTERM), 0) << Slurp(log);
+  EXPECT_FALSE(testing::HasSanitizerReport(Slurp(log))) << Slurp(log);
 
   // The KDC is gone: a step that needs it fails with exit 1 (did not answer), state unchanged.
   const std::string t2_before = Slurp(t2 / "state.json");
@@ -327,6 +330,7 @@ TEST_F(ThingCli, ServeHoldsTheStateAndStopsOnSignal) {
   }
   EXPECT_EQ(Slurp(t / "state.json"), before);
   EXPECT_EQ(serve.Stop(SIGTERM), 0) << Slurp(log);
+  EXPECT_FALSE(testing::HasSanitizerReport(Slurp(log))) << Slurp(log);
   EXPECT_FALSE(fs::exists(ready));
   EXPECT_NE(Slurp(log).find("SIGTERM, stopping"), std::string::npos) << Slurp(log);
   auto r = Secprof(T(t, "install --kdc 127.0.0.1:5683"));
@@ -369,6 +373,7 @@ TEST_F(ThingCli, SecProf1MotherImprintsADucklingOnce) {
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find("already imprinted"), std::string::npos) << r.out;
   EXPECT_EQ(serve.Stop(SIGINT), 0) << Slurp(log);
+  EXPECT_FALSE(testing::HasSanitizerReport(Slurp(log))) << Slurp(log);
   auto st = StatusJson(chick);
   EXPECT_EQ(st["state"], "commissioned");
   EXPECT_EQ(st["owner"], serials[0]);
