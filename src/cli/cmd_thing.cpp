@@ -51,6 +51,7 @@
 #include "secprof/domain/profile.h"
 #include "secprof/domain/protocol.h"
 #include "secprof/thing/agent.h"
+#include "signals.h"
 
 namespace secprof::cli {
 namespace {
@@ -218,37 +219,6 @@ int WithAgent(const ThingArgs& a, Reach reach, const std::function<Status(Agent&
   if (!st) return ExitFor(st.error(), reach);
   return kExitOk;
 }
-
-// Blocks SIGINT and SIGTERM in this thread and the threads it starts, so that `serve` can take
-// them with sigtimedwait; restores the previous mask when it dies.
-class SignalBlock {
- public:
-  SignalBlock() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    ok_ = pthread_sigmask(SIG_BLOCK, &set_, &old_) == 0;
-  }
-  ~SignalBlock() {
-    if (ok_) pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  SignalBlock(const SignalBlock&) = delete;
-  SignalBlock& operator=(const SignalBlock&) = delete;
-  bool ok() const { return ok_; }
-  // The signal taken within `timeout`, or 0.
-  int Wait(std::chrono::milliseconds timeout) const {
-    timespec ts{};
-    ts.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-    ts.tv_nsec = static_cast<long>((timeout.count() % 1000) * 1000000);
-    int s = sigtimedwait(&set_, nullptr, &ts);
-    return s > 0 ? s : 0;
-  }
-
- private:
-  sigset_t set_{};
-  sigset_t old_{};
-  bool ok_ = false;
-};
 
 // ------------------------------------------------------------------------------ steps
 
