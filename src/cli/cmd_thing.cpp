@@ -277,6 +277,28 @@ int Report(const ThingArgs& a) {
   });
 }
 
+// Asks the KDC for a firmware offer and, if there is one, fetches and installs it. Exit 1 when an
+// offered update was refused or failed its test boot (the running image stays; the KDC was told).
+int Update(const ThingArgs& a) {
+  return WithAgent(a, Reach::kRemote, [&](Agent& agent) -> Status {
+    SECPROF_ASSIGN_OR_RETURN(Agent::UpdateOutcome u, agent.CheckForUpdate());
+    const std::string& serial = agent.state().serial;
+    if (!u.offered) {
+      std::cout << serial << ": no update offered; running firmware " << agent.RunningFirmware()
+                << "\n";
+      return Ok();
+    }
+    if (!u.installed)
+      return Fail(ErrorCode::kVerifyFailed, "update to sequence " + std::to_string(u.sequence) +
+                                                " (campaign " + std::to_string(u.campaign) +
+                                                ") not installed: " + u.detail);
+    std::cout << serial << ": " << u.detail << " (campaign " << u.campaign << ", "
+              << u.bytes_fetched << " bytes fetched); floor " << agent.FirmwareState().floor
+              << "\n";
+    return Ok();
+  });
+}
+
 int PairKey(const ThingArgs& a) {
   if (auto v = domain::ValidateSerial(a.peer); !v)
     return ExitFor(v.error().WithContext("--peer"), Reach::kLocal);
@@ -512,6 +534,11 @@ void Install(CLI::App& app, Context& ctx) {
   auto* rep = sub("report", "Send one temperature reading to the KDC over the protected session");
   rep->add_option("--celsius", a->celsius, "Degrees Celsius")->required();
   rep->callback(done(Report, a));
+
+  sub("update",
+      "Ask the KDC for a firmware offer; fetch, verify and install it into the inactive slot "
+      "(operational)")
+      ->callback(done(Update, a));
 
   auto* pk = sub("pair-key", "Ask the KDC for a key and a ticket for a peer thing");
   pk->add_option("--peer", a->peer, "The peer's serial")->required();

@@ -2,6 +2,7 @@
 // first start that creates them).
 #include <gtest/gtest.h>
 
+#include "../thing/child_process.h"
 #include "secprof/core/fs.h"
 #include "secprof/cose/key.h"
 #include "secprof/domain/protocol.h"
@@ -108,6 +109,55 @@ TEST(KdcMaintenanceCli, FirmwareCampaignIncident) {
   EXPECT_EQ(Kdc("fw list --db " + dir + "/missing.db").exit_code, 2);
   auto audit = Kdc("audit --db " + db + " --verify");
   EXPECT_EQ(audit.exit_code, 0) << audit.out;
+}
+
+// `secprof thing update` against a running `secprof kdc`: nothing offered, then a campaign's
+// update installed, then nothing again.
+TEST(KdcMaintenanceCli, ThingUpdateThroughProcesses) {
+  namespace tt = secprof::thing::testing;
+  testing::TempDir tmp;
+  std::string dir = tmp.path().string();
+  std::string factory = dir + "/factory";
+  ASSERT_EQ(testing::Run(Binary() + " manufacture --vendor Acme --model Valve --count 1 --out " +
+                         factory + " >/dev/null 2>&1")
+                .exit_code,
+            0);
+  std::string db = dir + "/kdc.db";
+  tt::Child kdc({"kdc", "--profile", "SecProf_2", "--db", db, "--listen", "127.0.0.1:0",
+                 "--ready-file", dir + "/ready"},
+                dir + "/kdc.log");
+  auto ports = tt::WaitReady(kdc, dir + "/ready", dir + "/kdc.log");
+  ASSERT_TRUE(ports);
+  ASSERT_EQ(Kdc("allow --db " + db + " --factory " + factory + " --all").exit_code, 0);
+  std::string thing = Binary() + " thing --state " + dir + "/t ";
+  ASSERT_EQ(testing::Run(thing + "init --factory " + factory +
+                         " --serial valve-000001 --profile SecProf_2")
+                .exit_code,
+            0);
+  ASSERT_EQ(testing::Run(thing + "install --kdc 127.0.0.1:" + std::to_string(ports->udp)).exit_code,
+            0);
+  ASSERT_EQ(testing::Run(thing + "join").exit_code, 0);
+  ASSERT_EQ(testing::Run(thing + "operational").exit_code, 0);
+  auto none = testing::Run(thing + "update 2>&1");
+  EXPECT_EQ(none.exit_code, 0) << none.out;
+  EXPECT_NE(none.out.find("no update offered; running firmware 1"), std::string::npos) << none.out;
+
+  std::string image;
+  std::string env = MakeEnvelope(factory, dir, 4, false, &image);
+  ASSERT_EQ(Kdc("fw add --db " + db + " --envelope " + env + " --image " + image +
+                " --model Valve --vendor-ca " + factory + "/ca/ca.pem")
+                .exit_code,
+            0);
+  ASSERT_EQ(Kdc("campaign start --db " + db + " --firmware 1").exit_code, 0);
+  auto up = testing::Run(thing + "update 2>&1");
+  EXPECT_EQ(up.exit_code, 0) << up.out;
+  EXPECT_NE(up.out.find("installed sequence 4"), std::string::npos) << up.out;
+  EXPECT_NE(up.out.find("floor 4"), std::string::npos) << up.out;
+  auto status = Kdc("campaign status --db " + db + " --id 1");
+  EXPECT_NE(status.out.find("completed"), std::string::npos) << status.out;
+  auto again = testing::Run(thing + "update 2>&1");
+  EXPECT_NE(again.out.find("running firmware 4"), std::string::npos) << again.out;
+  EXPECT_EQ(kdc.Stop(), 0);
 }
 
 }  // namespace
