@@ -385,3 +385,44 @@ TEST(Lifecycle, SecProf1PairingWindowCloses) {
 
 }  // namespace
 }  // namespace secprof
+
+namespace secprof {
+namespace {
+
+// The session-key policy: a DTLS session is replaced by a fresh handshake after N requests or T
+// seconds (DTLS 1.2 has no in-session rekey).
+TEST(Lifecycle, SessionKeysRenewedByMessageCountAndAge) {
+  TempDir tmp;
+  Fleet f = Make(tmp.path(), "Acme", 1);
+  kdc::KdcOptions ko;
+  ko.profile = Profile::kSecProf2;
+  ko.db_path = (tmp.path() / "kdc.db").string();
+  RunningKdc k(ko);
+  auto owner = kdc::OwnerTools::Open(ko.db_path);
+  ASSERT_TRUE(owner);
+  const auto& t = f.manifest.things[0];
+  ASSERT_TRUE((*owner)->AllowSetupCode(t.serial, "Acme", "Sensor-1", t.setup_code));
+  thing::InitOptions in{(tmp.path() / "thing").string(), f.factory, t.serial, Profile::kSecProf2};
+  ASSERT_TRUE(Agent::Init(in));
+  FakeClock clock(std::chrono::system_clock::now());
+  thing::AgentOptions ao;
+  ao.state_dir = in.state_dir;
+  ao.clock = &clock;
+  ao.session_max_messages = 2;
+  ao.session_max_age = std::chrono::seconds(60);
+  auto a = Agent::Open(ao);
+  ASSERT_TRUE(a);
+  ASSERT_TRUE((*a)->Install("127.0.0.1", k.kdc->udp_port(), k.kdc->dtls_port()));
+  ASSERT_TRUE((*a)->Join());
+  ASSERT_TRUE((*a)->GoOperational());  // session 1, message 1
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE((*a)->SendReading(2000 + i));
+  // Messages 2 | 3 4 | 5: two renewals by count.
+  EXPECT_EQ((*a)->state().session_renewals, 2u);
+  // Age: past 60 s the next request renews although the count allows one more.
+  clock.Advance(std::chrono::seconds(61));
+  ASSERT_TRUE((*a)->SendReading(1));
+  EXPECT_EQ((*a)->state().session_renewals, 3u);
+}
+
+}  // namespace
+}  // namespace secprof
