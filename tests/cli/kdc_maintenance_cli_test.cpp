@@ -2,7 +2,6 @@
 // first start that creates them).
 #include <gtest/gtest.h>
 
-#include "../thing/child_process.h"
 #include "secprof/core/fs.h"
 #include "secprof/cose/key.h"
 #include "secprof/domain/protocol.h"
@@ -10,6 +9,7 @@
 #include "secprof/manufacture/manufacture.h"
 #include "secprof/update/suit.h"
 #include "testutil.h"
+#include "thing/child_process.h"
 
 namespace secprof {
 namespace {

@@ -23,6 +23,7 @@
 
 #include "kdc/kdc_test_util.h"
 #include "testutil.h"
+#include "thing/child_process.h"
 
 extern char** environ;
 
@@ -35,117 +36,9 @@ using secprof::testing::Binary;
 using secprof::testing::Run;
 using secprof::testing::TempDir;
 
-// Waits are bounded only so that a broken build cannot hang the suite; nothing is asserted about
-// how long anything takes.
-constexpr auto kSafetyBound = std::chrono::seconds(120);
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// `secprof` with `args` as a child process, stdout and stderr to `log`. The destructor kills
-// (SIGKILL) and reaps it if the test has not stopped it.
-class Child {
- public:
-  Child(const std::vector<std::string>& args, const fs::path& log) {
-    std::vector<std::string> argv_s = {Binary()};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    int rc = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) pid_ = -1;
-  }
-  ~Child() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int st = 0;
-      ::waitpid(pid_, &st, 0);
-    }
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  bool started() const { return pid_ > 0; }
-  // The exit status if it has ended (reaps it), else nullopt.
-  std::optional<int> Poll() {
-    if (pid_ <= 0) return status_;
-    int st = 0;
-    pid_t r = ::waitpid(pid_, &st, WNOHANG);
-    if (r == pid_) {
-      pid_ = -1;
-      status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    }
-    return status_;
-  }
-  // Sends `sig` and waits for the end (SIGKILL after the safety bound). The exit status, or
-  // 128 + signal.
-  int Stop(int sig = SIGTERM) {
-    if (pid_ <= 0) return status_.value_or(-1);
-    ::kill(pid_, sig);
-    auto deadline = std::chrono::steady_clock::now() + kSafetyBound;
-    while (!Poll()) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        ::kill(pid_, SIGKILL);
-        ADD_FAILURE() << "child did not stop on signal " << sig;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return *status_;
-  }
-
- private:
-  pid_t pid_ = -1;
-  std::optional<int> status_;
-};
-
-struct Ports {
-  uint16_t udp = 0, dtls = 0;
-};
-
-// Waits for the ready file (or the child's end) and parses it.
-std::optional<Ports> WaitReady(Child& child, const fs::path& ready, const fs::path& log) {
-  auto deadline = std::chrono::steady_clock::now() + kSafetyBound;
-  while (!fs::exists(ready)) {
-    if (auto st = child.Poll()) {
-      ADD_FAILURE() << "kdc exited with " << *st << " before it was ready:\n" << Slurp(log);
-      return std::nullopt;
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      ADD_FAILURE() << "kdc not ready:\n" << Slurp(log);
-      return std::nullopt;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  std::string text = Slurp(ready);
-  Ports p;
-  unsigned u = 0, d = 0;
-  if (std::sscanf(text.c_str(), "udp=%u\ndtls=%u\n", &u, &d) != 2) {
-    ADD_FAILURE() << "ready file: " << text;
-    return std::nullopt;
-  }
-  p.udp = static_cast<uint16_t>(u);
-  p.dtls = static_cast<uint16_t>(d);
-  return p;
-}
-
-secprof::testing::RunResult Secprof(const std::string& args) {
-  return Run(Quote(Binary()) + " " + args + " 2>&1");
-}
+// The child-process helpers (Child, WaitReady, Slurp, Quote, Secprof) are shared with the thing
+// tests: tests/thing/child_process.h.
+using namespace secprof::thing::testing;
 
 class KdcCli : public ::testing::Test {
  protected:
