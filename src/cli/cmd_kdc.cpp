@@ -152,6 +152,8 @@ struct RunArgs {
   std::vector<std::string> allowed_ciphers;
   int64_t duration = 0;  // 0: until a signal
   std::string ready_file;
+  std::string on_clone = "quarantine";
+  int64_t clone_window = 10;
 };
 
 void PrintStats(const kdc::KdcStats& s, std::chrono::seconds ran) {
@@ -159,7 +161,7 @@ void PrintStats(const kdc::KdcStats& s, std::chrono::seconds ran) {
             << s.join_repeats << ", requests " << s.requests;
   uint64_t refused = 0;
   for (const auto& [reason, n] : s.refused) refused += n;
-  std::cout << ", refusals " << refused << "\n";
+  std::cout << ", refusals " << refused << ", clone alerts " << s.clone_alerts << "\n";
   if (!s.refused.empty()) {
     std::cout << "kdc: refused:";
     bool first = true;
@@ -187,6 +189,8 @@ Status RunKdc(const RunArgs& a) {
   o.vendor_ca_files = a.vendor_cas;
   if (a.join_window >= 0) o.join_window = std::chrono::seconds(a.join_window);
   o.allowed_ciphers = a.allowed_ciphers;
+  o.on_clone = a.on_clone == "audit" ? kdc::OnClone::kAudit : kdc::OnClone::kQuarantine;
+  o.clone_window = std::chrono::seconds(a.clone_window);
 
   SignalBlock signals;
   if (!signals.ok()) return Fail(ErrorCode::kIo, "cannot block SIGINT/SIGTERM");
@@ -620,6 +624,17 @@ void Install(CLI::App& app, Context& ctx) {
       ->check(CLI::Range(int64_t{1}, int64_t{365} * 86400));
   k->add_option("--ready-file", run->ready_file,
                 "Written with \"udp=P\\ndtls=Q\\n\" once listening");
+  k->add_option("--on-clone", run->on_clone,
+                "A suspected clone (one credential used from two endpoints at once, or a reading "
+                "counter that does not increase) is always audited; quarantine also refuses the "
+                "thing until `kdc release`")
+      ->check(CLI::IsMember({"audit", "quarantine"}))
+      ->capture_default_str();
+  k->add_option("--clone-window", run->clone_window,
+                "Seconds within which requests from two endpoints on one credential count as "
+                "concurrent use")
+      ->check(CLI::Range(int64_t{1}, int64_t{3600}))
+      ->capture_default_str();
   k->callback([k, run, &ctx] {
     if (!k->get_subcommands().empty()) return;  // an owner subcommand ran
     // A registry of another profile or owner (kConflict) is bad input here, not a refusal.

@@ -81,6 +81,7 @@ struct ThingArgs {
   int dtls_port = 0;
   int64_t duration = 0;
   int64_t pairing_window = -1;
+  int64_t revocation_poll = 30;
   std::string ready_file;
   // pair
   std::string to;
@@ -410,6 +411,7 @@ int Serve(const ThingArgs& a) {
     o.udp_port = hp->ports.empty() ? 0 : hp->ports[0];
     o.dtls_port = static_cast<uint16_t>(a.dtls_port);
     if (a.pairing_window >= 0) o.pairing_window = std::chrono::seconds(a.pairing_window);
+    o.revocation_poll = std::chrono::seconds(a.revocation_poll);
     // While it serves, the agent belongs to the server's thread (an imprint changes its state):
     // this thread prints only what it copied before.
     const std::string serial = agent.state().serial;
@@ -597,6 +599,11 @@ void Install(CLI::App& app, Context& ctx) {
                  "SecProf_1: seconds the pair resource accepts an imprint (default: the "
                  "profile's)")
       ->check(CLI::Range(int64_t{0}, int64_t{86400}));
+  sv->add_option("--revocation-poll", a->revocation_poll,
+                 "SecProf_2-4: seconds between fetches of the KDC's revocation list; tickets of "
+                 "listed things are dropped and refused (0 = never)")
+      ->check(CLI::Range(int64_t{0}, int64_t{86400}))
+      ->capture_default_str();
   sv->add_option("--ready-file", a->ready_file,
                  "Written with \"udp=P\\ndtls=Q\\n\" once listening, removed on exit");
   sv->callback(done(Serve, a));

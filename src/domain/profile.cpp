@@ -22,11 +22,13 @@ const std::array<Policy, 4> kPolicies{{
     {Profile::kSecProf3, true, Bootstrap::kVoucher, AppSecurity::kDtlsPki, true, true, true, false,
      300s, 1000, 3600s,
      "SecProf_3 (industrial): DTLS with the IDevID, owner voucher checked by both sides, LDevID "
-     "and pairwise keys from the KDC, keys in a token, signed group messages"},
+     "and pairwise keys from the KDC, keys in a token, signed group messages",
+     /*rekey_on_join=*/true},
     {Profile::kSecProf4, true, Bootstrap::kVoucher, AppSecurity::kDtlsPki, true, true, true, false,
      300s, 1000, 3600s,
      "SecProf_4 (advanced industrial): as SecProf_3 (backend, OSCORE and roaming are not built "
-     "yet)"},
+     "yet)",
+     /*rekey_on_join=*/true},
 }};
 
 }  // namespace

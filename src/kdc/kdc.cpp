@@ -4,7 +4,9 @@
 #include <filesystem>
 #include <mutex>
 
+#include "clone_guard.h"
 #include "internal.h"
+#include "revocation.h"
 #include "secprof/cbor/cbor.h"
 #include "secprof/core/fs.h"
 #include "secprof/crypto/hash.h"
@@ -76,6 +78,7 @@ struct Kdc::Impl {
   std::optional<DomainKeys> dk;  // set by Create before Start
   std::unique_ptr<crypto::Signer> ca_signer;
   std::unique_ptr<coap::Server> server;
+  std::unique_ptr<CloneGuard> guard;  // issue 9 item 6 (clone_guard.h)
   std::chrono::steady_clock::time_point started;
   mutable std::mutex stats_mu;
   KdcStats stats;
@@ -148,6 +151,8 @@ struct Kdc::Impl {
     if (!registry::IsActive(t->state))
       return tl::unexpected(Refusal{coap::kForbidden, "retired",
                                     "thing " + t->serial + " is " + registry::StateName(t->state)});
+    if (auto g = guard->Admit(t->serial, r.peer_address))
+      return tl::unexpected(Refusal{g->code, g->reason, g->message});
     return *t;
   }
 
@@ -410,8 +415,19 @@ struct Kdc::Impl {
       return Refuse({coap::kForbidden, "spoofed-reading",
                      "reading names " + reading->serial + ", session belongs to " + t->serial},
                     t->serial);
+    if (auto g = guard->Reading(t->serial, reading->counter, r.peer_address))
+      return Refuse({g->code, g->reason, g->message}, t->serial);
     CountRequest();
     return Text(coap::kChanged, "ok");
+  }
+
+  Response OnRevoked(const Request& r) {
+    auto t = Operational(r);
+    if (!t) return Refuse(t.error(), "");
+    auto list = RevocationListOf(*reg, clock);
+    if (!list) return Refuse(FromError(list.error(), "registry"), t->serial);
+    CountRequest();
+    return Cbor(coap::kContent, domain::Encode(*list));
   }
 
   // ---- maintenance: firmware campaigns (issue 5) ----------------------------------------------
@@ -550,6 +566,7 @@ struct Kdc::Impl {
     bind(domain::path::kPairKey, Method::kPost, &Impl::OnPairKey);
     bind(domain::path::kGroupKey, Method::kPost, &Impl::OnGroupKey);
     bind(domain::path::kReport, Method::kPost, &Impl::OnReport);
+    bind(domain::path::kRevoked, Method::kGet, &Impl::OnRevoked);
     bind(domain::path::kFirmwareOffer, Method::kPost, &Impl::OnFirmwareOffer);
     bind(domain::path::kFirmwareManifest, Method::kGet, &Impl::OnFirmwareManifest);
     bind(domain::path::kFirmwareImage, Method::kGet, &Impl::OnFirmwareImage);
@@ -600,6 +617,9 @@ Result<std::unique_ptr<Kdc>> Kdc::Create(KdcOptions options, const Clock& clock,
     return Fail(ErrorCode::kInvalidInput,
                 "no manufacturer trust anchor: pass --vendor-ca or import a voucher first");
   SECPROF_ASSIGN_OR_RETURN(impl->ca_signer, DomainCaSigner(impl->opt.keys_dir));
+  impl->guard = std::make_unique<CloneGuard>(*impl->reg, clock, impl->opt.on_clone,
+                                             impl->opt.clone_window,
+                                             impl->opt.clone_incident_quiet);
   SECPROF_TRY(impl->Start());
   return std::unique_ptr<Kdc>(new Kdc(std::move(impl)));
 }
@@ -610,7 +630,9 @@ const identity::Certificate& Kdc::domain_ca() const { return impl_->dk->domain_c
 const KdcOptions& Kdc::options() const { return impl_->opt; }
 KdcStats Kdc::stats() const {
   std::lock_guard<std::mutex> l(impl_->stats_mu);
-  return impl_->stats;
+  KdcStats s = impl_->stats;
+  s.clone_alerts = impl_->guard->alerts();
+  return s;
 }
 Status Kdc::RunOnce(std::chrono::milliseconds timeout) { return impl_->server->RunOnce(timeout); }
 Status Kdc::Serve(std::stop_token stop) { return impl_->server->Serve(stop); }

@@ -111,7 +111,14 @@ Status OwnerTools::CreateGroup(std::string_view name, std::string_view actor) {
 
 Status OwnerTools::AddMember(std::string_view group, std::string_view serial,
                              std::string_view actor) {
-  return impl_->reg->AddMember(group, serial, actor);
+  // SecProf_3/4 (Policy::rekey_on_join): the join re-keys the group in the same transaction, so
+  // the newcomer cannot read traffic of the epoch before it joined (issue 9 item 8).
+  SECPROF_ASSIGN_OR_RETURN(registry::DomainInfo info, impl_->reg->Domain());
+  SECPROF_ASSIGN_OR_RETURN(domain::Profile profile, domain::ParseProfile(info.profile));
+  if (!domain::PolicyFor(profile).rekey_on_join)
+    return impl_->reg->AddMember(group, serial, actor);
+  auto kek = crypto::ByteView(impl_->keys.wrap_kek.data(), impl_->keys.wrap_kek.size());
+  return impl_->reg->AddMember(group, serial, actor, RekeyWith(kek, impl_->rng));
 }
 
 Status OwnerTools::RemoveMember(std::string_view group, std::string_view serial,
@@ -120,6 +127,10 @@ Status OwnerTools::RemoveMember(std::string_view group, std::string_view serial,
   auto kek = crypto::ByteView(impl_->keys.wrap_kek.data(), impl_->keys.wrap_kek.size());
   SECPROF_ASSIGN_OR_RETURN(crypto::Bytes wrapped, NewGroupKey(kek, group, g.epoch + 1, impl_->rng));
   return impl_->reg->RemoveMember(group, serial, std::move(wrapped), actor);
+}
+
+Status OwnerTools::ReleaseQuarantine(std::string_view serial, std::string_view actor) {
+  return impl_->reg->ReleaseQuarantine(serial, actor);
 }
 
 }  // namespace secprof::kdc

@@ -549,6 +549,16 @@ Status CheckIsRegistry(Database& db) {
 
 }  // namespace
 
+namespace internal {
+// For the registry's other files (guard.cpp): the audit append of this file, in the caller's
+// transaction, and the serial check.
+Status AppendAuditEntry(Database& db, int64_t now, std::string_view actor, std::string_view action,
+                        std::string_view serial, std::string_view detail) {
+  return AppendAudit(db, now, actor, action, serial, detail);
+}
+Status CheckSerialArg(std::string_view serial) { return CheckSerial(serial); }
+}  // namespace internal
+
 // --- Registry ------------------------------------------------------------------------------------
 
 struct Registry::Impl {
@@ -1058,6 +1068,11 @@ Status Registry::CreateGroup(std::string_view name, Bytes wrapped_key, std::stri
 }
 
 Status Registry::AddMember(std::string_view name, std::string_view serial, std::string_view actor) {
+  return AddMember(name, serial, actor, GroupRekeyFn{});
+}
+
+Status Registry::AddMember(std::string_view name, std::string_view serial, std::string_view actor,
+                           const GroupRekeyFn& rekey) {
   SECPROF_TRY(CheckToken("group name", name, kMaxGroupName));
   SECPROF_TRY(CheckSerial(serial));
   SECPROF_TRY(CheckText("actor", actor, kMaxName));
@@ -1081,8 +1096,20 @@ Status Registry::AddMember(std::string_view name, std::string_view serial, std::
   SECPROF_TRY(st.Bind(2, serial));
   SECPROF_TRY(st.Bind(3, now));
   SECPROF_TRY(st.Run());
+  if (rekey) {  // backward secrecy: the newcomer gets only the new epoch's key
+    SECPROF_ASSIGN_OR_RETURN(Bytes key, rekey(g.name, g.epoch + 1));
+    SECPROF_TRY(CheckWrappedKey("new group key", key));
+    SECPROF_ASSIGN_OR_RETURN(Statement up,
+                             db_->Prepare("UPDATE groups SET epoch = epoch + 1, wrapped_key = ?, "
+                                          "needs_rekey = 0, updated = ? WHERE name = ?"));
+    SECPROF_TRY(up.Bind(1, store::ByteView(key)));
+    SECPROF_TRY(up.Bind(2, now));
+    SECPROF_TRY(up.Bind(3, name));
+    SECPROF_TRY(up.Run());
+  }
   SECPROF_TRY(AppendAudit(*db_, now, actor, "group-member-added", serial,
-                          "group " + g.name + " epoch " + std::to_string(g.epoch)));
+                          "group " + g.name + " epoch " + std::to_string(g.epoch + (rekey ? 1 : 0)) +
+                              (rekey ? " (re-keyed on join)" : "")));
   return tx.Commit();
 }
 

@@ -165,9 +165,28 @@ CREATE TABLE thing_firmware (
 ) WITHOUT ROWID;
 )sql";
 
-inline constexpr std::array<store::Migration, 2> kMigrations = {{
+// Version 3 (issue 9 item 6, clone guard): the highest reading counter the KDC accepted per thing
+// (a reading whose counter is not above it is a replay or a clone's) and the things the KDC
+// quarantined as suspected clones (their credential's requests are refused until the owner
+// releases them). New tables only.
+inline constexpr char kSchemaV3_cloneguard[] = R"sql(
+CREATE TABLE reading_counters (
+  serial  TEXT PRIMARY KEY REFERENCES things(serial),
+  counter INTEGER NOT NULL CHECK (counter >= 0),
+  updated INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE quarantine (
+  serial TEXT PRIMARY KEY REFERENCES things(serial),
+  since  INTEGER NOT NULL,
+  reason TEXT NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+inline constexpr std::array<store::Migration, 3> kMigrations = {{
     {1, kSchemaV1},
     {2, kSchemaV2},
+    {3, kSchemaV3_cloneguard},
 }};
 
 }  // namespace secprof::registry::internal

@@ -71,9 +71,8 @@ struct Agent::Impl {
   std::unique_ptr<keystore::KeyStore> store;
   std::unique_ptr<coap::Client> session;
   uint64_t session_messages = 0;
-  uint64_t readings = 0;
+  uint64_t readings = 0;  // the last reading counter used; starts at st.reading_reserved
   std::chrono::steady_clock::time_point session_started{};
-  std::map<std::string, uint64_t> link_seen;  // SecProf_1: last counter per sender (in memory)
   std::optional<update::SlotStore> firmware;
 
   std::string FirmwareDir() const { return opt.state_dir + "/firmware"; }
@@ -432,6 +431,7 @@ Result<std::unique_ptr<Agent>> Agent::Open(AgentOptions options) {
   impl->kek = crypto::SecureBuffer(ByteView(reinterpret_cast<const uint8_t*>(k.data()), k.size()));
   std::fill(k.begin(), k.end(), '\0');
   SECPROF_TRY(impl->LoadSecrets());
+  impl->readings = impl->st.reading_reserved;  // skip what an earlier run may have used
   SECPROF_TRY(impl->OpenStore());
   SECPROF_TRY(impl->OpenFirmware());
   // Whatever an interrupted update left: back to a good image (update::SlotStore::Recover).
@@ -491,11 +491,19 @@ Status Agent::EnterMaintenance() {
 
 Status Agent::SendReading(int64_t centi) {
   SECPROF_TRY(impl_->Require({State::kOperational, State::kCommissioned}, "send a reading"));
+  // A fresh counter; a new block is reserved in state.json before the first counter of it leaves.
+  uint64_t counter = impl_->readings + 1;
+  if (counter > impl_->st.reading_reserved) {
+    ThingState next = impl_->st;
+    next.reading_reserved = counter + kReadingBlock - 1;
+    SECPROF_TRY(impl_->Commit(std::move(next)));
+  }
+  impl_->readings = counter;
   SECPROF_ASSIGN_OR_RETURN(
       coap::Response r,
       impl_->Post(domain::path::kReport,
                   domain::Encode(domain::Reading{impl_->st.serial, centi,
-                                                 static_cast<int64_t>(++impl_->readings)})));
+                                                 static_cast<int64_t>(counter)})));
   return Expect(r, coap::kChanged, "reading");
 }
 
@@ -589,6 +597,7 @@ Status Agent::FactoryReset(bool force) {
   next.owner.clear();
   next.groups.clear();
   next.link_counter = 0;
+  next.link_seen.clear();
   return impl_->Move(State::kReOwned, "factory reset: ready for a new owner", std::move(next));
 }
 
@@ -641,10 +650,16 @@ Result<domain::LinkFrame> Agent::OpenLinkFrame(ByteView frame) {
   if (it == impl_->secrets.end())
     return Fail(ErrorCode::kConflict, impl_->st.serial + " holds no domain key");
   auto f = domain::OpenLinkFrame(View(it->second), frame, [&](std::string_view s) {
-    auto x = impl_->link_seen.find(std::string(s));
-    return x == impl_->link_seen.end() ? uint64_t{0} : x->second;
+    auto x = impl_->st.link_seen.find(std::string(s));
+    return x == impl_->st.link_seen.end() ? uint64_t{0} : x->second;
   });
-  if (f) impl_->link_seen[f->sender] = f->counter;
+  if (!f) return f;
+  // The replay window is persisted before the frame is accepted, so a restart does not reopen it.
+  ThingState next = impl_->st;
+  if (!next.link_seen.count(f->sender) && next.link_seen.size() >= kMaxLinkSenders)
+    return Fail(ErrorCode::kLimit, "too many link-frame senders");
+  next.link_seen[f->sender] = f->counter;
+  SECPROF_TRY(impl_->Commit(std::move(next)));
   return f;
 }
 

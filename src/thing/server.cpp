@@ -1,7 +1,10 @@
+#include <algorithm>
 #include <mutex>
+#include <set>
 
 #include "internal.h"
 #include "secprof/cbor/cbor.h"
+#include "secprof/domain/revocation.h"
 #include "secprof/thing/agent.h"
 
 namespace secprof::thing {
@@ -13,15 +16,46 @@ struct ThingServer::Impl {
   ThingServerOptions opt;
   std::unique_ptr<coap::Server> server;
   std::chrono::steady_clock::time_point started;
+  const Clock& clock;
   mutable std::mutex mu;
-  // Accepted tickets: hex kid -> (requester, K_AB).
-  std::map<std::string, std::pair<std::string, crypto::SecureBuffer>> tickets;
+  // Accepted tickets by hex kid (issue 9 item 7): each is checked against its expiry on every
+  // request and handshake, expired ones are purged, at most opt.max_tickets are kept (the soonest
+  // to expire is evicted), and tickets of revoked requesters are dropped and refused.
+  struct Ticket {
+    std::string requester;
+    crypto::SecureBuffer key;
+    int64_t expires = 0;
+  };
+  std::map<std::string, Ticket> tickets;
+  std::set<std::string> revoked;  // the KDC's revocation list, as last polled
   std::vector<std::string> peers;
   uint64_t refused = 0;
   bool led = false;
   int64_t temperature = 2150;
+  std::chrono::steady_clock::time_point next_poll{};
 
-  Impl(Agent& a, ThingServerOptions o) : agent(a), opt(std::move(o)) {}
+  Impl(Agent& a, ThingServerOptions o)
+      : agent(a), opt(std::move(o)), clock(opt.clock ? *opt.clock : SystemClock()) {}
+
+  int64_t Now() const {
+    return std::chrono::duration_cast<std::chrono::seconds>(clock.Now().time_since_epoch())
+        .count();
+  }
+  // The live ticket for `kid`, or nullptr after purging it when it expired or its requester is
+  // revoked. REQUIRES mu held.
+  const Ticket* Live(const std::string& kid) {
+    auto it = tickets.find(kid);
+    if (it == tickets.end()) return nullptr;
+    if (Now() > it->second.expires || revoked.count(it->second.requester)) {
+      tickets.erase(it);
+      return nullptr;
+    }
+    return &it->second;
+  }
+  void PurgeExpired() {  // REQUIRES mu held
+    const int64_t now = Now();
+    std::erase_if(tickets, [&](const auto& kv) { return now > kv.second.expires; });
+  }
 
   coap::Response Refuse(coap::Code code, const std::string& why) {
     std::lock_guard<std::mutex> l(mu);
@@ -36,9 +70,9 @@ struct ThingServer::Impl {
     if (agent.policy().app == domain::AppSecurity::kNone) return std::string("link");
     if (r.peer.kind != coap::PeerIdentity::Kind::kPsk) return std::nullopt;
     std::lock_guard<std::mutex> l(mu);
-    auto it = tickets.find(r.peer.psk_identity);
-    if (it == tickets.end()) return std::nullopt;
-    return it->second.first;
+    const Ticket* t = Live(r.peer.psk_identity);
+    if (!t) return std::nullopt;
+    return t->requester;
   }
 
   coap::Response OnSensor(const coap::Request& r) {
@@ -63,15 +97,47 @@ struct ThingServer::Impl {
     auto key = agent.PairwiseKey();
     if (!key) return Refuse(coap::kForbidden, "this thing holds no key from a KDC");
     auto t = domain::OpenTicket(ByteView(key->data(), key->size()), agent.state().serial, r.payload,
-                                SystemClock());
+                                clock);
     if (!t)
       return Refuse(
           t.error().code() == ErrorCode::kInvalidInput ? coap::kBadRequest : coap::kUnauthorized,
           t.error().message());
+    {
+      std::lock_guard<std::mutex> l(mu);
+      if (!revoked.count(t->requester)) {
+        PurgeExpired();
+        if (tickets.size() >= std::max<size_t>(opt.max_tickets, 1)) {
+          auto soonest = std::min_element(tickets.begin(), tickets.end(), [](auto& a, auto& b) {
+            return a.second.expires < b.second.expires;
+          });
+          tickets.erase(soonest);
+        }
+        tickets[cbor::ToHex(t->kid)] = Ticket{t->requester, std::move(t->key), t->expires};
+        peers.push_back(t->requester);
+        if (peers.size() > 1024) peers.erase(peers.begin());
+        return coap::Response{coap::kChanged, coap::content_format::kTextPlain, coap::Text("ok")};
+      }
+    }
+    return Refuse(coap::kForbidden, "ticket of " + t->requester + ", which the KDC revoked");
+  }
+
+  // Polls the KDC's revocation list when due (the server's own thread: the agent is ours).
+  void MaybePoll() {
+    if (opt.revocation_poll.count() <= 0 || !agent.policy().kdc) return;
+    const auto st = agent.state().state;
+    if (st != State::kCommissioned && st != State::kOperational && st != State::kMaintenance)
+      return;
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_poll) return;
+    next_poll = now + opt.revocation_poll;
+    auto list = FetchRevocationList(agent);
+    if (list) ApplyRevocations(*list);
+  }
+  size_t ApplyRevocations(const domain::RevocationList& list) {
     std::lock_guard<std::mutex> l(mu);
-    tickets[cbor::ToHex(t->kid)] = {t->requester, std::move(t->key)};
-    peers.push_back(t->requester);
-    return coap::Response{coap::kChanged, coap::content_format::kTextPlain, coap::Text("ok")};
+    revoked = std::set<std::string>(list.serials.begin(), list.serials.end());
+    return std::erase_if(tickets,
+                         [&](const auto& kv) { return revoked.count(kv.second.requester) > 0; });
   }
 
   coap::Response OnPair(const coap::Request& r) {
@@ -92,11 +158,12 @@ struct ThingServer::Impl {
     return coap::Response{coap::kChanged, coap::content_format::kTextPlain, coap::Text("ok")};
   }
 
+  // The DTLS-PSK handshake's key lookup: only a live ticket (not expired, requester not revoked).
   std::optional<crypto::SecureBuffer> KeyFor(std::string_view identity) {
     std::lock_guard<std::mutex> l(mu);
-    auto it = tickets.find(std::string(identity));
-    if (it == tickets.end()) return std::nullopt;
-    return it->second.second.Clone();
+    const Ticket* t = Live(std::string(identity));
+    if (!t) return std::nullopt;
+    return t->key.Clone();
   }
 };
 
@@ -138,7 +205,27 @@ Result<std::unique_ptr<ThingServer>> ThingServer::Start(Agent& agent, ThingServe
 uint16_t ThingServer::udp_port() const { return impl_->server->udp_port(); }
 uint16_t ThingServer::dtls_port() const { return impl_->server->dtls_port(); }
 Status ThingServer::RunOnce(std::chrono::milliseconds t) { return impl_->server->RunOnce(t); }
-Status ThingServer::Serve(std::stop_token stop) { return impl_->server->Serve(stop); }
+Status ThingServer::Serve(std::stop_token stop) {
+  if (impl_->opt.revocation_poll.count() <= 0 || !impl_->agent.policy().kdc)
+    return impl_->server->Serve(stop);
+  // Serving and polling on one thread: the agent's KDC session is used from here only.
+  while (!stop.stop_requested()) {
+    SECPROF_TRY(impl_->server->RunOnce(std::chrono::milliseconds(100)));
+    impl_->MaybePoll();
+  }
+  return Ok();
+}
+size_t ThingServer::ApplyRevocations(const domain::RevocationList& list) {
+  return impl_->ApplyRevocations(list);
+}
+std::vector<std::string> ThingServer::ticket_holders() const {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  impl_->PurgeExpired();
+  std::vector<std::string> out;
+  for (const auto& [kid, t] : impl_->tickets) out.push_back(t.requester);
+  std::sort(out.begin(), out.end());
+  return out;
+}
 std::vector<std::string> ThingServer::ticket_peers() const {
   std::lock_guard<std::mutex> l(impl_->mu);
   return impl_->peers;

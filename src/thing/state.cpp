@@ -48,6 +48,8 @@ std::string StateToJson(const ThingState& t) {
     h.push_back({{"time", x.time}, {"from", x.from}, {"to", x.to}, {"why", x.why}});
   j["history"] = h;
   j["secrets"] = t.wrapped_secrets;
+  j["reading_reserved"] = t.reading_reserved;
+  j["link_seen"] = t.link_seen;
   return j.dump(2) + "\n";
 }
 
@@ -90,6 +92,13 @@ Result<ThingState> StateFromJson(std::string_view text, const std::string& file)
       t.history.push_back({x.at("time").get<int64_t>(), x.at("from").get<std::string>(),
                            x.at("to").get<std::string>(), x.at("why").get<std::string>()});
     t.wrapped_secrets = j.at("secrets").get<std::string>();
+    // Added by issue 9 (items 6, 11); absent in older files: nothing reserved, nothing seen.
+    if (j.contains("reading_reserved"))
+      t.reading_reserved = j.at("reading_reserved").get<uint64_t>();
+    if (j.contains("link_seen"))
+      t.link_seen = j.at("link_seen").get<std::map<std::string, uint64_t>>();
+    if (t.link_seen.size() > kMaxLinkSenders)
+      return Fail(ErrorCode::kInvalidInput, file + ": link_seen has too many senders");
     if (t.key_store != "file" && t.key_store != "pkcs11")
       return Fail(ErrorCode::kInvalidInput, file + ": key_store must be file or pkcs11");
     return t;

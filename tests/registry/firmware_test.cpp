@@ -196,8 +196,8 @@ TEST(RegistryFirmwareNames, StatesAndStatuses) {
 
 TEST_F(RegistryFirmwareTest, SchemaVersion2HasTheNewTables) {
   auto& db = reg_->database();
-  EXPECT_EQ(*db.UserVersion(), 2);
-  EXPECT_EQ(kSchemaVersion, 2);
+  EXPECT_EQ(*db.UserVersion(), kSchemaVersion);
+  EXPECT_GE(kSchemaVersion, 2);
   for (const char* table :
        {"firmware", "campaigns", "campaign_targets", "incidents", "thing_firmware"}) {
     EXPECT_EQ(*db.QueryInt64(std::string("SELECT count(*) FROM sqlite_schema WHERE type = "

@@ -60,6 +60,10 @@ struct Policy {
   std::chrono::seconds session_max_age;
   // One line for output: how this profile bootstraps and what it accepts.
   const char* summary;
+  // Backward secrecy of group keys (issue 9 item 8): a member joining a group re-keys it (new
+  // epoch) in the same registry transaction, so the newcomer never holds a key that protected
+  // earlier traffic. Removal always re-keys (forward secrecy), in every profile.
+  bool rekey_on_join = false;
 };
 
 const Policy& PolicyFor(Profile p);

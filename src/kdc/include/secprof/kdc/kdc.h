@@ -41,6 +41,11 @@
 
 namespace secprof::kdc {
 
+// What the KDC does when it suspects a clone (issue 9 item 6; docs/DOMAIN.md "Clone detection"):
+// always an audit entry `alert:clone-suspected` (once per incident); kQuarantine also refuses the
+// thing's credential (4.03 `quarantined`) until the owner releases it.
+enum class OnClone { kAudit, kQuarantine };
+
 struct KdcOptions {
   domain::Profile profile = domain::Profile::kSecProf2;
   std::string db_path;
@@ -60,8 +65,15 @@ struct KdcOptions {
   std::vector<std::string> allowed_ciphers;
   std::chrono::seconds nonce_lifetime{60};
   std::chrono::seconds ldevid_validity = std::chrono::days(365);
-  std::chrono::seconds pair_key_lifetime = std::chrono::hours(24);
+  // Thing-to-thing tickets (k/pair) expire after this; peers also drop the tickets of things on
+  // the revocation list (k/revoked) they poll.
+  std::chrono::seconds pair_key_lifetime = std::chrono::hours(1);
   coap::Limits limits{};
+  // Clone guard: the owner's policy, the interleaving window of the endpoint signal, and how long
+  // without a signal ends an incident (the next signal alerts again).
+  OnClone on_clone = OnClone::kQuarantine;
+  std::chrono::seconds clone_window{10};
+  std::chrono::seconds clone_incident_quiet{300};
 };
 
 struct KdcStats {
@@ -69,6 +81,7 @@ struct KdcStats {
   uint64_t join_repeats = 0;                // repeated joins answered idempotently
   uint64_t requests = 0;                    // operational requests served
   std::map<std::string, uint64_t> refused;  // reason -> count
+  uint64_t clone_alerts = 0;                // incidents of suspected clones (alert:clone-suspected)
 };
 
 class Kdc {
@@ -142,6 +155,9 @@ class OwnerTools {
   // Removes a member and re-keys: the removed thing cannot read the next epoch.
   Status RemoveMember(std::string_view group, std::string_view serial,
                       std::string_view actor = "owner");
+  // Lifts the quarantine the clone guard put on a thing (issue 9 item 6): its credential is
+  // accepted again. kNotFound when it is not quarantined. Audit "released".
+  Status ReleaseQuarantine(std::string_view serial, std::string_view actor = "owner");
 
   // ---- maintenance (issue 5) ----
   // Keeps `vendor_ca` as a manufacturer trust anchor of this domain (<keys_dir>/vendors/): firmware

@@ -64,7 +64,8 @@ using crypto::Bytes;
 // The schema version this code writes (PRAGMA user_version). A file with a newer version is
 // refused with kConflict; an older one is migrated by Open (v1 -> v2 adds the firmware, campaign,
 // incident and firmware-version tables and changes nothing that exists).
-inline constexpr int kSchemaVersion = 2;
+// v2 -> v3 adds the clone guard's tables (reading counters, quarantine).
+inline constexpr int kSchemaVersion = 3;
 
 // Lifecycle states of a thing at the KDC (design brief §4; draft figure 2's phases).
 enum class State {
@@ -213,6 +214,13 @@ struct Incident {
 // change that removes a member (Transition to a terminal state, Replace), so the removal and the
 // new key land together. An error aborts the whole change. It runs with the Registry's mutex held:
 // it must not call the Registry.
+// A thing the KDC quarantined as a suspected clone (schema v3).
+struct QuarantineRecord {
+  std::string serial;
+  int64_t since = 0;  // unix s
+  std::string reason;
+};
+
 using GroupRekeyFn = std::function<Result<Bytes>(const std::string& group, int64_t new_epoch)>;
 
 class Registry {
@@ -311,6 +319,12 @@ class Registry {
   // is already a member. The key is not changed (the new member receives the current one).
   // Audit "group-member-added".
   Status AddMember(std::string_view name, std::string_view serial, std::string_view actor);
+  // The same, and with `rekey` also installs a new key at epoch+1 from it in the same transaction
+  // (backward secrecy, Policy::rekey_on_join): the new member receives only the new epoch's key.
+  // An error from `rekey` aborts the whole change. Audit "group-member-added" (detail names the
+  // new epoch and "re-keyed on join").
+  Status AddMember(std::string_view name, std::string_view serial, std::string_view actor,
+                   const GroupRekeyFn& rekey);
   // Removes a member and installs `new_wrapped_key` at epoch+1 in the same transaction
   // (kNotFound if not a member). Audit "group-member-removed".
   Status RemoveMember(std::string_view name, std::string_view serial, Bytes new_wrapped_key,
@@ -431,6 +445,25 @@ class Registry {
   Status LinkIncidentCampaign(int64_t incident_id, int64_t campaign_id, std::string_view actor);
   Result<Incident> GetIncident(int64_t id);       // kNotFound
   Result<std::vector<Incident>> ListIncidents();  // by id
+
+  // --- clone guard (schema v3; issue 9 item 6; src/registry/guard.cpp) ---------------------------
+  // Records `counter` as the highest reading counter of `serial` when it is strictly above the one
+  // recorded (or none is): true. A counter that is not above it (a replayed reading, or a clone's
+  // that shares the thing's credential and state): false, nothing written. The check and the write
+  // are one statement in one transaction, so two KDC connections cannot both accept a counter.
+  // kNotFound for an unknown thing, kInvalidInput for a negative counter. Not audited.
+  Result<bool> AdvanceReadingCounter(std::string_view serial, int64_t counter);
+  // The highest accepted reading counter; nullopt before the first reading.
+  Result<std::optional<int64_t>> HighestReadingCounter(std::string_view serial);
+  // Quarantines a thing (the KDC refuses its credential until ReleaseQuarantine), audit
+  // "quarantined" with `reason`. Already quarantined: Ok, nothing changes. kNotFound for an
+  // unknown thing.
+  Status QuarantineThing(std::string_view serial, std::string_view reason, std::string_view actor);
+  // Lifts a quarantine and forgets the highest reading counter (a clone may have pushed it past the
+  // genuine thing's): audit "released". kNotFound when the thing is not quarantined.
+  Status ReleaseQuarantine(std::string_view serial, std::string_view actor);
+  Result<std::optional<QuarantineRecord>> QuarantineOf(std::string_view serial);
+  Result<std::vector<QuarantineRecord>> ListQuarantined();  // sorted by serial
 
   // The underlying connection, for tests and tools that need raw SQL (integrity_check). Do not
   // write through it.

@@ -34,6 +34,7 @@
 #include "secprof/domain/keys.h"
 #include "secprof/domain/profile.h"
 #include "secprof/domain/protocol.h"
+#include "secprof/domain/revocation.h"
 #include "secprof/keystore/pkcs11_store.h"
 #include "secprof/update/install.h"
 
@@ -82,7 +83,17 @@ struct ThingState {
   uint64_t session_renewals = 0;
   std::vector<Transition> history;  // the last 32 transitions
   std::string wrapped_secrets;      // hex; see Secrets
+  // Readings to the KDC are numbered strictly increasingly (issue 9 item 6): counters up to
+  // reading_reserved are reserved in state.json in blocks of kReadingBlock before use, and an agent
+  // that opens the state starts above it, so no counter is reused after a restart or a crash.
+  uint64_t reading_reserved = 0;
+  // SecProf_1 receiver's replay window (issue 9 item 11): the last link-frame counter accepted per
+  // sender, persisted before a frame is accepted (at most kMaxLinkSenders senders).
+  std::map<std::string, uint64_t> link_seen;
 };
+
+inline constexpr uint64_t kReadingBlock = 64;
+inline constexpr size_t kMaxLinkSenders = 1024;
 
 struct AgentOptions {
   std::string state_dir;
@@ -198,6 +209,15 @@ struct ThingServerOptions {
   uint16_t dtls_port = 0;
   // SecProf_1: how long pairing mode lasts after Start (nullopt: the profile's window).
   std::optional<std::chrono::seconds> pairing_window{};
+  // Ticket expiry is checked against this clock (nullptr: SystemClock()).
+  const Clock* clock = nullptr;
+  // At most this many accepted tickets are held; a new one evicts the soonest to expire.
+  size_t max_tickets = 256;
+  // SecProf_2-4: while Serve runs, the KDC's revocation list (k/revoked) is fetched this often over
+  // the agent's KDC session, and tickets of listed things are dropped and refused. 0: never
+  // (`secprof thing serve` defaults to 30 s). A revocation reaches this thing within this interval
+  // plus the agent's request timeout.
+  std::chrono::seconds revocation_poll{0};
 };
 
 class ThingServer {
@@ -213,6 +233,11 @@ class ThingServer {
   std::vector<std::string> ticket_peers() const;
   uint64_t refused() const;
   bool led() const;
+  // Requesters of the tickets held now (expired ones purged first), sorted.
+  std::vector<std::string> ticket_holders() const;
+  // Drops the tickets of the listed things and refuses their tickets from now on (until a later
+  // list no longer names them). Returns how many tickets were dropped. Serve calls it per poll.
+  size_t ApplyRevocations(const domain::RevocationList& list);
 
   struct Impl;
 
@@ -220,6 +245,9 @@ class ThingServer {
   explicit ThingServer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// GET k/revoked over the agent's KDC session (SecProf_2-4, an active thing).
+Result<domain::RevocationList> FetchRevocationList(Agent& agent);
 
 // A peer thing's side of a thing-to-thing session: hands `pk.ticket` to the peer's server (plain
 // CoAP POST t) and opens DTLS-PSK with (hex kid, K_AB). The result is a connected client.

@@ -1,0 +1,99 @@
+// tests/thing/domain_util.h — an in-process domain for the issue 9 tests (clone guard, tickets,
+// group re-keying, link freshness): a factory, a KDC served on its own thread, and thing agents
+// in state directories under a temporary directory. Loopback only, ephemeral ports.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "secprof/kdc/kdc.h"
+#include "secprof/manufacture/manufacture.h"
+#include "secprof/thing/agent.h"
+
+namespace secprof::thing::testing {
+
+struct Factory {
+  std::string dir;
+  manufacture::Manifest manifest;
+};
+
+inline Factory MakeFactory(const std::filesystem::path& dir, const std::string& vendor, int n) {
+  manufacture::Options o;
+  o.vendor = vendor;
+  o.model = "Sensor-1";
+  o.count = n;
+  o.out_dir = (dir / ("factory-" + vendor)).string();
+  auto made = manufacture::Manufacture(o);
+  EXPECT_TRUE(made) << made.error().message();
+  return Factory{o.out_dir, made ? made->manifest : manufacture::Manifest{}};
+}
+
+// A KDC serving on its own thread while the object lives.
+struct ServedKdc {
+  std::unique_ptr<kdc::Kdc> kdc;
+  std::jthread io;
+  explicit ServedKdc(kdc::KdcOptions o, const Clock& clock = SystemClock()) {
+    auto k = kdc::Kdc::Create(std::move(o), clock);
+    EXPECT_TRUE(k) << k.error().message();
+    if (!k) return;
+    kdc = std::move(*k);
+    io = std::jthread([this](std::stop_token st) { (void)kdc->Serve(st); });
+  }
+  ~ServedKdc() {
+    if (io.joinable()) {
+      io.request_stop();
+      io.join();
+    }
+  }
+};
+
+inline std::unique_ptr<Agent> OpenAgent(const std::string& state_dir) {
+  AgentOptions ao;
+  ao.state_dir = state_dir;
+  ao.timeout = std::chrono::milliseconds(3000);
+  auto a = Agent::Open(ao);
+  EXPECT_TRUE(a) << a.error().message();
+  return a ? std::move(*a) : nullptr;
+}
+
+inline std::string StateDir(const std::filesystem::path& dir, const Factory& f, size_t i) {
+  return (dir / ("thing-" + f.manifest.things[i].serial)).string();
+}
+
+inline std::unique_ptr<Agent> NewAgent(const std::filesystem::path& dir, const Factory& f,
+                                       size_t i, domain::Profile p) {
+  InitOptions io;
+  io.state_dir = StateDir(dir, f, i);
+  io.factory_dir = f.dir;
+  io.serial = f.manifest.things[i].serial;
+  io.profile = p;
+  auto init = Agent::Init(io);
+  EXPECT_TRUE(init) << init.error().message();
+  return OpenAgent(io.state_dir);
+}
+
+// A SecProf_2 thing joined and operational at `k`.
+inline std::unique_ptr<Agent> JoinedSecProf2(const std::filesystem::path& dir, const Factory& f,
+                                             size_t i, kdc::Kdc& k) {
+  auto a = NewAgent(dir, f, i, domain::Profile::kSecProf2);
+  if (!a) return nullptr;
+  EXPECT_TRUE(a->Install("127.0.0.1", k.udp_port(), k.dtls_port()));
+  auto j = a->Join();
+  EXPECT_TRUE(j) << j.error().message();
+  EXPECT_TRUE(a->GoOperational());
+  return a;
+}
+
+inline kdc::KdcOptions SecProf2Options(const std::filesystem::path& dir) {
+  kdc::KdcOptions ko;
+  ko.profile = domain::Profile::kSecProf2;
+  ko.db_path = (dir / "kdc.db").string();
+  ko.join_window = std::chrono::seconds(0);
+  return ko;
+}
+
+}  // namespace secprof::thing::testing
