@@ -51,9 +51,9 @@ std::optional<GuardRefusal> CloneGuard::Admit(const std::string& serial,
     return GuardRefusal{coap::kServiceUnavailable, "registry",
                         "cannot read the quarantine list: " + q.error().message()};
   if (*q)
-    return GuardRefusal{coap::kForbidden, "quarantined",
-                        "thing " + serial + " is quarantined (" + (*q)->reason +
-                            "); the owner must release it"};
+    return GuardRefusal{
+        coap::kForbidden, "quarantined",
+        "thing " + serial + " is quarantined (" + (*q)->reason + "); the owner must release it"};
   if (auto why = detector_.OnRequest(serial, endpoint))
     if (Suspect(serial, *why))
       return GuardRefusal{coap::kForbidden, "quarantined",

@@ -617,9 +617,9 @@ Result<std::unique_ptr<Kdc>> Kdc::Create(KdcOptions options, const Clock& clock,
     return Fail(ErrorCode::kInvalidInput,
                 "no manufacturer trust anchor: pass --vendor-ca or import a voucher first");
   SECPROF_ASSIGN_OR_RETURN(impl->ca_signer, DomainCaSigner(impl->opt.keys_dir));
-  impl->guard = std::make_unique<CloneGuard>(*impl->reg, clock, impl->opt.on_clone,
-                                             impl->opt.clone_window,
-                                             impl->opt.clone_incident_quiet);
+  impl->guard =
+      std::make_unique<CloneGuard>(*impl->reg, clock, impl->opt.on_clone, impl->opt.clone_window,
+                                   impl->opt.clone_incident_quiet);
   SECPROF_TRY(impl->Start());
   return std::unique_ptr<Kdc>(new Kdc(std::move(impl)));
 }

@@ -115,8 +115,7 @@ Status OwnerTools::AddMember(std::string_view group, std::string_view serial,
   // the newcomer cannot read traffic of the epoch before it joined (issue 9 item 8).
   SECPROF_ASSIGN_OR_RETURN(registry::DomainInfo info, impl_->reg->Domain());
   SECPROF_ASSIGN_OR_RETURN(domain::Profile profile, domain::ParseProfile(info.profile));
-  if (!domain::PolicyFor(profile).rekey_on_join)
-    return impl_->reg->AddMember(group, serial, actor);
+  if (!domain::PolicyFor(profile).rekey_on_join) return impl_->reg->AddMember(group, serial, actor);
   auto kek = crypto::ByteView(impl_->keys.wrap_kek.data(), impl_->keys.wrap_kek.size());
   return impl_->reg->AddMember(group, serial, actor, RekeyWith(kek, impl_->rng));
 }

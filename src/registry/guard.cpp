@@ -62,11 +62,11 @@ Result<bool> Registry::AdvanceReadingCounter(std::string_view serial, int64_t co
   SECPROF_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_));
   SECPROF_TRY(MustExist(*db_, serial));
   // Insert the first counter, or raise the recorded one only when the new one is above it.
-  SECPROF_ASSIGN_OR_RETURN(
-      Statement st, db_->Prepare("INSERT INTO reading_counters(serial, counter, updated) "
-                                 "VALUES(?1, ?2, ?3) ON CONFLICT(serial) DO UPDATE SET "
-                                 "counter = excluded.counter, updated = excluded.updated "
-                                 "WHERE excluded.counter > reading_counters.counter"));
+  SECPROF_ASSIGN_OR_RETURN(Statement st,
+                           db_->Prepare("INSERT INTO reading_counters(serial, counter, updated) "
+                                        "VALUES(?1, ?2, ?3) ON CONFLICT(serial) DO UPDATE SET "
+                                        "counter = excluded.counter, updated = excluded.updated "
+                                        "WHERE excluded.counter > reading_counters.counter"));
   SECPROF_TRY(st.Bind(1, serial));
   SECPROF_TRY(st.Bind(2, counter));
   SECPROF_TRY(st.Bind(3, now));
@@ -115,8 +115,7 @@ Status Registry::ReleaseQuarantine(std::string_view serial, std::string_view act
   const int64_t now = NowOf(clock_);
   SECPROF_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_));
   SECPROF_ASSIGN_OR_RETURN(std::optional<QuarantineRecord> q, LoadQuarantine(*db_, serial));
-  if (!q)
-    return Fail(ErrorCode::kNotFound, "thing " + std::string(serial) + " is not quarantined");
+  if (!q) return Fail(ErrorCode::kNotFound, "thing " + std::string(serial) + " is not quarantined");
   SECPROF_ASSIGN_OR_RETURN(Statement st, db_->Prepare("DELETE FROM quarantine WHERE serial = ?"));
   SECPROF_TRY(st.Bind(1, serial));
   SECPROF_TRY(st.Run());

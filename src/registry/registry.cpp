@@ -1108,7 +1108,8 @@ Status Registry::AddMember(std::string_view name, std::string_view serial, std::
     SECPROF_TRY(up.Run());
   }
   SECPROF_TRY(AppendAudit(*db_, now, actor, "group-member-added", serial,
-                          "group " + g.name + " epoch " + std::to_string(g.epoch + (rekey ? 1 : 0)) +
+                          "group " + g.name + " epoch " +
+                              std::to_string(g.epoch + (rekey ? 1 : 0)) +
                               (rekey ? " (re-keyed on join)" : "")));
   return tx.Commit();
 }

@@ -500,10 +500,9 @@ Status Agent::SendReading(int64_t centi) {
   }
   impl_->readings = counter;
   SECPROF_ASSIGN_OR_RETURN(
-      coap::Response r,
-      impl_->Post(domain::path::kReport,
-                  domain::Encode(domain::Reading{impl_->st.serial, centi,
-                                                 static_cast<int64_t>(counter)})));
+      coap::Response r, impl_->Post(domain::path::kReport,
+                                    domain::Encode(domain::Reading{
+                                        impl_->st.serial, centi, static_cast<int64_t>(counter)})));
   return Expect(r, coap::kChanged, "reading");
 }
 

@@ -38,8 +38,7 @@ struct ThingServer::Impl {
       : agent(a), opt(std::move(o)), clock(opt.clock ? *opt.clock : SystemClock()) {}
 
   int64_t Now() const {
-    return std::chrono::duration_cast<std::chrono::seconds>(clock.Now().time_since_epoch())
-        .count();
+    return std::chrono::duration_cast<std::chrono::seconds>(clock.Now().time_since_epoch()).count();
   }
   // The live ticket for `kid`, or nullptr after purging it when it expired or its requester is
   // revoked. REQUIRES mu held.

@@ -22,10 +22,10 @@ using testing::WaitReady;
 TEST(CloneCli, CopiedStateDirectoryReportingIsQuarantined) {
   TempDir tmp;
   const fs::path factory = tmp.path() / "factory";
-  ASSERT_EQ(Secprof("manufacture --vendor Acme --model Sensor --count 1 --out " +
-                    Quote(factory.string()))
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      Secprof("manufacture --vendor Acme --model Sensor --count 1 --out " + Quote(factory.string()))
+          .exit_code,
+      0);
   auto manifest = nlohmann::json::parse(testing::Slurp(factory / "manifest.json"));
   const std::string serial = manifest["things"][0]["serial"];
   const std::string db = (tmp.path() / "kdc.db").string();
@@ -57,9 +57,9 @@ TEST(CloneCli, CopiedStateDirectoryReportingIsQuarantined) {
   }
 
   // The attacker's copy.
-  ASSERT_EQ(secprof::testing::Run("cp -a " + Quote(t1.string()) + " " + Quote(copy.string()))
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      secprof::testing::Run("cp -a " + Quote(t1.string()) + " " + Quote(copy.string())).exit_code,
+      0);
   auto rc = Secprof(T(copy, "report --celsius 30"));
   auto rg = Secprof(T(t1, "report --celsius 21.5"));
   // One of the two is refused (the KDC cannot tell which is genuine), and from then on both.

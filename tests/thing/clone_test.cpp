@@ -2,8 +2,8 @@
 // thing's state directory (what `cp -a` of a stolen device's flash gives) reporting beside the
 // genuine thing, and a second session on one credential from another endpoint. The KDC must audit
 // `alert:clone-suspected` once, quarantine the credential (by policy) so that every further request
-// of it is refused, keep the quarantine across a restart, and not raise an alarm for a genuine thing
-// that restarts and reconnects from new ports. Detection latency and false alarms are printed
+// of it is refused, keep the quarantine across a restart, and not raise an alarm for a genuine
+// thing that restarts and reconnects from new ports. Detection latency and false alarms are printed
 // (docs/PERFORMANCE.md); no timing is asserted.
 #include <gtest/gtest.h>
 
@@ -32,7 +32,8 @@ using testing::SecProf2Options;
 using testing::ServedKdc;
 using testing::StateDir;
 
-// ---- the detector alone, on a FakeClock ----------------------------------------------------------
+// ---- the detector alone, on a FakeClock
+// ----------------------------------------------------------
 
 TEST(CloneDetector, InterleavedEndpointsWithinTheWindowAreConcurrentUse) {
   FakeClock c;
@@ -212,8 +213,7 @@ TEST_F(Clone, InterleavedSessionsFromTwoEndpointsAreAlertedOnce) {
   ASSERT_TRUE(a && b);
   int64_t counter = 1000;
   auto post = [&](coap::Client& c) {
-    auto r = c.Post(domain::path::kReport,
-                    domain::Encode(domain::Reading{serial, 2000, ++counter}),
+    auto r = c.Post(domain::path::kReport, domain::Encode(domain::Reading{serial, 2000, ++counter}),
                     coap::content_format::kCbor);
     EXPECT_TRUE(r);
     return r ? r->code : coap::Code{};

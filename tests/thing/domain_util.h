@@ -64,8 +64,8 @@ inline std::string StateDir(const std::filesystem::path& dir, const Factory& f, 
   return (dir / ("thing-" + f.manifest.things[i].serial)).string();
 }
 
-inline std::unique_ptr<Agent> NewAgent(const std::filesystem::path& dir, const Factory& f,
-                                       size_t i, domain::Profile p) {
+inline std::unique_ptr<Agent> NewAgent(const std::filesystem::path& dir, const Factory& f, size_t i,
+                                       domain::Profile p) {
   InitOptions io;
   io.state_dir = StateDir(dir, f, i);
   io.factory_dir = f.dir;

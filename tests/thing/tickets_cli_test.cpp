@@ -26,10 +26,10 @@ using testing::WaitReady;
 TEST(TicketsCli, EvictionReachesARunningPeer) {
   TempDir tmp;
   const fs::path factory = tmp.path() / "factory";
-  ASSERT_EQ(Secprof("manufacture --vendor Acme --model Sensor --count 2 --out " +
-                    Quote(factory.string()))
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      Secprof("manufacture --vendor Acme --model Sensor --count 2 --out " + Quote(factory.string()))
+          .exit_code,
+      0);
   auto manifest = nlohmann::json::parse(testing::Slurp(factory / "manifest.json"));
   const std::string sa = manifest["things"][0]["serial"], sb = manifest["things"][1]["serial"];
   const std::string db = (tmp.path() / "kdc.db").string();
@@ -87,8 +87,8 @@ TEST(TicketsCli, EvictionReachesARunningPeer) {
   }
   EXPECT_TRUE(refused) << testing::Slurp(blog);
   std::cout << "[tickets] eviction reached the `thing serve` process after "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                     t0)
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - t0)
                    .count()
             << " ms (--revocation-poll 1)\n";
   EXPECT_FALSE(ConnectToPeer("127.0.0.1", bp->udp, bp->dtls, *pk, 2s));

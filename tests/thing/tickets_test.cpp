@@ -163,8 +163,7 @@ TEST_F(Tickets, StoreIsBoundedAndEvictsTheSoonestToExpire) {
   for (int i = 0; i < 5; ++i) {
     auto pk = a().RequestPairKey(b().state().serial);
     ASSERT_TRUE(pk);
-    auto s =
-        ConnectToPeer("127.0.0.1", peer.server->udp_port(), peer.server->dtls_port(), *pk, 2s);
+    auto s = ConnectToPeer("127.0.0.1", peer.server->udp_port(), peer.server->dtls_port(), *pk, 2s);
     ASSERT_TRUE(s) << s.error().message();
     pks.push_back(std::move(*pk));
     EXPECT_LE(peer.server->ticket_holders().size(), 2u);
