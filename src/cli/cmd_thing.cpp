@@ -450,7 +450,8 @@ int Serve(const ThingArgs& a) {
       io.request_stop();
     }  // joins the I/O thread; the agent is ours again
     std::cout << serial << ": stopped in state " << thing::StateName(agent.state().state) << "; "
-              << server->ticket_peers().size() << " tickets accepted, " << server->refused()
+              << server->ticket_peers().size() << " tickets accepted ("
+              << server->ticket_holders().size() << " held), " << server->refused()
               << " requests refused" << std::endl;
     if (!a.ready_file.empty()) {
       std::error_code ec;

@@ -26,9 +26,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using secprof::testing::TempDir;
 using testing::JoinedSecProf2;
-using testing::MakeFactory;
 using testing::OpenAgent;
-using testing::SecProf2Options;
 using testing::ServedKdc;
 using testing::StateDir;
 
@@ -93,24 +91,15 @@ size_t Alerts(registry::Registry& reg, const std::string& serial) {
 
 class Clone : public ::testing::Test {
  protected:
-  void SetUp() override {
-    f_ = MakeFactory(tmp_.path(), "Acme", 2);
-    ko_ = SecProf2Options(tmp_.path());
-    kdc_ = std::make_unique<ServedKdc>(ko_);
-    ASSERT_TRUE(kdc_->kdc);
-    auto o = kdc::OwnerTools::Open(ko_.db_path);
-    ASSERT_TRUE(o) << o.error().message();
-    owner_ = std::move(*o);
-    for (const auto& t : f_.manifest.things)
-      ASSERT_TRUE(owner_->AllowSetupCode(t.serial, "Acme", "Sensor-1", t.setup_code));
-  }
-  registry::Registry& reg() { return owner_->registry(); }
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(d_.Start(tmp_.path(), 2)); }
+  registry::Registry& reg() { return d_.owner->registry(); }
 
   TempDir tmp_;
-  testing::Factory f_;
-  kdc::KdcOptions ko_;
-  std::unique_ptr<ServedKdc> kdc_;
-  std::unique_ptr<kdc::OwnerTools> owner_;
+  testing::SecProf2Domain d_;
+  testing::Factory& f_ = d_.f;
+  kdc::KdcOptions& ko_ = d_.ko;
+  std::unique_ptr<ServedKdc>& kdc_ = d_.kdc;
+  std::unique_ptr<kdc::OwnerTools>& owner_ = d_.owner;
 };
 
 TEST_F(Clone, CopiedStateDirectoryIsDetectedQuarantinedAndReleased) {

@@ -96,4 +96,25 @@ inline kdc::KdcOptions SecProf2Options(const std::filesystem::path& dir) {
   return ko;
 }
 
+// A running SecProf_2 domain: `n` things made by "Acme", a served KDC, the owner's tools, and
+// every thing allowed with its setup code.
+struct SecProf2Domain {
+  Factory f;
+  kdc::KdcOptions ko;
+  std::unique_ptr<ServedKdc> kdc;
+  std::unique_ptr<kdc::OwnerTools> owner;
+
+  void Start(const std::filesystem::path& dir, int n) {
+    f = MakeFactory(dir, "Acme", n);
+    ko = SecProf2Options(dir);
+    kdc = std::make_unique<ServedKdc>(ko);
+    ASSERT_TRUE(kdc->kdc);
+    auto o = kdc::OwnerTools::Open(ko.db_path);
+    ASSERT_TRUE(o) << o.error().message();
+    owner = std::move(*o);
+    for (const auto& t : f.manifest.things)
+      ASSERT_TRUE(owner->AllowSetupCode(t.serial, "Acme", "Sensor-1", t.setup_code));
+  }
+};
+
 }  // namespace secprof::thing::testing

@@ -93,6 +93,9 @@ TEST(TicketsCli, EvictionReachesARunningPeer) {
             << " ms (--revocation-poll 1)\n";
   EXPECT_FALSE(ConnectToPeer("127.0.0.1", bp->udp, bp->dtls, *pk, 2s));
   EXPECT_EQ(peer.Stop(), 0) << testing::Slurp(blog);
+  // The peer's own account: it accepted the ticket, and holds none now.
+  EXPECT_NE(testing::Slurp(blog).find("1 tickets accepted (0 held)"), std::string::npos)
+      << testing::Slurp(blog);
   EXPECT_EQ(kdc.Stop(), 0);
 }
 

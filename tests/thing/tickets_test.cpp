@@ -21,8 +21,6 @@ namespace {
 using namespace std::chrono_literals;
 using secprof::testing::TempDir;
 using testing::JoinedSecProf2;
-using testing::MakeFactory;
-using testing::SecProf2Options;
 using testing::ServedKdc;
 
 // A clock the test thread moves while the server's thread reads it.
@@ -62,15 +60,7 @@ struct ServedPeer {
 class Tickets : public ::testing::Test {
  protected:
   void SetUp() override {
-    f_ = MakeFactory(tmp_.path(), "Acme", 3);
-    ko_ = SecProf2Options(tmp_.path());
-    kdc_ = std::make_unique<ServedKdc>(ko_);
-    ASSERT_TRUE(kdc_->kdc);
-    auto o = kdc::OwnerTools::Open(ko_.db_path);
-    ASSERT_TRUE(o) << o.error().message();
-    owner_ = std::move(*o);
-    for (const auto& t : f_.manifest.things)
-      ASSERT_TRUE(owner_->AllowSetupCode(t.serial, "Acme", "Sensor-1", t.setup_code));
+    ASSERT_NO_FATAL_FAILURE(d_.Start(tmp_.path(), 3));
     for (size_t i = 0; i < 3; ++i) {
       things_.push_back(JoinedSecProf2(tmp_.path(), f_, i, *kdc_->kdc));
       ASSERT_TRUE(things_.back());
@@ -92,10 +82,11 @@ class Tickets : public ::testing::Test {
   }
 
   TempDir tmp_;
-  testing::Factory f_;
-  kdc::KdcOptions ko_;
-  std::unique_ptr<ServedKdc> kdc_;
-  std::unique_ptr<kdc::OwnerTools> owner_;
+  testing::SecProf2Domain d_;
+  testing::Factory& f_ = d_.f;
+  kdc::KdcOptions& ko_ = d_.ko;
+  std::unique_ptr<ServedKdc>& kdc_ = d_.kdc;
+  std::unique_ptr<kdc::OwnerTools>& owner_ = d_.owner;
   std::vector<std::unique_ptr<Agent>> things_;
 };
 
