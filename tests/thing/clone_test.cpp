@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include "../../src/kdc/clone_guard.h"
@@ -267,15 +268,24 @@ TEST_F(Clone, DetectionLatencyWithPeriodicReporting) {
   ASSERT_TRUE(genuine);
   const std::string serial = genuine->state().serial;
   const fs::path copy = tmp_.path() / "copy";
-  fs::copy(StateDir(tmp_.path(), f_, 0), copy, fs::copy_options::recursive);
   std::atomic<bool> stop{false};
-  std::jthread g([&] {
-    while (!stop) {
-      (void)genuine->SendReading(2100);
+  std::mutex writing;  // the copy is not taken in the middle of a state write
+  std::jthread g([&](std::stop_token st) {  // stopped also when an assertion returns early
+    while (!stop && !st.stop_requested()) {
+      {
+        std::lock_guard<std::mutex> l(writing);
+        (void)genuine->SendReading(2100);
+      }
       std::this_thread::sleep_for(500ms);
     }
   });
+  // Copied while the genuine thing runs, after it reserved its counters: the clone's counters
+  // start above the genuine thing's (the harder case: its first readings are accepted).
   std::this_thread::sleep_for(700ms);
+  {
+    std::lock_guard<std::mutex> l(writing);
+    fs::copy(StateDir(tmp_.path(), f_, 0), copy, fs::copy_options::recursive);
+  }
   auto clone = OpenAgent(copy.string());
   ASSERT_TRUE(clone);
   const auto t0 = std::chrono::steady_clock::now();
