@@ -269,7 +269,7 @@ TEST_F(Clone, DetectionLatencyWithPeriodicReporting) {
   const std::string serial = genuine->state().serial;
   const fs::path copy = tmp_.path() / "copy";
   std::atomic<bool> stop{false};
-  std::mutex writing;  // the copy is not taken in the middle of a state write
+  std::mutex writing;                       // the copy is not taken in the middle of a state write
   std::jthread g([&](std::stop_token st) {  // stopped also when an assertion returns early
     while (!stop && !st.stop_requested()) {
       {
@@ -313,6 +313,29 @@ TEST_F(Clone, DetectionLatencyWithPeriodicReporting) {
   EXPECT_EQ(Alerts(reg(), serial), 1u);
   std::cout << "[clone] detection latency, both copies reporting every 500 ms: "
             << std::chrono::duration_cast<std::chrono::milliseconds>(latency).count() << " ms\n";
+}
+
+// The same attack in SecProf_3: the copy holds the LDevID and its key (a file key store is part
+// of the state directory). One credential, two devices: detected and quarantined alike.
+TEST(CloneSecProf3, CopiedLdevidIsDetectedAndQuarantined) {
+  TempDir tmp;
+  testing::SecProf3Domain d;
+  ASSERT_NO_FATAL_FAILURE(d.Start(tmp.path(), 1));
+  auto genuine = d.Joined(tmp.path(), 0);
+  ASSERT_TRUE(genuine);
+  const std::string serial = genuine->state().serial;
+  ASSERT_TRUE(genuine->SendReading(2000));
+  const fs::path copy = tmp.path() / "copy";
+  fs::copy(StateDir(tmp.path(), d.f, 0), copy, fs::copy_options::recursive);
+  auto clone = OpenAgent(copy.string());
+  ASSERT_TRUE(clone);
+  EXPECT_TRUE(clone->SendReading(2500));     // its counters start above the genuine thing's
+  EXPECT_FALSE(genuine->SendReading(2000));  // the genuine thing's next request gives it away
+  EXPECT_FALSE(clone->SendReading(2500));    // quarantined: both refused
+  EXPECT_EQ(Alerts(d.owner->registry(), serial), 1u);
+  auto q = d.owner->registry().QuarantineOf(serial);
+  ASSERT_TRUE(q);
+  EXPECT_TRUE(q->has_value());
 }
 
 }  // namespace

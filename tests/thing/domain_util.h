@@ -13,6 +13,7 @@
 #include "secprof/kdc/kdc.h"
 #include "secprof/manufacture/manufacture.h"
 #include "secprof/thing/agent.h"
+#include "secprof/voucher/voucher.h"
 
 namespace secprof::thing::testing {
 
@@ -114,6 +115,45 @@ struct SecProf2Domain {
     owner = std::move(*o);
     for (const auto& t : f.manifest.things)
       ASSERT_TRUE(owner->AllowSetupCode(t.serial, "Acme", "Sensor-1", t.setup_code));
+  }
+};
+
+// A running SecProf_3 domain: `n` things made by "Acme" (file key stores), a served KDC trusting
+// the vendor, the owner's tools, and a voucher imported for every thing.
+struct SecProf3Domain {
+  Factory f;
+  kdc::KdcOptions ko;
+  std::unique_ptr<ServedKdc> kdc;
+  std::unique_ptr<kdc::OwnerTools> owner;
+
+  void Start(const std::filesystem::path& dir, int n) {
+    f = MakeFactory(dir, "Acme", n);
+    ko.profile = domain::Profile::kSecProf3;
+    ko.db_path = (dir / "kdc.db").string();
+    ko.vendor_ca_files = {f.dir + "/ca/ca.pem"};
+    kdc = std::make_unique<ServedKdc>(ko);
+    ASSERT_TRUE(kdc->kdc);
+    auto o = kdc::OwnerTools::Open(ko.db_path);
+    ASSERT_TRUE(o) << o.error().message();
+    owner = std::move(*o);
+    auto vendor = voucher::Factory::Open(f.dir);
+    ASSERT_TRUE(vendor);
+    for (const auto& t : f.manifest.things) {
+      auto v = vendor->Issue(t.serial, kdc->kdc->domain_ca(), ko.owner, std::chrono::hours(24),
+                             SystemClock());
+      ASSERT_TRUE(v) << v.error().message();
+      ASSERT_TRUE(owner->ImportVoucher(*v, vendor->vendor_ca()));
+    }
+  }
+  // Thing `i` joined (LDevID enrolled) and operational.
+  std::unique_ptr<Agent> Joined(const std::filesystem::path& dir, size_t i) {
+    auto a = NewAgent(dir, f, i, domain::Profile::kSecProf3);
+    if (!a) return nullptr;
+    EXPECT_TRUE(a->Install("127.0.0.1", kdc->kdc->udp_port(), kdc->kdc->dtls_port()));
+    auto j = a->Join();
+    EXPECT_TRUE(j) << j.error().message();
+    EXPECT_TRUE(a->GoOperational());
+    return j ? std::move(a) : nullptr;
   }
 };
 

@@ -24,47 +24,30 @@ using secprof::testing::TempDir;
 using testing::MakeFactory;
 using testing::NewAgent;
 using testing::OpenAgent;
-using testing::ServedKdc;
 using testing::StateDir;
 
 TEST(GroupBackwardSecrecy, SecProf3NewMemberCannotReadTheEarlierEpoch) {
   TempDir tmp;
-  auto f = MakeFactory(tmp.path(), "Acme", 2);
-  kdc::KdcOptions ko;
-  ko.profile = Profile::kSecProf3;
-  ko.db_path = (tmp.path() / "kdc.db").string();
-  ko.vendor_ca_files = {f.dir + "/ca/ca.pem"};
-  ServedKdc k(ko);
-  ASSERT_TRUE(k.kdc);
-  auto owner = kdc::OwnerTools::Open(ko.db_path);
-  ASSERT_TRUE(owner) << owner.error().message();
-  auto vendor = voucher::Factory::Open(f.dir);
-  ASSERT_TRUE(vendor);
+  testing::SecProf3Domain d;
+  ASSERT_NO_FATAL_FAILURE(d.Start(tmp.path(), 2));
+  auto& owner = d.owner;
   std::vector<std::unique_ptr<Agent>> t;
   for (size_t i = 0; i < 2; ++i) {
-    auto v = vendor->Issue(f.manifest.things[i].serial, k.kdc->domain_ca(), "secprof-owner",
-                           std::chrono::hours(24), SystemClock());
-    ASSERT_TRUE(v) << v.error().message();
-    ASSERT_TRUE((*owner)->ImportVoucher(*v, vendor->vendor_ca()));
-    t.push_back(NewAgent(tmp.path(), f, i, Profile::kSecProf3));
+    t.push_back(d.Joined(tmp.path(), i));
     ASSERT_TRUE(t.back());
-    ASSERT_TRUE(t.back()->Install("127.0.0.1", k.kdc->udp_port(), k.kdc->dtls_port()));
-    auto j = t.back()->Join();
-    ASSERT_TRUE(j) << j.error().message();
-    ASSERT_TRUE(t.back()->GoOperational());
   }
   Agent& a = *t[0];
   Agent& b = *t[1];
-  ASSERT_TRUE((*owner)->CreateGroup("line-1"));
-  ASSERT_TRUE((*owner)->AddMember("line-1", a.state().serial));
+  ASSERT_TRUE(owner->CreateGroup("line-1"));
+  ASSERT_TRUE(owner->AddMember("line-1", a.state().serial));
   auto ga = a.FetchGroupKey("line-1");
   ASSERT_TRUE(ga) << ga.error().message();
   auto before = a.SealGroupMessage("line-1", crypto::Bytes{'s', 'e', 'c', 'r', 'e', 't'});
   ASSERT_TRUE(before);
 
   // B joins: the group is re-keyed in the same transaction.
-  ASSERT_TRUE((*owner)->AddMember("line-1", b.state().serial));
-  auto g = (*owner)->registry().GetGroup("line-1");
+  ASSERT_TRUE(owner->AddMember("line-1", b.state().serial));
+  auto g = owner->registry().GetGroup("line-1");
   ASSERT_TRUE(g);
   EXPECT_EQ(g->epoch, ga->epoch + 1);
   auto gb = b.FetchGroupKey("line-1");
@@ -74,7 +57,7 @@ TEST(GroupBackwardSecrecy, SecProf3NewMemberCannotReadTheEarlierEpoch) {
   ASSERT_EQ(gb->key.size(), ga->key.size());
   EXPECT_FALSE(std::equal(gb->key.data(), gb->key.data() + gb->key.size(), ga->key.data()));
   EXPECT_FALSE(b.OpenGroupMessage("line-1", *before, gb->members));
-  auto audit = (*owner)->registry().Audit(b.state().serial);
+  auto audit = owner->registry().Audit(b.state().serial);
   ASSERT_TRUE(audit);
   bool rekeyed = false;
   for (const auto& e : *audit)
