@@ -33,7 +33,7 @@
 // in the registry's directory (probed right before and after the joins, without the probe's own
 // wait for a CPU), "things CPU" this process's CPU time (the agents' side of every join, on the
 // same machine). "vs limit": SecProf_3, joins per KDC CPU second over the crypto bound;
-// SecProf_2 with the registry on disk, joins per second over the fsync rate / 3 commits per
+// SecProf_2 with the registry on disk, joins per second over the fsync rate / 2 commits per
 // join. RSS is the KDC child's VmRSS before the joins, after them, and with every thing's
 // operational session open; KiB/session = (last - middle) / sessions.
 //
@@ -766,7 +766,7 @@ Limits MeasureLimits(const Args& a, const std::string& disk, const std::string& 
 
 // Commits (each one fdatasync of the WAL) the KDC makes per join: SecProf_2 PutNonce,
 // ConsumeNonce and Commission; SecProf_3 Commission.
-int CommitsPerJoin(int profile) { return profile == 2 ? 3 : 1; }
+int CommitsPerJoin(int profile) { return profile == 2 ? 2 : 1; }  // PutNonce + Commission
 
 void PrintRow(int profile, const std::string& reg, int threads, int round, const RoundResult& r,
               const Limits& l) {

@@ -40,6 +40,7 @@
 #include "secprof/core/fs.h"
 #include "secprof/domain/profile.h"
 #include "secprof/domain/protocol.h"
+#include "secprof/domain/setup_code.h"
 #include "secprof/kdc/kdc.h"
 #include "secprof/manufacture/manufacture.h"
 #include "secprof/registry/registry.h"
@@ -149,6 +150,7 @@ struct RunArgs {
   std::string owner = "secprof-owner";
   std::vector<std::string> vendor_cas;
   int64_t join_window = -1;  // -1: the profile's default
+  int64_t join_repeat_grace = 120;
   std::vector<std::string> allowed_ciphers;
   int64_t duration = 0;  // 0: until a signal
   std::string ready_file;
@@ -188,6 +190,7 @@ Status RunKdc(const RunArgs& a) {
   o.dtls_port = static_cast<uint16_t>(a.dtls_port);
   o.vendor_ca_files = a.vendor_cas;
   if (a.join_window >= 0) o.join_window = std::chrono::seconds(a.join_window);
+  o.join_repeat_grace = std::chrono::seconds(a.join_repeat_grace);
   o.allowed_ciphers = a.allowed_ciphers;
   o.on_clone = a.on_clone == "audit" ? kdc::OnClone::kAudit : kdc::OnClone::kQuarantine;
   o.clone_window = std::chrono::seconds(a.clone_window);
@@ -297,9 +300,8 @@ Status Allow(const OwnerArgs& a) {
   for (const auto* t : chosen) {
     if (auto v = domain::ValidateSerial(t->serial); !v)
       return Fail(v.error().WithContext(manifest_path + ": serial " + t->serial));
-    if (t->setup_code.size() < 6 || t->setup_code.size() > 64)
-      return Fail(ErrorCode::kInvalidInput,
-                  manifest_path + ": setup code of " + t->serial + " must be 6..64 characters");
+    if (auto c = domain::CheckSetupCodeStrength(t->setup_code); !c)
+      return Fail(c.error().WithContext(manifest_path + ": setup code of " + t->serial));
     auto existing = reg.Get(t->serial);
     if (existing && existing->state != State::kAllowed)
       return Fail(ErrorCode::kConflict, "thing " + t->serial + " is already " +
@@ -423,7 +425,12 @@ Status List(const OwnerArgs& a) {
   if (a.format == "json") {
     nlohmann::json j = {{"profile", dom.profile}, {"owner", dom.owner}};
     j["things"] = nlohmann::json::array();
-    for (const auto& t : things) j["things"].push_back(ThingJson(t));
+    for (const auto& t : things) {
+      nlohmann::json tj = ThingJson(t);
+      auto code = reg->GetSetupCode(t.serial);  // kept as a wrapped key (schema v3)
+      tj["setup_code"] = t.setup_code.has_value() || (code && *code && !(*code)->retired_at);
+      j["things"].push_back(std::move(tj));
+    }
     std::cout << j.dump(2) << "\n";
     return Ok();
   }
@@ -617,6 +624,12 @@ void Install(CLI::App& app, Context& ctx) {
   k->add_option("--join-window", run->join_window,
                 "SecProf_2: seconds after start during which joins are admitted (0 = always)")
       ->check(CLI::Range(int64_t{0}, int64_t{365} * 86400));
+  k->add_option("--join-repeat-grace", run->join_repeat_grace,
+                "SecProf_2: seconds after a thing's first join during which a repeated join (lost "
+                "answer) gets the same PSK; later repeats are refused and alerted, and the setup "
+                "code is retired")
+      ->check(CLI::Range(int64_t{0}, int64_t{3600}))
+      ->capture_default_str();
   k->add_option("--allowed-cipher", run->allowed_ciphers,
                 "OpenSSL cipher suite name allowed for operational requests (repeatable)")
       ->allow_extra_args(false);

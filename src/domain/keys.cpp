@@ -7,6 +7,7 @@
 #include "secprof/cose/cose.h"
 #include "secprof/crypto/aead.h"
 #include "secprof/crypto/hash.h"
+#include "secprof/domain/setup_code.h"
 
 namespace secprof::domain {
 
@@ -59,18 +60,29 @@ Result<crypto::SecureBuffer> DeriveKey(ByteView master, std::string_view purpose
   return crypto::HkdfSha256(master, {}, View(info), length);
 }
 
-Result<Bytes> JoinProof(std::string_view setup_code, std::string_view serial, ByteView nonce) {
-  Bytes msg = Concat({View("secprof-join-v1"), Bytes{0}, View(serial), Bytes{0}, nonce});
-  SECPROF_ASSIGN_OR_RETURN(crypto::Sha256Digest d, crypto::HmacSha256(View(setup_code), msg));
+Result<Bytes> JoinProofWithKey(ByteView code_key, std::string_view serial, ByteView nonce) {
+  Bytes msg = Concat({View("secprof-join-v2"), Bytes{0}, View(serial), Bytes{0}, nonce});
+  SECPROF_ASSIGN_OR_RETURN(crypto::Sha256Digest d, crypto::HmacSha256(code_key, msg));
   return Bytes(d.begin(), d.end());
+}
+
+Status VerifyJoinProofWithKey(ByteView code_key, std::string_view serial, ByteView nonce,
+                              ByteView proof) {
+  Bytes msg = Concat({View("secprof-join-v2"), Bytes{0}, View(serial), Bytes{0}, nonce});
+  auto ok = crypto::HmacSha256Verify(code_key, msg, proof);
+  if (!ok) return Fail(ErrorCode::kVerifyFailed, "join proof does not match the setup code");
+  return {};
+}
+
+Result<Bytes> JoinProof(std::string_view setup_code, std::string_view serial, ByteView nonce) {
+  SECPROF_ASSIGN_OR_RETURN(crypto::SecureBuffer k, SetupCodeKey(setup_code, serial));
+  return JoinProofWithKey(View(k), serial, nonce);
 }
 
 Status VerifyJoinProof(std::string_view setup_code, std::string_view serial, ByteView nonce,
                        ByteView proof) {
-  Bytes msg = Concat({View("secprof-join-v1"), Bytes{0}, View(serial), Bytes{0}, nonce});
-  auto ok = crypto::HmacSha256Verify(View(setup_code), msg, proof);
-  if (!ok) return Fail(ErrorCode::kVerifyFailed, "join proof does not match the setup code");
-  return {};
+  SECPROF_ASSIGN_OR_RETURN(crypto::SecureBuffer k, SetupCodeKey(setup_code, serial));
+  return VerifyJoinProofWithKey(View(k), serial, nonce, proof);
 }
 
 // ---- tickets ----------------------------------------------------------------------------------

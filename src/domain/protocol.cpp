@@ -152,7 +152,7 @@ Bytes Encode(const PskJoinRequest& m) {
 }
 Bytes Encode(const PskJoinResponse& m) {
   return Out({{U(1), Value::Text(m.identity)},
-              {U(2), B(ByteView(m.psk.data(), m.psk.size()))},
+              {U(2), B(m.sealed_psk)},
               {U(3), Value::Unsigned(m.dtls_port)}});
 }
 Bytes Encode(const VoucherResponse& m) {
@@ -260,7 +260,7 @@ Result<PskJoinResponse> DecodePskJoinResponse(ByteView b) {
   SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "PSK join response", {1, 2, 3}));
   PskJoinResponse r;
   SECPROF_ASSIGN_OR_RETURN(r.identity, m.Text(1, 64));
-  SECPROF_ASSIGN_OR_RETURN(r.psk, m.Secret(2, 16, 64));
+  SECPROF_ASSIGN_OR_RETURN(r.sealed_psk, m.Blob(2, 12 + 16 + 16, 12 + 64 + 16));
   SECPROF_ASSIGN_OR_RETURN(int64_t port, m.Int(3, 1, 65535));
   r.dtls_port = static_cast<uint16_t>(port);
   return r;

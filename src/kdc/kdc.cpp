@@ -12,6 +12,7 @@
 #include "secprof/crypto/hash.h"
 #include "secprof/domain/keys.h"
 #include "secprof/domain/protocol.h"
+#include "setup_join.h"
 
 namespace secprof::kdc {
 
@@ -190,19 +191,19 @@ struct Kdc::Impl {
 
   // ---- SecProf_2: setup code ------------------------------------------------------------------
 
+  // setup_join.h: the checks and the join itself; here only the CoAP side.
+  SetupJoinEnv SetupEnv() { return SetupJoinEnv{*reg, kek(), rng, clock, opt.join_repeat_grace}; }
+  Response RefuseJoin(const JoinRefusal& j, std::string_view serial) {
+    return Refuse(j.error ? FromError(*j.error, j.reason) : Refusal{j.code, j.reason, j.message},
+                  serial);
+  }
+
   Response OnJoinNonce(const Request& r) {
     auto req = domain::DecodeJoinNonceRequest(r.payload);
     if (!req) return Refuse(FromError(req.error(), "malformed"), "");
     if (!JoinWindowOpen())
       return Refuse({coap::kForbidden, "window-closed", "the join window is closed"}, req->serial);
-    auto t = reg->Get(req->serial);
-    if (!t || !t->setup_code)
-      return Refuse({coap::kForbidden, "not-allowed", "serial is not allowed in this domain"},
-                    req->serial);
-    if (t->state != State::kAllowed && !registry::IsActive(t->state))
-      return Refuse(
-          {coap::kForbidden, "retired", "thing is " + std::string(registry::StateName(t->state))},
-          req->serial);
+    if (auto no = CheckNonceRequest(SetupEnv(), req->serial)) return RefuseJoin(*no, req->serial);
     auto nonce = rng.Draw(domain::kNonceSize);
     if (!nonce) return Refuse(FromError(nonce.error(), "internal"), req->serial);
     int64_t expires = UnixNow(clock) + opt.nonce_lifetime.count();
@@ -216,37 +217,10 @@ struct Kdc::Impl {
     if (!req) return Refuse(FromError(req.error(), "malformed"), "");
     if (!JoinWindowOpen())
       return Refuse({coap::kForbidden, "window-closed", "the join window is closed"}, req->serial);
-    auto consumed = reg->ConsumeNonce(req->nonce, req->serial);
-    if (!consumed) return Refuse(FromError(consumed.error(), "replay-or-stale"), req->serial);
-    auto t = reg->Get(req->serial);
-    if (!t || !t->setup_code)
-      return Refuse({coap::kForbidden, "not-allowed", "serial is not allowed"}, req->serial);
-    auto proof = domain::VerifyJoinProof(*t->setup_code, req->serial, req->nonce, req->proof);
-    if (!proof) return Refuse(FromError(proof.error(), "bad-proof"), req->serial);
-
-    crypto::SecureBuffer psk;
-    registry::CommissionInput in;
-    in.credential_kind = std::string(registry::kCredentialPsk);
-    in.credential_id = req->serial;
-    if (registry::IsActive(t->state) && t->credential_kind == registry::kCredentialPsk) {
-      // A repeated join (the answer to the first was lost): the same key again, idempotently.
-      auto k = domain::UnwrapKey(kek(), PairwiseContext(t->serial), t->wrapped_key);
-      if (!k) return Refuse(FromError(k.error(), "internal"), req->serial);
-      psk = std::move(*k);
-      in.wrapped_key = t->wrapped_key;
-    } else {
-      auto k = rng.DrawSecret(domain::kMasterKeySize);
-      if (!k) return Refuse(FromError(k.error(), "internal"), req->serial);
-      psk = std::move(*k);
-      auto w = domain::WrapKey(kek(), PairwiseContext(req->serial), View(psk), rng);
-      if (!w) return Refuse(FromError(w.error(), "internal"), req->serial);
-      in.wrapped_key = std::move(*w);
-    }
-    in.credential_fingerprint = HexSha256(View(psk));
-    auto out = reg->Commission(req->serial, in, "kdc");
-    if (!out) return Refuse(FromError(out.error(), "commission"), req->serial);
-    CountJoin(out->first_time);
-    domain::PskJoinResponse resp{req->serial, std::move(psk), server->dtls_port()};
+    auto joined = SetupCodeJoin(SetupEnv(), *req);
+    if (!joined) return RefuseJoin(joined.error(), req->serial);
+    CountJoin(joined->first_time);
+    domain::PskJoinResponse resp{req->serial, std::move(joined->sealed_psk), server->dtls_port()};
     return Cbor(coap::kChanged, domain::Encode(resp));
   }
 
@@ -452,10 +426,11 @@ struct Kdc::Impl {
     if (!t) return Refuse(t.error(), "");
     auto req = domain::DecodeFirmwareOfferRequest(r.payload);
     if (!req) return Refuse(FromError(req.error(), "malformed"), t->serial);
-    (void)reg->SetFirmwareVersion(t->serial, req->running_sequence);
-    CountRequest();
     auto offer = reg->OfferFor(t->serial);
     if (!offer) return Refuse(FromError(offer.error(), "registry"), t->serial);
+    // Recorded only once the request is accepted (issue 9, item 9).
+    (void)reg->SetFirmwareVersion(t->serial, req->running_sequence);
+    CountRequest();
     if (!*offer) return Response{.code = coap::kChanged, .content_format = {}, .payload = {}};
     const auto& [c, fw] = **offer;
     domain::FirmwareOffer o{c.id, fw.id, fw.sequence, fw.envelope.size(), fw.image_size};
@@ -496,8 +471,10 @@ struct Kdc::Impl {
     if (!t) return Refuse(t.error(), "");
     auto req = domain::DecodeFirmwareStatus(r.payload);
     if (!req) return Refuse(FromError(req.error(), "malformed"), t->serial);
-    (void)reg->SetFirmwareVersion(t->serial, req->running_sequence);
-    auto c = reg->ReportInstall(req->campaign, t->serial, req->ok, req->detail, t->serial);
+    // The running version is recorded in the transaction that accepts the report, never on a
+    // refusal (issue 9, item 9: incident campaigns target things by it).
+    auto c = reg->ReportInstall(req->campaign, t->serial, req->ok, req->detail, t->serial,
+                                req->running_sequence);
     if (!c) return Refuse(FromError(c.error(), "campaign"), t->serial);
     CountRequest();
     return Text(coap::kChanged, registry::CampaignStateName(c->state));
@@ -620,6 +597,7 @@ Result<std::unique_ptr<Kdc>> Kdc::Create(KdcOptions options, const Clock& clock,
   impl->guard =
       std::make_unique<CloneGuard>(*impl->reg, clock, impl->opt.on_clone, impl->opt.clone_window,
                                    impl->opt.clone_incident_quiet);
+  SECPROF_TRY(ConvertLegacySetupCodes(*impl->reg, impl->kek(), rng));
   SECPROF_TRY(impl->Start());
   return std::unique_ptr<Kdc>(new Kdc(std::move(impl)));
 }

@@ -6,8 +6,10 @@
 #include "secprof/crypto/hash.h"
 #include "secprof/domain/keys.h"
 #include "secprof/domain/protocol.h"
+#include "secprof/domain/setup_code.h"
 #include "secprof/kdc/kdc.h"
 #include "secprof/voucher/voucher.h"
+#include "setup_join.h"
 
 namespace secprof::kdc {
 
@@ -53,6 +55,8 @@ Result<std::unique_ptr<OwnerTools>> OwnerTools::Open(const std::string& db_path,
   SECPROF_ASSIGN_OR_RETURN(auto reg, registry::Registry::Open(db_path, clock));
   SECPROF_ASSIGN_OR_RETURN(registry::DomainInfo info, reg->Domain());
   SECPROF_ASSIGN_OR_RETURN(DomainKeys keys, OpenDomainKeys(keys_dir, info.owner, clock, rng));
+  SECPROF_TRY(ConvertLegacySetupCodes(
+      *reg, crypto::ByteView(keys.wrap_kek.data(), keys.wrap_kek.size()), rng));
   auto impl =
       std::unique_ptr<Impl>(new Impl{keys_dir, clock, rng, std::move(reg), std::move(keys)});
   return std::unique_ptr<OwnerTools>(new OwnerTools(std::move(impl)));
@@ -78,9 +82,15 @@ Status OwnerTools::AllowSetupCode(std::string_view serial, std::string_view vend
                                   std::string_view model, std::string_view setup_code,
                                   std::string_view actor) {
   SECPROF_TRY(domain::ValidateSerial(serial));
-  if (setup_code.size() < 6 || setup_code.size() > 64)
-    return Fail(ErrorCode::kInvalidInput, "setup code must be 6..64 characters");
-  return impl_->reg->Allow(serial, vendor, model, std::string(setup_code), actor);
+  SECPROF_TRY(domain::CheckSetupCodeStrength(setup_code));
+  auto kek = crypto::ByteView(impl_->keys.wrap_kek.data(), impl_->keys.wrap_kek.size());
+  SECPROF_ASSIGN_OR_RETURN(crypto::Bytes w, WrapSetupCodeKey(kek, serial, setup_code, impl_->rng));
+  return impl_->reg->AllowSetupVerifier(serial, vendor, model, std::move(w), actor);
+}
+
+Status OwnerTools::RetireSetupCode(std::string_view serial, std::string_view reason,
+                                   std::string_view actor) {
+  return impl_->reg->RetireSetupCode(serial, reason, actor);
 }
 
 Status OwnerTools::Retire(std::string_view serial, registry::State to, std::string_view reason,

@@ -270,13 +270,23 @@ std::string SerialFor(const std::string& model, int index) {
 }
 
 Result<std::string> NewSetupCode(crypto::Random& rng) {
-  // RFC 4648 §6: 5 bytes are 40 bits, exactly 8 base32 characters, no padding.
+  // RFC 4648 §6: 10 bytes are 80 bits, exactly 16 base32 characters, no padding; grouped by four
+  // with '-' for typing (the KDC ignores the dashes and the case: domain::NormalizeSetupCode).
   static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  SECPROF_ASSIGN_OR_RETURN(crypto::Bytes b, rng.Draw(5));
-  uint64_t bits = 0;
-  for (uint8_t c : b) bits = (bits << 8) | c;
-  std::string code(kSetupCodeLength, ' ');
-  for (size_t i = 0; i < kSetupCodeLength; ++i) code[i] = kAlphabet[(bits >> (35 - 5 * i)) & 31];
+  SECPROF_ASSIGN_OR_RETURN(crypto::Bytes b, rng.Draw(kSetupCodeBits / 8));
+  std::string code;
+  code.reserve(kSetupCodeLength);
+  size_t bit = 0;
+  for (size_t i = 0; i < kSetupCodeBits / 5; ++i, bit += 5) {
+    unsigned v = 0;
+    for (size_t k = 0; k < 5; ++k) {
+      size_t at = bit + k;
+      v = (v << 1) | ((b[at / 8] >> (7 - at % 8)) & 1u);
+    }
+    if (i > 0 && i % 4 == 0) code.push_back('-');
+    code.push_back(kAlphabet[v]);
+  }
+  std::fill(b.begin(), b.end(), uint8_t{0});
   return code;
 }
 

@@ -16,6 +16,7 @@
 #include <set>
 #include <utility>
 
+#include "internal.h"
 #include "schema.h"
 #include "secprof/crypto/hash.h"
 #include "secprof/store/sqlite.h"
@@ -645,6 +646,8 @@ struct AllowArgs {
   const Bytes* voucher = nullptr;
   int64_t expiry = 0;
   std::string_view actor;
+  // Allow by setup code (AllowSetupVerifier): the wrapped setup-code key, kept in setup_codes.
+  const Bytes* setup_verifier = nullptr;
 };
 
 Status CheckAllowArgs(const AllowArgs& a) {
@@ -710,11 +713,14 @@ Status DoAllow(Database& db, int64_t now, const AllowArgs& a) {
     SECPROF_TRY(st.Bind(8, now));
     SECPROF_TRY(st.Run());
   }
+  if (a.setup_verifier)
+    SECPROF_TRY(internal::PutSetupVerifier(db, now, a.serial, *a.setup_verifier));
   std::string detail = std::string(a.vendor) + " " + std::string(a.model);
   if (a.voucher) {
     detail += ", voucher expires " + std::to_string(a.expiry);
   } else {
-    detail += a.setup_code ? ", setup code set" : ", no setup code";  // never the code itself
+    detail += a.setup_code || a.setup_verifier ? ", setup code set"
+                                               : ", no setup code";  // never the code itself
   }
   if (existing) detail += " (again)";
   SECPROF_TRY(
@@ -726,6 +732,12 @@ Status DoAllow(Database& db, int64_t now, const AllowArgs& a) {
 
 Status Registry::Allow(std::string_view serial, std::string_view vendor, std::string_view model,
                        std::optional<std::string> setup_code, std::string_view actor) {
+  // Setup codes are not kept in clear (issue 9, item 12): AllowSetupVerifier stores the wrapped
+  // setup-code key instead.
+  if (setup_code)
+    return Fail(ErrorCode::kInvalidInput,
+                "the registry does not store setup codes: allow with AllowSetupVerifier (the KDC's "
+                "OwnerTools::AllowSetupCode)");
   AllowArgs a{serial, vendor, model, std::move(setup_code), nullptr, 0, actor};
   SECPROF_TRY(CheckAllowArgs(a));
   std::lock_guard lock(mu_);
@@ -742,8 +754,8 @@ Status Registry::ImportVoucher(std::string_view serial, std::string_view vendor,
 }
 
 Result<CommissionOutcome> Registry::Commission(std::string_view serial,
-                                               const CommissionInput& input,
-                                               std::string_view actor) {
+                                               const CommissionInput& input, std::string_view actor,
+                                               const CommissionHook& hook) {
   SECPROF_TRY(CheckSerial(serial));
   SECPROF_TRY(CheckText("actor", actor, kMaxName));
   SECPROF_TRY(CheckCommissionInput(input));
@@ -801,6 +813,7 @@ Result<CommissionOutcome> Registry::Commission(std::string_view serial,
     return Fail(ErrorCode::kVerifyFailed, why);
   }
   SECPROF_ASSIGN_OR_RETURN(out.thing, MustLoadThing(*db_, serial));
+  if (hook) SECPROF_TRY(hook(*db_, now, out));  // its refusal rolls the whole join back
   SECPROF_TRY(tx.Commit());
   return out;
 }
@@ -1809,8 +1822,10 @@ Result<std::optional<std::pair<Campaign, Firmware>>> Registry::OfferFor(std::str
 }
 
 Result<Campaign> Registry::ReportInstall(int64_t campaign_id, std::string_view serial, bool ok,
-                                         std::string_view detail, std::string_view actor) {
+                                         std::string_view detail, std::string_view actor,
+                                         std::optional<uint64_t> running_sequence) {
   SECPROF_TRY(CheckSerial(serial));
+  if (running_sequence) SECPROF_TRY(CheckSequence("firmware sequence", *running_sequence));
   SECPROF_TRY(CheckText("actor", actor, kMaxName));
   const std::string report = Sanitize(detail, kMaxDetail);
   std::lock_guard lock(mu_);
@@ -1850,7 +1865,10 @@ Result<Campaign> Registry::ReportInstall(int64_t campaign_id, std::string_view s
   SECPROF_TRY(up.Bind(4, c.id));
   SECPROF_TRY(up.Bind(5, serial));
   SECPROF_TRY(up.Run());
-  if (ok) SECPROF_TRY(PutFirmwareVersion(*db_, now, serial, fw.sequence));
+  if (ok)
+    SECPROF_TRY(PutFirmwareVersion(*db_, now, serial, fw.sequence));
+  else if (running_sequence)
+    SECPROF_TRY(PutFirmwareVersion(*db_, now, serial, *running_sequence));
   SECPROF_TRY(AppendAudit(*db_, now, actor, ok ? "fw-installed" : "fw-failed", serial,
                           "campaign " + Id(c.id) + " sequence " + std::to_string(fw.sequence) +
                               ": " + std::string(detail)));  // AppendAudit sanitises
@@ -2065,5 +2083,28 @@ Result<std::vector<Incident>> Registry::ListIncidents() {
   }
   return out;
 }
+
+// --- for the registry's other source files (internal.h) ---------------------------------------
+
+namespace internal {
+Status CheckSerialArg(std::string_view serial) { return CheckSerial(serial); }
+Status CheckTextArg(std::string_view what, std::string_view s, size_t max) {
+  return CheckText(what, s, max);
+}
+Result<Thing> LoadThingOrFail(Database& db, std::string_view serial) {
+  return MustLoadThing(db, serial);
+}
+Status AppendAuditEntry(Database& db, int64_t now, std::string_view actor, std::string_view action,
+                        std::string_view serial, std::string_view detail) {
+  return AppendAudit(db, now, actor, action, serial, detail);
+}
+Status AllowWithVerifier(Database& db, int64_t now, std::string_view serial,
+                         std::string_view vendor, std::string_view model, const Bytes& verifier,
+                         std::string_view actor) {
+  AllowArgs a{serial, vendor, model, std::nullopt, nullptr, 0, actor, &verifier};
+  SECPROF_TRY(CheckAllowArgs(a));
+  return DoAllow(db, now, a);
+}
+}  // namespace internal
 
 }  // namespace secprof::registry

@@ -183,10 +183,26 @@ CREATE TABLE quarantine (
 ) WITHOUT ROWID;
 )sql";
 
-inline constexpr std::array<store::Migration, 3> kMigrations = {{
+// Version 4 (issue 9, items 4 and 12): SecProf_2 setup codes are kept as the setup-code key K
+// (domain/setup_code.h) wrapped by the KDC, never in clear, with their retirement.
+// things.setup_code stays for rows written before v4; SQL cannot compute HKDF, so the KDC converts
+// those rows when it opens the registry (Registry::ConvertLegacySetupCode); new rows leave it NULL.
+inline constexpr char kSchemaV4_setupcodes[] = R"sql(
+CREATE TABLE setup_codes (
+  serial     TEXT PRIMARY KEY REFERENCES things(serial),
+  verifier   BLOB CHECK (verifier IS NULL OR length(verifier) BETWEEN 1 AND 1024),
+  allowed    INTEGER NOT NULL,
+  retire_at  INTEGER,
+  retired_at INTEGER,
+  reason     TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+)sql";
+
+inline constexpr std::array<store::Migration, 4> kMigrations = {{
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3_cloneguard},
+    {4, kSchemaV4_setupcodes},
 }};
 
 }  // namespace secprof::registry::internal

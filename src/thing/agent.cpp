@@ -270,12 +270,12 @@ struct Agent::Impl {
                 coap::content_format::kCbor));
     SECPROF_TRY(Expect(rj, coap::kChanged, "join"));
     SECPROF_ASSIGN_OR_RETURN(domain::PskJoinResponse j, domain::DecodePskJoinResponse(rj.payload));
-    secrets[kSecretPairwise] = std::move(j.psk);
+    SECPROF_ASSIGN_OR_RETURN(secrets[kSecretPairwise],
+                             domain::OpenJoinPsk(st.setup_code, st.serial, n.nonce, j.sealed_psk));
     ThingState next = st;
     next.psk_identity = j.identity;
     next.kdc_dtls = j.dtls_port;
-    return Move(State::kCommissioned, "joined by setup code (the PSK came in the clear)",
-                std::move(next));
+    return Move(State::kCommissioned, "joined by setup code", std::move(next));
   }
 
   Status JoinVoucher() {

@@ -17,6 +17,7 @@
 #include "secprof/crypto/signer.h"
 #include "secprof/domain/keys.h"
 #include "secprof/domain/protocol.h"
+#include "secprof/domain/setup_code.h"
 #include "secprof/identity/identity.h"
 #include "secprof/kdc/kdc.h"
 #include "secprof/keystore/file_store.h"
@@ -99,7 +100,9 @@ inline coap::Response JoinPsk(coap::Client& c, const std::string& serial,
     EXPECT_TRUE(resp) << resp.error().ToString();
     if (resp) {
       joined->identity = resp->identity;
-      joined->psk = std::move(resp->psk);
+      auto psk = domain::OpenJoinPsk(setup_code, serial, nonce->nonce, resp->sealed_psk);
+      EXPECT_TRUE(psk) << psk.error().ToString();
+      if (psk) joined->psk = std::move(*psk);
       joined->dtls_port = resp->dtls_port;
       joined->request = req;
     }

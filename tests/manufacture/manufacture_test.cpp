@@ -254,13 +254,19 @@ TEST(Manufacture, SerialsAreSlugsWithACounter) {
   EXPECT_EQ(SerialFor(std::string(40, 'a'), 1), std::string(24, 'a') + "-000001");
 }
 
-TEST(Manufacture, SetupCodesAreBase32From40RandomBits) {
-  auto rng = crypto::FakeRandom::FromStream(
-      crypto::Bytes{0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0x08, 0x86, 0x42, 0x98, 0xe8});
-  EXPECT_EQ(*NewSetupCode(rng), "AAAAAAAA");
-  EXPECT_EQ(*NewSetupCode(rng), "77777777");
-  EXPECT_EQ(*NewSetupCode(rng), "BCDEFGHI");  // 00001 00010 00011 ... 01000
-  EXPECT_FALSE(NewSetupCode(rng));            // stream exhausted: the error passes through
+TEST(Manufacture, SetupCodesAreGroupedBase32From80RandomBits) {
+  crypto::Bytes stream(10, 0x00);
+  stream.insert(stream.end(), 10, 0xff);
+  for (int i = 0; i < 2; ++i)  // 00001 00010 00011 ... 01000, twice
+    stream.insert(stream.end(), {0x08, 0x86, 0x42, 0x98, 0xe8});
+  auto rng = crypto::FakeRandom::FromStream(stream);
+  EXPECT_EQ(*NewSetupCode(rng), "AAAA-AAAA-AAAA-AAAA");
+  EXPECT_EQ(*NewSetupCode(rng), "7777-7777-7777-7777");
+  auto c = NewSetupCode(rng);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(*c, "BCDE-FGHI-BCDE-FGHI");
+  EXPECT_EQ(c->size(), kSetupCodeLength);
+  EXPECT_FALSE(NewSetupCode(rng));  // stream exhausted: the error passes through
 }
 
 TEST(Manufacture, ConcurrentRunIsRefused) {

@@ -269,31 +269,38 @@ TEST_F(RegistryTest, DomainIsSetOnce) {
 // --- admission -----------------------------------------------------------------------------------
 
 TEST_F(RegistryTest, AllowCreatesAndUpdatesTheSetupCode) {
-  ASSERT_TRUE(reg_->Allow("bulb-1", "acme", "bulb", std::string("123-456"), "owner"));
+  // A code in clear is not stored (schema v3): refused, nothing written.
+  auto clear = reg_->Allow("bulb-1", "acme", "bulb", std::string("123-456"), "owner");
+  ASSERT_FALSE(clear);
+  EXPECT_EQ(clear.error().code(), ErrorCode::kInvalidInput);
+  EXPECT_FALSE(reg_->Get("bulb-1"));
+  const Bytes v1 = {1, 2, 3, 4}, v2 = {9, 9, 9};
+  ASSERT_TRUE(reg_->AllowSetupVerifier("bulb-1", "acme", "bulb", v1, "owner"));
   auto t = reg_->Get("bulb-1");
   ASSERT_TRUE(t);
   EXPECT_EQ(t->state, State::kAllowed);
   EXPECT_EQ(t->vendor, "acme");
   EXPECT_EQ(t->model, "bulb");
-  EXPECT_EQ(t->setup_code, std::optional<std::string>("123-456"));
+  EXPECT_FALSE(t->setup_code);
+  EXPECT_EQ(reg_->GetSetupCode("bulb-1").value()->verifier, v1);
   EXPECT_EQ(t->created, kStart);
   EXPECT_EQ(t->joins, 0);
   EXPECT_EQ(t->key_epoch, 0);
   EXPECT_FALSE(t->commissioned_at);
   EXPECT_TRUE(t->voucher.empty());
   clock_.Advance(10s);
-  ASSERT_TRUE(reg_->Allow("bulb-1", "acme", "bulb", std::string("999-000"), "owner"));
+  ASSERT_TRUE(reg_->RetireSetupCode("bulb-1", "lost", "owner"));
+  EXPECT_TRUE(reg_->GetSetupCode("bulb-1").value()->verifier.empty());
+  ASSERT_TRUE(reg_->AllowSetupVerifier("bulb-1", "acme", "bulb", v2, "owner"));
   t = reg_->Get("bulb-1");
-  EXPECT_EQ(t->setup_code, std::optional<std::string>("999-000"));
+  auto code = reg_->GetSetupCode("bulb-1");
+  ASSERT_TRUE(code && *code);
+  EXPECT_EQ((*code)->verifier, v2);
+  EXPECT_FALSE((*code)->retired_at) << "a new code undoes the retirement";
   EXPECT_EQ(t->created, kStart);
   EXPECT_EQ(t->updated, kStart + 10);
   EXPECT_EQ(Count("allowed", "bulb-1"), 2);
-  // The audit never holds the code itself.
-  auto history = reg_->Audit("bulb-1");
-  ASSERT_TRUE(history);
-  for (const auto& e : *history) {
-    EXPECT_EQ(e.detail.find("123-456"), std::string::npos);
-  }
+  EXPECT_EQ(Count("setup-code-retired", "bulb-1"), 1);
   auto other_model = reg_->Allow("bulb-1", "acme", "plug", std::nullopt, "owner");
   ASSERT_FALSE(other_model);
   EXPECT_EQ(other_model.error().code(), ErrorCode::kConflict);

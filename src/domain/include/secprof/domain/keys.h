@@ -24,6 +24,7 @@
 #include "secprof/crypto/random.h"
 #include "secprof/crypto/secure_buffer.h"
 #include "secprof/crypto/signer.h"
+#include "secprof/domain/setup_code.h"  // JoinProof derives the setup-code key
 
 namespace secprof::domain {
 
@@ -38,11 +39,16 @@ inline constexpr int64_t kCoseAead = 10;
 // HKDF-SHA256(ikm = master, salt = "", info = "secprof/" + purpose, length).
 Result<crypto::SecureBuffer> DeriveKey(ByteView master, std::string_view purpose, size_t length);
 
-// HMAC-SHA256(setup code, "secprof-join-v1" 0x00 serial 0x00 nonce): proves knowledge of the
-// setup code without sending it.
+// HMAC-SHA256(K, "secprof-join-v2" 0x00 serial 0x00 nonce) with K = SetupCodeKey(setup code,
+// serial) (domain/setup_code.h): proves knowledge of the setup code without sending it. The KDC
+// keeps only K (wrapped) and verifies with the *WithKey forms.
 Result<Bytes> JoinProof(std::string_view setup_code, std::string_view serial, ByteView nonce);
 Status VerifyJoinProof(std::string_view setup_code, std::string_view serial, ByteView nonce,
                        ByteView proof);
+Result<Bytes> JoinProofWithKey(ByteView code_key, std::string_view serial, ByteView nonce);
+// kVerifyFailed "join proof does not match the setup code" (constant-time comparison).
+Status VerifyJoinProofWithKey(ByteView code_key, std::string_view serial, ByteView nonce,
+                              ByteView proof);
 
 struct TicketContents {
   std::string requester;  // A's serial

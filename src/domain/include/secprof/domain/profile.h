@@ -27,8 +27,9 @@ enum class Bootstrap {
   // "Resurrecting duckling": the thing imprints on the first peer that hands it the domain key, in
   // the clear, inside a bounded pairing window. No KDC. (SecProf_1; SecProf_2 without a KDC.)
   kDuckling,
-  // The KDC manages network access with the thing's setup code; the first key (the pairwise PSK)
-  // travels in the clear, as the draft says. (SecProf_2.)
+  // The KDC manages network access with the thing's setup code; the draft lets the first key (the
+  // pairwise PSK) travel in the clear, secprof seals it under the setup code (docs/DOMAIN.md
+  // "SecProf_2: setup code"). (SecProf_2.)
   kSetupCode,
   // DTLS with the IDevID certificate; the KDC admits only serials covered by an imported,
   // manufacturer-signed voucher, and the thing accepts the domain only after verifying that voucher

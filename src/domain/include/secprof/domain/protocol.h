@@ -8,7 +8,7 @@
 // These labels are secprof's own (docs/DOMAIN.md lists them); the flows follow the brief §4:
 //   SecProf_2 (setup code, plain CoAP — the draft's "first key in the clear"):
 //     POST j/nonce  JoinNonceRequest  -> 2.01 JoinNonce
-//     POST j/psk    PskJoinRequest    -> 2.04 PskJoinResponse   (the PSK in the clear)
+//     POST j/psk    PskJoinRequest    -> 2.04 PskJoinResponse   (the PSK sealed under the code)
 //   SecProf_3/4 (DTLS with the IDevID; provisional: the thing does not yet trust the KDC):
 //     GET  j/voucher                  -> 2.05 VoucherResponse   (voucher + domain CA)
 //     POST j/enroll EnrollRequest     -> 2.04 EnrollResponse    (LDevID + pairwise key)
@@ -77,8 +77,10 @@ struct PskJoinRequest {
   Bytes proof;  // JoinProof(setup code, serial, nonce)
 };
 struct PskJoinResponse {
-  std::string identity;      // PSK identity for DTLS (RFC 4279 §2)
-  crypto::SecureBuffer psk;  // the pairwise thing<->KDC key, sent in the clear (SecProf_2)
+  std::string identity;  // PSK identity for DTLS (RFC 4279 §2)
+  // The pairwise thing<->KDC key sealed under the setup code and the nonce
+  // (domain/setup_code.h SealJoinPsk / OpenJoinPsk): 12 + 16..64 + 16 bytes.
+  Bytes sealed_psk;
   uint16_t dtls_port = 0;
 };
 struct VoucherResponse {

@@ -64,6 +64,10 @@ struct KdcOptions {
   // requests over other suites with 4.03 instead.
   std::vector<std::string> allowed_ciphers;
   std::chrono::seconds nonce_lifetime{60};
+  // SecProf_2: how long after its first join a thing may join again with its setup code and get
+  // the same PSK (its answer was lost). After it the code is retired: a repeated j/psk is refused
+  // (4.03 join-repeat-refused) and every repeat of an active thing is audited "alert:join-repeat".
+  std::chrono::seconds join_repeat_grace{120};
   std::chrono::seconds ldevid_validity = std::chrono::days(365);
   // Thing-to-thing tickets (k/pair) expire after this; peers also drop the tickets of things on
   // the revocation list (k/revoked) they poll.
@@ -139,9 +143,17 @@ class OwnerTools {
   // and keeps the vendor CA as a trust anchor. Refused vouchers change nothing.
   Status ImportVoucher(const crypto::Bytes& voucher, const identity::Certificate& vendor_ca,
                        std::string_view actor = "owner");
-  // SecProf_2: allows a serial with its setup code (the installer typed or scanned it).
+  // SecProf_2: allows a serial with its setup code (the installer typed or scanned it). The code
+  // must be judged >= 64 bits (domain::CheckSetupCodeStrength, kInvalidInput otherwise); the
+  // registry keeps only the setup-code key derived from it, wrapped under the KEK. Allowing again
+  // a thing that has not joined replaces the code (and undoes a retirement).
   Status AllowSetupCode(std::string_view serial, std::string_view vendor, std::string_view model,
                         std::string_view setup_code, std::string_view actor = "owner");
+  // SecProf_2: retires a thing's setup code at once (it is also retired automatically when the
+  // grace after the first join ends): the wrapped key is erased and later joins with the code are
+  // refused. kNotFound without a setup code, kConflict when already retired.
+  Status RetireSetupCode(std::string_view serial, std::string_view reason,
+                         std::string_view actor = "owner");
   // Decommissioned, revoked or evicted: the credential is refused afterwards and the thing's
   // groups are re-keyed (new epoch) in the same transaction.
   Status Retire(std::string_view serial, registry::State to, std::string_view reason,

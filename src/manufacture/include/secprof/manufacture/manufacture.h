@@ -41,8 +41,12 @@ inline constexpr const char* kManifestFormat = "secprof-manufacture-manifest";
 inline constexpr const char* kCaKeyLabel = "vendor-ca";
 inline constexpr int kMaxCount = 100000;
 inline constexpr size_t kMaxNameLength = 64;  // vendor and model
-// Setup codes: 8 characters of the RFC 4648 §6 base32 alphabet (A-Z, 2-7), 40 random bits.
-inline constexpr size_t kSetupCodeLength = 8;
+// Setup codes: 80 random bits as 16 characters of the RFC 4648 §6 base32 alphabet (A-Z, 2-7),
+// grouped by four with '-' ("ABCD-EFGH-IJKL-MNOP", 19 characters). At least
+// domain::kMinSetupCodeBits (64) are needed for a sniffed join not to give the code away to an
+// offline guesser (docs/DOMAIN.md).
+inline constexpr size_t kSetupCodeBits = 80;
+inline constexpr size_t kSetupCodeLength = 19;
 
 struct Options {
   std::string vendor;  // O of the CA and of every IDevID; printable, 1..64 characters

@@ -65,7 +65,8 @@ using crypto::Bytes;
 // refused with kConflict; an older one is migrated by Open (v1 -> v2 adds the firmware, campaign,
 // incident and firmware-version tables and changes nothing that exists).
 // v2 -> v3 adds the clone guard's tables (reading counters, quarantine).
-inline constexpr int kSchemaVersion = 3;
+// v3 -> v4 adds the setup_codes table (SecProf_2 setup-code keys instead of the codes).
+inline constexpr int kSchemaVersion = 4;
 
 // Lifecycle states of a thing at the KDC (design brief §4; draft figure 2's phases).
 enum class State {
@@ -95,7 +96,9 @@ inline constexpr std::string_view kCredentialLdevid = "ldevid";  // credential_i
 struct Thing {
   std::string serial, vendor, model;
   State state = State::kAllowed;
-  std::optional<std::string> setup_code;  // SecProf_2 pairing; absent when none was given
+  // A setup code in clear, only in rows written before schema v4 (the KDC converts them to a
+  // wrapped setup-code key on start, ConvertLegacySetupCode). New rows never hold one.
+  std::optional<std::string> setup_code;
   Bytes voucher;  // the manufacturer-signed voucher, as imported; may be empty
   std::optional<int64_t> voucher_expiry;  // unix s
   std::string credential_kind;            // "", "psk" or "ldevid"
@@ -144,6 +147,26 @@ struct CommissionInput {
 struct CommissionOutcome {
   bool first_time = false;  // false for a repeated join with the same credential
   Thing thing;              // the thing as stored after the call
+};
+
+// Runs inside Commission's transaction after the change (with `now`, the outcome as stored), with
+// the Registry's mutex held: it may read and write the database directly but must not call the
+// Registry. An error rolls the whole commissioning back (nothing written, no audit entry).
+using CommissionHook =
+    std::function<Status(store::Database& db, int64_t now, const CommissionOutcome& out)>;
+
+// A SecProf_2 setup code as the registry keeps it (schema v4): never the code, only the setup-code
+// key K (domain/setup_code.h) wrapped by the KDC, and its retirement.
+struct SetupCode {
+  Bytes verifier;                     // wrapped K; empty once retired
+  int64_t allowed = 0;                // unix s of the last AllowSetupVerifier
+  std::optional<int64_t> retire_at;   // set at the first join: usable until then (the grace)
+  std::optional<int64_t> retired_at;  // set when retired (by the owner, or the grace ended)
+  std::string reason;                 // why it was retired
+  // A join may use it at `now`: not retired, verifier present, grace (if any) not over.
+  bool Usable(int64_t now) const {
+    return !retired_at && !verifier.empty() && (!retire_at || now <= *retire_at);
+  }
 };
 
 // --- firmware, campaigns, incidents (schema v2)
@@ -249,6 +272,7 @@ class Registry {
   // --- admission ------------------------------------------------------------------------------
   // A new thing in kAllowed. Re-allowing a thing still in kAllowed updates vendor, model and the
   // setup code (kConflict if vendor or model differ); any other state: kConflict. Audit "allowed".
+  // A setup code in clear is refused (kInvalidInput): use AllowSetupVerifier.
   Status Allow(std::string_view serial, std::string_view vendor, std::string_view model,
                std::optional<std::string> setup_code, std::string_view actor);
   // Like Allow, and stores the voucher and its expiry (the KDC verified the voucher before the
@@ -265,8 +289,43 @@ class Registry {
   // kVerifyFailed naming the state. Unknown serial: kNotFound. An expired voucher (now >
   // voucher_expiry): kVerifyFailed. A revoked credential, or one bound to another thing:
   // kVerifyFailed / kConflict. Refusals write nothing; the KDC records them with Append.
+  // `hook`, when given, runs in the same transaction (CommissionHook).
   Result<CommissionOutcome> Commission(std::string_view serial, const CommissionInput& input,
-                                       std::string_view actor);
+                                       std::string_view actor, const CommissionHook& hook = {});
+
+  // --- SecProf_2 setup codes (schema v4; registry/setup_codes.cpp) ----------------------------
+  // Allow (same rules and audit "allowed") with the setup-code key wrapped by the KDC (1..1024
+  // bytes) instead of a code. Re-allowing a thing still in kAllowed replaces the key and clears
+  // any retirement (a new code).
+  Status AllowSetupVerifier(std::string_view serial, std::string_view vendor,
+                            std::string_view model, Bytes wrapped_verifier, std::string_view actor);
+  // nullopt when the thing has no setup code record (voucher things, unknown serials).
+  Result<std::optional<SetupCode>> GetSetupCode(std::string_view serial);
+  // The owner retires a code: the wrapped key is erased and every later join with it refused.
+  // kNotFound when the thing has no setup code; kConflict when it is already retired. Audit
+  // "setup-code-retired" with `reason`.
+  Status RetireSetupCode(std::string_view serial, std::string_view reason, std::string_view actor);
+  // The checks of ConsumeNonce, without consuming: kVerifyFailed for an unknown, used, expired
+  // nonce or one issued to another serial. Read-only.
+  Status ValidateNonce(Bytes nonce, std::string_view serial);
+  // A setup-code join that the KDC verified (the proof under the key of GetSetupCode): in ONE
+  // transaction, re-checks and consumes the nonce, checks the code is still Usable, and runs
+  // Commission. First join: the code's retire_at = now + grace (it retires when the grace ends).
+  // Repeated join of an active thing: refused (kVerifyFailed "repeated join after the grace
+  // period") unless now <= commissioned_at + grace; when accepted, audit "alert:join-repeat"
+  // besides Commission's "join-repeat". Any refusal writes nothing (the nonce stays usable).
+  // Also erases the keys of codes whose grace ended (retired_at = retire_at, reason "joined").
+  Result<CommissionOutcome> CommissionBySetupCode(std::string_view serial,
+                                                  const CommissionInput& input, Bytes nonce,
+                                                  std::chrono::seconds grace,
+                                                  std::string_view actor);
+  // Rows written before schema v4 that still hold a code in clear: (serial, code), by serial.
+  Result<std::vector<std::pair<std::string, std::string>>> LegacySetupCodes();
+  // Replaces a legacy clear code by its wrapped key, in one transaction, with SQLite's
+  // secure_delete on (the freed bytes are zeroed) and the WAL checkpointed and truncated after,
+  // so the code is gone from the files. Audit "setup-code-converted". kNotFound when the row
+  // holds no clear code.
+  Status ConvertLegacySetupCode(std::string_view serial, Bytes wrapped_verifier);
 
   // Moves a thing along the lifecycle. Allowed:
   //   commissioned -> operational;  operational <-> maintenance;
@@ -409,8 +468,11 @@ class Registry {
   // The halt check comes first, so a last stage over the threshold ends kHalted, not kCompleted.
   // Audit "fw-installed" / "fw-failed" (serial = the thing, detail = campaign, sequence, report).
   // Returns the campaign after the update.
+  // `running_sequence` (the version the thing runs after a failed install) is recorded with a
+  // failed report, in the same transaction; nothing is recorded when the report is refused.
   Result<Campaign> ReportInstall(int64_t campaign_id, std::string_view serial, bool ok,
-                                 std::string_view detail, std::string_view actor);
+                                 std::string_view detail, std::string_view actor,
+                                 std::optional<uint64_t> running_sequence = std::nullopt);
 
   Result<Campaign> GetCampaign(int64_t id);       // kNotFound
   Result<std::vector<Campaign>> ListCampaigns();  // by id
