@@ -146,6 +146,8 @@ int ServeKdc(const Args& a) {
   o.owner = kOwner;
   if (!a.vendor_ca.empty()) o.vendor_ca_files = {a.vendor_ca};
   o.join_window = std::chrono::seconds(0);  // always open: rounds outlast no window
+  o.require_token_keys = false;  // file-store things: the join cost, not the key protection
+  o.kek.allow_file_ca_key = true;
   o.limits.max_handshake_sessions = 256;
   o.limits.max_idle_sessions = static_cast<unsigned>(a.max_sessions);
   auto k = kdc::Kdc::Create(std::move(o));
@@ -630,6 +632,7 @@ RoundResult Round(const Args& a, const std::string& self, int profile, const Fle
     io.factory_dir = fleet.dir;
     io.serial = fleet.manifest.things[i].serial;
     io.profile = ProfileOf(profile);
+    io.allow_file_keys = true;  // SecProf_3 with file-store things (recorded override)
     thing::AgentOptions ao;
     ao.state_dir = io.state_dir;
     ao.timeout = std::chrono::milliseconds(30000);

@@ -168,6 +168,9 @@ Result<std::vector<std::unique_ptr<thing::Agent>>> Fleet(const fs::path& dir, do
   std::vector<std::unique_ptr<thing::Agent>> out;
   for (const auto& t : manifest.things) {
     thing::InitOptions io{(dir / "things" / t.serial).string(), mo.out_dir, t.serial, p};
+    // Without SoftHSM2 the demo falls back to file stores, recorded as an override (and reported
+    // as a failure of SecProf_3/4 below).
+    io.allow_file_keys = token == g_tokens.end();
     SECPROF_TRY(thing::Agent::Init(io));
     thing::AgentOptions ao;
     ao.state_dir = io.state_dir;
@@ -261,6 +264,13 @@ ProfileRun RunManaged(const fs::path& dir, domain::Profile p, int count) {
   ko.db_path = (dir / "kdc.db").string();
   ko.owner = "Demo-Owner";
   ko.vendor_ca_files = {(dir / "factory" / m.ca_certificate).string()};
+  if (auto tok = g_tokens.find(p); tok != g_tokens.end()) {
+    ko.kek.ca_token = tok->second.token_label;  // the domain CA key in the token too
+    ko.kek.ca_pin = tok->second.pin;
+  } else {
+    ko.require_token_keys = false;  // the file-store fallback (see Fleet)
+    ko.kek.allow_file_ca_key = true;
+  }
   auto k = DemoKdc::Start(ko);
   if (!k) {
     run.failures.push_back("KDC: " + k.error().message());
@@ -468,7 +478,9 @@ ProfileRun RunManaged(const fs::path& dir, domain::Profile p, int count) {
     if (g_tokens.count(p))
       run.notes.push_back(
           "IDevID and LDevID keys generated in a PKCS#11 token (SoftHSM2), "
-          "non-extractable; DTLS handshakes and group signatures are made in it");
+          "non-extractable; DTLS handshakes and group signatures are made in it; the things' "
+          "secrets are sealed under a token AES key; the domain CA and KDC DTLS keys are in a "
+          "token too");
     else
       run.failures.push_back("no PKCS#11 token for this profile: " + g_token_problem);
   }

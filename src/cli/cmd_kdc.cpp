@@ -83,8 +83,9 @@ Result<std::unique_ptr<registry::Registry>> OpenRegistry(const std::string& db) 
   return reg;
 }
 
-Result<std::unique_ptr<kdc::OwnerTools>> OpenTools(const std::string& db, const std::string& keys) {
-  auto t = kdc::OwnerTools::Open(db, keys);
+Result<std::unique_ptr<kdc::OwnerTools>> OpenTools(const std::string& db, const std::string& keys,
+                                                   const kdc::KeyDirOptions& kek = {}) {
+  auto t = kdc::OwnerTools::Open(db, keys, SystemClock(), crypto::SystemRandomSource(), kek);
   if (!t) return Fail(OpenError(t.error(), db));
   return t;
 }
@@ -156,6 +157,12 @@ struct RunArgs {
   std::string ready_file;
   std::string on_clone = "quarantine";
   int64_t clone_window = 10;
+  // key protection (issue 9 items 5 and 12)
+  std::string kek_file;
+  bool allow_colocated_kek = false;
+  std::string require_token_keys = "profile";
+  std::string ca_token, ca_module, ca_pin;
+  bool allow_file_ca_key = false;
 };
 
 void PrintStats(const kdc::KdcStats& s, std::chrono::seconds ran) {
@@ -194,6 +201,13 @@ Status RunKdc(const RunArgs& a) {
   o.allowed_ciphers = a.allowed_ciphers;
   o.on_clone = a.on_clone == "audit" ? kdc::OnClone::kAudit : kdc::OnClone::kQuarantine;
   o.clone_window = std::chrono::seconds(a.clone_window);
+  o.kek.kek_file = a.kek_file;
+  o.kek.allow_colocated_kek = a.allow_colocated_kek;
+  o.kek.ca_token = a.ca_token;
+  o.kek.ca_pkcs11_module = a.ca_module;
+  o.kek.ca_pin = a.ca_pin;
+  o.kek.allow_file_ca_key = a.allow_file_ca_key;
+  if (a.require_token_keys != "profile") o.require_token_keys = a.require_token_keys == "yes";
 
   SignalBlock signals;
   if (!signals.ok()) return Fail(ErrorCode::kIo, "cannot block SIGINT/SIGTERM");
@@ -263,12 +277,30 @@ struct OwnerArgs {
   std::string old_serial, new_serial;
   // group
   std::string group;
+  // key protection (issue 9 item 12)
+  std::string kek_file;
+  bool allow_colocated_kek = false;
 };
+
+kdc::KeyDirOptions Kek(const OwnerArgs& a) {
+  kdc::KeyDirOptions k;
+  k.kek_file = a.kek_file;
+  k.allow_colocated_kek = a.allow_colocated_kek;
+  return k;
+}
+
+// Moves the KEK out of the key directory (kdc.h MigrateDomainKek).
+Status MigrateKek(const OwnerArgs& a) {
+  const std::string keys = a.keys.empty() ? a.db + ".keys" : a.keys;
+  SECPROF_ASSIGN_OR_RETURN(std::string did, kdc::MigrateDomainKek(keys, Kek(a)));
+  std::cout << "kdc: " << did << "\n";
+  return Ok();
+}
 
 Status Allow(const OwnerArgs& a) {
   if (a.all == !a.serials.empty())
     return Fail(ErrorCode::kInvalidInput, "give --serial S (one or more times) or --all");
-  SECPROF_ASSIGN_OR_RETURN(auto tools, OpenTools(a.db, a.keys));
+  SECPROF_ASSIGN_OR_RETURN(auto tools, OpenTools(a.db, a.keys, Kek(a)));
   registry::Registry& reg = tools->registry();
   SECPROF_ASSIGN_OR_RETURN(registry::DomainInfo dom, reg.Domain());
   if (dom.profile != domain::ProfileName(domain::Profile::kSecProf2))
@@ -324,7 +356,7 @@ Status Allow(const OwnerArgs& a) {
 }
 
 Status ImportVouchers(const OwnerArgs& a) {
-  SECPROF_ASSIGN_OR_RETURN(auto tools, OpenTools(a.db, a.keys));
+  SECPROF_ASSIGN_OR_RETURN(auto tools, OpenTools(a.db, a.keys, Kek(a)));
   SECPROF_ASSIGN_OR_RETURN(registry::DomainInfo dom, tools->registry().Domain());
   if (dom.profile == domain::ProfileName(domain::Profile::kSecProf2))
     return Fail(ErrorCode::kInvalidInput,
@@ -468,7 +500,7 @@ Status List(const OwnerArgs& a) {
 }
 
 Status Retire(const OwnerArgs& a, State to) {
-  SECPROF_ASSIGN_OR_RETURN(auto tools, OpenTools(a.db, a.keys));
+  SECPROF_ASSIGN_OR_RETURN(auto tools, OpenTools(a.db, a.keys, Kek(a)));
   // An unknown serial is bad input (2) and named, before any change is tried.
   auto t = tools->registry().Get(a.serial);
   if (!t) return Fail(t.error());
@@ -488,7 +520,7 @@ Status Retire(const OwnerArgs& a, State to) {
 }
 
 Status ReplaceThing(const OwnerArgs& a) {
-  SECPROF_ASSIGN_OR_RETURN(auto tools, OpenTools(a.db, a.keys));
+  SECPROF_ASSIGN_OR_RETURN(auto tools, OpenTools(a.db, a.keys, Kek(a)));
   SECPROF_TRY(tools->registry().Get(a.old_serial));
   SECPROF_TRY(tools->registry().Get(a.new_serial));
   SECPROF_ASSIGN_OR_RETURN(std::vector<std::string> before,
@@ -504,14 +536,14 @@ Status ReplaceThing(const OwnerArgs& a) {
 }
 
 Status GroupCreate(const OwnerArgs& a) {
-  SECPROF_ASSIGN_OR_RETURN(auto tools, OpenTools(a.db, a.keys));
+  SECPROF_ASSIGN_OR_RETURN(auto tools, OpenTools(a.db, a.keys, Kek(a)));
   SECPROF_TRY(tools->CreateGroup(a.group, "owner"));
   std::cout << "group " << a.group << " created at epoch 1\n";
   return Ok();
 }
 
 Status GroupAdd(const OwnerArgs& a) {
-  SECPROF_ASSIGN_OR_RETURN(auto tools, OpenTools(a.db, a.keys));
+  SECPROF_ASSIGN_OR_RETURN(auto tools, OpenTools(a.db, a.keys, Kek(a)));
   SECPROF_TRY(tools->registry().Get(a.serial));
   SECPROF_TRY(tools->AddMember(a.group, a.serial, "owner"));
   SECPROF_ASSIGN_OR_RETURN(registry::Group g, tools->registry().GetGroup(a.group));
@@ -520,7 +552,7 @@ Status GroupAdd(const OwnerArgs& a) {
 }
 
 Status GroupRemove(const OwnerArgs& a) {
-  SECPROF_ASSIGN_OR_RETURN(auto tools, OpenTools(a.db, a.keys));
+  SECPROF_ASSIGN_OR_RETURN(auto tools, OpenTools(a.db, a.keys, Kek(a)));
   SECPROF_TRY(tools->registry().Get(a.serial));
   SECPROF_TRY(tools->RemoveMember(a.group, a.serial, "owner"));
   SECPROF_ASSIGN_OR_RETURN(registry::Group g, tools->registry().GetGroup(a.group));
@@ -590,7 +622,7 @@ Status Audit(const OwnerArgs& a) {
 }
 
 Status DomainCa(const OwnerArgs& a) {
-  SECPROF_ASSIGN_OR_RETURN(auto tools, OpenTools(a.db, a.keys));
+  SECPROF_ASSIGN_OR_RETURN(auto tools, OpenTools(a.db, a.keys, Kek(a)));
   std::cout << tools->domain_ca().ToPem();
   return Ok();
 }
@@ -601,6 +633,10 @@ CLI::App* Owner(CLI::App* parent, const char* name, const char* help, OwnerArgs&
   auto* c = parent->add_subcommand(name, help);
   c->add_option("--db", a.db, "The KDC's registry (SQLite file)")->required();
   c->add_option("--keys", a.keys, "The KDC's key directory (default: <db>.keys)");
+  c->add_option("--kek-file", a.kek_file,
+                "The key directory's KEK (default: $SECPROF_KDC_KEK, else <keys>.kek)");
+  c->add_flag("--allow-colocated-kek", a.allow_colocated_kek,
+              "Accept a KEK inside the key directory (audited; see docs/KEYSTORE.md)");
   return c;
 }
 
@@ -648,6 +684,26 @@ void Install(CLI::App& app, Context& ctx) {
                 "concurrent use")
       ->check(CLI::Range(int64_t{1}, int64_t{3600}))
       ->capture_default_str();
+  k->add_option("--kek-file", run->kek_file,
+                "KEK of the key directory, kept outside it (default: $SECPROF_KDC_KEK, else "
+                "<keys>.kek; created with a new domain)");
+  k->add_flag("--allow-colocated-kek", run->allow_colocated_kek,
+              "Accept a KEK inside the key directory (the old wrap.kek; audited). Prefer "
+              "`secprof kdc migrate-kek`");
+  k->add_option("--require-token-keys", run->require_token_keys,
+                "Refuse joining things whose IDevID lacks the manufacturer's key-in-token policy "
+                "(profile: yes for SecProf_3/4)")
+      ->check(CLI::IsMember({"profile", "yes", "no"}))
+      ->capture_default_str();
+  k->add_option("--pkcs11-token", run->ca_token,
+                "Generate the domain CA key in this PKCS#11 token when the domain is created "
+                "(required for SecProf_3/4 unless --allow-file-ca-key); recorded in the key "
+                "directory");
+  k->add_option("--pkcs11-module", run->ca_module,
+                "PKCS#11 module of --pkcs11-token (default: SoftHSM2)");
+  k->add_option("--pin", run->ca_pin, "PKCS#11 user PIN (default: $SECPROF_PKCS11_PIN)");
+  k->add_flag("--allow-file-ca-key", run->allow_file_ca_key,
+              "SecProf_3/4: keep the domain CA key in the file store (audited)");
   k->callback([k, run, &ctx] {
     if (!k->get_subcommands().empty()) return;  // an owner subcommand ran
     // A registry of another profile or owner (kConflict) is bad input here, not a refusal.
@@ -659,6 +715,12 @@ void Install(CLI::App& app, Context& ctx) {
   auto on = [own, &ctx](Status (*fn)(const OwnerArgs&)) {
     return [own, &ctx, fn] { SetExit(ctx, fn(*own)); };
   };
+
+  Owner(k, "migrate-kek",
+        "Move the KEK out of the key directory (wrap.kek -> --kek-file or <keys>.kek; the key "
+        "store re-encrypted; resumable)",
+        a)
+      ->callback(on(MigrateKek));
 
   auto* allow = Owner(k, "allow",
                       "SecProf_2: allow things of a factory with their setup codes (installer)", a);

@@ -85,6 +85,10 @@ struct ThingArgs {
   std::string ready_file;
   // pair
   std::string to;
+  // key protection (issue 9 items 5 and 12)
+  std::string kek_file;
+  bool allow_colocated_kek = false;
+  bool allow_file_keys = false;
 };
 
 // ------------------------------------------------------------------------------ helpers
@@ -197,6 +201,9 @@ Result<std::unique_ptr<Agent>> OpenAgent(const ThingArgs& a) {
   o.timeout = std::chrono::milliseconds(a.timeout_ms);
   o.pkcs11.module_path = a.pkcs11_module;
   o.pkcs11.pin = a.pin;
+  o.kek_file = a.kek_file;
+  o.allow_colocated_kek = a.allow_colocated_kek;
+  o.allow_file_keys = a.allow_file_keys;
   return Agent::Open(std::move(o));
 }
 
@@ -233,6 +240,9 @@ int Init(const ThingArgs& a) {
   o.factory_dir = a.factory;
   o.serial = a.serial;
   o.profile = *profile;
+  o.kek_file = a.kek_file;
+  o.allow_colocated_kek = a.allow_colocated_kek;
+  o.allow_file_keys = a.allow_file_keys;
   if (auto st = Agent::Init(o); !st) return ExitFor(st.error(), Reach::kLocal);
   return WithAgent(a, Reach::kLocal, [](Agent& agent) {
     const auto& s = agent.state();
@@ -349,6 +359,8 @@ nlohmann::json StatusJson(const Agent& agent) {
   j["profile"] = domain::ProfileName(s.profile);
   j["state"] = thing::StateName(s.state);
   j["key_store"] = s.key_store;
+  j["kek"] = s.kek.empty() ? "colocated" : s.kek;
+  j["key_overrides"] = s.key_overrides;
   if (s.kdc_host.empty()) {
     j["kdc"] = nullptr;
   } else {
@@ -381,7 +393,14 @@ int StatusStep(const ThingArgs& a) {
     std::cout << "serial:   " << s.serial << " (" << s.vendor << " " << s.model << ")\n"
               << "profile:  " << domain::ProfileName(s.profile) << "\n"
               << "state:    " << thing::StateName(s.state) << "\n"
-              << "keys:     " << s.key_store << "\n";
+              << "keys:     " << s.key_store << "\n"
+              << "kek:      " << (s.kek.empty() ? "inside the state directory (old layout)" : s.kek)
+              << "\n";
+    if (!s.key_overrides.empty()) {
+      std::cout << "override:";
+      for (const auto& o : s.key_overrides) std::cout << " " << o;
+      std::cout << "  (key protection below the profile's; docs/KEYSTORE.md)\n";
+    }
     if (!s.kdc_host.empty())
       std::cout << "kdc:      coap://" << HostPort(s.kdc_host, s.kdc_udp)
                 << (s.kdc_dtls ? " coaps://" + HostPort(s.kdc_host, s.kdc_dtls) : std::string())
@@ -511,6 +530,18 @@ void Install(CLI::App& app, Context& ctx) {
     return [&ctx, fn, args] { ctx.exit_code = fn(*args); };
   };
 
+  t->add_option("--kek-file", a->kek_file,
+                "The thing's KEK, kept outside the state directory (default: $SECPROF_THING_KEK, "
+                "else <state>.kek; token things keep theirs in the token)");
+  t->add_flag("--allow-colocated-kek", a->allow_colocated_kek,
+              "Accept a KEK inside the state directory (recorded in state.json); prefer "
+              "migrate-kek");
+
+  t->add_flag("--allow-file-keys", a->allow_file_keys,
+              "SecProf_3/4: accept a thing whose keys are in a file key store, not a token "
+              "(init, or a thing made before this check; recorded in state.json; KDCs that "
+              "require token keys still refuse it)");
+
   auto* init = sub("init", "Create the state directory from a factory folder (manufactured)");
   init->add_option("--factory", a->factory, "A `secprof manufacture` output directory")->required();
   init->add_option("--serial", a->serial, "The thing's serial in the manifest")->required();
@@ -579,6 +610,34 @@ void Install(CLI::App& app, Context& ctx) {
       return Ok();
     });
   });
+
+  sub("migrate-kek",
+      "Move the KEK out of the state directory (old layout <state>/kek -> --kek-file or "
+      "<state>.kek; token things: into the token); resumable")
+      ->callback([&ctx, a] {
+        if (a->state_dir.empty()) {
+          ctx.exit_code =
+              ExitFor(Error(ErrorCode::kInvalidInput, "--state DIR is required"), Reach::kLocal);
+          return;
+        }
+        auto lock = StateLock::Take(a->state_dir);
+        if (!lock) {
+          ctx.exit_code = ExitFor(lock.error(), Reach::kLocal);
+          return;
+        }
+        thing::AgentOptions o;
+        o.state_dir = a->state_dir;
+        o.pkcs11.module_path = a->pkcs11_module;
+        o.pkcs11.pin = a->pin;
+        o.kek_file = a->kek_file;
+        auto did = Agent::MigrateKek(o);
+        if (!did) {
+          ctx.exit_code = ExitFor(did.error(), Reach::kLocal);
+          return;
+        }
+        std::cout << a->state_dir << ": " << *did << "\n";
+        ctx.exit_code = kExitOk;
+      });
 
   auto* st = sub("status", "Show the thing's state, profile, KDC, owner, groups and history");
   st->add_option("--format", a->format, "Output format")

@@ -152,6 +152,20 @@ Result<std::shared_ptr<Certificate::Impl>> ParseCertificate(ByteView der) {
       break;
     }
   }
+  {
+    SECPROF_ASSIGN_OR_RETURN(
+        CERTIFICATEPOLICIES * raw,
+        OptionalExt<CERTIFICATEPOLICIES>(x, NID_certificate_policies, "certificatePolicies"));
+    CertificatePoliciesPtr policies(raw);
+    for (int i = 0; policies && i < sk_POLICYINFO_num(policies.get()); ++i) {
+      const POLICYINFO* info = sk_POLICYINFO_value(policies.get(), i);
+      char buf[128];
+      int n = OBJ_obj2txt(buf, sizeof buf, info->policyid, 1);  // 1: dotted numbers
+      if (n <= 0 || static_cast<size_t>(n) >= sizeof buf)
+        return Fail(ErrorCode::kInvalidInput, "certificatePolicies: unreadable policy OID");
+      impl->policies.emplace_back(buf, static_cast<size_t>(n));
+    }
+  }
   SECPROF_ASSIGN_OR_RETURN(impl->fingerprint, crypto::Sha256(impl->der));
   impl->self_issued = X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) == 0;
   ClearOpenSslErrors();
@@ -211,6 +225,9 @@ const Bytes& Certificate::subject_key_id() const { return impl_->ski; }
 const Bytes& Certificate::authority_key_id() const { return impl_->aki; }
 const std::optional<HardwareModuleName>& Certificate::hardware_module_name() const {
   return impl_->hwmn;
+}
+const std::vector<std::string>& Certificate::certificate_policies() const {
+  return impl_->policies;
 }
 const crypto::Sha256Digest& Certificate::fingerprint() const { return impl_->fingerprint; }
 bool Certificate::self_issued() const { return impl_->self_issued; }

@@ -62,6 +62,7 @@ using GeneralNamePtr = std::unique_ptr<GENERAL_NAME, Free<GENERAL_NAME_free>>;
 using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, Free<FreeGeneralNames>>;
 using OtherNamePtr = std::unique_ptr<OTHERNAME, Free<OTHERNAME_free>>;
 using OpenSslBytesPtr = std::unique_ptr<unsigned char, Free<OpenSslFree>>;
+using CertificatePoliciesPtr = std::unique_ptr<CERTIFICATEPOLICIES, Free<CERTIFICATEPOLICIES_free>>;
 
 // OpenSslError and ClearOpenSslErrors come from secprof/crypto/openssl_errors.h.
 using crypto::ClearOpenSslErrors;
@@ -140,6 +141,7 @@ struct Certificate::Impl {
   Bytes ski;
   Bytes aki;
   std::optional<HardwareModuleName> hwmn;
+  std::vector<std::string> policies;  // certificatePolicies policyIdentifiers, dotted
   crypto::Sha256Digest fingerprint{};
   bool self_issued = false;
 };

@@ -33,6 +33,7 @@ struct CertSpec {
   std::optional<int> path_len;
   uint32_t key_usage = 0;
   std::optional<HardwareModuleName> hwmn;
+  std::vector<std::string> policy_oids;  // certificatePolicies, none when empty
 };
 
 // RFC 5280 §4.1.2.2: positive, unique per CA, at most 20 octets; CA/B Forum practice and
@@ -52,6 +53,23 @@ Status AddExt(X509* x, int nid, void* value, bool critical, const char* what) {
     return Fail(OpenSslError(std::string("adding ") + what));
   }
   return Ok();
+}
+
+// certificatePolicies with one PolicyInformation per OID, without qualifiers (RFC 5280 §4.2.1.4).
+Status AddPolicies(X509* x, const std::vector<std::string>& oids) {
+  CertificatePoliciesPtr policies(CERTIFICATEPOLICIES_new());
+  if (!policies) return Fail(OpenSslError("CERTIFICATEPOLICIES_new"));
+  for (const auto& oid : oids) {
+    POLICYINFO* info = POLICYINFO_new();
+    if (!info) return Fail(OpenSslError("POLICYINFO_new"));
+    ASN1_OBJECT_free(info->policyid);
+    info->policyid = OBJ_txt2obj(oid.c_str(), 1);  // 1: dotted numbers only, no names
+    if (!info->policyid || sk_POLICYINFO_push(policies.get(), info) <= 0) {
+      POLICYINFO_free(info);
+      return Fail(ErrorCode::kInvalidInput, "certificatePolicies: bad policy OID '" + oid + "'");
+    }
+  }
+  return AddExt(x, NID_certificate_policies, policies.get(), false, "certificatePolicies");
 }
 
 Result<Asn1OctetStringPtr> OctetString(ByteView b) {
@@ -190,6 +208,9 @@ Result<Certificate> Build(crypto::Signer& signer, const CertSpec& spec, crypto::
     gn.release();  // owned by `names` now
     SECPROF_TRY(AddExt(x.get(), NID_subject_alt_name, names.get(), false, "subjectAltName"));
   }
+
+  // certificatePolicies (RFC 5280 §4.2.1.4): policyIdentifiers only, not critical.
+  if (!spec.policy_oids.empty()) SECPROF_TRY(AddPolicies(x.get(), spec.policy_oids));
 
   // The TBSCertificate's signature field (§4.1.2.3) must equal signatureAlgorithm (§4.1.1.2).
   SECPROF_ASSIGN_OR_RETURN(X509AlgorPtr alg, SignatureAlgorithmFor(signer));
@@ -332,6 +353,7 @@ Result<Certificate> IssueIdevid(crypto::Signer& ca_key, const Certificate& ca_ce
     hwmn.hw_serial_num.assign(request.serial_number.begin(), request.serial_number.end());
     spec.hwmn = std::move(hwmn);
   }
+  spec.policy_oids = request.policy_oids;
   return Build(ca_key, spec, rng);
 }
 

@@ -6,6 +6,8 @@
 #include "secprof/core/result.h"
 #include "secprof/crypto/random.h"
 #include "secprof/identity/identity.h"
+#include "secprof/kdc/kdc.h"
+#include "secprof/keystore/keystore.h"
 #include "secprof/registry/registry.h"
 
 namespace secprof::kdc {
@@ -19,6 +21,50 @@ Result<crypto::Bytes> NewGroupKey(crypto::ByteView kek, std::string_view group, 
                                   crypto::Random& rng);
 
 int64_t UnixNow(const Clock& clock);
+
+// ---- key protection (key_protection.cpp; issue 9 items 5 and 12) ----
+struct DomainKek {
+  crypto::SecureBuffer wrap;       // wraps the registry's symmetric keys
+  crypto::SecureBuffer store_kek;  // the file key store's KEK; empty: the old co-located layout
+  std::string colocated;           // non-empty when a co-located KEK was accepted (to audit)
+};
+// The KEK of `keys_dir` per `o` (kdc.h KeyDirOptions); created only for a new domain.
+Result<DomainKek> ResolveDomainKek(const std::string& keys_dir, const KeyDirOptions& o,
+                                   crypto::Random& rng);
+// Where the domain CA key is (<keys_dir>/domain-ca.key: "pkcs11 <token> <key label>"; absent:
+// the file store, label "domain-ca"). A new domain with o.ca_token gets a fresh key label, written
+// down when `create`. kInvalidInput when o.ca_token contradicts the recorded place.
+struct CaKeyPlace {
+  bool token = false;
+  std::string token_label;
+  std::string key_label = "domain-ca";
+  std::string Describe() const;
+};
+Result<CaKeyPlace> CaKeyLocation(const std::string& keys_dir, const KeyDirOptions& o,
+                                 crypto::Random& rng, bool create);
+// The token holding the CA key (module and PIN from `o`, else the default module and
+// $SECPROF_PKCS11_PIN).
+Result<std::unique_ptr<keystore::KeyStore>> OpenCaToken(const CaKeyPlace& place,
+                                                        const KeyDirOptions& o);
+// The KDC DTLS key's label on the CA's token: "kdc-tls-<the CA key label's suffix>".
+std::string TlsKeyLabel(const CaKeyPlace& place);
+// What libcoap needs to sign with `label` on the CA's token (PIN and module as OpenCaToken).
+coap::Pkcs11PrivateKey TokenKeyRef(const CaKeyPlace& place, const std::string& label,
+                                   const KeyDirOptions& o);
+// The KDC's DTLS private key in `pki`: the token reference when there is one, else the PEM.
+void SetKdcPrivateKey(coap::PkiConfig& pki, const DomainKeys& dk);
+// Kdc::Create, before anything is written: kInvalidInput for a SecProf_3/4 domain whose CA key
+// is (or would be) in the file store without o.kek.allow_file_ca_key; the audit note when the
+// override is used, else "".
+Result<std::string> CheckCaKeyPlace(const KdcOptions& o, crypto::Random& rng);
+// Appends the audit entries of the key overrides in use ("override:colocated-kek" when
+// dk.colocated_kek is set, "override:file-ca-key" when file_ca_note is not empty).
+Status AuditKeyOverrides(registry::Registry& reg, const DomainKeys& dk,
+                         const std::string& file_ca_note);
+// Whether joining things must hold their keys in a token (KdcOptions::require_token_keys).
+bool RequiresTokenKeys(const KdcOptions& o);
+// kVerifyFailed when RequiresTokenKeys(o) and `idevid` lacks identity::kPolicyKeyInToken.
+Status CheckThingKeyProtection(const KdcOptions& o, const identity::Certificate& idevid);
 std::string HexSha256(crypto::ByteView data);
 
 }  // namespace secprof::kdc

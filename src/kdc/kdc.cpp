@@ -186,6 +186,8 @@ struct Kdc::Impl {
     if (t->state != State::kAllowed && !registry::IsActive(t->state))
       return tl::unexpected(Refusal{coap::kForbidden, "retired",
                                     "thing " + serial + " is " + registry::StateName(t->state)});
+    if (auto kp = CheckThingKeyProtection(opt, *c); !kp)  // issue 9 item 5
+      return tl::unexpected(Refusal{coap::kForbidden, "token-keys-required", kp.error().message()});
     return *t;
   }
 
@@ -519,7 +521,7 @@ struct Kdc::Impl {
     } else {
       coap::PkiConfig pki;
       pki.certificate_pem = dk->kdc_certificate_pem;
-      pki.private_key_pem = dk->kdc_private_key_pem.Clone();
+      SetKdcPrivateKey(pki, *dk);  // a PEM, or a token key (issue 9 item 12)
       std::string anchors = dk->domain_ca.ToPem();
       for (const auto& v : dk->vendor_cas) anchors += v.ToPem();
       pki.trust_anchors_pem = anchors;
@@ -584,16 +586,18 @@ Result<std::unique_ptr<Kdc>> Kdc::Create(KdcOptions options, const Clock& clock,
       return Fail(ErrorCode::kInvalidInput,
                   "no manufacturer trust anchor: pass --vendor-ca or import a voucher first");
   }
+  SECPROF_ASSIGN_OR_RETURN(std::string file_ca_note, CheckCaKeyPlace(options, rng));
   auto impl = std::make_unique<Impl>(std::move(options), clock, rng);
   SECPROF_ASSIGN_OR_RETURN(impl->reg, registry::Registry::Open(impl->opt.db_path, clock));
   SECPROF_TRY(impl->reg->InitDomain(domain::ProfileName(impl->opt.profile), impl->opt.owner));
-  SECPROF_ASSIGN_OR_RETURN(impl->dk,
-                           OpenDomainKeys(impl->opt.keys_dir, impl->opt.owner, clock, rng));
+  SECPROF_ASSIGN_OR_RETURN(
+      impl->dk, OpenDomainKeys(impl->opt.keys_dir, impl->opt.owner, clock, rng, impl->opt.kek));
+  SECPROF_TRY(AuditKeyOverrides(*impl->reg, *impl->dk, file_ca_note));  // issue 9 item 12
   for (auto& c : vendor_cas) impl->dk->vendor_cas.push_back(std::move(c));
   if (pol.bootstrap == domain::Bootstrap::kVoucher && impl->dk->vendor_cas.empty())
     return Fail(ErrorCode::kInvalidInput,
                 "no manufacturer trust anchor: pass --vendor-ca or import a voucher first");
-  SECPROF_ASSIGN_OR_RETURN(impl->ca_signer, DomainCaSigner(impl->opt.keys_dir));
+  SECPROF_ASSIGN_OR_RETURN(impl->ca_signer, DomainCaSigner(impl->opt.keys_dir, impl->opt.kek));
   impl->guard =
       std::make_unique<CloneGuard>(*impl->reg, clock, impl->opt.on_clone, impl->opt.clone_window,
                                    impl->opt.clone_incident_quiet);

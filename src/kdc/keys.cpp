@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "internal.h"
 #include "secprof/cbor/cbor.h"
 #include "secprof/core/fs.h"
 #include "secprof/kdc/kdc.h"
@@ -14,9 +15,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kCaLabel = "domain-ca";
+constexpr const char* kCaLabel = "domain-ca";  // in the file store
 constexpr const char* kTlsLabel = "kdc-tls";
-constexpr size_t kKekSize = 32;
 
 Status EnsurePrivateDir(const std::string& dir) {
   std::error_code ec;
@@ -27,9 +27,13 @@ Status EnsurePrivateDir(const std::string& dir) {
   return {};
 }
 
-Result<std::unique_ptr<keystore::FileKeyStore>> OpenStore(const std::string& keys_dir) {
+// The file key store under the KEK kept outside the directory (key_protection.cpp); the old
+// layout's own keystore/kek only when that was accepted (store_kek empty).
+Result<std::unique_ptr<keystore::FileKeyStore>> OpenStore(const std::string& keys_dir,
+                                                          const DomainKek& kek) {
   keystore::FileKeyStoreOptions o;
   o.dir = keys_dir + "/keystore";
+  o.kek = kek.store_kek.Clone();
   return keystore::FileKeyStore::Open(std::move(o));
 }
 
@@ -61,60 +65,78 @@ Result<identity::Certificate> KeyAndCertificate(
   return cert;
 }
 
-Result<crypto::SecureBuffer> ReadOrCreateKek(const std::string& path, crypto::Random& rng) {
-  if (fs::exists(path)) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0 || (st.st_mode & 077) != 0)
-      return Fail(ErrorCode::kInvalidInput, path + " must exist with mode 0600");
-    SECPROF_ASSIGN_OR_RETURN(std::string s, ReadFile(path));
-    if (s.size() != kKekSize)
-      return Fail(ErrorCode::kInvalidInput, path + " must hold exactly 32 bytes");
-    crypto::SecureBuffer k(crypto::ByteView(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
-    std::fill(s.begin(), s.end(), '\0');
-    return k;
-  }
-  SECPROF_ASSIGN_OR_RETURN(crypto::SecureBuffer k, rng.DrawSecret(kKekSize));
-  SECPROF_TRY(WriteFileAtomic(
-      path, std::string_view(reinterpret_cast<const char*>(k.data()), k.size()), 0600));
-  return k;
-}
-
 }  // namespace
 
 Result<DomainKeys> OpenDomainKeys(const std::string& keys_dir, const std::string& owner,
-                                  const Clock& clock, crypto::Random& rng) {
+                                  const Clock& clock, crypto::Random& rng,
+                                  const KeyDirOptions& kek_options) {
+  SECPROF_ASSIGN_OR_RETURN(DomainKek kek, ResolveDomainKek(keys_dir, kek_options, rng));
   SECPROF_TRY(EnsurePrivateDir(keys_dir));
   SECPROF_TRY(EnsurePrivateDir(keys_dir + "/vendors"));
-  SECPROF_ASSIGN_OR_RETURN(auto store, OpenStore(keys_dir));
+  SECPROF_ASSIGN_OR_RETURN(auto store, OpenStore(keys_dir, kek));
+  // The domain CA key: the file store, or a token (issue 9 item 12; CaKeyLocation).
+  SECPROF_ASSIGN_OR_RETURN(CaKeyPlace place, CaKeyLocation(keys_dir, kek_options, rng, true));
+  std::unique_ptr<keystore::KeyStore> token;
+  keystore::KeyStore* ca_store = store.get();
+  const std::string ca_path = keys_dir + "/domain-ca.pem";
+  const bool read_only_ca = place.token && !kek_options.open_ca_token && fs::exists(ca_path);
+  if (place.token && !read_only_ca) {
+    SECPROF_ASSIGN_OR_RETURN(token, OpenCaToken(place, kek_options));
+    ca_store = token.get();
+  }
   // The domain CA (RFC 5280 §4.2.1.9 cA, path length 0): issues LDevIDs and the KDC certificate.
-  auto ca =
-      KeyAndCertificate(*store, kCaLabel, keys_dir + "/domain-ca.pem", [&](crypto::Signer& s) {
-        identity::CaOptions o;
-        o.organization = owner;
-        o.common_name = owner + " Domain CA";
-        return identity::CreateDomainCa(s, o, clock, rng);
-      });
+  auto make_ca = [&](crypto::Signer& s) {
+    identity::CaOptions o;
+    o.organization = owner;
+    o.common_name = owner + " Domain CA";
+    return identity::CreateDomainCa(s, o, clock, rng);
+  };
+  Result<identity::Certificate> ca = Fail(ErrorCode::kInternal, "unset");
+  if (read_only_ca) {
+    auto pem = ReadFile(ca_path);
+    ca = pem ? identity::Certificate::FromPem(*pem)
+             : Result<identity::Certificate>(Fail(pem.error()));
+  } else {
+    ca = KeyAndCertificate(*ca_store, place.key_label, ca_path, make_ca);
+  }
   if (!ca) return Fail(ca.error().WithContext("domain CA"));
-  SECPROF_ASSIGN_OR_RETURN(auto ca_signer, store->GetSigner(kCaLabel));
-  auto tls = KeyAndCertificate(*store, kTlsLabel, keys_dir + "/kdc.pem",
-                               [&](crypto::Signer& s) -> Result<identity::Certificate> {
-                                 identity::Name n;
-                                 n.common_name = "kdc." + owner;
-                                 n.organization = owner;
-                                 SECPROF_ASSIGN_OR_RETURN(identity::CertificateRequest csr,
-                                                          identity::CreateRequest(s, n));
-                                 identity::LdevidPolicy p;
-                                 p.validity = std::chrono::days(3650);
-                                 p.organization = owner;
-                                 return identity::IssueLdevid(*ca_signer, *ca, csr, p, clock, rng);
-                               });
+  // With the CA key in a token, the KDC's DTLS key is made and used there too.
+  const std::string tls_label = place.token ? TlsKeyLabel(place) : std::string(kTlsLabel);
+  keystore::KeyStore* tls_store = place.token ? ca_store : store.get();
+  auto make_tls = [&](crypto::Signer& s) -> Result<identity::Certificate> {
+    if (read_only_ca)
+      return Fail(ErrorCode::kNotFound, "no KDC certificate yet: start the KDC first");
+    SECPROF_ASSIGN_OR_RETURN(auto ca_signer, ca_store->GetSigner(place.key_label));
+    identity::Name n;
+    n.common_name = "kdc." + owner;
+    n.organization = owner;
+    SECPROF_ASSIGN_OR_RETURN(identity::CertificateRequest csr, identity::CreateRequest(s, n));
+    identity::LdevidPolicy p;
+    p.validity = std::chrono::days(3650);
+    p.organization = owner;
+    return identity::IssueLdevid(*ca_signer, *ca, csr, p, clock, rng);
+  };
+  Result<identity::Certificate> tls = Fail(ErrorCode::kInternal, "unset");
+  if (read_only_ca) {  // owner tools: the certificate only (the key is in the token)
+    auto pem = ReadFile(keys_dir + "/kdc.pem");
+    tls = pem ? identity::Certificate::FromPem(*pem)
+              : Result<identity::Certificate>(Fail(pem.error()));
+  } else {
+    tls = KeyAndCertificate(*tls_store, tls_label, keys_dir + "/kdc.pem", make_tls);
+  }
   if (!tls) return Fail(tls.error().WithContext("KDC certificate"));
-  DomainKeys k{*ca, *tls, tls->ToPem(), {}, {}, {}};
-  SECPROF_ASSIGN_OR_RETURN(crypto::SecureBuffer der, store->ExportPrivate(kTlsLabel));
-  SECPROF_ASSIGN_OR_RETURN(crypto::PrivateKey sk,
-                           crypto::PrivateKey::FromDer(crypto::ByteView(der.data(), der.size())));
-  SECPROF_ASSIGN_OR_RETURN(k.kdc_private_key_pem, sk.ToPem());
-  SECPROF_ASSIGN_OR_RETURN(k.wrap_kek, ReadOrCreateKek(keys_dir + "/wrap.kek", rng));
+  DomainKeys k{*ca, *tls, tls->ToPem(), {}, {}, {}, {}, {}, {}};
+  if (place.token) {
+    if (!read_only_ca) k.kdc_private_key_pkcs11 = TokenKeyRef(place, tls_label, kek_options);
+  } else {
+    SECPROF_ASSIGN_OR_RETURN(crypto::SecureBuffer der, store->ExportPrivate(kTlsLabel));
+    SECPROF_ASSIGN_OR_RETURN(crypto::PrivateKey sk,
+                             crypto::PrivateKey::FromDer(crypto::ByteView(der.data(), der.size())));
+    SECPROF_ASSIGN_OR_RETURN(k.kdc_private_key_pem, sk.ToPem());
+  }
+  k.wrap_kek = std::move(kek.wrap);
+  k.colocated_kek = kek.colocated;
+  k.ca_key_location = place.Describe();
   std::vector<fs::path> vendor_files;
   for (const auto& e : fs::directory_iterator(keys_dir + "/vendors"))
     if (e.path().extension() == ".pem") vendor_files.push_back(e.path());
@@ -128,8 +150,17 @@ Result<DomainKeys> OpenDomainKeys(const std::string& keys_dir, const std::string
   return k;
 }
 
-Result<std::unique_ptr<crypto::Signer>> DomainCaSigner(const std::string& keys_dir) {
-  SECPROF_ASSIGN_OR_RETURN(auto store, OpenStore(keys_dir));
+Result<std::unique_ptr<crypto::Signer>> DomainCaSigner(const std::string& keys_dir,
+                                                       const KeyDirOptions& kek_options) {
+  SECPROF_ASSIGN_OR_RETURN(DomainKek kek,
+                           ResolveDomainKek(keys_dir, kek_options, crypto::SystemRandomSource()));
+  SECPROF_ASSIGN_OR_RETURN(
+      CaKeyPlace place, CaKeyLocation(keys_dir, kek_options, crypto::SystemRandomSource(), false));
+  if (place.token) {
+    SECPROF_ASSIGN_OR_RETURN(auto token, OpenCaToken(place, kek_options));
+    return token->GetSigner(place.key_label);  // the signer keeps the token open
+  }
+  SECPROF_ASSIGN_OR_RETURN(auto store, OpenStore(keys_dir, kek));
   return store->GetSigner(kCaLabel);
 }
 

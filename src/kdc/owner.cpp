@@ -36,12 +36,21 @@ registry::GroupRekeyFn RekeyWith(crypto::ByteView kek, crypto::Random& rng) {
   };
 }
 
+namespace {
+// Owner commands do not sign with the domain CA key: its token (and PIN) is not needed.
+KeyDirOptions OwnerKek(KeyDirOptions k) {
+  k.open_ca_token = false;
+  return k;
+}
+}  // namespace
+
 OwnerTools::OwnerTools(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 OwnerTools::~OwnerTools() = default;
 
 Result<std::unique_ptr<OwnerTools>> OwnerTools::Open(const std::string& db_path,
                                                      std::string keys_dir, const Clock& clock,
-                                                     crypto::Random& rng) {
+                                                     crypto::Random& rng,
+                                                     const KeyDirOptions& kek) {
   if (db_path.empty()) return Fail(ErrorCode::kInvalidInput, "--db is required");
   if (!std::filesystem::exists(db_path))
     return Fail(ErrorCode::kNotFound,
@@ -54,7 +63,10 @@ Result<std::unique_ptr<OwnerTools>> OwnerTools::Open(const std::string& db_path,
                 keys_dir + "/domain-ca.pem does not exist (not the key directory of this KDC?)");
   SECPROF_ASSIGN_OR_RETURN(auto reg, registry::Registry::Open(db_path, clock));
   SECPROF_ASSIGN_OR_RETURN(registry::DomainInfo info, reg->Domain());
-  SECPROF_ASSIGN_OR_RETURN(DomainKeys keys, OpenDomainKeys(keys_dir, info.owner, clock, rng));
+  SECPROF_ASSIGN_OR_RETURN(DomainKeys keys,
+                           OpenDomainKeys(keys_dir, info.owner, clock, rng, OwnerKek(kek)));
+  if (!keys.colocated_kek.empty())
+    SECPROF_TRY(reg->Append("owner", "override:colocated-kek", "", keys.colocated_kek));
   SECPROF_TRY(ConvertLegacySetupCodes(
       *reg, crypto::ByteView(keys.wrap_kek.data(), keys.wrap_kek.size()), rng));
   auto impl =

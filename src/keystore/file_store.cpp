@@ -234,7 +234,7 @@ Bytes Aad(const uint8_t* header, const std::string& label) {
 
 }  // namespace
 
-Status FileKeyStore::Import(const std::string& label, const crypto::PrivateKey& key) {
+Result<Bytes> FileKeyStore::Encrypt(const std::string& label, const crypto::PrivateKey& key) {
   SECPROF_TRY(ValidateLabel(label));
   SECPROF_ASSIGN_OR_RETURN(SecureBuffer der, key.ToDer());
   Bytes file(kHeaderSize + kNonceSize + der.size() + kTagSize);
@@ -250,9 +250,22 @@ Status FileKeyStore::Import(const std::string& label, const crypto::PrivateKey& 
                                          std::span<uint8_t>(file.data() + kHeaderSize + kNonceSize,
                                                             der.size() + kTagSize)));
   if (n != der.size() + kTagSize) return Fail(ErrorCode::kInternal, "AES-GCM output size");
+  return file;
+}
+
+Status FileKeyStore::Import(const std::string& label, const crypto::PrivateKey& key) {
+  SECPROF_ASSIGN_OR_RETURN(Bytes file, Encrypt(label, key));
   return PublishNew(dir_, label + kKeySuffix,
                     std::string_view(reinterpret_cast<const char*>(file.data()), file.size()),
                     *random_);
+}
+
+Status FileKeyStore::Rewrite(const std::string& label, const crypto::PrivateKey& key) {
+  SECPROF_ASSIGN_OR_RETURN(Bytes file, Encrypt(label, key));
+  // WriteFileAtomic renames over the old file: readers see the old or the new file, never a mix.
+  return WriteFileAtomic(PathFor(label),
+                         std::string_view(reinterpret_cast<const char*>(file.data()), file.size()),
+                         0600);
 }
 
 Result<crypto::PrivateKey> FileKeyStore::Load(const std::string& label) {

@@ -327,4 +327,119 @@ Result<std::vector<std::string>> Pkcs11KeyStore::List() {
   return out;
 }
 
+// ---- sealing ---------------------------------------------------------------------------------
+
+namespace {
+constexpr size_t kGcmNonceSize = 12;  // SP 800-38D §5.2.1.1
+constexpr size_t kGcmTagSize = 16;
+constexpr CK_ULONG kAes256KeySize = 32;
+
+// CKM_AES_GCM with its CK_GCM_PARAMS (mech §2.12.3): 96-bit nonce, 128-bit tag, `aad`
+// authenticated. The module takes non-const pointers, so nonce and aad are copied into the object,
+// which must outlive the operation (it is not copyable or movable: `mech` points into it).
+struct GcmMechanism {
+  GcmMechanism(ByteView nonce_in, ByteView aad_in)
+      : nonce(nonce_in.begin(), nonce_in.end()), aad(aad_in.begin(), aad_in.end()) {
+    params.pIv = nonce.data();
+    params.ulIvLen = nonce.size();
+    params.ulIvBits = nonce.size() * 8;
+    params.pAAD = aad.empty() ? nullptr : aad.data();
+    params.ulAADLen = aad.size();
+    params.ulTagBits = kGcmTagSize * 8;
+    mech = CK_MECHANISM{CKM_AES_GCM, &params, sizeof params};
+  }
+  GcmMechanism(const GcmMechanism&) = delete;
+  GcmMechanism& operator=(const GcmMechanism&) = delete;
+  Bytes nonce, aad;
+  CK_GCM_PARAMS params{};
+  CK_MECHANISM mech{};
+};
+}  // namespace
+
+Status Pkcs11KeyStore::GenerateSealingKey(const std::string& label) {
+  SECPROF_TRY(ValidateLabel(label));
+  p11::Session& s = *impl_->token->session;
+  std::lock_guard lock(s.mu);
+  CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+  SECPROF_ASSIGN_OR_RETURN(auto found,
+                           p11::FindObjects(s, {Attr(CKA_CLASS, cls), Attr(CKA_LABEL, label)}));
+  if (!found.empty())
+    return Fail(ErrorCode::kConflict, "secret key '" + label + "' already exists on " + Describe());
+  CK_KEY_TYPE kt = CKK_AES;
+  CK_ULONG len = kAes256KeySize;
+  // base §4.9 (secret keys): non-extractable, sensitive, usable only to encrypt/decrypt data.
+  std::vector<CK_ATTRIBUTE> tmpl = {
+      Attr(CKA_CLASS, cls),          Attr(CKA_KEY_TYPE, kt),   Attr(CKA_VALUE_LEN, len),
+      Attr(CKA_TOKEN, kTrue),        Attr(CKA_PRIVATE, kTrue), Attr(CKA_SENSITIVE, kTrue),
+      Attr(CKA_EXTRACTABLE, kFalse), Attr(CKA_ENCRYPT, kTrue), Attr(CKA_DECRYPT, kTrue),
+      Attr(CKA_WRAP, kFalse),        Attr(CKA_UNWRAP, kFalse), Attr(CKA_SIGN, kFalse),
+      Attr(CKA_VERIFY, kFalse),      Attr(CKA_DERIVE, kFalse), Attr(CKA_LABEL, label),
+      Attr(CKA_ID, label),
+  };
+  CK_MECHANISM mech{CKM_AES_KEY_GEN, nullptr, 0};
+  CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+  CK_RV rv = s.f()->C_GenerateKey(s.handle(), &mech, tmpl.data(), tmpl.size(), &key);
+  if (rv != CKR_OK) return Fail(p11::RvError("C_GenerateKey(CKM_AES_KEY_GEN)", rv));
+  return Ok();
+}
+
+Result<bool> Pkcs11KeyStore::HasSealingKey(const std::string& label) {
+  SECPROF_TRY(ValidateLabel(label));
+  p11::Session& s = *impl_->token->session;
+  std::lock_guard lock(s.mu);
+  CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+  SECPROF_ASSIGN_OR_RETURN(auto found,
+                           p11::FindObjects(s, {Attr(CKA_CLASS, cls), Attr(CKA_LABEL, label)}));
+  return !found.empty();
+}
+
+Result<Bytes> Pkcs11KeyStore::Seal(const std::string& label, ByteView aad, ByteView plaintext,
+                                   crypto::Random& rng) {
+  SECPROF_TRY(ValidateLabel(label));
+  SECPROF_ASSIGN_OR_RETURN(Bytes nonce, rng.Draw(kGcmNonceSize));
+  Bytes out(kGcmNonceSize + plaintext.size() + kGcmTagSize);
+  std::copy(nonce.begin(), nonce.end(), out.begin());
+  SecureBuffer pt(plaintext);  // C_Encrypt takes a non-const pointer; wiped on return
+  GcmMechanism gcm(nonce, aad);
+  p11::Session& s = *impl_->token->session;
+  std::lock_guard lock(s.mu);
+  CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+  SECPROF_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE key, FindKey(s, label, cls));
+  CK_RV rv = s.f()->C_EncryptInit(s.handle(), &gcm.mech, key);
+  if (rv != CKR_OK) return Fail(p11::RvError("C_EncryptInit(CKM_AES_GCM)", rv));
+  CK_ULONG len = out.size() - kGcmNonceSize;
+  rv = s.f()->C_Encrypt(s.handle(), pt.data(), pt.size(), out.data() + kGcmNonceSize, &len);
+  if (rv != CKR_OK) return Fail(p11::RvError("C_Encrypt(CKM_AES_GCM)", rv));
+  if (len != plaintext.size() + kGcmTagSize)
+    return Fail(ErrorCode::kCrypto, "CKM_AES_GCM returned an unexpected length");
+  return out;
+}
+
+Result<SecureBuffer> Pkcs11KeyStore::Unseal(const std::string& label, ByteView aad,
+                                            ByteView sealed) {
+  SECPROF_TRY(ValidateLabel(label));
+  if (sealed.size() < kGcmNonceSize + kGcmTagSize)
+    return Fail(ErrorCode::kInvalidInput, "sealed data is too short");
+  GcmMechanism gcm(sealed.subspan(0, kGcmNonceSize), aad);
+  Bytes ct(sealed.begin() + kGcmNonceSize, sealed.end());
+  p11::Session& s = *impl_->token->session;
+  std::lock_guard lock(s.mu);
+  CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+  SECPROF_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE key, FindKey(s, label, cls));
+  CK_RV rv = s.f()->C_DecryptInit(s.handle(), &gcm.mech, key);
+  if (rv != CKR_OK) return Fail(p11::RvError("C_DecryptInit(CKM_AES_GCM)", rv));
+  SecureBuffer out(ct.size());
+  CK_ULONG len = out.size();
+  rv = s.f()->C_Decrypt(s.handle(), ct.data(), ct.size(), out.data(), &len);
+  // A tag that does not verify: CKR_ENCRYPTED_DATA_INVALID per the specification (mech §2.12.3);
+  // SoftHSM2 2.6 reports it as CKR_GENERAL_ERROR. Either way no plaintext is returned.
+  if (rv == CKR_ENCRYPTED_DATA_INVALID || rv == CKR_ENCRYPTED_DATA_LEN_RANGE ||
+      rv == CKR_GENERAL_ERROR)
+    return Fail(ErrorCode::kVerifyFailed, "sealed data does not authenticate under token key '" +
+                                              label + "' (C_Decrypt: " + p11::RvName(rv) + ")");
+  if (rv != CKR_OK) return Fail(p11::RvError("C_Decrypt(CKM_AES_GCM)", rv));
+  out.resize(len);
+  return out;
+}
+
 }  // namespace secprof::keystore

@@ -221,6 +221,10 @@ Result<MadeThing> MakeThing(const fs::path& out, const Options& o, int index, Ve
   req.model = o.model;
   req.vendor = o.vendor;
   req.key_agreement = true;  // the key also does ECDH (CKA_DERIVE in the token)
+  // The manufacturer knows where it made the key: a token key is claimed in the IDevID
+  // (identity::kPolicyKeyInToken), which a KDC of SecProf_3/4 requires (docs/KEYSTORE.md).
+  if (store->Kind() == keystore::StoreKind::kPkcs11)
+    req.policy_oids.push_back(identity::kPolicyKeyInToken);
   auto cert = identity::IssueIdevid(*ca.signer, ca.cert, *pub, req, clock, rng);
   if (!cert) return Fail(cert.error().WithContext("issuing the IDevID of " + r.serial));
   SECPROF_ASSIGN_OR_RETURN(r.setup_code, NewSetupCode(rng));

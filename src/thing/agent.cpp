@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "internal.h"
+#include "key_protection.h"
 #include "secprof/cbor/cbor.h"
 #include "secprof/core/fs.h"
 #include "secprof/cose/key.h"
@@ -44,19 +45,6 @@ Status Expect(const coap::Response& r, coap::Code want, const char* what) {
   return Fail(c, msg);
 }
 
-Status CopyTree(const fs::path& from, const fs::path& to) {
-  std::error_code ec;
-  fs::create_directories(to, ec);
-  if (ec) return Fail(ErrorCode::kIo, "cannot create " + to.string());
-  ::chmod(to.c_str(), 0700);
-  for (const auto& e : fs::directory_iterator(from)) {
-    if (!e.is_regular_file()) continue;
-    SECPROF_ASSIGN_OR_RETURN(std::string data, ReadFile(e.path().string()));
-    SECPROF_TRY(WriteFileAtomic((to / e.path().filename()).string(), data, 0600));
-  }
-  return {};
-}
-
 }  // namespace
 
 // ------------------------------------------------------------------------------------------------
@@ -66,7 +54,7 @@ struct Agent::Impl {
   const Clock& clock;
   crypto::Random& rng;
   ThingState st;
-  crypto::SecureBuffer kek;
+  KeyProtection keys;  // the KEK: sealer of the secrets, key store KEK (key_protection.h)
   std::map<std::string, crypto::SecureBuffer> secrets;
   std::unique_ptr<keystore::KeyStore> store;
   std::unique_ptr<coap::Client> session;
@@ -111,7 +99,7 @@ struct Agent::Impl {
     for (const auto& [k, v] : secrets)
       e.emplace_back(cbor::Value::Text(k), cbor::Value::ByteString(View(v)));
     Bytes plain = cbor::Encode(cbor::Value::Map(std::move(e)));
-    auto w = domain::WrapKey(View(kek), "thing-secrets:" + st.serial, plain, rng);
+    auto w = keys.sealer->Seal("thing-secrets:" + st.serial, plain, rng);
     std::fill(plain.begin(), plain.end(), uint8_t{0});
     if (!w) return Fail(w.error());
     return cbor::ToHex(*w);
@@ -121,7 +109,7 @@ struct Agent::Impl {
     if (st.wrapped_secrets.empty()) return {};
     SECPROF_ASSIGN_OR_RETURN(Bytes w, cbor::FromHex(st.wrapped_secrets));
     SECPROF_ASSIGN_OR_RETURN(crypto::SecureBuffer plain,
-                             domain::UnwrapKey(View(kek), "thing-secrets:" + st.serial, w));
+                             keys.sealer->Open("thing-secrets:" + st.serial, w));
     SECPROF_ASSIGN_OR_RETURN(cbor::Value v, cbor::Decode(View(plain)));
     if (!v.is_map()) return Fail(ErrorCode::kInvalidInput, "sealed secrets are not a map");
     for (const auto& [k, val] : v.map()) {
@@ -166,6 +154,7 @@ struct Agent::Impl {
     if (st.key_store == "file") {
       keystore::FileKeyStoreOptions o;
       o.dir = opt.state_dir + "/keystore";
+      o.kek = keys.keystore_kek.Clone();  // empty only for the accepted old layout
       o.random = &rng;
       SECPROF_ASSIGN_OR_RETURN(auto s, keystore::FileKeyStore::Open(std::move(o)));
       store = std::move(s);
@@ -376,6 +365,7 @@ Status Agent::Init(const InitOptions& o) {
   if (!rec)
     return Fail(ErrorCode::kNotFound,
                 "serial " + o.serial + " is not in " + o.factory_dir + "/manifest.json");
+  SECPROF_TRY(CheckKeyStoreAllowed(o, *rec));
   std::error_code ec;
   fs::create_directories(o.state_dir, ec);
   if (ec) return Fail(ErrorCode::kIo, "cannot create " + o.state_dir + ": " + ec.message());
@@ -390,22 +380,16 @@ Status Agent::Init(const InitOptions& o) {
   t.setup_code = rec->setup_code;
   t.key_store = rec->key_store;
   t.idevid_key_label = rec->key_label;
-  if (rec->key_store == "file") {
-    SECPROF_TRY(CopyTree(o.factory_dir + "/" + rec->key_location, o.state_dir + "/keystore"));
-  } else {
+  if (rec->key_store != "file") {
     const std::string prefix = "pkcs11:token=";
     if (rec->key_location.rfind(prefix, 0) != 0)
       return Fail(ErrorCode::kInvalidInput, "unknown key location " + rec->key_location);
     t.token_label = rec->key_location.substr(prefix.size());
   }
-  // The KEK that seals the thing's symmetric secrets.
-  auto& rng = crypto::SystemRandomSource();
-  SECPROF_ASSIGN_OR_RETURN(crypto::SecureBuffer kek, rng.DrawSecret(32));
-  SECPROF_TRY(WriteFileAtomic(
-      o.state_dir + "/kek", std::string_view(reinterpret_cast<const char*>(kek.data()), kek.size()),
-      0600));
-  t.history.push_back(
-      {UnixNow(SystemClock()), "", StateName(State::kManufactured), "from " + o.factory_dir});
+  // The KEK, outside the state directory, and the key store under it (key_protection.h).
+  SECPROF_ASSIGN_OR_RETURN(std::string note, SetUpKeyProtection(o, *rec, t));
+  t.history.push_back({UnixNow(SystemClock()), "", StateName(State::kManufactured),
+                       "from " + o.factory_dir + note});
   SECPROF_TRY(WriteFileAtomic(o.state_dir + "/state.json", StateToJson(t), 0600));
   // The factory image in slot a, sequence number 1 (a stand-in: secprof has no real firmware).
   // Only the firmware store is needed here, not the key store (a token may need a PIN).
@@ -425,13 +409,15 @@ Result<std::unique_ptr<Agent>> Agent::Open(AgentOptions options) {
     return Fail(ErrorCode::kNotFound, path + " does not exist (run `secprof thing init` first)");
   SECPROF_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   SECPROF_ASSIGN_OR_RETURN(impl->st, StateFromJson(text, path));
-  SECPROF_ASSIGN_OR_RETURN(std::string k, ReadFile(impl->opt.state_dir + "/kek"));
-  if (k.size() != 32)
-    return Fail(ErrorCode::kInvalidInput, impl->opt.state_dir + "/kek is not 32 bytes");
-  impl->kek = crypto::SecureBuffer(ByteView(reinterpret_cast<const uint8_t*>(k.data()), k.size()));
-  std::fill(k.begin(), k.end(), '\0');
+  SECPROF_ASSIGN_OR_RETURN(impl->keys, OpenKeyProtection(impl->opt, impl->st));
   SECPROF_TRY(impl->LoadSecrets());
   impl->readings = impl->st.reading_reserved;  // skip what an earlier run may have used
+  for (const auto& o : impl->keys.new_overrides) {  // recorded once, in state.json and history
+    ThingState next = impl->st;
+    next.key_overrides.push_back(o);
+    SECPROF_TRY(
+        impl->Move(impl->st.state, "override --allow-" + o + " (key protection)", std::move(next)));
+  }
   SECPROF_TRY(impl->OpenStore());
   SECPROF_TRY(impl->OpenFirmware());
   // Whatever an interrupted update left: back to a good image (update::SlotStore::Recover).

@@ -50,6 +50,10 @@ std::string StateToJson(const ThingState& t) {
   j["secrets"] = t.wrapped_secrets;
   j["reading_reserved"] = t.reading_reserved;
   j["link_seen"] = t.link_seen;
+  j["kek"] = t.kek;
+  j["kek_id"] = t.kek_id;
+  j["kek_label"] = t.kek_label;
+  j["key_overrides"] = t.key_overrides;
   return j.dump(2) + "\n";
 }
 
@@ -99,6 +103,13 @@ Result<ThingState> StateFromJson(std::string_view text, const std::string& file)
       t.link_seen = j.at("link_seen").get<std::map<std::string, uint64_t>>();
     if (t.link_seen.size() > kMaxLinkSenders)
       return Fail(ErrorCode::kInvalidInput, file + ": link_seen has too many senders");
+    // Absent in state files written before issue 9: the old, co-located KEK layout.
+    t.kek = j.value("kek", "");
+    t.kek_id = j.value("kek_id", "");
+    t.kek_label = j.value("kek_label", "");
+    t.key_overrides = j.value("key_overrides", std::vector<std::string>{});
+    if (!t.kek.empty() && t.kek != "file" && t.kek != "token")
+      return Fail(ErrorCode::kInvalidInput, file + ": kek must be file or token");
     if (t.key_store != "file" && t.key_store != "pkcs11")
       return Fail(ErrorCode::kInvalidInput, file + ": key_store must be file or pkcs11");
     return t;

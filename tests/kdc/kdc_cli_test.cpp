@@ -217,7 +217,7 @@ TEST_F(KdcCli, SecProf3ImportVouchersWhileRunning) {
   EXPECT_FALSE(fs::exists(db_)) << "a refused start creates nothing";
 
   Child kdc({"kdc", "--profile", "SecProf_3", "--db", db_, "--listen", "127.0.0.1:0", "--vendor-ca",
-             ca, "--owner", "Plant 7", "--ready-file", ready_.string()},
+             ca, "--owner", "Plant 7", "--allow-file-ca-key", "--ready-file", ready_.string()},
             log_);
   auto ports = WaitReady(kdc, ready_, log_);
   ASSERT_TRUE(ports);
@@ -331,7 +331,7 @@ TEST_F(KdcCli, DurationStopsTheKdc) {
   EXPECT_NE(r.out.find("joins 0, repeats 0, requests 0, refusals 0"), std::string::npos) << r.out;
   // The registry was made, bound to the profile and owner: a SecProf_4 KDC refuses it.
   r = Secprof("kdc --profile SecProf_4 --db " + Quote(db_) + " --listen 127.0.0.1:0 --vendor-ca " +
-              Quote(db_ + ".keys/domain-ca.pem") + " --duration 5");
+              Quote(db_ + ".keys/domain-ca.pem") + " --duration 5 --allow-file-ca-key");
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_NE(r.out.find("SecProf_2"), std::string::npos) << r.out;
 }

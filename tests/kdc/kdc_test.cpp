@@ -354,6 +354,7 @@ TEST_F(KdcSecProf2, RegistryOfAnotherProfileIsRefused) {
   o.profile = domain::Profile::kSecProf3;
   o.db_path = db_;
   o.vendor_ca_files = {(factory_ / "ca" / "ca.pem").string()};
+  o.kek.allow_file_ca_key = true;  // not what this test is about
   auto k3 = Kdc::Create(std::move(o));
   ASSERT_FALSE(k3);
   EXPECT_EQ(k3.error().code(), ErrorCode::kConflict);
@@ -457,6 +458,8 @@ class KdcSecProf3 : public ::testing::Test {
     o.db_path = db_;
     o.owner = "Plant 7";
     o.vendor_ca_files = {(acme_dir_ / "ca" / "ca.pem").string()};
+    o.require_token_keys = false;    // file-store IDevIDs (key_protection_test covers the policy)
+    o.kek.allow_file_ca_key = true;  // a file-store domain CA (audited override)
     auto k = Kdc::Create(std::move(o));
     ASSERT_TRUE(k) << k.error().ToString();
     kdc_ = std::move(*k);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "secprof/crypto/random.h"
 #include "secprof/keystore/file_store.h"
 #include "secprof/keystore/pkcs11_store.h"
 #include "softhsm_fixture.h"
@@ -253,6 +254,46 @@ TEST_F(Pkcs11Test, PublicHalfIsAPlainTokenObject) {
   CK_ATTRIBUTE ida{CKA_ID, id, sizeof id};
   ASSERT_EQ(raw.f()->C_GetAttributeValue(raw.session(), h, &ida, 1), CKR_OK);
   EXPECT_EQ(std::string(id, ida.ulValueLen), "pubcheck");
+}
+
+// Issue 9 item 12: the sealing key of a token thing seals and unseals in the token, refuses a
+// wrong context or a modified blob, and its value cannot be read out.
+TEST_F(Pkcs11Test, SealingKeyWorksInTheTokenAndCannotBeRead) {
+  {
+    auto store = Open();
+    ASSERT_TRUE(store->GenerateSealingKey("kek-thing"));
+    EXPECT_EQ(store->GenerateSealingKey("kek-thing").error().code(), ErrorCode::kConflict);
+    auto has = store->HasSealingKey("kek-thing");
+    ASSERT_TRUE(has);
+    EXPECT_TRUE(*has);
+    const crypto::Bytes secret = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17};
+    const crypto::Bytes aad = {'c', 't', 'x'};
+    auto sealed = store->Seal("kek-thing", aad, secret, crypto::SystemRandomSource());
+    ASSERT_TRUE(sealed) << sealed.error().ToString();
+    EXPECT_EQ(sealed->size(), 12 + secret.size() + 16);
+    auto opened = store->Unseal("kek-thing", aad, *sealed);
+    ASSERT_TRUE(opened) << opened.error().ToString();
+    EXPECT_EQ(crypto::Bytes(opened->data(), opened->data() + opened->size()), secret);
+    auto other = store->Seal("kek-thing", aad, secret, crypto::SystemRandomSource());
+    ASSERT_TRUE(other);
+    EXPECT_NE(*other, *sealed);  // a fresh nonce each time
+    EXPECT_EQ(store->Unseal("kek-thing", crypto::Bytes{'x'}, *sealed).error().code(),
+              ErrorCode::kVerifyFailed);
+    crypto::Bytes tampered = *sealed;
+    tampered[14] ^= 1;
+    EXPECT_EQ(store->Unseal("kek-thing", aad, tampered).error().code(), ErrorCode::kVerifyFailed);
+    EXPECT_EQ(store->Unseal("nope", aad, *sealed).error().code(), ErrorCode::kNotFound);
+  }
+  RawToken raw(testing::kTestTokenLabel);
+  ASSERT_TRUE(raw.ready());
+  CK_OBJECT_HANDLE key = raw.Find(CKO_SECRET_KEY, "kek-thing");
+  ASSERT_NE(key, CK_INVALID_HANDLE);
+  uint8_t buf[64];
+  CK_ATTRIBUTE value{CKA_VALUE, buf, sizeof buf};
+  EXPECT_EQ(raw.f()->C_GetAttributeValue(raw.session(), key, &value, 1), CKR_ATTRIBUTE_SENSITIVE);
+  EXPECT_EQ(raw.Bool(key, CKA_EXTRACTABLE), CK_FALSE);
+  EXPECT_EQ(raw.Bool(key, CKA_SENSITIVE), CK_TRUE);
+  EXPECT_EQ(raw.Bool(key, CKA_WRAP), CK_FALSE);
 }
 
 }  // namespace

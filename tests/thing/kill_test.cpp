@@ -239,6 +239,10 @@ class KillTest : public ::testing::Test {
     if (voucher) {
       args.push_back("--vendor-ca");
       args.push_back(mo.out_dir + "/ca/ca.pem");
+      // File-store things (key_protection_test covers the token-key policy, issue 9 item 5).
+      args.push_back("--require-token-keys");
+      args.push_back("no");
+      args.push_back("--allow-file-ca-key");
     }
     KdcProcess kdc(args, tmp_.path() / "kdc.ready", tmp_.path() / "kdc.log");
     auto up = kdc.Start();
@@ -276,6 +280,7 @@ class KillTest : public ::testing::Test {
       t.serial = rec.serial;
       t.state_dir = (tmp_.path() / ("thing-" + rec.serial)).string();
       InitOptions io{t.state_dir, mo.out_dir, rec.serial, sc.profile};
+      io.allow_file_keys = true;  // file-store things also in SecProf_3
       ASSERT_TRUE(Agent::Init(io));
       AgentOptions ao;
       ao.state_dir = t.state_dir;
@@ -381,7 +386,7 @@ class KillTest : public ::testing::Test {
       std::cout << "[ figures  ] audit: " << audit->size() << " entries, " << repeats
                 << " repeated joins answered idempotently" << std::endl;
 
-      auto kek = ReadFile(db + ".keys/wrap.kek");
+      auto kek = ReadFile(db + ".keys.kek");  // outside the key directory (issue 9 item 12)
       ASSERT_TRUE(kek) << kek.error().ToString();
       const crypto::ByteView kek_view(reinterpret_cast<const uint8_t*>(kek->data()), kek->size());
       for (const auto& t : things) {

@@ -59,6 +59,7 @@ std::unique_ptr<Agent> NewThing(const std::filesystem::path& dir, const Fleet& f
   io.factory_dir = f.factory;
   io.serial = f.manifest.things[i].serial;
   io.profile = p;
+  io.allow_file_keys = true;  // file-store things also in SecProf_3 (key_protection_test: item 5)
   auto init = Agent::Init(io);
   EXPECT_TRUE(init) << init.error().message();
   thing::AgentOptions ao;
@@ -198,6 +199,8 @@ TEST(Lifecycle, SecProf3VoucherJoinReplaceAndReOwnership) {
   ko.db_path = (tmp.path() / "kdc.db").string();
   ko.owner = "Factory-Owner";
   ko.vendor_ca_files = {f.factory + "/ca/ca.pem"};
+  ko.require_token_keys = false;    // file-store things (key_protection_test covers the policy)
+  ko.kek.allow_file_ca_key = true;  // a file-store domain CA (audited override)
   RunningKdc k(ko);
   auto owner = kdc::OwnerTools::Open(ko.db_path);
   ASSERT_TRUE(owner) << owner.error().message();
@@ -296,6 +299,8 @@ TEST(Lifecycle, SecProf3ThingRefusesARogueKdc) {
   real.profile = Profile::kSecProf3;
   real.db_path = (tmp.path() / "real.db").string();
   real.vendor_ca_files = {f.factory + "/ca/ca.pem"};
+  real.require_token_keys = false;    // file-store things (key_protection_test covers the policy)
+  real.kek.allow_file_ca_key = true;  // a file-store domain CA (audited override)
   kdc::KdcOptions rogue = real;
   rogue.db_path = (tmp.path() / "rogue.db").string();
   rogue.owner = "Mallory";

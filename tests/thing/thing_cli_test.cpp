@@ -218,7 +218,7 @@ TEST_F(ThingCli, SecProf2LifecycleThroughProcesses) {
   // install argument checks on a fresh thing
   const fs::path t6 = P("t6");
   ASSERT_EQ(Secprof(T(t6, "init --factory " + Quote(factory.string()) + " --serial " + serials[1] +
-                              " --profile SecProf_3"))
+                              " --profile SecProf_3 --allow-file-keys"))
                 .exit_code,
             0);
   for (const char* kdc_arg :
@@ -230,7 +230,7 @@ TEST_F(ThingCli, SecProf2LifecycleThroughProcesses) {
   EXPECT_EQ(StatusJson(t6)["state"], "manufactured");
   // A malformed state file: exit 2 naming the file.
   fs::create_directories(P("tbad"));
-  fs::copy_file(t1 / "kek", P("tbad") / "kek");
+  fs::copy_file(P("t1.kek"), P("tbad.kek"));  // the KEK lives beside the state directory
   {
     // Valid JSON of the right format, with a state that does not exist.
     std::string text = Slurp(t1 / "state.json");

@@ -136,6 +136,9 @@ class Certificate {
   // The first hardwareModuleName otherName of subjectAltName (802.1AR-2018 §8, subjectAltName; RFC
   // 4108 §5).
   const std::optional<HardwareModuleName>& hardware_module_name() const;
+  // The policyIdentifiers of certificatePolicies (RFC 5280 §4.2.1.4), dotted, in order; empty when
+  // the extension is absent.
+  const std::vector<std::string>& certificate_policies() const;
   // SHA-256 over the DER certificate.
   const crypto::Sha256Digest& fingerprint() const;
   // Subject equals issuer (a self-issued certificate, RFC 5280 §6.1).
@@ -265,7 +268,17 @@ struct IdevidRequest {
   bool hardware_module_name = true;
   bool key_agreement = false;  // add keyAgreement (the key also does ECDH)
   std::optional<TimePoint> not_after{};
+  // certificatePolicies (RFC 5280 §4.2.1.4, not critical) with these policyIdentifiers (dotted
+  // OIDs, no qualifiers); none when empty. E.g. kPolicyKeyInToken.
+  std::vector<std::string> policy_oids{};
 };
+
+// secprof's certificate policy "the device's private key was generated inside a tamper-resistant
+// token and is non-extractable" (docs/KEYSTORE.md, "Key protection claim"). The manufacturer
+// asserts it in an IDevID when it made the key in a token; it is the manufacturer's claim, not
+// remote attestation. A UUID OID (ITU-T X.667, 2.25.<UUID as an integer>: no registered arc
+// needed), UUID 2ab1f634-bb35-4d3b-9ab1-76a286afbf04.
+inline constexpr const char* kPolicyKeyInToken = "2.25.56751606017492214831634645772621823748";
 
 // Issues an IDevID for `device_key`, signed by `ca_key` whose certificate is `ca_cert`.
 // REQUIRES ca_cert to be a CA with keyCertSign whose key is ca_key.public_key() (else

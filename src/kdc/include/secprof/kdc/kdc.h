@@ -13,10 +13,11 @@
 //   keystore/            FileKeyStore: "domain-ca" (the owner's domain CA key), "kdc-tls"
 //   domain-ca.pem        the domain CA certificate (LDevIDs chain to it; vouchers pin its key)
 //   kdc.pem              the KDC's DTLS certificate, issued by the domain CA
-//   wrap.kek             32 random bytes (0600): wraps every symmetric key kept in the registry
 //   vendors/<sha256>.pem manufacturer trust anchors imported with vouchers
-// The domain CA key lives in a file store: an owner's production KDC would keep it in an HSM
-// (docs/DOMAIN.md says so).
+// and, OUTSIDE it, the KEK ("<keys_dir>.kek" by default; KeyDirOptions): 32 random bytes (0600)
+// that wrap every symmetric key kept in the registry and, derived, encrypt the keystore.
+// The domain CA key (and then the KDC's DTLS key) lives in the file store, or in a PKCS#11 token
+// (KeyDirOptions::ca_token; required for SecProf_3/4 unless allow_file_ca_key).
 //
 // Threading: a Kdc is driven by one thread (Serve/RunOnce); its handlers use the registry on that
 // thread. OwnerTools may run concurrently in other processes (SQLite WAL, BEGIN IMMEDIATE).
@@ -45,6 +46,30 @@ namespace secprof::kdc {
 // always an audit entry `alert:clone-suspected` (once per incident); kQuarantine also refuses the
 // thing's credential (4.03 `quarantined`) until the owner releases it.
 enum class OnClone { kAudit, kQuarantine };
+// Where the key directory's KEK lives (issue 9 item 12; docs/KEYSTORE.md "Where the KEKs live"):
+// `kek_file`, else $SECPROF_KDC_KEK (64 hex digits), else "<keys_dir>.kek" (32 bytes, 0600,
+// created with the domain). It wraps every symmetric key in the registry and, derived (HKDF), the
+// file key store of <keys_dir>/keystore. A KEK inside <keys_dir> (the old wrap.kek and
+// keystore/kek) is refused unless `allow_colocated_kek`, which is then audited in the registry
+// ("override:colocated-kek"); MigrateDomainKek moves it out.
+struct KeyDirOptions {
+  std::string kek_file;
+  bool allow_colocated_kek = false;
+  // The domain CA key in a PKCS#11 token (SecProf_3/4 "keys in a token"; issue 9 item 12). Given
+  // when a domain is created, the key is generated there non-extractable (label
+  // "domain-ca-<random>", recorded in <keys_dir>/domain-ca.key) and every LDevID is signed in the
+  // token; an existing domain's recorded place is used thereafter. Empty: a file store.
+  std::string ca_token;
+  std::string ca_pkcs11_module;  // empty: the keystore default (SoftHSM2)
+  std::string ca_pin;            // empty: $SECPROF_PKCS11_PIN
+  // Kdc::Create refuses a SecProf_3/4 domain whose CA key is in a file store unless this is set
+  // (audited as "override:file-ca-key").
+  bool allow_file_ca_key = false;
+  // false for owner tools: the CA certificate is read as is and the token is not opened (no PIN
+  // needed; owner commands do not sign).
+  bool open_ca_token = true;
+};
+inline constexpr const char* kKdcKekEnvVar = "SECPROF_KDC_KEK";
 
 struct KdcOptions {
   domain::Profile profile = domain::Profile::kSecProf2;
@@ -78,6 +103,13 @@ struct KdcOptions {
   OnClone on_clone = OnClone::kQuarantine;
   std::chrono::seconds clone_window{10};
   std::chrono::seconds clone_incident_quiet{300};
+  // Key protection (issue 9 items 5 and 12; docs/KEYSTORE.md).
+  KeyDirOptions kek{};
+  // Joining things must present an IDevID whose certificatePolicies carry
+  // identity::kPolicyKeyInToken (the manufacturer's claim that the key was generated in a token);
+  // others are refused with 4.03 "token-keys-required" (audited, no state change). nullopt: the
+  // profile's tamper_resistant (on for SecProf_3/4).
+  std::optional<bool> require_token_keys{};
 };
 
 struct KdcStats {
@@ -119,21 +151,37 @@ struct DomainKeys {
   identity::Certificate domain_ca;
   identity::Certificate kdc_certificate;
   std::string kdc_certificate_pem;
-  crypto::SecureBuffer kdc_private_key_pem;
+  crypto::SecureBuffer kdc_private_key_pem;  // empty when the key is in a token:
   crypto::SecureBuffer wrap_kek;
   std::vector<identity::Certificate> vendor_cas;
+  // Non-empty when a co-located KEK was accepted by KeyDirOptions::allow_colocated_kek: what to
+  // audit.
+  std::string colocated_kek;
+  // Where the domain CA key is: "file" or "pkcs11:token=<label>;object=<key label>".
+  std::string ca_key_location;
+  // With the CA key in a token, the KDC's DTLS key is generated there too ("kdc-tls-<same
+  // suffix>") and libcoap signs with it in the token (coap::Pkcs11PrivateKey). Not set for owner
+  // tools, which do not serve DTLS.
+  std::optional<coap::Pkcs11PrivateKey> kdc_private_key_pkcs11;
 };
 Result<DomainKeys> OpenDomainKeys(const std::string& keys_dir, const std::string& owner,
-                                  const Clock& clock, crypto::Random& rng);
+                                  const Clock& clock, crypto::Random& rng,
+                                  const KeyDirOptions& kek = {});
 // A signer for the domain CA key (issuing LDevIDs).
-Result<std::unique_ptr<crypto::Signer>> DomainCaSigner(const std::string& keys_dir);
+Result<std::unique_ptr<crypto::Signer>> DomainCaSigner(const std::string& keys_dir,
+                                                       const KeyDirOptions& kek = {});
+// Moves the old layout's KEK out of `keys_dir`: <keys_dir>/wrap.kek becomes the KEK at the
+// location `kek` names (same bytes: the registry's wrapped keys stay valid), the file key store is
+// re-encrypted under the key derived from it, and the co-located KEK files are deleted. Resumable.
+// Returns what it did.
+Result<std::string> MigrateDomainKek(const std::string& keys_dir, const KeyDirOptions& kek = {});
 
 // Owner operations on a KDC's files, usable while the KDC runs (another process).
 class OwnerTools {
  public:
   static Result<std::unique_ptr<OwnerTools>> Open(
       const std::string& db_path, std::string keys_dir = {}, const Clock& clock = SystemClock(),
-      crypto::Random& rng = crypto::SystemRandomSource());
+      crypto::Random& rng = crypto::SystemRandomSource(), const KeyDirOptions& kek = {});
   ~OwnerTools();
   registry::Registry& registry();
   const identity::Certificate& domain_ca() const;

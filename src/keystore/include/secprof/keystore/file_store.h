@@ -21,8 +21,9 @@
 // The KEK is 32 random bytes, given by the caller or read from a key file (created mode 0600 on
 // first use; refused when it is not exactly 32 bytes or is readable by group or others). The key
 // file defaults to "<dir>/kek" — which protects against a copy of the key files alone, not against
-// a copy of the whole directory; put it elsewhere (another volume, a TPM-sealed blob unwrapped at
-// boot) for more. What this store counters and what it does not: docs/KEYSTORE.md.
+// a copy of the whole directory. secprof's things and KDC therefore never use that default: they
+// pass a KEK kept outside the directory (secprof/keystore/kek.h; issue 9 item 12). What this
+// store counters and what it does not: docs/KEYSTORE.md.
 //
 // Private keys are in plaintext only inside crypto::SecureBuffer / crypto::PrivateKey (both wipe).
 #pragma once
@@ -73,6 +74,9 @@ class FileKeyStore final : public KeyStore {
   // Stores an existing private key under `label` (kConflict when taken). For keys made elsewhere,
   // e.g. a vendor CA key being moved into the store.
   Status Import(const std::string& label, const crypto::PrivateKey& key);
+  // Replaces the file of `label` with `key` encrypted under this store's KEK (atomically: a crash
+  // leaves the old or the new file). For re-encrypting a store under a new KEK (RewrapFileStore).
+  Status Rewrite(const std::string& label, const crypto::PrivateKey& key);
   // Decrypts and returns the key under `label` (what GetSigner uses).
   Result<crypto::PrivateKey> Load(const std::string& label);
   // The file that holds `label` (whether or not it exists). REQUIRES a valid label.
@@ -80,6 +84,7 @@ class FileKeyStore final : public KeyStore {
 
  private:
   FileKeyStore(std::string dir, crypto::AeadKey kek, crypto::Random* random);
+  Result<crypto::Bytes> Encrypt(const std::string& label, const crypto::PrivateKey& key);
   std::string dir_;
   crypto::AeadKey kek_;  // AES-256-GCM keyed with the KEK (the key lives in OpenSSL's context)
   crypto::Random* random_;

@@ -52,6 +52,22 @@ class Pkcs11KeyStore final : public KeyStore {
   Status Delete(const std::string& label) override;
   Result<std::vector<std::string>> List() override;
 
+  // ---- sealing in the token (issue 9 item 12: the KEK of a token thing never leaves the token).
+  // An AES-256 secret key generated in the token (CKM_AES_KEY_GEN, mech §2.8), a token object with
+  // CKA_LABEL = CKA_ID = `label`, CKA_PRIVATE, CKA_SENSITIVE, not CKA_EXTRACTABLE, usable for
+  // CKA_ENCRYPT/CKA_DECRYPT only. kConflict when a secret key with the label exists.
+  Status GenerateSealingKey(const std::string& label);
+  // Whether a secret key labelled `label` exists.
+  Result<bool> HasSealingKey(const std::string& label);
+  // AES-256-GCM in the token (CKM_AES_GCM, mech §2.12.3; 96-bit nonce from `rng`, 128-bit tag,
+  // `aad` authenticated): returns nonce || ciphertext || tag.
+  Result<crypto::Bytes> Seal(const std::string& label, crypto::ByteView aad,
+                             crypto::ByteView plaintext, crypto::Random& rng);
+  // The inverse. kVerifyFailed when the tag does not verify (another key, another aad, a modified
+  // blob); kInvalidInput when too short; kNotFound when no such key.
+  Result<crypto::SecureBuffer> Unseal(const std::string& label, crypto::ByteView aad,
+                                      crypto::ByteView sealed);
+
   struct Impl;  // defined in the module's internals only
 
  private:

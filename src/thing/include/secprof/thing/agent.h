@@ -10,10 +10,13 @@
 // Every transition is written to <state>/state.json with WriteFileAtomic (temporary file, fsync,
 // rename, directory fsync) before the call returns, so a process killed at any point restarts in
 // the old or the new state, never in between. Symmetric secrets (PSK, pairwise key, group keys,
-// the SecProf_1 domain key) live inside state.json sealed with AES-256-GCM under <state>/kek
-// (domain::WrapKey). Asymmetric keys stay in the thing's key store: a file store under
-// <state>/keystore (SecProf_1/2) or a PKCS#11 token (SecProf_3/4; non-extractable; DTLS signs
-// in the token through coap::Pkcs11PrivateKey).
+// the SecProf_1 domain key) live inside state.json sealed with AES-256-GCM under a KEK that is
+// NOT in the state directory: a file beside it ("<state>.kek", or --kek-file, or
+// $SECPROF_THING_KEK) for file-key things, an AES key in the token for token things (src/thing/
+// key_protection.cpp; docs/KEYSTORE.md). Asymmetric keys stay in the thing's key store: a file
+// store under <state>/keystore (SecProf_1/2; encrypted under a key derived from the KEK) or a
+// PKCS#11 token (SecProf_3/4; non-extractable; DTLS signs in the token through
+// coap::Pkcs11PrivateKey).
 //
 // An Agent is used by one thread at a time. ThingServer runs the thing's own CoAP resources.
 #pragma once
@@ -90,6 +93,16 @@ struct ThingState {
   // SecProf_1 receiver's replay window (issue 9 item 11): the last link-frame counter accepted per
   // sender, persisted before a frame is accepted (at most kMaxLinkSenders senders).
   std::map<std::string, uint64_t> link_seen;
+  // Key protection (issue 9 items 5 and 12; docs/KEYSTORE.md). Where the KEK that seals the
+  // secrets (and, derived, the file key store) lives: "file" (a file outside the state directory,
+  // or $SECPROF_THING_KEK), "token" (an AES key in the token, label kek_label), or "" for the old
+  // layout with <state>/kek inside the directory (refused unless --allow-colocated-kek).
+  std::string kek;
+  std::string kek_id;     // "file": keystore::KekId of the KEK, to name a wrong one
+  std::string kek_label;  // "token": the sealing key's label
+  // Explicit overrides of the profile's key protection, recorded once given: "file-keys" (a file
+  // key store in a profile that requires a token), "colocated-kek" (a KEK inside the directory).
+  std::vector<std::string> key_overrides;
 };
 
 inline constexpr uint64_t kReadingBlock = 64;
@@ -106,6 +119,15 @@ struct AgentOptions {
   // Session-key policy override (default: the profile's).
   std::optional<uint64_t> session_max_messages{};
   std::optional<std::chrono::seconds> session_max_age{};
+  // Where the KEK is (file-key things): this file, else $SECPROF_THING_KEK (64 hex digits), else
+  // "<state_dir>.kek". Token things keep theirs in the token.
+  std::string kek_file{};
+  // Accept a KEK inside the state directory (the old layout, or an explicit --kek-file there); the
+  // override is recorded in state.json and the history. Default: refused (kInvalidInput).
+  bool allow_colocated_kek = false;
+  // Accept a SecProf_3/4 thing with file keys that has no recorded "file-keys" override (made
+  // before issue 9); recorded at once. Default: refused (kInvalidInput).
+  bool allow_file_keys = false;
 };
 
 struct InitOptions {
@@ -113,6 +135,12 @@ struct InitOptions {
   std::string factory_dir;  // a `secprof manufacture` output directory
   std::string serial;
   domain::Profile profile = domain::Profile::kSecProf2;
+  // As AgentOptions: where the new KEK is created (file-key things).
+  std::string kek_file{};
+  bool allow_colocated_kek = false;
+  // A profile with tamper-resistant keys (SecProf_3/4) refuses a thing whose factory key store is
+  // "file" unless this is set; the override is recorded in state.json and the history.
+  bool allow_file_keys = false;
 };
 
 class Agent {
@@ -121,7 +149,14 @@ class Agent {
   // key store), in state "manufactured". kConflict when state_dir already holds a thing.
   static Status Init(const InitOptions& options);
   // Loads state.json (kInvalidInput naming the field when it is malformed; kNotFound when absent).
+  // Refuses (kInvalidInput) a KEK inside the state directory unless options.allow_colocated_kek,
+  // and (kNotFound) a missing KEK: a copy of the state directory alone opens nothing.
   static Result<std::unique_ptr<Agent>> Open(AgentOptions options);
+  // Moves the old layout's KEK out of the state directory (file things: <state>/kek to the KEK
+  // location of `options`, the key store re-encrypted under a key derived from it; token things:
+  // the secrets re-sealed under an AES key in the token), then deletes the co-located KEK files.
+  // Resumable: an interrupted run is completed by running it again. Returns what it did.
+  static Result<std::string> MigrateKek(const AgentOptions& options);
   ~Agent();
 
   const ThingState& state() const;

@@ -1,0 +1,213 @@
+// KEK locations: see secprof/keystore/kek.h.
+#include "secprof/keystore/kek.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "secprof/core/fs.h"
+#include "secprof/crypto/hash.h"
+#include "secprof/keystore/file_store.h"
+
+namespace secprof::keystore {
+namespace {
+
+namespace fs = std::filesystem;
+using crypto::ByteView;
+using crypto::SecureBuffer;
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+// 0600, exactly kKekSize bytes, a regular file (no symlink).
+Result<SecureBuffer> ReadKekFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    const int err = errno;
+    return Fail(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
+                "cannot open key-encryption key " + path + ": " + std::strerror(err));
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    return Fail(ErrorCode::kInvalidInput, "key-encryption key " + path + " is not a regular file");
+  if ((st.st_mode & 077) != 0)
+    return Fail(ErrorCode::kInvalidInput, "key-encryption key " + path +
+                                              " is accessible by group or others; it must be 0600");
+  if (static_cast<size_t>(st.st_size) != kKekSize)
+    return Fail(ErrorCode::kInvalidInput, "key-encryption key " + path + " holds " +
+                                              std::to_string(st.st_size) + " bytes, expected " +
+                                              std::to_string(kKekSize));
+  SecureBuffer k(kKekSize);
+  size_t off = 0;
+  while (off < k.size()) {
+    ssize_t n = ::read(fd, k.data() + off, k.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Fail(ErrorCode::kIo, "cannot read key-encryption key " + path);
+    off += static_cast<size_t>(n);
+  }
+  return k;
+}
+
+namespace {
+
+// Publishes fresh random bytes at `path` (0600) without replacing an existing file: staged with
+// WriteFileAtomic, then link(2), which fails with EEXIST rather than replace.
+Status CreateKekFile(const std::string& path, crypto::Random& rng) {
+  SECPROF_ASSIGN_OR_RETURN(SecureBuffer fresh, rng.DrawSecret(kKekSize));
+  auto st = WriteNewKekFile(path, ByteView(fresh.data(), fresh.size()), rng);
+  if (!st && st.error().code() != ErrorCode::kConflict) return st;
+  return Ok();
+}
+
+}  // namespace
+
+Status WriteNewKekFile(const std::string& path, ByteView key, crypto::Random& rng) {
+  if (key.size() != kKekSize)
+    return Fail(ErrorCode::kInvalidInput, "a key-encryption key is 32 bytes");
+  fs::path p(path);
+  std::error_code ec;
+  if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
+  if (ec) return Fail(ErrorCode::kIo, "cannot create " + p.parent_path().string());
+  SECPROF_ASSIGN_OR_RETURN(crypto::Bytes tag, rng.Draw(6));
+  std::string staging = path + ".new-";
+  for (uint8_t b : tag) staging += std::to_string(b);
+  SECPROF_TRY(WriteFileAtomic(
+      staging, std::string_view(reinterpret_cast<const char*>(key.data()), key.size()), 0600));
+  const int rc = ::link(staging.c_str(), path.c_str());
+  const int err = errno;
+  ::unlink(staging.c_str());
+  if (rc != 0 && err == EEXIST)
+    return Fail(ErrorCode::kConflict, "key-encryption key " + path + " already exists");
+  if (rc != 0)
+    return Fail(ErrorCode::kIo,
+                "cannot create key-encryption key " + path + ": " + std::strerror(err));
+  return Ok();
+}
+
+Result<Kek> LoadKek(const KekLocation& loc, bool create, crypto::Random& rng) {
+  if (loc.file.empty() && !loc.env_var.empty()) {
+    if (const char* v = std::getenv(loc.env_var.c_str()); v != nullptr && *v != '\0') {
+      const std::string_view hex(v);
+      if (hex.size() != 2 * kKekSize)
+        return Fail(ErrorCode::kInvalidInput,
+                    "$" + loc.env_var + " must be " + std::to_string(2 * kKekSize) + " hex digits");
+      Kek k;
+      k.key = SecureBuffer(kKekSize);
+      for (size_t i = 0; i < kKekSize; ++i) {
+        int hi = HexDigit(hex[2 * i]), lo = HexDigit(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+          return Fail(ErrorCode::kInvalidInput, "$" + loc.env_var + " is not hexadecimal");
+        k.key.data()[i] = static_cast<uint8_t>(hi * 16 + lo);
+      }
+      k.where = "env:" + loc.env_var;
+      return k;
+    }
+  }
+  const std::string path = loc.file.empty() ? loc.default_file : loc.file;
+  if (path.empty()) return Fail(ErrorCode::kInvalidInput, "no key-encryption key location");
+  auto key = ReadKekFile(path);
+  if (!key && key.error().code() == ErrorCode::kNotFound && create) {
+    SECPROF_TRY(CreateKekFile(path, rng));
+    key = ReadKekFile(path);
+  }
+  if (!key) {
+    if (key.error().code() == ErrorCode::kNotFound && !loc.env_var.empty() && loc.file.empty())
+      return Fail(ErrorCode::kNotFound,
+                  key.error().message() + " (give --kek-file PATH or set $" + loc.env_var + ")");
+    return Fail(key.error());
+  }
+  return Kek{std::move(*key), path, "file:" + path};
+}
+
+Result<SecureBuffer> DeriveKek(ByteView master, std::string_view purpose) {
+  const std::string info = "secprof kek:" + std::string(purpose);
+  return crypto::HkdfSha256(
+      master, {}, ByteView(reinterpret_cast<const uint8_t*>(info.data()), info.size()), kKekSize);
+}
+
+Result<std::string> KekId(ByteView kek) {
+  static constexpr char kLabel[] = "secprof kek id";
+  SECPROF_ASSIGN_OR_RETURN(
+      crypto::Sha256Digest mac,
+      crypto::HmacSha256(kek,
+                         ByteView(reinterpret_cast<const uint8_t*>(kLabel), sizeof kLabel - 1)));
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < 8; ++i) {
+    s += d[mac[i] >> 4];
+    s += d[mac[i] & 15];
+  }
+  return s;
+}
+
+bool PathInside(const std::string& path, const std::string& dir) {
+  std::error_code e1, e2;
+  fs::path p = fs::weakly_canonical(fs::absolute(path), e1);
+  fs::path d = fs::weakly_canonical(fs::absolute(dir), e2);
+  if (e1 || e2) return false;
+  auto pi = p.begin();
+  for (auto di = d.begin(); di != d.end(); ++di, ++pi) {
+    if (di->empty()) continue;  // trailing separator
+    if (pi == p.end() || *pi != *di) return false;
+  }
+  return true;
+}
+
+std::string SiblingKekPath(const std::string& dir) {
+  // Absolute and normalised first, so that "dir/", "dir/." or "." name a sibling, not a file
+  // inside the directory ("./..kek").
+  std::error_code ec;
+  fs::path p = fs::absolute(dir, ec);
+  std::string d = (ec ? fs::path(dir) : p).lexically_normal().string();
+  while (d.size() > 1 && d.back() == '/') d.pop_back();
+  return d + ".kek";
+}
+
+Status RewrapFileStore(const std::string& dir, ByteView old_kek, ByteView new_kek,
+                       crypto::Random& rng) {
+  FileKeyStoreOptions on, oo;
+  on.dir = oo.dir = dir;
+  on.kek = SecureBuffer(new_kek);
+  oo.kek = SecureBuffer(old_kek);
+  on.random = oo.random = &rng;
+  SECPROF_ASSIGN_OR_RETURN(auto fresh, FileKeyStore::Open(std::move(on)));
+  SECPROF_ASSIGN_OR_RETURN(auto old, FileKeyStore::Open(std::move(oo)));
+  SECPROF_ASSIGN_OR_RETURN(std::vector<std::string> labels, fresh->List());
+  for (const auto& label : labels) {
+    if (fresh->Load(label)) continue;  // done by an earlier, interrupted run
+    auto key = old->Load(label);
+    if (!key) return Fail(key.error().WithContext("re-encrypting " + label));
+    SECPROF_TRY(fresh->Rewrite(label, *key));
+  }
+  return Ok();
+}
+
+Status RemoveKekFile(const std::string& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    return Fail(ErrorCode::kIo, "cannot remove " + path + ": " + std::strerror(errno));
+  fs::path p(path);
+  int fd = ::open(p.has_parent_path() ? p.parent_path().c_str() : ".",
+                  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  return Ok();
+}
+
+}  // namespace secprof::keystore
