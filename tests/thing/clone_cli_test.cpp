@@ -60,6 +60,9 @@ TEST(CloneCli, CopiedStateDirectoryReportingIsQuarantined) {
   ASSERT_EQ(
       secprof::testing::Run("cp -a " + Quote(t1.string()) + " " + Quote(copy.string())).exit_code,
       0);
+  // ... and its KEK, kept beside the directory (issue 9 item 12): the attacker has the whole
+  // device.
+  fs::copy_file(t1.string() + ".kek", copy.string() + ".kek");
   auto rc = Secprof(T(copy, "report --celsius 30"));
   auto rg = Secprof(T(t1, "report --celsius 21.5"));
   // One of the two is refused (the KDC cannot tell which is genuine), and from then on both.

@@ -113,6 +113,8 @@ TEST_F(Clone, CopiedStateDirectoryIsDetectedQuarantinedAndReleased) {
   // The attacker copies the thing's state directory byte for byte and runs it.
   const fs::path copy = tmp_.path() / "stolen-copy";
   fs::copy(StateDir(tmp_.path(), f_, 0), copy, fs::copy_options::recursive);
+  // ... and its KEK, kept beside the directory (issue 9 item 12): the whole device.
+  fs::copy_file(StateDir(tmp_.path(), f_, 0) + ".kek", copy.string() + ".kek");
   auto clone = OpenAgent(copy.string());
   ASSERT_TRUE(clone);
   const auto t0 = std::chrono::steady_clock::now();
@@ -285,6 +287,8 @@ TEST_F(Clone, DetectionLatencyWithPeriodicReporting) {
   {
     std::lock_guard<std::mutex> l(writing);
     fs::copy(StateDir(tmp_.path(), f_, 0), copy, fs::copy_options::recursive);
+    // ... and its KEK, kept beside the directory (issue 9 item 12): the whole device.
+    fs::copy_file(StateDir(tmp_.path(), f_, 0) + ".kek", copy.string() + ".kek");
   }
   auto clone = OpenAgent(copy.string());
   ASSERT_TRUE(clone);
@@ -327,6 +331,8 @@ TEST(CloneSecProf3, CopiedLdevidIsDetectedAndQuarantined) {
   ASSERT_TRUE(genuine->SendReading(2000));
   const fs::path copy = tmp.path() / "copy";
   fs::copy(StateDir(tmp.path(), d.f, 0), copy, fs::copy_options::recursive);
+  // ... and its KEK, kept beside the directory (issue 9 item 12): the whole device.
+  fs::copy_file(StateDir(tmp.path(), d.f, 0) + ".kek", copy.string() + ".kek");
   auto clone = OpenAgent(copy.string());
   ASSERT_TRUE(clone);
   EXPECT_TRUE(clone->SendReading(2500));     // its counters start above the genuine thing's

@@ -72,6 +72,7 @@ inline std::unique_ptr<Agent> NewAgent(const std::filesystem::path& dir, const F
   io.factory_dir = f.dir;
   io.serial = f.manifest.things[i].serial;
   io.profile = p;
+  io.allow_file_keys = true;  // file-store things also in SecProf_3 (recorded override; item 5)
   auto init = Agent::Init(io);
   EXPECT_TRUE(init) << init.error().message();
   return OpenAgent(io.state_dir);
@@ -131,6 +132,8 @@ struct SecProf3Domain {
     ko.profile = domain::Profile::kSecProf3;
     ko.db_path = (dir / "kdc.db").string();
     ko.vendor_ca_files = {f.dir + "/ca/ca.pem"};
+    ko.require_token_keys = false;    // file-store things (key_protection_test covers the policy)
+    ko.kek.allow_file_ca_key = true;  // a file-store domain CA (audited override)
     kdc = std::make_unique<ServedKdc>(ko);
     ASSERT_TRUE(kdc->kdc);
     auto o = kdc::OwnerTools::Open(ko.db_path);
