@@ -1,10 +1,14 @@
 // secprof::coap::Server: a libcoap server context with UDP and DTLS endpoints and C++ handlers.
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <array>
 #include <atomic>
 #include <map>
 #include <string>
 #include <utility>
 
+#include "guard.h"
 #include "internal.h"
 
 namespace secprof::coap {
@@ -40,6 +44,20 @@ struct Server::Impl {
   std::atomic<uint64_t> handshakes_completed{0};
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> requests_too_large{0};
+  std::atomic<size_t> half_open_handshakes{0};
+  std::atomic<uint64_t> handshakes_evicted{0};
+  std::atomic<uint64_t> handshakes_timed_out{0};
+  std::atomic<uint64_t> blocks_refused{0};
+  std::atomic<uint64_t> partial_requests_refused{0};
+  // Availability guards (guard.h), used on the I/O thread only.
+  std::unique_ptr<internal::HandshakeGuard> handshakes;
+  std::unique_ptr<internal::Block1Guard> block1;
+  int udp_fd = -1;  // libcoap's plain-CoAP endpoint socket (not ours to close)
+  Bytes peek_buffer;
+  uint16_t next_message_id = 0;
+  std::function<void(std::string_view)> log;
+  internal::SteadyTime last_log{};
+  std::array<uint64_t, 4> logged{};  // evicted, timed out, blocks refused, partial refused
   // Declared last so that it is freed first: the context (and every session, endpoint and
   // resource it holds) goes before the buffers and handlers its callbacks point into.
   internal::ContextPtr ctx;
@@ -93,7 +111,16 @@ void ForgetEstablished(Server::Impl* impl, coap_session_t* s) {
 // ends with COAP_EVENT_SERVER_SESSION_DEL.
 int OnServerEvent(coap_session_t* s, const coap_event_t event) {
   Server::Impl* impl = ImplOf(s);
-  if (!impl || coap_session_get_type(s) != COAP_SESSION_TYPE_SERVER) return 0;
+  if (!impl) return 0;
+  if (impl->handshakes && coap_session_get_proto(s) == COAP_PROTO_DTLS) {
+    if (event == COAP_EVENT_SERVER_SESSION_NEW) {
+      impl->handshakes->OnNew(s, std::chrono::steady_clock::now());
+    } else if (event == COAP_EVENT_DTLS_CONNECTED || event == COAP_EVENT_DTLS_CLOSED ||
+               event == COAP_EVENT_DTLS_ERROR || event == COAP_EVENT_SERVER_SESSION_DEL) {
+      impl->handshakes->OnGone(s);
+    }
+  }
+  if (coap_session_get_type(s) != COAP_SESSION_TYPE_SERVER) return 0;
   switch (event) {
     case COAP_EVENT_SERVER_SESSION_NEW:
       Count(impl, s);
@@ -251,7 +278,12 @@ ServerStats Server::stats() const {
                      .sessions_created = i.sessions_created.load(r),
                      .handshakes_completed = i.handshakes_completed.load(r),
                      .requests = i.requests.load(r),
-                     .requests_too_large = i.requests_too_large.load(r)};
+                     .requests_too_large = i.requests_too_large.load(r),
+                     .half_open_handshakes = i.half_open_handshakes.load(r),
+                     .handshakes_evicted = i.handshakes_evicted.load(r),
+                     .handshakes_timed_out = i.handshakes_timed_out.load(r),
+                     .blocks_refused = i.blocks_refused.load(r),
+                     .partial_requests_refused = i.partial_requests_refused.load(r)};
 }
 
 Result<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
@@ -278,7 +310,19 @@ Result<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   // RFC 7959 through libcoap: it sends Block2 responses and assembles Block1 bodies, handing the
   // handler one whole body (set before any session exists, as libcoap requires).
   coap_context_set_block_mode(ctx, COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
-  coap_context_set_max_handshake_sessions(ctx, config.limits.max_handshake_sessions);
+  // libcoap refuses the *newest* ClientHello beyond its limit; HandshakeGuard closes the oldest
+  // half-open handshake instead, after each coap_io_process, so libcoap's limit only needs room
+  // for what one coap_io_process can add before that (and its hello sessions, which it counts).
+  const Limits& lim = config.limits;
+  coap_context_set_max_handshake_sessions(ctx, lim.max_handshake_sessions * 2 + 16);
+  impl->handshakes = std::make_unique<internal::HandshakeGuard>(
+      lim.max_handshake_sessions, lim.max_handshakes_per_address, lim.handshake_timeout);
+  // A lapsed plain-CoAP transfer stops counting after RFC 7252 §4.8.2 EXCHANGE_LIFETIME (247 s),
+  // about when libcoap forgets its partial body too.
+  impl->block1 = std::make_unique<internal::Block1Guard>(
+      config.max_request_body, lim.max_partial_requests_per_address, std::chrono::seconds(247));
+  impl->log = std::move(config.log);
+  impl->last_log = std::chrono::steady_clock::now();
   coap_context_set_max_idle_sessions(ctx, config.limits.max_idle_sessions);
   coap_context_set_session_timeout(ctx,
                                    static_cast<unsigned>(config.limits.session_timeout.count()));
@@ -307,6 +351,8 @@ Result<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
 
   auto bind = [&](uint16_t port, coap_proto_t proto, uint16_t* bound) -> Status {
     SECPROF_ASSIGN_OR_RETURN(coap_address_t addr, internal::ParseAddress(config.address, port));
+    // One server per port (issue 9 item 16): libcoap's SO_REUSEADDR would let a second bind.
+    SECPROF_TRY(internal::CheckPortFree(addr, "coap server: " + config.address));
     coap_endpoint_t* ep = coap_new_endpoint(ctx, &addr, proto);  // owned by the context
     if (!ep) {
       return Fail(ErrorCode::kIo,
@@ -315,7 +361,13 @@ Result<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
     SECPROF_ASSIGN_OR_RETURN(*bound, internal::EndpointPort(ep));
     return Ok();
   };
-  if (config.udp_port) SECPROF_TRY(bind(*config.udp_port, COAP_PROTO_UDP, &impl->udp_port));
+  if (config.udp_port) {
+    SECPROF_TRY(bind(*config.udp_port, COAP_PROTO_UDP, &impl->udp_port));
+    SECPROF_ASSIGN_OR_RETURN(coap_address_t bound,
+                             internal::ParseAddress(config.address, impl->udp_port));
+    SECPROF_ASSIGN_OR_RETURN(impl->udp_fd, internal::FindBoundUdpSocket(bound));
+    impl->peek_buffer.resize(65536);  // the largest UDP payload
+  }
   if (config.dtls_port) SECPROF_TRY(bind(*config.dtls_port, COAP_PROTO_DTLS, &impl->dtls_port));
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
@@ -341,9 +393,97 @@ void Server::AddResource(std::string_view path, Method method, Handler handler) 
   }
 }
 
+namespace {
+
+// The Block1 gate (issue 9 item 14): looks at the plain-CoAP datagram libcoap would read next
+// (MSG_PEEK) and, when Block1Guard refuses it, takes it off the socket and answers it here, so
+// libcoap never sees it and reserves nothing. libcoap reads one datagram per ready endpoint per
+// coap_io_process, so each datagram is looked at before libcoap reads it.
+void GateUdp(Server::Impl& i, internal::SteadyTime now) {
+  sockaddr_storage from{};
+  socklen_t fl = sizeof from;
+  ssize_t n = ::recvfrom(i.udp_fd, i.peek_buffer.data(), i.peek_buffer.size(),
+                         MSG_PEEK | MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fl);
+  if (n <= 0) return;
+  auto head = internal::ParseCoapHead(ByteView(i.peek_buffer.data(), static_cast<size_t>(n)));
+  if (!head) return;
+  const auto* sa = reinterpret_cast<const sockaddr*>(&from);
+  uint16_t port =
+      ntohs(from.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&from)->sin6_port
+                                       : reinterpret_cast<const sockaddr_in*>(&from)->sin_port);
+  auto verdict = i.block1->Inspect(*head, internal::AddressOnly(sa), port, now);
+  if (verdict == internal::Block1Guard::Verdict::kPass) return;
+  uint8_t discard;
+  (void)::recv(i.udp_fd, &discard, sizeof discard, MSG_DONTWAIT);  // drops the whole datagram
+  Bytes answer;
+  if (verdict == internal::Block1Guard::Verdict::kTooLarge) {
+    answer = internal::Encode413(*head, i.block1->limit(), i.next_message_id++);
+    i.blocks_refused.fetch_add(1, std::memory_order_relaxed);
+    i.requests_too_large.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    answer = internal::Encode503(*head, 10, i.next_message_id++);
+    i.partial_requests_refused.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (head->type <= 1)  // CON or NON requests are answered; never answer an ACK or RST
+    (void)::sendto(i.udp_fd, answer.data(), answer.size(), MSG_DONTWAIT, sa, fl);
+}
+
+// One summary line at most every 10 s while the guards act.
+void MaybeLog(Server::Impl& i, internal::SteadyTime now) {
+  constexpr auto r = std::memory_order_relaxed;
+  std::array<uint64_t, 4> cur{i.handshakes_evicted.load(r), i.handshakes_timed_out.load(r),
+                              i.blocks_refused.load(r), i.partial_requests_refused.load(r)};
+  if (cur == i.logged || now - i.last_log < std::chrono::seconds(10)) return;
+  std::string line =
+      "coap server: in the last " +
+      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - i.last_log).count()) +
+      " s: " + std::to_string(cur[0] - i.logged[0]) +
+      " half-open DTLS handshakes closed for the bounds, " + std::to_string(cur[1] - i.logged[1]) +
+      " timed out; " + std::to_string(cur[2] - i.logged[2]) + " Block1 requests refused 4.13, " +
+      std::to_string(cur[3] - i.logged[3]) + " refused 5.03 (transfers per address)";
+  i.logged = cur;
+  i.last_log = now;
+  try {
+    if (i.log) {
+      i.log(line);
+    } else {
+      coap_log(LOG_WARNING, "%s\n", line.c_str());
+    }
+  } catch (...) {  // a throwing log sink loses the line, nothing else
+  }
+}
+
+}  // namespace
+
 Status Server::RunOnce(std::chrono::milliseconds timeout) {
-  if (coap_io_process(impl_->ctx.get(), static_cast<uint32_t>(timeout.count())) < 0)
+  Impl& i = *impl_;
+  coap_context_t* ctx = i.ctx.get();
+  // Wait on the plain-CoAP socket and on libcoap's epoll descriptor (every socket and libcoap's
+  // timer); without epoll, in slices short enough for libcoap's timers.
+  pollfd fds[2];
+  nfds_t n = 0;
+  if (i.udp_fd >= 0) fds[n++] = pollfd{i.udp_fd, POLLIN, 0};
+  int epfd = coap_context_get_coap_fd(ctx);
+  long wait = std::max<long>(0, static_cast<long>(timeout.count()));
+  if (epfd >= 0) {
+    fds[n++] = pollfd{epfd, POLLIN, 0};
+  } else {
+    wait = std::min<long>(wait, 10);
+  }
+  int ready = ::poll(fds, n, static_cast<int>(wait));
+  if (ready < 0 && errno != EINTR) return Fail(ErrorCode::kIo, "coap server: poll failed");
+  auto now = std::chrono::steady_clock::now();
+  if (i.udp_fd >= 0 && ready > 0 && (fds[0].revents & POLLIN)) GateUdp(i, now);
+  if (coap_io_process(ctx, COAP_IO_NO_WAIT) < 0)
     return Fail(ErrorCode::kIo, "coap_io_process failed");
+  now = std::chrono::steady_clock::now();
+  internal::HandshakeGuard::Closed closed = i.handshakes->Enforce(ctx, now);
+  i.half_open_handshakes.store(i.handshakes->half_open(), std::memory_order_relaxed);
+  if (closed.total()) {
+    i.handshakes_evicted.fetch_add(closed.per_address + closed.global, std::memory_order_relaxed);
+    i.handshakes_timed_out.fetch_add(closed.timed_out, std::memory_order_relaxed);
+  }
+  MaybeLog(i, now);
   return Ok();
 }
 

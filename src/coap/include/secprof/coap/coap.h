@@ -129,13 +129,33 @@ using Handler = std::function<Response(const Request&)>;
 
 // Session limits of a server context (libcoap: coap_context_set_max_handshake_sessions,
 // coap_context_set_max_idle_sessions, coap_context_set_session_timeout).
+//
+// Half-open DTLS handshakes (a ClientHello that returned the server's cookie, RFC 6347 §4.2.1,
+// and no completed handshake yet) are bounded by secprof on top of libcoap (docs/COAP.md
+// "Availability"): beyond a bound the *oldest* such handshake is closed, so a new one always gets
+// a slot and a flood of abandoned handshakes costs the flooder its own earlier attempts.
 struct Limits {
-  // DTLS sessions still in their handshake at once; more are dropped until one completes.
+  // Half-open DTLS handshakes at once. Beyond it, the oldest handshake of the IP address holding
+  // the most is closed (ServerStats::handshakes_evicted). libcoap's own limit
+  // (coap_context_set_max_handshake_sessions, which refuses the newest) is set well above it.
   unsigned max_handshake_sessions = 64;
   // Established sessions without traffic kept at once; the oldest idle one is closed beyond it.
   unsigned max_idle_sessions = 256;
   // An idle server session is closed after this long.
   std::chrono::seconds session_timeout{300};
+  // Half-open DTLS handshakes from one IP address at once; beyond it that address's oldest is
+  // closed (ServerStats::handshakes_evicted). 0: no per-address bound. Several things behind one
+  // NAT (or on one test host) share an address: keep it above the number that may join or
+  // reconnect at the same time.
+  unsigned max_handshakes_per_address = 32;
+  // A DTLS handshake not completed this long after its first ClientHello is closed
+  // (ServerStats::handshakes_timed_out). libcoap 4.3.1 alone keeps it for about 31 s (four
+  // retransmissions of its flight, 1 + 2 + 4 + 8 + 16 s) and then up to 30 s more.
+  std::chrono::milliseconds handshake_timeout{10000};
+  // Plain-CoAP block-wise requests (Block1, RFC 7959 §2.5) under way from one IP address at once;
+  // the first block of one more is answered 5.03 with Max-Age (ServerStats::
+  // partial_requests_refused). 0: no bound. Over DTLS this is not bounded (docs/COAP.md).
+  unsigned max_partial_requests_per_address = 4;
 };
 
 // What a PKI callback sees of one certificate of the peer's chain.
@@ -207,9 +227,16 @@ struct ServerConfig {
   Limits limits{};
   // Largest request body handed to a handler (bytes). A Block1 body (RFC 7959 §2.5) is assembled
   // by libcoap and, when larger, answered 4.13 Request Entity Too Large with Size1 = this limit
-  // (RFC 7959 §2.9.3, §4) without calling the handler. libcoap 4.3.1 has no cap of its own while
-  // it assembles: the limit applies once the body is complete (docs/COAP.md).
+  // (RFC 7959 §2.9.3, §4) without calling the handler. On the plain-CoAP port the limit holds at
+  // the first block: a Block1 block whose Size1, or whose offset plus length, exceeds it is
+  // answered 4.13 before libcoap reads it (so libcoap reserves nothing for it). Over DTLS the
+  // blocks are encrypted and libcoap 4.3.1 reserves the announced Size1 before secprof sees the
+  // request: there the limit applies once the body is complete (docs/COAP.md "Availability").
   size_t max_request_body = size_t{1} << 20;
+  // Receives one summary line at most every 10 s while the guards above refuse or close
+  // something (half-open handshakes closed, Block1 requests refused), on the I/O thread. Unset:
+  // the line goes to libcoap's log at LOG_WARNING ($SECPROF_COAP_LOG >= 4 shows it).
+  std::function<void(std::string_view line)> log{};
 };
 
 // What a Server has seen; read from any thread (relaxed atomics), written on the I/O thread.
@@ -222,13 +249,22 @@ struct ServerStats {
   uint64_t sessions_created = 0;  // since Create
   uint64_t handshakes_completed = 0;
   uint64_t requests = 0;            // handler calls, plus requests refused for their size
-  uint64_t requests_too_large = 0;  // answered 4.13 (max_request_body)
+  uint64_t requests_too_large = 0;  // answered 4.13 (max_request_body), by either check
+  // Availability (docs/COAP.md "Availability"):
+  size_t half_open_handshakes = 0;  // DTLS handshakes past the cookie, not yet completed, now
+  uint64_t handshakes_evicted =
+      0;  // closed for max_handshakes_per_address or max_handshake_sessions
+  uint64_t handshakes_timed_out = 0;  // closed after Limits::handshake_timeout
+  uint64_t blocks_refused = 0;  // plain-CoAP Block1 blocks answered 4.13 before libcoap read them
+  uint64_t partial_requests_refused = 0;  // first blocks answered 5.03 (per-address transfer cap)
 };
 
 class Server {
  public:
   // Creates the context and the endpoints. kInvalidInput for a bad address or a DTLS port
-  // without credentials; kIo when a port cannot be bound; kCrypto when libcoap refuses the
+  // without credentials; kIo when a port cannot be bound, and kIo "port ... is in use" when
+  // another socket (another Server, another process) already holds it (libcoap's SO_REUSEADDR
+  // would otherwise let both bind and split the traffic); kCrypto when libcoap refuses the
   // DTLS setup (e.g. a bad PEM).
   static Result<std::unique_ptr<Server>> Create(ServerConfig config);
   ~Server();
@@ -255,7 +291,9 @@ class Server {
   // and always returns the whole representation. Request payloads arrive whole.
   void AddResource(std::string_view path, Method method, Handler handler);
 
-  // Processes I/O for at most `timeout` (libcoap coap_io_process).
+  // Waits at most `timeout` for I/O and processes what arrived (libcoap coap_io_process),
+  // inspecting each plain-CoAP datagram before libcoap reads it and enforcing the handshake
+  // bounds after (docs/COAP.md "Availability").
   Status RunOnce(std::chrono::milliseconds timeout);
   // Runs the I/O loop until `stop` is requested (checked at least every 50 ms).
   Status Serve(std::stop_token stop);
