@@ -206,20 +206,20 @@ TEST(CoapDos, Block1AnnouncingOneGibibyteIsRefusedAtTheFirstBlock) {
 }
 
 TEST(CoapDos, BlockStreamIsRefusedAtTheFirstBlockBeyondTheLimit) {
-  // 16 KiB limit, 1024-byte blocks without Size1: blocks 0..15 are taken (2.31), block 16 would
-  // end at 17 KiB and is refused 4.13.
+  // 16 KiB limit, 1024-byte blocks announcing 16 KiB in Size1 and then running on: blocks 0..15
+  // are taken (2.31), block 16 would end at 17 KiB and is refused 4.13.
   UdpServer s(16 << 10);
   int fd = attack::ConnectedUdp("127.0.0.2", s.server->udp_port());
   ASSERT_GE(fd, 0);
   const std::vector<uint8_t> token{0x42};
   for (uint32_t num = 0; num < 16; ++num) {
     auto r = attack::Exchange(fd, attack::Block1Post(static_cast<uint16_t>(100 + num), token,
-                                                     "upload", num, true, 6, std::nullopt, 1024));
+                                                     "upload", num, true, 6, uint64_t{16} << 10, 1024));
     ASSERT_TRUE(r.has_value()) << "block " << num;
     ASSERT_EQ(r->code, kContinue) << "block " << num << ": " << CodeString(r->code);
   }
   auto r = attack::Exchange(
-      fd, attack::Block1Post(116, token, "upload", 16, true, 6, std::nullopt, 1024));
+      fd, attack::Block1Post(116, token, "upload", 16, true, 6, uint64_t{16} << 10, 1024));
   ::close(fd);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->code, kRequestEntityTooLarge) << CodeString(r->code);
@@ -253,7 +253,7 @@ TEST(CoapDos, PartialTransfersPerAddressAreCapped) {
   const uint16_t port = s.server->udp_port();
   auto first_block = [&](const std::string&, int fd, uint16_t mid) {
     return attack::Exchange(
-        fd, attack::Block1Post(mid, {0x01}, "upload", 0, true, 6, std::nullopt, 1024));
+        fd, attack::Block1Post(mid, {0x01}, "upload", 0, true, 6, uint64_t{1034}, 1024));
   };
   int a = attack::ConnectedUdp("127.0.0.2", port), b = attack::ConnectedUdp("127.0.0.2", port),
       c = attack::ConnectedUdp("127.0.0.2", port), d = attack::ConnectedUdp("127.0.0.3", port);
@@ -267,7 +267,7 @@ TEST(CoapDos, PartialTransfersPerAddressAreCapped) {
   EXPECT_EQ(rd->code, kContinue) << "another address is not affected";
   // a finishes its transfer; then c may start one.
   auto fin =
-      attack::Exchange(a, attack::Block1Post(5, {0x01}, "upload", 1, false, 6, std::nullopt, 10));
+      attack::Exchange(a, attack::Block1Post(5, {0x01}, "upload", 1, false, 6, uint64_t{1034}, 10));
   ASSERT_TRUE(fin);
   EXPECT_EQ(fin->code, kChanged);
   auto rc2 = first_block("127.0.0.2", c, 6);
