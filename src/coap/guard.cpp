@@ -119,11 +119,14 @@ HandshakeGuard::Closed HandshakeGuard::Enforce(coap_context_t* ctx, SteadyTime n
       continue;
     }
     if (coap_session_get_type(s) == COAP_SESSION_TYPE_HELLO) {
-      // Cookie not (yet) returned: libcoap holds no handshake state for it (RFC 6347 §4.2.1).
-      if (now - e.since > timeout_) {
-        it = entries_.erase(it);
+      // libcoap has answered its ClientHello (with a HelloVerifyRequest, or by turning it into a
+      // handshake session, which is no longer "hello"): nothing in it is needed any more.
+      it = entries_.erase(it);
+      if (layout_ok_ && ReleaseHello(s)) {
+        ++closed.hellos_released;
       } else {
-        ++it;
+        layout_ok_ = false;
+        ++closed.hellos_kept;
       }
       continue;
     }
@@ -175,6 +178,43 @@ HandshakeGuard::Closed HandshakeGuard::Enforce(coap_context_t* ctx, SteadyTime n
   // Closing may call back into the event handler (OnGone): the books are already updated.
   for (coap_session_t* s : victims) coap_session_disconnected(s, COAP_NACK_TLS_FAILED);
   return closed;
+}
+
+// --- ReleaseHello ---------------------------------------------------------------------------
+//
+// libcoap 4.3.1's struct coap_session_t (coap_session_internal.h) begins
+//   coap_proto_t proto; coap_session_type_t type; coap_session_state_t state; unsigned ref; ...
+// all four int-sized (the three are enums of the public headers). Each is compared with what the
+// public getters report before anything is written, and read back after.
+namespace {
+struct SessionHead {
+  int proto;
+  int type;
+  int state;
+  unsigned ref;
+};
+}  // namespace
+
+bool ReleaseHello(coap_session_t* s) {
+  static_assert(sizeof(coap_proto_t) == sizeof(int) && sizeof(coap_session_type_t) == sizeof(int) &&
+                sizeof(coap_session_state_t) == sizeof(int));
+  SessionHead head;
+  std::memcpy(&head, s, sizeof head);
+  if (head.proto != static_cast<int>(coap_session_get_proto(s)) ||
+      head.type != static_cast<int>(coap_session_get_type(s)) ||
+      head.state != static_cast<int>(coap_session_get_state(s)) ||
+      head.type != COAP_SESSION_TYPE_HELLO || head.proto != COAP_PROTO_DTLS || head.ref != 0)
+    return false;
+  SessionHead changed = head;
+  changed.type = COAP_SESSION_TYPE_SERVER;
+  changed.state = COAP_SESSION_STATE_NONE;
+  std::memcpy(s, &changed, sizeof changed);
+  if (coap_session_get_type(s) != COAP_SESSION_TYPE_SERVER ||
+      coap_session_get_state(s) != COAP_SESSION_STATE_NONE) {
+    std::memcpy(s, &head, sizeof head);  // not where we thought: undo
+    return false;
+  }
+  return true;
 }
 
 // --- CoAP head parsing and the 4.13 / 5.03 answers (RFC 7252 §3) ------------------------------

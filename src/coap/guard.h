@@ -42,12 +42,26 @@ std::string AddressOnly(const sockaddr* sa);
 // `per_address` for one IP address (that address's oldest first), those older than `timeout`,
 // and, beyond `global`, the oldest of the address holding the most. A new handshake therefore
 // always gets a slot; what an attacker loses is its own oldest attempts.
+//
+// libcoap 4.3.1 also creates a "hello" session for every ClientHello from a new address and port
+// (before any cookie), counts it among its handshake sessions and frees it only after 30 s, one
+// per later ClientHello: a few hundred ClientHellos, each from another port (spoofable: no answer
+// is needed), made it ignore every new ClientHello. A hello session holds nothing once libcoap has
+// answered its HelloVerifyRequest (the cookie is stateless, RFC 6347 §4.2.1; a returning
+// ClientHello with a valid cookie gets a new session), so Enforce has libcoap free each one right
+// away. libcoap 4.3.1 offers no call for that: ReleaseHello marks the session as a closed server
+// session, which libcoap's next coap_io_process frees (with COAP_EVENT_SERVER_SESSION_DEL). It
+// writes two fields of libcoap's private coap_session_t, at offsets checked against the public
+// getters on every use (docs/COAP.md); if they do not match, nothing is written and the hello
+// session stays (hellos_kept counts it).
 class HandshakeGuard {
  public:
   struct Closed {
     uint64_t per_address = 0;
     uint64_t global = 0;
     uint64_t timed_out = 0;
+    uint64_t hellos_released = 0;  // not counted in total()
+    uint64_t hellos_kept = 0;      // layout check failed: left to libcoap
     uint64_t total() const { return per_address + global + timed_out; }
   };
 
@@ -80,8 +94,15 @@ class HandshakeGuard {
   unsigned per_address_;
   std::chrono::milliseconds timeout_;
   std::map<coap_session_t*, Entry> entries_;
+  bool layout_ok_ = true;  // false after a failed layout check: never write again
   size_t half_open_ = 0;
 };
+
+// Marks a libcoap 4.3.1 hello session (type COAP_SESSION_TYPE_HELLO) as a closed server session
+// (COAP_SESSION_TYPE_SERVER, COAP_SESSION_STATE_NONE), which libcoap frees in its next
+// coap_io_process. false, having written nothing, unless the private fields sit where expected
+// (each checked against coap_session_get_proto / _type / _state) and the session is unreferenced.
+bool ReleaseHello(coap_session_t* s);
 
 // --- Plain-CoAP Block1 requests (issue 9 item 14) --------------------------------------------
 

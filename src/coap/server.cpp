@@ -49,6 +49,8 @@ struct Server::Impl {
   std::atomic<uint64_t> handshakes_timed_out{0};
   std::atomic<uint64_t> blocks_refused{0};
   std::atomic<uint64_t> partial_requests_refused{0};
+  std::atomic<uint64_t> hello_sessions_released{0};
+  std::atomic<uint64_t> hello_sessions_kept{0};
   // Availability guards (guard.h), used on the I/O thread only.
   std::unique_ptr<internal::HandshakeGuard> handshakes;
   std::unique_ptr<internal::Block1Guard> block1;
@@ -283,7 +285,9 @@ ServerStats Server::stats() const {
                      .handshakes_evicted = i.handshakes_evicted.load(r),
                      .handshakes_timed_out = i.handshakes_timed_out.load(r),
                      .blocks_refused = i.blocks_refused.load(r),
-                     .partial_requests_refused = i.partial_requests_refused.load(r)};
+                     .partial_requests_refused = i.partial_requests_refused.load(r),
+                     .hello_sessions_released = i.hello_sessions_released.load(r),
+                     .hello_sessions_kept = i.hello_sessions_kept.load(r)};
 }
 
 Result<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
@@ -479,6 +483,8 @@ Status Server::RunOnce(std::chrono::milliseconds timeout) {
   now = std::chrono::steady_clock::now();
   internal::HandshakeGuard::Closed closed = i.handshakes->Enforce(ctx, now);
   i.half_open_handshakes.store(i.handshakes->half_open(), std::memory_order_relaxed);
+  i.hello_sessions_released.fetch_add(closed.hellos_released, std::memory_order_relaxed);
+  i.hello_sessions_kept.fetch_add(closed.hellos_kept, std::memory_order_relaxed);
   if (closed.total()) {
     i.handshakes_evicted.fetch_add(closed.per_address + closed.global, std::memory_order_relaxed);
     i.handshakes_timed_out.fetch_add(closed.timed_out, std::memory_order_relaxed);

@@ -132,7 +132,11 @@ TEST(CoapDos, ClientHellosWithoutCookieHoldNothing) {
   for (int i = 0; i < 300; ++i)
     (void)attack::AbandonHandshake("127.0.0.3", port, attack::HandshakeStep::kClientHelloOnly);
   EXPECT_EQ(LegitRoundTrip(port), "");
-  EXPECT_EQ(server->stats().half_open_handshakes, 0u);
+  ServerStats st = server->stats();
+  EXPECT_EQ(st.half_open_handshakes, 0u);
+  // libcoap 4.3.1 kept a "hello" session for each for 30 s and then ignored new ClientHellos.
+  EXPECT_GE(st.hello_sessions_released, 300u);
+  EXPECT_EQ(st.hello_sessions_kept, 0u) << "libcoap's session layout is not the expected one";
 }
 
 TEST(CoapDos, HalfOpenHandshakesAreClosedAfterTheHandshakeTimeout) {
@@ -213,8 +217,9 @@ TEST(CoapDos, BlockStreamIsRefusedAtTheFirstBlockBeyondTheLimit) {
   ASSERT_GE(fd, 0);
   const std::vector<uint8_t> token{0x42};
   for (uint32_t num = 0; num < 16; ++num) {
-    auto r = attack::Exchange(fd, attack::Block1Post(static_cast<uint16_t>(100 + num), token,
-                                                     "upload", num, true, 6, uint64_t{16} << 10, 1024));
+    auto r =
+        attack::Exchange(fd, attack::Block1Post(static_cast<uint16_t>(100 + num), token, "upload",
+                                                num, true, 6, uint64_t{16} << 10, 1024));
     ASSERT_TRUE(r.has_value()) << "block " << num;
     ASSERT_EQ(r->code, kContinue) << "block " << num << ": " << CodeString(r->code);
   }

@@ -257,6 +257,11 @@ struct ServerStats {
   uint64_t handshakes_timed_out = 0;  // closed after Limits::handshake_timeout
   uint64_t blocks_refused = 0;  // plain-CoAP Block1 blocks answered 4.13 before libcoap read them
   uint64_t partial_requests_refused = 0;  // first blocks answered 5.03 (per-address transfer cap)
+  // libcoap "hello" sessions (one per ClientHello from a new peer, before the cookie) freed as soon
+  // as libcoap has answered them, and those left to libcoap because its private session layout
+  // was not the expected one (docs/COAP.md "Availability": then 0 released, all kept).
+  uint64_t hello_sessions_released = 0;
+  uint64_t hello_sessions_kept = 0;
 };
 
 class Server {
