@@ -55,6 +55,9 @@ struct Server::Impl {
   std::unique_ptr<internal::HandshakeGuard> handshakes;
   std::unique_ptr<internal::Block1Guard> block1;
   int udp_fd = -1;  // libcoap's plain-CoAP endpoint socket (not ours to close)
+  // A DTLS session appeared or went since the last HandshakeGuard::Enforce, and when that ran.
+  bool handshakes_changed = false;
+  internal::SteadyTime last_enforce{};
   Bytes peek_buffer;
   uint16_t next_message_id = 0;
   std::function<void(std::string_view)> log;
@@ -117,9 +120,11 @@ int OnServerEvent(coap_session_t* s, const coap_event_t event) {
   if (impl->handshakes && coap_session_get_proto(s) == COAP_PROTO_DTLS) {
     if (event == COAP_EVENT_SERVER_SESSION_NEW) {
       impl->handshakes->OnNew(s, std::chrono::steady_clock::now());
+      impl->handshakes_changed = true;
     } else if (event == COAP_EVENT_DTLS_CONNECTED || event == COAP_EVENT_DTLS_CLOSED ||
                event == COAP_EVENT_DTLS_ERROR || event == COAP_EVENT_SERVER_SESSION_DEL) {
       impl->handshakes->OnGone(s);
+      impl->handshakes_changed = true;
     }
   }
   if (coap_session_get_type(s) != COAP_SESSION_TYPE_SERVER) return 0;
@@ -481,6 +486,14 @@ Status Server::RunOnce(std::chrono::milliseconds timeout) {
   if (coap_io_process(ctx, COAP_IO_NO_WAIT) < 0)
     return Fail(ErrorCode::kIo, "coap_io_process failed");
   now = std::chrono::steady_clock::now();
+  // Enforce looks every tracked session up in libcoap (a scan of its sessions each): after a
+  // session appeared or went, else every 50 ms for the handshake timeout.
+  if (!i.handshakes_changed && now - i.last_enforce < std::chrono::milliseconds(50)) {
+    MaybeLog(i, now);
+    return Ok();
+  }
+  i.handshakes_changed = false;
+  i.last_enforce = now;
   internal::HandshakeGuard::Closed closed = i.handshakes->Enforce(ctx, now);
   i.half_open_handshakes.store(i.handshakes->half_open(), std::memory_order_relaxed);
   i.hello_sessions_released.fetch_add(closed.hellos_released, std::memory_order_relaxed);
