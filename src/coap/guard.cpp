@@ -91,6 +91,13 @@ std::string AddressOnly(const sockaddr* sa) {
 
 std::string AddressOnly(const coap_address_t& a) { return AddressOnly(&a.addr.sa); }
 
+std::string PeerKey(const sockaddr* sa) {
+  uint16_t port =
+      ntohs(sa->sa_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(sa)->sin6_port
+                                      : reinterpret_cast<const sockaddr_in*>(sa)->sin_port);
+  return AddressOnly(sa) + "|" + std::to_string(port);
+}
+
 // --- HandshakeGuard --------------------------------------------------------------------------
 
 void HandshakeGuard::OnNew(coap_session_t* s, SteadyTime now) {

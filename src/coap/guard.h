@@ -31,6 +31,8 @@ Result<int> FindBoundUdpSocket(const coap_address_t& bound);
 // The IP address (no port) of a peer, as text: the unit the per-address bounds count in.
 std::string AddressOnly(const coap_address_t& a);
 std::string AddressOnly(const sockaddr* sa);
+// "address|port" of a peer: the unit libcoap keeps one session per.
+std::string PeerKey(const sockaddr* sa);
 
 // --- Half-open DTLS handshakes (issue 9 item 13) ---------------------------------------------
 //

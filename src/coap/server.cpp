@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "assembly.h"
 #include "guard.h"
 #include "internal.h"
 
@@ -54,6 +55,7 @@ struct Server::Impl {
   // Availability guards (guard.h), used on the I/O thread only.
   std::unique_ptr<internal::HandshakeGuard> handshakes;
   std::unique_ptr<internal::Block1Guard> block1;
+  std::unique_ptr<internal::BodyAssembler> bodies;
   int udp_fd = -1;  // libcoap's plain-CoAP endpoint socket (not ours to close)
   // A DTLS session appeared or went since the last HandshakeGuard::Enforce, and when that ran.
   bool handshakes_changed = false;
@@ -117,6 +119,8 @@ void ForgetEstablished(Server::Impl* impl, coap_session_t* s) {
 int OnServerEvent(coap_session_t* s, const coap_event_t event) {
   Server::Impl* impl = ImplOf(s);
   if (!impl) return 0;
+  if (event == COAP_EVENT_SERVER_SESSION_DEL && impl->bodies)  // its partial Block1 bodies go too
+    impl->bodies->ForgetPeer(internal::PeerKey(&coap_session_get_addr_remote(s)->addr.sa) + "|");
   if (impl->handshakes && coap_session_get_proto(s) == COAP_PROTO_DTLS) {
     if (event == COAP_EVENT_SERVER_SESSION_NEW) {
       impl->handshakes->OnNew(s, std::chrono::steady_clock::now());
@@ -213,34 +217,57 @@ void OnRequest(coap_resource_t* resource, coap_session_t* session, const coap_pd
     impl = ImplOf(session);
     auto* entry = static_cast<Entry*>(coap_resource_get_userdata(resource));
     unsigned code = static_cast<unsigned>(coap_pdu_get_code(request));
-    if (impl) impl->requests.fetch_add(1, std::memory_order_relaxed);
-    // The body: with COAP_BLOCK_SINGLE_BODY libcoap hands over a Block1 body whole (offset 0,
-    // total = length, Block1 removed). Anything else is a body libcoap did not assemble: a
-    // "random access" Block1 block, or libcoap could not allocate the body.
+    // libcoap runs without COAP_BLOCK_SINGLE_BODY: a Block1 request arrives here block by block
+    // (offset = the block's, Block1 still on) and BodyAssembler builds the body under the limit.
     size_t len = 0, offset = 0, total = 0;
     const uint8_t* data = nullptr;
     bool has_data = coap_get_data_large(request, &len, &data, &offset, &total) && data;
+    if (!has_data) len = 0;
     coap_opt_iterator_t it;
-    bool whole = !has_data || (offset == 0 && total == len &&
-                               !coap_check_option(request, COAP_OPTION_BLOCK1, &it));
-    size_t announced = std::max(total, offset + len);
+    coap_block_t block1{};
+    bool blockwise = coap_get_block(request, COAP_OPTION_BLOCK1, &block1) != 0;
+    uint64_t size1 = 0;
     if (coap_opt_t* o = coap_check_option(request, COAP_OPTION_SIZE1, &it))
-      announced = std::max<size_t>(announced,
-                                   coap_decode_var_bytes8(coap_opt_value(o), coap_opt_length(o)));
+      size1 = coap_decode_var_bytes8(coap_opt_value(o), coap_opt_length(o));
+    Bytes body;
+    auto outcome = internal::BodyAssembler::Outcome::kComplete;
     if (!entry || code == 0 || code >= kMethods || !entry->handlers[code]) {
+      outcome = internal::BodyAssembler::Outcome::kIncomplete;
       out = Response{.code = kMethodNotAllowed};
-    } else if (impl &&
-               (len > impl->max_request_body || (!whole && announced > impl->max_request_body))) {
+    } else if (!impl) {
+      outcome = internal::BodyAssembler::Outcome::kIncomplete;
+      out = Response{.code = kInternalServerError};
+    } else if (blockwise) {
+      const sockaddr* remote = &coap_session_get_addr_remote(session)->addr.sa;
+      std::string key = internal::PeerKey(remote) + "|" + std::to_string(code) + "|" + entry->path;
+      outcome = impl->bodies->Add(key, internal::AddressOnly(remote), offset, ByteView(data, len),
+                                  block1.m != 0, size1, std::chrono::steady_clock::now(), &body);
+    } else if (len > impl->max_request_body) {
+      outcome = internal::BodyAssembler::Outcome::kTooLarge;
+    } else if (has_data) {
+      body.assign(data, data + len);
+    }
+    using O = internal::BodyAssembler::Outcome;
+    if (impl && outcome != O::kContinue) impl->requests.fetch_add(1, std::memory_order_relaxed);
+    if (out.code == kMethodNotAllowed || out.code == kInternalServerError) {
+      // answered above
+    } else if (outcome == O::kTooLarge) {
       out = TooLarge(*impl);
-    } else if (!whole) {
+    } else if (outcome == O::kBusy) {
+      impl->partial_requests_refused.fetch_add(1, std::memory_order_relaxed);
+      out = Response{.code = kServiceUnavailable,
+                     .payload = Text("too many block-wise requests under way from this address")};
+    } else if (outcome == O::kIncomplete) {
       out = Response{.code = kRequestEntityIncomplete,
                      .payload = Text("block-wise request body incomplete")};
+    } else if (outcome == O::kContinue) {
+      out = Response{.code = kContinue};  // libcoap has added the Block1 option (RFC 7959 §2.3)
     } else {
       Request rq;
       rq.method = static_cast<Method>(code);
       rq.path = entry->path;
       if (query) rq.query.assign(reinterpret_cast<const char*>(query->s), query->length);
-      if (has_data) rq.payload.assign(data, data + len);
+      rq.payload = std::move(body);
       if (coap_opt_t* o = coap_check_option(request, COAP_OPTION_CONTENT_FORMAT, &it)) {
         rq.content_format =
             static_cast<uint16_t>(coap_decode_var_bytes(coap_opt_value(o), coap_opt_length(o)));
@@ -318,7 +345,9 @@ Result<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   coap_register_event_handler(ctx, &OnServerEvent);
   // RFC 7959 through libcoap: it sends Block2 responses and assembles Block1 bodies, handing the
   // handler one whole body (set before any session exists, as libcoap requires).
-  coap_context_set_block_mode(ctx, COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
+  // Not COAP_BLOCK_SINGLE_BODY: with it libcoap 4.3.1 reserves the Size1 a first Block1 block
+  // announces (up to 1 GiB) before we see anything; BodyAssembler does the assembly instead.
+  coap_context_set_block_mode(ctx, COAP_BLOCK_USE_LIBCOAP);
   // libcoap refuses the *newest* ClientHello beyond its limit; HandshakeGuard closes the oldest
   // half-open handshake instead, after each coap_io_process, so libcoap's limit only needs room
   // for what one coap_io_process can add before that (and its hello sessions, which it counts).
@@ -329,6 +358,8 @@ Result<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   // A lapsed plain-CoAP transfer stops counting after RFC 7252 §4.8.2 EXCHANGE_LIFETIME (247 s),
   // about when libcoap forgets its partial body too.
   impl->block1 = std::make_unique<internal::Block1Guard>(
+      config.max_request_body, lim.max_partial_requests_per_address, std::chrono::seconds(247));
+  impl->bodies = std::make_unique<internal::BodyAssembler>(
       config.max_request_body, lim.max_partial_requests_per_address, std::chrono::seconds(247));
   impl->log = std::move(config.log);
   impl->last_log = std::chrono::steady_clock::now();

@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include <coap3/coap.h>
+
 #include "coap/coap_test_util.h"
 #include "coap/raw_attacker.h"
 #include "secprof/coap/coap.h"
@@ -166,6 +168,10 @@ size_t VirtualPages() {
   return pages;
 }
 
+// Pages (4 KiB) of growth that separate "nothing reserved" from the 262,144 pages of the
+// announced gibibyte; glibc reserves 64 MiB of address space for a thread's first malloc arena.
+constexpr size_t kFarBelowOneGibibyte = size_t{128} << 20 >> 12;
+
 struct UdpServer {
   std::atomic<int> calls{0};
   std::atomic<size_t> last_size{0};
@@ -203,10 +209,95 @@ TEST(CoapDos, Block1AnnouncingOneGibibyteIsRefusedAtTheFirstBlock) {
   EXPECT_EQ(r->size1, uint64_t{1} << 20) << "Size1 = the limit (RFC 7959 §4)";
   const size_t after = VirtualPages();
   // libcoap 4.3.1 reserved the announced gibibyte (262144 pages of 4 KiB) before the fix.
-  EXPECT_LT(after - std::min(after, before), size_t{64} << 10 >> 2)
+  EXPECT_LT(after - std::min(after, before), kFarBelowOneGibibyte)
       << "address space grew by " << (after - before) << " pages";
   EXPECT_EQ(s.calls, 0);
   EXPECT_EQ(s.server->stats().blocks_refused, 1u);
+}
+
+// libcoap's own client, to send a hand-built Block1 request inside a DTLS-PSK session.
+struct LibcoapDtlsClient {
+  coap_context_t* ctx = nullptr;
+  coap_session_t* session = nullptr;
+  static inline std::optional<uint8_t> code{};
+  static inline std::optional<uint64_t> size1{};
+  explicit LibcoapDtlsClient(uint16_t port) {
+    ctx = coap_new_context(nullptr);
+    coap_address_t dst;
+    coap_address_init(&dst);
+    dst.size = sizeof(sockaddr_in);
+    dst.addr.sin.sin_family = AF_INET;
+    dst.addr.sin.sin_port = htons(port);
+    ::inet_pton(AF_INET, "127.0.0.1", &dst.addr.sin.sin_addr);
+    static const std::string id = "thing-1", key = "key-of-thing-1";
+    coap_dtls_cpsk_t cpsk{};
+    cpsk.version = COAP_DTLS_CPSK_SETUP_VERSION;
+    cpsk.psk_info.identity = {id.size(), reinterpret_cast<const uint8_t*>(id.data())};
+    cpsk.psk_info.key = {key.size(), reinterpret_cast<const uint8_t*>(key.data())};
+    session = coap_new_client_session_psk2(ctx, nullptr, &dst, COAP_PROTO_DTLS, &cpsk);
+    coap_register_response_handler(
+        ctx,
+        [](coap_session_t*, const coap_pdu_t*, const coap_pdu_t* rcvd,
+           const coap_mid_t) -> coap_response_t {
+          code = static_cast<uint8_t>(coap_pdu_get_code(rcvd));
+          coap_opt_iterator_t it;
+          if (coap_opt_t* o = coap_check_option(rcvd, COAP_OPTION_SIZE1, &it))
+            size1 = coap_decode_var_bytes8(coap_opt_value(o), coap_opt_length(o));
+          return COAP_RESPONSE_OK;
+        });
+  }
+  ~LibcoapDtlsClient() {
+    if (session) coap_session_release(session);
+    if (ctx) coap_free_context(ctx);
+  }
+  // POST upload with Block1 (0, M=1, SZX 6), Size1 = `announced` and a 1024-byte payload.
+  bool SendFirstBlock(uint64_t announced) {
+    code.reset();
+    size1.reset();
+    coap_pdu_t* pdu =
+        coap_pdu_init(COAP_MESSAGE_CON, COAP_REQUEST_CODE_POST, coap_new_message_id(session),
+                      coap_session_max_pdu_size(session));
+    uint8_t tok[8];
+    size_t tl = 0;
+    coap_session_new_token(session, &tl, tok);
+    coap_add_token(pdu, tl, tok);
+    coap_add_option(pdu, COAP_OPTION_URI_PATH, 6, reinterpret_cast<const uint8_t*>("upload"));
+    uint8_t b[8];
+    coap_add_option(pdu, COAP_OPTION_BLOCK1, coap_encode_var_safe(b, sizeof b, (1u << 3) | 6), b);
+    uint8_t z[8];
+    coap_add_option(pdu, COAP_OPTION_SIZE1, coap_encode_var_safe8(z, sizeof z, announced), z);
+    std::vector<uint8_t> payload(1024, 'x');
+    coap_add_data(pdu, payload.size(), payload.data());
+    if (coap_send(session, pdu) == COAP_INVALID_MID) return false;
+    auto until = std::chrono::steady_clock::now() + 20s;
+    while (!code && std::chrono::steady_clock::now() < until) coap_io_process(ctx, 50);
+    return code.has_value();
+  }
+};
+
+TEST(CoapDos, Block1AnnouncingOneGibibyteOverDtlsIsRefusedAtTheFirstBlock) {
+  // The same attack inside a DTLS session (a member of the domain): libcoap 4.3.1 in
+  // COAP_BLOCK_SINGLE_BODY mode reserved the gibibyte after decrypting the first block.
+  ServerConfig cfg = PskServer();
+  std::atomic<int> calls{0};
+  RunningServer server(std::move(cfg), [&](Server& s) {
+    s.AddResource("upload", Method::kPost, [&](const Request&) {
+      calls++;
+      return Response{.code = kChanged};
+    });
+  });
+  const size_t before = VirtualPages();
+  LibcoapDtlsClient client(server->dtls_port());
+  ASSERT_NE(client.session, nullptr);
+  ASSERT_TRUE(client.SendFirstBlock(uint64_t{1} << 30)) << "no answer";
+  EXPECT_EQ(*LibcoapDtlsClient::code, kRequestEntityTooLarge)
+      << CodeString(*LibcoapDtlsClient::code);
+  EXPECT_EQ(LibcoapDtlsClient::size1, uint64_t{1} << 20);
+  const size_t after = VirtualPages();
+  EXPECT_LT(after - std::min(after, before), kFarBelowOneGibibyte)
+      << "address space grew by " << (after - before) << " pages";
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(server->stats().requests_too_large, 1u);
 }
 
 TEST(CoapDos, BlockStreamIsRefusedAtTheFirstBlockBeyondTheLimit) {
