@@ -16,7 +16,8 @@
 //   SECPROF_ASSIGN_OR_RETURN(Response r, client->Get("sensors/temp"));
 //
 // Block-wise transfer (RFC 7959) is libcoap's: a handler's large response goes out in Block2
-// blocks, a large request body arrives whole (Block1, assembled by libcoap), and the Client
+// blocks, a large request body arrives whole (Block1, assembled under the limit by the Server
+// from the blocks libcoap hands over), and the Client
 // sends and receives large bodies the same way; both ends cap the body size (max_request_body,
 // max_response_body).
 //
@@ -154,7 +155,7 @@ struct Limits {
   std::chrono::milliseconds handshake_timeout{10000};
   // Plain-CoAP block-wise requests (Block1, RFC 7959 §2.5) under way from one IP address at once;
   // the first block of one more is answered 5.03 with Max-Age (ServerStats::
-  // partial_requests_refused). 0: no bound. Over DTLS this is not bounded (docs/COAP.md).
+  // partial_requests_refused). 0: no bound. Applies over DTLS too (peer address of the session).
   unsigned max_partial_requests_per_address = 4;
 };
 
@@ -225,13 +226,12 @@ struct ServerConfig {
   std::optional<PskServerConfig> psk{};
   std::optional<PkiConfig> pki{};
   Limits limits{};
-  // Largest request body handed to a handler (bytes). A Block1 body (RFC 7959 §2.5) is assembled
-  // by libcoap and, when larger, answered 4.13 Request Entity Too Large with Size1 = this limit
-  // (RFC 7959 §2.9.3, §4) without calling the handler. On the plain-CoAP port the limit holds at
-  // the first block: a Block1 block whose Size1, or whose offset plus length, exceeds it is
-  // answered 4.13 before libcoap reads it (so libcoap reserves nothing for it). Over DTLS the
-  // blocks are encrypted and libcoap 4.3.1 reserves the announced Size1 before secprof sees the
-  // request: there the limit applies once the body is complete (docs/COAP.md "Availability").
+  // Largest request body handed to a handler (bytes). A larger body is answered 4.13 Request
+  // Entity Too Large with Size1 = this limit (RFC 7959 §2.9.3, §4) without calling the handler,
+  // at the first Block1 block (RFC 7959 §2.5) whose Size1, or whose offset plus length, exceeds
+  // it: secprof assembles Block1 bodies block by block (libcoap's own assembly reserves the
+  // announced Size1 first), over UDP and DTLS; on the plain-CoAP port such a block is refused
+  // before libcoap even reads it (docs/COAP.md "Availability").
   size_t max_request_body = size_t{1} << 20;
   // Receives one summary line at most every 10 s while the guards above refuse or close
   // something (half-open handshakes closed, Block1 requests refused), on the I/O thread. Unset:
