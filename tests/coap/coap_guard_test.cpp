@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "assembly.h"
 #include "coap/raw_attacker.h"
 #include "guard.h"
 
@@ -92,6 +93,36 @@ TEST(CoapGuard, Block1GuardChecksSize1OffsetAndTransfersPerAddress) {
   EXPECT_EQ(g.Inspect(head(1, false, 4096, 1024), "a", 1, now), V::kPass);  // "a" done
   EXPECT_EQ(g.Inspect(head(0, true, 4096, 1024), "a", 2, now), V::kPass);
   EXPECT_EQ(g.Inspect(head(0, true, 4096, 1024), "a", 3, now + 248s), V::kPass);  // lapsed
+}
+
+TEST(CoapGuard, BodyAssemblerKeepsOnlyInOrderBlocksUnderTheLimit) {
+  BodyAssembler a(3000, 1, 247s);
+  auto now = std::chrono::steady_clock::now();
+  using O = BodyAssembler::Outcome;
+  Bytes k(1024, 'k'), body;
+  ByteView blk(k.data(), k.size());
+  EXPECT_EQ(a.Add("p1", "a", 0, blk, true, uint64_t{1} << 30, now, &body), O::kTooLarge);
+  EXPECT_EQ(a.partial_bodies(), 0u) << "nothing kept of a refused transfer";
+  EXPECT_EQ(a.Add("p1", "a", 0, blk, true, 0, now, &body), O::kContinue);
+  EXPECT_EQ(a.Add("p2", "a", 0, blk, true, 0, now, &body), O::kBusy) << "one per address";
+  EXPECT_EQ(a.Add("p3", "b", 0, blk, true, 0, now, &body), O::kContinue);
+  EXPECT_EQ(a.Add("p1", "a", 1024, blk, true, 0, now, &body), O::kContinue);
+  EXPECT_EQ(a.Add("p1", "a", 1024, blk, true, 0, now, &body), O::kContinue) << "a repeat";
+  EXPECT_EQ(a.Add("p1", "a", 2048, blk, false, 0, now, &body), O::kTooLarge)
+      << "3072 > 3000: refused at this block";
+  EXPECT_EQ(a.Add("p1", "a", 2048, ByteView(k.data(), 100), false, 0, now, &body), O::kIncomplete)
+      << "the transfer was dropped";
+  EXPECT_EQ(a.Add("p4", "a", 0, blk, true, 0, now, &body), O::kContinue);
+  EXPECT_EQ(a.Add("p4", "a", 2048, ByteView(k.data(), 100), true, 0, now, &body), O::kIncomplete)
+      << "a gap";
+  EXPECT_EQ(a.Add("p5", "a", 0, blk, true, 0, now, &body), O::kContinue);
+  EXPECT_EQ(a.Add("p5", "a", 1024, ByteView(k.data(), 100), false, 0, now, &body), O::kComplete);
+  EXPECT_EQ(body.size(), 1124u);
+  a.ForgetPeer("p3");
+  EXPECT_EQ(a.partial_bodies(), 0u);
+  EXPECT_EQ(a.Add("p6", "c", 0, blk, true, 0, now, &body), O::kContinue);
+  EXPECT_EQ(a.Add("p7", "c", 0, blk, true, 0, now + 248s, &body), O::kContinue)
+      << "the first lapsed";
 }
 
 }  // namespace

@@ -248,7 +248,8 @@ struct ServerStats {
   size_t dtls_established = 0;    // of those, DTLS sessions whose handshake completed
   uint64_t sessions_created = 0;  // since Create
   uint64_t handshakes_completed = 0;
-  uint64_t requests = 0;            // handler calls, plus requests refused for their size
+  uint64_t requests =
+      0;  // handler calls, plus requests refused (4.13, 4.08, 5.03); not 2.31 blocks
   uint64_t requests_too_large = 0;  // answered 4.13 (max_request_body), by either check
   // Availability (docs/COAP.md "Availability"):
   size_t half_open_handshakes = 0;  // DTLS handshakes past the cookie, not yet completed, now
