@@ -137,6 +137,25 @@ Result<std::shared_ptr<Certificate::Impl>> ParseCertificate(ByteView der) {
     }
   }
   {
+    // extendedKeyUsage (§4.2.1.12): the KeyPurposeIds, as dotted OIDs.
+    SECPROF_ASSIGN_OR_RETURN(
+        EXTENDED_KEY_USAGE * raw,
+        OptionalExt<EXTENDED_KEY_USAGE>(x, NID_ext_key_usage, "extendedKeyUsage"));
+    ExtendedKeyUsagePtr eku(raw);
+    if (eku) {
+      std::vector<std::string> oids;
+      for (int i = 0; i < sk_ASN1_OBJECT_num(eku.get()); ++i) {
+        char oid[128];
+        const int n = OBJ_obj2txt(oid, sizeof(oid), sk_ASN1_OBJECT_value(eku.get(), i), 1);
+        if (n <= 0 || n >= static_cast<int>(sizeof(oid))) {
+          return Fail(ErrorCode::kInvalidInput, "extendedKeyUsage: unreadable KeyPurposeId");
+        }
+        oids.emplace_back(oid, static_cast<size_t>(n));
+      }
+      impl->eku = std::move(oids);
+    }
+  }
+  {
     SECPROF_ASSIGN_OR_RETURN(GENERAL_NAMES * raw,
                              OptionalExt<GENERAL_NAMES>(x, NID_subject_alt_name, "subjectAltName"));
     GeneralNamesPtr names(raw);
@@ -222,6 +241,16 @@ bool Certificate::is_ca() const { return impl_->is_ca; }
 std::optional<int> Certificate::path_len() const { return impl_->path_len; }
 std::optional<uint32_t> Certificate::key_usage() const { return impl_->key_usage; }
 const Bytes& Certificate::subject_key_id() const { return impl_->ski; }
+const std::optional<std::vector<std::string>>& Certificate::extended_key_usage() const {
+  return impl_->eku;
+}
+bool Certificate::HasExtendedKeyUsage(std::string_view oid) const {
+  return impl_->eku && std::find(impl_->eku->begin(), impl_->eku->end(), oid) != impl_->eku->end();
+}
+bool SameSubject(const Certificate& a, const Certificate& b) {
+  return X509_NAME_cmp(X509_get_subject_name(Access::Get(a)),
+                       X509_get_subject_name(Access::Get(b))) == 0;
+}
 const Bytes& Certificate::authority_key_id() const { return impl_->aki; }
 const std::optional<HardwareModuleName>& Certificate::hardware_module_name() const {
   return impl_->hwmn;

@@ -60,6 +60,7 @@ using BasicConstraintsPtr = std::unique_ptr<BASIC_CONSTRAINTS, Free<BASIC_CONSTR
 using AuthorityKeyIdPtr = std::unique_ptr<AUTHORITY_KEYID, Free<AUTHORITY_KEYID_free>>;
 using GeneralNamePtr = std::unique_ptr<GENERAL_NAME, Free<GENERAL_NAME_free>>;
 using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, Free<FreeGeneralNames>>;
+using ExtendedKeyUsagePtr = std::unique_ptr<EXTENDED_KEY_USAGE, Free<EXTENDED_KEY_USAGE_free>>;
 using OtherNamePtr = std::unique_ptr<OTHERNAME, Free<OTHERNAME_free>>;
 using OpenSslBytesPtr = std::unique_ptr<unsigned char, Free<OpenSslFree>>;
 using CertificatePoliciesPtr = std::unique_ptr<CERTIFICATEPOLICIES, Free<CERTIFICATEPOLICIES_free>>;
@@ -140,6 +141,7 @@ struct Certificate::Impl {
   std::optional<uint32_t> key_usage;
   Bytes ski;
   Bytes aki;
+  std::optional<std::vector<std::string>> eku;
   std::optional<HardwareModuleName> hwmn;
   std::vector<std::string> policies;  // certificatePolicies policyIdentifiers, dotted
   crypto::Sha256Digest fingerprint{};

@@ -32,6 +32,7 @@ struct CertSpec {
   bool ca = false;
   std::optional<int> path_len;
   uint32_t key_usage = 0;
+  std::vector<std::string> eku;  // extendedKeyUsage KeyPurposeIds; empty: no extension
   std::optional<HardwareModuleName> hwmn;
   std::vector<std::string> policy_oids;  // certificatePolicies, none when empty
 };
@@ -170,6 +171,21 @@ Result<Certificate> Build(crypto::Signer& signer, const CertSpec& spec, crypto::
       }
     }
     SECPROF_TRY(AddExt(x.get(), NID_key_usage, ku.get(), true, "keyUsage"));
+  }
+  // extendedKeyUsage (§4.2.1.12), non-critical: the end entity's role (docs/DOMAIN.md "Roles and
+  // anchors").
+  if (!spec.eku.empty()) {
+    ExtendedKeyUsagePtr eku(sk_ASN1_OBJECT_new_null());
+    if (!eku) return Fail(OpenSslError("sk_ASN1_OBJECT_new_null"));
+    for (const std::string& oid : spec.eku) {
+      Asn1ObjectPtr obj(OBJ_txt2obj(oid.c_str(), 1));
+      if (!obj) return Fail(ErrorCode::kInvalidInput, "extendedKeyUsage: bad OID " + oid);
+      if (sk_ASN1_OBJECT_push(eku.get(), obj.get()) <= 0) {
+        return Fail(OpenSslError("sk_ASN1_OBJECT_push"));
+      }
+      obj.release();  // owned by `eku` now
+    }
+    SECPROF_TRY(AddExt(x.get(), NID_ext_key_usage, eku.get(), false, "extendedKeyUsage"));
   }
   // subjectKeyIdentifier (§4.2.1.2, RFC 7093 §2 method 1) and authorityKeyIdentifier (§4.2.1.1;
   // also in self-signed certificates, where it equals the SKI, as §4.2.1.1 permits).
@@ -415,6 +431,7 @@ Result<Certificate> IssueLdevid(crypto::Signer& ca_key, const Certificate& ca_ce
   spec.not_before = Now(clock);
   spec.not_after = spec.not_before + policy.validity;
   spec.key_usage = EndEntityKeyUsage(policy.key_agreement);
+  spec.eku = policy.extended_key_usage;
   return Build(ca_key, spec, rng);
 }
 

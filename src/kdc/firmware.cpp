@@ -16,6 +16,7 @@ namespace fs = std::filesystem;
 Status OwnerTools::TrustVendor(const identity::Certificate& vendor_ca) {
   if (!vendor_ca.is_ca() || vendor_ca.subject().organization.empty())
     return Fail(ErrorCode::kInvalidInput, "a vendor trust anchor must be a CA certificate with O");
+  SECPROF_TRY(CheckVendorCaDistinct(impl_->keys.domain_ca, vendor_ca));
   SECPROF_TRY(SaveVendorCa(impl_->keys_dir, vendor_ca));
   for (const auto& c : impl_->keys.vendor_cas)
     if (c == vendor_ca) return {};

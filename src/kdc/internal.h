@@ -1,7 +1,11 @@
 // Internal to secprof::kdc.
 #pragma once
 
+#include <map>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "secprof/core/result.h"
 #include "secprof/crypto/random.h"
@@ -19,6 +23,48 @@ registry::GroupRekeyFn RekeyWith(crypto::ByteView kek, crypto::Random& rng);
 // A fresh group key for `epoch`, wrapped.
 Result<crypto::Bytes> NewGroupKey(crypto::ByteView kek, std::string_view group, int64_t epoch,
                                   crypto::Random& rng);
+
+// ---- roles and anchors (trust.cpp; docs/DOMAIN.md "Roles and anchors", issue 9 items 1-3) ----
+// extendedKeyUsage of the KDC's certificate (id-kp-serverAuth) and of LDevIDs (id-kp-clientAuth).
+std::vector<std::string> KdcRole();
+std::vector<std::string> ThingRole();
+bool HasKdcRole(const identity::Certificate& c);
+// kVerifyFailed when `vendor_ca` could pass for the domain CA: the same subject name (as chain
+// building compares names) or the same subject key identifier.
+Status CheckVendorCaDistinct(const identity::Certificate& domain_ca,
+                             const identity::Certificate& vendor_ca);
+// kVerifyFailed unless `c` may be a thing's LDevID: not a certificate of another role (an
+// extendedKeyUsage without id-kp-clientAuth), and signed by `domain_ca` (path validation against
+// that anchor ALONE, never the vendor anchors).
+Status CheckDomainSigned(const identity::Certificate& c, const identity::Certificate& domain_ca,
+                         const Clock& clock);
+// CheckDomainSigned, and `presented` is byte for byte the LDevID the registry holds for `t`.
+Status CheckPresentedLdevid(const identity::Certificate& presented,
+                            const identity::Certificate& domain_ca, const registry::Thing& t,
+                            const Clock& clock);
+// CheckPresentedLdevid for every operational request, remembering which certificates passed path
+// validation (by SHA-256, until their notAfter; at most kMaxRemembered, then all forgotten): the
+// registry comparison and the role run on every request, the signature check once per
+// certificate. Measured: path validation was about as costly as the rest of a request.
+class LdevidValidator {
+ public:
+  static constexpr size_t kMaxRemembered = 4096;
+  Status Check(const identity::Certificate& presented, const identity::Certificate& domain_ca,
+               const registry::Thing& t, const Clock& clock);
+
+ private:
+  std::mutex mu_;
+  // SHA-256 of a certificate that passed -> (its notAfter, the registry PEM it equalled).
+  std::map<crypto::Sha256Digest, std::pair<identity::TimePoint, std::string>> passed_;
+};
+// kVerifyFailed unless `idevid` chains to the vendor CA that signed t's voucher: the one recorded
+// at import (`recorded`, hex SHA-256 of its DER, looked up in `vendor_cas` then in
+// <keys_dir>/vendors/), or for a voucher imported before that record existed, the vendor CA under
+// which the stored voucher verifies.
+Status CheckIdevidIssuer(const identity::Certificate& idevid, const registry::Thing& t,
+                         const std::optional<std::string>& recorded,
+                         const std::vector<identity::Certificate>& vendor_cas,
+                         const std::string& keys_dir, const Clock& clock);
 
 int64_t UnixNow(const Clock& clock);
 

@@ -83,6 +83,7 @@ struct Kdc::Impl {
   std::chrono::steady_clock::time_point started;
   mutable std::mutex stats_mu;
   KdcStats stats;
+  LdevidValidator ldevids;  // issue 9 item 2 (trust.cpp)
 
   Impl(KdcOptions o, const Clock& c, crypto::Random& r)
       : opt(std::move(o)), clock(c), rng(r), policy(domain::PolicyFor(opt.profile)) {}
@@ -142,6 +143,9 @@ struct Kdc::Impl {
       auto f = reg->FindByCredential(registry::kCredentialLdevid, c->serial_hex());
       if (!f) return tl::unexpected(FromError(f.error(), "registry"));
       t = *f;
+      if (t)  // issue 9 item 2: the domain CA's signature and the registry's own copy decide
+        if (auto ok = ldevids.Check(*c, dk->domain_ca, *t, clock); !ok)
+          return tl::unexpected(Refusal{coap::kForbidden, "not-ldevid", ok.error().message()});
     } else {
       return tl::unexpected(
           Refusal{coap::kUnauthorized, "no-dtls", "this resource needs a DTLS session"});
@@ -188,6 +192,10 @@ struct Kdc::Impl {
                                     "thing " + serial + " is " + registry::StateName(t->state)});
     if (auto kp = CheckThingKeyProtection(opt, *c); !kp)  // issue 9 item 5
       return tl::unexpected(Refusal{coap::kForbidden, "token-keys-required", kp.error().message()});
+    auto issuer = reg->VoucherIssuer(serial);  // issue 9 item 3: the voucher's own vendor CA
+    if (!issuer) return tl::unexpected(FromError(issuer.error(), "registry"));
+    if (auto ok = CheckIdevidIssuer(*c, *t, *issuer, dk->vendor_cas, opt.keys_dir, clock); !ok)
+      return tl::unexpected(Refusal{coap::kForbidden, "wrong-vendor-ca", ok.error().message()});
     return *t;
   }
 
@@ -270,6 +278,7 @@ struct Kdc::Impl {
       pol.validity = opt.ldevid_validity;
       pol.expected_serial_number = t->serial;
       pol.organization = opt.owner;
+      pol.extended_key_usage = ThingRole();
       auto cert = identity::IssueLdevid(*ca_signer, dk->domain_ca, *csr, pol, clock, rng);
       if (!cert) return Refuse(FromError(cert.error(), "bad-csr"), t->serial);
       auto k = rng.DrawSecret(domain::kMasterKeySize);
@@ -499,7 +508,9 @@ struct Kdc::Impl {
     auto c = identity::Certificate::FromDer(pc.der);
     if (!c) return false;
     if (!IssuedByDomain(*c)) return true;
-    auto revoked = reg->IsCredentialRevoked(registry::kCredentialLdevid, c->serial_hex());
+    auto revoked = CheckDomainSigned(*c, dk->domain_ca, clock)  // item 2: the domain CA alone
+                       ? reg->IsCredentialRevoked(registry::kCredentialLdevid, c->serial_hex())
+                       : Result<bool>(true);
     if (!revoked || *revoked) {
       std::lock_guard<std::mutex> l(stats_mu);
       ++stats.refused["revoked-credential"];
@@ -523,7 +534,11 @@ struct Kdc::Impl {
       pki.certificate_pem = dk->kdc_certificate_pem;
       SetKdcPrivateKey(pki, *dk);  // a PEM, or a token key (issue 9 item 12)
       std::string anchors = dk->domain_ca.ToPem();
-      for (const auto& v : dk->vendor_cas) anchors += v.ToPem();
+      for (const auto& v : dk->vendor_cas)  // a CA posing as the domain CA is no anchor (item 2)
+        if (auto d = CheckVendorCaDistinct(dk->domain_ca, v); d)
+          anchors += v.ToPem();
+        else
+          (void)reg->Append("kdc", "vendor-ca-ignored", "", d.error().message());
       pki.trust_anchors_pem = anchors;
       pki.require_peer_certificate = true;
       pki.verify_peer = [this](const coap::PeerCertificate& pc) { return VerifyPeer(pc); };
@@ -593,7 +608,10 @@ Result<std::unique_ptr<Kdc>> Kdc::Create(KdcOptions options, const Clock& clock,
   SECPROF_ASSIGN_OR_RETURN(
       impl->dk, OpenDomainKeys(impl->opt.keys_dir, impl->opt.owner, clock, rng, impl->opt.kek));
   SECPROF_TRY(AuditKeyOverrides(*impl->reg, *impl->dk, file_ca_note));  // issue 9 item 12
-  for (auto& c : vendor_cas) impl->dk->vendor_cas.push_back(std::move(c));
+  for (auto& c : vendor_cas) {
+    SECPROF_TRY(CheckVendorCaDistinct(impl->dk->domain_ca, c));
+    impl->dk->vendor_cas.push_back(std::move(c));
+  }
   if (pol.bootstrap == domain::Bootstrap::kVoucher && impl->dk->vendor_cas.empty())
     return Fail(ErrorCode::kInvalidInput,
                 "no manufacturer trust anchor: pass --vendor-ca or import a voucher first");

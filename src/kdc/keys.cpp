@@ -100,7 +100,9 @@ Result<DomainKeys> OpenDomainKeys(const std::string& keys_dir, const std::string
     ca = KeyAndCertificate(*ca_store, place.key_label, ca_path, make_ca);
   }
   if (!ca) return Fail(ca.error().WithContext("domain CA"));
-  // With the CA key in a token, the KDC's DTLS key is made and used there too.
+  // With the CA key in a token, the KDC's DTLS key is made and used there too. The KDC's
+  // certificate carries the KDC role (extendedKeyUsage id-kp-serverAuth; docs/DOMAIN.md "Roles and
+  // anchors"), which no LDevID has.
   const std::string tls_label = place.token ? TlsKeyLabel(place) : std::string(kTlsLabel);
   keystore::KeyStore* tls_store = place.token ? ca_store : store.get();
   auto make_tls = [&](crypto::Signer& s) -> Result<identity::Certificate> {
@@ -114,6 +116,7 @@ Result<DomainKeys> OpenDomainKeys(const std::string& keys_dir, const std::string
     identity::LdevidPolicy p;
     p.validity = std::chrono::days(3650);
     p.organization = owner;
+    p.extended_key_usage = KdcRole();
     return identity::IssueLdevid(*ca_signer, *ca, csr, p, clock, rng);
   };
   Result<identity::Certificate> tls = Fail(ErrorCode::kInternal, "unset");
@@ -123,6 +126,13 @@ Result<DomainKeys> OpenDomainKeys(const std::string& keys_dir, const std::string
               : Result<identity::Certificate>(Fail(pem.error()));
   } else {
     tls = KeyAndCertificate(*tls_store, tls_label, keys_dir + "/kdc.pem", make_tls);
+    if (tls && !HasKdcRole(*tls)) {
+      // A key directory from before roles: re-issue kdc.pem for the SAME key (things pin the
+      // KDC's SubjectPublicKeyInfo, so the pin survives), written atomically.
+      SECPROF_ASSIGN_OR_RETURN(auto tls_signer, tls_store->GetSigner(tls_label));
+      tls = make_tls(*tls_signer);
+      if (tls) SECPROF_TRY(WriteFileAtomic(keys_dir + "/kdc.pem", tls->ToPem(), 0644));
+    }
   }
   if (!tls) return Fail(tls.error().WithContext("KDC certificate"));
   DomainKeys k{*ca, *tls, tls->ToPem(), {}, {}, {}, {}, {}, {}};

@@ -79,6 +79,8 @@ const identity::Certificate& OwnerTools::domain_ca() const { return impl_->keys.
 
 Status OwnerTools::ImportVoucher(const crypto::Bytes& bytes, const identity::Certificate& vendor_ca,
                                  std::string_view actor) {
+  if (auto d = CheckVendorCaDistinct(impl_->keys.domain_ca, vendor_ca); !d)
+    return Fail(d.error().WithContext("voucher refused"));
   auto v = voucher::Verify(bytes, vendor_ca, impl_->clock);
   if (!v) return Fail(v.error().WithContext("voucher refused"));
   auto bind = voucher::CheckBinding(*v, v->serial, impl_->keys.domain_ca);
@@ -87,7 +89,11 @@ Status OwnerTools::ImportVoucher(const crypto::Bytes& bytes, const identity::Cer
                 "voucher refused: it pins another domain, not this KDC's domain CA");
   SECPROF_TRY(domain::ValidateSerial(v->serial));
   SECPROF_TRY(SaveVendorCa(impl_->keys_dir, vendor_ca));
-  return impl_->reg->ImportVoucher(v->serial, v->vendor, v->model, bytes, v->expires, actor);
+  // The registry records which vendor CA verified the voucher: Joining admits only an IDevID that
+  // chains to it (issue 9 item 3).
+  const auto& fp = vendor_ca.fingerprint();
+  return impl_->reg->ImportVoucherFrom(v->serial, v->vendor, v->model, bytes, v->expires,
+                                       cbor::ToHex(crypto::ByteView(fp.data(), fp.size())), actor);
 }
 
 Status OwnerTools::AllowSetupCode(std::string_view serial, std::string_view vendor,

@@ -648,6 +648,7 @@ struct AllowArgs {
   std::string_view actor;
   // Allow by setup code (AllowSetupVerifier): the wrapped setup-code key, kept in setup_codes.
   const Bytes* setup_verifier = nullptr;
+  std::string_view voucher_issuer{};  // with a voucher: hex SHA-256 of the verifying vendor CA
 };
 
 Status CheckAllowArgs(const AllowArgs& a) {
@@ -723,6 +724,24 @@ Status DoAllow(Database& db, int64_t now, const AllowArgs& a) {
                                                : ", no setup code";  // never the code itself
   }
   if (existing) detail += " (again)";
+  if (a.voucher) {
+    // Which vendor CA verified this voucher (voucher_issuers): replaced with every import, so a record
+    // never outlives the voucher it describes.
+    SECPROF_ASSIGN_OR_RETURN(Statement del,
+                             db.Prepare("DELETE FROM voucher_issuers WHERE serial = ?"));
+    SECPROF_TRY(del.Bind(1, a.serial));
+    SECPROF_TRY(del.Run());
+    if (!a.voucher_issuer.empty()) {
+      SECPROF_ASSIGN_OR_RETURN(Statement ins,
+                               db.Prepare("INSERT INTO voucher_issuers(serial, vendor_ca_sha256, "
+                                          "recorded) VALUES(?, ?, ?)"));
+      SECPROF_TRY(ins.Bind(1, a.serial));
+      SECPROF_TRY(ins.Bind(2, a.voucher_issuer));
+      SECPROF_TRY(ins.Bind(3, now));
+      SECPROF_TRY(ins.Run());
+      detail += ", signed by vendor CA " + std::string(a.voucher_issuer.substr(0, 16));
+    }
+  }
   SECPROF_TRY(
       AppendAudit(db, now, a.actor, a.voucher ? "voucher-imported" : "allowed", a.serial, detail));
   return tx.Commit();
@@ -751,6 +770,30 @@ Status Registry::ImportVoucher(std::string_view serial, std::string_view vendor,
   SECPROF_TRY(CheckAllowArgs(a));
   std::lock_guard lock(mu_);
   return DoAllow(*db_, Impl::Now(*this), a);
+}
+
+Status Registry::ImportVoucherFrom(std::string_view serial, std::string_view vendor,
+                                   std::string_view model, Bytes voucher, int64_t expiry,
+                                   std::string_view vendor_ca_sha256, std::string_view actor) {
+  if (vendor_ca_sha256.size() != 64 ||
+      vendor_ca_sha256.find_first_not_of("0123456789abcdef") != std::string_view::npos)
+    return Fail(ErrorCode::kInvalidInput, "vendor CA fingerprint must be 64 lower-case hex digits");
+  AllowArgs a{serial,  vendor, model,   std::nullopt,    &voucher,
+              expiry,  actor,  nullptr, vendor_ca_sha256};
+  SECPROF_TRY(CheckAllowArgs(a));
+  std::lock_guard lock(mu_);
+  return DoAllow(*db_, Impl::Now(*this), a);
+}
+
+Result<std::optional<std::string>> Registry::VoucherIssuer(std::string_view serial) {
+  SECPROF_TRY(CheckSerial(serial));
+  std::lock_guard lock(mu_);
+  SECPROF_ASSIGN_OR_RETURN(
+      Statement st, db_->Prepare("SELECT vendor_ca_sha256 FROM voucher_issuers WHERE serial = ?"));
+  SECPROF_TRY(st.Bind(1, serial));
+  SECPROF_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(st.Text(0));
 }
 
 Result<CommissionOutcome> Registry::Commission(std::string_view serial,

@@ -198,11 +198,25 @@ CREATE TABLE setup_codes (
 ) WITHOUT ROWID;
 )sql";
 
-inline constexpr std::array<store::Migration, 4> kMigrations = {{
+// Version 5 (issue 9, item 3): which manufacturer CA verified each imported voucher, as the
+// SHA-256 (hex) of that CA certificate's DER. The KDC admits an IDevID for the voucher's serial
+// only when it chains to that very CA (docs/VOUCHER.md "Which vendor"). A table of its own: v1's
+// things table is untouched; a voucher imported before v5 has no row (the KDC then finds the CA
+// by verifying the stored voucher again).
+inline constexpr char kSchemaV5_voucher_issuer[] = R"sql(
+CREATE TABLE voucher_issuers (
+  serial           TEXT PRIMARY KEY REFERENCES things(serial),
+  vendor_ca_sha256 TEXT NOT NULL CHECK (length(vendor_ca_sha256) = 64),
+  recorded         INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+inline constexpr std::array<store::Migration, 5> kMigrations = {{
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3_cloneguard},
     {4, kSchemaV4_setupcodes},
+    {5, kSchemaV5_voucher_issuer},
 }};
 
 }  // namespace secprof::registry::internal

@@ -210,7 +210,17 @@ struct Agent::Impl {
       cc.pki.require_peer_certificate = true;
       cc.security = coap::Security::kPki;
     }
-    return coap::Client::Connect(st.kdc_host, st.kdc_dtls, std::move(cc));
+    const bool pki = cc.security == coap::Security::kPki;
+    SECPROF_ASSIGN_OR_RETURN(auto c,
+                             coap::Client::Connect(st.kdc_host, st.kdc_dtls, std::move(cc)));
+    if (!pki) return c;
+    // Issue 9 item 1: the KDC role and the key pinned at the join (kdc_trust.cpp).
+    SECPROF_ASSIGN_OR_RETURN(std::string pin, AcceptedKdcPin(*c, st.kdc_spki_sha256));
+    if (pin == st.kdc_spki_sha256) return c;
+    ThingState next = st;  // a state from before pinning learns the pin now
+    next.kdc_spki_sha256 = pin;
+    SECPROF_TRY(Commit(std::move(next)));
+    return c;
   }
 
   Result<coap::Client*> Session() {
@@ -288,19 +298,12 @@ struct Agent::Impl {
                              identity::Certificate::FromDer(vr.domain_ca));
     if (auto b = voucher::CheckBinding(*v, st.serial, domain_ca); !b)
       return Fail(ErrorCode::kVerifyFailed, "rogue domain refused: " + b.error().message());
-    // The KDC we talk to must be the one the voucher's domain certifies: its handshake
-    // certificate, the one it names, and a path to the pinned domain CA.
-    const auto& seen = c->server_identity().certificate_der;
-    if (seen.empty() || seen != vr.kdc_chain)
-      return Fail(ErrorCode::kVerifyFailed,
-                  "rogue domain refused: the KDC's handshake certificate is not the one it names");
-    SECPROF_ASSIGN_OR_RETURN(identity::Certificate kdc_cert, identity::Certificate::FromDer(seen));
+    SECPROF_TRY(CheckVoucherAfterReset(v->created, st.owned_since));  // issue 9 item 10
+    // The KDC we talk to must be the one the voucher's domain certifies (kdc_trust.cpp).
+    SECPROF_ASSIGN_OR_RETURN(identity::Certificate kdc_cert,
+                             JoinedKdc(*c, vr.kdc_chain, domain_ca, clock));
     identity::VerifyOptions vo;
     vo.trust_anchors = {domain_ca};
-    if (auto ok = identity::VerifyCertificate(kdc_cert, vo, clock); !ok)
-      return Fail(ErrorCode::kVerifyFailed,
-                  "rogue domain refused: KDC certificate does not chain to the voucher's domain: " +
-                      ok.error().message());
     // LDevID key: a new key in the same store (the token for SecProf_3/4).
     std::string label = "ldevid-" + st.serial;
     auto have = store->PublicKey(label);
@@ -331,6 +334,8 @@ struct Agent::Impl {
     next.ldevid_pem = ldevid.ToPem();
     next.ldevid_key_label = label;
     next.domain_ca_pem = domain_ca.ToPem();
+    next.kdc_spki_sha256 = KdcPin(kdc_cert);
+    next.voucher_created = v->created;
     next.owner = v->owner;
     return Move(State::kCommissioned, "joined with IDevID + voucher; LDevID issued",
                 std::move(next));
@@ -579,6 +584,9 @@ Status Agent::FactoryReset(bool force) {
   next.ldevid_pem.clear();
   next.ldevid_key_label.clear();
   next.domain_ca_pem.clear();
+  next.kdc_spki_sha256.clear();
+  next.owned_since = UnixNow(impl_->clock);  // older vouchers are refused from now on (item 10)
+  next.voucher_created = 0;
   next.owner.clear();
   next.groups.clear();
   next.link_counter = 0;

@@ -39,6 +39,9 @@ std::string StateToJson(const ThingState& t) {
   j["ldevid"] = t.ldevid_pem;
   j["ldevid_key_label"] = t.ldevid_key_label;
   j["domain_ca"] = t.domain_ca_pem;
+  j["kdc_spki_sha256"] = t.kdc_spki_sha256;
+  j["owned_since"] = t.owned_since;
+  j["voucher_created"] = t.voucher_created;
   j["owner"] = t.owner;
   j["groups"] = t.groups;
   j["link_counter"] = t.link_counter;
@@ -88,6 +91,10 @@ Result<ThingState> StateFromJson(std::string_view text, const std::string& file)
     t.ldevid_pem = j.at("ldevid").get<std::string>();
     t.ldevid_key_label = j.at("ldevid_key_label").get<std::string>();
     t.domain_ca_pem = j.at("domain_ca").get<std::string>();
+    // Added by issue 9 (absent from older files: no pin, never reset).
+    t.kdc_spki_sha256 = j.value("kdc_spki_sha256", std::string());
+    t.owned_since = j.value("owned_since", int64_t{0});
+    t.voucher_created = j.value("voucher_created", int64_t{0});
     t.owner = j.at("owner").get<std::string>();
     t.groups = j.at("groups").get<std::map<std::string, int64_t>>();
     t.link_counter = j.at("link_counter").get<uint64_t>();

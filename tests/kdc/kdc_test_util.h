@@ -131,15 +131,14 @@ inline Result<std::unique_ptr<coap::Client>> ConnectPki(uint16_t port, const std
   return coap::Client::Connect("127.0.0.1", port, std::move(cc));
 }
 
-// The IDevID private key of a thing made with the file key store, as PEM.
-inline crypto::SecureBuffer IdevidKeyPem(const std::filesystem::path& factory,
-                                         const manufacture::ThingRecord& t) {
+// The private key `label` of the file key store in `dir`, as PEM.
+inline crypto::SecureBuffer StoreKeyPem(const std::string& dir, const std::string& label) {
   keystore::FileKeyStoreOptions o;
-  o.dir = (factory / t.key_location).string();
+  o.dir = dir;
   auto store = keystore::FileKeyStore::Open(std::move(o));
   EXPECT_TRUE(store) << store.error().ToString();
   if (!store) return {};
-  auto der = (*store)->ExportPrivate(t.key_label);
+  auto der = (*store)->ExportPrivate(label);
   EXPECT_TRUE(der) << der.error().ToString();
   if (!der) return {};
   auto sk = crypto::PrivateKey::FromDer(crypto::ByteView(der->data(), der->size()));
@@ -148,6 +147,12 @@ inline crypto::SecureBuffer IdevidKeyPem(const std::filesystem::path& factory,
   auto pem = sk->ToPem();
   EXPECT_TRUE(pem);
   return pem ? std::move(*pem) : crypto::SecureBuffer{};
+}
+
+// The IDevID private key of a thing made with the file key store, as PEM.
+inline crypto::SecureBuffer IdevidKeyPem(const std::filesystem::path& factory,
+                                         const manufacture::ThingRecord& t) {
+  return StoreKeyPem((factory / t.key_location).string(), t.key_label);
 }
 
 inline std::string Text(const coap::Response& r) { return coap::AsText(r.payload); }

@@ -82,6 +82,14 @@ inline constexpr uint32_t kKeyCertSign = 1u << 5;
 inline constexpr uint32_t kCrlSign = 1u << 6;
 }  // namespace key_usage
 
+// extendedKeyUsage KeyPurposeIds (RFC 5280 §4.2.1.12). secprof gives its two end-entity roles one
+// purpose each (docs/DOMAIN.md "Roles and anchors"): the KDC's certificate id-kp-serverAuth, every
+// LDevID id-kp-clientAuth. A relying party checks the role with Certificate::HasExtendedKeyUsage.
+namespace eku {
+inline constexpr std::string_view kServerAuth = "1.3.6.1.5.5.7.3.1";  // id-kp-serverAuth
+inline constexpr std::string_view kClientAuth = "1.3.6.1.5.5.7.3.2";  // id-kp-clientAuth
+}  // namespace eku
+
 // HardwareModuleName (RFC 4108 §5): hwType is an OID naming the kind of hardware module (here:
 // the device model), hwSerialNum the module's serial number as an OCTET STRING.
 struct HardwareModuleName {
@@ -133,6 +141,12 @@ class Certificate {
   // when absent.
   const Bytes& subject_key_id() const;
   const Bytes& authority_key_id() const;
+  // extendedKeyUsage KeyPurposeIds as dotted OIDs (RFC 5280 §4.2.1.12), in certificate order;
+  // nullopt when the extension is absent.
+  const std::optional<std::vector<std::string>>& extended_key_usage() const;
+  // True when extendedKeyUsage is present and lists `oid` (eku::k*). An absent extension is NOT
+  // taken as "any purpose" here: a role check needs the role written in the certificate.
+  bool HasExtendedKeyUsage(std::string_view oid) const;
   // The first hardwareModuleName otherName of subjectAltName (802.1AR-2018 §8, subjectAltName; RFC
   // 4108 §5).
   const std::optional<HardwareModuleName>& hardware_module_name() const;
@@ -217,6 +231,12 @@ class RevocationList {
   friend struct Access;
   std::shared_ptr<const Impl> impl_;
 };
+
+// True when the subject names of `a` and `b` are the same name as RFC 5280 §7.1 chain building
+// compares them (OpenSSL's X509_NAME_cmp over the canonical encoding: case and white space of
+// string attributes folded). Use it instead of Name's == when asking "could one be mistaken for
+// the other as an issuer".
+bool SameSubject(const Certificate& a, const Certificate& b);
 
 // ------------------------------------------------------------------------------------ issuance
 
@@ -306,6 +326,9 @@ struct LdevidPolicy {
   // O of the LDevID: empty means the domain CA's O (the owner). Never taken from the CSR.
   std::string organization{};
   bool key_agreement = false;  // add keyAgreement
+  // extendedKeyUsage KeyPurposeIds (dotted OIDs, eku::k*) to write, non-critical (RFC 5280
+  // §4.2.1.12); empty: no extendedKeyUsage extension. Never taken from the CSR.
+  std::vector<std::string> extended_key_usage{};
 };
 
 // Checks the CSR's signature (kVerifyFailed when bad), then issues an end-entity certificate:

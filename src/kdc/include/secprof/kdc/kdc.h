@@ -12,7 +12,9 @@
 // Files: the registry `db_path` and a key directory (default "<db_path>.keys", mode 0700):
 //   keystore/            FileKeyStore: "domain-ca" (the owner's domain CA key), "kdc-tls"
 //   domain-ca.pem        the domain CA certificate (LDevIDs chain to it; vouchers pin its key)
-//   kdc.pem              the KDC's DTLS certificate, issued by the domain CA
+//   kdc.pem              the KDC's DTLS certificate, issued by the domain CA with the KDC role
+//                        (id-kp-serverAuth; re-issued for the same key when a role-less one is
+//                        found: docs/DOMAIN.md "Roles and anchors")
 //   vendors/<sha256>.pem manufacturer trust anchors imported with vouchers
 // and, OUTSIDE it, the KEK ("<keys_dir>.kek" by default; KeyDirOptions): 32 random bytes (0600)
 // that wrap every symmetric key kept in the registry and, derived, encrypt the keystore.

@@ -66,7 +66,8 @@ using crypto::Bytes;
 // incident and firmware-version tables and changes nothing that exists).
 // v2 -> v3 adds the clone guard's tables (reading counters, quarantine).
 // v3 -> v4 adds the setup_codes table (SecProf_2 setup-code keys instead of the codes).
-inline constexpr int kSchemaVersion = 4;
+// v4 -> v5 adds voucher_issuers (the vendor CA that verified each imported voucher).
+inline constexpr int kSchemaVersion = 5;
 
 // Lifecycle states of a thing at the KDC (design brief §4; draft figure 2's phases).
 enum class State {
@@ -279,6 +280,15 @@ class Registry {
   // call). Audit "voucher-imported".
   Status ImportVoucher(std::string_view serial, std::string_view vendor, std::string_view model,
                        Bytes voucher, int64_t expiry, std::string_view actor);
+  // Like ImportVoucher, and records in the same transaction which vendor CA verified the voucher:
+  // `vendor_ca_sha256` is the lower-case hex SHA-256 of that CA certificate's DER (64 characters,
+  // else kInvalidInput). ImportVoucher without it forgets any earlier record for the serial.
+  Status ImportVoucherFrom(std::string_view serial, std::string_view vendor, std::string_view model,
+                           Bytes voucher, int64_t expiry, std::string_view vendor_ca_sha256,
+                           std::string_view actor);
+  // The vendor CA fingerprint recorded with the serial's voucher; nullopt when none is recorded
+  // (imported by ImportVoucher, or before schema v3).
+  Result<std::optional<std::string>> VoucherIssuer(std::string_view serial);
 
   // kAllowed -> kCommissioned: stores the credential and wrapped key, joins+1, key_epoch=1,
   // commissioned_at=now. Audit "commissioned" (exactly once per serial, ever).

@@ -80,7 +80,14 @@ struct ThingState {
   std::string ldevid_pem;        // SecProf_3/4
   std::string ldevid_key_label;  // SecProf_3/4
   std::string domain_ca_pem;     // SecProf_3/4: the domain the voucher pinned
-  std::string owner;             // informational: the voucher's owner / the mother's serial
+  // SecProf_3/4: hex SHA-256 of the KDC's SubjectPublicKeyInfo, learnt in the voucher-verified
+  // join; every later session requires exactly this key (docs/DOMAIN.md "Roles and anchors").
+  std::string kdc_spki_sha256;
+  // Unix seconds of the last factory reset (0: never): vouchers created earlier are refused
+  // (docs/VOUCHER.md "Vouchers do not outlive ownership"); and the `created` of the accepted one.
+  int64_t owned_since = 0;
+  int64_t voucher_created = 0;
+  std::string owner;  // informational: the voucher's owner / the mother's serial
   std::map<std::string, int64_t> groups;  // group -> epoch held
   uint64_t link_counter = 0;              // SecProf_1 frames sent
   uint64_t session_renewals = 0;

@@ -1,0 +1,358 @@
+// Issue 9 items 2 and 3 as attacks on loopback: a trusted vendor CA that copies the domain CA's
+// subject and key identifier (signing with another algorithm) forges an LDevID of a member; a
+// trusted vendor mints another vendor's serial. Certificates are crafted with OpenSSL directly
+// (the attacker does not use secprof's issuance, which would never copy a key identifier).
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "../../src/kdc/internal.h"  // the checks themselves, for the layer below the handshake
+#include "thing/authz_util.h"
+#include "thing/child_process.h"
+
+namespace secprof {
+namespace {
+
+namespace fs = std::filesystem;
+using crypto::Bytes;
+
+using authz_testing::OpenThing;
+using authz_testing::RunningKdc;
+using thing::State;
+
+template <auto F>
+struct Free {
+  template <class T>
+  void operator()(T* p) const {
+    F(p);
+  }
+};
+using X509Ptr = std::unique_ptr<X509, Free<X509_free>>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, Free<EVP_PKEY_free>>;
+using BioPtr = std::unique_ptr<BIO, Free<BIO_free>>;
+using OctetPtr = std::unique_ptr<ASN1_OCTET_STRING, Free<ASN1_OCTET_STRING_free>>;
+using AkidPtr = std::unique_ptr<AUTHORITY_KEYID, Free<AUTHORITY_KEYID_free>>;
+using ExtPtr = std::unique_ptr<X509_EXTENSION, Free<X509_EXTENSION_free>>;
+using BnPtr = std::unique_ptr<BIGNUM, Free<BN_free>>;
+
+X509Ptr Parse(const identity::Certificate& c) {
+  const unsigned char* p = c.ToDer().data();
+  return X509Ptr(d2i_X509(nullptr, &p, static_cast<long>(c.ToDer().size())));
+}
+
+void AddConf(X509* x, int nid, const char* value) {
+  ExtPtr e(X509V3_EXT_conf_nid(nullptr, nullptr, nid, value));
+  ASSERT_TRUE(e) << value;
+  ASSERT_EQ(X509_add_ext(x, e.get(), -1), 1);
+}
+
+void AddKeyIds(X509* x, const Bytes& ski, const Bytes& aki) {
+  if (!ski.empty()) {
+    OctetPtr os(ASN1_OCTET_STRING_new());
+    ASSERT_EQ(ASN1_OCTET_STRING_set(os.get(), ski.data(), static_cast<int>(ski.size())), 1);
+    ASSERT_EQ(X509_add1_ext_i2d(x, NID_subject_key_identifier, os.get(), 0, X509V3_ADD_DEFAULT), 1);
+  }
+  AkidPtr ak(AUTHORITY_KEYID_new());
+  ak->keyid = ASN1_OCTET_STRING_new();
+  ASSERT_EQ(ASN1_OCTET_STRING_set(ak->keyid, aki.data(), static_cast<int>(aki.size())), 1);
+  ASSERT_EQ(X509_add1_ext_i2d(x, NID_authority_key_identifier, ak.get(), 0, X509V3_ADD_DEFAULT), 1);
+}
+
+identity::Certificate ToCert(X509* x) {
+  unsigned char* der = nullptr;
+  const int n = i2d_X509(x, &der);
+  EXPECT_GT(n, 0);
+  Bytes b(der, der + n);
+  OPENSSL_free(der);
+  auto c = identity::Certificate::FromDer(b);
+  EXPECT_TRUE(c) << c.error().message();
+  return *c;
+}
+
+// The evil vendor CA: the domain CA's subject (or, with `other_subject`, that one) and subject key
+// identifier, its own Ed25519 key.
+identity::Certificate EvilCa(const identity::Certificate& domain_ca, EVP_PKEY* key,
+                             const identity::Certificate* other_subject = nullptr) {
+  X509Ptr dom = Parse(other_subject ? *other_subject : domain_ca);
+  X509Ptr x(X509_new());
+  X509_set_version(x.get(), X509_VERSION_3);
+  ASN1_INTEGER_set(X509_get_serialNumber(x.get()), 4242);
+  X509_set_subject_name(x.get(), X509_get_subject_name(dom.get()));
+  X509_set_issuer_name(x.get(), X509_get_subject_name(dom.get()));
+  X509_gmtime_adj(X509_getm_notBefore(x.get()), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x.get()), 86400L * 365);
+  X509_set_pubkey(x.get(), key);
+  AddConf(x.get(), NID_basic_constraints, "critical,CA:TRUE,pathlen:0");
+  AddConf(x.get(), NID_key_usage, "critical,keyCertSign,cRLSign");
+  AddKeyIds(x.get(), domain_ca.subject_key_id(), domain_ca.subject_key_id());
+  EXPECT_GT(X509_sign(x.get(), key, nullptr), 0);
+  return ToCert(x.get());
+}
+
+// A certificate naming `victim`'s LDevID serial and subject, issued "by the domain CA" (its name
+// and key identifier), for the attacker's key, signed by the evil CA.
+identity::Certificate ForgedLdevid(const identity::Certificate& victim,
+                                   const identity::Certificate& domain_ca, EVP_PKEY* evil_key,
+                                   EVP_PKEY* attacker_key) {
+  X509Ptr vic = Parse(victim);
+  X509Ptr dom = Parse(domain_ca);
+  X509Ptr x(X509_new());
+  X509_set_version(x.get(), X509_VERSION_3);
+  std::unique_ptr<ASN1_INTEGER, Free<ASN1_INTEGER_free>> serial(
+      ASN1_INTEGER_dup(X509_get0_serialNumber(vic.get())));
+  X509_set_serialNumber(x.get(), serial.get());
+  X509_set_subject_name(x.get(), X509_get_subject_name(vic.get()));
+  X509_set_issuer_name(x.get(), X509_get_subject_name(dom.get()));
+  X509_gmtime_adj(X509_getm_notBefore(x.get()), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x.get()), 86400L * 30);
+  X509_set_pubkey(x.get(), attacker_key);
+  AddConf(x.get(), NID_key_usage, "critical,digitalSignature");
+  AddConf(x.get(), NID_ext_key_usage, "clientAuth");
+  AddKeyIds(x.get(), {}, domain_ca.subject_key_id());
+  EXPECT_GT(X509_sign(x.get(), evil_key, nullptr), 0);
+  return ToCert(x.get());
+}
+
+crypto::SecureBuffer PemOf(EVP_PKEY* k) {
+  BioPtr b(BIO_new(BIO_s_mem()));
+  EXPECT_EQ(PEM_write_bio_PrivateKey(b.get(), k, nullptr, nullptr, 0, nullptr, nullptr), 1);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(b.get(), &data);
+  return crypto::SecureBuffer(crypto::ByteView(reinterpret_cast<const uint8_t*>(data), n));
+}
+
+struct Sec3Domain {
+  testing::TempDir tmp;
+  fs::path factory;
+  manufacture::Manifest made;
+  kdc::KdcOptions ko;
+  Sec3Domain() {
+    factory = tmp.path() / "factory";
+    made = kdc::testing::MakeFactory(factory, "Acme", "Sensor-1", 2);
+    ko.profile = domain::Profile::kSecProf3;
+    ko.db_path = (tmp.path() / "kdc.db").string();
+    ko.owner = "Owner";
+    ko.vendor_ca_files = {(factory / "ca/ca.pem").string()};
+  }
+};
+
+TEST(AuthzForgedDomainCa, VendorCaPosingAsDomainCaIsRefusedEverywhere) {
+  Sec3Domain d;
+  auto k = std::make_unique<RunningKdc>(d.ko);
+  auto owner = kdc::OwnerTools::Open(d.ko.db_path);
+  ASSERT_TRUE(owner);
+  // The victim: a member, operational.
+  auto v = authz_testing::NewThing(d.tmp.path(), d.factory, d.made, 1);
+  authz_testing::ImportVoucher(d.factory, d.made.things[1].serial, **owner, "Owner");
+  ASSERT_TRUE(v->Install("127.0.0.1", 0, k->kdc->dtls_port()));
+  ASSERT_TRUE(v->Join());
+  ASSERT_TRUE(v->GoOperational());
+  ASSERT_TRUE((*owner)->CreateGroup("line-1"));
+  ASSERT_TRUE((*owner)->AddMember("line-1", v->state().serial));
+  const std::string victim_serial = v->state().serial;
+  auto victim_ldevid = identity::Certificate::FromPem(v->state().ldevid_pem);
+  ASSERT_TRUE(victim_ldevid);
+  const identity::Certificate domain_ca = (*owner)->domain_ca();
+
+  PkeyPtr evil_key(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+  PkeyPtr attacker_key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  ASSERT_TRUE(evil_key && attacker_key);
+  identity::Certificate evil = EvilCa(domain_ca, evil_key.get());
+  identity::Certificate forged =
+      ForgedLdevid(*victim_ldevid, domain_ca, evil_key.get(), attacker_key.get());
+  ASSERT_EQ(forged.serial_hex(), victim_ldevid->serial_hex());
+  ASSERT_EQ(forged.issuer(), domain_ca.subject());
+  ASSERT_EQ(forged.authority_key_id(), domain_ca.subject_key_id());
+
+  // The hole: against a store holding the vendor CA too, the forgery validates.
+  identity::VerifyOptions combined;
+  combined.trust_anchors = {evil, domain_ca};
+  EXPECT_TRUE(identity::VerifyCertificate(forged, combined));
+  // The KDC's checks: the domain CA alone, and the registry's own copy.
+  auto row = (*owner)->registry().Get(victim_serial);
+  ASSERT_TRUE(row);
+  EXPECT_FALSE(kdc::CheckDomainSigned(forged, domain_ca, SystemClock()));
+  EXPECT_FALSE(kdc::CheckPresentedLdevid(forged, domain_ca, *row, SystemClock()));
+  EXPECT_TRUE(kdc::CheckPresentedLdevid(*victim_ldevid, domain_ca, *row, SystemClock()));
+  // The per-request form remembers certificates that passed, by fingerprint and registry copy.
+  kdc::LdevidValidator validator;
+  EXPECT_TRUE(validator.Check(*victim_ldevid, domain_ca, *row, SystemClock()));
+  EXPECT_TRUE(validator.Check(*victim_ldevid, domain_ca, *row, SystemClock()));
+  EXPECT_FALSE(validator.Check(forged, domain_ca, *row, SystemClock()));
+  registry::Thing swapped = *row;  // a registry whose copy is the forgery: the signature decides
+  swapped.ldevid_pem = forged.ToPem();
+  EXPECT_FALSE(validator.Check(forged, domain_ca, swapped, SystemClock()));
+  EXPECT_FALSE(validator.Check(*victim_ldevid, domain_ca, swapped, SystemClock()));
+
+  // Refused at the door: as a trusted vendor, with a voucher, or as --vendor-ca.
+  auto trust = (*owner)->TrustVendor(evil);
+  ASSERT_FALSE(trust);
+  EXPECT_NE(trust.error().message().find("domain's CA"), std::string::npos)
+      << trust.error().message();
+  auto acme = voucher::Factory::Open(d.factory.string());
+  ASSERT_TRUE(acme);
+  // The key identifier alone is enough to be refused (a subject of a genuine vendor, Acme's).
+  identity::Certificate same_ski = EvilCa(domain_ca, evil_key.get(), &acme->vendor_ca());
+  ASSERT_FALSE(identity::SameSubject(same_ski, domain_ca));
+  auto trust_ski = (*owner)->TrustVendor(same_ski);
+  ASSERT_FALSE(trust_ski);
+  EXPECT_NE(trust_ski.error().message().find("key identifier"), std::string::npos)
+      << trust_ski.error().message();
+  auto voucher0 = acme->Issue(d.made.things[0].serial, domain_ca, "Owner", std::chrono::hours(1),
+                              SystemClock());
+  ASSERT_TRUE(voucher0);
+  EXPECT_FALSE((*owner)->ImportVoucher(*voucher0, evil));
+  EXPECT_FALSE(fs::exists(d.ko.db_path + ".keys/vendors/" +
+                          cbor::ToHex(crypto::ByteView(evil.fingerprint().data(), 32)) + ".pem"));
+  ASSERT_TRUE(WriteFileAtomic((d.tmp.path() / "evil.pem").string(), evil.ToPem(), 0644));
+  {
+    kdc::KdcOptions with_evil = d.ko;
+    with_evil.vendor_ca_files.push_back((d.tmp.path() / "evil.pem").string());
+    auto refused = kdc::Kdc::Create(with_evil);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message().find("domain's CA"), std::string::npos);
+  }
+
+  // Even when it got into the store (a key directory from before this check), a running KDC
+  // refuses the forgery: no reading in the victim's name, no group key, no decommissioning.
+  owner->reset();
+  const uint16_t port = k->kdc->dtls_port();
+  k.reset();
+  // The same refusals from the `secprof` binary, as the owner would meet them (exit 1: refused).
+  {
+    using thing::testing::Quote;
+    const std::string evil_pem = (d.tmp.path() / "evil.pem").string();
+    const std::string v0 = (d.tmp.path() / "v0.voucher").string();
+    ASSERT_TRUE(WriteFileAtomic(
+        v0, std::string_view(reinterpret_cast<const char*>(voucher0->data()), voucher0->size()),
+        0644));
+    auto r = thing::testing::Secprof("kdc import-voucher --db " + Quote(d.ko.db_path) +
+                                     " --vendor-ca " + Quote(evil_pem) + " " + Quote(v0));
+    EXPECT_EQ(r.exit_code, 1) << r.out;  // (the CLI checks the voucher's kid first)
+    EXPECT_NE(r.out.find("nothing imported"), std::string::npos) << r.out;
+    r = thing::testing::Secprof("kdc --profile SecProf_3 --owner Owner --db " +
+                                Quote(d.ko.db_path) +
+                                " --listen 127.0.0.1:0 --duration 1 --vendor-ca " +
+                                Quote(d.ko.vendor_ca_files[0]) + " --vendor-ca " + Quote(evil_pem));
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_NE(r.out.find("domain's CA"), std::string::npos) << r.out;
+  }
+  ASSERT_TRUE(WriteFileAtomic(d.ko.db_path + ".keys/vendors/evil.pem", evil.ToPem(), 0644));
+  kdc::KdcOptions again = d.ko;
+  again.dtls_port = port;
+  k = std::make_unique<RunningKdc>(again);
+  ASSERT_TRUE(k->kdc);
+  auto reg = registry::Registry::Open(d.ko.db_path);
+  ASSERT_TRUE(reg);
+  auto before = (*reg)->Get(victim_serial);
+  ASSERT_TRUE(before);
+  auto client = kdc::testing::ConnectPki(port, forged.ToPem(), PemOf(attacker_key.get()));
+  if (client) {  // the handshake may already refuse it; if not, every request is refused
+    auto r1 = kdc::testing::PostCbor(**client, domain::path::kReport,
+                                     domain::Encode(domain::Reading{victim_serial, 1, 1}));
+    EXPECT_TRUE(!r1 || r1->code == coap::kForbidden);
+    auto r2 = kdc::testing::PostCbor(**client, domain::path::kGroupKey,
+                                     domain::Encode(domain::GroupKeyRequest{"line-1"}));
+    EXPECT_TRUE(!r2 || r2->code == coap::kForbidden);
+    auto r3 = kdc::testing::PostCbor(**client, domain::path::kDecommission, {});
+    EXPECT_TRUE(!r3 || r3->code == coap::kForbidden);
+  }
+  auto after = (*reg)->Get(victim_serial);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->state, registry::State::kOperational);
+  EXPECT_EQ(after->state, before->state);
+  EXPECT_EQ(after->updated, before->updated);
+  auto ignored = (*reg)->Audit();
+  ASSERT_TRUE(ignored);
+  bool audited = false;
+  for (const auto& e : *ignored) audited = audited || e.action == "vendor-ca-ignored";
+  EXPECT_TRUE(audited);
+  // The legitimate member still works with the same KDC.
+  v.reset();
+  v = OpenThing(authz_testing::ThingDir(d.tmp.path(), d.made, 1));
+  auto ok = v->SendReading(42);
+  ASSERT_TRUE(ok) << ok.error().message();
+  auto g = v->FetchGroupKey("line-1");
+  ASSERT_TRUE(g) << g.error().message();
+}
+
+TEST(AuthzVoucherVendor, AnotherVendorCannotMintTheSerial) {
+  Sec3Domain d;
+  fs::path bolt_factory = d.tmp.path() / "bolt";
+  auto bolt = kdc::testing::MakeFactory(bolt_factory, "Bolt", "Plug-2", 1);
+  d.ko.vendor_ca_files.push_back((bolt_factory / "ca/ca.pem").string());
+  RunningKdc k(d.ko);
+  auto owner = kdc::OwnerTools::Open(d.ko.db_path);
+  ASSERT_TRUE(owner);
+  const std::string serial = d.made.things[0].serial;
+  authz_testing::ImportVoucher(d.factory, serial, **owner, "Owner");  // Acme's voucher
+  authz_testing::ImportVoucher(bolt_factory, bolt.things[0].serial, **owner, "Owner");
+  auto recorded = (*owner)->registry().VoucherIssuer(serial);
+  ASSERT_TRUE(recorded && *recorded);
+  auto acme_ca = kdc::testing::LoadCert(d.factory / "ca/ca.pem");
+  ASSERT_TRUE(acme_ca);
+  EXPECT_EQ(**recorded, cbor::ToHex(crypto::ByteView(acme_ca->fingerprint().data(), 32)));
+
+  // Bolt's CA mints an IDevID with Acme's serial and O=Acme for a key Bolt holds.
+  keystore::FileKeyStoreOptions so;
+  so.dir = (bolt_factory / "ca/keystore").string();
+  auto bolt_store = keystore::FileKeyStore::Open(std::move(so));
+  ASSERT_TRUE(bolt_store);
+  auto bolt_signer = (*bolt_store)->GetSigner(manufacture::kCaKeyLabel);
+  ASSERT_TRUE(bolt_signer);
+  auto bolt_ca = kdc::testing::LoadCert(bolt_factory / "ca/ca.pem");
+  ASSERT_TRUE(bolt_ca);
+  auto dev = crypto::PrivateKey::Generate(crypto::KeyType::kP256);
+  ASSERT_TRUE(dev);
+  identity::IdevidRequest req{.serial_number = serial, .model = "Sensor-1", .vendor = "Acme"};
+  auto minted = identity::IssueIdevid(**bolt_signer, *bolt_ca, dev->public_key(), req);
+  ASSERT_TRUE(minted) << minted.error().message();
+  ASSERT_TRUE(minted) << minted.error().message();
+  EXPECT_EQ(minted->subject().organization, "Acme");
+  auto dev_pem = dev->ToPem();
+  ASSERT_TRUE(dev_pem);
+  auto dev_pub = dev->public_key();
+
+  auto client = kdc::testing::ConnectPki(k.kdc->dtls_port(), minted->ToPem(), *dev_pem);
+  ASSERT_TRUE(client) << client.error().message();
+  auto rv = (*client)->Get(domain::path::kVoucher);
+  ASSERT_TRUE(rv);
+  EXPECT_EQ(rv->code, coap::kForbidden) << kdc::testing::Text(*rv);
+  EXPECT_NE(kdc::testing::Text(*rv).find("vendor CA that signed the voucher"), std::string::npos)
+      << kdc::testing::Text(*rv);
+  auto dev_signer =
+      crypto::SoftwareSigner::Create(std::move(*dev), crypto::SignatureAlgorithm::kEcdsaP256Sha256);
+  ASSERT_TRUE(dev_signer);
+  auto csr = identity::CreateRequest(*dev_signer, identity::Name{.serial_number = serial});
+  ASSERT_TRUE(csr);
+  auto re = kdc::testing::PostCbor(**client, domain::path::kEnroll,
+                                   domain::Encode(domain::EnrollRequest{csr->ToDer()}));
+  ASSERT_TRUE(re);
+  EXPECT_EQ(re->code, coap::kForbidden) << kdc::testing::Text(*re);
+  auto row = (*owner)->registry().Get(serial);
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->state, registry::State::kAllowed);
+  EXPECT_TRUE(row->credential_id.empty());
+
+  // A voucher imported before the record existed (no voucher_issuers row): the KDC finds the CA
+  // under which the stored voucher verifies (Acme's) and still refuses Bolt's IDevID.
+  ASSERT_TRUE((*owner)->registry().ImportVoucher(serial, "Acme", "Sensor-1", row->voucher,
+                                                 *row->voucher_expiry, "before-v3"));
+  ASSERT_FALSE(*(*owner)->registry().VoucherIssuer(serial));
+  auto again = kdc::testing::ConnectPki(k.kdc->dtls_port(), minted->ToPem(), *dev_pem);
+  ASSERT_TRUE(again) << again.error().message();
+  auto rv2 = (*again)->Get(domain::path::kVoucher);
+  ASSERT_TRUE(rv2);
+  EXPECT_EQ(rv2->code, coap::kForbidden) << kdc::testing::Text(*rv2);
+
+  // The genuine Acme device still joins.
+  auto genuine = authz_testing::NewThing(d.tmp.path(), d.factory, d.made, 0);
+  ASSERT_TRUE(genuine->Install("127.0.0.1", 0, k.kdc->dtls_port()));
+  auto j = genuine->Join();
+  ASSERT_TRUE(j) << j.error().message();
+  EXPECT_EQ(genuine->state().state, State::kCommissioned);
+}
+
+}  // namespace
+}  // namespace secprof
