@@ -85,7 +85,7 @@ inline void ImportVoucher(const fs::path& factory, const std::string& serial,
 inline void Repoint(const std::string& state_dir, uint16_t dtls_port) {
   auto text = ReadFile(state_dir + "/state.json");
   ASSERT_TRUE(text);
-  auto j = nlohmann::json::parse(*text);
+  auto j = nlohmann::ordered_json::parse(*text);
   j["kdc"]["dtls"] = dtls_port;
   ASSERT_TRUE(WriteFileAtomic(state_dir + "/state.json", j.dump(2) + "\n", 0600));
 }
