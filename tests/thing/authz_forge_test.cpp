@@ -227,8 +227,9 @@ TEST(AuthzForgedDomainCa, VendorCaPosingAsDomainCaIsRefusedEverywhere) {
     ASSERT_TRUE(WriteFileAtomic(
         v0, std::string_view(reinterpret_cast<const char*>(voucher0->data()), voucher0->size()),
         0644));
-    auto r = thing::testing::Secprof("kdc import-voucher --db " + Quote(d.ko.db_path) +
-                                     " --vendor-ca " + Quote(evil_pem) + " " + Quote(v0));
+    auto r = thing::testing::Secprof("kdc import-voucher --allow-colocated-kek --db " +
+                                     Quote(d.ko.db_path) + " --vendor-ca " + Quote(evil_pem) + " " +
+                                     Quote(v0));
     EXPECT_EQ(r.exit_code, 1) << r.out;  // (the CLI checks the voucher's kid first)
     EXPECT_NE(r.out.find("nothing imported"), std::string::npos) << r.out;
     r = thing::testing::Secprof("kdc --profile SecProf_3 --owner Owner --db " +
