@@ -27,6 +27,7 @@ struct Domain {
     factory = tmp.path() / "factory";
     made = kdc::testing::MakeFactory(factory, "Acme", "Sensor-1", things);
     ko.profile = domain::Profile::kSecProf3;
+    ko.kek.allow_file_ca_key = true;  // a file-store domain CA (audited override)
     ko.db_path = (tmp.path() / "kdc.db").string();
     ko.owner = "First-Owner";
     ko.vendor_ca_files = {(factory / "ca/ca.pem").string()};

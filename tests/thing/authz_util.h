@@ -62,6 +62,7 @@ inline std::unique_ptr<thing::Agent> NewThing(const fs::path& dir, const fs::pat
   io.factory_dir = factory.string();
   io.serial = m.things[i].serial;
   io.profile = domain::Profile::kSecProf3;
+  io.allow_file_keys = true;  // file-store things in SecProf_3 (an audited override, item 5)
   auto init = thing::Agent::Init(io);
   EXPECT_TRUE(init) << init.error().message();
   return OpenThing(io.state_dir);
