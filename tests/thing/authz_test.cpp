@@ -28,6 +28,7 @@ struct Domain {
     made = kdc::testing::MakeFactory(factory, "Acme", "Sensor-1", things);
     ko.profile = domain::Profile::kSecProf3;
     ko.kek.allow_file_ca_key = true;  // a file-store domain CA (audited override)
+    ko.require_token_keys = false;    // file-store things (key_protection_test covers the policy)
     ko.db_path = (tmp.path() / "kdc.db").string();
     ko.owner = "First-Owner";
     ko.vendor_ca_files = {(factory / "ca/ca.pem").string()};
