@@ -21,6 +21,7 @@
 #include "secprof/identity/identity.h"
 #include "secprof/kdc/kdc.h"
 #include "secprof/keystore/file_store.h"
+#include "secprof/keystore/kek.h"
 #include "secprof/manufacture/manufacture.h"
 
 namespace secprof::kdc::testing {
@@ -132,9 +133,22 @@ inline Result<std::unique_ptr<coap::Client>> ConnectPki(uint16_t port, const std
 }
 
 // The private key `label` of the file key store in `dir`, as PEM.
-inline crypto::SecureBuffer StoreKeyPem(const std::string& dir, const std::string& label) {
+// `master_kek_file` (optional): the KEK file kept outside the store's directory and `purpose` the
+// derivation secprof uses for that store ("thing keystore", "kdc keystore"; keystore/kek.h).
+inline crypto::SecureBuffer StoreKeyPem(const std::string& dir, const std::string& label,
+                                        const std::string& master_kek_file = {},
+                                        std::string_view purpose = {}) {
   keystore::FileKeyStoreOptions o;
   o.dir = dir;
+  if (!master_kek_file.empty()) {
+    auto master = keystore::ReadKekFile(master_kek_file);
+    EXPECT_TRUE(master) << master.error().ToString();
+    if (!master) return {};
+    auto k = keystore::DeriveKek(crypto::ByteView(master->data(), master->size()), purpose);
+    EXPECT_TRUE(k) << k.error().ToString();
+    if (!k) return {};
+    o.kek = std::move(*k);
+  }
   auto store = keystore::FileKeyStore::Open(std::move(o));
   EXPECT_TRUE(store) << store.error().ToString();
   if (!store) return {};

@@ -234,10 +234,10 @@ TEST(AuthzForgedDomainCa, VendorCaPosingAsDomainCaIsRefusedEverywhere) {
                                      Quote(v0));
     EXPECT_EQ(r.exit_code, 1) << r.out;  // (the CLI checks the voucher's kid first)
     EXPECT_NE(r.out.find("nothing imported"), std::string::npos) << r.out;
-    r = thing::testing::Secprof("kdc --profile SecProf_3 --owner Owner --db " +
-                                Quote(d.ko.db_path) +
-                                " --listen 127.0.0.1:0 --duration 1 --vendor-ca " +
-                                Quote(d.ko.vendor_ca_files[0]) + " --vendor-ca " + Quote(evil_pem));
+    r = thing::testing::Secprof(
+        "kdc --profile SecProf_3 --owner Owner --db " + Quote(d.ko.db_path) +
+        " --allow-file-ca-key --listen 127.0.0.1:0 --duration 1 --vendor-ca " +
+        Quote(d.ko.vendor_ca_files[0]) + " --vendor-ca " + Quote(evil_pem));
     EXPECT_EQ(r.exit_code, 1) << r.out;
     EXPECT_NE(r.out.find("domain's CA"), std::string::npos) << r.out;
   }

@@ -111,7 +111,8 @@ TEST(AuthzKdcIdentity, MemberOrForeignKeyCannotServeAsKdc) {
   const std::string member_dir = authz_testing::ThingDir(d.tmp.path(), d.made, 0);
   const std::string member_cert = member->state().ldevid_pem;
   crypto::SecureBuffer member_key =
-      kdc::testing::StoreKeyPem(member_dir + "/keystore", member->state().ldevid_key_label);
+      kdc::testing::StoreKeyPem(member_dir + "/keystore", member->state().ldevid_key_label,
+                                keystore::SiblingKekPath(member_dir), "thing keystore");
   const std::string anchors = d.owner->domain_ca().ToPem();
 
   // 1. The member's own LDevID and key (a compromised member): the thing role, not the KDC's.
@@ -126,6 +127,12 @@ TEST(AuthzKdcIdentity, MemberOrForeignKeyCannotServeAsKdc) {
   {
     keystore::FileKeyStoreOptions so;
     so.dir = member_dir + "/keystore";
+    auto master = keystore::ReadKekFile(keystore::SiblingKekPath(member_dir));
+    ASSERT_TRUE(master) << master.error().ToString();
+    auto store_kek =
+        keystore::DeriveKek(crypto::ByteView(master->data(), master->size()), "thing keystore");
+    ASSERT_TRUE(store_kek);
+    so.kek = std::move(*store_kek);
     auto ks = keystore::FileKeyStore::Open(std::move(so));
     ASSERT_TRUE(ks);
     auto signer = (*ks)->GetSigner(member->state().ldevid_key_label);
@@ -200,6 +207,12 @@ TEST(AuthzKdcIdentity, KdcCertificateWithoutRoleIsReissuedForTheSameKey) {
   {
     keystore::FileKeyStoreOptions so;
     so.dir = d.keys() + "/keystore";
+    auto master = keystore::ReadKekFile(keystore::SiblingKekPath(d.keys()));
+    ASSERT_TRUE(master) << master.error().ToString();
+    auto store_kek =
+        keystore::DeriveKek(crypto::ByteView(master->data(), master->size()), "kdc keystore");
+    ASSERT_TRUE(store_kek);
+    so.kek = std::move(*store_kek);
     auto ks = keystore::FileKeyStore::Open(std::move(so));
     ASSERT_TRUE(ks);
     auto tls = (*ks)->GetSigner("kdc-tls");
