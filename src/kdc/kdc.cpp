@@ -118,10 +118,20 @@ struct Kdc::Impl {
       auto c = identity::Certificate::FromDer(r.peer.certificate_der);
       current_authenticated = c && IssuedByDomain(*c);
     }
-    if (current_authenticated || ledger->Admit(current_source)) return (this->*fn)(r);
-    std::lock_guard<std::mutex> l(stats_mu);
-    ++stats.refused["rate-limited"];
-    return Text(coap::kServiceUnavailable, "too many requests from this address; retry later");
+    if (current_authenticated) return (this->*fn)(r);
+    if (!ledger->Admit(current_source)) {
+      std::lock_guard<std::mutex> l(stats_mu);
+      ++stats.refused["rate-limited"];
+      return Text(coap::kServiceUnavailable, "too many requests from this address; retry later");
+    }
+    Response resp = (this->*fn)(r);
+    // A token for work that did not end in a join: a refusal or a nonce; a join gives one back.
+    bool ok = resp.code >> 5 == 2;
+    if (!ok || r.path == domain::path::kJoinNonce)
+      ledger->Charge(current_source);
+    else if (r.path == domain::path::kJoinPsk)
+      ledger->Refund(current_source);
+    return resp;
   }
   void CountJoin(bool first) {
     std::lock_guard<std::mutex> l(stats_mu);

@@ -39,8 +39,8 @@ bool RefusalLedger::Refill(Bucket& b, std::chrono::steady_clock::time_point now)
   return b.tokens >= lim_.burst;
 }
 
-bool RefusalLedger::Admit(std::string_view source) {
-  const auto now = clock_.Monotonic();
+RefusalLedger::Bucket& RefusalLedger::BucketFor(std::string_view source,
+                                                std::chrono::steady_clock::time_point now) {
   auto it = buckets_.find(source);
   Bucket* b = nullptr;
   if (it != buckets_.end()) {
@@ -64,13 +64,24 @@ bool RefusalLedger::Admit(std::string_view source) {
     sources_ = buckets_.size();
   }
   Refill(*b, now);
-  if (b->tokens >= 1.0) {
-    b->tokens -= 1.0;
-    return true;
-  }
+  return *b;
+}
+
+bool RefusalLedger::Admit(std::string_view source) {
+  if (BucketFor(source, clock_.Monotonic()).tokens >= 1.0) return true;
   ++rate_limited_;
   Count("rate-limited", source, "");
   return false;
+}
+
+void RefusalLedger::Charge(std::string_view source) {
+  Bucket& b = BucketFor(source, clock_.Monotonic());
+  b.tokens = std::max(0.0, b.tokens - 1.0);
+}
+
+void RefusalLedger::Refund(std::string_view source) {
+  Bucket& b = BucketFor(source, clock_.Monotonic());
+  b.tokens = std::min(lim_.burst, b.tokens + 1.0);
 }
 
 void RefusalLedger::Count(std::string_view reason, std::string_view source,

@@ -49,13 +49,20 @@ TEST_F(RefusalLedgerTest, RateLimitIsPerSourceAndRefills) {
   lim.burst = 3;
   lim.rate_per_second = 1;
   auto l = Make(lim);
-  for (int i = 0; i < 3; ++i) EXPECT_TRUE(l.Admit("10.0.0.1")) << i;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(l.Admit("10.0.0.1")) << i;
+    l.Charge("10.0.0.1");  // refused
+  }
   EXPECT_FALSE(l.Admit("10.0.0.1"));
   EXPECT_FALSE(l.Admit("10.0.0.1"));
   EXPECT_TRUE(l.Admit("10.0.0.2"));  // another address keeps its own bucket
   clock_.Advance(std::chrono::seconds(1));
   EXPECT_TRUE(l.Admit("10.0.0.1"));
+  l.Charge("10.0.0.1");
   EXPECT_FALSE(l.Admit("10.0.0.1"));
+  // A completed join gives its nonce's token back.
+  l.Refund("10.0.0.1");
+  EXPECT_TRUE(l.Admit("10.0.0.1"));
   EXPECT_EQ(l.counters().rate_limited, 3u);
   EXPECT_TRUE(rows_.empty()) << "rate-limited requests write nothing at once";
   clock_.Advance(lim.audit_interval);
@@ -112,7 +119,7 @@ TEST_F(RefusalLedgerTest, TrackedSourcesAreBounded) {
   auto l = Make(lim);
   for (int i = 0; i < 1000; ++i) {
     std::string src = "10.1." + std::to_string(i / 256) + "." + std::to_string(i % 256);
-    (void)l.Admit(src);
+    if (l.Admit(src)) l.Charge(src);
     l.Unauthenticated("malformed", src, "", "x");
   }
   EXPECT_LE(l.counters().sources_tracked, 4u);

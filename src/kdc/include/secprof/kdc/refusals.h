@@ -13,9 +13,13 @@
 //     all named the same one.
 // So an interval adds at most audit_budget + (number of reasons) rows, whatever the flood.
 //
-// Rate limit: a token bucket per source address (the port is ignored), `burst` requests, refilled
-// at `rate_per_second`. Admit() says whether an unauthenticated request may be processed at all; a
-// refused one is answered 5.03 without touching the registry and only counted ("rate-limited").
+// Rate limit: a token bucket per source address (the port is ignored), `burst` tokens, refilled
+// at `rate_per_second`. What costs a token is unauthenticated work that did not end in a join: a
+// refusal, or a join nonce issued (given back when that source completes a join). So a source
+// that keeps being refused, or keeps asking nonces it never uses, is cut off, while many genuine
+// things joining from one address (a gateway, a test on loopback) are not. Admit() says whether
+// an unauthenticated request may be processed at all; a refused one is answered 5.03 without
+// touching the registry and only counted ("rate-limited").
 // At most `max_sources` addresses are tracked; when the table is full, buckets that have refilled
 // are forgotten, and when none has, every new address shares one overflow bucket (a wide spoofed
 // flood then throttles new addresses, never the ones already tracked).
@@ -44,8 +48,8 @@ struct UnauthenticatedLimits {
   std::chrono::seconds audit_interval{60};
   unsigned audit_budget = 10;  // unauthenticated refusals audited one by one per interval
   size_t max_sources = 4096;   // source addresses tracked (buckets; counts per interval)
-  double rate_per_second = 10;
-  double burst = 20;
+  double rate_per_second = 16;
+  double burst = 64;
   // SecProf_2 join nonces (j/nonce): at most this many unexpired ones per serial (the oldest is
   // dropped for a new one) and in total (beyond: 5.03). 0: unbounded.
   int64_t max_nonces_per_serial = 4;
@@ -67,8 +71,13 @@ class RefusalLedger {
   RefusalLedger(const RefusalLedger&) = delete;
   RefusalLedger& operator=(const RefusalLedger&) = delete;
 
-  // Whether an unauthenticated request from `source` (an address) may be processed.
+  // Whether an unauthenticated request from `source` (an address) may be processed: it has a
+  // token. Does not take it (Charge does).
   bool Admit(std::string_view source);
+  // Takes a token from `source` (an unauthenticated refusal, a nonce issued); gives one back (a
+  // completed join), up to `burst`.
+  void Charge(std::string_view source);
+  void Refund(std::string_view source);
   // A refusal of an identified thing: audited now ("refused:<reason>").
   void Authenticated(std::string_view reason, std::string_view serial, std::string_view message);
   // A refusal of an unidentified peer: audited now within the interval's budget, else counted.
@@ -101,6 +110,7 @@ class RefusalLedger {
     bool serial_mixed = false;
   };
   bool Refill(Bucket& b, std::chrono::steady_clock::time_point now) const;
+  Bucket& BucketFor(std::string_view source, std::chrono::steady_clock::time_point now);
   void Count(std::string_view reason, std::string_view source, std::string_view serial);
   void Failed(const Error& e);
 
