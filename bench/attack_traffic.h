@@ -72,8 +72,12 @@ class UdpSocket {
 // per '/'-separated segment), Content-Format, payload marker and payload.
 inline Packet CoapRequest(uint8_t code, uint16_t message_id, std::string_view path,
                           const Packet& payload = {}, std::optional<uint16_t> content_format = {}) {
-  Packet p = {0x42, code, static_cast<uint8_t>(message_id >> 8),
-              static_cast<uint8_t>(message_id), static_cast<uint8_t>(message_id >> 3), 0x5a};
+  Packet p = {0x42,
+              code,
+              static_cast<uint8_t>(message_id >> 8),
+              static_cast<uint8_t>(message_id),
+              static_cast<uint8_t>(message_id >> 3),
+              0x5a};
   unsigned last = 0;
   auto option = [&](unsigned number, const Packet& value) {
     unsigned delta = number - last;
@@ -118,20 +122,22 @@ inline std::optional<uint8_t> CoapCode(const Packet& p) {
   return p[1];
 }
 
-// A DTLS 1.2 ClientHello record (epoch 0, record sequence `seq`) offering TLS_PSK_WITH_AES_128_CCM_8
-// and TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, with `cookie` (empty for the first flight) and a
-// client random derived from `random_seed`. ECDHE needs the curves/point-format extensions.
+// A DTLS 1.2 ClientHello record (epoch 0, record sequence `seq`) offering
+// TLS_PSK_WITH_AES_128_CCM_8 and TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, with `cookie` (empty for the
+// first flight) and a client random derived from `random_seed`. ECDHE needs the curves/point-format
+// extensions.
 inline Packet ClientHello(const Packet& cookie, uint32_t random_seed, uint16_t seq) {
   Packet body = {0xfe, 0xfd};
-  for (int i = 0; i < 32; ++i) body.push_back(static_cast<uint8_t>(random_seed >> (8 * (i % 4)) ^ i));
+  for (int i = 0; i < 32; ++i)
+    body.push_back(static_cast<uint8_t>(random_seed >> (8 * (i % 4)) ^ i));
   body.push_back(0);  // session id
   body.push_back(static_cast<uint8_t>(cookie.size()));
   body.insert(body.end(), cookie.begin(), cookie.end());
   body.insert(body.end(), {0x00, 0x04, 0xc0, 0xa8, 0xc0, 0xae, 0x01, 0x00});
   // extensions: supported_groups (secp256r1), ec_point_formats (uncompressed),
   // signature_algorithms (ecdsa_secp256r1_sha256)
-  Packet ext = {0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x17, 0x00, 0x0b, 0x00, 0x02,
-                0x01, 0x00, 0x00, 0x0d, 0x00, 0x04, 0x00, 0x02, 0x04, 0x03};
+  Packet ext = {0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x17, 0x00, 0x0b, 0x00,
+                0x02, 0x01, 0x00, 0x00, 0x0d, 0x00, 0x04, 0x00, 0x02, 0x04, 0x03};
   body.push_back(static_cast<uint8_t>(ext.size() >> 8));
   body.push_back(static_cast<uint8_t>(ext.size()));
   body.insert(body.end(), ext.begin(), ext.end());
@@ -145,7 +151,16 @@ inline Packet ClientHello(const Packet& cookie, uint32_t random_seed, uint16_t s
   u24(hs, 0);  // fragment_offset
   u24(hs, body.size());
   hs.insert(hs.end(), body.begin(), body.end());
-  Packet rec = {0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, static_cast<uint8_t>(seq >> 8),
+  Packet rec = {0x16,
+                0xfe,
+                0xfd,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                static_cast<uint8_t>(seq >> 8),
                 static_cast<uint8_t>(seq)};
   rec.push_back(static_cast<uint8_t>(hs.size() >> 8));
   rec.push_back(static_cast<uint8_t>(hs.size()));

@@ -102,10 +102,20 @@ struct Kdc {
   }
   bool Start(const std::string& bin, const std::string& db, const fs::path& dir) {
     fs::path ready = dir / "kdc.ready", log = dir / "kdc.log";
-    std::vector<std::string> a = {bin,          "kdc",          "--profile", "SecProf_2",
-                                  "--db",       db,             "--listen",  "127.0.0.1:0",
-                                  "--join-window", "0",         "--audit-interval", "10",
-                                  "--ready-file", ready.string()};
+    std::vector<std::string> a = {bin,
+                                  "kdc",
+                                  "--profile",
+                                  "SecProf_2",
+                                  "--db",
+                                  db,
+                                  "--listen",
+                                  "127.0.0.1:0",
+                                  "--join-window",
+                                  "0",
+                                  "--audit-interval",
+                                  "10",
+                                  "--ready-file",
+                                  ready.string()};
     std::vector<char*> argv;
     for (auto& s : a) argv.push_back(s.data());
     argv.push_back(nullptr);
@@ -208,10 +218,10 @@ void Attack(int index, int sources, double rate, uint16_t udp, uint16_t dtls,
         }
         default: {  // malformed join
           bool psk = (n / 3) % 2;
-          attack::Packet body = psk ? domain::Encode(domain::PskJoinRequest{
-                                          "bulb-000001", crypto::Bytes(16, uint8_t(n)),
-                                          crypto::Bytes(32, 1)})
-                                    : attack::Packet{0xff, 0x00, uint8_t(n)};
+          attack::Packet body =
+              psk ? domain::Encode(domain::PskJoinRequest{
+                        "bulb-000001", crypto::Bytes(16, uint8_t(n)), crypto::Bytes(32, 1)})
+                  : attack::Packet{0xff, 0x00, uint8_t(n)};
           s.SendTo(udp, attack::CoapRequest(attack::kCoapPost, static_cast<uint16_t>(n),
                                             psk ? domain::path::kJoinPsk : domain::path::kJoinNonce,
                                             body, coap::content_format::kCbor));
@@ -337,12 +347,10 @@ void Print(const char* what, const Args& a, Outcome& r) {
       "(timeout %lld ms) | KDC RSS %ld -> peak %ld -> %ld KiB | registry %ju -> %ju bytes, audit "
       "%lld -> %lld rows |\n",
       what, a.things, a.rate, a.seconds, r.attack_packets / std::max(r.attack_seconds, 1e-9),
-      a.sources,
-      static_cast<unsigned long long>(r.attack_packets), r.joins_ok, r.joins, r.reports_ok,
-      r.reports, all ? double(ok) / all : 0.0, med, worst,
-      static_cast<long long>(kTimeout.count()), r.rss_before, r.rss_peak, r.rss_after,
-      r.reg_before, r.reg_after, static_cast<long long>(r.audit_before),
-      static_cast<long long>(r.audit_after));
+      a.sources, static_cast<unsigned long long>(r.attack_packets), r.joins_ok, r.joins,
+      r.reports_ok, r.reports, all ? double(ok) / all : 0.0, med, worst,
+      static_cast<long long>(kTimeout.count()), r.rss_before, r.rss_peak, r.rss_after, r.reg_before,
+      r.reg_after, static_cast<long long>(r.audit_before), static_cast<long long>(r.audit_after));
   std::printf("  kdc: %s\n", r.stats.c_str());
 }
 
@@ -353,12 +361,18 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string f = argv[i];
     auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : "0"; };
-    if (f == "--things") a.things = std::atoi(next());
-    else if (f == "--rate") a.rate = std::atof(next());
-    else if (f == "--seconds") a.seconds = std::atoi(next());
-    else if (f == "--factor") a.factor = std::atof(next());
-    else if (f == "--sources") a.sources = std::atoi(next());
-    else if (f == "--no-attack") a.attack = false;
+    if (f == "--things")
+      a.things = std::atoi(next());
+    else if (f == "--rate")
+      a.rate = std::atof(next());
+    else if (f == "--seconds")
+      a.seconds = std::atoi(next());
+    else if (f == "--factor")
+      a.factor = std::atof(next());
+    else if (f == "--sources")
+      a.sources = std::atoi(next());
+    else if (f == "--no-attack")
+      a.attack = false;
     else {
       std::fprintf(stderr,
                    "usage: bench_under_attack [--things N] [--rate R] [--seconds S] [--factor F] "
@@ -371,8 +385,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   ::signal(SIGPIPE, SIG_IGN);
-  const std::string bin = (fs::read_symlink("/proc/self/exe").parent_path().parent_path() /
-                           "secprof").string();
+  const std::string bin =
+      (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "secprof").string();
   Outcome alone, attacked;
   if (!RunOnce(a, false, bin, alone)) {
     std::fprintf(stderr, "bench_under_attack: setup failed (%s)\n", bin.c_str());

@@ -263,7 +263,8 @@ int InstallStep(const ThingArgs& a) {
                                                 domain::ProfileName(agent.state().profile) +
                                                 " joins over DTLS: give HOST:UDPPORT:DTLSPORT");
     if (agent.policy().bootstrap == domain::Bootstrap::kSetupCode && hp->ports[0] == 0)
-      return Fail(ErrorCode::kInvalidInput, "--kdc " + a.kdc + ": UDP port 0 (SecProf_2 joins there)");
+      return Fail(ErrorCode::kInvalidInput,
+                  "--kdc " + a.kdc + ": UDP port 0 (SecProf_2 joins there)");
     SECPROF_TRY(agent.Install(hp->host, hp->ports[0], dtls));
     PrintLast(agent);
     return Ok();

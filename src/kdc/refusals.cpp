@@ -109,8 +109,7 @@ void RefusalLedger::Failed(const Error& e) {
   ++audit_failures_;
   last_failure_ = e.message();
   if (failures_in_interval_++ == 0 && log_)
-    log_("kdc: audit write failed (further failures are summed once per interval): " +
-         e.message());
+    log_("kdc: audit write failed (further failures are summed once per interval): " + e.message());
 }
 
 Status RefusalLedger::Audit(std::string_view action, std::string_view serial,
@@ -145,9 +144,10 @@ void RefusalLedger::Tick(bool force) {
     const Tally& t = it->second;
     std::vector<std::pair<uint64_t, std::string>> top;
     for (const auto& [src, n] : t.by_source) top.emplace_back(n, src);
-    std::sort(top.begin(), top.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-    std::string detail = "x " + std::to_string(t.total) + " from " +
-                         std::to_string(t.by_source.size()) + " sources";
+    std::sort(top.begin(), top.end(),
+              [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::string detail =
+        "x " + std::to_string(t.total) + " from " + std::to_string(t.by_source.size()) + " sources";
     if (t.other_sources) detail += " and " + std::to_string(t.other_sources) + " more refusals";
     detail += " (";
     for (size_t i = 0; i < top.size() && i < 5; ++i)

@@ -13,7 +13,8 @@ Result<RegistryLock> RegistryLock::Acquire(const std::string& db_path) {
   const std::string path = db_path + ".lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)
-    return Fail(ErrorCode::kIo, "cannot open the registry lock " + path + ": " + std::strerror(errno));
+    return Fail(ErrorCode::kIo,
+                "cannot open the registry lock " + path + ": " + std::strerror(errno));
   RegistryLock lock(fd);
   // flock locks belong to the open file description: a second open() in this process conflicts
   // too, so two Kdc objects on one registry are refused alike.

@@ -11,9 +11,8 @@
 namespace secprof::registry::internal {
 
 // Inside PutNonce's transaction, after expired nonces were purged and before the new one is
-// inserted: deletes `serial`'s oldest nonces so that at most per_serial - 1 remain (per_serial > 0),
-// then fails kLimit when `total` (> 0) nonces are still recorded.
-Status BoundNonces(store::Database& db, std::string_view serial, int64_t per_serial,
-                   int64_t total);
+// inserted: deletes `serial`'s oldest nonces so that at most per_serial - 1 remain (per_serial >
+// 0), then fails kLimit when `total` (> 0) nonces are still recorded.
+Status BoundNonces(store::Database& db, std::string_view serial, int64_t per_serial, int64_t total);
 
 }  // namespace secprof::registry::internal

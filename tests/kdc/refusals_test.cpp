@@ -78,8 +78,7 @@ TEST_F(RefusalLedgerTest, RefusalsBeyondTheBudgetAreAggregatedPerReasonAndInterv
   lim.audit_interval = std::chrono::seconds(10);
   auto l = Make(lim);
   const std::vector<std::string> sources = {"10.0.0.1", "10.0.0.2", "10.0.0.3"};
-  for (int i = 0; i < 300; ++i)
-    l.Unauthenticated("malformed", sources[i % 3], "", "not CBOR");
+  for (int i = 0; i < 300; ++i) l.Unauthenticated("malformed", sources[i % 3], "", "not CBOR");
   for (int i = 0; i < 30; ++i) l.Unauthenticated("bad-proof", "10.0.0.9", "bulb-000001", "no");
   ASSERT_EQ(rows_.size(), 2u) << "only the budget is audited one by one";
   EXPECT_EQ(rows_[0].action, "refused:malformed");
@@ -208,7 +207,8 @@ TEST_F(NonceBounds, PerSerialKeepsTheNewestAndTheNewestStillWorks) {
 TEST_F(NonceBounds, TotalRefusesWithLimitAndChangesNothing) {
   const int64_t exp = 1'800'000'060;
   for (int i = 0; i < 8; ++i)
-    ASSERT_TRUE(reg_->PutNonce(Nonce(i), "s-" + std::to_string(i), exp, {.per_serial = 4, .total = 8}));
+    ASSERT_TRUE(
+        reg_->PutNonce(Nonce(i), "s-" + std::to_string(i), exp, {.per_serial = 4, .total = 8}));
   auto r = reg_->PutNonce(Nonce(50), "s-new", exp, {.per_serial = 4, .total = 8});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), ErrorCode::kLimit);

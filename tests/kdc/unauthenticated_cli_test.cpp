@@ -36,8 +36,8 @@ class KdcCliUnderAttack : public ::testing::Test {
     db_ = (dir_.path() / "kdc.db").string();
     ready_ = dir_.path() / "ready";
     log_ = dir_.path() / "kdc.log";
-    auto made =
-        Secprof("manufacture --vendor Acme --model Bulb --count 2 --out " + Quote(factory_.string()));
+    auto made = Secprof("manufacture --vendor Acme --model Bulb --count 2 --out " +
+                        Quote(factory_.string()));
     ASSERT_EQ(made.exit_code, 0) << made.out;
   }
   std::string SetupCode(const std::string& serial) {
@@ -143,7 +143,8 @@ TEST_F(KdcCliUnderAttack, FloodFromManySourcesLeavesTheAuditBoundedAndGenuineThi
     EXPECT_EQ(r.code, coap::kChanged) << coap::AsText(r.payload);
     auto dtls = ConnectPsk(ports->dtls, j.identity, j.psk);
     ASSERT_TRUE(dtls) << dtls.error().ToString();
-    auto rep = PostCbor(**dtls, domain::path::kReport, domain::Encode(domain::Reading{s0, 2100, 1}));
+    auto rep =
+        PostCbor(**dtls, domain::path::kReport, domain::Encode(domain::Reading{s0, 2100, 1}));
     ASSERT_TRUE(rep);
     EXPECT_EQ(rep->code, coap::kChanged);
   }  // attackers joined
@@ -227,7 +228,8 @@ TEST_F(KdcCliUnderAttack, AFailedAuditWriteIsLoggedCountedAndRecordedLater) {
   EXPECT_NE(log.find("database is busy"), std::string::npos) << log;
   EXPECT_NE(log.find("WARNING: 1 audit writes failed"), std::string::npos) << log;
   bool recorded = false;
-  for (const auto& [action, n] : RefusalRows()) recorded = recorded || action == "refused:malformed";
+  for (const auto& [action, n] : RefusalRows())
+    recorded = recorded || action == "refused:malformed";
   EXPECT_TRUE(recorded) << "the refusal reached the audit once the registry was writable";
 }
 
@@ -239,8 +241,8 @@ TEST_F(KdcCliUnderAttack, SecondKdcOnTheSameRegistryIsRefused) {
               log_);
   ASSERT_TRUE(WaitReady(first, ready_, log_));
   const int64_t rows = Query("SELECT count(*) FROM audit");
-  auto r = Secprof("kdc --profile SecProf_2 --db " + Quote(db_) +
-                   " --listen 127.0.0.1:0 --duration 5");
+  auto r =
+      Secprof("kdc --profile SecProf_2 --db " + Quote(db_) + " --listen 127.0.0.1:0 --duration 5");
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_NE(r.out.find("in use by another KDC (pid "), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("listening"), std::string::npos) << r.out;
@@ -268,9 +270,8 @@ TEST_F(KdcCliUnderAttack, SecondKdcOnTheSamePortsExitsTwo) {
   auto ports = WaitReady(first, ready_, log_);
   ASSERT_TRUE(ports);
   const std::string other = (dir_.path() / "other.db").string();
-  for (const std::string& listen :
-       {"127.0.0.1:" + std::to_string(ports->udp) + " --dtls-port 0",
-        "127.0.0.1:0 --dtls-port " + std::to_string(ports->dtls)}) {
+  for (const std::string& listen : {"127.0.0.1:" + std::to_string(ports->udp) + " --dtls-port 0",
+                                    "127.0.0.1:0 --dtls-port " + std::to_string(ports->dtls)}) {
     auto r = Secprof("kdc --profile SecProf_2 --db " + Quote(other) + " --listen " + listen +
                      " --duration 5");
     EXPECT_EQ(r.exit_code, 2) << listen << "\n" << r.out;

@@ -89,11 +89,11 @@ class RefusalLedger {
   void Tick(bool force = false);
 
   struct Counters {
-    uint64_t rate_limited = 0;     // requests refused by the rate limit
-    uint64_t aggregated = 0;       // refusals counted instead of audited one by one
-    uint64_t aggregate_rows = 0;   // aggregated rows written
-    uint64_t audit_failures = 0;   // audit writes that failed
-    size_t sources_tracked = 0;    // rate-limit buckets held now
+    uint64_t rate_limited = 0;    // requests refused by the rate limit
+    uint64_t aggregated = 0;      // refusals counted instead of audited one by one
+    uint64_t aggregate_rows = 0;  // aggregated rows written
+    uint64_t audit_failures = 0;  // audit writes that failed
+    size_t sources_tracked = 0;   // rate-limit buckets held now
   };
   Counters counters() const;
 
