@@ -4,7 +4,7 @@
 // memory and its registry stay bounded.
 //
 //   bench_under_attack [--things N] [--rate R] [--seconds S] [--factor F] [--sources K]
-//                      [--no-attack]
+//                      [--kinds hello,abandon,malformed] [--no-attack]
 //
 // `secprof kdc` (the binary next to this one's directory) runs as a child process on loopback
 // with a fresh registry; N things are manufactured and allowed. Genuine operations, R per second
@@ -19,8 +19,9 @@
 //   - malformed joins: not-CBOR j/nonce, j/psk with a made-up nonce and proof.
 // Measured: the share of genuine joins and reports that succeeded, their median and worst
 // latency, the KDC child's VmRSS (before, peak during, after), the registry's size on disk (db +
-// WAL) and audit rows before and after, and the KDC's own statistics line. --no-attack runs the
-// same genuine load alone (the reference in the same run).
+// WAL) and audit rows before and after, and the KDC's own statistics line. The same genuine load
+// alone runs first (the reference in the same run); --no-attack runs only that. --kinds picks
+// the attack traffic (default all three, in equal shares).
 //
 // A small driver, not Google Benchmark: the load is a schedule over wall time.
 #include <fcntl.h>
@@ -63,6 +64,7 @@ struct Args {
   double factor = 10;
   int sources = 32;
   bool attack = true;
+  std::vector<int> kinds = {0, 1, 2};  // --kinds hello,abandon,malformed
 };
 
 std::string Slurp(const fs::path& p) {
@@ -192,8 +194,9 @@ bool JoinPsk(Thing& t, uint16_t udp) {
 }
 
 // One attacker thread: `rate` packets per second until `stop`, cycling the three kinds.
-void Attack(int index, int sources, double rate, uint16_t udp, uint16_t dtls,
+void Attack(int index, const Args& a, double rate, uint16_t udp, uint16_t dtls,
             std::atomic<bool>& stop, std::atomic<uint64_t>& packets) {
+  const int sources = a.sources;
   const auto gap = std::chrono::duration<double>(1.0 / rate);
   auto next = Clock::now();
   uint32_t n = static_cast<uint32_t>(index) * 7919u;
@@ -202,7 +205,7 @@ void Attack(int index, int sources, double rate, uint16_t udp, uint16_t dtls,
     std::string src = "127.0.1." + std::to_string(1 + (n % static_cast<uint32_t>(sources)));
     attack::UdpSocket s(src);
     if (s.ok()) {
-      switch (n % 3) {
+      switch (a.kinds[n % a.kinds.size()]) {
         case 0:  // spoofed ClientHello
           s.SendTo(dtls, attack::ClientHello({}, n, 0));
           ++packets;
@@ -218,7 +221,7 @@ void Attack(int index, int sources, double rate, uint16_t udp, uint16_t dtls,
           break;
         }
         default: {  // malformed join
-          bool psk = (n / 3) % 2;
+          bool psk = (n / a.kinds.size()) % 2;
           attack::Packet body =
               psk ? domain::Encode(domain::PskJoinRequest{
                         "bulb-000001", crypto::Bytes(16, uint8_t(n)), crypto::Bytes(32, 1)})
@@ -286,9 +289,8 @@ bool RunOnce(const Args& a, bool attack, const std::string& bin, Outcome& res) {
   const auto attack_start = Clock::now();
   if (attack)
     for (int i = 0; i < threads; ++i)
-      attackers.emplace_back([&, i] {
-        Attack(i, a.sources, a.factor * a.rate / threads, kdc.udp, kdc.dtls, stop, packets);
-      });
+      attackers.emplace_back(
+          [&, i] { Attack(i, a, a.factor * a.rate / threads, kdc.udp, kdc.dtls, stop, packets); });
   std::jthread sampler([&](std::stop_token st) {
     while (!st.stop_requested()) {
       res.rss_peak = std::max(res.rss_peak, RssKiB(kdc.pid));
@@ -378,10 +380,17 @@ int main(int argc, char** argv) {
       a.sources = std::atoi(next());
     else if (f == "--no-attack")
       a.attack = false;
-    else {
+    else if (f == "--kinds") {
+      a.kinds.clear();
+      std::string v = next();
+      for (const char* k : {"hello", "abandon", "malformed"})
+        if (v.find(k) != std::string::npos)
+          a.kinds.push_back(k[0] == 'h' ? 0 : k[0] == 'a' ? 1 : 2);
+      if (a.kinds.empty()) a.kinds = {0, 1, 2};
+    } else {
       std::fprintf(stderr,
                    "usage: bench_under_attack [--things N] [--rate R] [--seconds S] [--factor F] "
-                   "[--sources K] [--no-attack]\n");
+                   "[--sources K] [--kinds hello,abandon,malformed] [--no-attack]\n");
       return 2;
     }
   }
