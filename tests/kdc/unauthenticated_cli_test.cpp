@@ -45,6 +45,20 @@ class KdcCliUnderAttack : public ::testing::Test {
     while (!code.empty() && (code.back() == '\n' || code.back() == ' ')) code.pop_back();
     return code;
   }
+  // A genuine SecProf_2 thing from 127.0.0.1: j/nonce, j/psk, then a reading over DTLS-PSK.
+  void JoinAndReport(const Ports& ports, const std::string& serial) {
+    auto udp = Udp(ports.udp);
+    ASSERT_TRUE(udp) << udp.error().ToString();
+    PskJoined j;
+    auto r = JoinPsk(**udp, serial, SetupCode(serial), &j);
+    ASSERT_EQ(r.code, coap::kChanged) << serial << ": " << coap::AsText(r.payload);
+    auto dtls = ConnectPsk(ports.dtls, j.identity, j.psk);
+    ASSERT_TRUE(dtls) << dtls.error().ToString();
+    auto rep =
+        PostCbor(**dtls, domain::path::kReport, domain::Encode(domain::Reading{serial, 2100, 1}));
+    ASSERT_TRUE(rep) << rep.error().ToString();
+    EXPECT_EQ(rep->code, coap::kChanged) << coap::AsText(rep->payload);
+  }
   // The refusal rows of the audit: (action, count) with count N for "x N from ..." rows, else 1.
   std::vector<std::pair<std::string, uint64_t>> RefusalRows() {
     auto reg = registry::Registry::Open(db_);
@@ -136,35 +150,14 @@ TEST_F(KdcCliUnderAttack, FloodFromManySourcesLeavesTheAuditBoundedAndGenuineThi
       });
     }
     // A genuine thing joins and reports from 127.0.0.1 while the flood runs.
-    auto udp = Udp(ports->udp);
-    ASSERT_TRUE(udp);
-    PskJoined j;
-    auto r = JoinPsk(**udp, s0, SetupCode(s0), &j);
-    EXPECT_EQ(r.code, coap::kChanged) << coap::AsText(r.payload);
-    auto dtls = ConnectPsk(ports->dtls, j.identity, j.psk);
-    ASSERT_TRUE(dtls) << dtls.error().ToString();
-    auto rep =
-        PostCbor(**dtls, domain::path::kReport, domain::Encode(domain::Reading{s0, 2100, 1}));
-    ASSERT_TRUE(rep);
-    EXPECT_EQ(rep->code, coap::kChanged);
+    JoinAndReport(*ports, s0);
   }  // attackers joined
   ASSERT_TRUE(sockets_ok) << "cannot bind 127.0.0.x";
   EXPECT_EQ(answered.load(), sent.load()) << "every flood request was answered, none dropped";
   EXPECT_GT(busy.load(), 0u) << "the flood sources were rate-limited";
 
-  // After the flood: the serial the attacker asked nonces for joins, a thing reports.
-  {
-    auto udp = Udp(ports->udp);
-    ASSERT_TRUE(udp);
-    PskJoined j;
-    auto r = JoinPsk(**udp, s1, SetupCode(s1), &j);
-    EXPECT_EQ(r.code, coap::kChanged) << coap::AsText(r.payload);
-    auto dtls = ConnectPsk(ports->dtls, j.identity, j.psk);
-    ASSERT_TRUE(dtls) << dtls.error().ToString();
-    auto rep = PostCbor(**dtls, domain::path::kReport, domain::Encode(domain::Reading{s1, 7, 1}));
-    ASSERT_TRUE(rep);
-    EXPECT_EQ(rep->code, coap::kChanged);
-  }
+  // After the flood: the serial the attacker asked nonces for joins and reports.
+  JoinAndReport(*ports, s1);
   // The attacked serial's nonces are bounded (KdcOptions: 4 per serial).
   EXPECT_LE(Query("SELECT count(*) FROM nonces WHERE serial = '" + s1 + "'"), 4);
 
