@@ -152,6 +152,7 @@ struct Op {
 struct Thing {
   std::string serial, code, identity;
   crypto::SecureBuffer psk;
+  int64_t counter = 0;  // readings carry an increasing counter (the KDC's clone guard checks it)
 };
 
 constexpr auto kTimeout = std::chrono::milliseconds(5000);  // thing::AgentOptions::timeout
@@ -164,7 +165,7 @@ bool Report(Thing& t, uint16_t dtls) {
   cc.timeout = kTimeout;
   auto c = coap::Client::Connect("127.0.0.1", dtls, std::move(cc));
   if (!c) return false;
-  auto r = (*c)->Post(domain::path::kReport, domain::Encode(domain::Reading{t.serial, 2100, 1}),
+  auto r = (*c)->Post(domain::path::kReport, domain::Encode(domain::Reading{t.serial, 2100, ++t.counter}),
                       coap::content_format::kCbor);
   return r && r->code == coap::kChanged;
 }
