@@ -47,6 +47,7 @@
 #include "secprof/coap/coap.h"
 #include "secprof/domain/keys.h"
 #include "secprof/domain/protocol.h"
+#include "secprof/domain/setup_code.h"
 #include "secprof/registry/registry.h"
 
 extern char** environ;
@@ -190,7 +191,9 @@ bool JoinPsk(Thing& t, uint16_t udp) {
   auto resp = domain::DecodePskJoinResponse(jr->payload);
   if (!resp) return false;
   t.identity = resp->identity;
-  t.psk = std::move(resp->psk);
+  auto psk = domain::OpenJoinPsk(t.code, t.serial, nonce->nonce, resp->sealed_psk);
+  if (!psk) return false;
+  t.psk = std::move(*psk);
   return true;
 }
 
