@@ -253,6 +253,7 @@ TEST_F(KdcCliUnderAttack, SecondKdcOnTheSameRegistryIsRefused) {
   EXPECT_NE(r.out.find("listening"), std::string::npos) << r.out;
 }
 
+<<<<<<< HEAD
 // Item 16: a second `secprof kdc` (another registry) on the ports of a running one is refused,
 // exit 2, as DOMAIN.md promises, and the running one keeps serving (coap::Server::Create reports
 // a port in use as kIo; `secprof kdc` maps every non-verification error to 2).
@@ -281,6 +282,8 @@ TEST_F(KdcCliUnderAttack, SecondKdcOnTheSamePortsExitsTwo) {
   EXPECT_EQ(r.code, coap::kChanged) << coap::AsText(r.payload);
 }
 
+=======
+>>>>>>> parent of 4fb67a9 (tests: a second secprof kdc on a running one's ports exits 2 (needs coap::Server::Create to refuse a port in use))
 // Item 14 (the KDC's part): SecProf_3 joins over DTLS with the IDevID, so its KDC binds no
 // plain-CoAP port; SecProf_2 still does.
 TEST_F(KdcCliUnderAttack, SecProf3KdcBindsNoPlainCoapPort) {
