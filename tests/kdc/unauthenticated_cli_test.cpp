@@ -253,37 +253,6 @@ TEST_F(KdcCliUnderAttack, SecondKdcOnTheSameRegistryIsRefused) {
   EXPECT_NE(r.out.find("listening"), std::string::npos) << r.out;
 }
 
-<<<<<<< HEAD
-// Item 16: a second `secprof kdc` (another registry) on the ports of a running one is refused,
-// exit 2, as DOMAIN.md promises, and the running one keeps serving (coap::Server::Create reports
-// a port in use as kIo; `secprof kdc` maps every non-verification error to 2).
-TEST_F(KdcCliUnderAttack, SecondKdcOnTheSamePortsExitsTwo) {
-  Child first({"kdc", "--profile", "SecProf_2", "--db", db_, "--listen", "127.0.0.1:0",
-               "--join-window", "0", "--ready-file", ready_.string()},
-              log_);
-  auto ports = WaitReady(first, ready_, log_);
-  ASSERT_TRUE(ports);
-  const std::string other = (dir_.path() / "other.db").string();
-  for (const std::string& listen : {"127.0.0.1:" + std::to_string(ports->udp) + " --dtls-port 0",
-                                    "127.0.0.1:0 --dtls-port " + std::to_string(ports->dtls)}) {
-    auto r = Secprof("kdc --profile SecProf_2 --db " + Quote(other) + " --listen " + listen +
-                     " --duration 5");
-    EXPECT_EQ(r.exit_code, 2) << listen << "\n" << r.out;
-    EXPECT_EQ(r.out.find("listening"), std::string::npos) << r.out;
-  }
-  // The running KDC still answers a join.
-  ASSERT_EQ(
-      Secprof("kdc allow --db " + Quote(db_) + " --factory " + Quote(factory_.string()) + " --all")
-          .exit_code,
-      0);
-  auto udp = Udp(ports->udp);
-  ASSERT_TRUE(udp);
-  auto r = JoinPsk(**udp, "bulb-000001", SetupCode("bulb-000001"));
-  EXPECT_EQ(r.code, coap::kChanged) << coap::AsText(r.payload);
-}
-
-=======
->>>>>>> parent of 4fb67a9 (tests: a second secprof kdc on a running one's ports exits 2 (needs coap::Server::Create to refuse a port in use))
 // Item 14 (the KDC's part): SecProf_3 joins over DTLS with the IDevID, so its KDC binds no
 // plain-CoAP port; SecProf_2 still does.
 TEST_F(KdcCliUnderAttack, SecProf3KdcBindsNoPlainCoapPort) {
