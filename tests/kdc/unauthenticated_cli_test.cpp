@@ -257,7 +257,8 @@ TEST_F(KdcCliUnderAttack, SecondKdcOnTheSameRegistryIsRefused) {
 // plain-CoAP port; SecProf_2 still does.
 TEST_F(KdcCliUnderAttack, SecProf3KdcBindsNoPlainCoapPort) {
   Child kdc({"kdc", "--profile", "SecProf_3", "--db", db_, "--listen", "127.0.0.1:0", "--vendor-ca",
-             (factory_ / "ca" / "ca.pem").string(), "--ready-file", ready_.string()},
+             (factory_ / "ca" / "ca.pem").string(), "--allow-file-ca-key", "--ready-file",
+             ready_.string()},
             log_);
   auto ports = WaitReady(kdc, ready_, log_);
   ASSERT_TRUE(ports);
