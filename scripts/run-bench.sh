@@ -25,6 +25,10 @@ if [ -x "$build/bench/bench_join" ]; then
   echo "== domain: joins and sessions (KDC child process, thing agents on threads)"
   "$build/bench/bench_join"   # SecProf_2/3, registry on disk and tmpfs, 8 and 32 agents; 5-8 min
 fi
+if [ -x "$build/bench/bench_under_attack" ]; then
+  echo "== availability: genuine joins and reports under a 10x flood (KDC child process)"
+  "$build/bench/bench_under_attack" --things 20 --rate 10 --seconds 30 --factor 10 --sources 32
+fi
 if [ -x "$build/bench/bench_fleet_update" ]; then
   echo "== maintenance: updating a fleet over loopback (KDC campaign, block-wise fetch, A/B install)"
   "$build/bench/bench_fleet_update" --things 100 --image-kib 256 --threads 8

@@ -281,7 +281,8 @@ ProfileRun RunManaged(const fs::path& dir, domain::Profile p, int count) {
     run.failures.push_back("owner tools: " + owner.error().message());
     return run;
   }
-  Progress(run.profile, "KDC up: coap://127.0.0.1:" + std::to_string((*k)->kdc->udp_port()) +
+  const uint16_t udp = (*k)->kdc->udp_port();  // 0: no plain-CoAP step (SecProf_3/4)
+  Progress(run.profile, "KDC up:" + (udp ? " coap://127.0.0.1:" + std::to_string(udp) : "") +
                             " coaps://127.0.0.1:" + std::to_string((*k)->kdc->dtls_port()));
   std::optional<voucher::Factory> vendor;
   if (voucher_mode) {

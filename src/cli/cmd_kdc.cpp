@@ -153,6 +153,7 @@ struct RunArgs {
   int64_t join_window = -1;  // -1: the profile's default
   int64_t join_repeat_grace = 120;
   std::vector<std::string> allowed_ciphers;
+  int64_t audit_interval = 60;
   int64_t duration = 0;  // 0: until a signal
   std::string ready_file;
   std::string on_clone = "quarantine";
@@ -171,6 +172,12 @@ void PrintStats(const kdc::KdcStats& s, std::chrono::seconds ran) {
   uint64_t refused = 0;
   for (const auto& [reason, n] : s.refused) refused += n;
   std::cout << ", refusals " << refused << ", clone alerts " << s.clone_alerts << "\n";
+  if (s.rate_limited || s.refusals_aggregated)
+    std::cout << "kdc: unauthenticated: rate-limited " << s.rate_limited
+              << ", refusals aggregated in the audit " << s.refusals_aggregated << "\n";
+  if (s.audit_failures)  // the audit log is incomplete: say so where the operator looks
+    std::cerr << "kdc: WARNING: " << s.audit_failures
+              << " audit writes failed (see the lines above); the audit log is incomplete\n";
   if (!s.refused.empty()) {
     std::cout << "kdc: refused:";
     bool first = true;
@@ -208,14 +215,16 @@ Status RunKdc(const RunArgs& a) {
   o.kek.ca_pin = a.ca_pin;
   o.kek.allow_file_ca_key = a.allow_file_ca_key;
   if (a.require_token_keys != "profile") o.require_token_keys = a.require_token_keys == "yes";
+  o.unauthenticated.audit_interval = std::chrono::seconds(a.audit_interval);
 
   SignalBlock signals;
   if (!signals.ok()) return Fail(ErrorCode::kIo, "cannot block SIGINT/SIGTERM");
   SECPROF_ASSIGN_OR_RETURN(std::unique_ptr<kdc::Kdc> k, kdc::Kdc::Create(std::move(o)));
   const kdc::KdcOptions& opt = k->options();
-  std::cout << "kdc: " << domain::ProfileName(opt.profile) << " listening coap://"
-            << HostPort(opt.address, k->udp_port()) << " coaps://"
-            << HostPort(opt.address, k->dtls_port()) << std::endl;
+  // SecProf_3/4 have no plain-CoAP step: no coap:// endpoint (ready file: udp=0).
+  std::cout << "kdc: " << domain::ProfileName(opt.profile) << " listening"
+            << (k->udp_port() ? " coap://" + HostPort(opt.address, k->udp_port()) : "")
+            << " coaps://" << HostPort(opt.address, k->dtls_port()) << std::endl;
   if (!a.ready_file.empty()) {
     std::string ready =
         "udp=" + std::to_string(k->udp_port()) + "\ndtls=" + std::to_string(k->dtls_port()) + "\n";
@@ -669,10 +678,14 @@ void Install(CLI::App& app, Context& ctx) {
   k->add_option("--allowed-cipher", run->allowed_ciphers,
                 "OpenSSL cipher suite name allowed for operational requests (repeatable)")
       ->allow_extra_args(false);
+  k->add_option("--audit-interval", run->audit_interval,
+                "Seconds between aggregated audit rows of unauthenticated refusals")
+      ->check(CLI::Range(int64_t{1}, int64_t{86400}))
+      ->capture_default_str();
   k->add_option("--duration", run->duration, "Stop after this many seconds (default: on signal)")
       ->check(CLI::Range(int64_t{1}, int64_t{365} * 86400));
   k->add_option("--ready-file", run->ready_file,
-                "Written with \"udp=P\\ndtls=Q\\n\" once listening");
+                "Written with \"udp=P\\ndtls=Q\\n\" once listening (udp=0: no plain CoAP)");
   k->add_option("--on-clone", run->on_clone,
                 "A suspected clone (one credential used from two endpoints at once, or a reading "
                 "counter that does not increase) is always audited; quarantine also refuses the "

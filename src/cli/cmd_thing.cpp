@@ -253,7 +253,8 @@ int Init(const ThingArgs& a) {
 }
 
 int InstallStep(const ThingArgs& a) {
-  auto hp = ParseHostPorts("--kdc", a.kdc, 1, 2, false);
+  // UDP port 0: none (a SecProf_3/4 KDC binds no plain-CoAP port; its `--ready-file` says udp=0).
+  auto hp = ParseHostPorts("--kdc", a.kdc, 1, 2, true);
   if (!hp) return ExitFor(hp.error(), Reach::kLocal);
   return WithAgent(a, Reach::kLocal, [&](Agent& agent) -> Status {
     uint16_t dtls = hp->ports.size() > 1 ? hp->ports[1] : 0;
@@ -261,6 +262,9 @@ int InstallStep(const ThingArgs& a) {
       return Fail(ErrorCode::kInvalidInput, std::string("--kdc: ") +
                                                 domain::ProfileName(agent.state().profile) +
                                                 " joins over DTLS: give HOST:UDPPORT:DTLSPORT");
+    if (agent.policy().bootstrap == domain::Bootstrap::kSetupCode && hp->ports[0] == 0)
+      return Fail(ErrorCode::kInvalidInput,
+                  "--kdc " + a.kdc + ": UDP port 0 (SecProf_2 joins there)");
     SECPROF_TRY(agent.Install(hp->host, hp->ports[0], dtls));
     PrintLast(agent);
     return Ok();
@@ -551,7 +555,7 @@ void Install(CLI::App& app, Context& ctx) {
   auto* inst = sub("install", "Point the thing at its domain's KDC (manufactured|re-owned)");
   inst->add_option("--kdc", a->kdc,
                    "HOST:UDPPORT[:DTLSPORT] (numeric address; DTLS port required for voucher "
-                   "profiles)")
+                   "profiles, whose KDC has no UDP port: give 0)")
       ->required();
   inst->callback(done(InstallStep, a));
 

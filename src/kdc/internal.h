@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 #include "secprof/identity/identity.h"
 #include "secprof/kdc/kdc.h"
 #include "secprof/keystore/keystore.h"
+#include "secprof/kdc/refusals.h"
 #include "secprof/registry/registry.h"
 
 namespace secprof::kdc {
@@ -111,6 +113,11 @@ Status AuditKeyOverrides(registry::Registry& reg, const DomainKeys& dk,
 bool RequiresTokenKeys(const KdcOptions& o);
 // kVerifyFailed when RequiresTokenKeys(o) and `idevid` lacks identity::kPolicyKeyInToken.
 Status CheckThingKeyProtection(const KdcOptions& o, const identity::Certificate& idevid);
+// The KDC's refusal ledger over `reg` with options.unauthenticated and options.log (stderr when
+// unset); and its counters added to `stats` (unauthenticated.cpp).
+std::unique_ptr<RefusalLedger> MakeLedger(const KdcOptions& options, const Clock& clock,
+                                          registry::Registry& reg);
+void AddLedgerStats(const RefusalLedger& ledger, KdcStats& stats);
 std::string HexSha256(crypto::ByteView data);
 
 }  // namespace secprof::kdc

@@ -6,6 +6,7 @@
 
 #include "clone_guard.h"
 #include "internal.h"
+#include "registry_lock.h"
 #include "revocation.h"
 #include "secprof/cbor/cbor.h"
 #include "secprof/core/fs.h"
@@ -75,6 +76,7 @@ struct Kdc::Impl {
   const Clock& clock;
   crypto::Random& rng;
   const domain::Policy& policy;
+  std::optional<RegistryLock> lock;  // released after the registry closes (members die in reverse)
   std::unique_ptr<registry::Registry> reg;
   std::optional<DomainKeys> dk;  // set by Create before Start
   std::unique_ptr<crypto::Signer> ca_signer;
@@ -84,6 +86,10 @@ struct Kdc::Impl {
   mutable std::mutex stats_mu;
   KdcStats stats;
   LdevidValidator ldevids;  // issue 9 item 2 (trust.cpp)
+  // Refusal accounting and rate limit (refusals.h); who is asking now (set by Dispatch).
+  std::unique_ptr<RefusalLedger> ledger;
+  std::string current_source;
+  bool current_authenticated = false;
 
   Impl(KdcOptions o, const Clock& c, crypto::Random& r)
       : opt(std::move(o)), clock(c), rng(r), policy(domain::PolicyFor(opt.profile)) {}
@@ -96,9 +102,37 @@ struct Kdc::Impl {
       std::lock_guard<std::mutex> l(stats_mu);
       ++stats.refused[r.reason];
     }
-    // Refusals are audited too (brief §4: the audit log records every step, failed ones included).
-    (void)reg->Append("kdc", "refused:" + r.reason, serial, r.message);
+    // Refusals are audited too (brief §4: the audit log records every step, failed ones included);
+    // those of unidentified peers within a budget, then aggregated (refusals.h, issue 9 T9).
+    if (current_authenticated)
+      ledger->Authenticated(r.reason, serial, r.message);
+    else
+      ledger->Unauthenticated(r.reason, current_source, serial, r.message);
     return Text(r.code, r.message);
+  }
+  // Who asks, before any handler: an identified peer (a DTLS-PSK identity the KDC issued, or an
+  // LDevID of this domain) or not; the latter within the per-source rate limit (refusals.h).
+  Response Dispatch(const Request& r, Response (Impl::*fn)(const Request&)) {
+    current_source = SourceAddress(r.peer_address);
+    current_authenticated = r.peer.kind == coap::PeerIdentity::Kind::kPsk;
+    if (r.peer.kind == coap::PeerIdentity::Kind::kCertificate) {
+      auto c = identity::Certificate::FromDer(r.peer.certificate_der);
+      current_authenticated = c && IssuedByDomain(*c);
+    }
+    if (current_authenticated) return (this->*fn)(r);
+    if (!ledger->Admit(current_source)) {
+      std::lock_guard<std::mutex> l(stats_mu);
+      ++stats.refused["rate-limited"];
+      return Text(coap::kServiceUnavailable, "too many requests from this address; retry later");
+    }
+    Response resp = (this->*fn)(r);
+    // A token for work that did not end in a join: a refusal or a nonce; a join gives one back.
+    bool ok = resp.code >> 5 == 2;
+    if (!ok || r.path == domain::path::kJoinNonce)
+      ledger->Charge(current_source);
+    else if (r.path == domain::path::kJoinPsk)
+      ledger->Refund(current_source);
+    return resp;
   }
   void CountJoin(bool first) {
     std::lock_guard<std::mutex> l(stats_mu);
@@ -217,7 +251,9 @@ struct Kdc::Impl {
     auto nonce = rng.Draw(domain::kNonceSize);
     if (!nonce) return Refuse(FromError(nonce.error(), "internal"), req->serial);
     int64_t expires = UnixNow(clock) + opt.nonce_lifetime.count();
-    auto put = reg->PutNonce(*nonce, req->serial, expires);
+    auto put =
+        reg->PutNonce(*nonce, req->serial, expires,
+                      {opt.unauthenticated.max_nonces_per_serial, opt.unauthenticated.max_nonces});
     if (!put) return Refuse(FromError(put.error(), "registry"), req->serial);
     return Cbor(coap::kCreated, domain::Encode(domain::JoinNonce{*nonce, expires}));
   }
@@ -358,7 +394,7 @@ struct Kdc::Impl {
     domain::TicketContents tc{t->serial, peer->serial, *kid, kab->Clone(), expires};
     auto ticket = domain::SealTicket(View(*peer_master), tc, rng);
     if (!ticket) return Refuse(FromError(ticket.error(), "internal"), t->serial);
-    (void)reg->Append("kdc", "pair-key", t->serial, "peer " + peer->serial);
+    (void)ledger->Audit("pair-key", t->serial, "peer " + peer->serial);
     CountRequest();
     domain::PairKeyResponse resp{*kid, std::move(*kab), std::move(*ticket), expires};
     return Cbor(coap::kChanged, domain::Encode(resp));
@@ -471,7 +507,7 @@ struct Kdc::Impl {
       it = image_cache.emplace(fw->id, crypto::Bytes(data->begin(), data->end())).first;
     }
     CountRequest();
-    (void)reg->Append("kdc", "fw-fetched", t->serial, "firmware " + std::to_string(fw->id));
+    (void)ledger->Audit("fw-fetched", t->serial, "firmware " + std::to_string(fw->id));
     return Response{.code = coap::kContent,
                     .content_format = coap::content_format::kOctetStream,
                     .payload = it->second};
@@ -522,7 +558,10 @@ struct Kdc::Impl {
   Status Start() {
     coap::ServerConfig cfg;
     cfg.address = opt.address;
-    cfg.udp_port = opt.udp_port;
+    // Only SecProf_2 has a plain-CoAP step (j/nonce, j/psk): no such port otherwise (issue 9 T9).
+    cfg.udp_port = policy.bootstrap == domain::Bootstrap::kSetupCode
+                       ? std::optional<uint16_t>(opt.udp_port)
+                       : std::nullopt;
     cfg.dtls_port = opt.dtls_port;
     cfg.limits = opt.limits;
     if (policy.app == domain::AppSecurity::kDtlsPsk) {
@@ -546,7 +585,7 @@ struct Kdc::Impl {
     }
     SECPROF_ASSIGN_OR_RETURN(server, coap::Server::Create(std::move(cfg)));
     auto bind = [this](const char* path, Method m, Response (Impl::*fn)(const Request&)) {
-      server->AddResource(path, m, [this, fn](const Request& r) { return (this->*fn)(r); });
+      server->AddResource(path, m, [this, fn](const Request& r) { return Dispatch(r, fn); });
     };
     if (policy.bootstrap == domain::Bootstrap::kSetupCode) {
       bind(domain::path::kJoinNonce, Method::kPost, &Impl::OnJoinNonce);
@@ -603,7 +642,10 @@ Result<std::unique_ptr<Kdc>> Kdc::Create(KdcOptions options, const Clock& clock,
   }
   SECPROF_ASSIGN_OR_RETURN(std::string file_ca_note, CheckCaKeyPlace(options, rng));
   auto impl = std::make_unique<Impl>(std::move(options), clock, rng);
+  SECPROF_ASSIGN_OR_RETURN(RegistryLock lock, RegistryLock::Acquire(impl->opt.db_path));
+  impl->lock.emplace(std::move(lock));
   SECPROF_ASSIGN_OR_RETURN(impl->reg, registry::Registry::Open(impl->opt.db_path, clock));
+  impl->ledger = MakeLedger(impl->opt, clock, *impl->reg);
   SECPROF_TRY(impl->reg->InitDomain(domain::ProfileName(impl->opt.profile), impl->opt.owner));
   SECPROF_ASSIGN_OR_RETURN(
       impl->dk, OpenDomainKeys(impl->opt.keys_dir, impl->opt.owner, clock, rng, impl->opt.kek));
@@ -629,12 +671,25 @@ uint16_t Kdc::dtls_port() const { return impl_->server->dtls_port(); }
 const identity::Certificate& Kdc::domain_ca() const { return impl_->dk->domain_ca; }
 const KdcOptions& Kdc::options() const { return impl_->opt; }
 KdcStats Kdc::stats() const {
-  std::lock_guard<std::mutex> l(impl_->stats_mu);
-  KdcStats s = impl_->stats;
+  KdcStats s;
+  {
+    std::lock_guard<std::mutex> l(impl_->stats_mu);
+    s = impl_->stats;
+  }
   s.clone_alerts = impl_->guard->alerts();
+  AddLedgerStats(*impl_->ledger, s);
   return s;
 }
-Status Kdc::RunOnce(std::chrono::milliseconds timeout) { return impl_->server->RunOnce(timeout); }
-Status Kdc::Serve(std::stop_token stop) { return impl_->server->Serve(stop); }
+Status Kdc::RunOnce(std::chrono::milliseconds timeout) {
+  Status st = impl_->server->RunOnce(timeout);
+  impl_->ledger->Tick();
+  return st;
+}
+Status Kdc::Serve(std::stop_token stop) {
+  Status st = Ok();
+  while (st && !stop.stop_requested()) st = RunOnce(std::chrono::milliseconds(50));
+  impl_->ledger->Tick(/*force=*/true);
+  return st;
+}
 
 }  // namespace secprof::kdc

@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "internal.h"
+#include "nonce_bounds.h"
 #include "schema.h"
 #include "secprof/crypto/hash.h"
 #include "secprof/store/sqlite.h"
@@ -1265,7 +1266,8 @@ Status CheckNonce(const Bytes& nonce) {
 
 }  // namespace
 
-Status Registry::PutNonce(Bytes nonce, std::string_view serial, int64_t expires) {
+Status Registry::PutNonce(Bytes nonce, std::string_view serial, int64_t expires,
+                          NonceBounds bounds) {
   SECPROF_TRY(CheckNonce(nonce));
   SECPROF_TRY(CheckSerial(serial));
   std::lock_guard lock(mu_);
@@ -1279,6 +1281,7 @@ Status Registry::PutNonce(Bytes nonce, std::string_view serial, int64_t expires)
   SECPROF_ASSIGN_OR_RETURN(Statement purge, db_->Prepare("DELETE FROM nonces WHERE expires < ?"));
   SECPROF_TRY(purge.Bind(1, now));
   SECPROF_TRY(purge.Run());
+  SECPROF_TRY(internal::BoundNonces(*db_, serial, bounds.per_serial, bounds.total));
   SECPROF_ASSIGN_OR_RETURN(
       Statement st, db_->Prepare("INSERT INTO nonces(nonce, serial, expires) VALUES(?, ?, ?)"));
   SECPROF_TRY(st.Bind(1, store::ByteView(nonce)));

@@ -247,7 +247,8 @@ class KillTest : public ::testing::Test {
     KdcProcess kdc(args, tmp_.path() / "kdc.ready", tmp_.path() / "kdc.log");
     auto up = kdc.Start();
     ASSERT_TRUE(up);
-    ASSERT_EQ(up->udp, ports->first) << Slurp(kdc.log());
+    // SecProf_3 has no plain-CoAP step: its KDC binds no UDP port (issue 9, item 14).
+    ASSERT_EQ(up->udp, voucher ? 0 : ports->first) << Slurp(kdc.log());
     ASSERT_EQ(up->dtls, ports->second) << Slurp(kdc.log());
 
     // The owner admits every thing: setup codes (SecProf_2) or vouchers for this domain (3).
@@ -331,7 +332,7 @@ class KillTest : public ::testing::Test {
         std::this_thread::sleep_for(std::chrono::milliseconds(downtime(rng)));
         auto again = kdc.Start();
         ASSERT_TRUE(again) << "restart " << k + 1 << " failed:\n" << Slurp(kdc.log());
-        ASSERT_EQ(again->udp, ports->first);
+        ASSERT_EQ(again->udp, voucher ? 0 : ports->first);
         ASSERT_EQ(again->dtls, ports->second);
       }
       pool.join();  // the pool finishes against the last KDC

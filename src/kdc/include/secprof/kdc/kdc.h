@@ -27,6 +27,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -40,6 +41,7 @@
 #include "secprof/crypto/random.h"
 #include "secprof/domain/profile.h"
 #include "secprof/identity/identity.h"
+#include "secprof/kdc/refusals.h"
 #include "secprof/registry/registry.h"
 
 namespace secprof::kdc {
@@ -79,7 +81,9 @@ struct KdcOptions {
   std::string keys_dir;  // default "<db_path>.keys"
   std::string owner = "secprof-owner";
   std::string address = "127.0.0.1";
-  uint16_t udp_port = 0;   // plain CoAP (SecProf_2 join); 0: ephemeral
+  // Plain CoAP (the SecProf_2 join); 0: ephemeral. Profiles without a plain-CoAP step
+  // (SecProf_3/4 join over DTLS with the IDevID) bind no plain-CoAP port: this is ignored.
+  uint16_t udp_port = 0;
   uint16_t dtls_port = 0;  // coaps; 0: ephemeral
   // Manufacturer trust anchors (PEM files) besides those in <keys_dir>/vendors/.
   std::vector<std::string> vendor_ca_files;
@@ -112,32 +116,43 @@ struct KdcOptions {
   // others are refused with 4.03 "token-keys-required" (audited, no state change). nullopt: the
   // profile's tamper_resistant (on for SecProf_3/4).
   std::optional<bool> require_token_keys{};
+  // What unauthenticated senders may cost (rate limit, aggregated audit of their refusals, join
+  // nonces kept): secprof/kdc/refusals.h, docs/DOMAIN.md "Limits".
+  UnauthenticatedLimits unauthenticated{};
+  // Operational warnings (a failed audit write); unset: one line on stderr.
+  std::function<void(std::string_view)> log{};
 };
 
 struct KdcStats {
   uint64_t joins = 0;                       // first-time commissionings
   uint64_t join_repeats = 0;                // repeated joins answered idempotently
   uint64_t requests = 0;                    // operational requests served
-  std::map<std::string, uint64_t> refused;  // reason -> count
+  std::map<std::string, uint64_t> refused;  // reason -> count ("rate-limited" included)
   uint64_t clone_alerts = 0;                // incidents of suspected clones (alert:clone-suspected)
+  uint64_t rate_limited = 0;         // unauthenticated requests refused by the per-source limit
+  uint64_t refusals_aggregated = 0;  // refusals counted into aggregated audit rows
+  uint64_t audit_failures = 0;       // audit rows that could not be written (logged)
 };
 
 class Kdc {
  public:
   // Opens (creating on first use) the registry and the key directory, checks that the registry
-  // belongs to this profile and owner (kConflict otherwise), and binds the endpoints.
+  // belongs to this profile and owner (kConflict otherwise), and binds the endpoints. The registry
+  // is locked for the Kdc's lifetime (<db_path>.lock): a second Kdc on it, in this or another
+  // process, fails kConflict "registry ... is in use by another KDC (pid N)". A port in use: kIo.
   static Result<std::unique_ptr<Kdc>> Create(KdcOptions options, const Clock& clock = SystemClock(),
                                              crypto::Random& rng = crypto::SystemRandomSource());
   ~Kdc();
   Kdc(const Kdc&) = delete;
   Kdc& operator=(const Kdc&) = delete;
 
-  uint16_t udp_port() const;
+  uint16_t udp_port() const;  // 0: no plain-CoAP endpoint (SecProf_3/4)
   uint16_t dtls_port() const;
   const identity::Certificate& domain_ca() const;
   const KdcOptions& options() const;
   KdcStats stats() const;
 
+  // Both also flush the aggregated refusal counts once per audit interval (Serve also on stop).
   Status RunOnce(std::chrono::milliseconds timeout);
   Status Serve(std::stop_token stop);
 

@@ -409,7 +409,18 @@ class Registry {
   // Records a challenge issued to `serial`, valid until `expires` (unix s). kConflict when the
   // nonce is already recorded; nonce length 8..64 bytes. Purges nonces whose expiry has passed.
   // Not audited (the KDC audits refused joins with Append).
-  Status PutNonce(Bytes nonce, std::string_view serial, int64_t expires);
+  // Bounds (issue 9, T9: what an unauthenticated sender can make the KDC store; 0 = unbounded):
+  // with `per_serial`, the serial's oldest unexpired nonces are deleted so that at most that many
+  // remain with the new one (a flood for a serial cannot lock its genuine join out, only race
+  // it); with `total`, kLimit when that many unexpired nonces are recorded already.
+  struct NonceBounds {
+    int64_t per_serial = 0;
+    int64_t total = 0;
+  };
+  Status PutNonce(Bytes nonce, std::string_view serial, int64_t expires, NonceBounds bounds);
+  Status PutNonce(Bytes nonce, std::string_view serial, int64_t expires) {
+    return PutNonce(std::move(nonce), serial, expires, NonceBounds{});
+  }
   // Ok exactly once, for the serial it was issued to, before its expiry (now <= expires). A second
   // use: kVerifyFailed "replayed join (nonce already used)"; past expiry: kVerifyFailed "nonce
   // expired"; unknown nonce or another serial: kVerifyFailed. A refusal changes nothing. Used
