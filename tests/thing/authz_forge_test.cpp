@@ -211,9 +211,14 @@ TEST(AuthzForgedDomainCa, VendorCaPosingAsDomainCaIsRefusedEverywhere) {
   {
     kdc::KdcOptions with_evil = d.ko;
     with_evil.vendor_ca_files.push_back((d.tmp.path() / "evil.pem").string());
+    // The running KDC holds the registry's lock (one KDC per registry): the second start uses
+    // the same key directory (the same domain CA) with a registry of its own.
+    with_evil.keys_dir = d.ko.db_path + ".keys";
+    with_evil.db_path = (d.tmp.path() / "second.db").string();
     auto refused = kdc::Kdc::Create(with_evil);
     ASSERT_FALSE(refused);
-    EXPECT_NE(refused.error().message().find("domain's CA"), std::string::npos);
+    EXPECT_NE(refused.error().message().find("domain's CA"), std::string::npos)
+        << refused.error().message();
   }
 
   // Even when it got into the store (a key directory from before this check), a running KDC
