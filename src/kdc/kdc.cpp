@@ -117,6 +117,9 @@ struct Kdc::Impl {
     current_authenticated = r.peer.kind == coap::PeerIdentity::Kind::kPsk;
     if (r.peer.kind == coap::PeerIdentity::Kind::kCertificate) {
       auto c = identity::Certificate::FromDer(r.peer.certificate_der);
+      // Names alone suffice here: VerifyPeer refused in the handshake every certificate that
+      // names the domain CA as issuer but does not verify against it alone (issue 9 item 2), so
+      // this only sorts refusals for the audit; authorization is Operational()'s (registry copy).
       current_authenticated = c && IssuedByDomain(*c);
     }
     if (current_authenticated) return (this->*fn)(r);
