@@ -32,6 +32,18 @@ Error Error::WithContext(const std::string& context) const {
   return e;
 }
 
+Error Error::WithReason(Reason r) const {
+  Error e = *this;
+  e.reason_ = std::string(r.name());
+  return e;
+}
+
+Error Error::WithReasonName(std::string_view name) const {
+  Error e = *this;
+  e.reason_ = std::string(name);
+  return e;
+}
+
 std::string Error::ToString() const {
   std::string out;
   if (where_) {

@@ -9,6 +9,7 @@
 #include "registry_lock.h"
 #include "revocation.h"
 #include "secprof/cbor/cbor.h"
+#include "secprof/coap/errors.h"
 #include "secprof/core/fs.h"
 #include "secprof/crypto/hash.h"
 #include "secprof/domain/keys.h"
@@ -48,25 +49,7 @@ template <class T>
 using Checked = tl::expected<T, Refusal>;
 
 Refusal FromError(const Error& e, const std::string& reason) {
-  coap::Code c = coap::kInternalServerError;
-  switch (e.code()) {
-    case ErrorCode::kInvalidInput:
-      c = coap::kBadRequest;
-      break;
-    case ErrorCode::kVerifyFailed:
-      c = coap::kUnauthorized;
-      break;
-    case ErrorCode::kNotFound:
-    case ErrorCode::kConflict:
-      c = coap::kForbidden;
-      break;
-    case ErrorCode::kLimit:
-      c = coap::kServiceUnavailable;
-      break;
-    default:
-      break;
-  }
-  return Refusal{c, reason, e.message()};
+  return Refusal{coap::CodeFor(e), reason, e.message()};
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "internal.h"
 #include "key_protection.h"
 #include "secprof/cbor/cbor.h"
+#include "secprof/coap/errors.h"
 #include "secprof/core/fs.h"
 #include "secprof/cose/key.h"
 #include "secprof/crypto/hash.h"
@@ -35,14 +36,7 @@ int64_t UnixNow(const Clock& c) {
 }
 
 Status Expect(const coap::Response& r, coap::Code want, const char* what) {
-  if (r.code == want) return {};
-  std::string msg = std::string(what) + ": KDC answered " + coap::CodeString(r.code);
-  if (!r.payload.empty() && r.content_format == coap::content_format::kTextPlain)
-    msg += " (" + coap::AsText(r.payload) + ")";
-  ErrorCode c = (r.code == coap::kUnauthorized || r.code == coap::kForbidden)
-                    ? ErrorCode::kVerifyFailed
-                    : (r.code == coap::kBadRequest ? ErrorCode::kInvalidInput : ErrorCode::kIo);
-  return Fail(c, msg);
+  return coap::ExpectCode(r, want, what, "KDC");
 }
 
 }  // namespace

@@ -70,3 +70,31 @@ TEST(FsTest, MissingFileIsNotFound) {
 
 }  // namespace
 }  // namespace secprof
+
+namespace secprof {
+namespace {
+
+// Callers branch on a stable reason, never on message text (issue 10, "one error dialect").
+TEST(ErrorReasonTest, ReasonSurvivesContextAndIsComparedByName) {
+  constexpr Reason kRollback{"rollback"};
+  constexpr Reason kReplay{"replay"};
+  Error e(ErrorCode::kVerifyFailed, kRollback, "sequence 3 is below 7");
+  EXPECT_EQ(e.reason(), "rollback");
+  EXPECT_TRUE(e.Is(kRollback));
+  EXPECT_FALSE(e.Is(kReplay));
+  Error wrapped = e.WithContext("installing slot b");
+  EXPECT_TRUE(wrapped.Is(kRollback));
+  EXPECT_EQ(wrapped.message(), "installing slot b: sequence 3 is below 7");
+  EXPECT_EQ(wrapped.code(), ErrorCode::kVerifyFailed);
+  EXPECT_TRUE(wrapped.WithReason(kReplay).Is(kReplay));
+  EXPECT_TRUE(Error(ErrorCode::kIo, "disk").reason().empty());
+  EXPECT_TRUE(Error(ErrorCode::kIo, "x").WithReasonName("replay").Is(kReplay));
+  auto f = [&]() -> Status { return Fail(ErrorCode::kConflict, kReplay, "nonce seen"); };
+  Status st = f();
+  ASSERT_FALSE(st);
+  EXPECT_TRUE(st.error().Is(kReplay));
+  EXPECT_EQ(st.error().code(), ErrorCode::kConflict);
+}
+
+}  // namespace
+}  // namespace secprof

@@ -9,12 +9,16 @@
 //   if (!m) return Fail(m.error());          // propagate
 //   Use(*m);
 //
-// Errors carry a category (ErrorCode), a human message, and where it happened in the input when
-// that is known (file, line, column; or a field path such as "things[3].count").
+// Errors carry a category (ErrorCode), a human message, where it happened in the input when that
+// is known (file, line, column; or a field path such as "things[3].count"), and, for refusals a
+// caller must tell apart, a stable machine-readable Reason ("rollback", "replay"). Callers and
+// tests branch on code() and reason(), never on message text: messages are for people and may be
+// reworded. docs/ERRORS.md lists every published reason.
 #pragma once
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <tl/expected.hpp>
@@ -43,18 +47,44 @@ struct SourceLocation {
   std::string field;  // optional dotted path of the field, e.g. "things[2].vendor"
 };
 
+// A stable, machine-readable reason for a refusal: a lowercase, hyphenated word ("rollback",
+// "forged-signature", "window-closed") that never changes once published. Each module declares
+// the reasons it can return as `inline constexpr Reason kX{"x"};` in its public header, and
+// docs/ERRORS.md lists them all. Construction is explicit so that a message string can never be
+// taken for a reason by accident.
+class Reason {
+ public:
+  constexpr explicit Reason(std::string_view name) : name_(name) {}
+  constexpr std::string_view name() const { return name_; }
+  friend constexpr bool operator==(Reason a, Reason b) { return a.name_ == b.name_; }
+
+ private:
+  std::string_view name_;
+};
+
 class Error {
  public:
   Error(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
   Error(ErrorCode code, std::string message, SourceLocation where)
       : code_(code), message_(std::move(message)), where_(std::move(where)) {}
+  Error(ErrorCode code, Reason reason, std::string message)
+      : code_(code), message_(std::move(message)), reason_(reason.name()) {}
 
   ErrorCode code() const { return code_; }
   const std::string& message() const { return message_; }
   const std::optional<SourceLocation>& where() const { return where_; }
+  // The stable reason, or "" when the error carries none (most I/O and parse errors do not).
+  std::string_view reason() const { return reason_; }
+  bool Is(Reason r) const { return reason_ == r.name(); }
 
-  // Returns a copy with `context: ` prepended to the message ("loading catalog: ...").
+  // Returns a copy with `context: ` prepended to the message ("loading catalog: ..."); the code,
+  // location and reason are kept.
   Error WithContext(const std::string& context) const;
+  // Returns a copy carrying `r` (replacing any reason it had).
+  Error WithReason(Reason r) const;
+  // Returns a copy carrying a reason received from outside (a peer's refusal); callers that
+  // branch on it compare with Is(). An empty string clears the reason.
+  Error WithReasonName(std::string_view name) const;
 
   // "file:line:col: message" when the location is known, else "message".
   std::string ToString() const;
@@ -63,6 +93,7 @@ class Error {
   ErrorCode code_;
   std::string message_;
   std::optional<SourceLocation> where_;
+  std::string reason_;
 };
 
 template <class T>
@@ -81,6 +112,9 @@ inline tl::unexpected<Error> Fail(ErrorCode code, std::string message) {
 }
 inline tl::unexpected<Error> Fail(ErrorCode code, std::string message, SourceLocation where) {
   return tl::unexpected<Error>(Error(code, std::move(message), std::move(where)));
+}
+inline tl::unexpected<Error> Fail(ErrorCode code, Reason reason, std::string message) {
+  return tl::unexpected<Error>(Error(code, reason, std::move(message)));
 }
 inline Status Ok() { return {}; }
 
