@@ -5,42 +5,108 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+
+#include "secprof/core/posix.h"
 
 namespace secprof {
 namespace {
 
-Error IoError(const std::string& what, const std::string& path, int err) {
-  return Error(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
-               what + " " + path + ": " + std::strerror(err));
-}
+using posix::ErrnoError;
+using posix::UniqueFd;
 
-// Owns a file descriptor; closes it on scope exit.
-class Fd {
+class PosixWritableFile final : public WritableFile {
  public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
+  PosixWritableFile(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+
+  Status Append(std::string_view data) override {
+    size_t off = 0;
+    while (off < data.size()) {
+      ssize_t n = ::write(fd_.get(), data.data() + off, data.size() - off);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Fail(ErrnoError("cannot write", path_));
+      }
+      off += static_cast<size_t>(n);
+    }
+    return Ok();
   }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
+  Status Sync() override {
+    if (::fsync(fd_.get()) != 0) return Fail(ErrnoError("cannot fsync", path_));
+    return Ok();
+  }
+  Status Close() override {
+    if (!fd_.Close()) return Fail(ErrnoError("cannot close", path_));
+    return Ok();
+  }
 
  private:
-  int fd_;
+  UniqueFd fd_;
+  std::string path_;
+};
+
+class PosixFileSystem final : public FileSystem {
+ public:
+  Result<std::unique_ptr<WritableFile>> NewFile(const std::string& path, unsigned mode) override {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+    if (!fd) return Fail(ErrnoError("cannot create", path));
+    return std::unique_ptr<WritableFile>(new PosixWritableFile(std::move(fd), path));
+  }
+
+  Result<std::unique_ptr<WritableFile>> NewTempFile(std::string& tmpl, unsigned mode) override {
+    UniqueFd fd(::mkstemp(tmpl.data()));
+    if (!fd) {
+      const int err = errno;
+      const std::filesystem::path p(tmpl);
+      return Fail(ErrnoError("cannot create temporary file in",
+                             p.has_parent_path() ? p.parent_path().string() : ".", err));
+    }
+    if (::fchmod(fd.get(), mode) != 0) {
+      const int err = errno;
+      ::unlink(tmpl.c_str());
+      return Fail(ErrnoError("cannot chmod", tmpl, err));
+    }
+    return std::unique_ptr<WritableFile>(new PosixWritableFile(std::move(fd), tmpl));
+  }
+
+  Status Rename(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0)
+      return Fail(ErrnoError("cannot rename over " + to + ":", from));
+    return Ok();
+  }
+
+  Status SyncDir(const std::string& dir) override { return posix::FsyncDir(dir); }
+
+  Result<std::string> ReadFile(const std::string& path) override { return secprof::ReadFile(path); }
+
+  Status Remove(const std::string& path) override {
+    if (::unlink(path.c_str()) != 0) return Fail(ErrnoError("cannot remove", path));
+    return Ok();
+  }
+
+  Result<std::vector<std::string>> ListDir(const std::string& dir) override {
+    namespace fs = std::filesystem;
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+      names.push_back(it->path().filename().string());
+    if (ec) return Fail(ErrorCode::kIo, "cannot list " + dir + ": " + ec.message());
+    return names;
+  }
 };
 
 }  // namespace
 
+FileSystem& DefaultFileSystem() {
+  static PosixFileSystem fs;
+  return fs;
+}
+
 Result<std::string> ReadFile(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return Fail(IoError("cannot open", path, errno));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Fail(ErrnoError("cannot open", path));
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return Fail(IoError("cannot stat", path, errno));
+  if (::fstat(fd.get(), &st) != 0) return Fail(ErrnoError("cannot stat", path));
   if (S_ISDIR(st.st_mode)) return Fail(ErrorCode::kIo, "cannot read " + path + ": is a directory");
   std::string out;
   char buf[65536];
@@ -48,7 +114,7 @@ Result<std::string> ReadFile(const std::string& path) {
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Fail(IoError("cannot read", path, errno));
+      return Fail(ErrnoError("cannot read", path));
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
@@ -56,36 +122,24 @@ Result<std::string> ReadFile(const std::string& path) {
   return out;
 }
 
-Status WriteFileAtomic(const std::string& path, std::string_view data, unsigned mode) {
-  namespace fs = std::filesystem;
-  fs::path target(path);
-  fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+Status WriteFileAtomic(const std::string& path, std::string_view data, unsigned mode,
+                       FileSystem& fs) {
+  namespace stdfs = std::filesystem;
+  stdfs::path target(path);
+  stdfs::path dir = target.has_parent_path() ? target.parent_path() : stdfs::path(".");
   std::string tmpl = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
-  int raw = ::mkstemp(tmpl.data());
-  if (raw < 0) return Fail(IoError("cannot create temporary file in", dir.string(), errno));
-  Fd fd(raw);
-  auto cleanup_fail = [&](const std::string& what) {
-    int err = errno;
-    ::unlink(tmpl.c_str());
-    return Fail(IoError(what, tmpl, err));
+  SECPROF_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, fs.NewTempFile(tmpl, mode));
+  auto cleanup_fail = [&](const Error& e) {
+    (void)fs.Remove(tmpl);
+    return Fail(e);
   };
-  if (::fchmod(fd.get(), mode) != 0) return cleanup_fail("cannot chmod");
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return cleanup_fail("cannot write");
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd.get()) != 0) return cleanup_fail("cannot fsync");
-  if (::close(fd.release()) != 0) return cleanup_fail("cannot close");
-  if (::rename(tmpl.c_str(), path.c_str()) != 0)
-    return cleanup_fail("cannot rename over " + path + ":");
-  Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dfd.get() >= 0) ::fsync(dfd.get());  // best effort: the rename is already visible
-  return Ok();
+  if (auto st = file->Append(data); !st) return cleanup_fail(st.error());
+  if (auto st = file->Sync(); !st) return cleanup_fail(st.error());
+  if (auto st = file->Close(); !st) return cleanup_fail(st.error());
+  if (auto st = fs.Rename(tmpl, path); !st) return cleanup_fail(st.error());
+  // The rename is visible now but only durable once the directory is synced: a failure here is
+  // reported (the header's promise), not ignored.
+  return fs.SyncDir(dir.string());
 }
 
 }  // namespace secprof
