@@ -1,4 +1,5 @@
-// SUIT envelope and manifest parsing and verification (draft-ietf-suit-manifest §6.2, §8).
+// SUIT envelope and manifest parsing (draft-ietf-suit-manifest §6.2, §8). Verification and the
+// image checks are in suit_verify.cpp, command names, UUIDs and the summary in suit_text.cpp.
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -9,17 +10,22 @@
 #include "secprof/crypto/secure_buffer.h"
 #include "secprof/update/suit.h"
 
+#include "suit_internal.h"
+
 namespace secprof::update {
-namespace {
+namespace detail {
 
-using cbor::Value;
-
-tl::unexpected<Error> Bad(const std::string& field, const std::string& msg,
-                          ErrorCode code = ErrorCode::kInvalidInput) {
+tl::unexpected<Error> Bad(const std::string& field, const std::string& msg, ErrorCode code) {
   SourceLocation where;
   where.field = field;
   return Fail(code, "SUIT " + field + ": " + msg, std::move(where));
 }
+
+}  // namespace detail
+namespace {
+
+using cbor::Value;
+using detail::Bad;
 
 // Every bstr .cbor member is decoded with the same strict limits: definite lengths only, unique
 // keys, bounded depth and size.
@@ -76,11 +82,23 @@ Result<Digest> DigestFromValue(const Value& v, const std::string& field) {
   return Digest{*alg, a[1].bytes()};
 }
 
-Result<Digest> DigestFromBstr(const Value& v, const ParseLimits& limits, const std::string& field) {
+}  // namespace
+
+namespace detail {
+
+Result<Digest> DigestFromBstr(const cbor::Value& v, const ParseLimits& limits,
+                              const std::string& field) {
   if (!v.is_bytes()) return Bad(field, "must be a bstr-wrapped SUIT_Digest");
   SECPROF_ASSIGN_OR_RETURN(Value d, DecodeStrict(v.bytes(), limits, field));
   return DigestFromValue(d, field);
 }
+
+std::string Hex(ByteView b) { return cbor::ToHex(b); }
+
+}  // namespace detail
+namespace {
+
+using detail::DigestFromBstr;
 
 bool IsRepPolicyCommand(int64_t l) {
   switch (l) {
@@ -293,49 +311,7 @@ Result<SeverableMember> ParseSeverable(const Value& v, int64_t label, const SeqC
   return s;
 }
 
-std::string Hex(ByteView b) { return cbor::ToHex(b); }
-
 }  // namespace
-
-std::string CommandName(int64_t l) {
-  switch (l) {
-    case cmd::kVendorIdentifier:
-      return "condition-vendor-identifier";
-    case cmd::kClassIdentifier:
-      return "condition-class-identifier";
-    case cmd::kImageMatch:
-      return "condition-image-match";
-    case cmd::kComponentSlot:
-      return "condition-component-slot";
-    case cmd::kCheckContent:
-      return "condition-check-content";
-    case cmd::kAbort:
-      return "condition-abort";
-    case cmd::kDeviceIdentifier:
-      return "condition-device-identifier";
-    case cmd::kSetComponentIndex:
-      return "directive-set-component-index";
-    case cmd::kTryEach:
-      return "directive-try-each";
-    case cmd::kWrite:
-      return "directive-write";
-    case cmd::kOverrideParameters:
-      return "directive-override-parameters";
-    case cmd::kFetch:
-      return "directive-fetch";
-    case cmd::kCopy:
-      return "directive-copy";
-    case cmd::kInvoke:
-      return "directive-invoke";
-    case cmd::kSwap:
-      return "directive-swap";
-    case cmd::kRunSequence:
-      return "directive-run-sequence";
-    default:
-      return l < 0 ? "command-custom(" + std::to_string(l) + ")"
-                   : "command(" + std::to_string(l) + ")";
-  }
-}
 
 Result<Manifest> ParseManifest(ByteView data, const ParseLimits& limits) {
   SECPROF_ASSIGN_OR_RETURN(Value m, DecodeStrict(data, limits, "manifest"));
@@ -477,275 +453,6 @@ Result<Envelope> ParseEnvelope(ByteView data, const ParseLimits& limits, bool al
   }
   env.value = std::move(top);
   return env;
-}
-
-Status VerifyEnvelope(const Envelope& env, const cose::Key& key) {
-  if (env.auth.digest.alg != kAlgSha256)
-    return Fail(ErrorCode::kUnsupported, "SUIT authentication-wrapper.digest: algorithm " +
-                                             std::to_string(env.auth.digest.alg) +
-                                             " not supported (only SHA-256, -16)");
-  SECPROF_ASSIGN_OR_RETURN(crypto::Sha256Digest d, crypto::Sha256(env.manifest_bstr));
-  if (!crypto::ConstantTimeEqual(d, env.auth.digest.bytes))
-    return Fail(ErrorCode::kVerifyFailed,
-                "SUIT manifest digest mismatch: the authentication wrapper says " +
-                    Hex(env.auth.digest.bytes) + ", the manifest hashes to " + Hex(d));
-  bool any_sign1 = false;
-  std::string reasons;
-  bool verified = false;
-  for (size_t i = 0; i < env.auth.blocks.size() && !verified; ++i) {
-    const std::string f = "authentication-wrapper[" + std::to_string(i + 1) + "]";
-    auto tag = cose::PeekTag(env.auth.blocks[i]);
-    if (!tag) return Bad(f, tag.error().message());
-    if (!*tag || **tag != cose::kTagSign1) {
-      reasons += f + ": not a COSE_Sign1 (skipped); ";
-      continue;
-    }
-    any_sign1 = true;
-    auto m = cose::DecodeSign1(env.auth.blocks[i], cose::TagPolicy::kRequireTagged);
-    if (!m) return Bad(f, m.error().message());
-    if (m->payload) return Bad(f, "COSE_Sign1 payload must be nil (detached SUIT_Digest, §8.3)");
-    auto st = cose::VerifySign1(*m, key, {}, ByteView(env.auth.digest_encoded));
-    if (st) {
-      verified = true;
-    } else if (st.error().code() == ErrorCode::kVerifyFailed) {
-      reasons += f + ": " + st.error().message() + "; ";
-    } else {
-      return Bad(f, st.error().message(), st.error().code());
-    }
-  }
-  if (!verified) {
-    if (!any_sign1)
-      return Fail(ErrorCode::kUnsupported,
-                  "SUIT envelope has no COSE_Sign1 authentication block: " + reasons);
-    return Fail(ErrorCode::kVerifyFailed,
-                "SUIT signature does not verify with " + key.Describe() + ": " + reasons);
-  }
-  for (const auto& [label, bstr] : env.severed) {
-    const auto& mm = label == key::kText      ? env.manifest.text
-                     : label == key::kInstall ? env.manifest.install
-                                              : env.manifest.payload_fetch;
-    if (!mm || !mm->digest) return Fail(ErrorCode::kInternal, "severed member without digest");
-    if (mm->digest->alg != kAlgSha256)
-      return Fail(ErrorCode::kUnsupported, "severed member digest algorithm not supported");
-    SECPROF_ASSIGN_OR_RETURN(crypto::Sha256Digest sd, crypto::Sha256(bstr));
-    if (!crypto::ConstantTimeEqual(sd, mm->digest->bytes))
-      return Fail(ErrorCode::kVerifyFailed, "SUIT severed member " + std::to_string(label) +
-                                                " does not match its digest in the manifest");
-  }
-  return Ok();
-}
-
-Result<Envelope> ParseAndVerify(ByteView data, const cose::Key& key, const ParseLimits& limits) {
-  SECPROF_ASSIGN_OR_RETURN(Envelope env, ParseEnvelope(data, limits));
-  SECPROF_TRY(VerifyEnvelope(env, key));
-  return env;
-}
-
-namespace {
-void ApplySequence(const CommandSequence& seq, size_t index, bool& selected, ImageParameters& p,
-                   const ParseLimits& limits) {
-  for (const auto& c : seq) {
-    if (c.label == cmd::kSetComponentIndex) {
-      if (c.arg.is_bool()) {
-        selected = true;
-      } else if (c.arg.is_array()) {
-        selected = std::any_of(c.arg.array().begin(), c.arg.array().end(),
-                               [&](const Value& x) { return x.uint_value() == index; });
-      } else {
-        selected = c.arg.uint_value() == index;
-      }
-    } else if (c.label == cmd::kOverrideParameters && selected) {
-      for (const auto& [k, v] : c.arg.map()) {
-        auto l = k.AsInt64();
-        if (!l) continue;
-        if (*l == param::kVendorId)
-          p.vendor_id = v.is_tag() ? v.tag_content().bytes() : v.bytes();
-        else if (*l == param::kClassId)
-          p.class_id = v.bytes();
-        else if (*l == param::kImageDigest) {
-          auto d = DigestFromBstr(v, limits, "image-digest");
-          if (d) p.image_digest = *d;
-        } else if (*l == param::kImageSize)
-          p.image_size = v.uint_value();
-        else if (*l == param::kUri)
-          p.uri = v.text();
-      }
-    }
-  }
-}
-}  // namespace
-
-Result<ImageParameters> ImageParametersFor(const Manifest& m, size_t index) {
-  if (index >= m.common.components.size())
-    return Fail(ErrorCode::kInvalidInput,
-                "SUIT manifest has no component " + std::to_string(index));
-  ImageParameters p;
-  ParseLimits limits;
-  bool selected = index == 0;  // the component index starts at 0 in every sequence (§8.4.10.1)
-  if (m.common.shared_sequence)
-    ApplySequence(m.common.shared_sequence->commands, index, selected, p, limits);
-  if (m.install && m.install->sequence) {
-    ImageParameters q;
-    selected = index == 0;
-    ApplySequence(m.install->sequence->commands, index, selected, q, limits);
-    if (q.uri) p.uri = q.uri;
-  }
-  return p;
-}
-
-Status CheckVendorClass(const ImageParameters& p, ByteView vendor_id, ByteView class_id) {
-  if (!p.vendor_id)
-    return Fail(ErrorCode::kVerifyFailed, "SUIT manifest sets no vendor-id for the component");
-  if (!std::equal(p.vendor_id->begin(), p.vendor_id->end(), vendor_id.begin(), vendor_id.end()))
-    return Fail(ErrorCode::kVerifyFailed, "SUIT vendor-id mismatch: manifest " +
-                                              FormatUuid(*p.vendor_id) + ", expected " +
-                                              FormatUuid(vendor_id));
-  if (!p.class_id)
-    return Fail(ErrorCode::kVerifyFailed, "SUIT manifest sets no class-id for the component");
-  if (!std::equal(p.class_id->begin(), p.class_id->end(), class_id.begin(), class_id.end()))
-    return Fail(ErrorCode::kVerifyFailed, "SUIT class-id mismatch: manifest " +
-                                              FormatUuid(*p.class_id) + ", expected " +
-                                              FormatUuid(class_id));
-  return Ok();
-}
-
-namespace {
-Status CompareImage(const ImageParameters& p, uint64_t size, const crypto::Sha256Digest& d) {
-  if (p.image_size && *p.image_size != size)
-    return Fail(ErrorCode::kVerifyFailed, "SUIT image-size mismatch: manifest " +
-                                              std::to_string(*p.image_size) + ", image " +
-                                              std::to_string(size) + " bytes");
-  if (!crypto::ConstantTimeEqual(d, p.image_digest->bytes))
-    return Fail(ErrorCode::kVerifyFailed, "SUIT image-digest mismatch: manifest " +
-                                              Hex(p.image_digest->bytes) + ", image " + Hex(d));
-  return Ok();
-}
-Status NeedSha256(const ImageParameters& p) {
-  if (!p.image_digest)
-    return Fail(ErrorCode::kInvalidInput, "SUIT manifest sets no image-digest for the component");
-  if (p.image_digest->alg != kAlgSha256)
-    return Fail(
-        ErrorCode::kUnsupported,
-        "SUIT image-digest algorithm " + std::to_string(p.image_digest->alg) + " not supported");
-  return Ok();
-}
-}  // namespace
-
-Status CheckImage(const ImageParameters& p, ByteView image) {
-  SECPROF_TRY(NeedSha256(p));
-  SECPROF_ASSIGN_OR_RETURN(crypto::Sha256Digest d, crypto::Sha256(image));
-  return CompareImage(p, image.size(), d);
-}
-
-Result<std::pair<Digest, uint64_t>> DigestFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Fail(ErrorCode::kNotFound, path + ": cannot open");
-  SECPROF_ASSIGN_OR_RETURN(crypto::Sha256Hasher h, crypto::Sha256Hasher::Create());
-  std::vector<uint8_t> buf(1u << 16);
-  uint64_t total = 0;
-  while (in) {
-    in.read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(buf.size()));
-    const auto n = static_cast<size_t>(in.gcount());
-    if (n == 0) break;
-    SECPROF_TRY(h.Update(ByteView(buf.data(), n)));
-    total += n;
-  }
-  if (in.bad()) return Fail(ErrorCode::kIo, path + ": read error");
-  SECPROF_ASSIGN_OR_RETURN(crypto::Sha256Digest d, h.Finish());
-  return std::make_pair(Digest{kAlgSha256, Bytes(d.begin(), d.end())}, total);
-}
-
-Status CheckImageFile(const ImageParameters& p, const std::string& path) {
-  SECPROF_TRY(NeedSha256(p));
-  SECPROF_ASSIGN_OR_RETURN(auto ds, DigestFile(path));
-  crypto::Sha256Digest d{};
-  std::copy(ds.first.bytes.begin(), ds.first.bytes.end(), d.begin());
-  return CompareImage(p, ds.second, d);
-}
-
-Result<Bytes> ParseUuid(std::string_view text) {
-  std::string hex;
-  for (char c : text)
-    if (c != '-') hex += c;
-  const bool dashed =
-      text.size() == 36 && text[8] == '-' && text[13] == '-' && text[18] == '-' && text[23] == '-';
-  if (hex.size() != 32 || (text.size() != 32 && !dashed))
-    return Fail(ErrorCode::kInvalidInput,
-                "UUID must be 8-4-4-4-12 hex digits or 32 hex digits: '" + std::string(text) + "'");
-  auto b = cbor::FromHex(hex);
-  if (!b) return Fail(ErrorCode::kInvalidInput, "UUID: " + b.error().message());
-  return std::move(*b);
-}
-
-std::string FormatUuid(ByteView b) {
-  std::string h = Hex(b);
-  if (b.size() != kUuidSize) return h;
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
-         "-" + h.substr(20);
-}
-
-std::string Summary(const Envelope& env) {
-  std::ostringstream o;
-  const Manifest& m = env.manifest;
-  o << "SUIT envelope (draft-ietf-suit-manifest)\n";
-  o << "  manifest-version:         " << m.version << "\n";
-  o << "  manifest-sequence-number: " << m.sequence_number << "\n";
-  if (m.reference_uri) o << "  reference-uri:            " << *m.reference_uri << "\n";
-  o << "  manifest digest:          sha-256 " << Hex(env.auth.digest.bytes) << "\n";
-  o << "  authentication blocks:    " << env.auth.blocks.size() << "\n";
-  for (size_t i = 0; i < env.auth.blocks.size(); ++i) {
-    auto s = cose::DecodeSign1(env.auth.blocks[i], cose::TagPolicy::kRequireTagged);
-    if (s) {
-      auto alg = cose::MessageAlgorithm(s->protected_header, s->unprotected,
-                                        cose::AlgorithmKind::kSignature);
-      o << "    [" << i << "] COSE_Sign1 " << (alg ? alg->name : "(unknown alg)") << "\n";
-    } else {
-      o << "    [" << i << "] not a COSE_Sign1\n";
-    }
-  }
-  o << "  components:               " << m.common.components.size() << "\n";
-  for (size_t i = 0; i < m.common.components.size(); ++i) {
-    o << "    [" << i << "] [";
-    for (size_t j = 0; j < m.common.components[i].size(); ++j)
-      o << (j ? ", " : "") << "h'" << Hex(m.common.components[i][j]) << "'";
-    o << "]\n";
-    auto p = ImageParametersFor(m, i);
-    if (!p) continue;
-    if (p->vendor_id) o << "        vendor-id:    " << FormatUuid(*p->vendor_id) << "\n";
-    if (p->class_id) o << "        class-id:     " << FormatUuid(*p->class_id) << "\n";
-    if (p->image_digest)
-      o << "        image-digest: " << (p->image_digest->alg == kAlgSha256 ? "sha-256 " : "alg ")
-        << Hex(p->image_digest->bytes) << "\n";
-    if (p->image_size) o << "        image-size:   " << *p->image_size << "\n";
-    if (p->uri) o << "        uri:          " << *p->uri << "\n";
-  }
-  auto seq = [&](const char* name, const CommandSequence& c) {
-    o << "  " << name << ":";
-    for (const auto& x : c) o << " " << CommandName(x.label);
-    o << "\n";
-  };
-  if (m.common.shared_sequence) seq("shared-sequence", m.common.shared_sequence->commands);
-  if (m.validate) seq("validate", m.validate->commands);
-  if (m.load) seq("load", m.load->commands);
-  if (m.invoke) seq("invoke", m.invoke->commands);
-  auto sev = [&](const char* name, const std::optional<SeverableMember>& s) {
-    if (!s) return;
-    if (s->sequence)
-      seq(name, s->sequence->commands);
-    else if (s->digest)
-      o << "  " << name << ": severed, digest " << Hex(s->digest->bytes) << "\n";
-    else
-      o << "  " << name << ": " << s->text_encoded->size() << " bytes (opaque)\n";
-  };
-  sev("payload-fetch", m.payload_fetch);
-  sev("install", m.install);
-  sev("text", m.text);
-  for (const auto& [l, b] : env.severed)
-    o << "  envelope carries severed member " << l << " (" << b.size() << " bytes)\n";
-  for (const auto& [name, b] : env.integrated_payloads)
-    o << "  integrated payload \"" << name << "\" (" << b.size() << " bytes)\n";
-  if (!m.extensions.empty()) o << "  unknown manifest members: " << m.extensions.size() << "\n";
-  return o.str();
 }
 
 }  // namespace secprof::update

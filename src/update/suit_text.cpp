@@ -1,0 +1,136 @@
+// SUIT as text: command names, UUIDs, and the human-readable summary of an envelope.
+#include <sstream>
+
+#include "secprof/cose/cose.h"
+#include "secprof/update/suit.h"
+#include "suit_internal.h"
+
+namespace secprof::update {
+
+using detail::Hex;
+
+std::string CommandName(int64_t l) {
+  switch (l) {
+    case cmd::kVendorIdentifier:
+      return "condition-vendor-identifier";
+    case cmd::kClassIdentifier:
+      return "condition-class-identifier";
+    case cmd::kImageMatch:
+      return "condition-image-match";
+    case cmd::kComponentSlot:
+      return "condition-component-slot";
+    case cmd::kCheckContent:
+      return "condition-check-content";
+    case cmd::kAbort:
+      return "condition-abort";
+    case cmd::kDeviceIdentifier:
+      return "condition-device-identifier";
+    case cmd::kSetComponentIndex:
+      return "directive-set-component-index";
+    case cmd::kTryEach:
+      return "directive-try-each";
+    case cmd::kWrite:
+      return "directive-write";
+    case cmd::kOverrideParameters:
+      return "directive-override-parameters";
+    case cmd::kFetch:
+      return "directive-fetch";
+    case cmd::kCopy:
+      return "directive-copy";
+    case cmd::kInvoke:
+      return "directive-invoke";
+    case cmd::kSwap:
+      return "directive-swap";
+    case cmd::kRunSequence:
+      return "directive-run-sequence";
+    default:
+      return l < 0 ? "command-custom(" + std::to_string(l) + ")"
+                   : "command(" + std::to_string(l) + ")";
+  }
+}
+
+Result<Bytes> ParseUuid(std::string_view text) {
+  std::string hex;
+  for (char c : text)
+    if (c != '-') hex += c;
+  const bool dashed =
+      text.size() == 36 && text[8] == '-' && text[13] == '-' && text[18] == '-' && text[23] == '-';
+  if (hex.size() != 32 || (text.size() != 32 && !dashed))
+    return Fail(ErrorCode::kInvalidInput,
+                "UUID must be 8-4-4-4-12 hex digits or 32 hex digits: '" + std::string(text) + "'");
+  auto b = cbor::FromHex(hex);
+  if (!b) return Fail(ErrorCode::kInvalidInput, "UUID: " + b.error().message());
+  return std::move(*b);
+}
+
+std::string FormatUuid(ByteView b) {
+  std::string h = Hex(b);
+  if (b.size() != kUuidSize) return h;
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
+         "-" + h.substr(20);
+}
+
+std::string Summary(const Envelope& env) {
+  std::ostringstream o;
+  const Manifest& m = env.manifest;
+  o << "SUIT envelope (draft-ietf-suit-manifest)\n";
+  o << "  manifest-version:         " << m.version << "\n";
+  o << "  manifest-sequence-number: " << m.sequence_number << "\n";
+  if (m.reference_uri) o << "  reference-uri:            " << *m.reference_uri << "\n";
+  o << "  manifest digest:          sha-256 " << Hex(env.auth.digest.bytes) << "\n";
+  o << "  authentication blocks:    " << env.auth.blocks.size() << "\n";
+  for (size_t i = 0; i < env.auth.blocks.size(); ++i) {
+    auto s = cose::DecodeSign1(env.auth.blocks[i], cose::TagPolicy::kRequireTagged);
+    if (s) {
+      auto alg = cose::MessageAlgorithm(s->protected_header, s->unprotected,
+                                        cose::AlgorithmKind::kSignature);
+      o << "    [" << i << "] COSE_Sign1 " << (alg ? alg->name : "(unknown alg)") << "\n";
+    } else {
+      o << "    [" << i << "] not a COSE_Sign1\n";
+    }
+  }
+  o << "  components:               " << m.common.components.size() << "\n";
+  for (size_t i = 0; i < m.common.components.size(); ++i) {
+    o << "    [" << i << "] [";
+    for (size_t j = 0; j < m.common.components[i].size(); ++j)
+      o << (j ? ", " : "") << "h'" << Hex(m.common.components[i][j]) << "'";
+    o << "]\n";
+    auto p = ImageParametersFor(m, i);
+    if (!p) continue;
+    if (p->vendor_id) o << "        vendor-id:    " << FormatUuid(*p->vendor_id) << "\n";
+    if (p->class_id) o << "        class-id:     " << FormatUuid(*p->class_id) << "\n";
+    if (p->image_digest)
+      o << "        image-digest: " << (p->image_digest->alg == kAlgSha256 ? "sha-256 " : "alg ")
+        << Hex(p->image_digest->bytes) << "\n";
+    if (p->image_size) o << "        image-size:   " << *p->image_size << "\n";
+    if (p->uri) o << "        uri:          " << *p->uri << "\n";
+  }
+  auto seq = [&](const char* name, const CommandSequence& c) {
+    o << "  " << name << ":";
+    for (const auto& x : c) o << " " << CommandName(x.label);
+    o << "\n";
+  };
+  if (m.common.shared_sequence) seq("shared-sequence", m.common.shared_sequence->commands);
+  if (m.validate) seq("validate", m.validate->commands);
+  if (m.load) seq("load", m.load->commands);
+  if (m.invoke) seq("invoke", m.invoke->commands);
+  auto sev = [&](const char* name, const std::optional<SeverableMember>& s) {
+    if (!s) return;
+    if (s->sequence)
+      seq(name, s->sequence->commands);
+    else if (s->digest)
+      o << "  " << name << ": severed, digest " << Hex(s->digest->bytes) << "\n";
+    else
+      o << "  " << name << ": " << s->text_encoded->size() << " bytes (opaque)\n";
+  };
+  sev("payload-fetch", m.payload_fetch);
+  sev("install", m.install);
+  sev("text", m.text);
+  for (const auto& [l, b] : env.severed)
+    o << "  envelope carries severed member " << l << " (" << b.size() << " bytes)\n";
+  for (const auto& [name, b] : env.integrated_payloads)
+    o << "  integrated payload \"" << name << "\" (" << b.size() << " bytes)\n";
+  if (!m.extensions.empty()) o << "  unknown manifest members: " << m.extensions.size() << "\n";
+  return o.str();
+}
+}  // namespace secprof::update
