@@ -9,6 +9,9 @@
 //                            atomically (WriteFileAtomic: temp file, fsync, rename, fsync dir)
 //   lock                     flock()ed while a SlotStore is open: one installer per directory
 //
+// Every write goes through InstallOptions::file_system (core/fs.h), so that a test can simulate a
+// power loss that drops whatever was not yet fsynced (tests/update/install_power_loss_test.cpp).
+//
 // An update goes through these steps, each persisted before the next, so that a process killed
 // between any two leaves a state that Recover() turns back into a consistent one:
 //
@@ -34,9 +37,10 @@
 // must have signed (RFC 9124: multiple authorities over what a device runs).
 //
 // Refusals are kVerifyFailed (kInvalidInput for a malformed envelope, kUnsupported for SUIT we do
-// not handle, kConflict for an install already pending) and their messages START with one of the
-// fixed reason phrases below; RefusalOf() maps an error back to the reason. A refused update
-// changes no file in the directory.
+// not handle, kConflict for an install already pending) and carry one of the stable reasons below
+// (docs/ERRORS.md, "update"): callers branch on error.Is(kRollback), never on the message, which
+// for people starts with a fixed phrase ("rollback: ..."). A refused update changes no file in
+// the directory.
 #pragma once
 
 #include <cstdint>
@@ -48,6 +52,7 @@
 
 #include "secprof/cbor/cbor.h"
 #include "secprof/core/clock.h"
+#include "secprof/core/fs.h"
 #include "secprof/core/result.h"
 #include "secprof/cose/key.h"
 #include "secprof/update/suit.h"
@@ -108,10 +113,29 @@ struct InstallOptions {
   FileReads file_reads = FileReads::kMmap;
   size_t map_window = 16u << 20;  // rounded up to the page size
   size_t read_chunk = 1u << 20;   // at least 4096
+  // Where the slots and state.cbor are written, synced, renamed, read, listed and removed;
+  // nullptr: DefaultFileSystem(). Tests pass one that drops unsynced data on a simulated power
+  // loss (tests/support/fault_fs.h). Images are still read (mmap/read) and the lock taken
+  // through POSIX directly. Must outlive the SlotStore.
+  FileSystem* file_system = nullptr;
 };
 
 // ---- Refusal reasons ---------------------------------------------------------------------------
 
+// The stable reasons of the installer's refusals (docs/ERRORS.md, "update"). The comment gives
+// the phrase each message starts with.
+inline constexpr Reason kMalformedEnvelope{"malformed-envelope"};  // "malformed envelope: ..."
+inline constexpr Reason kUnsupportedSuit{"unsupported"};           // "unsupported: ..."
+inline constexpr Reason kForgedSignature{"forged-signature"};      // "forged signature: ..."
+inline constexpr Reason kWrongVendor{"wrong-vendor"};              // "wrong vendor: ..."
+inline constexpr Reason kWrongClass{"wrong-class"};                // "wrong class: ..."
+inline constexpr Reason kImageDigest{"image-digest"};  // "image digest mismatch (tampered): ..."
+inline constexpr Reason kImageSize{"image-size"};      // "image size mismatch (...): ..."
+inline constexpr Reason kRollback{"rollback"};         // "rollback: sequence N is below ..."
+inline constexpr Reason kReplay{"replay"};             // "replayed manifest: sequence N is not..."
+inline constexpr Reason kInstallPending{"install-pending"};  // "install pending: ..."
+
+// The same refusals as an enum, for switch statements and tables.
 enum class Refusal {
   kNone,             // not a refusal by the installer (e.g. an I/O error)
   kMalformed,        // "malformed envelope: ..."
@@ -126,8 +150,10 @@ enum class Refusal {
   kReplay,           // "replayed manifest: sequence N is not above the installed N"
   kBusy,             // "install pending: ..." (Write while another install is pending)
 };
-const char* RefusalName(Refusal r);  // "forged signature", "wrong vendor", ...
-// The reason an error from Verify/Write/Install* stands for, from its message prefix.
+// The phrase a refusal's message starts with: "forged signature", "wrong vendor", ...
+const char* RefusalName(Refusal r);
+// The refusal an error from Verify/Write/Install* stands for, from its reason (kNone for an
+// error without one of the reasons above, e.g. an I/O error).
 Refusal RefusalOf(const Error& e);
 
 // ---- State -------------------------------------------------------------------------------------
