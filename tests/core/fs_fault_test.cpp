@@ -118,6 +118,25 @@ TEST(FaultFsTest, DropsUnsyncedDataAndUnsyncedEntries) {
   EXPECT_EQ(Slurp(tmp.path() / "old"), "durable");
 }
 
+TEST(FaultFsTest, KeepLastChangeKeepsOnlyTheNewestUnsyncedEntry) {
+  testing::TempDir tmp;
+  const std::string dir = tmp.path().string();
+  FaultFs f;
+  f.Watch(dir);
+  for (const char* name : {"first", "second"}) {
+    auto w = f.NewFile(dir + "/" + name + ".tmp", 0644);
+    ASSERT_TRUE(w);
+    ASSERT_TRUE((*w)->Append(name));
+    ASSERT_TRUE((*w)->Sync());
+    ASSERT_TRUE((*w)->Close());
+    ASSERT_TRUE(f.Rename(dir + "/" + name + ".tmp", dir + "/" + name));
+  }
+  f.PowerLoss(FaultFs::Keep::kLastChange);
+  EXPECT_FALSE(fs::exists(tmp.path() / "first"));  // the older rename was not written back
+  EXPECT_FALSE(fs::exists(tmp.path() / "first.tmp"));
+  EXPECT_EQ(Slurp(tmp.path() / "second"), "second");
+}
+
 TEST(FaultFsTest, ACrashStopsEveryLaterOperation) {
   testing::TempDir tmp;
   FaultFs f;

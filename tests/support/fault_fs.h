@@ -47,10 +47,27 @@ class FaultFs final : public FileSystem {
   // Treats the regular files now in `dir` as durable and follows it from here on.
   void Watch(const std::string& dir) { WatchDir(Norm(dir)); }
 
-  // Drops everything not synced: each watched directory gets back its durable entries, each file
-  // its last synced content. Then the file system works again (the machine restarted).
-  void PowerLoss() {
+  // What a power loss keeps of the directory changes not yet synced.
+  enum class Keep {
+    kNothing,     // none of them (what leveldb's test does)
+    kLastChange,  // only the most recent one: the file system wrote its metadata back out of
+                  // order, so a later rename may be on disk while an earlier one is not
+  };
+
+  // Drops everything not synced: each watched directory gets back its durable entries (plus, with
+  // Keep::kLastChange, the newest unsynced creation, rename or removal), each file its last synced
+  // content. Then the file system works again (the machine restarted).
+  void PowerLoss(Keep keep = Keep::kNothing) {
     namespace fs = std::filesystem;
+    if (keep == Keep::kLastChange && !changes_.empty()) {
+      const Change& c = changes_.back();
+      if (!c.from.empty()) durable_.erase(c.from);
+      if (c.ino > 0)
+        durable_[c.path] = c.ino;
+      else
+        durable_.erase(c.path);
+    }
+    changes_.clear();
     for (const auto& [path, ino] : current_) {
       auto d = durable_.find(path);
       if (d == durable_.end() || d->second != ino) {
@@ -77,6 +94,7 @@ class FaultFs final : public FileSystem {
     SECPROF_ASSIGN_OR_RETURN(auto real, DefaultFileSystem().NewFile(path, mode));
     auto it = current_.find(p);
     const int ino = it != current_.end() ? it->second : NewInode();  // O_TRUNC keeps the inode
+    if (it == current_.end()) changes_.push_back({p, "", ino});
     current_[p] = ino;
     return std::unique_ptr<WritableFile>(new File(this, ino, std::move(real)));
   }
@@ -88,6 +106,7 @@ class FaultFs final : public FileSystem {
     const std::string p = Norm(tmpl);
     const int ino = NewInode();
     current_[p] = ino;
+    changes_.push_back({p, "", ino});
     return std::unique_ptr<WritableFile>(new File(this, ino, std::move(real)));
   }
 
@@ -99,6 +118,7 @@ class FaultFs final : public FileSystem {
     SECPROF_TRY(DefaultFileSystem().Rename(from, to));
     auto it = current_.find(f);
     if (it != current_.end()) {
+      changes_.push_back({t, f, it->second});
       current_[t] = it->second;
       current_.erase(f);
     }
@@ -114,6 +134,7 @@ class FaultFs final : public FileSystem {
       it = Parent(it->first) == d ? durable_.erase(it) : std::next(it);
     for (const auto& [path, ino] : current_)
       if (Parent(path) == d) durable_[path] = ino;
+    std::erase_if(changes_, [&](const Change& c) { return Parent(c.path) == d; });
     return Ok();
   }
 
@@ -128,6 +149,7 @@ class FaultFs final : public FileSystem {
     WatchDir(Parent(p));
     SECPROF_TRY(DefaultFileSystem().Remove(path));
     current_.erase(p);
+    changes_.push_back({p, "", 0});
     return Ok();
   }
 
@@ -203,6 +225,14 @@ class FaultFs final : public FileSystem {
     }
   }
 
+  // A directory change not yet made durable by SyncDir: `path` now names inode `ino` (0: removed);
+  // for a rename, `from` no longer names it.
+  struct Change {
+    std::string path, from;
+    int ino = 0;
+  };
+
+  std::vector<Change> changes_;         // oldest first
   std::map<std::string, int> current_;  // path -> inode, as the running system sees it
   std::map<std::string, int> durable_;  // path -> inode, as a power loss would leave it
   std::map<int, std::string> synced_;   // inode -> content as of its last Sync
