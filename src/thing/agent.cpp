@@ -16,6 +16,7 @@
 #include "secprof/thing/agent.h"
 #include "secprof/update/install.h"
 #include "secprof/voucher/voucher.h"
+#include "state_io.h"
 
 namespace secprof::thing {
 
@@ -119,7 +120,7 @@ struct Agent::Impl {
     auto sealed = SealSecrets();
     if (!sealed) return Fail(sealed.error());
     next.wrapped_secrets = *sealed;
-    auto w = WriteFileAtomic(StatePath(), StateToJson(next), 0600);
+    auto w = SaveState(StatePath(), next);
     if (!w) return Fail(w.error());
     st = std::move(next);
     (void)saved;

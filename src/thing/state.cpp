@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "internal.h"
+#include "state_io.h"
 
 namespace secprof::thing {
 
@@ -123,6 +124,15 @@ Result<ThingState> StateFromJson(std::string_view text, const std::string& file)
   } catch (const std::exception& e) {
     return Fail(ErrorCode::kInvalidInput, file + ": malformed state: " + e.what());
   }
+}
+
+Status SaveState(const std::string& path, const ThingState& t, FileSystem& fs) {
+  return WriteFileAtomic(path, StateToJson(t), 0600, fs);
+}
+
+Result<ThingState> LoadState(const std::string& path, FileSystem& fs) {
+  SECPROF_ASSIGN_OR_RETURN(std::string text, fs.ReadFile(path));
+  return StateFromJson(text, path);
 }
 
 }  // namespace secprof::thing
