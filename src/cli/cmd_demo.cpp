@@ -266,7 +266,7 @@ ProfileRun RunManaged(const fs::path& dir, domain::Profile p, int count) {
   ko.vendor_ca_files = {(dir / "factory" / m.ca_certificate).string()};
   if (auto tok = g_tokens.find(p); tok != g_tokens.end()) {
     ko.kek.ca_token = tok->second.token_label;  // the domain CA key in the token too
-    ko.kek.ca_pin = tok->second.pin;
+    ko.kek.ca_pin = kdc::Pin(tok->second.pin);
   } else {
     ko.require_token_keys = false;  // the file-store fallback (see Fleet)
     ko.kek.allow_file_ca_key = true;

@@ -21,6 +21,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <iomanip>
 #include <iostream>
@@ -212,7 +213,10 @@ Status RunKdc(const RunArgs& a) {
   o.kek.allow_colocated_kek = a.allow_colocated_kek;
   o.kek.ca_token = a.ca_token;
   o.kek.ca_pkcs11_module = a.ca_module;
-  o.kek.ca_pin = a.ca_pin;
+  // The PIN: --pin, else $SECPROF_PKCS11_PIN (the kdc library reads no environment variable).
+  o.kek.ca_pin = kdc::Pin(a.ca_pin);
+  if (const char* env = std::getenv("SECPROF_PKCS11_PIN"); a.ca_pin.empty() && env)
+    o.kek.ca_pin = kdc::Pin(env);
   o.kek.allow_file_ca_key = a.allow_file_ca_key;
   if (a.require_token_keys != "profile") o.require_token_keys = a.require_token_keys == "yes";
   o.unauthenticated.audit_interval = std::chrono::seconds(a.audit_interval);

@@ -43,42 +43,49 @@ bool CloneGuard::Suspect(const std::string& serial, const std::string& why) {
   return q.has_value();
 }
 
-std::optional<GuardRefusal> CloneGuard::Admit(const std::string& serial,
-                                              const std::string& endpoint) {
+namespace {
+// The guard's answer when the registry cannot be read or written now. ErrorCode::kLimit is chosen
+// so that coap::CodeFor answers 5.03 (retry later), as the guard always has; the registry's own
+// error code (often kIo, 5.00) would change the answer.
+Error RegistryUnavailable(std::string message) {
+  return Error(ErrorCode::kLimit, kRegistry, std::move(message));
+}
+}  // namespace
+
+Status CloneGuard::Admit(const std::string& serial, const std::string& endpoint) {
   std::lock_guard<std::mutex> l(mu_);
   auto q = reg_.QuarantineOf(serial);
   if (!q)
-    return GuardRefusal{coap::kServiceUnavailable, "registry",
-                        "cannot read the quarantine list: " + q.error().message()};
+    return Fail(RegistryUnavailable("cannot read the quarantine list: " + q.error().message()));
   if (*q)
-    return GuardRefusal{
-        coap::kForbidden, "quarantined",
-        "thing " + serial + " is quarantined (" + (*q)->reason + "); the owner must release it"};
+    return Fail(
+        ErrorCode::kConflict, kQuarantined,
+        "thing " + serial + " is quarantined (" + (*q)->reason + "); the owner must release it");
   if (auto why = detector_.OnRequest(serial, endpoint))
     if (Suspect(serial, *why))
-      return GuardRefusal{coap::kForbidden, "quarantined",
-                          "thing " + serial + " is quarantined: suspected clone (" + *why + ")"};
-  return std::nullopt;
+      return Fail(ErrorCode::kConflict, kQuarantined,
+                  "thing " + serial + " is quarantined: suspected clone (" + *why + ")");
+  return Ok();
 }
 
-std::optional<GuardRefusal> CloneGuard::Reading(const std::string& serial, int64_t counter,
-                                                const std::string& endpoint) {
+Status CloneGuard::Reading(const std::string& serial, int64_t counter,
+                           const std::string& endpoint) {
   std::lock_guard<std::mutex> l(mu_);
   auto ok = reg_.AdvanceReadingCounter(serial, counter);
-  if (!ok)
-    return GuardRefusal{ok.error().code() == ErrorCode::kInvalidInput ? coap::kBadRequest
-                                                                      : coap::kServiceUnavailable,
-                        ok.error().code() == ErrorCode::kInvalidInput ? "malformed" : "registry",
-                        ok.error().message()};
-  if (*ok) return std::nullopt;
+  if (!ok) {
+    if (ok.error().code() == ErrorCode::kInvalidInput)
+      return Fail(ok.error().WithReason(kMalformed));  // 4.00
+    return Fail(RegistryUnavailable(ok.error().message()));
+  }
+  if (*ok) return Ok();
   auto high = reg_.HighestReadingCounter(serial);
   std::string why = "reading counter " + std::to_string(counter) + " from " + endpoint +
                     " is not above " +
                     (high && *high ? std::to_string(**high) : std::string("the highest")) +
                     " (replayed or cloned)";
   bool quarantined = Suspect(serial, why);
-  return GuardRefusal{coap::kUnauthorized, "stale-reading",
-                      why + (quarantined ? "; thing quarantined" : "")};
+  return Fail(ErrorCode::kVerifyFailed, kStaleReading,  // 4.01
+              why + (quarantined ? "; thing quarantined" : ""));
 }
 
 }  // namespace secprof::kdc

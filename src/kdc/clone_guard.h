@@ -26,6 +26,7 @@
 #include "secprof/coap/coap.h"
 #include "secprof/core/clock.h"
 #include "secprof/kdc/kdc.h"
+#include "secprof/kdc/reasons.h"
 #include "secprof/registry/registry.h"
 
 namespace secprof::kdc {
@@ -59,13 +60,6 @@ class CloneDetector {
   std::map<std::string, Track> tracks_;
 };
 
-// What the guard refuses: the KDC answers it like its own refusals.
-struct GuardRefusal {
-  coap::Code code;
-  std::string reason;
-  std::string message;
-};
-
 // The KDC's guard: detector + registry + the owner's policy. Used from the KDC's thread (a mutex
 // makes it safe anyway).
 class CloneGuard {
@@ -76,12 +70,14 @@ class CloneGuard {
 
   // Before an operational request of the active thing `serial` from `endpoint`: refuses a
   // quarantined thing, else observes the endpoint (and on concurrent use alerts and, by policy,
-  // quarantines and refuses this request).
-  std::optional<GuardRefusal> Admit(const std::string& serial, const std::string& endpoint);
-  // A reading's counter: refused (4.01 `stale-reading`, nothing recorded) when not above the
-  // highest accepted, with the alert and, by policy, the quarantine.
-  std::optional<GuardRefusal> Reading(const std::string& serial, int64_t counter,
-                                      const std::string& endpoint);
+  // quarantines and refuses this request). Refusals are Errors the KDC answers like its own
+  // (secprof/kdc/reasons.h): kQuarantined (4.03); kRegistry (5.03) when the quarantine list
+  // cannot be read.
+  Status Admit(const std::string& serial, const std::string& endpoint);
+  // A reading's counter: refused (kStaleReading, 4.01, nothing recorded) when not above the
+  // highest accepted, with the alert and, by policy, the quarantine; kMalformed (4.00) for a
+  // counter the registry rejects, kRegistry (5.03) when it cannot be recorded.
+  Status Reading(const std::string& serial, int64_t counter, const std::string& endpoint);
   uint64_t alerts() const {
     std::lock_guard<std::mutex> l(mu_);
     return alerts_;

@@ -1,111 +1,108 @@
-// OwnerTools for maintenance (issue 5): the firmware store, campaigns and incidents.
-#include <filesystem>
+// Firmware at the KDC: the fw/* resources through which a campaign offers, serves and collects
+// the outcome of an update (docs/DOMAIN.md "Resources" and "Maintenance"; draft §3.1, the
+// maintenance phase, and §4 threat 5, firmware replacement: a thing fetches only what a running
+// campaign offers it, and verifies the SUIT envelope itself).
+#include <cstdlib>
 
-#include "internal.h"
-#include "owner_impl.h"
-#include "secprof/cbor/cbor.h"
+#include "context.h"
 #include "secprof/core/fs.h"
-#include "secprof/cose/key.h"
 #include "secprof/domain/protocol.h"
-#include "secprof/update/suit.h"
 
-namespace secprof::kdc {
+namespace secprof::kdc::firmware {
 
-namespace fs = std::filesystem;
+namespace {
 
-Status OwnerTools::TrustVendor(const identity::Certificate& vendor_ca) {
-  if (!vendor_ca.is_ca() || vendor_ca.subject().organization.empty())
-    return Fail(ErrorCode::kInvalidInput, "a vendor trust anchor must be a CA certificate with O");
-  SECPROF_TRY(CheckVendorCaDistinct(impl_->keys.domain_ca, vendor_ca));
-  SECPROF_TRY(SaveVendorCa(impl_->keys_dir, vendor_ca));
-  for (const auto& c : impl_->keys.vendor_cas)
-    if (c == vendor_ca) return {};
-  impl_->keys.vendor_cas.push_back(vendor_ca);
-  return {};
+using coap::Request;
+using coap::Response;
+
+// The firmware `query` names (id=N), if a running campaign offers it to `t`.
+Result<registry::Firmware> Offered(KdcContext& ctx, const registry::Thing& t,
+                                   const std::string& query) {
+  int64_t id = 0;
+  if (query.rfind("id=", 0) == 0) id = std::atoll(query.c_str() + 3);
+  auto offer = ctx.reg->OfferFor(t.serial);
+  if (!offer) return Fail(offer.error().WithReason(kRegistry));
+  if (!*offer || (*offer)->second.id != id)
+    return Fail(ErrorCode::kConflict, kNotOffered,
+                "firmware " + query + " is not offered to " + t.serial);
+  return (*offer)->second;
 }
 
-Result<int64_t> OwnerTools::AddFirmware(const crypto::Bytes& envelope,
-                                        const std::string& image_path, std::string_view model,
-                                        std::string_view actor) {
-  // Which vendor: the envelope's vendor-id must be one of this domain's manufacturer anchors.
-  SECPROF_ASSIGN_OR_RETURN(update::Envelope env, update::ParseEnvelope(envelope));
-  const update::Manifest& man = env.manifest;
-  SECPROF_ASSIGN_OR_RETURN(update::ImageParameters params, update::ImageParametersFor(man));
-  if (!params.vendor_id || !params.image_digest || !params.image_size)
-    return Fail(ErrorCode::kInvalidInput,
-                "firmware refused: the manifest sets no vendor-id, image digest or size");
-  const identity::Certificate* vendor_ca = nullptr;
-  for (const auto& ca : impl_->keys.vendor_cas)
-    if (domain::FirmwareVendorId(ca.subject().organization) == *params.vendor_id) vendor_ca = &ca;
-  if (!vendor_ca)
-    return Fail(ErrorCode::kVerifyFailed,
-                "firmware refused: its vendor-id names no manufacturer this domain trusts");
-  const std::string vendor = vendor_ca->subject().organization;
-  SECPROF_ASSIGN_OR_RETURN(crypto::PublicKey pk, vendor_ca->public_key());
-  SECPROF_ASSIGN_OR_RETURN(cose::Key key, cose::KeyFromPublic(pk));
-  if (auto v = update::VerifyEnvelope(env, key); !v)
-    return Fail(ErrorCode::kVerifyFailed, "firmware refused: signature does not verify with " +
-                                              vendor + "'s trust anchor: " + v.error().message());
-  if (auto c = update::CheckVendorClass(params, domain::FirmwareVendorId(vendor),
-                                        domain::FirmwareClassId(vendor, model));
-      !c)
-    return Fail(ErrorCode::kVerifyFailed, "firmware refused: " + c.error().message());
-  if (auto i = update::CheckImageFile(params, image_path); !i)
-    return Fail(ErrorCode::kVerifyFailed, "firmware refused: " + i.error().message());
-  SECPROF_ASSIGN_OR_RETURN(std::string image, ReadFile(image_path));
-  std::string digest = cbor::ToHex(params.image_digest->bytes);
-  std::string dir = impl_->keys_dir + "/firmware";
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  std::string stored = dir + "/" + digest + ".bin";
-  SECPROF_TRY(WriteFileAtomic(stored, image, 0644));
-  registry::Firmware fw;
-  fw.vendor = vendor;
-  fw.model = std::string(model);
-  fw.sequence = man.sequence_number;
-  fw.envelope = envelope;
-  fw.image_path = fs::absolute(stored).string();
-  fw.image_size = image.size();
-  fw.image_digest = digest;
-  return impl_->reg->AddFirmware(fw, actor);
+// fw/offer — docs/DOMAIN.md "Resources" and "Maintenance": the offer of a running campaign, if
+// any; records the running sequence once the request is accepted (issue 9 item 9).
+Response OnFirmwareOffer(KdcContext& ctx, const Request& r) {
+  auto t = ctx.Operational(r);
+  if (!t) return ctx.Refuse(t.error(), "");
+  auto req = domain::DecodeFirmwareOfferRequest(r.payload);
+  if (!req) return ctx.Refuse(req.error().WithReason(kMalformed), t->serial);
+  auto offer = ctx.reg->OfferFor(t->serial);
+  if (!offer) return ctx.Refuse(offer.error().WithReason(kRegistry), t->serial);
+  // Recorded only once the request is accepted (issue 9, item 9).
+  (void)ctx.reg->SetFirmwareVersion(t->serial, req->running_sequence);
+  ctx.CountRequest();
+  if (!*offer) return Response{.code = coap::kChanged, .content_format = {}, .payload = {}};
+  const auto& [c, fw] = **offer;
+  domain::FirmwareOffer o{c.id, fw.id, fw.sequence, fw.envelope.size(), fw.image_size};
+  return Cbor(coap::kContent, domain::Encode(o));
 }
 
-Result<int64_t> OwnerTools::StartCampaign(int64_t firmware_id, std::vector<std::string> serials,
-                                          int64_t stage_size, double max_failure_rate,
-                                          std::string_view actor, int64_t incident_id) {
-  SECPROF_ASSIGN_OR_RETURN(registry::Firmware fw, impl_->reg->GetFirmware(firmware_id));
-  if (serials.empty()) {
-    SECPROF_ASSIGN_OR_RETURN(auto things, impl_->reg->List());
-    for (const auto& t : things)
-      if (registry::IsActive(t.state) && t.vendor == fw.vendor && t.model == fw.model)
-        serials.push_back(t.serial);
-    if (serials.empty())
-      return Fail(ErrorCode::kNotFound,
-                  "no active " + fw.vendor + " " + fw.model + " things to update");
+// fw/manifest — docs/DOMAIN.md "Resources": the SUIT envelope of the offered firmware
+// (draft-ietf-suit-manifest; the thing verifies it against its vendor's key).
+Response OnFirmwareManifest(KdcContext& ctx, const Request& r) {
+  auto t = ctx.Operational(r);
+  if (!t) return ctx.Refuse(t.error(), "");
+  auto fw = Offered(ctx, *t, r.query);
+  if (!fw) return ctx.Refuse(fw.error(), t->serial);
+  ctx.CountRequest();
+  return Response{.code = coap::kContent,
+                  .content_format = coap::content_format::kOctetStream,
+                  .payload = fw->envelope};
+}
+
+// fw/image — docs/DOMAIN.md "Resources": the offered image, block-wise (RFC 7959 Block2);
+// audited "fw-fetched".
+Response OnFirmwareImage(KdcContext& ctx, const Request& r) {
+  auto t = ctx.Operational(r);
+  if (!t) return ctx.Refuse(t.error(), "");
+  auto fw = Offered(ctx, *t, r.query);
+  if (!fw) return ctx.Refuse(fw.error(), t->serial);
+  auto it = ctx.image_cache.find(fw->id);
+  if (it == ctx.image_cache.end()) {
+    auto data = ReadFile(fw->image_path);
+    if (!data) return ctx.Refuse(data.error().WithReason(kFirmwareStore), t->serial);
+    it = ctx.image_cache.emplace(fw->id, crypto::Bytes(data->begin(), data->end())).first;
   }
-  return impl_->reg->StartCampaign(firmware_id, serials, stage_size, max_failure_rate, actor,
-                                   incident_id);
+  ctx.CountRequest();
+  (void)ctx.ledger->Audit("fw-fetched", t->serial, "firmware " + std::to_string(fw->id));
+  return Response{.code = coap::kContent,
+                  .content_format = coap::content_format::kOctetStream,
+                  .payload = it->second};
 }
 
-Result<OwnerTools::IncidentOutcome> OwnerTools::ReportIncident(const registry::Incident& incident,
-                                                               int64_t stage_size,
-                                                               double max_failure_rate,
-                                                               std::string_view actor) {
-  IncidentOutcome out;
-  SECPROF_ASSIGN_OR_RETURN(out.incident_id, impl_->reg->RecordIncident(incident, actor));
-  SECPROF_ASSIGN_OR_RETURN(out.affected, impl_->reg->AffectedBy(out.incident_id));
-  SECPROF_ASSIGN_OR_RETURN(auto store, impl_->reg->ListFirmware());
-  const registry::Firmware* fix = nullptr;
-  for (const auto& fw : store)
-    if (fw.vendor == incident.vendor && fw.model == incident.model &&
-        fw.sequence > incident.max_sequence && (!fix || fw.sequence > fix->sequence))
-      fix = &fw;
-  if (!fix || out.affected.empty()) return out;
-  SECPROF_ASSIGN_OR_RETURN(out.campaign_id,
-                           impl_->reg->StartCampaign(fix->id, out.affected, stage_size,
-                                                     max_failure_rate, actor, out.incident_id));
-  SECPROF_TRY(impl_->reg->LinkIncidentCampaign(out.incident_id, out.campaign_id, actor));
-  return out;
+// fw/status — docs/DOMAIN.md "Resources" and "Maintenance" (REGISTRY.md, staged rollout): the
+// thing's outcome; the campaign advances or halts.
+Response OnFirmwareStatus(KdcContext& ctx, const Request& r) {
+  auto t = ctx.Operational(r);
+  if (!t) return ctx.Refuse(t.error(), "");
+  auto req = domain::DecodeFirmwareStatus(r.payload);
+  if (!req) return ctx.Refuse(req.error().WithReason(kMalformed), t->serial);
+  // The running version is recorded in the transaction that accepts the report, never on a
+  // refusal (issue 9, item 9: incident campaigns target things by it).
+  auto c = ctx.reg->ReportInstall(req->campaign, t->serial, req->ok, req->detail, t->serial,
+                                  req->running_sequence);
+  if (!c) return ctx.Refuse(c.error().WithReason(kCampaign), t->serial);
+  ctx.CountRequest();
+  return Text(coap::kChanged, registry::CampaignStateName(c->state));
 }
 
-}  // namespace secprof::kdc
+}  // namespace
+
+void Register(coap::Server& server, KdcContext& ctx) {
+  using coap::Method;
+  Bind(server, ctx, domain::path::kFirmwareOffer, Method::kPost, &OnFirmwareOffer);
+  Bind(server, ctx, domain::path::kFirmwareManifest, Method::kGet, &OnFirmwareManifest);
+  Bind(server, ctx, domain::path::kFirmwareImage, Method::kGet, &OnFirmwareImage);
+  Bind(server, ctx, domain::path::kFirmwareStatus, Method::kPost, &OnFirmwareStatus);
+}
+
+}  // namespace secprof::kdc::firmware

@@ -12,9 +12,10 @@
 #include "secprof/crypto/random.h"
 #include "secprof/identity/identity.h"
 #include "secprof/kdc/kdc.h"
-#include "secprof/keystore/keystore.h"
 #include "secprof/kdc/refusals.h"
+#include "secprof/keystore/keystore.h"
 #include "secprof/registry/registry.h"
+#include "testing.h"
 
 namespace secprof::kdc {
 
@@ -90,8 +91,7 @@ struct CaKeyPlace {
 };
 Result<CaKeyPlace> CaKeyLocation(const std::string& keys_dir, const KeyDirOptions& o,
                                  crypto::Random& rng, bool create);
-// The token holding the CA key (module and PIN from `o`, else the default module and
-// $SECPROF_PKCS11_PIN).
+// The token holding the CA key (module and PIN from `o`; the default module when none is given).
 Result<std::unique_ptr<keystore::KeyStore>> OpenCaToken(const CaKeyPlace& place,
                                                         const KeyDirOptions& o);
 // The KDC DTLS key's label on the CA's token: "kdc-tls-<the CA key label's suffix>".

@@ -1,6 +1,5 @@
 // Key protection at the KDC (issue 9 items 5 and 12; docs/KEYSTORE.md): where the key directory's
 // KEK lives, its migration out of the directory, and the token-key policy for joining things.
-#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 
@@ -169,9 +168,7 @@ keystore::Pkcs11KeyStoreOptions TokenOptions(const CaKeyPlace& place, const KeyD
   keystore::Pkcs11KeyStoreOptions po;
   if (!o.ca_pkcs11_module.empty()) po.module_path = o.ca_pkcs11_module;
   po.token_label = place.token_label;
-  po.pin = o.ca_pin;
-  if (po.pin.empty())
-    if (const char* p = std::getenv("SECPROF_PKCS11_PIN")) po.pin = p;
+  po.pin = std::string(o.ca_pin.text());  // the keystore's options hold it as text
   return po;
 }
 }  // namespace
@@ -184,11 +181,11 @@ std::string TlsKeyLabel(const CaKeyPlace& place) {
 
 coap::Pkcs11PrivateKey TokenKeyRef(const CaKeyPlace& place, const std::string& label,
                                    const KeyDirOptions& o) {
-  const keystore::Pkcs11KeyStoreOptions po = TokenOptions(place, o);
   coap::Pkcs11PrivateKey k;
   k.uri = "pkcs11:token=" + place.token_label + ";object=" + label + ";type=private";
-  k.pin = SecureBuffer(ByteView(reinterpret_cast<const uint8_t*>(po.pin.data()), po.pin.size()));
-  k.module_path = po.module_path;
+  k.pin = o.ca_pin.value().Clone();
+  k.module_path =
+      o.ca_pkcs11_module.empty() ? std::string(keystore::kDefaultPkcs11Module) : o.ca_pkcs11_module;
   return k;
 }
 

@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "../../src/kdc/testing.h"  // PairwiseContext
 #include "kdc_test_util.h"
 #include "secprof/core/fs.h"
 #include "secprof/domain/keys.h"

@@ -2,6 +2,7 @@
 // certificate of the domain other than the KDC's) posing as the KDC, and a previous owner
 // reclaiming a sold thing with the voucher it was once issued. Real KDCs (secprof::kdc), real
 // thing agents, and a fake KDC (coap::Server) with the attacker's certificate.
+#include "../../src/kdc/testing.h"  // kdc::DomainCaSigner
 #include "thing/authz_util.h"
 
 namespace secprof {

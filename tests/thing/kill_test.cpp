@@ -34,6 +34,7 @@
 #include <random>
 #include <thread>
 
+#include "../../src/kdc/testing.h"  // kdc::PairwiseContext
 #include "secprof/core/fs.h"
 #include "secprof/crypto/hash.h"
 #include "secprof/identity/identity.h"

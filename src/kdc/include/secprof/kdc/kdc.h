@@ -33,14 +33,17 @@
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "secprof/coap/coap.h"
 #include "secprof/core/clock.h"
 #include "secprof/core/result.h"
 #include "secprof/crypto/random.h"
+#include "secprof/crypto/secure_buffer.h"
 #include "secprof/domain/profile.h"
 #include "secprof/identity/identity.h"
+#include "secprof/kdc/reasons.h"
 #include "secprof/kdc/refusals.h"
 #include "secprof/registry/registry.h"
 
@@ -50,6 +53,31 @@ namespace secprof::kdc {
 // always an audit entry `alert:clone-suspected` (once per incident); kQuarantine also refuses the
 // thing's credential (4.03 `quarantined`) until the owner releases it.
 enum class OnClone { kAudit, kQuarantine };
+// A PKCS#11 user PIN in the options (issue 10 item 6): its bytes live in a crypto::SecureBuffer,
+// wiped when released. The library never reads it from the environment: the CLI takes --pin or
+// $SECPROF_PKCS11_PIN and passes it here. Copying the options copies the PIN (an explicit Clone
+// of the buffer), so that KdcOptions stay copyable.
+class Pin {
+ public:
+  Pin() = default;
+  explicit Pin(std::string_view text)
+      : value_(crypto::ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size())) {}
+  Pin(const Pin& other) : value_(other.value_.Clone()) {}
+  Pin& operator=(const Pin& other) {
+    if (this != &other) value_ = other.value_.Clone();
+    return *this;
+  }
+  Pin(Pin&&) noexcept = default;
+  Pin& operator=(Pin&&) noexcept = default;
+
+  bool empty() const { return value_.empty(); }
+  const crypto::SecureBuffer& value() const { return value_; }
+  // The PIN as text, valid while this Pin lives and is unchanged.
+  std::string_view text() const { return value_.AsStringView(); }
+
+ private:
+  crypto::SecureBuffer value_;
+};
 // Where the key directory's KEK lives (issue 9 item 12; docs/KEYSTORE.md "Where the KEKs live"):
 // `kek_file`, else $SECPROF_KDC_KEK (64 hex digits), else "<keys_dir>.kek" (32 bytes, 0600,
 // created with the domain). It wraps every symmetric key in the registry and, derived (HKDF), the
@@ -65,7 +93,7 @@ struct KeyDirOptions {
   // token; an existing domain's recorded place is used thereafter. Empty: a file store.
   std::string ca_token;
   std::string ca_pkcs11_module;  // empty: the keystore default (SoftHSM2)
-  std::string ca_pin;            // empty: $SECPROF_PKCS11_PIN
+  Pin ca_pin;                    // the token's user PIN (the CLI: --pin or $SECPROF_PKCS11_PIN)
   // Kdc::Create refuses a SecProf_3/4 domain whose CA key is in a file store unless this is set
   // (audited as "override:file-ca-key").
   bool allow_file_ca_key = false;
@@ -156,9 +184,8 @@ class Kdc {
   Status RunOnce(std::chrono::milliseconds timeout);
   Status Serve(std::stop_token stop);
 
-  struct Impl;
-
  private:
+  struct Impl;  // kdc.cpp
   explicit Kdc(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
@@ -184,9 +211,6 @@ struct DomainKeys {
 Result<DomainKeys> OpenDomainKeys(const std::string& keys_dir, const std::string& owner,
                                   const Clock& clock, crypto::Random& rng,
                                   const KeyDirOptions& kek = {});
-// A signer for the domain CA key (issuing LDevIDs).
-Result<std::unique_ptr<crypto::Signer>> DomainCaSigner(const std::string& keys_dir,
-                                                       const KeyDirOptions& kek = {});
 // Moves the old layout's KEK out of `keys_dir`: <keys_dir>/wrap.kek becomes the KEK at the
 // location `kek` names (same bytes: the registry's wrapped keys stay valid), the file key store is
 // re-encrypted under the key derived from it, and the co-located KEK files are deleted. Resumable.
@@ -264,15 +288,10 @@ class OwnerTools {
   Result<IncidentOutcome> ReportIncident(const registry::Incident& incident, int64_t stage_size,
                                          double max_failure_rate, std::string_view actor = "owner");
 
-  struct Impl;
-
  private:
+  struct Impl;  // owner_tools.cpp
   explicit OwnerTools(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
-
-// Context strings of wrapped keys in the registry (domain::WrapKey).
-std::string PairwiseContext(std::string_view serial);
-std::string GroupContext(std::string_view group, int64_t epoch);
 
 }  // namespace secprof::kdc

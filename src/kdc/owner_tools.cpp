@@ -1,40 +1,30 @@
+// The owner's tools (OwnerTools; docs/DOMAIN.md "Owner commands"; draft §3.1: the owner admits,
+// retires and replaces things and maintains their firmware): the same files as the running KDC,
+// from another process.
 #include <filesystem>
 
 #include "internal.h"
-#include "owner_impl.h"
+#include "join_setup_code.h"
 #include "secprof/cbor/cbor.h"
-#include "secprof/crypto/hash.h"
+#include "secprof/core/fs.h"
+#include "secprof/cose/key.h"
 #include "secprof/domain/keys.h"
 #include "secprof/domain/protocol.h"
 #include "secprof/domain/setup_code.h"
 #include "secprof/kdc/kdc.h"
+#include "secprof/update/suit.h"
 #include "secprof/voucher/voucher.h"
-#include "setup_join.h"
 
 namespace secprof::kdc {
 
-int64_t UnixNow(const Clock& clock) {
-  return std::chrono::duration_cast<std::chrono::seconds>(clock.Now().time_since_epoch()).count();
-}
-
-std::string HexSha256(crypto::ByteView data) {
-  auto d = crypto::Sha256(data);
-  if (!d) return {};
-  return cbor::ToHex(crypto::ByteView(d->data(), d->size()));
-}
-
-Result<crypto::Bytes> NewGroupKey(crypto::ByteView kek, std::string_view group, int64_t epoch,
-                                  crypto::Random& rng) {
-  SECPROF_ASSIGN_OR_RETURN(crypto::SecureBuffer key, rng.DrawSecret(domain::kMasterKeySize));
-  return domain::WrapKey(kek, GroupContext(group, epoch), crypto::ByteView(key.data(), key.size()),
-                         rng);
-}
-
-registry::GroupRekeyFn RekeyWith(crypto::ByteView kek, crypto::Random& rng) {
-  return [kek, &rng](const std::string& group, int64_t new_epoch) -> Result<crypto::Bytes> {
-    return NewGroupKey(kek, group, new_epoch, rng);
-  };
-}
+// The state behind OwnerTools.
+struct OwnerTools::Impl {
+  std::string keys_dir;
+  const Clock& clock;
+  crypto::Random& rng;
+  std::unique_ptr<registry::Registry> reg;
+  DomainKeys keys;
+};
 
 namespace {
 // Owner commands do not sign with the domain CA key: its token (and PIN) is not needed.
@@ -158,6 +148,105 @@ Status OwnerTools::RemoveMember(std::string_view group, std::string_view serial,
 
 Status OwnerTools::ReleaseQuarantine(std::string_view serial, std::string_view actor) {
   return impl_->reg->ReleaseQuarantine(serial, actor);
+}
+
+// ---- maintenance (issue 5; docs/DOMAIN.md "Maintenance"): firmware store, campaigns, incidents
+
+namespace fs = std::filesystem;
+
+Status OwnerTools::TrustVendor(const identity::Certificate& vendor_ca) {
+  if (!vendor_ca.is_ca() || vendor_ca.subject().organization.empty())
+    return Fail(ErrorCode::kInvalidInput, "a vendor trust anchor must be a CA certificate with O");
+  SECPROF_TRY(CheckVendorCaDistinct(impl_->keys.domain_ca, vendor_ca));
+  SECPROF_TRY(SaveVendorCa(impl_->keys_dir, vendor_ca));
+  for (const auto& c : impl_->keys.vendor_cas)
+    if (c == vendor_ca) return {};
+  impl_->keys.vendor_cas.push_back(vendor_ca);
+  return {};
+}
+
+Result<int64_t> OwnerTools::AddFirmware(const crypto::Bytes& envelope,
+                                        const std::string& image_path, std::string_view model,
+                                        std::string_view actor) {
+  // Which vendor: the envelope's vendor-id must be one of this domain's manufacturer anchors.
+  SECPROF_ASSIGN_OR_RETURN(update::Envelope env, update::ParseEnvelope(envelope));
+  const update::Manifest& man = env.manifest;
+  SECPROF_ASSIGN_OR_RETURN(update::ImageParameters params, update::ImageParametersFor(man));
+  if (!params.vendor_id || !params.image_digest || !params.image_size)
+    return Fail(ErrorCode::kInvalidInput,
+                "firmware refused: the manifest sets no vendor-id, image digest or size");
+  const identity::Certificate* vendor_ca = nullptr;
+  for (const auto& ca : impl_->keys.vendor_cas)
+    if (domain::FirmwareVendorId(ca.subject().organization) == *params.vendor_id) vendor_ca = &ca;
+  if (!vendor_ca)
+    return Fail(ErrorCode::kVerifyFailed,
+                "firmware refused: its vendor-id names no manufacturer this domain trusts");
+  const std::string vendor = vendor_ca->subject().organization;
+  SECPROF_ASSIGN_OR_RETURN(crypto::PublicKey pk, vendor_ca->public_key());
+  SECPROF_ASSIGN_OR_RETURN(cose::Key key, cose::KeyFromPublic(pk));
+  if (auto v = update::VerifyEnvelope(env, key); !v)
+    return Fail(ErrorCode::kVerifyFailed, "firmware refused: signature does not verify with " +
+                                              vendor + "'s trust anchor: " + v.error().message());
+  if (auto c = update::CheckVendorClass(params, domain::FirmwareVendorId(vendor),
+                                        domain::FirmwareClassId(vendor, model));
+      !c)
+    return Fail(ErrorCode::kVerifyFailed, "firmware refused: " + c.error().message());
+  if (auto i = update::CheckImageFile(params, image_path); !i)
+    return Fail(ErrorCode::kVerifyFailed, "firmware refused: " + i.error().message());
+  SECPROF_ASSIGN_OR_RETURN(std::string image, ReadFile(image_path));
+  std::string digest = cbor::ToHex(params.image_digest->bytes);
+  std::string dir = impl_->keys_dir + "/firmware";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  std::string stored = dir + "/" + digest + ".bin";
+  SECPROF_TRY(WriteFileAtomic(stored, image, 0644));
+  registry::Firmware fw;
+  fw.vendor = vendor;
+  fw.model = std::string(model);
+  fw.sequence = man.sequence_number;
+  fw.envelope = envelope;
+  fw.image_path = fs::absolute(stored).string();
+  fw.image_size = image.size();
+  fw.image_digest = digest;
+  return impl_->reg->AddFirmware(fw, actor);
+}
+
+Result<int64_t> OwnerTools::StartCampaign(int64_t firmware_id, std::vector<std::string> serials,
+                                          int64_t stage_size, double max_failure_rate,
+                                          std::string_view actor, int64_t incident_id) {
+  SECPROF_ASSIGN_OR_RETURN(registry::Firmware fw, impl_->reg->GetFirmware(firmware_id));
+  if (serials.empty()) {
+    SECPROF_ASSIGN_OR_RETURN(auto things, impl_->reg->List());
+    for (const auto& t : things)
+      if (registry::IsActive(t.state) && t.vendor == fw.vendor && t.model == fw.model)
+        serials.push_back(t.serial);
+    if (serials.empty())
+      return Fail(ErrorCode::kNotFound,
+                  "no active " + fw.vendor + " " + fw.model + " things to update");
+  }
+  return impl_->reg->StartCampaign(firmware_id, serials, stage_size, max_failure_rate, actor,
+                                   incident_id);
+}
+
+Result<OwnerTools::IncidentOutcome> OwnerTools::ReportIncident(const registry::Incident& incident,
+                                                               int64_t stage_size,
+                                                               double max_failure_rate,
+                                                               std::string_view actor) {
+  IncidentOutcome out;
+  SECPROF_ASSIGN_OR_RETURN(out.incident_id, impl_->reg->RecordIncident(incident, actor));
+  SECPROF_ASSIGN_OR_RETURN(out.affected, impl_->reg->AffectedBy(out.incident_id));
+  SECPROF_ASSIGN_OR_RETURN(auto store, impl_->reg->ListFirmware());
+  const registry::Firmware* fix = nullptr;
+  for (const auto& fw : store)
+    if (fw.vendor == incident.vendor && fw.model == incident.model &&
+        fw.sequence > incident.max_sequence && (!fix || fw.sequence > fix->sequence))
+      fix = &fw;
+  if (!fix || out.affected.empty()) return out;
+  SECPROF_ASSIGN_OR_RETURN(out.campaign_id,
+                           impl_->reg->StartCampaign(fix->id, out.affected, stage_size,
+                                                     max_failure_rate, actor, out.incident_id));
+  SECPROF_TRY(impl_->reg->LinkIncidentCampaign(out.incident_id, out.campaign_id, actor));
+  return out;
 }
 
 }  // namespace secprof::kdc
