@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../../src/kdc/testing.h"  // PairwiseContext
 #include "secprof/core/fs.h"
 #include "secprof/crypto/random.h"
 #include "secprof/domain/keys.h"

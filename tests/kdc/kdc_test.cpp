@@ -23,6 +23,9 @@ namespace fs = std::filesystem;
 using namespace secprof::kdc::testing;
 using registry::State;
 
+// A reason's name, as KdcStats::refused counts it (secprof/kdc/reasons.h).
+std::string Name(Reason r) { return std::string(r.name()); }
+
 int CountAudit(registry::Registry& reg, const std::string& serial, const std::string& action) {
   auto entries = reg.Audit(serial);
   EXPECT_TRUE(entries) << entries.error().ToString();
@@ -121,7 +124,7 @@ TEST_F(KdcSecProf2, JoinWithSetupCodeThenReportOverDtlsPsk) {
   EXPECT_EQ(s.joins, 1u);
   EXPECT_EQ(s.join_repeats, 0u);
   EXPECT_EQ(s.requests, 2u);
-  EXPECT_EQ(s.refused["spoofed-reading"], 1u);
+  EXPECT_EQ(s.refused[Name(kSpoofedReading)], 1u);
 }
 
 TEST_F(KdcSecProf2, WrongProofIsUnauthorizedAndChangesNothing) {
@@ -139,7 +142,7 @@ TEST_F(KdcSecProf2, WrongProofIsUnauthorizedAndChangesNothing) {
   ASSERT_TRUE(t);
   EXPECT_EQ(t->state, State::kAllowed);
   EXPECT_EQ(t->joins, 0);
-  EXPECT_EQ(kdc->stats().refused["bad-proof"], 2u);
+  EXPECT_EQ(kdc->stats().refused[Name(kBadProof)], 2u);
   EXPECT_EQ(CountAudit(reg(), thing(0).serial, "refused:bad-proof"), 2);
   // The right code still works afterwards.
   r = JoinPsk(**udp, thing(0).serial, thing(0).setup_code);
@@ -159,7 +162,7 @@ TEST_F(KdcSecProf2, ReplayedJoinIsUnauthorized) {
   auto again = PostCbor(**udp, domain::path::kJoinPsk, j.request);
   ASSERT_TRUE(again);
   EXPECT_EQ(again->code, coap::kUnauthorized) << Text(*again);
-  EXPECT_NE(Text(*again).find("replayed"), std::string::npos) << Text(*again);
+  EXPECT_EQ(kdc->stats().refused[Name(kReplayOrStale)], 1u);
   EXPECT_EQ(reg().Get(thing(0).serial)->joins, 1);
   // A made-up nonce is refused the same way.
   crypto::Bytes forged_nonce(domain::kNonceSize, 0x42);
@@ -170,7 +173,7 @@ TEST_F(KdcSecProf2, ReplayedJoinIsUnauthorized) {
   ASSERT_TRUE(f);
   EXPECT_EQ(f->code, coap::kUnauthorized) << Text(*f);
   EXPECT_EQ(reg().Get(thing(1).serial)->state, State::kAllowed);
-  EXPECT_EQ(kdc->stats().refused["replay-or-stale"], 2u);
+  EXPECT_EQ(kdc->stats().refused[Name(kReplayOrStale)], 2u);
 }
 
 TEST_F(KdcSecProf2, UnknownSerialIsForbidden) {
@@ -186,7 +189,7 @@ TEST_F(KdcSecProf2, UnknownSerialIsForbidden) {
   auto t = reg().Get("stranger-000001");
   ASSERT_FALSE(t);
   EXPECT_EQ(t.error().code(), ErrorCode::kNotFound);
-  EXPECT_EQ(kdc->stats().refused["not-allowed"], 1u);
+  EXPECT_EQ(kdc->stats().refused[Name(kNotAllowed)], 1u);
 }
 
 TEST_F(KdcSecProf2, MalformedBodiesAreBadRequestsAndChangeNoThing) {
@@ -221,7 +224,7 @@ TEST_F(KdcSecProf2, MalformedBodiesAreBadRequestsAndChangeNoThing) {
     EXPECT_EQ((*before)[i].joins, (*after)[i].joins);
     EXPECT_EQ((*before)[i].updated, (*after)[i].updated);
   }
-  EXPECT_EQ(kdc->stats().refused["malformed"], 2 * std::size(bodies));
+  EXPECT_EQ(kdc->stats().refused[Name(kMalformed)], 2 * std::size(bodies));
   EXPECT_EQ(kdc->stats().joins, 0u);
 }
 
@@ -243,9 +246,8 @@ TEST_F(KdcSecProf2, JoinWindowClosesAfterItsLength) {
   Serving serving(*kdc);
   auto r = JoinPsk(**udp, thing(1).serial, thing(1).setup_code);
   EXPECT_EQ(r.code, coap::kForbidden) << Text(r);
-  EXPECT_NE(Text(r).find("window"), std::string::npos) << Text(r);
   EXPECT_EQ(reg().Get(thing(1).serial)->state, State::kAllowed);
-  EXPECT_EQ(kdc->stats().refused["window-closed"], 1u);
+  EXPECT_EQ(kdc->stats().refused[Name(kWindowClosed)], 1u);
 }
 
 TEST_F(KdcSecProf2, ZeroJoinWindowIsAlwaysOpen) {
@@ -330,8 +332,7 @@ TEST_F(KdcSecProf2, OperationalRequestsOverDisallowedCipherSuiteAreForbidden) {
   ASSERT_TRUE(rep);
   if (cipher == "PSK-AES128-CCM8") GTEST_SKIP() << "this libcoap negotiates the RFC 7925 suite";
   EXPECT_EQ(rep->code, coap::kForbidden) << Text(*rep);
-  EXPECT_NE(Text(*rep).find(cipher), std::string::npos) << Text(*rep);
-  EXPECT_EQ(kdc->stats().refused["cipher-suite"], 1u);
+  EXPECT_EQ(kdc->stats().refused[Name(kCipherSuite)], 1u);
 }
 
 TEST_F(KdcSecProf2, OperationalResourcesNeedDtls) {
@@ -436,7 +437,7 @@ TEST_F(KdcSecProf2, GroupKeysForMembersOnlyAndRekeyedOnRemoval) {
   ASSERT_EQ(g0b->members.size(), 1u);
   EXPECT_FALSE(std::equal(g0->key.data(), g0->key.data() + g0->key.size(), g0b->key.data()));
   EXPECT_EQ(ask(1, "lights").code, coap::kForbidden);
-  EXPECT_EQ(kdc->stats().refused["not-member"], 2u);
+  EXPECT_EQ(kdc->stats().refused[Name(kNotMember)], 2u);
 }
 
 // ------------------------------------------------------------------------------- SecProf_3
@@ -685,7 +686,7 @@ TEST_F(KdcSecProf3, SerialWithoutVoucherIsForbidden) {
   Enrolled e;
   EXPECT_EQ(Enroll(**c, t.serial, &e).code, coap::kForbidden);
   EXPECT_FALSE(tools_->registry().Get(t.serial));
-  EXPECT_EQ(kdc_->stats().refused["no-voucher"], 2u);
+  EXPECT_EQ(kdc_->stats().refused[Name(kNoVoucher)], 2u);
 }
 
 TEST_F(KdcSecProf3, RevokedLdevidIsRefusedInTheHandshake) {
@@ -701,7 +702,7 @@ TEST_F(KdcSecProf3, RevokedLdevidIsRefusedInTheHandshake) {
   ASSERT_TRUE(tools_->Retire(t.serial, State::kRevoked, "key compromise"));
   auto c = ConnectPki(kdc_->dtls_port(), e.ldevid_pem, e.key_pem);
   EXPECT_FALSE(c);
-  EXPECT_GE(kdc_->stats().refused["revoked-credential"], 1u);
+  EXPECT_GE(kdc_->stats().refused[Name(kRevokedCredential)], 1u);
   // Its IDevID cannot enroll again either.
   auto ic = ConnectIdevid(acme_dir_, t);
   ASSERT_TRUE(ic) << ic.error().ToString();

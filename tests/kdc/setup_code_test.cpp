@@ -42,6 +42,9 @@ class SteppedClock final : public Clock {
   std::atomic<int64_t> offset_{0};
 };
 
+// A reason's name, as KdcStats::refused counts it (secprof/kdc/reasons.h).
+std::string Name(Reason r) { return std::string(r.name()); }
+
 int CountAudit(registry::Registry& reg, const std::string& serial, const std::string& action) {
   auto entries = reg.Audit(serial);
   EXPECT_TRUE(entries) << entries.error().ToString();
@@ -179,7 +182,7 @@ TEST_F(KdcSetupCode, ForgedProofDoesNotBurnTheThingsNonce) {
   // ...and consumed it: the same request again is a replay.
   auto replay = Psk(**attacker, serial, nonce, Proof(thing(0).setup_code, serial, nonce));
   EXPECT_EQ(replay.code, coap::kUnauthorized) << Body(replay);
-  EXPECT_NE(Body(replay).find("replayed"), std::string::npos) << Body(replay);
+  EXPECT_EQ(kdc->stats().refused[Name(kReplayOrStale)], 1u);
 }
 
 // Item 4: within the grace a repeated join (the answer was lost) gets the same PSK, and is alerted.
@@ -234,12 +237,11 @@ TEST_F(KdcSetupCode, RepeatAfterTheGraceIsRefusedWithoutThePskAndAlerted) {
   // ...and the prepared j/psk with a correct proof does not get the PSK.
   auto r = Psk(**attacker, serial, nonce, Proof(thing(0).setup_code, serial, nonce));
   EXPECT_EQ(r.code, coap::kForbidden) << Body(r);
-  EXPECT_NE(Body(r).find("already joined"), std::string::npos) << Body(r);
   EXPECT_FALSE(Contains(r.payload, crypto::Bytes(legit.psk.data(), legit.psk.data() + 32)));
   EXPECT_EQ(Snap(reg(), serial), before);
   EXPECT_EQ(CountAudit(reg(), serial, "alert:join-repeat"), 1);
   EXPECT_EQ(CountAudit(reg(), serial, "refused:join-repeat-refused"), 1);
-  EXPECT_EQ(kdc->stats().refused.at("join-repeat-refused"), 1u);
+  EXPECT_EQ(kdc->stats().refused.at(Name(kJoinRepeatRefused)), 1u);
   // The legitimate thing is unaffected.
   auto dtls = ConnectPsk(kdc->dtls_port(), legit.identity, legit.psk);
   ASSERT_TRUE(dtls) << dtls.error().ToString();
