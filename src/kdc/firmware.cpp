@@ -28,8 +28,9 @@ Result<registry::Firmware> Offered(KdcContext& ctx, const registry::Thing& t,
   return (*offer)->second;
 }
 
-// fw/offer — docs/DOMAIN.md "Resources" and "Maintenance": the offer of a running campaign, if
-// any; records the running sequence once the request is accepted (issue 9 item 9).
+// fw/offer — docs/DOMAIN.md "Resources" and "Maintenance"; draft §3.1 (maintenance phase): the
+// offer of a running campaign, if any; records the running sequence once the request is accepted
+// (issue 9 item 9).
 Response OnFirmwareOffer(KdcContext& ctx, const Request& r) {
   auto t = ctx.Operational(r);
   if (!t) return ctx.Refuse(t.error(), "");
@@ -46,8 +47,9 @@ Response OnFirmwareOffer(KdcContext& ctx, const Request& r) {
   return Cbor(coap::kContent, domain::Encode(o));
 }
 
-// fw/manifest — docs/DOMAIN.md "Resources": the SUIT envelope of the offered firmware
-// (draft-ietf-suit-manifest; the thing verifies it against its vendor's key).
+// fw/manifest — docs/DOMAIN.md "Resources"; draft §4 threat 5 (firmware replacement): the SUIT
+// envelope of the offered firmware (draft-ietf-suit-manifest), which the thing verifies against
+// its vendor's key.
 Response OnFirmwareManifest(KdcContext& ctx, const Request& r) {
   auto t = ctx.Operational(r);
   if (!t) return ctx.Refuse(t.error(), "");
@@ -59,8 +61,8 @@ Response OnFirmwareManifest(KdcContext& ctx, const Request& r) {
                   .payload = fw->envelope};
 }
 
-// fw/image — docs/DOMAIN.md "Resources": the offered image, block-wise (RFC 7959 Block2);
-// audited "fw-fetched".
+// fw/image — docs/DOMAIN.md "Resources"; draft §3.1 (maintenance phase): the offered image,
+// block-wise (RFC 7959 Block2); audited "fw-fetched".
 Response OnFirmwareImage(KdcContext& ctx, const Request& r) {
   auto t = ctx.Operational(r);
   if (!t) return ctx.Refuse(t.error(), "");
@@ -79,8 +81,8 @@ Response OnFirmwareImage(KdcContext& ctx, const Request& r) {
                   .payload = it->second};
 }
 
-// fw/status — docs/DOMAIN.md "Resources" and "Maintenance" (REGISTRY.md, staged rollout): the
-// thing's outcome; the campaign advances or halts.
+// fw/status — docs/DOMAIN.md "Resources" and "Maintenance" (REGISTRY.md, staged rollout); draft
+// §3.1 (maintenance phase): the thing's outcome; the campaign advances or halts.
 Response OnFirmwareStatus(KdcContext& ctx, const Request& r) {
   auto t = ctx.Operational(r);
   if (!t) return ctx.Refuse(t.error(), "");

@@ -62,8 +62,9 @@ struct SetupJoined {
   crypto::Bytes sealed_psk;  // domain::SealJoinPsk under the stored setup-code key and the nonce
 };
 
-// j/nonce: may this serial have a nonce? Refused (nothing stored) for an unknown serial, one
-// without a setup code, a retired code, a thing that is not allowed or active.
+// docs/DOMAIN.md "SecProf_2: setup code". j/nonce: may this serial have a nonce? Refused (nothing
+// stored) for an unknown serial, one without a setup code, a retired code, a thing that is not
+// allowed or active.
 Status CheckNonceRequest(const SetupJoinEnv& env, const std::string& serial) {
   auto t = env.reg.Get(serial);
   auto code = t ? env.reg.GetSetupCode(serial) : Result<std::optional<registry::SetupCode>>();
@@ -78,11 +79,12 @@ Status CheckNonceRequest(const SetupJoinEnv& env, const std::string& serial) {
   return Ok();
 }
 
-// j/psk: validates the nonce without consuming it, checks the code is usable, verifies the proof
-// under K, refuses a repeated join of an active thing after the grace period (4.03
-// "join-repeat-refused", audited "alert:join-repeat"), then commissions and consumes the nonce in
-// one registry transaction (Registry::CommissionBySetupCode). Any refusal leaves the registry as
-// it was except for the alert entry.
+// docs/DOMAIN.md "SecProf_2: setup code" ("Proof", "Repeats"); draft §4 threat 3 (eavesdropping:
+// a replayed j/psk is refused). j/psk: validates the nonce without consuming it, checks the code is
+// usable, verifies the proof under K, refuses a repeated join of an active thing after the grace
+// period (4.03 "join-repeat-refused", audited "alert:join-repeat"), then commissions and consumes
+// the nonce in one registry transaction (Registry::CommissionBySetupCode). Any refusal leaves the
+// registry as it was except for the alert entry.
 Result<SetupJoined> SetupCodeJoin(const SetupJoinEnv& env, const domain::PskJoinRequest& req) {
   const std::string& serial = req.serial;
   // 1. The nonce: issued to this serial, unused, unexpired. Not consumed here (issue 9, item 9: a
@@ -165,7 +167,8 @@ Error WindowClosed() {
   return Error(ErrorCode::kConflict, kWindowClosed, "the join window is closed");  // 4.03
 }
 
-// j/nonce — docs/DOMAIN.md "Resources" and "SecProf_2: setup code" ("Proof"): a fresh nonce for
+// j/nonce — docs/DOMAIN.md "Resources" and "SecProf_2: setup code" ("Proof"); draft §7.1
+// (SecProf_2) and §4 threat 9 (denial of service: nonces are bounded): a fresh nonce for
 // an allowed serial whose code is usable, inside the join window; bounded per serial and in total
 // (docs/DOMAIN.md "Limits").
 Response OnJoinNonce(KdcContext& ctx, const Request& r) {
@@ -185,7 +188,8 @@ Response OnJoinNonce(KdcContext& ctx, const Request& r) {
 }
 
 // j/psk — docs/DOMAIN.md "Resources" and "SecProf_2: setup code" ("Proof", "Sealed answer",
-// "Repeats"): the PSK, sealed under the setup code and the nonce, for the holder of the code.
+// "Repeats"); draft §3.1 (bootstrapping) and §7.1 (SecProf_2): the PSK, sealed under the setup
+// code and the nonce, for the holder of the code.
 Response OnJoinPsk(KdcContext& ctx, const Request& r) {
   auto req = domain::DecodePskJoinRequest(r.payload);
   if (!req) return ctx.Refuse(req.error().WithReason(kMalformed), "");

@@ -59,8 +59,9 @@ Result<registry::Thing> Joining(KdcContext& ctx, const Request& r) {
   return *t;
 }
 
-// j/voucher — docs/DOMAIN.md "Resources": the owner's voucher for this serial, the domain CA
-// and the KDC's certificate, so the thing can check it joins the domain its owner chose.
+// j/voucher — docs/DOMAIN.md "Resources"; draft §7.1 (SecProf_3: authenticated first
+// association): the owner's voucher for this serial, the domain CA and the KDC's certificate, so
+// the thing can check it joins the domain its owner chose.
 Response OnVoucher(KdcContext& ctx, const Request& r) {
   auto t = Joining(ctx, r);
   if (!t) return ctx.Refuse(t.error(), r.peer.serial_number);
@@ -68,7 +69,9 @@ Response OnVoucher(KdcContext& ctx, const Request& r) {
   return Cbor(coap::kContent, domain::Encode(v));
 }
 
-// j/enroll — docs/DOMAIN.md "Resources" and "Roles and anchors": an LDevID for the CSR's key
+// j/enroll — docs/DOMAIN.md "Resources" and "Roles and anchors"; draft §3.1 (bootstrapping: "the
+// device identity and the secret keys used during normal operation are provided to the device
+// during this phase"): an LDevID for the CSR's key
 // (proof of possession: the CSR's signature), signed by the domain CA with the thing role, and a
 // fresh pairwise key; idempotent for the same key (the same LDevID and key again).
 Response OnEnroll(KdcContext& ctx, const Request& r) {

@@ -28,8 +28,8 @@ struct Kdc::Impl {
 
   // ---- DTLS callbacks ---------------------------------------------------------------------------
 
-  // docs/DOMAIN.md "Resources" (SecProf_2 operational DTLS-PSK): the PSK of an active thing's
-  // KDC-issued identity; none for a retired one (its handshake fails).
+  // docs/DOMAIN.md "Resources" (SecProf_2 operational DTLS-PSK); draft §7.1 (SecProf_2): the PSK
+  // of an active thing's KDC-issued identity; none for a retired one (its handshake fails).
   std::optional<crypto::SecureBuffer> PskFor(std::string_view identity) {
     auto t = ctx.reg->FindByCredential(registry::kCredentialPsk, identity);
     if (!t || !*t || !registry::IsActive((*t)->state)) return std::nullopt;
@@ -38,7 +38,8 @@ struct Kdc::Impl {
     return std::move(*k);
   }
 
-  // docs/DOMAIN.md "Refusals" (revoked-credential) and "Roles and anchors": refuses, in the
+  // docs/DOMAIN.md "Refusals" (revoked-credential) and "Roles and anchors"; draft §3.1 (end of
+  // life: a decommissioned thing's credential is no longer accepted): refuses, in the
   // handshake, an LDevID of this domain that is revoked or unknown (RFC 5280 §6.3 by registry
   // lookup instead of a CRL), or not signed by the domain CA alone. IDevIDs are authorized per
   // request (join_voucher.cpp).
