@@ -15,10 +15,6 @@ namespace {
 
 using registry::State;
 
-crypto::ByteView View(const crypto::SecureBuffer& b) {
-  return crypto::ByteView(b.data(), b.size());
-}
-
 constexpr const char* kRepeatAlert = "alert:join-repeat";
 
 }  // namespace
@@ -30,7 +26,7 @@ std::string SetupCodeContext(std::string_view serial) {
 Result<crypto::Bytes> WrapSetupCodeKey(crypto::ByteView kek, std::string_view serial,
                                        std::string_view code, crypto::Random& rng) {
   SECPROF_ASSIGN_OR_RETURN(crypto::SecureBuffer k, domain::SetupCodeKey(code, serial));
-  return domain::WrapKey(kek, SetupCodeContext(serial), View(k), rng);
+  return domain::WrapKey(kek, SetupCodeContext(serial), k.view(), rng);
 }
 
 Status ConvertLegacySetupCodes(registry::Registry& reg, crypto::ByteView kek, crypto::Random& rng) {
@@ -115,7 +111,7 @@ Result<SetupJoined> SetupCodeJoin(const SetupJoinEnv& env, const domain::PskJoin
   // 3. The proof under the stored setup-code key.
   auto k = domain::UnwrapKey(env.kek, SetupCodeContext(serial), (*code)->verifier);
   if (!k) return Fail(k.error().WithReason(kInternal));
-  if (auto p = domain::VerifyJoinProofWithKey(View(*k), serial, req.nonce, req.proof); !p)
+  if (auto p = domain::VerifyJoinProofWithKey(k->view(), serial, req.nonce, req.proof); !p)
     return Fail(p.error().WithReason(kBadProof));
   if (after_grace)
     return refuse_repeat("the grace period of " + std::to_string(env.grace.count()) +
@@ -136,12 +132,12 @@ Result<SetupJoined> SetupCodeJoin(const SetupJoinEnv& env, const domain::PskJoin
     auto fresh = env.rng.DrawSecret(domain::kMasterKeySize);
     if (!fresh) return Fail(fresh.error().WithReason(kInternal));
     psk = std::move(*fresh);
-    auto w = domain::WrapKey(env.kek, PairwiseContext(serial), View(psk), env.rng);
+    auto w = domain::WrapKey(env.kek, PairwiseContext(serial), psk.view(), env.rng);
     if (!w) return Fail(w.error().WithReason(kInternal));
     in.wrapped_key = std::move(*w);
   }
-  in.credential_fingerprint = HexSha256(View(psk));
-  auto sealed = domain::SealJoinPsk(View(*k), serial, req.nonce, View(psk), env.rng);
+  in.credential_fingerprint = HexSha256(psk.view());
+  auto sealed = domain::SealJoinPsk(k->view(), serial, req.nonce, psk.view(), env.rng);
   if (!sealed) return Fail(sealed.error().WithReason(kInternal));
   out.sealed_psk = std::move(*sealed);
   // 5. Commission and consume the nonce together; the registry re-checks nonce, code and grace.

@@ -15,10 +15,6 @@ using coap::Request;
 using coap::Response;
 using registry::State;
 
-crypto::ByteView View(const crypto::SecureBuffer& b) {
-  return crypto::ByteView(b.data(), b.size());
-}
-
 // docs/DOMAIN.md "Refusals" (the join rows) and "Roles and anchors"; draft §4 threat 2: a thing
 // proving its IDevID on a provisional session may join only as the serial the owner imported a
 // voucher for, from that voucher's vendor, under the voucher vendor's own CA (issue 9 item 3),
@@ -117,7 +113,7 @@ Response OnEnroll(KdcContext& ctx, const Request& r) {
     auto k = ctx.rng.DrawSecret(domain::kMasterKeySize);
     if (!k) return ctx.Refuse(k.error().WithReason(kInternal), t->serial);
     key = std::move(*k);
-    auto w = domain::WrapKey(ctx.kek(), PairwiseContext(t->serial), View(key), ctx.rng);
+    auto w = domain::WrapKey(ctx.kek(), PairwiseContext(t->serial), key.view(), ctx.rng);
     if (!w) return ctx.Refuse(w.error().WithReason(kInternal), t->serial);
     in.credential_id = cert->serial_hex();
     in.ldevid_pem = cert->ToPem();

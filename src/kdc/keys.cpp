@@ -19,8 +19,7 @@ std::string GroupContext(std::string_view group, int64_t epoch) {
 Result<crypto::Bytes> NewGroupKey(crypto::ByteView kek, std::string_view group, int64_t epoch,
                                   crypto::Random& rng) {
   SECPROF_ASSIGN_OR_RETURN(crypto::SecureBuffer key, rng.DrawSecret(domain::kMasterKeySize));
-  return domain::WrapKey(kek, GroupContext(group, epoch), crypto::ByteView(key.data(), key.size()),
-                         rng);
+  return domain::WrapKey(kek, GroupContext(group, epoch), key.view(), rng);
 }
 
 registry::GroupRekeyFn RekeyWith(crypto::ByteView kek, crypto::Random& rng) {
@@ -35,10 +34,6 @@ namespace {
 
 using coap::Request;
 using coap::Response;
-
-crypto::ByteView View(const crypto::SecureBuffer& b) {
-  return crypto::ByteView(b.data(), b.size());
-}
 
 // k/pair — docs/DOMAIN.md "Resources" (pairwise tickets, issue 9); draft §7.1 (SecProf_3:
 // information "protected in the sense of pairwise links"): a fresh K_AB for the caller and a
@@ -64,7 +59,7 @@ Response OnPairKey(KdcContext& ctx, const Request& r) {
     return ctx.Refuse(Error(ErrorCode::kInternal, kInternal, "rng"), t->serial);  // 5.00
   int64_t expires = UnixNow(ctx.clock) + ctx.opt.pair_key_lifetime.count();
   domain::TicketContents tc{t->serial, peer->serial, *kid, kab->Clone(), expires};
-  auto ticket = domain::SealTicket(View(*peer_master), tc, ctx.rng);
+  auto ticket = domain::SealTicket(peer_master->view(), tc, ctx.rng);
   if (!ticket) return ctx.Refuse(ticket.error().WithReason(kInternal), t->serial);
   (void)ctx.ledger->Audit("pair-key", t->serial, "peer " + peer->serial);
   ctx.CountRequest();
