@@ -59,9 +59,7 @@ struct KdcContext {
   mutable std::mutex stats_mu;
   KdcStats stats;
 
-  crypto::ByteView kek() const {
-    return crypto::ByteView(dk->wrap_kek.data(), dk->wrap_kek.size());
-  }
+  crypto::ByteView kek() const { return dk->wrap_kek.view(); }
   // Names alone: issuer and authority key identifier are the domain CA's. Whether the signature
   // is the domain CA's is checked in the handshake (VerifyPeer) and per request (ldevids).
   bool IssuedByDomain(const identity::Certificate& c) const;
