@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "secprof/core/fs.h"
+#include "secprof/core/hex.h"
 #include "secprof/crypto/hash.h"
 #include "secprof/keystore/file_store.h"
 
@@ -146,13 +147,7 @@ Result<std::string> KekId(ByteView kek) {
       crypto::Sha256Digest mac,
       crypto::HmacSha256(kek,
                          ByteView(reinterpret_cast<const uint8_t*>(kLabel), sizeof kLabel - 1)));
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < 8; ++i) {
-    s += d[mac[i] >> 4];
-    s += d[mac[i] & 15];
-  }
-  return s;
+  return ToHex(ByteView(mac.data(), 8));
 }
 
 bool PathInside(const std::string& path, const std::string& dir) {
