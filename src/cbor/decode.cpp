@@ -73,8 +73,8 @@ class Scanner {
       const size_t n = size_t{1} << (h.ai - 24);
       if (Left() < n)
         return Fail(Truncated("the argument of a " + std::string(MajorName(h.major)), h.offset));
-      h.arg = 0;
-      for (size_t i = 0; i < n; ++i) h.arg = (h.arg << 8) | in_[pos_++];
+      h.arg = GetBigN(in_.subspan(pos_), n);
+      pos_ += n;
     } else if (h.ai <= 30) {
       // §3: additional information 28, 29 and 30 are reserved; the item is not well-formed.
       return Fail(ErrorCode::kInvalidInput, "reserved additional information " +
@@ -256,8 +256,7 @@ class Builder {
         continue;
       }
       if (ib == 0xf9) {
-        Emit(Value::Float(
-            internal::HalfBitsToDouble(static_cast<uint16_t>(in[pos + 1] << 8 | in[pos + 2]))));
+        Emit(Value::Float(internal::HalfBitsToDouble(GetBig16(in.subspan(pos + 1)))));
         pos += 3;
         continue;
       }
@@ -266,8 +265,7 @@ class Builder {
         // 16, 17 and 18), so tag heads are read here too; the scan checked the argument length.
         const int ai = ib & 0x1f;
         size_t n = ai < 24 ? 0 : size_t{1} << (ai - 24);
-        uint64_t tag = ai < 24 ? static_cast<uint64_t>(ai) : 0;
-        for (size_t i = 1; i <= n; ++i) tag = (tag << 8) | in[pos + i];
+        const uint64_t tag = ai < 24 ? static_cast<uint64_t>(ai) : GetBigN(in.subspan(pos + 1), n);
         OpenTag(tag);
         pos += 1 + n;
         continue;
