@@ -9,24 +9,20 @@
 #include <mutex>
 
 #include "internal.h"
+#include "secprof/core/enum_names.h"
 #include "secprof/crypto/openssl_errors.h"
 #include "secprof/identity/identity.h"
 
 namespace secprof::coap {
 
-const char* MethodName(Method m) {
-  switch (m) {
-    case Method::kGet:
-      return "GET";
-    case Method::kPost:
-      return "POST";
-    case Method::kPut:
-      return "PUT";
-    case Method::kDelete:
-      return "DELETE";
-  }
-  return "?";
-}
+namespace {
+constexpr EnumName<Method> kMethodNames[] = {{Method::kGet, "GET"},
+                                             {Method::kPost, "POST"},
+                                             {Method::kPut, "PUT"},
+                                             {Method::kDelete, "DELETE"}};
+}  // namespace
+
+const char* MethodName(Method m) { return NameOf(kMethodNames, m, "?"); }
 
 std::string CodeString(Code code) {
   char buf[8];

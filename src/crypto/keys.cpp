@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "internal.h"
+#include "secprof/core/enum_names.h"
 #include "secprof/crypto/hash.h"
 
 namespace secprof::crypto {
@@ -272,32 +273,20 @@ Result<EvpPkeyPtr> P256PublicFromPoint(ByteView point) {
 
 // ---- names ----
 
-const char* KeyTypeName(KeyType type) {
-  switch (type) {
-    case KeyType::kP256:
-      return "P-256";
-    case KeyType::kEd25519:
-      return "Ed25519";
-    case KeyType::kX25519:
-      return "X25519";
-    case KeyType::kEd448:
-      return "Ed448";
-  }
-  return "unknown";
-}
+constexpr EnumName<KeyType> kKeyTypeNames[] = {{KeyType::kP256, "P-256"},
+                                               {KeyType::kEd25519, "Ed25519"},
+                                               {KeyType::kX25519, "X25519"},
+                                               {KeyType::kEd448, "Ed448"}};
+constexpr EnumName<SignatureAlgorithm> kSignatureAlgorithmNames[] = {
+    {SignatureAlgorithm::kEcdsaP256Sha256, "ECDSA P-256 SHA-256 (raw r||s)"},
+    {SignatureAlgorithm::kEcdsaP256Sha256Der, "ECDSA P-256 SHA-256 (DER)"},
+    {SignatureAlgorithm::kEd25519, "Ed25519"},
+    {SignatureAlgorithm::kEd448, "Ed448"}};
+
+const char* KeyTypeName(KeyType type) { return NameOf(kKeyTypeNames, type, "unknown"); }
 
 const char* SignatureAlgorithmName(SignatureAlgorithm alg) {
-  switch (alg) {
-    case SignatureAlgorithm::kEcdsaP256Sha256:
-      return "ECDSA P-256 SHA-256 (raw r||s)";
-    case SignatureAlgorithm::kEcdsaP256Sha256Der:
-      return "ECDSA P-256 SHA-256 (DER)";
-    case SignatureAlgorithm::kEd25519:
-      return "Ed25519";
-    case SignatureAlgorithm::kEd448:
-      return "Ed448";
-  }
-  return "unknown";
+  return NameOf(kSignatureAlgorithmNames, alg, "unknown");
 }
 
 KeyType KeyTypeFor(SignatureAlgorithm alg) {
