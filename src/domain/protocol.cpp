@@ -73,7 +73,7 @@ class MapIn {
   Result<crypto::SecureBuffer> Secret(int label, size_t min, size_t max) const {
     SECPROF_ASSIGN_OR_RETURN(Bytes b, Blob(label, min, max));
     crypto::SecureBuffer s(b);
-    std::fill(b.begin(), b.end(), uint8_t{0});
+    crypto::Cleanse(b);
     return s;
   }
   Result<int64_t> Int(int label, int64_t min, int64_t max, bool required = true) const {
