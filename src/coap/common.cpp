@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -34,14 +35,23 @@ std::string CodeString(Code code) {
 Bytes Text(std::string_view s) { return Bytes(s.begin(), s.end()); }
 std::string AsText(ByteView b) { return std::string(b.begin(), b.end()); }
 
+namespace {
+std::atomic<int> g_log_level{LOG_CRIT};  // SetLogLevel's value, applied by EnsureStarted
+}  // namespace
+
+void SetLogLevel(int syslog_level) {
+  g_log_level.store(syslog_level);
+  coap_set_log_level(static_cast<coap_log_t>(syslog_level));
+  coap_dtls_set_log_level(syslog_level);
+}
+
 namespace internal {
 
 void EnsureStarted() {
   static std::once_flag once;
   std::call_once(once, [] {
     coap_startup();
-    int level = LOG_CRIT;
-    if (const char* env = std::getenv("SECPROF_COAP_LOG")) level = std::atoi(env);
+    const int level = g_log_level.load();
     coap_set_log_level(static_cast<coap_log_t>(level));
     coap_dtls_set_log_level(level);
   });

@@ -13,8 +13,8 @@
 
 namespace secprof::coap::internal {
 
-// coap_startup() exactly once per process (std::call_once); libcoap's log level comes from
-// $SECPROF_COAP_LOG (a syslog level number, default 2 = LOG_CRIT: quiet).
+// coap_startup() exactly once per process (std::call_once); libcoap's log level is the one given
+// to coap::SetLogLevel (default 2 = LOG_CRIT: quiet).
 void EnsureStarted();
 
 struct ContextDeleter {
