@@ -313,7 +313,7 @@ class Builder {
         continue;
       }
       const cbor_decoder_result r = cbor_stream_decode(in.data() + pos, in.size() - pos, &cb, this);
-      if (failed_in_callback_) break;
+      if (failed_in_callback_ != Failure::kNone) break;
       if (r.status != CBOR_DECODER_FINISHED || r.read == 0)
         return Fail(ErrorCode::kInternal,
                     "libcbor rejected an item that the well-formedness scan accepted" + At(pos));
