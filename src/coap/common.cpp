@@ -199,8 +199,7 @@ Status FillPkiSetup(PkiHolder& h) {
       if (!h.anchors) return Fail(ErrorCode::kInternal, "X509_STORE_new failed");
       for (const auto& ca : *cas) {
         const unsigned char* p = ca.ToDer().data();
-        std::unique_ptr<X509, decltype(&X509_free)> x(
-            d2i_X509(nullptr, &p, static_cast<long>(ca.ToDer().size())), &X509_free);
+        openssl::X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(ca.ToDer().size())));
         if (!x || X509_STORE_add_cert(h.anchors.get(), x.get()) != 1)
           return Fail(crypto::OpenSslError("coap PKI: trust anchor into the verify store"));
       }
