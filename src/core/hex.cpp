@@ -51,6 +51,23 @@ std::string ToHex(ByteView b) {
 
 Result<Bytes> FromHex(std::string_view hex) { return Decode(hex, /*skip_space=*/false); }
 
+Status FromHexInto(std::string_view hex, std::span<uint8_t> out) {
+  if (hex.size() != 2 * out.size())
+    return Fail(ErrorCode::kInvalidInput, "expected " + std::to_string(2 * out.size()) +
+                                              " hex digits, got " + std::to_string(hex.size()));
+  for (size_t i = 0; i < out.size(); ++i) {
+    const int hi = Nibble(hex[2 * i]);
+    const int lo = Nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) {
+      const size_t at = hi < 0 ? 2 * i : 2 * i + 1;
+      return Fail(ErrorCode::kInvalidInput, "invalid hex digit '" + std::string(1, hex[at]) +
+                                                "' at position " + std::to_string(at));
+    }
+    out[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return Ok();
+}
+
 Result<Bytes> FromHexIgnoringSpace(std::string_view hex) { return Decode(hex, /*skip_space=*/true); }
 
 }  // namespace secprof

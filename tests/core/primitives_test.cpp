@@ -46,6 +46,20 @@ TEST(HexTest, FromHexRefusesOddLengthAndNonHex) {
       << where.error().message();
 }
 
+TEST(HexTest, FromHexIntoFillsExactlyTheBuffer) {
+  uint8_t out[3] = {};
+  ASSERT_TRUE(FromHexInto("0aFf10", out));
+  EXPECT_EQ(out[0], 0x0a);
+  EXPECT_EQ(out[1], 0xff);
+  EXPECT_EQ(out[2], 0x10);
+  EXPECT_FALSE(FromHexInto("0aff", out));      // too short
+  EXPECT_FALSE(FromHexInto("0aff1000", out));  // too long
+  auto bad = FromHexInto("0aXf10", out);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidInput);
+  EXPECT_NE(bad.error().message().find("position 2"), std::string::npos);
+}
+
 TEST(HexTest, FromHexIgnoringSpaceSkipsOnlyWhitespace) {
   auto r = FromHexIgnoringSpace(" de ad\r\n\tBE ef ");
   ASSERT_TRUE(r);

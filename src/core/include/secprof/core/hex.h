@@ -6,6 +6,7 @@
 //   FromHexIgnoringSpace("9f 86\n d0") -> the bytes: for text a person typed or pasted
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,10 @@ std::string ToHex(ByteView b);
 // Strict: exactly two hex digits (0-9, a-f, A-F) per byte, nothing else. kInvalidInput on an odd
 // number of digits or any other character (the message names the character and its position).
 Result<Bytes> FromHex(std::string_view hex);
+
+// Strict decoding into caller-owned memory (a SecureBuffer for a key given in hex): exactly
+// 2 * out.size() hex digits. kInvalidInput otherwise; `out` may then hold part of the bytes.
+Status FromHexInto(std::string_view hex, std::span<uint8_t> out);
 
 // As FromHex, but ASCII space, tab, CR and LF anywhere are skipped (hex dumps, test vectors and
 // command-line arguments). Any other non-hex character is kInvalidInput.
