@@ -22,13 +22,6 @@ namespace fs = std::filesystem;
 using crypto::ByteView;
 using crypto::SecureBuffer;
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 // 0600, exactly kKekSize bytes, a regular file (no symlink).
@@ -101,23 +94,17 @@ Status WriteNewKekFile(const std::string& path, ByteView key, crypto::Random& rn
 }
 
 Result<Kek> LoadKek(const KekLocation& loc, bool create, crypto::Random& rng) {
-  if (loc.file.empty() && !loc.env_var.empty()) {
-    if (const char* v = std::getenv(loc.env_var.c_str()); v != nullptr && *v != '\0') {
-      const std::string_view hex(v);
-      if (hex.size() != 2 * kKekSize)
-        return Fail(ErrorCode::kInvalidInput,
-                    "$" + loc.env_var + " must be " + std::to_string(2 * kKekSize) + " hex digits");
-      Kek k;
-      k.key = SecureBuffer(kKekSize);
-      for (size_t i = 0; i < kKekSize; ++i) {
-        int hi = HexDigit(hex[2 * i]), lo = HexDigit(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-          return Fail(ErrorCode::kInvalidInput, "$" + loc.env_var + " is not hexadecimal");
-        k.key.data()[i] = static_cast<uint8_t>(hi * 16 + lo);
-      }
-      k.where = "env:" + loc.env_var;
-      return k;
-    }
+  if (loc.file.empty() && !loc.env_var.empty() && !loc.env_value.empty()) {
+    const std::string_view hex(loc.env_value);
+    if (hex.size() != 2 * kKekSize)
+      return Fail(ErrorCode::kInvalidInput,
+                  "$" + loc.env_var + " must be " + std::to_string(2 * kKekSize) + " hex digits");
+    Kek k;
+    k.key = SecureBuffer(kKekSize);
+    if (!FromHexInto(hex, k.key.span()))
+      return Fail(ErrorCode::kInvalidInput, "$" + loc.env_var + " is not hexadecimal");
+    k.where = "env:" + loc.env_var;
+    return k;
   }
   const std::string path = loc.file.empty() ? loc.default_file : loc.file;
   if (path.empty()) return Fail(ErrorCode::kInvalidInput, "no key-encryption key location");
