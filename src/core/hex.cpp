@@ -68,6 +68,8 @@ Status FromHexInto(std::string_view hex, std::span<uint8_t> out) {
   return Ok();
 }
 
-Result<Bytes> FromHexIgnoringSpace(std::string_view hex) { return Decode(hex, /*skip_space=*/true); }
+Result<Bytes> FromHexIgnoringSpace(std::string_view hex) {
+  return Decode(hex, /*skip_space=*/true);
+}
 
 }  // namespace secprof
