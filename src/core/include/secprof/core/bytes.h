@@ -52,7 +52,9 @@ inline void StoreBig64(std::span<uint8_t> out, uint64_t v) {
 
 // Reads a big-endian integer from the first 2/4/8 bytes of `in`. REQUIRES in.size() is at least
 // that many bytes.
-inline uint16_t GetBig16(ByteView in) { return static_cast<uint16_t>((unsigned{in[0]} << 8) | in[1]); }
+inline uint16_t GetBig16(ByteView in) {
+  return static_cast<uint16_t>((unsigned{in[0]} << 8) | in[1]);
+}
 inline uint32_t GetBig32(ByteView in) {
   uint32_t v = 0;
   for (size_t i = 0; i < 4; ++i) v = (v << 8) | in[i];
