@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <optional>
 #include <string>
 #include <vector>
@@ -73,8 +74,8 @@ class Scanner {
       const size_t n = size_t{1} << (h.ai - 24);
       if (Left() < n)
         return Fail(Truncated("the argument of a " + std::string(MajorName(h.major)), h.offset));
-      h.arg = 0;
-      for (size_t i = 0; i < n; ++i) h.arg = (h.arg << 8) | in_[pos_++];
+      h.arg = GetBigN(in_.subspan(pos_), n);
+      pos_ += n;
     } else if (h.ai <= 30) {
       // §3: additional information 28, 29 and 30 are reserved; the item is not well-formed.
       return Fail(ErrorCode::kInvalidInput, "reserved additional information " +
@@ -211,34 +212,75 @@ class Builder {
   explicit Builder(const Limits& limits) : limits_(limits) {}
 
   Result<Value> Run(ByteView in) {
+    // libcbor is C: no exception may unwind through its frames. Every callback is noexcept and
+    // runs its body through Guarded, which turns an exception (std::bad_alloc from a container
+    // growing) into a recorded failure that Run reports once libcbor has returned.
     cbor_callbacks cb = cbor_empty_callbacks;
-    cb.uint8 = [](void* c, uint8_t v) { Self(c)->Emit(Value::Unsigned(v)); };
-    cb.uint16 = [](void* c, uint16_t v) { Self(c)->Emit(Value::Unsigned(v)); };
-    cb.uint32 = [](void* c, uint32_t v) { Self(c)->Emit(Value::Unsigned(v)); };
-    cb.uint64 = [](void* c, uint64_t v) { Self(c)->Emit(Value::Unsigned(v)); };
-    cb.negint8 = [](void* c, uint8_t v) { Self(c)->Emit(Value::Negative(v)); };
-    cb.negint16 = [](void* c, uint16_t v) { Self(c)->Emit(Value::Negative(v)); };
-    cb.negint32 = [](void* c, uint32_t v) { Self(c)->Emit(Value::Negative(v)); };
-    cb.negint64 = [](void* c, uint64_t v) { Self(c)->Emit(Value::Negative(v)); };
-    cb.byte_string = [](void* c, cbor_data d, size_t n) { Self(c)->String(false, d, n); };
-    cb.string = [](void* c, cbor_data d, size_t n) { Self(c)->String(true, d, n); };
-    cb.byte_string_start = [](void* c) { Self(c)->Open(Frame::kBytes, 0, true); };
-    cb.string_start = [](void* c) { Self(c)->Open(Frame::kText, 0, true); };
-    cb.array_start = [](void* c, size_t n) { Self(c)->Open(Frame::kArray, n, false); };
-    cb.indef_array_start = [](void* c) { Self(c)->Open(Frame::kArray, 0, true); };
-    cb.map_start = [](void* c, size_t n) { Self(c)->Open(Frame::kMap, 2 * n, false); };
-    cb.indef_map_start = [](void* c) { Self(c)->Open(Frame::kMap, 0, true); };
-    cb.tag = [](void* c, uint64_t t) { Self(c)->OpenTag(t); };
-    cb.float4 = [](void* c, float f) {
+    cb.uint8 = [](void* c, uint8_t v) noexcept {
+      Guarded(c, [&](Builder* b) { b->Emit(Value::Unsigned(v)); });
+    };
+    cb.uint16 = [](void* c, uint16_t v) noexcept {
+      Guarded(c, [&](Builder* b) { b->Emit(Value::Unsigned(v)); });
+    };
+    cb.uint32 = [](void* c, uint32_t v) noexcept {
+      Guarded(c, [&](Builder* b) { b->Emit(Value::Unsigned(v)); });
+    };
+    cb.uint64 = [](void* c, uint64_t v) noexcept {
+      Guarded(c, [&](Builder* b) { b->Emit(Value::Unsigned(v)); });
+    };
+    cb.negint8 = [](void* c, uint8_t v) noexcept {
+      Guarded(c, [&](Builder* b) { b->Emit(Value::Negative(v)); });
+    };
+    cb.negint16 = [](void* c, uint16_t v) noexcept {
+      Guarded(c, [&](Builder* b) { b->Emit(Value::Negative(v)); });
+    };
+    cb.negint32 = [](void* c, uint32_t v) noexcept {
+      Guarded(c, [&](Builder* b) { b->Emit(Value::Negative(v)); });
+    };
+    cb.negint64 = [](void* c, uint64_t v) noexcept {
+      Guarded(c, [&](Builder* b) { b->Emit(Value::Negative(v)); });
+    };
+    cb.byte_string = [](void* c, cbor_data d, size_t n) noexcept {
+      Guarded(c, [&](Builder* b) { b->String(false, d, n); });
+    };
+    cb.string = [](void* c, cbor_data d, size_t n) noexcept {
+      Guarded(c, [&](Builder* b) { b->String(true, d, n); });
+    };
+    cb.byte_string_start = [](void* c) noexcept {
+      Guarded(c, [&](Builder* b) { b->Open(Frame::kBytes, 0, true); });
+    };
+    cb.string_start = [](void* c) noexcept {
+      Guarded(c, [&](Builder* b) { b->Open(Frame::kText, 0, true); });
+    };
+    cb.array_start = [](void* c, size_t n) noexcept {
+      Guarded(c, [&](Builder* b) { b->Open(Frame::kArray, n, false); });
+    };
+    cb.indef_array_start = [](void* c) noexcept {
+      Guarded(c, [&](Builder* b) { b->Open(Frame::kArray, 0, true); });
+    };
+    cb.map_start = [](void* c, size_t n) noexcept {
+      Guarded(c, [&](Builder* b) { b->Open(Frame::kMap, 2 * n, false); });
+    };
+    cb.indef_map_start = [](void* c) noexcept {
+      Guarded(c, [&](Builder* b) { b->Open(Frame::kMap, 0, true); });
+    };
+    cb.tag = [](void* c, uint64_t t) noexcept { Guarded(c, [&](Builder* b) { b->OpenTag(t); }); };
+    cb.float4 = [](void* c, float f) noexcept {
       uint32_t u;
       std::memcpy(&u, &f, sizeof u);
-      Self(c)->Emit(Value::Float(internal::SingleBitsToDouble(u)));
+      Guarded(c, [&](Builder* b) { b->Emit(Value::Float(internal::SingleBitsToDouble(u))); });
     };
-    cb.float8 = [](void* c, double d) { Self(c)->Emit(Value::Float(d)); };
-    cb.boolean = [](void* c, bool b) { Self(c)->Emit(Value::Bool(b)); };
-    cb.null = [](void* c) { Self(c)->Emit(Value::Null()); };
-    cb.undefined = [](void* c) { Self(c)->Emit(Value::Undefined()); };
-    cb.indef_break = [](void* c) { Self(c)->Break(); };
+    cb.float8 = [](void* c, double d) noexcept {
+      Guarded(c, [&](Builder* b) { b->Emit(Value::Float(d)); });
+    };
+    cb.boolean = [](void* c, bool v) noexcept {
+      Guarded(c, [&](Builder* b) { b->Emit(Value::Bool(v)); });
+    };
+    cb.null = [](void* c) noexcept { Guarded(c, [](Builder* b) { b->Emit(Value::Null()); }); };
+    cb.undefined = [](void* c) noexcept {
+      Guarded(c, [](Builder* b) { b->Emit(Value::Undefined()); });
+    };
+    cb.indef_break = [](void* c) noexcept { Guarded(c, [](Builder* b) { b->Break(); }); };
 
     size_t pos = 0;
     while (pos < in.size() && !result_ && !error_) {
@@ -256,8 +298,7 @@ class Builder {
         continue;
       }
       if (ib == 0xf9) {
-        Emit(Value::Float(
-            internal::HalfBitsToDouble(static_cast<uint16_t>(in[pos + 1] << 8 | in[pos + 2]))));
+        Emit(Value::Float(internal::HalfBitsToDouble(GetBig16(in.subspan(pos + 1)))));
         pos += 3;
         continue;
       }
@@ -266,18 +307,22 @@ class Builder {
         // 16, 17 and 18), so tag heads are read here too; the scan checked the argument length.
         const int ai = ib & 0x1f;
         size_t n = ai < 24 ? 0 : size_t{1} << (ai - 24);
-        uint64_t tag = ai < 24 ? static_cast<uint64_t>(ai) : 0;
-        for (size_t i = 1; i <= n; ++i) tag = (tag << 8) | in[pos + i];
+        const uint64_t tag = ai < 24 ? static_cast<uint64_t>(ai) : GetBigN(in.subspan(pos + 1), n);
         OpenTag(tag);
         pos += 1 + n;
         continue;
       }
       const cbor_decoder_result r = cbor_stream_decode(in.data() + pos, in.size() - pos, &cb, this);
+      if (failed_in_callback_ != Failure::kNone) break;
       if (r.status != CBOR_DECODER_FINISHED || r.read == 0)
         return Fail(ErrorCode::kInternal,
                     "libcbor rejected an item that the well-formedness scan accepted" + At(pos));
       pos += r.read;
     }
+    if (failed_in_callback_ == Failure::kOutOfMemory)
+      return Fail(ErrorCode::kLimit, "out of memory while decoding CBOR" + At(pos));
+    if (failed_in_callback_ == Failure::kException)
+      return Fail(ErrorCode::kInternal, "unexpected exception while decoding CBOR" + At(pos));
     if (error_) return Fail(*error_);
     if (!result_ || pos != in.size())
       return Fail(ErrorCode::kInternal, "CBOR decoder ended in an inconsistent state" + At(pos));
@@ -295,7 +340,21 @@ class Builder {
     std::string chunks;  // the concatenated chunks of an indefinite-length string
   };
 
-  static Builder* Self(void* c) { return static_cast<Builder*>(c); }
+  enum class Failure { kNone, kOutOfMemory, kException };
+
+  // Runs `body` for the Builder behind libcbor's context pointer. Catches everything: recording
+  // the failure allocates nothing, so the handler itself cannot throw.
+  template <class Body>
+  static void Guarded(void* c, Body&& body) noexcept {
+    Builder* b = static_cast<Builder*>(c);
+    try {
+      body(b);
+    } catch (const std::bad_alloc&) {
+      b->failed_in_callback_ = Failure::kOutOfMemory;
+    } catch (...) {
+      b->failed_in_callback_ = Failure::kException;
+    }
+  }
 
   void Open(Frame::Kind kind, uint64_t n, bool indefinite) {
     if (!indefinite && n == 0) {
@@ -416,6 +475,7 @@ class Builder {
   std::vector<Frame> stack_;
   std::optional<Value> result_;
   std::optional<Error> error_;
+  Failure failed_in_callback_ = Failure::kNone;
 };
 
 }  // namespace

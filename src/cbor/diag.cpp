@@ -212,45 +212,6 @@ std::string Diagnostic(const Value& v) {
   return out;
 }
 
-std::string ToHex(ByteView b) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(b.size() * 2);
-  for (uint8_t c : b) {
-    out += kDigits[c >> 4];
-    out += kDigits[c & 15];
-  }
-  return out;
-}
-
-Result<Bytes> FromHex(std::string_view hex) {
-  Bytes out;
-  int hi = -1;
-  for (size_t i = 0; i < hex.size(); ++i) {
-    const char c = hex[i];
-    int v;
-    if (c >= '0' && c <= '9')
-      v = c - '0';
-    else if (c >= 'a' && c <= 'f')
-      v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F')
-      v = c - 'A' + 10;
-    else if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
-      continue;
-    else
-      return Fail(ErrorCode::kInvalidInput,
-                  "invalid hex digit '" + std::string(1, c) + "' at position " + std::to_string(i));
-    if (hi < 0) {
-      hi = v;
-    } else {
-      out.push_back(static_cast<uint8_t>(hi << 4 | v));
-      hi = -1;
-    }
-  }
-  if (hi >= 0) return Fail(ErrorCode::kInvalidInput, "odd number of hex digits");
-  return out;
-}
-
 bool IsValidUtf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
     uint32_t cp;

@@ -68,7 +68,8 @@ class Encoder {
   // §4.1: the shortest of binary16/32/64 that represents the value exactly.
   static void PutFloat(double d, Bytes& out) {
     if (auto h = internal::DoubleToHalfExact(d)) {
-      out.insert(out.end(), {0xf9, static_cast<uint8_t>(*h >> 8), static_cast<uint8_t>(*h)});
+      out.push_back(0xf9);
+      PutBig16(out, *h);
       return;
     }
     std::array<unsigned char, 9> buf{};

@@ -171,10 +171,12 @@ Result<std::vector<std::unique_ptr<thing::Agent>>> Fleet(const fs::path& dir, do
     // Without SoftHSM2 the demo falls back to file stores, recorded as an override (and reported
     // as a failure of SecProf_3/4 below).
     io.allow_file_keys = token == g_tokens.end();
+    if (const char* v = std::getenv("SECPROF_THING_KEK")) io.kek_env = v;
     SECPROF_TRY(thing::Agent::Init(io));
     thing::AgentOptions ao;
     ao.state_dir = io.state_dir;
     ao.timeout = std::chrono::milliseconds(3000);
+    ao.kek_env = io.kek_env;
     if (token != g_tokens.end()) ao.pkcs11 = token->second;
     SECPROF_ASSIGN_OR_RETURN(auto a, thing::Agent::Open(ao));
     out.push_back(std::move(a));
@@ -264,6 +266,7 @@ ProfileRun RunManaged(const fs::path& dir, domain::Profile p, int count) {
   ko.db_path = (dir / "kdc.db").string();
   ko.owner = "Demo-Owner";
   ko.vendor_ca_files = {(dir / "factory" / m.ca_certificate).string()};
+  if (const char* v = std::getenv(kdc::kKdcKekEnvVar)) ko.kek.kek_env = v;
   if (auto tok = g_tokens.find(p); tok != g_tokens.end()) {
     ko.kek.ca_token = tok->second.token_label;  // the domain CA key in the token too
     ko.kek.ca_pin = kdc::Pin(tok->second.pin);

@@ -210,6 +210,7 @@ Status RunKdc(const RunArgs& a) {
   o.on_clone = a.on_clone == "audit" ? kdc::OnClone::kAudit : kdc::OnClone::kQuarantine;
   o.clone_window = std::chrono::seconds(a.clone_window);
   o.kek.kek_file = a.kek_file;
+  if (const char* v = std::getenv(kdc::kKdcKekEnvVar)) o.kek.kek_env = v;
   o.kek.allow_colocated_kek = a.allow_colocated_kek;
   o.kek.ca_token = a.ca_token;
   o.kek.ca_pkcs11_module = a.ca_module;
@@ -298,6 +299,7 @@ struct OwnerArgs {
 kdc::KeyDirOptions Kek(const OwnerArgs& a) {
   kdc::KeyDirOptions k;
   k.kek_file = a.kek_file;
+  if (const char* v = std::getenv(kdc::kKdcKekEnvVar)) k.kek_env = v;
   k.allow_colocated_kek = a.allow_colocated_kek;
   return k;
 }

@@ -202,6 +202,7 @@ Result<std::unique_ptr<Agent>> OpenAgent(const ThingArgs& a) {
   o.pkcs11.module_path = a.pkcs11_module;
   o.pkcs11.pin = a.pin;
   o.kek_file = a.kek_file;
+  if (const char* v = std::getenv("SECPROF_THING_KEK")) o.kek_env = v;
   o.allow_colocated_kek = a.allow_colocated_kek;
   o.allow_file_keys = a.allow_file_keys;
   return Agent::Open(std::move(o));
@@ -241,6 +242,7 @@ int Init(const ThingArgs& a) {
   o.serial = a.serial;
   o.profile = *profile;
   o.kek_file = a.kek_file;
+  if (const char* v = std::getenv("SECPROF_THING_KEK")) o.kek_env = v;
   o.allow_colocated_kek = a.allow_colocated_kek;
   o.allow_file_keys = a.allow_file_keys;
   if (auto st = Agent::Init(o); !st) return ExitFor(st.error(), Reach::kLocal);

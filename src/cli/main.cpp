@@ -1,12 +1,17 @@
 // secprof: IoT security profiles (draft-garcia-security-mitigations-and-profiles) made executable.
+#include <cstdlib>
 #include <iostream>
 
 #include "command.h"
+#include "secprof/coap/coap.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
       "secprof: IoT security profiles after draft-garcia-security-mitigations-and-profiles.\n"
       "Catalog of threats, mitigations and profiles; assessment of system models."};
+  // Libraries read no environment variables; the CLI passes them on.
+  if (const char* level = std::getenv("SECPROF_COAP_LOG"))
+    secprof::coap::SetLogLevel(std::atoi(level));
   app.require_subcommand(1);
   app.set_version_flag("--version", "secprof 0.1.0");
   secprof::cli::Context ctx;

@@ -3,30 +3,27 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 
 #include "internal.h"
+#include "secprof/core/enum_names.h"
 #include "secprof/crypto/openssl_errors.h"
 #include "secprof/identity/identity.h"
 
 namespace secprof::coap {
 
-const char* MethodName(Method m) {
-  switch (m) {
-    case Method::kGet:
-      return "GET";
-    case Method::kPost:
-      return "POST";
-    case Method::kPut:
-      return "PUT";
-    case Method::kDelete:
-      return "DELETE";
-  }
-  return "?";
-}
+namespace {
+constexpr EnumName<Method> kMethodNames[] = {{Method::kGet, "GET"},
+                                             {Method::kPost, "POST"},
+                                             {Method::kPut, "PUT"},
+                                             {Method::kDelete, "DELETE"}};
+}  // namespace
+
+const char* MethodName(Method m) { return NameOf(kMethodNames, m, "?"); }
 
 std::string CodeString(Code code) {
   char buf[8];
@@ -38,14 +35,23 @@ std::string CodeString(Code code) {
 Bytes Text(std::string_view s) { return Bytes(s.begin(), s.end()); }
 std::string AsText(ByteView b) { return std::string(b.begin(), b.end()); }
 
+namespace {
+std::atomic<int> g_log_level{LOG_CRIT};  // SetLogLevel's value, applied by EnsureStarted
+}  // namespace
+
+void SetLogLevel(int syslog_level) {
+  g_log_level.store(syslog_level);
+  coap_set_log_level(static_cast<coap_log_t>(syslog_level));
+  coap_dtls_set_log_level(syslog_level);
+}
+
 namespace internal {
 
 void EnsureStarted() {
   static std::once_flag once;
   std::call_once(once, [] {
     coap_startup();
-    int level = LOG_CRIT;
-    if (const char* env = std::getenv("SECPROF_COAP_LOG")) level = std::atoi(env);
+    const int level = g_log_level.load();
     coap_set_log_level(static_cast<coap_log_t>(level));
     coap_dtls_set_log_level(level);
   });
@@ -193,8 +199,7 @@ Status FillPkiSetup(PkiHolder& h) {
       if (!h.anchors) return Fail(ErrorCode::kInternal, "X509_STORE_new failed");
       for (const auto& ca : *cas) {
         const unsigned char* p = ca.ToDer().data();
-        std::unique_ptr<X509, decltype(&X509_free)> x(
-            d2i_X509(nullptr, &p, static_cast<long>(ca.ToDer().size())), &X509_free);
+        openssl::X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(ca.ToDer().size())));
         if (!x || X509_STORE_add_cert(h.anchors.get(), x.get()) != 1)
           return Fail(crypto::OpenSslError("coap PKI: trust anchor into the verify store"));
       }

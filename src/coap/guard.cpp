@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include "secprof/core/bytes.h"
+
 namespace secprof::coap::internal {
 
 namespace {
@@ -233,7 +235,7 @@ std::optional<CoapHead> ParseCoapHead(ByteView d) {
   size_t tkl = d[0] & 0x0f;
   if (tkl > 8 || d.size() < 4 + tkl) return std::nullopt;
   h.code = d[1];
-  h.message_id = static_cast<uint16_t>((d[2] << 8) | d[3]);
+  h.message_id = GetBig16(d.subspan(2));
   h.token.assign(d.begin() + 4, d.begin() + 4 + static_cast<std::ptrdiff_t>(tkl));
   size_t i = 4 + tkl;
   unsigned number = 0;
@@ -246,7 +248,7 @@ std::optional<CoapHead> ParseCoapHead(ByteView d) {
       i += 1;
     } else if (nibble == 14) {
       if (i + 2 > d.size()) return false;
-      *out = 269u + ((unsigned{d[i]} << 8) | d[i + 1]);
+      *out = 269u + GetBig16(d.subspan(i));
       i += 2;
     } else {
       return false;  // 15 is reserved (RFC 7252 §3.1)
@@ -267,7 +269,7 @@ std::optional<CoapHead> ParseCoapHead(ByteView d) {
     number += delta;
     uint64_t v = 0;
     if (len <= 8) {
-      for (unsigned k = 0; k < len; ++k) v = (v << 8) | d[i + k];
+      v = GetBigN(d.subspan(i), len);
     }
     if (number == kOptBlock1) {
       if (len > 3) return std::nullopt;  // RFC 7959 §2.2: 0-3 bytes
@@ -291,8 +293,7 @@ void PutOption(Bytes& out, unsigned* last, unsigned number, ByteView value) {
   auto nibble = [](size_t x) -> unsigned { return x < 13 ? unsigned(x) : x < 269 ? 13u : 14u; };
   auto extra = [&out](size_t x) {
     if (x >= 269) {
-      out.push_back(static_cast<uint8_t>((x - 269) >> 8));
-      out.push_back(static_cast<uint8_t>((x - 269) & 0xff));
+      PutBig16(out, static_cast<uint16_t>(x - 269));
     } else if (x >= 13) {
       out.push_back(static_cast<uint8_t>(x - 13));
     }
@@ -323,8 +324,7 @@ Bytes Answer(const CoapHead& req, Code code, unsigned option, uint64_t value, ui
   out.push_back(static_cast<uint8_t>(0x40 | (type << 4) | req.token.size()));
   out.push_back(code);
   uint16_t m = ack ? req.message_id : mid;
-  out.push_back(static_cast<uint8_t>(m >> 8));
-  out.push_back(static_cast<uint8_t>(m & 0xff));
+  PutBig16(out, m);
   for (uint8_t b : req.token) out.push_back(b);
   unsigned last = 0;
   Bytes v = Uint(value);

@@ -10,11 +10,12 @@
 #include <string>
 
 #include "secprof/coap/coap.h"
+#include "secprof/crypto/openssl_handles.h"
 
 namespace secprof::coap::internal {
 
-// coap_startup() exactly once per process (std::call_once); libcoap's log level comes from
-// $SECPROF_COAP_LOG (a syslog level number, default 2 = LOG_CRIT: quiet).
+// coap_startup() exactly once per process (std::call_once); libcoap's log level is the one given
+// to coap::SetLogLevel (default 2 = LOG_CRIT: quiet).
 void EnsureStarted();
 
 struct ContextDeleter {
@@ -57,10 +58,6 @@ class PrivateDir {
   std::filesystem::path path_;
 };
 
-struct X509StoreDeleter {
-  void operator()(X509_STORE* s) const { X509_STORE_free(s); }
-};
-
 // A PkiConfig kept alive for libcoap (which reads the PEM buffers during every handshake, so they
 // must outlive the context) together with the coap_dtls_pki_t that points into it.
 struct PkiHolder {
@@ -76,7 +73,7 @@ struct PkiHolder {
   // COAP_PKI_KEY_PKCS11 with several trust anchors: a DER file holds one certificate, so libcoap
   // gets the first and every SSL object gets this store with all of them
   // (SSL_set1_verify_cert_store in the TLS-setup callback).
-  std::unique_ptr<X509_STORE, X509StoreDeleter> anchors{};
+  openssl::X509StorePtr anchors{};
 };
 // Checks holder.config and fills holder.setup (PEM buffers or PKCS#11 URI and DER files,
 // verification flags, CN and TLS-setup callbacks). kInvalidInput for an inconsistent config,

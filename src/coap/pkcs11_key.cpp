@@ -86,16 +86,6 @@ EngineState& State() {
   return state;
 }
 
-struct UiMethodDeleter {
-  void operator()(UI_METHOD* m) const { UI_destroy_method(m); }
-};
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct X509Deleter {
-  void operator()(X509* x) const { X509_free(x); }
-};
-
 // A UI that never prompts: libp11 falls back to the UI when it needs a PIN it does not have, and
 // the default UI would read the terminal (or block on stdin).
 int RefusePrompt(UI*, UI_STRING*) { return 0; }
@@ -171,11 +161,10 @@ Status CheckPkcs11Key(const Pkcs11PrivateKey& key, ByteView certificate_der) {
     std::string why = ErrorQueueText();
     return Fail(ErrorCode::kCrypto, "pkcs11 engine refused the PIN: " + why);
   }
-  std::unique_ptr<UI_METHOD, UiMethodDeleter> ui(UI_create_method("secprof: no prompt"));
+  openssl::UiMethodPtr ui(UI_create_method("secprof: no prompt"));
   if (!ui || UI_method_set_reader(ui.get(), &RefusePrompt) != 0)
     return Fail(ErrorCode::kInternal, "UI_create_method failed");
-  std::unique_ptr<EVP_PKEY, PkeyDeleter> pkey(
-      ENGINE_load_private_key(e, key.uri.c_str(), ui.get(), nullptr));
+  openssl::EvpPkeyPtr pkey(ENGINE_load_private_key(e, key.uri.c_str(), ui.get(), nullptr));
   if (!pkey) {
     std::string why = ErrorQueueText();
     std::string lower = why;
@@ -191,8 +180,7 @@ Status CheckPkcs11Key(const Pkcs11PrivateKey& key, ByteView certificate_der) {
                 "no usable private key at " + key.uri + (why.empty() ? "" : " (" + why + ")"));
   }
   const unsigned char* p = certificate_der.data();
-  std::unique_ptr<X509, X509Deleter> cert(
-      d2i_X509(nullptr, &p, static_cast<long>(certificate_der.size())));
+  openssl::X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(certificate_der.size())));
   if (!cert) {
     ERR_clear_error();
     return Fail(ErrorCode::kInvalidInput, "certificate_pem is not a certificate");

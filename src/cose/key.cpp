@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "secprof/cbor/cbor.h"
+#include "secprof/core/enum_names.h"
 #include "secprof/core/fs.h"
 
 namespace secprof::cose {
@@ -127,31 +128,16 @@ Result<Bytes> Base64UrlDecode(std::string_view s, const std::string& field) {
 
 }  // namespace
 
-const char* KeyTypeName(KeyType kty) {
-  switch (kty) {
-    case KeyType::kOkp:
-      return "OKP";
-    case KeyType::kEc2:
-      return "EC2";
-    case KeyType::kSymmetric:
-      return "Symmetric";
-  }
-  return "?";
-}
+constexpr EnumName<KeyType> kKeyTypeNames[] = {
+    {KeyType::kOkp, "OKP"}, {KeyType::kEc2, "EC2"}, {KeyType::kSymmetric, "Symmetric"}};
+constexpr EnumName<Curve> kCurveNames[] = {{Curve::kP256, "P-256"},
+                                           {Curve::kX25519, "X25519"},
+                                           {Curve::kEd25519, "Ed25519"},
+                                           {Curve::kEd448, "Ed448"}};
 
-const char* CurveName(Curve crv) {
-  switch (crv) {
-    case Curve::kP256:
-      return "P-256";
-    case Curve::kX25519:
-      return "X25519";
-    case Curve::kEd25519:
-      return "Ed25519";
-    case Curve::kEd448:
-      return "Ed448";
-  }
-  return "?";
-}
+const char* KeyTypeName(KeyType kty) { return NameOf(kKeyTypeNames, kty, "?"); }
+
+const char* CurveName(Curve crv) { return NameOf(kCurveNames, crv, "?"); }
 
 std::string Key::Describe() const {
   std::string s = KeyTypeName(kty);
@@ -393,7 +379,7 @@ Result<Key> KeyFromPem(std::string_view pem) {
 Result<Key> LoadKeyFile(const std::string& path) {
   SECPROF_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
   crypto::SecureBuffer buf(ByteView(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
-  std::fill(data.begin(), data.end(), '\0');
+  crypto::Cleanse(data);
   const std::string_view text = buf.AsStringView();
   Result<Key> k = Fail(ErrorCode::kInternal, "unset");
   const size_t first = text.find_first_not_of(" \t\r\n");

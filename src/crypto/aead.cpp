@@ -294,6 +294,18 @@ Result<Bytes> Aead::Open(ByteView key, ByteView nonce, ByteView aad,
   return out;
 }
 
+Result<SecureBuffer> Aead::OpenSecret(ByteView key, ByteView nonce, ByteView aad,
+                                      ByteView ciphertext_and_tag) const {
+  SECPROF_TRY(CheckSizes(*this, key, nonce));
+  SECPROF_ASSIGN_OR_RETURN(EVP_CIPHER_CTX * ctx, ThreadCipherCtx::Acquire());
+  ResetOnExit reset{ctx};
+  SECPROF_TRY(SetupKey(ctx, *this, key, false));
+  SecureBuffer out(ciphertext_and_tag.size() >= tag_size_ ? ciphertext_and_tag.size() - tag_size_
+                                                          : 0);
+  SECPROF_TRY(OpenOp(ctx, *this, nonce, aad, ciphertext_and_tag, out.span()));
+  return out;
+}
+
 // ---- AeadKey ----
 
 struct AeadKey::Impl {

@@ -1,8 +1,8 @@
 // src/crypto/internal.h — OpenSSL plumbing shared by the crypto module's sources. Never included
 // from a public header: this is the only place where OpenSSL types meet secprof types.
 //
-// Every OpenSSL handle is owned by one of the Ptr aliases below from the moment it is returned,
-// and released by OpenSSL's own free function for that type.
+// Every OpenSSL handle is owned by one of the Ptr aliases of secprof/crypto/openssl_handles.h from
+// the moment it is returned, and released by OpenSSL's own free function for that type.
 #pragma once
 
 #include <openssl/bio.h>
@@ -18,43 +18,16 @@
 #include <string>
 
 #include "secprof/crypto/openssl_errors.h"
+#include "secprof/crypto/openssl_handles.h"
 
 #include "secprof/core/result.h"
 #include "secprof/crypto/keys.h"
 
 namespace secprof::crypto::internal {
 
-template <auto FreeFn>
-struct Free {
-  template <class T>
-  void operator()(T* p) const {
-    FreeFn(p);
-  }
-};
-
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, Free<EVP_PKEY_free>>;
-using EvpPkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Free<EVP_PKEY_CTX_free>>;
-using EvpMdPtr = std::unique_ptr<EVP_MD, Free<EVP_MD_free>>;
-using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, Free<EVP_MD_CTX_free>>;
-using EvpCipherPtr = std::unique_ptr<EVP_CIPHER, Free<EVP_CIPHER_free>>;
-using EvpCipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, Free<EVP_CIPHER_CTX_free>>;
-using EvpMacPtr = std::unique_ptr<EVP_MAC, Free<EVP_MAC_free>>;
-using EvpMacCtxPtr = std::unique_ptr<EVP_MAC_CTX, Free<EVP_MAC_CTX_free>>;
-using EvpKdfPtr = std::unique_ptr<EVP_KDF, Free<EVP_KDF_free>>;
-using EvpKdfCtxPtr = std::unique_ptr<EVP_KDF_CTX, Free<EVP_KDF_CTX_free>>;
-using BioPtr = std::unique_ptr<BIO, Free<BIO_free>>;
-using BnPtr = std::unique_ptr<BIGNUM, Free<BN_free>>;
-using SecretBnPtr = std::unique_ptr<BIGNUM, Free<BN_clear_free>>;
-using BnCtxPtr = std::unique_ptr<BN_CTX, Free<BN_CTX_free>>;
-using EcGroupPtr = std::unique_ptr<EC_GROUP, Free<EC_GROUP_free>>;
-using EcPointPtr = std::unique_ptr<EC_POINT, Free<EC_POINT_free>>;
-using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, Free<ECDSA_SIG_free>>;
-using OsslParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, Free<OSSL_PARAM_BLD_free>>;
-using OsslParamPtr = std::unique_ptr<OSSL_PARAM, Free<OSSL_PARAM_free>>;
-
-// Frees memory OpenSSL allocated for us (OPENSSL_free is a macro, so it needs a function).
-void OpenSslFree(void* p);
-using OpenSslBytesPtr = std::unique_ptr<unsigned char, Free<OpenSslFree>>;
+// The owning handle types (EvpPkeyPtr, BioPtr, ... and the Free<fn> deleter) are the shared ones
+// of secprof/crypto/openssl_handles.h.
+using namespace secprof::openssl;
 
 // OpenSslError and ClearOpenSslErrors: secprof/crypto/openssl_errors.h.
 using crypto::ClearOpenSslErrors;

@@ -6,8 +6,6 @@
 
 namespace secprof::crypto::internal {
 
-void OpenSslFree(void* p) { OPENSSL_free(p); }
-
 Result<const EVP_MD*> Sha256Md() {
   static const EvpMdPtr md(EVP_MD_fetch(nullptr, "SHA2-256", nullptr));
   if (!md) return Fail(OpenSslError("fetching SHA-256"));

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "internal.h"
+#include "secprof/core/bytes.h"
 #include "secprof/crypto/hash.h"
 
 namespace secprof::crypto {
@@ -67,10 +68,8 @@ Status FakeRandom::Fill(std::span<uint8_t> out) {
         const uint64_t block = pos / kSha256Size;
         if (pos % kSha256Size == 0 || stream_.empty()) {
           uint8_t input[16];
-          for (int b = 0; b < 8; ++b) {
-            input[b] = static_cast<uint8_t>(seed_ >> (56 - 8 * b));
-            input[8 + b] = static_cast<uint8_t>(block >> (56 - 8 * b));
-          }
+          StoreBig64(std::span<uint8_t>(input, 8), seed_);
+          StoreBig64(std::span<uint8_t>(input + 8, 8), block);
           SECPROF_ASSIGN_OR_RETURN(Sha256Digest d, Sha256(input));
           stream_.assign(d.begin(), d.end());
         }

@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "secprof/cbor/cbor.h"
+#include "secprof/core/bytes.h"
+#include "secprof/core/clock.h"
 #include "secprof/cose/cose.h"
 #include "secprof/crypto/aead.h"
 #include "secprof/crypto/hash.h"
@@ -36,10 +38,6 @@ cbor::Limits StrictLimits() {
   return lim;
 }
 
-int64_t UnixNow(const Clock& clock) {
-  return std::chrono::duration_cast<std::chrono::seconds>(clock.Now().time_since_epoch()).count();
-}
-
 Result<cose::Key> AeadCoseKey(ByteView master, std::string_view purpose) {
   SECPROF_ASSIGN_OR_RETURN(crypto::SecureBuffer k, DeriveKey(master, purpose, kAeadKeySize));
   return cose::SymmetricKey(View(k));
@@ -48,7 +46,7 @@ Result<cose::Key> AeadCoseKey(ByteView master, std::string_view purpose) {
 // External AAD of a group message: "secprof-group" 0x00 group 0x00 epoch (8 bytes, big-endian).
 Bytes GroupAad(std::string_view group, int64_t epoch) {
   Bytes aad = Concat({View("secprof-group"), Bytes{0}, View(group), Bytes{0}});
-  for (int i = 7; i >= 0; --i) aad.push_back(static_cast<uint8_t>(uint64_t(epoch) >> (8 * i)));
+  PutBig64(aad, static_cast<uint64_t>(epoch));
   return aad;
 }
 
@@ -97,7 +95,7 @@ Result<Bytes> SealTicket(ByteView recipient_master, const TicketContents& t, cry
   p.alg = kCoseAead;
   p.external_aad = Concat({View("secprof-ticket"), Bytes{0}, View(t.recipient)});
   auto msg = cose::CreateEncrypt0(key, plain, p, rng);
-  std::fill(plain.begin(), plain.end(), uint8_t{0});
+  crypto::Cleanse(plain);
   if (!msg) return Fail(msg.error());
   return cose::Encode(*msg);
 }
@@ -113,7 +111,7 @@ Result<TicketContents> OpenTicket(ByteView recipient_master, std::string_view re
                 "ticket does not open under this thing's key (not issued by our KDC, or for "
                 "another thing)");
   crypto::SecureBuffer guard(*plain);
-  std::fill(plain->begin(), plain->end(), uint8_t{0});
+  crypto::Cleanse(*plain);
   SECPROF_ASSIGN_OR_RETURN(Value v, cbor::Decode(View(guard), StrictLimits()));
   const Value* req = v.is_map() ? v.Find(1) : nullptr;
   const Value* kid = v.is_map() ? v.Find(2) : nullptr;
@@ -129,7 +127,7 @@ Result<TicketContents> OpenTicket(ByteView recipient_master, std::string_view re
   t.kid = kid->bytes();
   t.key = crypto::SecureBuffer(k->bytes());
   SECPROF_ASSIGN_OR_RETURN(t.expires, exp->AsInt64());
-  if (UnixNow(clock) >= t.expires)
+  if (UnixSeconds(clock) >= t.expires)
     return Fail(ErrorCode::kVerifyFailed, "ticket expired at " + std::to_string(t.expires));
   return t;
 }
@@ -269,13 +267,11 @@ Result<crypto::SecureBuffer> UnwrapKey(ByteView kek, std::string_view context, B
     return Fail(ErrorCode::kInvalidInput, "wrapped key is too short");
   SECPROF_ASSIGN_OR_RETURN(crypto::Aead gcm, crypto::Aead::AesGcm(32));
   Bytes aad = Concat({View("secprof-wrap"), Bytes{0}, View(context)});
-  auto pt = gcm.Open(kek, wrapped.first(kWrapNonce), aad, wrapped.subspan(kWrapNonce));
+  auto pt = gcm.OpenSecret(kek, wrapped.first(kWrapNonce), aad, wrapped.subspan(kWrapNonce));
   if (!pt)
     return Fail(ErrorCode::kVerifyFailed,
                 "wrapped key for '" + std::string(context) + "' does not open under the KEK");
-  crypto::SecureBuffer out(*pt);
-  std::fill(pt->begin(), pt->end(), uint8_t{0});
-  return out;
+  return std::move(*pt);
 }
 
 }  // namespace secprof::domain

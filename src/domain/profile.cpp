@@ -2,11 +2,18 @@
 
 #include <array>
 
+#include "secprof/core/enum_names.h"
+
 namespace secprof::domain {
 
 using namespace std::chrono_literals;
 
 namespace {
+
+constexpr EnumName<Profile> kProfileNames[] = {{Profile::kSecProf1, "SecProf_1"},
+                                               {Profile::kSecProf2, "SecProf_2"},
+                                               {Profile::kSecProf3, "SecProf_3"},
+                                               {Profile::kSecProf4, "SecProf_4"}};
 
 // Brief §3; the earlier revision's Figures 7 (SecProf_1) to 10 (SecProf_4).
 const std::array<Policy, 4> kPolicies{{
@@ -33,25 +40,12 @@ const std::array<Policy, 4> kPolicies{{
 
 }  // namespace
 
-const char* ProfileName(Profile p) {
-  switch (p) {
-    case Profile::kSecProf1:
-      return "SecProf_1";
-    case Profile::kSecProf2:
-      return "SecProf_2";
-    case Profile::kSecProf3:
-      return "SecProf_3";
-    case Profile::kSecProf4:
-      return "SecProf_4";
-  }
-  return "?";
-}
+const char* ProfileName(Profile p) { return NameOf(kProfileNames, p, "?"); }
 
 Result<Profile> ParseProfile(std::string_view s) {
-  for (int i = 1; i <= 4; ++i) {
-    auto p = static_cast<Profile>(i);
-    if (s == ProfileName(p) || (s.size() == 1 && s[0] == static_cast<char>('0' + i))) return p;
-  }
+  if (auto p = ValueOf(kProfileNames, s)) return *p;
+  // The bare number, "1".."4", names the profile too.
+  if (s.size() == 1 && s[0] >= '1' && s[0] <= '4') return static_cast<Profile>(s[0] - '0');
   return Fail(ErrorCode::kInvalidInput,
               "unknown profile '" + std::string(s) + "' (expected SecProf_1..SecProf_4)");
 }

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "secprof/cbor/cbor.h"
+#include "secprof/cbor/strict_map.h"
 #include "secprof/crypto/hash.h"
 
 namespace secprof::domain {
@@ -23,91 +24,16 @@ Error Bad(const char* what, std::string msg) {
   return Error(ErrorCode::kInvalidInput, std::string(what) + ": " + msg);
 }
 
-// A strict reader over one CBOR map with unsigned labels.
-class MapIn {
- public:
-  static Result<MapIn> Parse(ByteView body, const char* what, std::initializer_list<int> allowed) {
-    cbor::Limits lim;
-    lim.max_depth = 8;
-    lim.max_bytes = 64 * 1024;
-    lim.allow_indefinite = false;
-    auto v = cbor::Decode(body, lim);
-    if (!v) return Fail(Bad(what, "not well-formed CBOR: " + v.error().message()));
-    if (!v->is_map()) return Fail(Bad(what, "body is not a CBOR map"));
-    std::set<int> seen;
-    for (const auto& [k, val] : v->map()) {
-      if (!k.is_unsigned() || k.uint_value() > 255)
-        return Fail(Bad(what, "map key is not a small unsigned integer"));
-      int label = static_cast<int>(k.uint_value());
-      bool ok = false;
-      for (int a : allowed) ok = ok || a == label;
-      if (!ok) return Fail(Bad(what, "unknown label " + std::to_string(label)));
-      if (!seen.insert(label).second)
-        return Fail(Bad(what, "duplicate label " + std::to_string(label)));
-    }
-    return MapIn(what, std::move(*v));
-  }
+// The strict map reader (unsigned labels, unknown and duplicate labels refused) is cbor's.
+using MapIn = cbor::StrictMap;
 
-  const Value* Find(int label) const { return v_.Find(label); }
-
-  Result<std::string> Text(int label, size_t max, bool required = true) const {
-    const Value* x = Find(label);
-    if (!x) {
-      if (required) return Fail(Missing(label));
-      return std::string();
-    }
-    if (!x->is_text()) return Fail(Type(label, "a text string"));
-    if (x->text().empty() || x->text().size() > max) return Fail(Size(label));
-    return x->text();
-  }
-  Result<Bytes> Blob(int label, size_t min, size_t max, bool required = true) const {
-    const Value* x = Find(label);
-    if (!x) {
-      if (required) return Fail(Missing(label));
-      return Bytes();
-    }
-    if (!x->is_bytes()) return Fail(Type(label, "a byte string"));
-    if (x->bytes().size() < min || x->bytes().size() > max) return Fail(Size(label));
-    return x->bytes();
-  }
-  Result<crypto::SecureBuffer> Secret(int label, size_t min, size_t max) const {
-    SECPROF_ASSIGN_OR_RETURN(Bytes b, Blob(label, min, max));
-    crypto::SecureBuffer s(b);
-    std::fill(b.begin(), b.end(), uint8_t{0});
-    return s;
-  }
-  Result<int64_t> Int(int label, int64_t min, int64_t max, bool required = true) const {
-    const Value* x = Find(label);
-    if (!x) {
-      if (required) return Fail(Missing(label));
-      return min;
-    }
-    auto i = x->AsInt64();
-    if (!x->is_int() || !i) return Fail(Type(label, "an integer"));
-    if (*i < min || *i > max) return Fail(Size(label));
-    return *i;
-  }
-  Result<bool> Bool(int label) const {
-    const Value* x = Find(label);
-    if (!x) return Fail(Missing(label));
-    if (!x->is_bool()) return Fail(Type(label, "a boolean"));
-    return x->bool_value();
-  }
-
- private:
-  MapIn(const char* what, Value v) : what_(what), v_(std::move(v)) {}
-  Error Missing(int label) const {
-    return Bad(what_, "required label " + std::to_string(label) + " is missing");
-  }
-  Error Type(int label, const char* t) const {
-    return Bad(what_, "label " + std::to_string(label) + " must be " + t);
-  }
-  Error Size(int label) const {
-    return Bad(what_, "label " + std::to_string(label) + " is out of range");
-  }
-  const char* what_;
-  Value v_;
-};
+// A byte string field that is a key: copied into a SecureBuffer, the decoded copy wiped.
+Result<crypto::SecureBuffer> Secret(const MapIn& m, int label, size_t min, size_t max) {
+  SECPROF_ASSIGN_OR_RETURN(Bytes b, m.Blob(label, min, max));
+  crypto::SecureBuffer s(b);
+  crypto::Cleanse(b);
+  return s;
+}
 
 Value U(int label) { return Value::Unsigned(static_cast<uint64_t>(label)); }
 Value B(ByteView b) { return Value::ByteString(b); }
@@ -284,7 +210,7 @@ Result<EnrollResponse> DecodeEnrollResponse(ByteView b) {
   EnrollResponse r;
   SECPROF_ASSIGN_OR_RETURN(r.ldevid, m.Blob(1, 1, kMaxDer));
   SECPROF_ASSIGN_OR_RETURN(r.domain_ca, m.Blob(2, 1, kMaxDer));
-  SECPROF_ASSIGN_OR_RETURN(r.key, m.Secret(3, 32, 32));
+  SECPROF_ASSIGN_OR_RETURN(r.key, Secret(m, 3, 32, 32));
   return r;
 }
 Result<StateReport> DecodeStateReport(ByteView b) {
@@ -304,7 +230,7 @@ Result<PairKeyResponse> DecodePairKeyResponse(ByteView b) {
   SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "pair key response", {1, 2, 3, 4}));
   PairKeyResponse r;
   SECPROF_ASSIGN_OR_RETURN(r.kid, m.Blob(1, 16, 16));
-  SECPROF_ASSIGN_OR_RETURN(r.key, m.Secret(2, 32, 32));
+  SECPROF_ASSIGN_OR_RETURN(r.key, Secret(m, 2, 32, 32));
   SECPROF_ASSIGN_OR_RETURN(r.ticket, m.Blob(3, 1, kMaxTicket));
   SECPROF_ASSIGN_OR_RETURN(r.expires, m.Int(4, 0, INT64_MAX));
   return r;
@@ -321,7 +247,7 @@ Result<GroupKeyResponse> DecodeGroupKeyResponse(ByteView b) {
   GroupKeyResponse r;
   SECPROF_ASSIGN_OR_RETURN(r.group, m.Text(1, 64));
   SECPROF_ASSIGN_OR_RETURN(r.epoch, m.Int(2, 1, INT64_MAX));
-  SECPROF_ASSIGN_OR_RETURN(r.key, m.Secret(3, 32, 32));
+  SECPROF_ASSIGN_OR_RETURN(r.key, Secret(m, 3, 32, 32));
   const Value* mem = m.Find(4);
   if (!mem || !mem->is_array() || mem->array().size() > kMaxMembers)
     return Fail(Bad("group key response", "label 4 must be an array of members"));
@@ -351,7 +277,7 @@ Result<PairImprint> DecodePairImprint(ByteView b) {
   SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "pairing imprint", {1, 2}));
   PairImprint r;
   SECPROF_ASSIGN_OR_RETURN(r.mother, m.Text(1, kMaxSerial));
-  SECPROF_ASSIGN_OR_RETURN(r.domain_key, m.Secret(2, 32, 32));
+  SECPROF_ASSIGN_OR_RETURN(r.domain_key, Secret(m, 2, 32, 32));
   return r;
 }
 

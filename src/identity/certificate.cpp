@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "internal.h"
+#include "secprof/core/hex.h"
 
 namespace secprof::identity {
 
@@ -33,17 +34,6 @@ Result<Ptr> StrictD2i(ByteView der, D2i d2i, I2d i2d, const char* what) {
     return Fail(ErrorCode::kInvalidInput, std::string(what) + ": not DER (re-encoding differs)");
   }
   return obj;
-}
-
-std::string Hex(ByteView b) {
-  static const char* const kDigits = "0123456789abcdef";
-  std::string s;
-  s.reserve(b.size() * 2);
-  for (uint8_t c : b) {
-    s.push_back(kDigits[c >> 4]);
-    s.push_back(kDigits[c & 0x0f]);
-  }
-  return s;
 }
 
 // Reads an extension that must decode if present: kInvalidInput when it is present but
@@ -230,7 +220,7 @@ Result<std::vector<Certificate>> Certificate::ListFromPem(std::string_view pem) 
 const Bytes& Certificate::ToDer() const { return impl_->der; }
 std::string Certificate::ToPem() const { return ToPemText(impl_->der, "CERTIFICATE"); }
 const Bytes& Certificate::serial() const { return impl_->serial; }
-std::string Certificate::serial_hex() const { return Hex(impl_->serial); }
+std::string Certificate::serial_hex() const { return ToHex(impl_->serial); }
 const Name& Certificate::subject() const { return impl_->subject; }
 const Name& Certificate::issuer() const { return impl_->issuer; }
 TimePoint Certificate::not_before() const { return impl_->not_before; }

@@ -1,8 +1,8 @@
 // src/identity/internal.h — OpenSSL plumbing shared by the identity module's sources. Never
 // included from a public header.
 //
-// Every OpenSSL handle is owned by one of the Ptr aliases below from the moment it is returned,
-// and released by OpenSSL's own free function for that type.
+// Every OpenSSL handle is owned by one of the Ptr aliases of secprof/crypto/openssl_handles.h from
+// the moment it is returned, and released by OpenSSL's own free function for that type.
 #pragma once
 
 #include <openssl/asn1.h>
@@ -17,53 +17,16 @@
 #include <string_view>
 
 #include "secprof/crypto/openssl_errors.h"
+#include "secprof/crypto/openssl_handles.h"
 #include "secprof/identity/identity.h"
 
 namespace secprof::identity {
 
 namespace internal {
 
-template <auto FreeFn>
-struct Free {
-  template <class T>
-  void operator()(T* p) const {
-    FreeFn(p);
-  }
-};
-
-// Stack frees (sk_*_pop_free with the element free function) are wrapped as functions.
-void FreeGeneralNames(GENERAL_NAMES* p);
-void FreeX509Stack(STACK_OF(X509) * p);
-void FreeExtensionStack(STACK_OF(X509_EXTENSION) * p);
-void OpenSslFree(void* p);
-
-using X509Ptr = std::unique_ptr<X509, Free<X509_free>>;
-using X509ReqPtr = std::unique_ptr<X509_REQ, Free<X509_REQ_free>>;
-using X509CrlPtr = std::unique_ptr<X509_CRL, Free<X509_CRL_free>>;
-using X509NamePtr = std::unique_ptr<X509_NAME, Free<X509_NAME_free>>;
-using X509AlgorPtr = std::unique_ptr<X509_ALGOR, Free<X509_ALGOR_free>>;
-using X509ExtensionPtr = std::unique_ptr<X509_EXTENSION, Free<X509_EXTENSION_free>>;
-using X509StorePtr = std::unique_ptr<X509_STORE, Free<X509_STORE_free>>;
-using X509StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Free<X509_STORE_CTX_free>>;
-using X509StackPtr = std::unique_ptr<STACK_OF(X509), Free<FreeX509Stack>>;
-using ExtensionStackPtr = std::unique_ptr<STACK_OF(X509_EXTENSION), Free<FreeExtensionStack>>;
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, Free<EVP_PKEY_free>>;
-using BioPtr = std::unique_ptr<BIO, Free<BIO_free>>;
-using BnPtr = std::unique_ptr<BIGNUM, Free<BN_free>>;
-using Asn1IntegerPtr = std::unique_ptr<ASN1_INTEGER, Free<ASN1_INTEGER_free>>;
-using Asn1TimePtr = std::unique_ptr<ASN1_TIME, Free<ASN1_TIME_free>>;
-using Asn1OctetStringPtr = std::unique_ptr<ASN1_OCTET_STRING, Free<ASN1_OCTET_STRING_free>>;
-using Asn1BitStringPtr = std::unique_ptr<ASN1_BIT_STRING, Free<ASN1_BIT_STRING_free>>;
-using Asn1ObjectPtr = std::unique_ptr<ASN1_OBJECT, Free<ASN1_OBJECT_free>>;
-using Asn1TypePtr = std::unique_ptr<ASN1_TYPE, Free<ASN1_TYPE_free>>;
-using BasicConstraintsPtr = std::unique_ptr<BASIC_CONSTRAINTS, Free<BASIC_CONSTRAINTS_free>>;
-using AuthorityKeyIdPtr = std::unique_ptr<AUTHORITY_KEYID, Free<AUTHORITY_KEYID_free>>;
-using GeneralNamePtr = std::unique_ptr<GENERAL_NAME, Free<GENERAL_NAME_free>>;
-using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, Free<FreeGeneralNames>>;
-using ExtendedKeyUsagePtr = std::unique_ptr<EXTENDED_KEY_USAGE, Free<EXTENDED_KEY_USAGE_free>>;
-using OtherNamePtr = std::unique_ptr<OTHERNAME, Free<OTHERNAME_free>>;
-using OpenSslBytesPtr = std::unique_ptr<unsigned char, Free<OpenSslFree>>;
-using CertificatePoliciesPtr = std::unique_ptr<CERTIFICATEPOLICIES, Free<CERTIFICATEPOLICIES_free>>;
+// The owning handle types (X509Ptr, EvpPkeyPtr, ... and the Free<fn> deleter) are the shared ones
+// of secprof/crypto/openssl_handles.h.
+using namespace secprof::openssl;
 
 // OpenSslError and ClearOpenSslErrors come from secprof/crypto/openssl_errors.h.
 using crypto::ClearOpenSslErrors;

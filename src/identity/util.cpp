@@ -32,13 +32,6 @@ ASN1_SEQUENCE(SecprofHwModuleName) =
         IMPLEMENT_ASN1_FUNCTIONS(SecprofHwModuleName)
 
             namespace secprof::identity::internal {
-  void FreeGeneralNames(GENERAL_NAMES * p) { GENERAL_NAMES_free(p); }
-  void FreeX509Stack(STACK_OF(X509) * p) { sk_X509_pop_free(p, X509_free); }
-  void FreeExtensionStack(STACK_OF(X509_EXTENSION) * p) {
-    sk_X509_EXTENSION_pop_free(p, X509_EXTENSION_free);
-  }
-  void OpenSslFree(void* p) { OPENSSL_free(p); }
-
 
   void AppendTlv(Bytes & out, uint8_t tag, ByteView content) {
     out.push_back(tag);

@@ -28,7 +28,8 @@ std::string OldWrapKek(const std::string& keys_dir) { return keys_dir + "/wrap.k
 std::string OldStoreKek(const std::string& keys_dir) { return keys_dir + "/keystore/kek"; }
 
 keystore::KekLocation Location(const std::string& keys_dir, const KeyDirOptions& o) {
-  return keystore::KekLocation{o.kek_file, kKdcKekEnvVar, keystore::SiblingKekPath(keys_dir)};
+  return keystore::KekLocation{o.kek_file, kKdcKekEnvVar, keystore::SiblingKekPath(keys_dir),
+                               o.kek_env};
 }
 
 Error Colocated(const std::string& keys_dir, const std::string& what) {

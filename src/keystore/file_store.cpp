@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "secprof/core/fs.h"
+#include "secprof/core/hex.h"
 #include "secprof/crypto/aead.h"
 
 namespace secprof::keystore {
@@ -141,16 +142,6 @@ Result<SecureBuffer> ReadSecretFile(const std::string& path, size_t max) {
   return buf;
 }
 
-std::string Hex(ByteView b) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (uint8_t c : b) {
-    s += d[c >> 4];
-    s += d[c & 15];
-  }
-  return s;
-}
-
 // Publishes `data` at `path` (mode 0600) without ever replacing an existing file: the bytes go to
 // a hidden staging file with WriteFileAtomic (written, fsynced, renamed), which is then hard-linked
 // to `path` — link(2) fails with EEXIST instead of replacing — and unlinked. A crash leaves at most
@@ -161,7 +152,7 @@ Status PublishNew(const std::string& dir, const std::string& name, std::string_v
   if (::access(path.c_str(), F_OK) == 0)
     return Fail(ErrorCode::kConflict, path + " already exists; it is never overwritten");
   SECPROF_ASSIGN_OR_RETURN(Bytes tag, rng.Draw(8));
-  const std::string staging = (fs::path(dir) / ("." + name + ".new-" + Hex(tag))).string();
+  const std::string staging = (fs::path(dir) / ("." + name + ".new-" + ToHex(tag))).string();
   SECPROF_TRY(WriteFileAtomic(staging, data, 0600));
   if (::link(staging.c_str(), path.c_str()) != 0) {
     const int err = errno;

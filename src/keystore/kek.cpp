@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "secprof/core/fs.h"
+#include "secprof/core/hex.h"
 #include "secprof/crypto/hash.h"
 #include "secprof/keystore/file_store.h"
 
@@ -20,13 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 using crypto::ByteView;
 using crypto::SecureBuffer;
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 }  // namespace
 
@@ -100,23 +94,17 @@ Status WriteNewKekFile(const std::string& path, ByteView key, crypto::Random& rn
 }
 
 Result<Kek> LoadKek(const KekLocation& loc, bool create, crypto::Random& rng) {
-  if (loc.file.empty() && !loc.env_var.empty()) {
-    if (const char* v = std::getenv(loc.env_var.c_str()); v != nullptr && *v != '\0') {
-      const std::string_view hex(v);
-      if (hex.size() != 2 * kKekSize)
-        return Fail(ErrorCode::kInvalidInput,
-                    "$" + loc.env_var + " must be " + std::to_string(2 * kKekSize) + " hex digits");
-      Kek k;
-      k.key = SecureBuffer(kKekSize);
-      for (size_t i = 0; i < kKekSize; ++i) {
-        int hi = HexDigit(hex[2 * i]), lo = HexDigit(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-          return Fail(ErrorCode::kInvalidInput, "$" + loc.env_var + " is not hexadecimal");
-        k.key.data()[i] = static_cast<uint8_t>(hi * 16 + lo);
-      }
-      k.where = "env:" + loc.env_var;
-      return k;
-    }
+  if (loc.file.empty() && !loc.env_var.empty() && !loc.env_value.empty()) {
+    const std::string_view hex(loc.env_value);
+    if (hex.size() != 2 * kKekSize)
+      return Fail(ErrorCode::kInvalidInput,
+                  "$" + loc.env_var + " must be " + std::to_string(2 * kKekSize) + " hex digits");
+    Kek k;
+    k.key = SecureBuffer(kKekSize);
+    if (!FromHexInto(hex, k.key.span()))
+      return Fail(ErrorCode::kInvalidInput, "$" + loc.env_var + " is not hexadecimal");
+    k.where = "env:" + loc.env_var;
+    return k;
   }
   const std::string path = loc.file.empty() ? loc.default_file : loc.file;
   if (path.empty()) return Fail(ErrorCode::kInvalidInput, "no key-encryption key location");
@@ -146,13 +134,7 @@ Result<std::string> KekId(ByteView kek) {
       crypto::Sha256Digest mac,
       crypto::HmacSha256(kek,
                          ByteView(reinterpret_cast<const uint8_t*>(kLabel), sizeof kLabel - 1)));
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < 8; ++i) {
-    s += d[mac[i] >> 4];
-    s += d[mac[i] & 15];
-  }
-  return s;
+  return ToHex(ByteView(mac.data(), 8));
 }
 
 bool PathInside(const std::string& path, const std::string& dir) {

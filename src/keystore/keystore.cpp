@@ -2,23 +2,21 @@
 
 #include <string>
 
+#include "secprof/core/enum_names.h"
+
 namespace secprof::keystore {
 
-const char* StoreKindName(StoreKind kind) {
-  switch (kind) {
-    case StoreKind::kFile:
-      return "file";
-    case StoreKind::kPkcs11:
-      return "pkcs11";
-  }
-  return "?";
-}
+namespace {
+constexpr EnumName<StoreKind> kStoreKindNames[] = {{StoreKind::kFile, "file"},
+                                                   {StoreKind::kPkcs11, "pkcs11"}};
+}  // namespace
+
+const char* StoreKindName(StoreKind kind) { return NameOf(kStoreKindNames, kind, "?"); }
 
 Result<StoreKind> ParseStoreKind(std::string_view name) {
-  if (name == "file") return StoreKind::kFile;
-  if (name == "pkcs11") return StoreKind::kPkcs11;
-  return Fail(ErrorCode::kInvalidInput,
-              "unknown key store '" + std::string(name) + "' (expected file or pkcs11)");
+  if (auto kind = ValueOf(kStoreKindNames, name)) return *kind;
+  return Fail(ErrorCode::kInvalidInput, "unknown key store '" + std::string(name) + "' (expected " +
+                                            NamesOf(kStoreKindNames, " or ") + ")");
 }
 
 Status ValidateLabel(std::string_view label) {

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "secprof/core/fs.h"
+#include "secprof/core/hex.h"
 #include "secprof/identity/identity.h"
 #include "secprof/keystore/file_store.h"
 
@@ -32,17 +33,6 @@ constexpr const char* kCaCert = "ca/ca.pem";
 constexpr const char* kCaKeystore = "ca/keystore";
 constexpr const char* kThingsDir = "things";
 constexpr size_t kMaxSlug = 24;
-
-std::string Hex(ByteView b) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  s.reserve(b.size() * 2);
-  for (uint8_t c : b) {
-    s += d[c >> 4];
-    s += d[c & 15];
-  }
-  return s;
-}
 
 std::string Rfc3339(std::chrono::system_clock::time_point t) {
   const std::time_t secs = std::chrono::system_clock::to_time_t(t);
@@ -230,7 +220,7 @@ Result<MadeThing> MakeThing(const fs::path& out, const Options& o, int index, Ve
   SECPROF_ASSIGN_OR_RETURN(r.setup_code, NewSetupCode(rng));
   r.idevid = r.dir + "/idevid.pem";
   r.trust_anchor = r.dir + "/ca.pem";
-  r.idevid_fingerprint = Hex(cert->fingerprint());
+  r.idevid_fingerprint = ToHex(cert->fingerprint());
   r.idevid_cert_serial = cert->serial_hex();
   r.created = Rfc3339(clock.Now());
   SECPROF_TRY(WriteFileAtomic((out / r.idevid).string(), cert->ToPem(), 0644));
@@ -290,7 +280,7 @@ Result<std::string> NewSetupCode(crypto::Random& rng) {
     if (i > 0 && i % 4 == 0) code.push_back('-');
     code.push_back(kAlphabet[v]);
   }
-  std::fill(b.begin(), b.end(), uint8_t{0});
+  crypto::Cleanse(b);
   return code;
 }
 
@@ -326,7 +316,7 @@ Result<Outcome> Manufacture(const Options& o, const Clock& clock, crypto::Random
   SECPROF_ASSIGN_OR_RETURN(VendorCa ca, MakeOrReuseCa(out, o, !m.things.empty(), clock, rng));
   outcome.ca_created = ca.created;
   m.ca_certificate = kCaCert;
-  m.ca_fingerprint = Hex(ca.cert.fingerprint());
+  m.ca_fingerprint = ToHex(ca.cert.fingerprint());
   m.ca_key_location = kCaKeystore;
   m.ca_key_label = kCaKeyLabel;
   SECPROF_ASSIGN_OR_RETURN(ThingKeys keys, ThingKeys::Open(o));

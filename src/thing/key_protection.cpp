@@ -89,8 +89,9 @@ Error ColocatedRefusal(const std::string& dir, const std::string& what) {
                    "it (recorded in state.json)");
 }
 
-keystore::KekLocation FileLocation(const std::string& kek_file, const std::string& state_dir) {
-  return keystore::KekLocation{kek_file, kKekEnvVar, DefaultKekPath(state_dir)};
+keystore::KekLocation FileLocation(const std::string& kek_file, const std::string& kek_env,
+                                   const std::string& state_dir) {
+  return keystore::KekLocation{kek_file, kKekEnvVar, DefaultKekPath(state_dir), kek_env};
 }
 
 Result<std::unique_ptr<keystore::Pkcs11KeyStore>> OpenToken(keystore::Pkcs11KeyStoreOptions o,
@@ -133,10 +134,9 @@ Result<std::string> SetUpKeyProtection(const InitOptions& o, const manufacture::
     t.kek_label = "kek-" + rec.serial;
     return note;
   }
-  const keystore::KekLocation loc = FileLocation(o.kek_file, o.state_dir);
-  const char* env = std::getenv(kKekEnvVar);
+  const keystore::KekLocation loc = FileLocation(o.kek_file, o.kek_env, o.state_dir);
   const std::string kek_path =
-      !o.kek_file.empty() ? o.kek_file : (env && *env ? std::string() : loc.default_file);
+      !o.kek_file.empty() ? o.kek_file : (!o.kek_env.empty() ? std::string() : loc.default_file);
   if (!kek_path.empty() && keystore::PathInside(kek_path, o.state_dir)) {
     if (!o.allow_colocated_kek) return Fail(ColocatedRefusal(o.state_dir, "KEK " + kek_path));
     t.key_overrides.push_back(kOverrideColocatedKek);
@@ -209,7 +209,7 @@ Result<KeyProtection> OpenKeyProtection(const AgentOptions& o, const ThingState&
     return kp;
   }
   auto& rng = crypto::SystemRandomSource();
-  auto kek = keystore::LoadKek(FileLocation(o.kek_file, dir), /*create=*/false, rng);
+  auto kek = keystore::LoadKek(FileLocation(o.kek_file, o.kek_env, dir), /*create=*/false, rng);
   if (!kek) return Fail(kek.error().WithContext(t.serial + ": the thing's KEK"));
   if (!kek->path.empty() && keystore::PathInside(kek->path, dir))
     SECPROF_TRY(accept_colocated(kek->path + " is inside the directory it protects"));
@@ -233,7 +233,7 @@ Result<std::string> Agent::MigrateKek(const AgentOptions& o) {
   if (t.kek.empty()) {
     SECPROF_ASSIGN_OR_RETURN(SecureBuffer master, keystore::ReadKekFile(OldKekPath(dir)));
     if (t.key_store == "file") {
-      const keystore::KekLocation loc = FileLocation(o.kek_file, dir);
+      const keystore::KekLocation loc = FileLocation(o.kek_file, o.kek_env, dir);
       auto target = keystore::LoadKek(loc, /*create=*/false, rng);
       if (!target && target.error().code() == ErrorCode::kNotFound) {
         const std::string to = o.kek_file.empty() ? loc.default_file : o.kek_file;

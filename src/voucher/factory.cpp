@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "secprof/core/fs.h"
+#include "secprof/core/hex.h"
 #include "secprof/keystore/file_store.h"
 #include "secprof/manufacture/manufacture.h"
 #include "secprof/voucher/voucher.h"
@@ -18,16 +19,6 @@ constexpr const char* kCaKeystore = "ca/keystore";
 constexpr const char* kKekFile = "kek";
 // Longest validity a voucher may be given: 100 years.
 constexpr std::chrono::seconds kMaxValidity = std::chrono::days(36525);
-
-std::string Hex(const crypto::Sha256Digest& d) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  for (uint8_t b : d) {
-    s += kDigits[b >> 4];
-    s += kDigits[b & 15];
-  }
-  return s;
-}
 
 // A path from the manifest: relative and without "..", so a manifest cannot point outside the
 // factory directory.
@@ -79,7 +70,7 @@ Result<Factory> Factory::Open(const std::string& dir) {
 
   const fs::path ca_path = root / kCaCert;
   SECPROF_ASSIGN_OR_RETURN(identity::Certificate ca, LoadCert(ca_path));
-  if (!manifest.ca_fingerprint.empty() && manifest.ca_fingerprint != Hex(ca.fingerprint()))
+  if (!manifest.ca_fingerprint.empty() && manifest.ca_fingerprint != ToHex(ca.fingerprint()))
     return Fail(ErrorCode::kConflict, ca_path.string() + " is not the CA certificate that " +
                                           manifest_path + " names (fingerprint " +
                                           manifest.ca_fingerprint + ")");
@@ -138,7 +129,7 @@ Result<Bytes> Factory::Issue(std::string_view serial, const identity::Certificat
   v.model = impl_->manifest.model;
   v.owner = std::string(owner);
   v.domain_hash = DomainHash(domain_ca);
-  v.created = std::chrono::floor<std::chrono::seconds>(clock.Now()).time_since_epoch().count();
+  v.created = UnixSeconds(clock);
   v.expires = v.created + validity.count();
   return voucher::Issue(*impl_->signer, v);
 }

@@ -153,10 +153,6 @@ Result<Voucher> PayloadFromBytes(ByteView payload) {
   return v;
 }
 
-int64_t NowSeconds(const Clock& clock) {
-  return std::chrono::floor<std::chrono::seconds>(clock.Now()).time_since_epoch().count();
-}
-
 }  // namespace
 
 std::string FormatTime(int64_t t) {
@@ -315,7 +311,7 @@ Result<Voucher> Verify(ByteView data, const identity::Certificate& vendor_ca, co
     return Fail(Refused("voucher names vendor '" + v.vendor +
                         "' but the vendor CA's organization is '" +
                         vendor_ca.subject().organization + "'"));
-  const int64_t now = NowSeconds(clock);
+  const int64_t now = UnixSeconds(clock);
   if (now >= v.expires)
     return Fail(
         Refused("voucher expired at " + FormatTime(v.expires) + " (now " + FormatTime(now) + ")"));

@@ -9,6 +9,7 @@
 
 #include "coap/coap_test_util.h"
 #include "secprof/coap/coap.h"
+#include "secprof/core/hex.h"
 #include "secprof/crypto/hash.h"
 #include "testutil.h"
 
@@ -31,13 +32,7 @@ Bytes Pattern(size_t n, uint32_t seed) {
 std::string HexSha256(ByteView b) {
   auto d = crypto::Sha256(b);
   if (!d) return "sha256-failed";
-  std::string hex;
-  char buf[3];
-  for (uint8_t x : *d) {
-    std::snprintf(buf, sizeof buf, "%02x", x);
-    hex += buf;
-  }
-  return hex;
+  return ToHex(*d);
 }
 
 size_t QueryNumber(const std::string& query, const std::string& name) {

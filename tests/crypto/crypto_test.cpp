@@ -93,6 +93,18 @@ TEST_F(CryptoSecureBuffer, ResizeClearAndClone) {
   EXPECT_EQ(WipeLog::last_size, 6u);
 }
 
+TEST(CryptoCleanse, ZeroesBytesAndStringsInPlace) {
+  Bytes b{1, 2, 3, 0xff};
+  Cleanse(b);
+  EXPECT_EQ(b, Bytes(4, 0));
+  std::string s = "a secret";
+  Cleanse(s);
+  EXPECT_EQ(s, std::string(8, '\0'));
+  Bytes empty;
+  Cleanse(empty);  // no-op, no crash
+  EXPECT_TRUE(empty.empty());
+}
+
 TEST(CryptoConstantTime, Equal) {
   EXPECT_TRUE(ConstantTimeEqual(Bytes{1, 2, 3}, Bytes{1, 2, 3}));
   EXPECT_FALSE(ConstantTimeEqual(Bytes{1, 2, 3}, Bytes{1, 2, 4}));
@@ -307,11 +319,17 @@ TEST(CryptoAead, RoundTripAndTamperingForEveryCoseAlgorithm) {
       auto back = aead->Open(*key, *nonce, aad, *ct);
       ASSERT_TRUE(back);
       EXPECT_EQ(*back, pt);
+      auto secret = aead->OpenSecret(*key, *nonce, aad, *ct);
+      ASSERT_TRUE(secret);
+      EXPECT_EQ(Bytes(secret->begin(), secret->end()), pt);
 
       auto expect_reject = [&](ByteView k, ByteView n, ByteView a, ByteView c, const char* what) {
         auto r = aead->Open(k, n, a, c);
         ASSERT_FALSE(r) << what;
         EXPECT_EQ(r.error().code(), ErrorCode::kVerifyFailed) << what;
+        auto s = aead->OpenSecret(k, n, a, c);
+        ASSERT_FALSE(s) << what;
+        EXPECT_EQ(s.error().code(), ErrorCode::kVerifyFailed) << what;
       };
       if (len > 0) {
         Bytes t = *ct;

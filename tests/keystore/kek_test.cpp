@@ -53,16 +53,26 @@ TEST(Kek, EnvironmentAndExplicitFile) {
   secprof::testing::TempDir tmp;
   auto& rng = crypto::SystemRandomSource();
   const std::string hex(64, 'a');
-  ::setenv("SECPROF_TEST_KEK", hex.c_str(), 1);
-  KekLocation loc{"", "SECPROF_TEST_KEK", (tmp.path() / "d.kek").string()};
+  // The value comes from the caller (the CLI reads the environment), not from the process
+  // environment: a variable set there is ignored.
+  ::setenv("SECPROF_TEST_KEK", std::string(64, 'b').c_str(), 1);
+  KekLocation loc{"", "SECPROF_TEST_KEK", (tmp.path() / "d.kek").string(), hex};
   auto k = LoadKek(loc, true, rng);
   ASSERT_TRUE(k);
   EXPECT_EQ(k->where, "env:SECPROF_TEST_KEK");
   EXPECT_TRUE(k->path.empty());
   EXPECT_EQ(k->key.data()[0], 0xaa);
   EXPECT_FALSE(fs::exists(loc.default_file));
-  ::setenv("SECPROF_TEST_KEK", "zz", 1);
+  loc.env_value = "zz";
   EXPECT_EQ(LoadKek(loc, true, rng).error().code(), ErrorCode::kInvalidInput);
+  loc.env_value = std::string(63, 'a') + "g";
+  EXPECT_EQ(LoadKek(loc, true, rng).error().code(), ErrorCode::kInvalidInput);
+  // No value given: the default file, even with the variable set in the environment.
+  loc.env_value.clear();
+  auto d = LoadKek(loc, true, rng);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->path, loc.default_file);
+  loc.env_value = hex;
   // An explicit file wins over the environment.
   loc.file = (tmp.path() / "x.kek").string();
   auto f = LoadKek(loc, true, rng);

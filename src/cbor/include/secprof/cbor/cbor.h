@@ -24,6 +24,7 @@
 #include <string>
 
 #include "secprof/cbor/value.h"
+#include "secprof/core/hex.h"
 #include "secprof/core/result.h"
 
 namespace secprof::cbor {
@@ -60,9 +61,11 @@ Bytes Encode(const Value& v, MapOrder order = MapOrder::kDeterministic);
 // definite-length value (the data model does not keep the chunking).
 std::string Diagnostic(const Value& v);
 
-// Lower-case hex of `b`; FromHex accepts upper or lower case and ignores ASCII whitespace.
-std::string ToHex(ByteView b);
-Result<Bytes> FromHex(std::string_view hex);
+// Hex lives in core/hex.h; these names stay for the callers that spell them cbor::. ToHex is
+// lower case; cbor::FromHex accepts upper or lower case and ignores ASCII whitespace (it is
+// secprof::FromHexIgnoringSpace; secprof::FromHex is the strict form).
+using secprof::ToHex;
+inline Result<Bytes> FromHex(std::string_view hex) { return FromHexIgnoringSpace(hex); }
 
 // True when `s` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, <= U+10FFFF).
 bool IsValidUtf8(std::string_view s);

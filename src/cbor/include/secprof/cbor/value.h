@@ -23,12 +23,14 @@
 #include <utility>
 #include <vector>
 
+#include "secprof/core/bytes.h"
 #include "secprof/core/result.h"
 
 namespace secprof::cbor {
 
-using Bytes = std::vector<uint8_t>;
-using ByteView = std::span<const uint8_t>;
+// The byte types of core/bytes.h (one type across modules).
+using Bytes = secprof::Bytes;
+using ByteView = secprof::ByteView;
 
 enum class Type {
   kUnsigned,  // major type 0: 0 .. 2^64-1

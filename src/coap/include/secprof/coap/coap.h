@@ -51,6 +51,12 @@ namespace secprof::coap {
 using crypto::Bytes;
 using crypto::ByteView;
 
+// libcoap's log level for this process: a syslog level number (LOG_CRIT = 2, the default, is
+// quiet; LOG_WARNING = 4 shows refused handshakes; LOG_DEBUG = 7 shows every PDU). Applies to
+// libcoap's own log and its DTLS log, now and when libcoap is started. The library reads no
+// environment variable: the CLI passes $SECPROF_COAP_LOG here.
+void SetLogLevel(int syslog_level);
+
 // Request methods, RFC 7252 §12.1.1 (0.01 .. 0.04).
 enum class Method : uint8_t { kGet = 1, kPost = 2, kPut = 3, kDelete = 4 };
 const char* MethodName(Method m);

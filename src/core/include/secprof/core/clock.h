@@ -18,6 +18,13 @@ class Clock {
 // The real clocks. The returned reference lives for the whole program.
 Clock& SystemClock();
 
+// The clock's wall time as whole seconds since the Unix epoch (1970-01-01T00:00:00Z), the unit of
+// CWT/voucher times (RFC 8392 §2 NumericDate), audit rows and expiry fields. Sub-second parts are
+// truncated toward zero (for any time at or after the epoch: dropped).
+inline int64_t UnixSeconds(const Clock& clock) {
+  return std::chrono::duration_cast<std::chrono::seconds>(clock.Now().time_since_epoch()).count();
+}
+
 // A clock that only moves when told to. Not thread-safe.
 class FakeClock final : public Clock {
  public:

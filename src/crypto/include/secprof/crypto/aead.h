@@ -67,6 +67,10 @@ class Aead {
   // ciphertext, tag, aad, nonce or wrong key) or the input is shorter than the tag; no plaintext
   // is released then. kInvalidInput for wrong key or nonce sizes.
   Result<Bytes> Open(ByteView key, ByteView nonce, ByteView aad, ByteView ciphertext_and_tag) const;
+  // The same for a plaintext that is a secret (a wrapped key): it is decrypted straight into a
+  // SecureBuffer, so no ordinary heap block ever holds it.
+  Result<SecureBuffer> OpenSecret(ByteView key, ByteView nonce, ByteView aad,
+                                  ByteView ciphertext_and_tag) const;
 
  private:
   Aead(Mode mode, size_t key_size, size_t nonce_size, size_t tag_size)

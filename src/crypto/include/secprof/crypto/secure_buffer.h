@@ -16,15 +16,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
+#include "secprof/core/bytes.h"
+
 namespace secprof::crypto {
 
-// Non-secret bytes (ciphertexts, signatures, public keys, digests).
-using Bytes = std::vector<uint8_t>;
-// A read-only view of bytes owned elsewhere; the owner must outlive the view.
-using ByteView = std::span<const uint8_t>;
+// Non-secret bytes and read-only views: the types of core/bytes.h, re-exported (crypto::Bytes and
+// secprof::Bytes are one type).
+using Bytes = secprof::Bytes;
+using ByteView = secprof::ByteView;
 
 class SecureBuffer {
  public:
@@ -77,6 +80,13 @@ class SecureBuffer {
 // Pass nullptr to remove. Not for production use; not synchronised with concurrent wipes.
 using WipeObserver = void (*)(const uint8_t* data, size_t size);
 void SetWipeObserverForTesting(WipeObserver observer);
+
+// Overwrites `bytes` with zeros in a way the compiler may not optimise away (OPENSSL_cleanse; a
+// plain std::fill or memset of memory that is not read again may be removed as a dead store).
+// For secrets that passed through an ordinary container before reaching a SecureBuffer.
+void Cleanse(std::span<uint8_t> bytes);
+// The same for the characters of `s` (its size is unchanged).
+void Cleanse(std::string& s);
 
 // True when a and b have the same length and the same bytes. The time taken depends on the
 // lengths only, not on the content (CRYPTO_memcmp), so it is safe for comparing MACs and tags.

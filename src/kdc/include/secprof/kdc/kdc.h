@@ -86,6 +86,8 @@ class Pin {
 // ("override:colocated-kek"); MigrateDomainKek moves it out.
 struct KeyDirOptions {
   std::string kek_file;
+  // The value of $SECPROF_KDC_KEK as the caller read it (the library reads no environment).
+  std::string kek_env;
   bool allow_colocated_kek = false;
   // The domain CA key in a PKCS#11 token (SecProf_3/4 "keys in a token"; issue 9 item 12). Given
   // when a domain is created, the key is generated there non-extractable (label

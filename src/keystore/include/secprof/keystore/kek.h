@@ -5,7 +5,8 @@
 // stored inside the same directory protects nothing against a copy of that directory (a backup,
 // a disk image, an exfiltrated folder, a byte-for-byte clone). So a KEK comes, in this order, from
 //   1. an explicit file (--kek-file PATH),
-//   2. an environment variable (64 hex digits; e.g. $SECPROF_THING_KEK, $SECPROF_KDC_KEK), or
+//   2. an environment variable (64 hex digits; e.g. $SECPROF_THING_KEK, $SECPROF_KDC_KEK, read by
+//      the CLI and passed in KekLocation::env_value), or
 //   3. a default file beside, not inside, the directory ("<dir>.kek", mode 0600),
 // and a KEK file that lies inside the directory it protects is refused unless the caller passes
 // an explicit override (which it records). For token profiles the thing's KEK is an AES key in the
@@ -31,10 +32,13 @@ struct Kek {
   std::string where;         // for messages: "file:<path>" or "env:<NAME>"
 };
 
+// The library reads no environment variable: the caller (the CLI) reads $env_var and passes its
+// value in env_value; env_var only names it in results and messages.
 struct KekLocation {
   std::string file;          // explicit file; empty: none given
-  std::string env_var;       // consulted when `file` is empty; empty: none
+  std::string env_var;       // the variable's name ("SECPROF_THING_KEK"); empty: none
   std::string default_file;  // used when neither gives a KEK
+  std::string env_value{};   // the variable's value (consulted when `file` is empty); empty: unset
 };
 
 // Resolves `loc` (order above). With `create`, a missing file (explicit or default) is made with

@@ -129,6 +129,8 @@ struct AgentOptions {
   // Where the KEK is (file-key things): this file, else $SECPROF_THING_KEK (64 hex digits), else
   // "<state_dir>.kek". Token things keep theirs in the token.
   std::string kek_file{};
+  // The value of $SECPROF_THING_KEK as the caller read it (the library reads no environment).
+  std::string kek_env{};
   // Accept a KEK inside the state directory (the old layout, or an explicit --kek-file there); the
   // override is recorded in state.json and the history. Default: refused (kInvalidInput).
   bool allow_colocated_kek = false;
@@ -144,6 +146,7 @@ struct InitOptions {
   domain::Profile profile = domain::Profile::kSecProf2;
   // As AgentOptions: where the new KEK is created (file-key things).
   std::string kek_file{};
+  std::string kek_env{};
   bool allow_colocated_kek = false;
   // A profile with tamper-resistant keys (SecProf_3/4) refuses a thing whose factory key store is
   // "file" unless this is set; the override is recorded in state.json and the history.
