@@ -15,6 +15,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <iostream>
 #include <sstream>
 
 #include "secprof/crypto/hash.h"
@@ -263,6 +264,8 @@ TEST_F(RegistryPowerLoss, EveryAcknowledgedOperationSurvivesAndNoneIsHalfApplied
   ASSERT_EQ(dry.present,
             all);  // everything was synced: the power loss after the last op loses nothing
   ASSERT_GT(events, all);
+  RecordProperty("crash_points", static_cast<int>(events));
+  std::cout << "power loss at each of " << events << " I/O events\n";
   for (int64_t crash = 1; crash <= events; ++crash) {
     Outcome o = Run(crash, Sync::kFull);
     EXPECT_EQ(o.problem, "") << "power loss at I/O event " << crash << " of " << events;

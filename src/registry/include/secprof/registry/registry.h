@@ -36,6 +36,7 @@
 //
 // Schema, transitions, durability and the audit chain: docs/REGISTRY.md.
 #pragma once
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -82,18 +83,17 @@ inline constexpr Reason kWrongState{"wrong-state"};
 // nonce; InitDomain with other values than the stored ones.
 inline constexpr Reason kExists{"exists"};
 // Joins refused (Commission, CommissionBySetupCode, RenewCredential).
-inline constexpr Reason kThingRetired{"thing-retired"};  // kVerifyFailed: decommissioned, revoked,
-                                                         // evicted or replaced
-inline constexpr Reason kVoucherExpired{"voucher-expired"};          // kVerifyFailed
-inline constexpr Reason kCredentialRevoked{"credential-revoked"};    // kVerifyFailed
-inline constexpr Reason kCredentialInUse{"credential-in-use"};       // kConflict: another thing's
-inline constexpr Reason kCredentialMismatch{"credential-mismatch"};  // kConflict: a repeated join
-                                                                     // with another credential
-inline constexpr Reason kSetupCodeRetired{
-    "setup-code-retired"};                                      // kVerifyFailed; kConflict for
-                                                                // RetireSetupCode of a retired one
-inline constexpr Reason kGracePeriodOver{"grace-period-over"};  // kVerifyFailed: repeated
-                                                                // setup-code join after the grace
+// kVerifyFailed: the thing is decommissioned, revoked, evicted or replaced.
+inline constexpr Reason kThingRetired{"thing-retired"};
+inline constexpr Reason kVoucherExpired{"voucher-expired"};        // kVerifyFailed
+inline constexpr Reason kCredentialRevoked{"credential-revoked"};  // kVerifyFailed
+inline constexpr Reason kCredentialInUse{"credential-in-use"};     // kConflict: another thing's
+// kConflict: a repeated join with another credential than the stored one.
+inline constexpr Reason kCredentialMismatch{"credential-mismatch"};
+// kVerifyFailed for a join with a retired code; kConflict for RetireSetupCode of a retired one.
+inline constexpr Reason kSetupCodeRetired{"setup-code-retired"};
+// kVerifyFailed: a repeated setup-code join after the grace period.
+inline constexpr Reason kGracePeriodOver{"grace-period-over"};
 // Join nonces (ConsumeNonce, ValidateNonce, CommissionBySetupCode; kVerifyFailed).
 inline constexpr Reason kReplay{"replay"};               // the nonce was used already
 inline constexpr Reason kUnknownNonce{"unknown-nonce"};  // never issued (or purged)
