@@ -124,8 +124,8 @@ class Statement {
   //   std::nullptr_t, an empty std::optional   -> NULL; a full std::optional binds its value
   // Unsigned integers do not compile (a value over 2^63-1 would change sign): cast them after
   // checking the range. kInvalidInput when N differs from the statement's parameter count (the
-  // highest ?NNN index), so a missing or extra argument never silently binds NULL. Earlier
-  // bindings of parameters past N are kept; call Reset first to clear them.
+  // highest ?NNN index), so a missing or extra argument never silently binds NULL. A failure
+  // leaves the parameters before the failing one bound (Reset clears them).
   template <class... Args>
   Status BindAll(const Args&... args) {
     SECPROF_TRY(CheckParameterCount(static_cast<int>(sizeof...(Args))));
