@@ -1,29 +1,16 @@
 // secprof::registry — the clone guard's records (schema v3, issue 9 item 6): the highest reading
 // counter accepted per thing, and the things quarantined as suspected clones. Contracts in
-// include/secprof/registry/registry.h; the same shape as registry.cpp (validate, lock, BEGIN
+// include/secprof/registry/guard.h; every write goes through the ledger (validate, lock, BEGIN
 // IMMEDIATE, check, write with its audit entry, COMMIT).
-#include <algorithm>
+#include <string>
 
-#include "secprof/registry/registry.h"
-#include "secprof/store/sqlite.h"
+#include "internal.h"
 
 namespace secprof::registry {
 
-namespace internal {
-// Defined in registry.cpp.
-Status AppendAuditEntry(store::Database& db, int64_t now, std::string_view actor,
-                        std::string_view action, std::string_view serial, std::string_view detail);
-Status CheckSerialArg(std::string_view serial);
-}  // namespace internal
+using namespace internal;  // Tx, Row, the checks
 
 namespace {
-
-using store::Statement;
-using store::Transaction;
-
-int64_t NowOf(const Clock& c) {
-  return std::chrono::duration_cast<std::chrono::seconds>(c.Now().time_since_epoch()).count();
-}
 
 Status CheckActor(std::string_view actor) {
   if (actor.empty() || actor.size() > 256)
@@ -34,118 +21,92 @@ Status CheckActor(std::string_view actor) {
   return {};
 }
 
-Status MustExist(store::Database& db, std::string_view serial) {
-  SECPROF_ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT 1 FROM things WHERE serial = ?"));
-  SECPROF_TRY(st.Bind(1, serial));
-  SECPROF_ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row) return Fail(ErrorCode::kNotFound, "no thing with serial " + std::string(serial));
+Status MustExist(Tx& tx, std::string_view serial) {
+  SECPROF_ASSIGN_OR_RETURN(bool exists, tx.Exists("SELECT 1 FROM things WHERE serial = ?", serial));
+  if (!exists) {
+    return Fail(ErrorCode::kNotFound, kUnknownThing, "no thing with serial " + std::string(serial));
+  }
   return {};
 }
 
-Result<std::optional<QuarantineRecord>> LoadQuarantine(store::Database& db,
-                                                       std::string_view serial) {
-  SECPROF_ASSIGN_OR_RETURN(
-      Statement st, db.Prepare("SELECT serial, since, reason FROM quarantine WHERE serial = ?"));
-  SECPROF_TRY(st.Bind(1, serial));
-  SECPROF_ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row) return std::optional<QuarantineRecord>();
-  return std::optional<QuarantineRecord>(QuarantineRecord{st.Text(0), st.Int64(1), st.Text(2)});
+constexpr char kSelectQuarantine[] = "SELECT serial, since, reason FROM quarantine";
+
+QuarantineRecord ReadQuarantine(const Row& r) {
+  return QuarantineRecord{r.Text(0), r.Int64(1), r.Text(2)};
+}
+
+Result<std::optional<QuarantineRecord>> LoadQuarantine(Tx& tx, std::string_view serial) {
+  return tx.QueryOptional<QuarantineRecord>(std::string(kSelectQuarantine) + " WHERE serial = ?",
+                                            ReadQuarantine, serial);
 }
 
 }  // namespace
 
-Result<bool> Registry::AdvanceReadingCounter(std::string_view serial, int64_t counter) {
-  SECPROF_TRY(internal::CheckSerialArg(serial));
+Result<bool> CloneGuard::AdvanceReadingCounter(std::string_view serial, int64_t counter) {
+  SECPROF_TRY(CheckSerial(serial));
   if (counter < 0) return Fail(ErrorCode::kInvalidInput, "reading counter is negative");
-  std::lock_guard lock(mu_);
-  const int64_t now = NowOf(clock_);
-  SECPROF_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_));
-  SECPROF_TRY(MustExist(*db_, serial));
-  // Insert the first counter, or raise the recorded one only when the new one is above it.
-  SECPROF_ASSIGN_OR_RETURN(Statement st,
-                           db_->Prepare("INSERT INTO reading_counters(serial, counter, updated) "
-                                        "VALUES(?1, ?2, ?3) ON CONFLICT(serial) DO UPDATE SET "
-                                        "counter = excluded.counter, updated = excluded.updated "
-                                        "WHERE excluded.counter > reading_counters.counter"));
-  SECPROF_TRY(st.Bind(1, serial));
-  SECPROF_TRY(st.Bind(2, counter));
-  SECPROF_TRY(st.Bind(3, now));
-  SECPROF_TRY(st.Run());
-  if (db_->Changes() == 0) return false;  // ~Transaction rolls back (nothing was written)
-  SECPROF_TRY(tx.Commit());
-  return true;
+  return ledger_.Write([&](Tx& tx) -> Result<bool> {
+    SECPROF_TRY(MustExist(tx, serial));
+    // Insert the first counter, or raise the recorded one only when the new one is above it.
+    SECPROF_TRY(
+        tx.Execute("INSERT INTO reading_counters(serial, counter, updated) "
+                   "VALUES(?1, ?2, ?3) ON CONFLICT(serial) DO UPDATE SET "
+                   "counter = excluded.counter, updated = excluded.updated "
+                   "WHERE excluded.counter > reading_counters.counter",
+                   serial, counter, tx.now()));
+    return tx.Changes() != 0;  // 0: nothing was written (the commit writes nothing)
+  });
 }
 
-Result<std::optional<int64_t>> Registry::HighestReadingCounter(std::string_view serial) {
-  SECPROF_TRY(internal::CheckSerialArg(serial));
-  std::lock_guard lock(mu_);
-  SECPROF_ASSIGN_OR_RETURN(Statement st,
-                           db_->Prepare("SELECT counter FROM reading_counters WHERE serial = ?"));
-  SECPROF_TRY(st.Bind(1, serial));
-  SECPROF_ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row) return std::optional<int64_t>();
-  return std::optional<int64_t>(st.Int64(0));
+Result<std::optional<int64_t>> CloneGuard::HighestReadingCounter(std::string_view serial) {
+  SECPROF_TRY(CheckSerial(serial));
+  return ledger_.Read([&](Tx& tx) {
+    return tx.QueryOptional<int64_t>(
+        "SELECT counter FROM reading_counters WHERE serial = ?",
+        [](const Row& r) { return r.Int64(0); }, serial);
+  });
 }
 
-Status Registry::QuarantineThing(std::string_view serial, std::string_view reason,
-                                 std::string_view actor) {
-  SECPROF_TRY(internal::CheckSerialArg(serial));
+Status CloneGuard::QuarantineThing(std::string_view serial, std::string_view reason,
+                                   std::string_view actor) {
+  SECPROF_TRY(CheckSerial(serial));
   SECPROF_TRY(CheckActor(actor));
-  std::lock_guard lock(mu_);
-  const int64_t now = NowOf(clock_);
-  SECPROF_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_));
-  SECPROF_TRY(MustExist(*db_, serial));
-  SECPROF_ASSIGN_OR_RETURN(std::optional<QuarantineRecord> q, LoadQuarantine(*db_, serial));
-  if (q) return Ok();
-  std::string why(reason.substr(0, 1024));
-  SECPROF_ASSIGN_OR_RETURN(
-      Statement st, db_->Prepare("INSERT INTO quarantine(serial, since, reason) VALUES(?, ?, ?)"));
-  SECPROF_TRY(st.Bind(1, serial));
-  SECPROF_TRY(st.Bind(2, now));
-  SECPROF_TRY(st.Bind(3, why));
-  SECPROF_TRY(st.Run());
-  SECPROF_TRY(internal::AppendAuditEntry(*db_, now, actor, "quarantined", serial, why));
-  return tx.Commit();
+  return ledger_.Write([&](Tx& tx) -> Status {
+    SECPROF_TRY(MustExist(tx, serial));
+    SECPROF_ASSIGN_OR_RETURN(std::optional<QuarantineRecord> q, LoadQuarantine(tx, serial));
+    if (q) return Ok();
+    std::string why(reason.substr(0, 1024));
+    SECPROF_TRY(tx.Execute("INSERT INTO quarantine(serial, since, reason) VALUES(?, ?, ?)", serial,
+                           tx.now(), why));
+    return tx.Audit(actor, "quarantined", serial, why);
+  });
 }
 
-Status Registry::ReleaseQuarantine(std::string_view serial, std::string_view actor) {
-  SECPROF_TRY(internal::CheckSerialArg(serial));
+Status CloneGuard::ReleaseQuarantine(std::string_view serial, std::string_view actor) {
+  SECPROF_TRY(CheckSerial(serial));
   SECPROF_TRY(CheckActor(actor));
-  std::lock_guard lock(mu_);
-  const int64_t now = NowOf(clock_);
-  SECPROF_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_));
-  SECPROF_ASSIGN_OR_RETURN(std::optional<QuarantineRecord> q, LoadQuarantine(*db_, serial));
-  if (!q) return Fail(ErrorCode::kNotFound, "thing " + std::string(serial) + " is not quarantined");
-  SECPROF_ASSIGN_OR_RETURN(Statement st, db_->Prepare("DELETE FROM quarantine WHERE serial = ?"));
-  SECPROF_TRY(st.Bind(1, serial));
-  SECPROF_TRY(st.Run());
-  // The clone may have pushed the highest counter past the genuine thing's: start afresh.
-  SECPROF_ASSIGN_OR_RETURN(Statement rc,
-                           db_->Prepare("DELETE FROM reading_counters WHERE serial = ?"));
-  SECPROF_TRY(rc.Bind(1, serial));
-  SECPROF_TRY(rc.Run());
-  SECPROF_TRY(internal::AppendAuditEntry(*db_, now, actor, "released", serial,
-                                         "quarantined since " + std::to_string(q->since)));
-  return tx.Commit();
+  return ledger_.Write([&](Tx& tx) -> Status {
+    SECPROF_ASSIGN_OR_RETURN(std::optional<QuarantineRecord> q, LoadQuarantine(tx, serial));
+    if (!q) {
+      return Fail(ErrorCode::kNotFound, "thing " + std::string(serial) + " is not quarantined");
+    }
+    SECPROF_TRY(tx.Execute("DELETE FROM quarantine WHERE serial = ?", serial));
+    // The clone may have pushed the highest counter past the genuine thing's: start afresh.
+    SECPROF_TRY(tx.Execute("DELETE FROM reading_counters WHERE serial = ?", serial));
+    return tx.Audit(actor, "released", serial, "quarantined since " + std::to_string(q->since));
+  });
 }
 
-Result<std::optional<QuarantineRecord>> Registry::QuarantineOf(std::string_view serial) {
-  SECPROF_TRY(internal::CheckSerialArg(serial));
-  std::lock_guard lock(mu_);
-  return LoadQuarantine(*db_, serial);
+Result<std::optional<QuarantineRecord>> CloneGuard::QuarantineOf(std::string_view serial) {
+  SECPROF_TRY(CheckSerial(serial));
+  return ledger_.Read([&](Tx& tx) { return LoadQuarantine(tx, serial); });
 }
 
-Result<std::vector<QuarantineRecord>> Registry::ListQuarantined() {
-  std::lock_guard lock(mu_);
-  SECPROF_ASSIGN_OR_RETURN(
-      Statement st, db_->Prepare("SELECT serial, since, reason FROM quarantine ORDER BY serial"));
-  std::vector<QuarantineRecord> out;
-  while (true) {
-    SECPROF_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    out.push_back(QuarantineRecord{st.Text(0), st.Int64(1), st.Text(2)});
-  }
-  return out;
+Result<std::vector<QuarantineRecord>> CloneGuard::ListQuarantined() {
+  return ledger_.Read([&](Tx& tx) {
+    return tx.QueryAll<QuarantineRecord>(std::string(kSelectQuarantine) + " ORDER BY serial",
+                                         ReadQuarantine);
+  });
 }
 
 }  // namespace secprof::registry

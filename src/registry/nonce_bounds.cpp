@@ -1,27 +1,26 @@
-#include "nonce_bounds.h"
-
+// Bounds on the join nonces an unauthenticated sender can make the registry store (issue 9, T9;
+// AuditLog::PutNonce). Contract in internal.h.
 #include <string>
+
+#include "internal.h"
 
 namespace secprof::registry::internal {
 
-Status BoundNonces(store::Database& db, std::string_view serial, int64_t per_serial,
-                   int64_t total) {
+Status BoundNonces(Tx& tx, std::string_view serial, int64_t per_serial, int64_t total) {
   if (per_serial > 0) {
     // Oldest first by expiry (all nonces share one lifetime, so expiry orders them by issue).
-    SECPROF_ASSIGN_OR_RETURN(
-        store::Statement del,
-        db.Prepare("DELETE FROM nonces WHERE nonce IN (SELECT nonce FROM nonces WHERE serial = ?1 "
-                   "ORDER BY expires DESC, nonce LIMIT -1 OFFSET ?2)"));
-    SECPROF_TRY(del.Bind(1, serial));
-    SECPROF_TRY(del.Bind(2, per_serial - 1));
-    SECPROF_TRY(del.Run());
+    SECPROF_TRY(
+        tx.Execute("DELETE FROM nonces WHERE nonce IN (SELECT nonce FROM nonces WHERE serial = ?1 "
+                   "ORDER BY expires DESC, nonce LIMIT -1 OFFSET ?2)",
+                   serial, per_serial - 1));
   }
   if (total > 0) {
-    SECPROF_ASSIGN_OR_RETURN(store::Statement count, db.Prepare("SELECT count(*) FROM nonces"));
-    SECPROF_ASSIGN_OR_RETURN(bool row, count.Step());
-    if (row && count.Int64(0) >= total)
-      return Fail(ErrorCode::kLimit, "too many join nonces outstanding (" +
-                                         std::to_string(count.Int64(0)) + "); retry later");
+    SECPROF_ASSIGN_OR_RETURN(std::optional<int64_t> count,
+                             tx.QueryOptional<int64_t>("SELECT count(*) FROM nonces",
+                                                       [](const Row& r) { return r.Int64(0); }));
+    if (count && *count >= total)
+      return Fail(ErrorCode::kLimit, kTooManyNonces,
+                  "too many join nonces outstanding (" + std::to_string(*count) + "); retry later");
   }
   return Ok();
 }

@@ -199,6 +199,14 @@ Result<int> Statement::ParameterIndex(std::string_view name) const {
   return index;
 }
 
+Status Statement::CheckParameterCount(int given) const {
+  const int want = sqlite3_bind_parameter_count(stmt_.get());
+  if (given == want) return Ok();
+  return Fail(ErrorCode::kInvalidInput, db_->path() + ": statement takes " + std::to_string(want) +
+                                            " parameters, " + std::to_string(given) +
+                                            " given: " + Sql());
+}
+
 Status Statement::Bind(int index, int64_t value) {
   return Check(sqlite3_bind_int64(stmt_.get(), index, value), "binding an integer");
 }

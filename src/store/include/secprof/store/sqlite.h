@@ -10,6 +10,12 @@
 //   SECPROF_TRY(st.Run());
 //   SECPROF_TRY(tx.Commit());      // without Commit, ~Transaction rolls back
 //
+// The same with positional parameters bound by type, and rows read into values:
+//   SECPROF_TRY(db->Execute("INSERT INTO t(a, b) VALUES(?, ?)", int64_t{1}, "text"));
+//   SECPROF_ASSIGN_OR_RETURN(std::vector<std::string> bs,
+//       db->QueryAll<std::string>("SELECT b FROM t WHERE a > ?",
+//                                 [](const Statement& row) { return row.Text(0); }, int64_t{0}));
+//
 // Ownership: a Database owns its sqlite3* (released with sqlite3_close_v2); a Statement owns its
 // sqlite3_stmt* (sqlite3_finalize). Statements and Transactions hold a pointer to their Database,
 // which must outlive them.
@@ -39,6 +45,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "secprof/core/result.h"
@@ -64,6 +72,24 @@ struct OpenOptions {
 };
 
 class Database;
+class Statement;
+
+namespace detail {
+template <class T>
+struct IsOptional : std::false_type {};
+template <class T>
+struct IsOptional<std::optional<T>> : std::true_type {};
+// The value type a row reader returns: T for `T(const Statement&)` and for
+// `Result<T>(const Statement&)`.
+template <class R>
+struct Unwrap {
+  using type = R;
+};
+template <class T>
+struct Unwrap<Result<T>> {
+  using type = T;
+};
+}  // namespace detail
 
 // A prepared statement. Parameters are 1-based (SQLite's convention), columns 0-based. Move-only.
 class Statement {
@@ -91,6 +117,30 @@ class Statement {
     return Bind(index, value);
   }
 
+  // Binds `args` to parameters 1..N in order, each by its type:
+  //   bool, int, int64_t (any signed integer)  -> INTEGER (bool as 0/1)
+  //   std::string, std::string_view, const char* -> TEXT
+  //   Bytes, ByteView                          -> BLOB (an empty one is an empty blob, not NULL)
+  //   std::nullptr_t, an empty std::optional   -> NULL; a full std::optional binds its value
+  // Unsigned integers do not compile (a value over 2^63-1 would change sign): cast them after
+  // checking the range. kInvalidInput when N differs from the statement's parameter count (the
+  // highest ?NNN index), so a missing or extra argument never silently binds NULL. A failure
+  // leaves the parameters before the failing one bound (Reset clears them).
+  template <class... Args>
+  Status BindAll(const Args&... args) {
+    SECPROF_TRY(CheckParameterCount(static_cast<int>(sizeof...(Args))));
+    int index = 0;
+    Status st = Ok();
+    // Left to right; stops at the first failure.
+    (void)((st = BindValue(++index, args), static_cast<bool>(st)) && ...);
+    return st;
+  }
+
+  // Ok when the statement takes exactly `given` parameters (the highest ?NNN index), else
+  // kInvalidInput "statement takes N parameters, M given". BindAll checks it; a caller binding one
+  // by one may check it first.
+  Status CheckParameterCount(int given) const;
+
   // Executes one step. true: a row is available through the column getters; false: done.
   Result<bool> Step();
   // Steps until done, discarding rows (for INSERT/UPDATE/DELETE).
@@ -115,6 +165,22 @@ class Statement {
   Statement(Database* db, sqlite3_stmt* stmt);
   Result<int> ParameterIndex(std::string_view name) const;
   Status Check(int rc, std::string_view what) const;
+  template <class T>
+  Status BindValue(int index, const T& value) {
+    if constexpr (detail::IsOptional<T>::value) {
+      if (!value) return Bind(index, nullptr);
+      return BindValue(index, *value);
+    } else if constexpr (std::is_same_v<T, bool>) {
+      return Bind(index, int64_t{value ? 1 : 0});
+    } else if constexpr (std::is_integral_v<T>) {
+      static_assert(std::is_signed_v<T>, "bind unsigned integers as int64_t after a range check");
+      return Bind(index, static_cast<int64_t>(value));
+    } else if constexpr (std::is_same_v<T, Bytes>) {
+      return Bind(index, ByteView(value));
+    } else {
+      return Bind(index, value);  // text, ByteView, nullptr
+    }
+  }
 
   struct Finalizer {
     void operator()(sqlite3_stmt* s) const;
@@ -137,6 +203,53 @@ class Database {
   Status Exec(std::string_view sql);
   // Compiles exactly one statement (kInvalidInput when `sql` holds more than one).
   Result<Statement> Prepare(std::string_view sql);
+
+  // Prepares `sql` (one statement), binds `args` as Statement::BindAll does and runs it to the
+  // end, discarding rows. Changes() and LastInsertRowId() describe it afterwards.
+  template <class... Args>
+  Status Execute(std::string_view sql, const Args&... args) {
+    SECPROF_ASSIGN_OR_RETURN(Statement st, Prepare(sql));
+    SECPROF_TRY(st.BindAll(args...));
+    return st.Run();
+  }
+
+  // Prepares `sql`, binds `args` (BindAll) and returns read_row(row) for every row, in order.
+  // `read_row` is called as read_row(const Statement&) and returns T or Result<T>; an error from
+  // it (or from a step) ends the query with that error. It may read only the columns the query
+  // selects (column getters REQUIRE an index in range).
+  template <class T, class ReadRow, class... Args>
+  Result<std::vector<T>> QueryAll(std::string_view sql, ReadRow&& read_row, const Args&... args) {
+    SECPROF_ASSIGN_OR_RETURN(Statement st, Prepare(sql));
+    SECPROF_TRY(st.BindAll(args...));
+    std::vector<T> out;
+    while (true) {
+      SECPROF_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) return out;
+      SECPROF_ASSIGN_OR_RETURN(T value, ReadOne<T>(read_row, st));
+      out.push_back(std::move(value));
+    }
+  }
+
+  // Like QueryAll, for the first row only: nullopt when there is none. Later rows are not read.
+  template <class T, class ReadRow, class... Args>
+  Result<std::optional<T>> QueryOptional(std::string_view sql, ReadRow&& read_row,
+                                         const Args&... args) {
+    SECPROF_ASSIGN_OR_RETURN(Statement st, Prepare(sql));
+    SECPROF_TRY(st.BindAll(args...));
+    SECPROF_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return std::optional<T>();
+    SECPROF_ASSIGN_OR_RETURN(T value, ReadOne<T>(read_row, st));
+    return std::optional<T>(std::move(value));
+  }
+
+  // Like QueryOptional, and kNotFound ("no row from <sql>") when there is no row.
+  template <class T, class ReadRow, class... Args>
+  Result<T> QueryOne(std::string_view sql, ReadRow&& read_row, const Args&... args) {
+    SECPROF_ASSIGN_OR_RETURN(std::optional<T> value,
+                             QueryOptional<T>(sql, std::forward<ReadRow>(read_row), args...));
+    if (!value) return Fail(ErrorCode::kNotFound, path_ + ": no row from " + std::string(sql));
+    return std::move(*value);
+  }
 
   // The first column of the first row of `sql` (kNotFound when there is no row).
   Result<int64_t> QueryInt64(std::string_view sql);
@@ -168,6 +281,17 @@ class Database {
     void operator()(sqlite3* db) const;
   };
   Database(std::string path, sqlite3* db);
+  template <class T, class ReadRow>
+  static Result<T> ReadOne(ReadRow& read_row, const Statement& st) {
+    using R = std::invoke_result_t<ReadRow&, const Statement&>;
+    static_assert(std::is_same_v<typename detail::Unwrap<R>::type, T>,
+                  "read_row must return T or Result<T>");
+    if constexpr (std::is_same_v<R, T>) {
+      return Result<T>(read_row(st));
+    } else {
+      return read_row(st);
+    }
+  }
   std::string path_;
   std::unique_ptr<sqlite3, Closer> db_;
 };
