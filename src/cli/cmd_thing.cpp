@@ -199,7 +199,8 @@ class StateLock {
 // given, else the environment variable `env_var` (empty when unset).
 thing::SecretOption FlagOrEnv(const std::string& flag, const char* env_var) {
   const char* env = flag.empty() ? std::getenv(env_var) : nullptr;
-  const std::string_view v = !flag.empty() ? std::string_view(flag) : std::string_view(env ? env : "");
+  const std::string_view v =
+      !flag.empty() ? std::string_view(flag) : std::string_view(env ? env : "");
   return crypto::SecureBuffer(
       crypto::ByteView(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
 }

@@ -166,12 +166,12 @@ TEST(Lifecycle, SecProf2SetupCodeJoinOperateDecommission) {
   EXPECT_FALSE(a->FetchGroupKey("lights"));  // no longer a member: 4.03
 
   // Decommission: the KDC revokes, the thing wipes; its old PSK is refused afterwards.
-  auto old_psk = AgentTestPeer::PairwiseKey(*a);
+  auto old_psk = thing::AgentTestPeer::PairwiseKey(*a);
   ASSERT_TRUE(old_psk);
   std::string old_identity = a->state().psk_identity;
   ASSERT_TRUE(a->Decommission());
   EXPECT_EQ(a->state().state, State::kDecommissioned);
-  EXPECT_FALSE(AgentTestPeer::PairwiseKey(*a));
+  EXPECT_FALSE(thing::AgentTestPeer::PairwiseKey(*a));
   coap::ClientConfig cc;
   cc.security = coap::Security::kPsk;
   cc.psk_identity = old_identity;
@@ -321,7 +321,7 @@ TEST(Lifecycle, SecProf3ThingRefusesARogueKdc) {
   ASSERT_TRUE(a->Install("127.0.0.1", km.kdc->udp_port(), km.kdc->dtls_port()));
   auto j = a->Join();
   ASSERT_FALSE(j);
-  EXPECT_TRUE(j.error().Is(kRogueDomain)) << j.error().message();
+  EXPECT_TRUE(j.error().Is(thing::kRogueDomain)) << j.error().message();
   EXPECT_EQ(a->state().state, State::kInstalled);
 }
 
