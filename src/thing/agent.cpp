@@ -24,6 +24,21 @@ namespace fs = std::filesystem;
 using crypto::Bytes;
 using crypto::ByteView;
 
+namespace {
+
+// Overwrites the byte strings of a CBOR map of secrets (the Value's own copies of the keys) before
+// the Value is released. `m` is a local, non-const object, so writing through bytes() is sound.
+void WipeSecretMap(cbor::Value& m) {
+  if (!m.is_map()) return;
+  for (auto& [k, v] : m.map()) {
+    if (!v.is_bytes()) continue;
+    auto& b = const_cast<Bytes&>(v.bytes());
+    OPENSSL_cleanse(b.data(), b.size());
+  }
+}
+
+}  // namespace
+
 Status Expect(const coap::Response& r, coap::Code want, const char* what) {
   return coap::ExpectCode(r, want, what, "KDC");
 }
@@ -39,7 +54,9 @@ Result<std::string> Agent::Impl::SealSecrets() {
   cbor::MapEntries e;
   for (const auto& [k, v] : secrets)
     e.emplace_back(cbor::Value::Text(k), cbor::Value::ByteString(View(v)));
-  Bytes encoded = cbor::Encode(cbor::Value::Map(std::move(e)));
+  cbor::Value map = cbor::Value::Map(std::move(e));
+  Bytes encoded = cbor::Encode(map);
+  WipeSecretMap(map);
   crypto::SecureBuffer plain{ByteView(encoded)};
   OPENSSL_cleanse(encoded.data(), encoded.size());  // the encoding held every secret in clear
   auto w = keys.sealer->Seal("thing-secrets:" + st.serial, View(plain), rng);
@@ -55,12 +72,16 @@ Status Agent::Impl::LoadSecrets() {
                            keys.sealer->Open("thing-secrets:" + st.serial, w));
   SECPROF_ASSIGN_OR_RETURN(cbor::Value v, cbor::Decode(View(plain)));
   if (!v.is_map()) return Fail(ErrorCode::kInvalidInput, "sealed secrets are not a map");
+  Status loaded;
   for (const auto& [k, val] : v.map()) {
-    if (!k.is_text() || !val.is_bytes())
-      return Fail(ErrorCode::kInvalidInput, "sealed secrets hold a non-key entry");
+    if (!k.is_text() || !val.is_bytes()) {
+      loaded = Fail(ErrorCode::kInvalidInput, "sealed secrets hold a non-key entry");
+      break;
+    }
     secrets[k.text()] = crypto::SecureBuffer(val.bytes());
   }
-  return {};
+  WipeSecretMap(v);
+  return loaded;
 }
 
 Status Agent::Impl::Commit(ThingState next) {

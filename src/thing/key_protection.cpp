@@ -1,6 +1,8 @@
 // A thing's KEK and key store protection: see key_protection.h.
 #include "key_protection.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -142,7 +144,9 @@ Result<std::unique_ptr<keystore::Pkcs11KeyStore>> OpenToken(const AgentOptions& 
   // keystore::Pkcs11KeyStoreOptions holds the PIN as a std::string (its API, not ours).
   const SecureBuffer pin = PinOf(ao);
   o.pin.assign(pin.AsStringView());
-  return keystore::Pkcs11KeyStore::Open(o);
+  auto store = keystore::Pkcs11KeyStore::Open(o);
+  OPENSSL_cleanse(o.pin.data(), o.pin.size());  // our copy; the store keeps what it needs
+  return store;
 }
 
 std::string DefaultKekPath(const std::string& state_dir) {

@@ -7,6 +7,10 @@
 //   decommissioned --FactoryReset--> re-owned --Install (new owner's KDC)--> installed --> ...
 //   SecProf_1 (no KDC): manufactured --StartPairing + an imprint / BecomeMother--> commissioned
 //
+// The transition table is code in secprof/thing/lifecycle.h: every method below that the
+// lifecycle constrains checks its row first and refuses with kConflict, reason kWrongState
+// (secprof/thing/reasons.h), changing nothing.
+//
 // Every transition is written to <state>/state.json with WriteFileAtomic (temporary file, fsync,
 // rename, directory fsync) before the call returns, so a process killed at any point restarts in
 // the old or the new state, never in between. Symmetric secrets (PSK, pairwise key, group keys,
