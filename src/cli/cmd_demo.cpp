@@ -171,12 +171,10 @@ Result<std::vector<std::unique_ptr<thing::Agent>>> Fleet(const fs::path& dir, do
     // Without SoftHSM2 the demo falls back to file stores, recorded as an override (and reported
     // as a failure of SecProf_3/4 below).
     io.allow_file_keys = token == g_tokens.end();
-    if (const char* v = std::getenv("SECPROF_THING_KEK")) io.kek_env = v;
     SECPROF_TRY(thing::Agent::Init(io));
     thing::AgentOptions ao;
     ao.state_dir = io.state_dir;
     ao.timeout = std::chrono::milliseconds(3000);
-    ao.kek_env = io.kek_env;
     if (token != g_tokens.end()) ao.pkcs11 = token->second;
     SECPROF_ASSIGN_OR_RETURN(auto a, thing::Agent::Open(ao));
     out.push_back(std::move(a));

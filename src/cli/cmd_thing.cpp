@@ -195,14 +195,24 @@ class StateLock {
   int fd_;
 };
 
+// A secret the thing library takes as a value (it reads no environment variable): `flag` when
+// given, else the environment variable `env_var` (empty when unset).
+thing::SecretOption FlagOrEnv(const std::string& flag, const char* env_var) {
+  const char* env = flag.empty() ? std::getenv(env_var) : nullptr;
+  const std::string_view v =
+      !flag.empty() ? std::string_view(flag) : std::string_view(env ? env : "");
+  return crypto::SecureBuffer(
+      crypto::ByteView(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
+}
+
 Result<std::unique_ptr<Agent>> OpenAgent(const ThingArgs& a) {
   thing::AgentOptions o;
   o.state_dir = a.state_dir;
   o.timeout = std::chrono::milliseconds(a.timeout_ms);
   o.pkcs11.module_path = a.pkcs11_module;
-  o.pkcs11.pin = a.pin;
+  o.pkcs11_pin = FlagOrEnv(a.pin, "SECPROF_PKCS11_PIN");
   o.kek_file = a.kek_file;
-  if (const char* v = std::getenv("SECPROF_THING_KEK")) o.kek_env = v;
+  o.kek_hex = FlagOrEnv("", "SECPROF_THING_KEK");
   o.allow_colocated_kek = a.allow_colocated_kek;
   o.allow_file_keys = a.allow_file_keys;
   return Agent::Open(std::move(o));
@@ -242,7 +252,7 @@ int Init(const ThingArgs& a) {
   o.serial = a.serial;
   o.profile = *profile;
   o.kek_file = a.kek_file;
-  if (const char* v = std::getenv("SECPROF_THING_KEK")) o.kek_env = v;
+  o.kek_hex = FlagOrEnv("", "SECPROF_THING_KEK");
   o.allow_colocated_kek = a.allow_colocated_kek;
   o.allow_file_keys = a.allow_file_keys;
   if (auto st = Agent::Init(o); !st) return ExitFor(st.error(), Reach::kLocal);
@@ -634,8 +644,9 @@ void Install(CLI::App& app, Context& ctx) {
         thing::AgentOptions o;
         o.state_dir = a->state_dir;
         o.pkcs11.module_path = a->pkcs11_module;
-        o.pkcs11.pin = a->pin;
+        o.pkcs11_pin = FlagOrEnv(a->pin, "SECPROF_PKCS11_PIN");
         o.kek_file = a->kek_file;
+        o.kek_hex = FlagOrEnv("", "SECPROF_THING_KEK");
         auto did = Agent::MigrateKek(o);
         if (!did) {
           ctx.exit_code = ExitFor(did.error(), Reach::kLocal);

@@ -1,8 +1,9 @@
 // A thing's KEK and key store protection: see key_protection.h.
 #include "key_protection.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 
 #include "internal.h"
@@ -12,6 +13,7 @@
 #include "secprof/keystore/file_store.h"
 #include "secprof/keystore/kek.h"
 #include "secprof/keystore/pkcs11_store.h"
+#include "secprof/thing/reasons.h"
 
 namespace secprof::thing {
 
@@ -81,7 +83,7 @@ bool Has(const std::vector<std::string>& v, const std::string& x) {
 }
 
 Error ColocatedRefusal(const std::string& dir, const std::string& what) {
-  return Error(ErrorCode::kInvalidInput,
+  return Error(ErrorCode::kInvalidInput, kColocatedKek,
                what + ": a KEK inside the state directory " + dir +
                    " travels with every copy of it (issue 9 item 12). Run `secprof thing --state " +
                    dir +
@@ -89,20 +91,63 @@ Error ColocatedRefusal(const std::string& dir, const std::string& what) {
                    "it (recorded in state.json)");
 }
 
-keystore::KekLocation FileLocation(const std::string& kek_file, const std::string& kek_env,
-                                   const std::string& state_dir) {
-  return keystore::KekLocation{kek_file, kKekEnvVar, DefaultKekPath(state_dir), kek_env};
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
 }
 
-Result<std::unique_ptr<keystore::Pkcs11KeyStore>> OpenToken(keystore::Pkcs11KeyStoreOptions o,
-                                                            const std::string& token_label) {
-  o.token_label = token_label;
-  if (o.pin.empty())
-    if (const char* p = std::getenv("SECPROF_PKCS11_PIN")) o.pin = p;
-  return keystore::Pkcs11KeyStore::Open(o);
+// The KEK given as hex digits (the CLI passes $SECPROF_THING_KEK), decoded into secure memory.
+// The checks and messages are keystore::LoadKek's for a KEK in the environment.
+Result<keystore::Kek> KekFromHex(const SecureBuffer& hex) {
+  const std::string name = std::string("$") + kKekEnvVar;
+  if (hex.size() != 2 * keystore::kKekSize)
+    return Fail(ErrorCode::kInvalidInput,
+                name + " must be " + std::to_string(2 * keystore::kKekSize) + " hex digits");
+  keystore::Kek k;
+  k.key = SecureBuffer(keystore::kKekSize);
+  for (size_t i = 0; i < keystore::kKekSize; ++i) {
+    int hi = HexDigit(static_cast<char>(hex[2 * i])),
+        lo = HexDigit(static_cast<char>(hex[2 * i + 1]));
+    if (hi < 0 || lo < 0) return Fail(ErrorCode::kInvalidInput, name + " is not hexadecimal");
+    k.key[i] = static_cast<uint8_t>(hi * 16 + lo);
+  }
+  k.where = std::string("env:") + kKekEnvVar;
+  return k;
+}
+
+// A file-key thing's KEK: `kek_file`, else `kek_hex`, else "<state_dir>.kek" (keystore/kek.h's
+// order, with the environment variable's value read by the caller, not here).
+Result<keystore::Kek> LoadThingKek(const std::string& kek_file, const SecureBuffer& kek_hex,
+                                   const std::string& state_dir, bool create, crypto::Random& rng) {
+  if (kek_file.empty() && !kek_hex.empty()) return KekFromHex(kek_hex);
+  auto kek = keystore::LoadKek(keystore::KekLocation{kek_file, "", DefaultKekPath(state_dir)},
+                               create, rng);
+  if (!kek && kek.error().code() == ErrorCode::kNotFound && kek_file.empty())
+    return Fail(ErrorCode::kNotFound,
+                kek.error().message() + " (give --kek-file PATH or set $" + kKekEnvVar + ")");
+  return kek;
 }
 
 }  // namespace
+
+SecureBuffer PinOf(const AgentOptions& o) {
+  if (!o.pkcs11_pin.empty()) return o.pkcs11_pin.value.Clone();
+  return SecureBuffer(View(std::string_view(o.pkcs11.pin)));
+}
+
+Result<std::unique_ptr<keystore::Pkcs11KeyStore>> OpenToken(const AgentOptions& ao,
+                                                            const std::string& token_label) {
+  keystore::Pkcs11KeyStoreOptions o = ao.pkcs11;
+  o.token_label = token_label;
+  // keystore::Pkcs11KeyStoreOptions holds the PIN as a std::string (its API, not ours).
+  const SecureBuffer pin = PinOf(ao);
+  o.pin.assign(pin.AsStringView());
+  auto store = keystore::Pkcs11KeyStore::Open(o);
+  OPENSSL_cleanse(o.pin.data(), o.pin.size());  // our copy; the store keeps what it needs
+  return store;
+}
 
 std::string DefaultKekPath(const std::string& state_dir) {
   return keystore::SiblingKekPath(state_dir);
@@ -112,7 +157,7 @@ Status CheckKeyStoreAllowed(const InitOptions& o, const manufacture::ThingRecord
   if (!domain::PolicyFor(o.profile).tamper_resistant || rec.key_store == "pkcs11" ||
       o.allow_file_keys)
     return Ok();
-  return Fail(ErrorCode::kInvalidInput,
+  return Fail(ErrorCode::kInvalidInput, kFileKeys,
               std::string(domain::ProfileName(o.profile)) +
                   " requires tamper-resistant key storage, but the factory made " + rec.serial +
                   "'s keys in a file key store (readable by anyone who can read the state "
@@ -134,16 +179,17 @@ Result<std::string> SetUpKeyProtection(const InitOptions& o, const manufacture::
     t.kek_label = "kek-" + rec.serial;
     return note;
   }
-  const keystore::KekLocation loc = FileLocation(o.kek_file, o.kek_env, o.state_dir);
   const std::string kek_path =
-      !o.kek_file.empty() ? o.kek_file : (!o.kek_env.empty() ? std::string() : loc.default_file);
+      !o.kek_file.empty() ? o.kek_file
+                          : (!o.kek_hex.empty() ? std::string() : DefaultKekPath(o.state_dir));
   if (!kek_path.empty() && keystore::PathInside(kek_path, o.state_dir)) {
     if (!o.allow_colocated_kek) return Fail(ColocatedRefusal(o.state_dir, "KEK " + kek_path));
     t.key_overrides.push_back(kOverrideColocatedKek);
     note += "; override --allow-colocated-kek: KEK " + kek_path + " inside the state directory";
   }
   auto& rng = crypto::SystemRandomSource();
-  SECPROF_ASSIGN_OR_RETURN(keystore::Kek kek, keystore::LoadKek(loc, /*create=*/true, rng));
+  SECPROF_ASSIGN_OR_RETURN(keystore::Kek kek, LoadThingKek(o.kek_file, o.kek_hex.value, o.state_dir,
+                                                           /*create=*/true, rng));
   SECPROF_ASSIGN_OR_RETURN(t.kek_id, keystore::KekId(View(kek.key)));
   t.kek = "file";
   SECPROF_ASSIGN_OR_RETURN(SecureBuffer store_kek,
@@ -178,7 +224,7 @@ Result<KeyProtection> OpenKeyProtection(const AgentOptions& o, const ThingState&
   if (domain::PolicyFor(t.profile).tamper_resistant && t.key_store == "file" &&
       !Has(t.key_overrides, kOverrideFileKeys)) {
     if (!o.allow_file_keys)
-      return Fail(ErrorCode::kInvalidInput,
+      return Fail(ErrorCode::kInvalidInput, kFileKeys,
                   std::string(domain::ProfileName(t.profile)) +
                       " requires tamper-resistant key storage, but " + t.serial +
                       "'s keys are in a file key store; pass --allow-file-keys to accept it "
@@ -196,7 +242,7 @@ Result<KeyProtection> OpenKeyProtection(const AgentOptions& o, const ThingState&
         accept_colocated("KEK files of the old layout are still in the directory "
                          "(an interrupted migrate-kek)"));
   if (t.kek == "token") {
-    SECPROF_ASSIGN_OR_RETURN(auto store, OpenToken(o.pkcs11, t.token_label));
+    SECPROF_ASSIGN_OR_RETURN(auto store, OpenToken(o, t.token_label));
     SECPROF_ASSIGN_OR_RETURN(bool have, store->HasSealingKey(t.kek_label));
     if (!have) {
       if (!t.wrapped_secrets.empty())
@@ -209,15 +255,15 @@ Result<KeyProtection> OpenKeyProtection(const AgentOptions& o, const ThingState&
     return kp;
   }
   auto& rng = crypto::SystemRandomSource();
-  auto kek = keystore::LoadKek(FileLocation(o.kek_file, o.kek_env, dir), /*create=*/false, rng);
+  auto kek = LoadThingKek(o.kek_file, o.kek_hex.value, dir, /*create=*/false, rng);
   if (!kek) return Fail(kek.error().WithContext(t.serial + ": the thing's KEK"));
   if (!kek->path.empty() && keystore::PathInside(kek->path, dir))
     SECPROF_TRY(accept_colocated(kek->path + " is inside the directory it protects"));
   SECPROF_ASSIGN_OR_RETURN(std::string id, keystore::KekId(View(kek->key)));
   if (!t.kek_id.empty() && id != t.kek_id)
-    return Fail(ErrorCode::kVerifyFailed, "the KEK at " + kek->where + " is not " + t.serial +
-                                              "'s (its id is " + id + ", state.json expects " +
-                                              t.kek_id + ")");
+    return Fail(ErrorCode::kVerifyFailed, kWrongKek,
+                "the KEK at " + kek->where + " is not " + t.serial + "'s (its id is " + id +
+                    ", state.json expects " + t.kek_id + ")");
   SECPROF_ASSIGN_OR_RETURN(kp.keystore_kek, keystore::DeriveKek(View(kek->key), kKeystorePurpose));
   kp.sealer = std::make_unique<FileSealer>(std::move(kek->key));
   return kp;
@@ -233,16 +279,15 @@ Result<std::string> Agent::MigrateKek(const AgentOptions& o) {
   if (t.kek.empty()) {
     SECPROF_ASSIGN_OR_RETURN(SecureBuffer master, keystore::ReadKekFile(OldKekPath(dir)));
     if (t.key_store == "file") {
-      const keystore::KekLocation loc = FileLocation(o.kek_file, o.kek_env, dir);
-      auto target = keystore::LoadKek(loc, /*create=*/false, rng);
+      auto target = LoadThingKek(o.kek_file, o.kek_hex.value, dir, /*create=*/false, rng);
       if (!target && target.error().code() == ErrorCode::kNotFound) {
-        const std::string to = o.kek_file.empty() ? loc.default_file : o.kek_file;
+        const std::string to = o.kek_file.empty() ? DefaultKekPath(dir) : o.kek_file;
         if (keystore::PathInside(to, dir))
           return Fail(ErrorCode::kInvalidInput, "--kek-file " + to +
                                                     " is inside the state directory: choose a "
                                                     "place outside it");
         SECPROF_TRY(keystore::WriteNewKekFile(to, View(master), rng));
-        target = keystore::LoadKek(loc, /*create=*/false, rng);
+        target = LoadThingKek(o.kek_file, o.kek_hex.value, dir, /*create=*/false, rng);
       }
       if (!target) return Fail(target.error());
       if (!target->path.empty() && keystore::PathInside(target->path, dir))
@@ -265,7 +310,7 @@ Result<std::string> Agent::MigrateKek(const AgentOptions& o) {
       t.kek = "file";
       did = "KEK moved to " + target->where + "; key store re-encrypted";
     } else {
-      SECPROF_ASSIGN_OR_RETURN(auto store, OpenToken(o.pkcs11, t.token_label));
+      SECPROF_ASSIGN_OR_RETURN(auto store, OpenToken(o, t.token_label));
       const std::string label = "kek-" + t.serial;
       SECPROF_ASSIGN_OR_RETURN(bool have, store->HasSealingKey(label));
       if (!have) SECPROF_TRY(store->GenerateSealingKey(label));

@@ -2,7 +2,8 @@
 // items 5 and 12; docs/KEYSTORE.md "Where the KEKs live", "Key protection claim").
 //
 //   file-key things (kek "file"): a 32-byte KEK outside the state directory (InitOptions /
-//     AgentOptions kek_file, else $SECPROF_THING_KEK, else "<state>.kek"). The secrets in
+//     AgentOptions kek_file, else kek_hex — the CLI passes $SECPROF_THING_KEK; this library reads
+//     no environment variable —, else "<state>.kek"). The secrets in
 //     state.json are sealed under it (domain::WrapKey, context "thing-secrets:<serial>"); the file
 //     key store under <state>/keystore is encrypted under DeriveKek(KEK, "thing keystore").
 //   token things (kek "token"): an AES-256 key generated non-extractable in the token
@@ -19,11 +20,13 @@
 #include "secprof/core/result.h"
 #include "secprof/crypto/random.h"
 #include "secprof/crypto/secure_buffer.h"
+#include "secprof/keystore/pkcs11_store.h"
 #include "secprof/manufacture/manufacture.h"
 #include "secprof/thing/agent.h"
 
 namespace secprof::thing {
 
+// The environment variable the CLI reads into kek_hex; named in messages only.
 inline constexpr const char* kKekEnvVar = "SECPROF_THING_KEK";
 inline constexpr const char* kOverrideFileKeys = "file-keys";
 inline constexpr const char* kOverrideColocatedKek = "colocated-kek";
@@ -63,5 +66,11 @@ Result<KeyProtection> OpenKeyProtection(const AgentOptions& o, const ThingState&
 
 // The file KEK location of a thing.
 std::string DefaultKekPath(const std::string& state_dir);
+
+// The PKCS#11 PIN of `o`: pkcs11_pin, else pkcs11.pin.
+crypto::SecureBuffer PinOf(const AgentOptions& o);
+// The token `token_label` through o.pkcs11's module with PinOf(o).
+Result<std::unique_ptr<keystore::Pkcs11KeyStore>> OpenToken(const AgentOptions& o,
+                                                            const std::string& token_label);
 
 }  // namespace secprof::thing

@@ -1,9 +1,18 @@
+// The thing's own CoAP resources (docs/DOMAIN.md "Thing resources (`ThingServer`)"; draft-garcia-
+// security-mitigations-and-profiles §7.2-7.5: the application security of each profile — none in
+// SecProf_1, whose link frames carry the only protection; DTLS-PSK keyed by KDC tickets in 2-4).
+//
+//   GET sensor/temp, PUT actuator/led   a ticket holder's DTLS-PSK session (SecProf_1: anyone)
+//   POST t                              a KDC ticket (plain CoAP; the ticket protects itself)
+//   POST pair, POST l2                  SecProf_1: the imprint (pairing window), link frames
+// Refusals answer with a text/plain diagnostic and count in refused().
 #include <algorithm>
 #include <mutex>
 #include <set>
 
-#include "internal.h"
+#include "agent_impl.h"
 #include "secprof/cbor/cbor.h"
+#include "secprof/coap/errors.h"
 #include "secprof/domain/revocation.h"
 #include "secprof/thing/agent.h"
 
@@ -93,14 +102,17 @@ struct ThingServer::Impl {
   }
 
   coap::Response OnTicket(const coap::Request& r) {
-    auto key = agent.PairwiseKey();
+    auto key = PairwiseKeyOf(agent);
     if (!key) return Refuse(coap::kForbidden, "this thing holds no key from a KDC");
     auto t = domain::OpenTicket(ByteView(key->data(), key->size()), agent.state().serial, r.payload,
                                 clock);
-    if (!t)
-      return Refuse(
-          t.error().code() == ErrorCode::kInvalidInput ? coap::kBadRequest : coap::kUnauthorized,
-          t.error().message());
+    if (!t) {
+      // The mapping of coap/errors.h for what a bad ticket is (malformed 4.00, not verifying or
+      // expired 4.01); any other failure of opening it is answered 4.01 as well.
+      const ErrorCode c = t.error().code();
+      const bool mapped = c == ErrorCode::kInvalidInput || c == ErrorCode::kVerifyFailed;
+      return Refuse(mapped ? coap::CodeFor(t.error()) : coap::kUnauthorized, t.error().message());
+    }
     {
       std::lock_guard<std::mutex> l(mu);
       if (!revoked.count(t->requester)) {
@@ -249,8 +261,9 @@ Result<std::unique_ptr<coap::Client>> ConnectToPeer(const std::string& host, uin
     SECPROF_ASSIGN_OR_RETURN(
         coap::Response r, c->Post(domain::path::kTicket, pk.ticket, coap::content_format::kCbor));
     if (r.code != coap::kChanged)
-      return Fail(ErrorCode::kVerifyFailed, "peer refused the ticket: " + coap::CodeString(r.code) +
-                                                " " + coap::AsText(r.payload));
+      return Fail(
+          ErrorCode::kVerifyFailed, kTicketRefused,
+          "peer refused the ticket: " + coap::CodeString(r.code) + " " + coap::AsText(r.payload));
   }
   coap::ClientConfig cc;
   cc.timeout = timeout;

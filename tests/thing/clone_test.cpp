@@ -17,6 +17,7 @@
 #include "../../src/kdc/clone_guard.h"
 #include "secprof/coap/coap.h"
 #include "secprof/domain/protocol.h"
+#include "secprof/thing/testing.h"
 #include "testutil.h"
 #include "thing/domain_util.h"
 
@@ -189,7 +190,7 @@ TEST_F(Clone, InterleavedSessionsFromTwoEndpointsAreAlertedOnce) {
   auto genuine = JoinedSecProf2(tmp_.path(), f_, 0, *kdc_->kdc);
   ASSERT_TRUE(genuine);
   const std::string serial = genuine->state().serial;
-  auto psk = genuine->PairwiseKey();
+  auto psk = AgentTestPeer::PairwiseKey(*genuine);
   ASSERT_TRUE(psk);
   auto connect = [&]() {
     coap::ClientConfig cc;

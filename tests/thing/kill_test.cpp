@@ -43,6 +43,7 @@
 #include "secprof/registry/registry.h"
 #include "secprof/store/sqlite.h"
 #include "secprof/thing/agent.h"
+#include "secprof/thing/testing.h"
 #include "secprof/voucher/voucher.h"
 #include "testutil.h"
 #include "thing/child_process.h"
@@ -400,7 +401,7 @@ class KillTest : public ::testing::Test {
         auto kdc_key =
             domain::UnwrapKey(kek_view, kdc::PairwiseContext(t.serial), stored->wrapped_key);
         ASSERT_TRUE(kdc_key) << t.serial << ": " << kdc_key.error().ToString();
-        auto thing_key = t.agent->PairwiseKey();
+        auto thing_key = AgentTestPeer::PairwiseKey(*t.agent);
         ASSERT_TRUE(thing_key) << t.serial;
         EXPECT_TRUE(
             thing_key->size() == kdc_key->size() &&

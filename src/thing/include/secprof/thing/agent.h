@@ -7,6 +7,10 @@
 //   decommissioned --FactoryReset--> re-owned --Install (new owner's KDC)--> installed --> ...
 //   SecProf_1 (no KDC): manufactured --StartPairing + an imprint / BecomeMother--> commissioned
 //
+// The transition table is code in secprof/thing/lifecycle.h: every method below that the
+// lifecycle constrains checks its row first and refuses with kConflict, reason kWrongState
+// (secprof/thing/reasons.h), changing nothing.
+//
 // Every transition is written to <state>/state.json with WriteFileAtomic (temporary file, fsync,
 // rename, directory fsync) before the call returns, so a process killed at any point restarts in
 // the old or the new state, never in between. Symmetric secrets (PSK, pairwise key, group keys,
@@ -39,6 +43,7 @@
 #include "secprof/domain/protocol.h"
 #include "secprof/domain/revocation.h"
 #include "secprof/keystore/pkcs11_store.h"
+#include "secprof/thing/reasons.h"
 #include "secprof/update/install.h"
 
 namespace secprof::thing {
@@ -115,22 +120,40 @@ struct ThingState {
 inline constexpr uint64_t kReadingBlock = 64;
 inline constexpr size_t kMaxLinkSenders = 1024;
 
+// A secret carried in an options struct: a crypto::SecureBuffer (wiped when released) that is
+// copied explicitly (Clone) when the options are, so option structs stay copyable aggregates.
+struct SecretOption {
+  crypto::SecureBuffer value;
+  SecretOption() = default;
+  SecretOption(crypto::SecureBuffer v) : value(std::move(v)) {}  // NOLINT: implicit on purpose
+  SecretOption(const SecretOption& o) : value(o.value.Clone()) {}
+  SecretOption& operator=(const SecretOption& o) {
+    if (this != &o) value = o.value.Clone();
+    return *this;
+  }
+  SecretOption(SecretOption&&) noexcept = default;
+  SecretOption& operator=(SecretOption&&) noexcept = default;
+  bool empty() const { return value.empty(); }
+};
+
+// This library reads no environment variable: the CLI reads $SECPROF_PKCS11_PIN and
+// $SECPROF_THING_KEK and passes their values here.
 struct AgentOptions {
   std::string state_dir;
-  // For key_store "pkcs11": the module and PIN (the token label comes from state.json). The PIN may
-  // also come from $SECPROF_PKCS11_PIN.
+  // For key_store "pkcs11": the module (the token label comes from state.json). pkcs11.pin is used
+  // when pkcs11_pin is empty.
   keystore::Pkcs11KeyStoreOptions pkcs11{};
+  SecretOption pkcs11_pin{};
   const Clock* clock = nullptr;             // nullptr: SystemClock()
   crypto::Random* random = nullptr;         // nullptr: SystemRandomSource()
   std::chrono::milliseconds timeout{5000};  // per request / handshake
   // Session-key policy override (default: the profile's).
   std::optional<uint64_t> session_max_messages{};
   std::optional<std::chrono::seconds> session_max_age{};
-  // Where the KEK is (file-key things): this file, else $SECPROF_THING_KEK (64 hex digits), else
-  // "<state_dir>.kek". Token things keep theirs in the token.
+  // Where the KEK is (file-key things): this file, else kek_hex (64 hex digits; the CLI passes
+  // $SECPROF_THING_KEK), else "<state_dir>.kek". Token things keep theirs in the token.
   std::string kek_file{};
-  // The value of $SECPROF_THING_KEK as the caller read it (the library reads no environment).
-  std::string kek_env{};
+  SecretOption kek_hex{};
   // Accept a KEK inside the state directory (the old layout, or an explicit --kek-file there); the
   // override is recorded in state.json and the history. Default: refused (kInvalidInput).
   bool allow_colocated_kek = false;
@@ -144,9 +167,9 @@ struct InitOptions {
   std::string factory_dir;  // a `secprof manufacture` output directory
   std::string serial;
   domain::Profile profile = domain::Profile::kSecProf2;
-  // As AgentOptions: where the new KEK is created (file-key things).
+  // As AgentOptions: where the new KEK is created (file-key things), or the KEK in hex.
   std::string kek_file{};
-  std::string kek_env{};
+  SecretOption kek_hex{};
   bool allow_colocated_kek = false;
   // A profile with tamper-resistant keys (SecProf_3/4) refuses a thing whose factory key store is
   // "file" unless this is set; the override is recorded in state.json and the history.
@@ -232,14 +255,12 @@ class Agent {
   uint64_t RunningFirmware() const;
   const update::SlotState& FirmwareState() const;
 
-  // The DTLS session to the KDC (renewed per the session-key policy). Exposed for tests.
-  Result<coap::Client*> KdcSession();
-  // Secret accessors for ThingServer and tests: the pairwise key with the KDC (kNotFound if none).
-  Result<crypto::SecureBuffer> PairwiseKey() const;
-
   struct Impl;
 
  private:
+  // The thing's own server, the revocation poll and tests (secprof/thing/testing.h) reach the
+  // KDC session and the pairwise key through it (src/thing/agent_impl.h).
+  friend class AgentAccess;
   explicit Agent(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -1,0 +1,98 @@
+// Firmware updates, the thing's side: check, fetch, install, report (docs/DOMAIN.md
+// "Maintenance", docs/UPDATE.md; draft-garcia-security-mitigations-and-profiles
+// §3.1 "The Thing Lifecycle": "during each maintenance phase, the software on the device can be
+// upgraded"). The KDC's side: src/kdc/firmware.cpp.
+//
+// POST fw/offer with the running sequence number; when a campaign offers an update: maintenance,
+// GET the SUIT envelope and the image over the protected session (block-wise, RFC 7959), install
+// into the inactive slot (update::SlotStore: signature against the vendor trust anchor, vendor and
+// class, size, digest, sequence strictly above the floor; write, test boot, confirm or revert),
+// POST fw/status with the outcome, back to operational. A refused or failed update leaves the
+// running image and the floor as they were and is reported as failed.
+#include <filesystem>
+
+#include "agent_impl.h"
+#include "secprof/core/fs.h"
+#include "secprof/cose/key.h"
+#include "secprof/domain/protocol.h"
+#include "secprof/identity/identity.h"
+
+namespace secprof::thing {
+
+namespace fs = std::filesystem;
+
+Status Agent::Impl::OpenFirmware(const update::TestBootHook& hook) {
+  SECPROF_ASSIGN_OR_RETURN(identity::Certificate anchor,
+                           identity::Certificate::FromPem(st.trust_anchor_pem));
+  SECPROF_ASSIGN_OR_RETURN(crypto::PublicKey pk, anchor.public_key());
+  SECPROF_ASSIGN_OR_RETURN(cose::Key key, cose::KeyFromPublic(pk));
+  update::InstallIdentity id{domain::FirmwareVendorId(st.vendor),
+                             domain::FirmwareClassId(st.vendor, st.model), std::move(key),
+                             std::nullopt};
+  update::InstallOptions io;
+  io.test_boot = hook;
+  io.clock = &clock;
+  firmware.reset();
+  SECPROF_ASSIGN_OR_RETURN(update::SlotStore s,
+                           update::SlotStore::Open(FirmwareDir(), std::move(id), io));
+  firmware.emplace(std::move(s));
+  return {};
+}
+
+uint64_t Agent::RunningFirmware() const {
+  return impl_->firmware->state().active_image.sequence_number;
+}
+const update::SlotState& Agent::FirmwareState() const { return impl_->firmware->state(); }
+
+Result<Agent::UpdateOutcome> Agent::CheckForUpdate(const update::TestBootHook& test_boot) {
+  SECPROF_TRY(impl_->Check(Operation::kCheckForUpdate));
+  UpdateOutcome out;
+  SECPROF_ASSIGN_OR_RETURN(
+      coap::Response ro,
+      impl_->Post(domain::path::kFirmwareOffer,
+                  domain::Encode(domain::FirmwareOfferRequest{RunningFirmware()})));
+  if (ro.code == coap::kChanged && ro.payload.empty()) return out;  // nothing offered
+  SECPROF_TRY(Expect(ro, coap::kContent, "firmware offer"));
+  SECPROF_ASSIGN_OR_RETURN(domain::FirmwareOffer offer, domain::DecodeFirmwareOffer(ro.payload));
+  out.offered = true;
+  out.campaign = offer.campaign;
+  out.sequence = offer.sequence;
+  SECPROF_TRY(EnterMaintenance());
+  // Fetch, then install; any failure is reported to the KDC and leaves the running image.
+  auto attempt = [&]() -> Status {
+    std::string q = "id=" + std::to_string(offer.firmware);
+    SECPROF_ASSIGN_OR_RETURN(coap::Client * c, impl_->Session());
+    SECPROF_ASSIGN_OR_RETURN(coap::Response env, c->Get(domain::path::kFirmwareManifest, q));
+    SECPROF_TRY(Expect(env, coap::kContent, "firmware manifest"));
+    SECPROF_ASSIGN_OR_RETURN(c, impl_->Session());
+    SECPROF_ASSIGN_OR_RETURN(coap::Response img, c->Get(domain::path::kFirmwareImage, q));
+    SECPROF_TRY(Expect(img, coap::kContent, "firmware image"));
+    out.bytes_fetched = env.payload.size() + img.payload.size();
+    // The download goes to a file in one write (the installer hashes it through mmap).
+    std::string path = impl_->opt.state_dir + "/download.img";
+    SECPROF_TRY(WriteFileAtomic(
+        path,
+        std::string_view(reinterpret_cast<const char*>(img.payload.data()), img.payload.size()),
+        0600));
+    if (test_boot) SECPROF_TRY(impl_->OpenFirmware(test_boot));
+    auto installed = impl_->firmware->InstallFile(env.payload, path);
+    std::error_code ec;
+    fs::remove(path, ec);
+    if (test_boot) SECPROF_TRY(impl_->OpenFirmware());
+    return installed;
+  };
+  Status done = attempt();
+  out.installed = done.has_value();
+  out.detail =
+      done ? "installed sequence " + std::to_string(offer.sequence) : done.error().message();
+  auto report = impl_->Post(
+      domain::path::kFirmwareStatus,
+      domain::Encode(domain::FirmwareStatus{offer.campaign, out.installed,
+                                            out.detail.substr(0, 1000), RunningFirmware()}));
+  SECPROF_TRY(GoOperational());
+  if (!report) return Fail(report.error().WithContext("reporting the update"));
+  SECPROF_TRY(Expect(*report, coap::kChanged, "firmware status"));
+  return out;
+}
+
+}  // namespace secprof::thing

@@ -1,0 +1,16 @@
+// The test peer (secprof/thing/testing.h).
+#include "secprof/thing/testing.h"
+
+#include "agent_impl.h"
+
+namespace secprof::thing {
+
+Result<crypto::SecureBuffer> AgentTestPeer::PairwiseKey(const Agent& agent) {
+  return PairwiseKeyOf(agent);
+}
+
+Result<coap::Client*> AgentTestPeer::KdcSession(Agent& agent) {
+  return AgentAccess::Of(agent).Session();
+}
+
+}  // namespace secprof::thing
