@@ -41,7 +41,7 @@ TEST(ReportCatalog, EveryViewIsValidJsonAndEndsInANewline) {
       ASSERT_FALSE(out.empty()) << v.name;
       EXPECT_EQ(out.back(), '\n') << v.name;
       if (f == CatalogFormat::kJson) {
-        EXPECT_NO_THROW((void)nlohmann::json::parse(out)) << v.name;
+        EXPECT_TRUE(nlohmann::json::accept(out)) << v.name;
       }
     }
   }
