@@ -366,12 +366,8 @@ CLI::App* Owner(CLI::App* parent, const char* name, const char* help, OwnerArgs&
 }
 
 void Install(CLI::App& app, Context& ctx) {
-  CLI::App* k = nullptr;
-  try {
-    k = app.get_subcommand("kdc");
-  } catch (const CLI::OptionNotFound&) {
-    return;  // no kdc command in this build
-  }
+  CLI::App* k = InstalledSubcommand(app, "kdc");
+  if (!k) return;  // no kdc command in this build
   auto own = std::make_shared<OwnerArgs>();
   OwnerArgs& a = *own;
   auto on = [own, &ctx](Status (*fn)(const OwnerArgs&)) {

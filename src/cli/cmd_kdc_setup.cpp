@@ -27,12 +27,8 @@ Status RetireCode(const RetireCodeArgs& a) {
 }
 
 void Install(CLI::App& app, Context& ctx) {
-  CLI::App* k = nullptr;
-  try {
-    k = app.get_subcommand("kdc");
-  } catch (const CLI::OptionNotFound&) {
-    return;  // no kdc command in this build
-  }
+  CLI::App* k = InstalledSubcommand(app, "kdc");
+  if (!k) return;  // no kdc command in this build
   auto a = std::make_shared<RetireCodeArgs>();
   auto* c = k->add_subcommand(
       "retire-code",

@@ -29,6 +29,14 @@ void InstallAll(CLI::App& app, Context& ctx) {
   for (auto& e : entries) e.install(app, ctx);
 }
 
+CLI::App* InstalledSubcommand(CLI::App& app, const std::string& name) {
+  try {
+    return app.get_subcommand(name);
+  } catch (const CLI::OptionNotFound&) {
+    return nullptr;
+  }
+}
+
 int ExitFor(const Error& e, const ExitPolicy& policy) {
   std::cerr << policy.prefix << e.ToString() << "\n";
   if (e.code() == ErrorCode::kVerifyFailed) return kExitFinding;

@@ -36,6 +36,10 @@ class Registrar {
 // Installs every registered subcommand on `app`, in order.
 void InstallAll(CLI::App& app, Context& ctx);
 
+// The subcommand `name` an earlier Registrar installed on `app` (a file adding commands under
+// another's, e.g. under `kdc`), or nullptr when this build has none.
+CLI::App* InstalledSubcommand(CLI::App& app, const std::string& name);
+
 // The one mapping from an error to an exit status; each command picks its policy, so every
 // command keeps the statuses it has always had. Always: kVerifyFailed is 1 (a verification that
 // failed), everything else 2 (bad input, missing files, local failures), unless the policy says:
