@@ -1,8 +1,8 @@
 // The CLI's shared pieces (src/cli): the one endpoint parser, the one exit-code mapper and the
 // one serve-until-signal loop, compiled into this test from the CLI's sources.
 #include <gtest/gtest.h>
-#include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -110,7 +110,7 @@ TEST(CliServe, StopsTheServerOnSigterm) {
   bool asked_to_stop = false;
   ::testing::internal::CaptureStdout();
   Served s = ServeUntilSignal(signals, "who", 0, [&](std::stop_token st) -> Status {
-    ::pthread_kill(::pthread_self(), SIGTERM);  // pending: blocked in this thread too
+    ::kill(::getpid(), SIGTERM);  // to the process, as `kill` does: blocked, so it waits pending
     while (!st.stop_requested()) std::this_thread::sleep_for(5ms);
     asked_to_stop = true;
     return Ok();
