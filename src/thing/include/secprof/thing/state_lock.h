@@ -3,13 +3,13 @@
 // thing"). Every `secprof thing` step holds the lock for its duration, `serve` for as long as it
 // serves.
 //
-// The lock is an exclusive advisory flock(2) on <state_dir>/.lock, released by the kernel if the
-// process dies. (kdc/registry_lock.cpp is the KDC's equivalent on <db>.lock; both move onto a core
-// FileLock when one exists.)
+// The lock is an exclusive advisory flock(2) on <state_dir>/.lock (posix::FileLock), released by
+// the kernel if the process dies.
 #pragma once
 
 #include <string>
 
+#include "secprof/core/posix.h"
 #include "secprof/core/result.h"
 
 namespace secprof::thing {
@@ -20,14 +20,13 @@ class StateLock {
   // process holds it), kIo (the lock file cannot be opened).
   static Result<StateLock> Take(const std::string& dir);
 
-  StateLock(StateLock&& o) noexcept;
+  StateLock(StateLock&&) noexcept = default;
   StateLock& operator=(StateLock&&) = delete;
   StateLock(const StateLock&) = delete;
-  ~StateLock();
 
  private:
-  explicit StateLock(int fd) : fd_(fd) {}
-  int fd_;
+  explicit StateLock(posix::FileLock lock) : lock_(std::move(lock)) {}
+  posix::FileLock lock_;
 };
 
 }  // namespace secprof::thing
