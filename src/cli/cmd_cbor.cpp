@@ -60,7 +60,7 @@ void Install(CLI::App& app, Context& ctx) {
   diag->add_option("--max-depth", opts->max_depth, "Maximum nesting depth")->capture_default_str();
   diag->callback([opts, &ctx] {
     auto st = RunDiag(*opts);
-    ctx.exit_code = st ? kExitOk : ReportError(st.error());
+    ctx.exit_code = ExitFor(st, kPlainExit);
   });
 }
 

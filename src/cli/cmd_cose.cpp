@@ -230,7 +230,7 @@ void Install(CLI::App& app, Context& ctx) {
                                   "COSE messages (RFC 9052/9053): verify, sign, mac, "
                                   "encrypt, decrypt");
   cose->require_subcommand(1);
-  auto done = [&ctx](Status st) { ctx.exit_code = st ? kExitOk : ReportError(st.error()); };
+  auto done = [&ctx](Status st) { ctx.exit_code = ExitFor(st, kPlainExit); };
 
   auto v = std::make_shared<CoseOptions>();
   auto* verify = cose->add_subcommand(

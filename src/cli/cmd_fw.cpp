@@ -156,7 +156,7 @@ void Install(CLI::App& app, Context& ctx) {
   auto* fw = app.add_subcommand(
       "fw", "SUIT firmware envelopes (draft-ietf-suit-manifest): sign, verify, inspect");
   fw->require_subcommand(1);
-  auto done = [&ctx](Status st) { ctx.exit_code = st ? kExitOk : ReportError(st.error()); };
+  auto done = [&ctx](Status st) { ctx.exit_code = ExitFor(st, kPlainExit); };
 
   auto s = std::make_shared<FwOptions>();
   auto* sign = fw->add_subcommand(

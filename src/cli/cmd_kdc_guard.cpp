@@ -49,12 +49,8 @@ Status ListQuarantined(const GuardArgs& a) {
 }
 
 void Install(CLI::App& app, Context& ctx) {
-  CLI::App* k = nullptr;
-  try {
-    k = app.get_subcommand("kdc");
-  } catch (const CLI::OptionNotFound&) {
-    return;  // no kdc command in this build
-  }
+  CLI::App* k = InstalledSubcommand(app, "kdc");
+  if (!k) return;  // no kdc command in this build
   auto a = std::make_shared<GuardArgs>();
   auto leaf = [&, a](const char* name, const char* help, Status (*fn)(const GuardArgs&)) {
     auto* c = k->add_subcommand(name, help);
@@ -62,7 +58,7 @@ void Install(CLI::App& app, Context& ctx) {
     c->add_option("--keys", a->keys, "The KDC's key directory (default: <db>.keys)");
     c->callback([a, fn, &ctx] {
       auto st = fn(*a);
-      ctx.exit_code = st ? kExitOk : ReportError(st.error());
+      ctx.exit_code = ExitFor(st, kPlainExit);
     });
     return c;
   };

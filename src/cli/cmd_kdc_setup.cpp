@@ -27,12 +27,8 @@ Status RetireCode(const RetireCodeArgs& a) {
 }
 
 void Install(CLI::App& app, Context& ctx) {
-  CLI::App* k = nullptr;
-  try {
-    k = app.get_subcommand("kdc");
-  } catch (const CLI::OptionNotFound&) {
-    return;  // no kdc command in this build
-  }
+  CLI::App* k = InstalledSubcommand(app, "kdc");
+  if (!k) return;  // no kdc command in this build
   auto a = std::make_shared<RetireCodeArgs>();
   auto* c = k->add_subcommand(
       "retire-code",
@@ -42,15 +38,8 @@ void Install(CLI::App& app, Context& ctx) {
   c->add_option("--keys", a->keys, "The KDC's key directory (default: <db>.keys)");
   c->add_option("serial", a->serial, "The thing's serial")->required();
   c->add_option("--reason", a->reason, "Why (recorded in the audit log)")->capture_default_str();
-  c->callback([a, &ctx] {
-    auto st = RetireCode(*a);
-    if (st) {
-      ctx.exit_code = kExitOk;
-      return;
-    }
-    int rc = ReportError(st.error());
-    ctx.exit_code = st.error().code() == ErrorCode::kConflict ? kExitFinding : rc;
-  });
+  // A code already retired is a refused change (kConflict, exit 1).
+  c->callback([a, &ctx] { ctx.exit_code = ExitFor(RetireCode(*a), kOwnerExit); });
 }
 
 Registrar reg("kdc-setup-code", 62, Install);

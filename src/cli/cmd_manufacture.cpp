@@ -99,7 +99,7 @@ void Install(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   c->callback([args, &ctx] {
     auto st = Run(*args);
-    ctx.exit_code = st ? kExitOk : ReportError(st.error());
+    ctx.exit_code = ExitFor(st, kPlainExit);
   });
 }
 

@@ -18,45 +18,31 @@
 // One process at a time works on a state directory (the agent is single-threaded, and its firmware
 // slot store admits one installer): each step holds an exclusive lock on DIR/.lock (flock) for its
 // duration, `serve` for as long as it serves; another step meanwhile exits 2 ("in use").
-#include <fcntl.h>
-#include <pthread.h>
-#include <sys/file.h>
-#include <unistd.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdlib>
-#include <cstring>
-#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "endpoint.h"
 #include "secprof/cbor/cbor.h"
-#include "secprof/coap/coap.h"
 #include "secprof/core/fs.h"
 #include "secprof/domain/profile.h"
-#include "secprof/domain/protocol.h"
 #include "secprof/thing/agent.h"
-#include "signals.h"
+#include "secprof/thing/pairing_client.h"
+#include "secprof/thing/state_lock.h"
+#include "serve.h"
 
 namespace secprof::cli {
 namespace {
 
-namespace fs = std::filesystem;
 using thing::Agent;
 
 struct ThingArgs {
@@ -97,103 +83,15 @@ struct ThingArgs {
 enum class Reach { kLocal, kRemote };
 
 int ExitFor(const Error& e, Reach reach) {
-  std::cerr << "secprof: thing: " << e.ToString() << "\n";
-  if (e.code() == ErrorCode::kVerifyFailed) return kExitFinding;
-  if (reach == Reach::kRemote && (e.code() == ErrorCode::kIo || e.code() == ErrorCode::kLimit))
-    return kExitFinding;
-  return kExitBadInput;
+  return cli::ExitFor(e, reach == Reach::kRemote ? kThingRemoteExit : kThingLocalExit);
 }
 
-std::string HostPort(const std::string& host, uint16_t port) {
-  bool v6 = host.find(':') != std::string::npos;
-  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+// HOST[:P1[:P2...]] or [V6][:P1[:P2...]] with a numeric address.
+Result<Endpoint> ParseHostPorts(const std::string& flag, const std::string& s, size_t min_ports,
+                                size_t max_ports, bool zero_ok) {
+  return ParseEndpoint(flag, s,
+                       {.min_ports = min_ports, .max_ports = max_ports, .zero_port_ok = zero_ok});
 }
-
-Result<uint16_t> ParsePort(const std::string& what, const std::string& s, bool zero_ok) {
-  if (s.empty() || s.size() > 5 ||
-      !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return Fail(ErrorCode::kInvalidInput, what + ": port '" + s + "' is not a number");
-  long v = std::strtol(s.c_str(), nullptr, 10);
-  if (v > 65535 || (v == 0 && !zero_ok))
-    return Fail(ErrorCode::kInvalidInput,
-                what + ": port " + s + " is out of range (" + (zero_ok ? "0" : "1") + "..65535)");
-  return static_cast<uint16_t>(v);
-}
-
-// HOST[:P1[:P2...]] or [V6][:P1[:P2...]] with a numeric address; at most `max_ports` ports, at
-// least `min_ports`.
-struct HostPorts {
-  std::string host;
-  std::vector<uint16_t> ports;
-};
-Result<HostPorts> ParseHostPorts(const std::string& what, const std::string& s, size_t min_ports,
-                                 size_t max_ports, bool zero_ok) {
-  auto bad = [&](const std::string& why) {
-    return Fail(ErrorCode::kInvalidInput, what + " " + s + ": " + why);
-  };
-  if (s.empty()) return bad("empty");
-  HostPorts hp;
-  std::string rest;
-  if (s.front() == '[') {
-    size_t close = s.find(']');
-    if (close == std::string::npos) return bad("missing ']'");
-    hp.host = s.substr(1, close - 1);
-    rest = s.substr(close + 1);
-    if (!rest.empty() && rest.front() != ':') return bad("expected ':' after ']'");
-  } else {
-    size_t colon = s.find(':');
-    hp.host = s.substr(0, colon);
-    if (colon != std::string::npos) rest = s.substr(colon);
-  }
-  if (hp.host.empty()) return bad("empty address");
-  in6_addr v6{};
-  in_addr v4{};
-  if (::inet_pton(AF_INET, hp.host.c_str(), &v4) != 1 &&
-      ::inet_pton(AF_INET6, hp.host.c_str(), &v6) != 1)
-    return bad("'" + hp.host + "' is not a numeric IPv4 or IPv6 address (IPv6 in brackets)");
-  while (!rest.empty()) {  // rest = ":P[:P...]"
-    size_t next = rest.find(':', 1);
-    std::string p = rest.substr(1, next == std::string::npos ? std::string::npos : next - 1);
-    SECPROF_ASSIGN_OR_RETURN(uint16_t port, ParsePort(what + " " + s, p, zero_ok));
-    hp.ports.push_back(port);
-    rest = next == std::string::npos ? std::string() : rest.substr(next);
-  }
-  if (hp.ports.size() < min_ports || hp.ports.size() > max_ports)
-    return bad(min_ports == max_ports ? "expected " + std::to_string(min_ports) + " port(s)"
-                                      : "expected " + std::to_string(min_ports) + " to " +
-                                            std::to_string(max_ports) + " ports");
-  return hp;
-}
-
-// An exclusive advisory lock on DIR/.lock for the life of the object (released by the kernel if
-// the process dies).
-class StateLock {
- public:
-  static Result<StateLock> Take(const std::string& dir) {
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec))
-      return Fail(ErrorCode::kNotFound,
-                  dir + " is not a thing's state directory (run `secprof thing init` first)");
-    std::string path = dir + "/.lock";
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) return Fail(ErrorCode::kIo, "cannot open " + path + ": " + std::strerror(errno));
-    StateLock l(fd);
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0)
-      return Fail(ErrorCode::kConflict,
-                  dir + " is in use by another `secprof thing` process (a running serve?)");
-    return l;
-  }
-  StateLock(StateLock&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  StateLock& operator=(StateLock&&) = delete;
-  StateLock(const StateLock&) = delete;
-  ~StateLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
- private:
-  explicit StateLock(int fd) : fd_(fd) {}
-  int fd_;
-};
 
 // A secret the thing library takes as a value (it reads no environment variable): `flag` when
 // given, else the environment variable `env_var` (empty when unset).
@@ -230,7 +128,7 @@ void PrintLast(const Agent& agent) {
 int WithAgent(const ThingArgs& a, Reach reach, const std::function<Status(Agent&)>& step) {
   if (a.state_dir.empty())
     return ExitFor(Error(ErrorCode::kInvalidInput, "--state DIR is required"), Reach::kLocal);
-  auto lock = StateLock::Take(a.state_dir);
+  auto lock = thing::StateLock::Take(a.state_dir);
   if (!lock) return ExitFor(lock.error(), Reach::kLocal);
   auto agent = OpenAgent(a);
   if (!agent) return ExitFor(agent.error(), Reach::kLocal);
@@ -418,8 +316,9 @@ int StatusStep(const ThingArgs& a) {
       std::cout << "  (key protection below the profile's; docs/KEYSTORE.md)\n";
     }
     if (!s.kdc_host.empty())
-      std::cout << "kdc:      coap://" << HostPort(s.kdc_host, s.kdc_udp)
-                << (s.kdc_dtls ? " coaps://" + HostPort(s.kdc_host, s.kdc_dtls) : std::string())
+      std::cout << "kdc:      coap://" << FormatHostPort(s.kdc_host, s.kdc_udp)
+                << (s.kdc_dtls ? " coaps://" + FormatHostPort(s.kdc_host, s.kdc_dtls)
+                               : std::string())
                 << "\n";
     if (!s.owner.empty()) std::cout << "owner:    " << s.owner << "\n";
     if (!s.psk_identity.empty()) std::cout << "psk id:   " << s.psk_identity << "\n";
@@ -453,46 +352,20 @@ int Serve(const ThingArgs& a) {
     SignalBlock signals;
     if (!signals.ok()) return Fail(ErrorCode::kIo, "cannot block SIGINT/SIGTERM");
     SECPROF_ASSIGN_OR_RETURN(auto server, thing::ThingServer::Start(agent, o));
-    std::cout << serial << ": serving coap://" << HostPort(o.address, server->udp_port());
-    if (server->dtls_port()) std::cout << " coaps://" << HostPort(o.address, server->dtls_port());
+    std::cout << serial << ": serving coap://" << FormatHostPort(o.address, server->udp_port());
+    if (server->dtls_port())
+      std::cout << " coaps://" << FormatHostPort(o.address, server->dtls_port());
     std::cout << " (" << thing::StateName(agent.state().state) << ")" << std::endl;
-    if (!a.ready_file.empty()) {
-      std::string ready = "udp=" + std::to_string(server->udp_port()) +
-                          "\ndtls=" + std::to_string(server->dtls_port()) + "\n";
-      SECPROF_TRY(WriteFileAtomic(a.ready_file, ready, 0644));
-    }
-    const auto start = std::chrono::steady_clock::now();
-    std::atomic<bool> done{false};
-    Status served = Ok();
-    {
-      std::jthread io([&](std::stop_token st) {
-        served = server->Serve(st);
-        done = true;
-      });
-      while (!done) {
-        if (int sig = signals.Wait(std::chrono::milliseconds(200))) {
-          std::cout << serial << ": " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", stopping"
-                    << std::endl;
-          break;
-        }
-        if (a.duration > 0 &&
-            std::chrono::steady_clock::now() - start >= std::chrono::seconds(a.duration)) {
-          std::cout << serial << ": --duration " << a.duration << " s reached, stopping"
-                    << std::endl;
-          break;
-        }
-      }
-      io.request_stop();
-    }  // joins the I/O thread; the agent is ours again
+    SECPROF_ASSIGN_OR_RETURN(
+        ReadyFile ready, ReadyFile::Write(a.ready_file, server->udp_port(), server->dtls_port()));
+    Served served = ServeUntilSignal(signals, serial, a.duration,
+                                     [&](std::stop_token st) { return server->Serve(st); });
+    // The I/O thread is joined: the agent is ours again.
     std::cout << serial << ": stopped in state " << thing::StateName(agent.state().state) << "; "
               << server->ticket_peers().size() << " tickets accepted ("
               << server->ticket_holders().size() << " held), " << server->refused()
               << " requests refused" << std::endl;
-    if (!a.ready_file.empty()) {
-      std::error_code ec;
-      fs::remove(a.ready_file, ec);
-    }
-    if (!served) return Fail(served.error().WithContext("serve"));
+    if (!served.status) return Fail(served.status.error().WithContext("serve"));
     return Ok();
   });
 }
@@ -501,20 +374,8 @@ int Pair(const ThingArgs& a) {
   auto hp = ParseHostPorts("--to", a.to, 1, 1, false);
   if (!hp) return ExitFor(hp.error(), Reach::kLocal);
   return WithAgent(a, Reach::kRemote, [&](Agent& agent) -> Status {
-    SECPROF_ASSIGN_OR_RETURN(domain::PairImprint imprint, agent.MakeImprint());
-    coap::ClientConfig cc;
-    cc.timeout = std::chrono::milliseconds(a.timeout_ms);
-    SECPROF_ASSIGN_OR_RETURN(auto client,
-                             coap::Client::Connect(hp->host, hp->ports[0], std::move(cc)));
-    SECPROF_ASSIGN_OR_RETURN(
-        coap::Response r,
-        client->Post(domain::path::kPair, domain::Encode(imprint), coap::content_format::kCbor));
-    if (r.code != coap::kChanged) {
-      std::string why =
-          "the thing at " + a.to + " refused the imprint: " + coap::CodeString(r.code);
-      if (!r.payload.empty()) why += " (" + coap::AsText(r.payload) + ")";
-      return Fail(ErrorCode::kVerifyFailed, why);
-    }
+    SECPROF_TRY(thing::SendImprint(agent, {hp->host, hp->ports[0], a.to},
+                                   std::chrono::milliseconds(a.timeout_ms)));
     std::cout << agent.state().serial << ": imprinted the thing at " << a.to
               << " with this domain's key (sent in the clear, as SecProf_1 does)\n";
     return Ok();
@@ -636,7 +497,7 @@ void Install(CLI::App& app, Context& ctx) {
               ExitFor(Error(ErrorCode::kInvalidInput, "--state DIR is required"), Reach::kLocal);
           return;
         }
-        auto lock = StateLock::Take(a->state_dir);
+        auto lock = thing::StateLock::Take(a->state_dir);
         if (!lock) {
           ctx.exit_code = ExitFor(lock.error(), Reach::kLocal);
           return;

@@ -179,7 +179,7 @@ void Install(CLI::App& app, Context& ctx) {
       "Ownership vouchers (RFC 8366/8995 in spirit; COSE_Sign1 by the vendor CA): issue, verify, "
       "inspect");
   cmd->require_subcommand(1);
-  auto done = [&ctx](Status st) { ctx.exit_code = st ? kExitOk : ReportError(st.error()); };
+  auto done = [&ctx](Status st) { ctx.exit_code = ExitFor(st, kPlainExit); };
 
   auto i = std::make_shared<VoucherArgs>();
   auto* issue = cmd->add_subcommand(

@@ -29,9 +29,28 @@ void InstallAll(CLI::App& app, Context& ctx) {
   for (auto& e : entries) e.install(app, ctx);
 }
 
-int ReportError(const Error& e) {
-  std::cerr << "secprof: " << e.ToString() << "\n";
-  return e.code() == ErrorCode::kVerifyFailed ? kExitFinding : kExitBadInput;
+CLI::App* InstalledSubcommand(CLI::App& app, const std::string& name) {
+  try {
+    return app.get_subcommand(name);
+  } catch (const CLI::OptionNotFound&) {
+    return nullptr;
+  }
 }
+
+int ExitFor(const Error& e, const ExitPolicy& policy) {
+  std::cerr << policy.prefix << e.ToString() << "\n";
+  if (e.code() == ErrorCode::kVerifyFailed) return kExitFinding;
+  if (policy.conflict_is_refusal && e.code() == ErrorCode::kConflict) return kExitFinding;
+  if (policy.unreachable_is_refusal &&
+      (e.code() == ErrorCode::kIo || e.code() == ErrorCode::kLimit))
+    return kExitFinding;
+  return kExitBadInput;
+}
+
+int ExitFor(const Status& st, const ExitPolicy& policy) {
+  return st ? kExitOk : ExitFor(st.error(), policy);
+}
+
+int ReportError(const Error& e) { return ExitFor(e, kPlainExit); }
 
 }  // namespace secprof::cli
