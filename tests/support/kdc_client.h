@@ -1,66 +1,22 @@
-// tests/kdc/kdc_test_util.h — helpers for the KDC tests: a factory of things, the SecProf_2 join
-// and the DTLS client configurations a thing would use. Loopback only, ephemeral ports.
+// tests/support/kdc_client.h — what a thing sends the KDC, for the tests that play the thing (or
+// an attacker) by hand: the SecProf_2 join on the wire and the DTLS client configurations a thing
+// would use. Loopback only, ephemeral ports. The domain itself (a factory, a served KDC, key
+// stores read back) is support/domain_fixture.h, included here.
 #pragma once
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <memory>
-#include <optional>
-#include <stop_token>
 #include <string>
-#include <thread>
 
 #include "secprof/coap/coap.h"
-#include "secprof/core/fs.h"
-#include "secprof/crypto/keys.h"
 #include "secprof/crypto/signer.h"
 #include "secprof/domain/keys.h"
 #include "secprof/domain/protocol.h"
 #include "secprof/domain/setup_code.h"
-#include "secprof/identity/identity.h"
-#include "secprof/kdc/kdc.h"
-#include "secprof/keystore/file_store.h"
-#include "secprof/keystore/kek.h"
-#include "secprof/manufacture/manufacture.h"
+#include "support/domain_fixture.h"
 
-namespace secprof::kdc::testing {
-
-// A Kdc served on its own thread while this object lives (REQUIRES: the Kdc outlives it). The
-// thread is stopped and joined in the destructor, also when a test fails half-way.
-class Serving {
- public:
-  explicit Serving(Kdc& kdc) : io_([&kdc](std::stop_token st) { (void)kdc.Serve(st); }) {}
-  Serving(const Serving&) = delete;
-  Serving& operator=(const Serving&) = delete;
-
- private:
-  std::jthread io_;
-};
-
-inline manufacture::Manifest MakeFactory(const std::filesystem::path& dir,
-                                         const std::string& vendor, const std::string& model,
-                                         int count) {
-  manufacture::Options o;
-  o.vendor = vendor;
-  o.model = model;
-  o.count = count;
-  o.out_dir = dir.string();
-  auto made = manufacture::Manufacture(o);
-  EXPECT_TRUE(made) << made.error().ToString();
-  if (!made) return {};
-  return made->manifest;
-}
-
-inline std::optional<identity::Certificate> LoadCert(const std::filesystem::path& p) {
-  auto pem = ReadFile(p.string());
-  EXPECT_TRUE(pem) << p;
-  if (!pem) return std::nullopt;
-  auto c = identity::Certificate::FromPem(*pem);
-  EXPECT_TRUE(c) << p << ": " << (c ? "" : c.error().ToString());
-  if (!c) return std::nullopt;
-  return *c;
-}
+namespace secprof::testing {
 
 inline Result<coap::Response> PostCbor(coap::Client& c, const char* path, const crypto::Bytes& b) {
   return c.Post(path, b, coap::content_format::kCbor);
@@ -132,43 +88,6 @@ inline Result<std::unique_ptr<coap::Client>> ConnectPki(uint16_t port, const std
   return coap::Client::Connect("127.0.0.1", port, std::move(cc));
 }
 
-// The private key `label` of the file key store in `dir`, as PEM.
-// `master_kek_file` (optional): the KEK file kept outside the store's directory and `purpose` the
-// derivation secprof uses for that store ("thing keystore", "kdc keystore"; keystore/kek.h).
-inline crypto::SecureBuffer StoreKeyPem(const std::string& dir, const std::string& label,
-                                        const std::string& master_kek_file = {},
-                                        std::string_view purpose = {}) {
-  keystore::FileKeyStoreOptions o;
-  o.dir = dir;
-  if (!master_kek_file.empty()) {
-    auto master = keystore::ReadKekFile(master_kek_file);
-    EXPECT_TRUE(master) << master.error().ToString();
-    if (!master) return {};
-    auto k = keystore::DeriveKek(crypto::ByteView(master->data(), master->size()), purpose);
-    EXPECT_TRUE(k) << k.error().ToString();
-    if (!k) return {};
-    o.kek = std::move(*k);
-  }
-  auto store = keystore::FileKeyStore::Open(std::move(o));
-  EXPECT_TRUE(store) << store.error().ToString();
-  if (!store) return {};
-  auto der = (*store)->ExportPrivate(label);
-  EXPECT_TRUE(der) << der.error().ToString();
-  if (!der) return {};
-  auto sk = crypto::PrivateKey::FromDer(crypto::ByteView(der->data(), der->size()));
-  EXPECT_TRUE(sk);
-  if (!sk) return {};
-  auto pem = sk->ToPem();
-  EXPECT_TRUE(pem);
-  return pem ? std::move(*pem) : crypto::SecureBuffer{};
-}
-
-// The IDevID private key of a thing made with the file key store, as PEM.
-inline crypto::SecureBuffer IdevidKeyPem(const std::filesystem::path& factory,
-                                         const manufacture::ThingRecord& t) {
-  return StoreKeyPem((factory / t.key_location).string(), t.key_label);
-}
-
 inline std::string Text(const coap::Response& r) { return coap::AsText(r.payload); }
 
-}  // namespace secprof::kdc::testing
+}  // namespace secprof::testing
