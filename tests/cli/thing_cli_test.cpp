@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "secprof/registry/registry.h"
+#include "support/child_process.h"
 #include "testutil.h"
-#include "thing/child_process.h"
 
 namespace secprof::thing {
 namespace {

@@ -15,8 +15,8 @@
 #include "secprof/keystore/file_store.h"
 #include "secprof/keystore/kek.h"
 #include "secprof/registry/registry.h"
+#include "support/child_process.h"
 #include "testutil.h"
-#include "thing/child_process.h"
 
 namespace secprof::thing {
 namespace {

@@ -44,8 +44,8 @@
 #include "secprof/store/sqlite.h"
 #include "secprof/thing/agent.h"
 #include "secprof/voucher/voucher.h"
+#include "support/child_process.h"
 #include "testutil.h"
-#include "thing/child_process.h"
 
 namespace secprof::thing {
 namespace {

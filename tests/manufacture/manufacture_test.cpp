@@ -10,12 +10,12 @@
 #include <set>
 #include <string>
 
-#include "keystore/softhsm_fixture.h"
 #include "secprof/core/fs.h"
 #include "secprof/identity/identity.h"
 #include "secprof/keystore/file_store.h"
 #include "secprof/keystore/pkcs11_store.h"
 #include "secprof/manufacture/manufacture.h"
+#include "support/softhsm_fixture.h"
 #include "testutil.h"
 
 namespace secprof::manufacture {

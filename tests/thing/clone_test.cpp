@@ -17,8 +17,8 @@
 #include "../../src/kdc/clone_guard.h"
 #include "secprof/coap/coap.h"
 #include "secprof/domain/protocol.h"
+#include "support/domain_fixture.h"
 #include "testutil.h"
-#include "thing/domain_util.h"
 
 namespace secprof::thing {
 namespace {
