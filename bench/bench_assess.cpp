@@ -19,12 +19,15 @@
 #include <iostream>
 #include <string>
 
+#include "bench_util.h"
 #include "secprof/assess/assess.h"
 #include "secprof/catalog/catalog.h"
 #include "secprof/model/model.h"
 #include "secprof/report/report.h"
 
 namespace {
+
+using secprof::bench::Ms;
 
 // A plant-like system: things of 20 products from 5 vendors, each thing linked to one of N/50
 // KDCs; one flow per 10 things through its KDC to a backend, carrying one of N/100 assets.
@@ -72,10 +75,6 @@ std::string Generate(int total, int per_kind) {
   return y;
 }
 
-double Ms(std::chrono::steady_clock::duration d) {
-  return std::chrono::duration<double, std::milli>(d).count();
-}
-
 template <class F>
 double Best(int repeat, F&& f) {
   double best = 1e300;
@@ -108,6 +107,7 @@ int main(int argc, char** argv) {
     std::cerr << "usage: bench_assess --things N [--per-kind C] [--repeat R]\n";
     return 2;
   }
+  secprof::bench::PrintMachine();
   auto cat = secprof::catalog::LoadBuiltin();
   if (!cat) {
     std::cerr << cat.error().ToString() << "\n";
