@@ -24,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "testutil.h"
 
 extern char** environ;
@@ -52,6 +54,16 @@ inline std::string Slurp(const fs::path& p) {
 inline bool HasSanitizerReport(const std::string& output) {
   return output.find("Sanitizer") != std::string::npos ||
          output.find("runtime error:") != std::string::npos;
+}
+
+// The serials in the manifest.json of a factory made by `secprof manufacture`, in its order;
+// empty when the manifest cannot be read.
+inline std::vector<std::string> SerialsOf(const fs::path& factory) {
+  std::vector<std::string> out;
+  auto j = nlohmann::json::parse(Slurp(factory / "manifest.json"), nullptr, false);
+  if (j.is_discarded()) return out;
+  for (const auto& t : j["things"]) out.push_back(t["serial"].get<std::string>());
+  return out;
 }
 
 // Runs `secprof <args>` to completion; stdout and stderr merged.
