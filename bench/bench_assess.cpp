@@ -46,10 +46,9 @@ std::string Generate(int total, int per_kind) {
                                "[actuator, updatable]", "[battery, personal_data]", "[]"};
   static const char* cls[] = {"C0", "C1", "C2", "unconstrained"};
   for (int i = 0; i < n; ++i) {
-    y += "  - {id: t" + std::to_string(i) + ", count: " + std::to_string(per_kind) +
-         ", vendor: v" + std::to_string(i % 5) + ", product: p" +
-         std::to_string(i % 20) + ", class: " + cls[i % 4] + ", capabilities: " + caps[i % 5] +
-         "}\n";
+    y += "  - {id: t" + std::to_string(i) + ", count: " + std::to_string(per_kind) + ", vendor: v" +
+         std::to_string(i % 5) + ", product: p" + std::to_string(i % 20) +
+         ", class: " + cls[i % 4] + ", capabilities: " + caps[i % 5] + "}\n";
   }
   y += "links:\n";
   static const char* prot[] = {"dtls", "oscore", "link_key", "none"};
@@ -143,10 +142,11 @@ int main(int argc, char** argv) {
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   std::printf(
-      "{\"things\": %d, \"per_kind\": %d, \"yaml_bytes\": %zu, \"floor_yaml_parse_ms\": %.1f, \"load_ms\": %.1f, "
+      "{\"things\": %d, \"per_kind\": %d, \"yaml_bytes\": %zu, \"floor_yaml_parse_ms\": %.1f, "
+      "\"load_ms\": %.1f, "
       "\"assess_ms\": %.1f, \"load_plus_assess_ms\": %.1f, \"json_render_ms\": %.1f, "
       "\"json_bytes\": %zu, \"findings\": %zu, \"profile\": \"%s\", \"peak_rss_mb\": %.1f}\n",
-      n, per_kind, text.size(), floor_ms, load_ms, assess_ms, load_ms + assess_ms, json_ms, json_bytes,
-      a.findings.size(), a.profile.id.c_str(), ru.ru_maxrss / 1024.0);
+      n, per_kind, text.size(), floor_ms, load_ms, assess_ms, load_ms + assess_ms, json_ms,
+      json_bytes, a.findings.size(), a.profile.id.c_str(), ru.ru_maxrss / 1024.0);
   return 0;
 }

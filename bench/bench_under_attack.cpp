@@ -145,7 +145,8 @@ bool Report(Thing& t, uint16_t dtls) {
   cc.timeout = kTimeout;
   auto c = coap::Client::Connect("127.0.0.1", dtls, std::move(cc));
   if (!c) return false;
-  auto r = (*c)->Post(domain::path::kReport, domain::Encode(domain::Reading{t.serial, 2100, ++t.counter}),
+  auto r = (*c)->Post(domain::path::kReport,
+                      domain::Encode(domain::Reading{t.serial, 2100, ++t.counter}),
                       coap::content_format::kCbor);
   return r && r->code == coap::kChanged;
 }

@@ -56,12 +56,13 @@ inline std::string LoadAverage() {
 }
 
 // One line naming the machine and the libraries a figure depends on: CPU model, cores, load, and
-// the OpenSSL, libcoap and SQLite this process runs with (their run-time versions, not the headers').
+// the OpenSSL, libcoap and SQLite this process runs with (their run-time versions, not the
+// headers').
 inline std::string MachineLine() {
   return "machine: " + FirstLine("/proc/cpuinfo", "model name") + ", " +
          std::to_string(std::thread::hardware_concurrency()) + " cores; load " + LoadAverage() +
-         "; " + OpenSSL_version(OPENSSL_VERSION) + "; libcoap " + coap_package_version() +
-         "; SQLite " + sqlite3_libversion();
+         "; " + OpenSSL_version(OPENSSL_VERSION) + "; " +
+         coap_package_version() /* "libcoap 4.3.1" */ + "; SQLite " + sqlite3_libversion();
 }
 
 // Prints MachineLine() (what every benchmark does first, before any figure).
