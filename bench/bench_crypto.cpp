@@ -373,7 +373,7 @@ BENCHMARK(RawSha256)->Arg(64)->Arg(1 << 20)->Arg(16 << 20);
 // JSON output carries it as "machine".
 int main(int argc, char** argv) {
   secprof::bench::PrintMachine(stderr);
-  benchmark::AddCustomContext("machine", secprof::bench::MachineLine());
+  benchmark::AddCustomContext("machine", secprof::bench::MachineDescription());
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

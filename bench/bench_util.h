@@ -55,15 +55,17 @@ inline std::string LoadAverage() {
   return a + " " + b + " " + c;
 }
 
-// One line naming the machine and the libraries a figure depends on: CPU model, cores, load, and
-// the OpenSSL, libcoap and SQLite this process runs with (their run-time versions, not the
-// headers').
-inline std::string MachineLine() {
-  return "machine: " + FirstLine("/proc/cpuinfo", "model name") + ", " +
+// The machine and the libraries a figure depends on: CPU model, cores, load, and the OpenSSL,
+// libcoap and SQLite this process runs with (their run-time versions, not the headers').
+inline std::string MachineDescription() {
+  return FirstLine("/proc/cpuinfo", "model name") + ", " +
          std::to_string(std::thread::hardware_concurrency()) + " cores; load " + LoadAverage() +
          "; " + OpenSSL_version(OPENSSL_VERSION) + "; " +
          coap_package_version() /* "libcoap 4.3.1" */ + "; SQLite " + sqlite3_libversion();
 }
+
+// "machine: " and MachineDescription(), as one line.
+inline std::string MachineLine() { return "machine: " + MachineDescription(); }
 
 // Prints MachineLine() (what every benchmark does first, before any figure).
 inline void PrintMachine(std::FILE* out = stdout) {
