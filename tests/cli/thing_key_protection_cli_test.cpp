@@ -4,7 +4,7 @@
 // (the old layout) is refused without --allow-colocated-kek, accepted and recorded with it, and
 // moved out by migrate-kek; a SecProf_3 thing with a file key store is refused at init without
 // --allow-file-keys and, with it, refused by a KDC that requires token keys (no state change).
-// The token path is in key_protection_token_test.cpp (SoftHSM2 needs its own process).
+// The token path is in thing_key_protection_token_cli_test.cpp (SoftHSM2 needs its own process).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
