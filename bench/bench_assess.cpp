@@ -19,12 +19,15 @@
 #include <iostream>
 #include <string>
 
+#include "bench_util.h"
 #include "secprof/assess/assess.h"
 #include "secprof/catalog/catalog.h"
 #include "secprof/model/model.h"
 #include "secprof/report/report.h"
 
 namespace {
+
+using secprof::bench::Ms;
 
 // A plant-like system: things of 20 products from 5 vendors, each thing linked to one of N/50
 // KDCs; one flow per 10 things through its KDC to a backend, carrying one of N/100 assets.
@@ -43,10 +46,9 @@ std::string Generate(int total, int per_kind) {
                                "[actuator, updatable]", "[battery, personal_data]", "[]"};
   static const char* cls[] = {"C0", "C1", "C2", "unconstrained"};
   for (int i = 0; i < n; ++i) {
-    y += "  - {id: t" + std::to_string(i) + ", count: " + std::to_string(per_kind) +
-         ", vendor: v" + std::to_string(i % 5) + ", product: p" +
-         std::to_string(i % 20) + ", class: " + cls[i % 4] + ", capabilities: " + caps[i % 5] +
-         "}\n";
+    y += "  - {id: t" + std::to_string(i) + ", count: " + std::to_string(per_kind) + ", vendor: v" +
+         std::to_string(i % 5) + ", product: p" + std::to_string(i % 20) +
+         ", class: " + cls[i % 4] + ", capabilities: " + caps[i % 5] + "}\n";
   }
   y += "links:\n";
   static const char* prot[] = {"dtls", "oscore", "link_key", "none"};
@@ -70,10 +72,6 @@ std::string Generate(int total, int per_kind) {
   }
   y += "mitigations: [M.app.dtls, M.boot.voucher, M.app.signed_fw_update, M.net.secure_routing]\n";
   return y;
-}
-
-double Ms(std::chrono::steady_clock::duration d) {
-  return std::chrono::duration<double, std::milli>(d).count();
 }
 
 template <class F>
@@ -108,6 +106,7 @@ int main(int argc, char** argv) {
     std::cerr << "usage: bench_assess --things N [--per-kind C] [--repeat R]\n";
     return 2;
   }
+  secprof::bench::PrintMachine();
   auto cat = secprof::catalog::LoadBuiltin();
   if (!cat) {
     std::cerr << cat.error().ToString() << "\n";
@@ -143,10 +142,11 @@ int main(int argc, char** argv) {
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   std::printf(
-      "{\"things\": %d, \"per_kind\": %d, \"yaml_bytes\": %zu, \"floor_yaml_parse_ms\": %.1f, \"load_ms\": %.1f, "
+      "{\"things\": %d, \"per_kind\": %d, \"yaml_bytes\": %zu, \"floor_yaml_parse_ms\": %.1f, "
+      "\"load_ms\": %.1f, "
       "\"assess_ms\": %.1f, \"load_plus_assess_ms\": %.1f, \"json_render_ms\": %.1f, "
       "\"json_bytes\": %zu, \"findings\": %zu, \"profile\": \"%s\", \"peak_rss_mb\": %.1f}\n",
-      n, per_kind, text.size(), floor_ms, load_ms, assess_ms, load_ms + assess_ms, json_ms, json_bytes,
-      a.findings.size(), a.profile.id.c_str(), ru.ru_maxrss / 1024.0);
+      n, per_kind, text.size(), floor_ms, load_ms, assess_ms, load_ms + assess_ms, json_ms,
+      json_bytes, a.findings.size(), a.profile.id.c_str(), ru.ru_maxrss / 1024.0);
   return 0;
 }

@@ -42,11 +42,16 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "secprof/coap/coap.h"
 
 namespace {
 
 using namespace secprof;
+using bench::Child;
+using bench::Median;
+using bench::RssKiB;
+using bench::SelfPath;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr const char* kIdentity = "bench-client";
@@ -112,66 +117,6 @@ int Serve(const Args& a) {
 }
 
 // ---------------------------------------------------------------------------- child processes
-
-// A child process, stopped with SIGTERM and reaped when the object dies.
-class Child {
- public:
-  Child() = default;
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-  ~Child() { Stop(); }
-
-  // Runs argv; with `capture`, the child's stdout comes through a pipe (read_fd()).
-  bool Start(const std::vector<std::string>& argv, bool capture) {
-    int fds[2] = {-1, -1};
-    if (capture && ::pipe(fds) != 0) return false;
-    pid_ = ::fork();
-    if (pid_ < 0) return false;
-    if (pid_ == 0) {
-      if (capture) {
-        ::dup2(fds[1], STDOUT_FILENO);
-        ::close(fds[0]);
-        ::close(fds[1]);
-      } else {
-        int devnull = ::open("/dev/null", O_WRONLY);
-        ::dup2(devnull, STDOUT_FILENO);
-        ::dup2(devnull, STDERR_FILENO);
-      }
-      std::vector<char*> args;
-      for (const auto& s : argv) args.push_back(const_cast<char*>(s.c_str()));
-      args.push_back(nullptr);
-      ::execvp(args[0], args.data());
-      ::_exit(127);
-    }
-    if (capture) {
-      ::close(fds[1]);
-      read_fd_ = fds[0];
-    }
-    return true;
-  }
-  // Reads the child's first line of output ("PORT n").
-  std::string ReadLine() {
-    std::string line;
-    char ch;
-    while (::read(read_fd_, &ch, 1) == 1 && ch != '\n') line += ch;
-    return line;
-  }
-  pid_t pid() const { return pid_; }
-  void Stop() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int st = 0;
-      ::waitpid(pid_, &st, 0);
-      pid_ = -1;
-    }
-    if (read_fd_ >= 0) ::close(read_fd_);
-    read_fd_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int read_fd_ = -1;
-};
 
 // A UDP port P on 127.0.0.1 with P + 1 free as well (coap-server-openssl -p P listens for DTLS
 // on P + 1). Racy by nature; a failed start is retried with another port.
@@ -298,27 +243,12 @@ LoadResult Load(const Target& t, pid_t server, size_t size, int clients, double 
   return r;
 }
 
-long RssKiB(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-  }
-  return -1;
-}
-
-std::string SelfPath() {
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("bench_coap");
-}
-
 bool StartOurs(Child& child, size_t size, int max_sessions, uint16_t* port) {
   if (!child.Start({SelfPath(), "--serve", "--size", std::to_string(size), "--max-sessions",
                     std::to_string(max_sessions)},
-                   /*capture=*/true))
+                   Child::Output::kPipe))
     return false;
-  std::string line = child.ReadLine();
+  std::string line = child.Line();
   if (line.rfind("PORT ", 0) != 0) return false;
   *port = static_cast<uint16_t>(std::stoul(line.substr(5)));
   return true;
@@ -329,7 +259,7 @@ bool StartLibcoap(Child& child, const std::string& binary, size_t size, uint16_t
     uint16_t p = FreePortPair();
     if (!p) return false;
     if (!child.Start({binary, "-A", "127.0.0.1", "-p", std::to_string(p), "-k", kKey, "-v", "0"},
-                     /*capture=*/false))
+                     Child::Output::kDiscard))
       return false;
     auto c = ConnectReady(static_cast<uint16_t>(p + 1));
     if (!c) {
@@ -349,11 +279,6 @@ bool StartLibcoap(Child& child, const std::string& binary, size_t size, uint16_t
   return false;
 }
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
 std::vector<size_t> ParseSizes(const std::string& s) {
   std::vector<size_t> out;
   std::stringstream ss(s);
@@ -363,6 +288,7 @@ std::vector<size_t> ParseSizes(const std::string& s) {
 }
 
 int Run(const Args& a) {
+  bench::PrintMachine();
   std::printf("bench_coap: %d client thread(s), %.1f s per round, %d rounds (median), DTLS-PSK\n",
               a.clients, a.seconds, a.rounds);
   std::printf(

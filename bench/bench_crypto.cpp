@@ -12,6 +12,7 @@
 
 #include <memory>
 
+#include "bench_util.h"
 #include "secprof/crypto/crypto.h"
 
 namespace {
@@ -367,4 +368,15 @@ BENCHMARK(RawSha256)->Arg(64)->Arg(1 << 20)->Arg(16 << 20);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// BENCHMARK_MAIN with the machine first: the line on stderr, where Google Benchmark writes its
+// own context (scripts/bench-crypto.sh reads the JSON on stdout), and in that context too, so the
+// JSON output carries it as "machine".
+int main(int argc, char** argv) {
+  secprof::bench::PrintMachine(stderr);
+  benchmark::AddCustomContext("machine", secprof::bench::MachineDescription());
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

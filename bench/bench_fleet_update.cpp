@@ -21,6 +21,7 @@
 #include <mutex>
 #include <thread>
 
+#include "bench_util.h"
 #include "secprof/core/fs.h"
 #include "secprof/cose/key.h"
 #include "secprof/domain/protocol.h"
@@ -135,15 +136,10 @@ int main(int argc, char** argv) {
   const int kib = Arg(argc, argv, "--image-kib", 256);
   const int threads = Arg(argc, argv, "--threads", 8);
   const int stage = Arg(argc, argv, "--stage", n);
-  char tmpl[] = "/tmp/secprof-fleet-XXXXXX";
-  fs::path dir = ::mkdtemp(tmpl);
-  struct Cleanup {
-    fs::path d;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(d, ec);
-    }
-  } cleanup{dir};
+  bench::PrintMachine();
+  const bench::Scratch scratch;
+  if (scratch.path().empty()) return 1;
+  const fs::path dir = scratch.path();
 
   manufacture::Options mo;
   mo.vendor = "Acme";

@@ -76,6 +76,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "secprof/core/clock.h"
 #include "secprof/core/fs.h"
 #include "secprof/crypto/keys.h"
@@ -89,7 +90,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace secprof;
-using Steady = std::chrono::steady_clock;
+using bench::Child;
+using bench::FirstLine;
+using bench::Percentile;
+using bench::Steady;
 using domain::Profile;
 
 constexpr const char* kVendor = "Bench";
@@ -181,81 +185,6 @@ int ServeKdc(const Args& a) {
 }
 
 // ---------------------------------------------------------------------------- child processes
-
-// A child process with its stdout on a pipe; SIGTERM and waitpid when stopped.
-class Child {
- public:
-  Child() = default;
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-  ~Child() { Stop(); }
-
-  bool Start(const std::vector<std::string>& argv) {
-    int fds[2];
-    if (::pipe(fds) != 0) return false;
-    pid_ = ::fork();
-    if (pid_ < 0) return false;
-    if (pid_ == 0) {
-      ::dup2(fds[1], STDOUT_FILENO);
-      ::close(fds[0]);
-      ::close(fds[1]);
-      std::vector<char*> args;
-      for (const auto& s : argv) args.push_back(const_cast<char*>(s.c_str()));
-      args.push_back(nullptr);
-      ::execvp(args[0], args.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    fd_ = fds[0];
-    return true;
-  }
-  // The next line of the child's output starting with `tag` (other lines, e.g. a wrapper's, are
-  // skipped); empty at end of output or when nothing came for `timeout` (a KDC under valgrind
-  // starts slowly).
-  std::string Line(const std::string& tag,
-                   std::chrono::milliseconds timeout = std::chrono::minutes(2)) {
-    const auto deadline = Steady::now() + timeout;
-    std::string line;
-    for (;;) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
-      pollfd p{fd_, POLLIN, 0};
-      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return {};
-      char ch;
-      if (::read(fd_, &ch, 1) != 1) return {};
-      if (ch != '\n') {
-        line += ch;
-        continue;
-      }
-      if (line.rfind(tag, 0) == 0) return line;
-      line.clear();
-    }
-  }
-  pid_t pid() const { return pid_; }
-  void Signal() {
-    if (pid_ > 0) ::kill(pid_, SIGTERM);
-  }
-  void Stop() {
-    if (pid_ > 0) {
-      // SIGTERM, then SIGKILL if the child is still there after 30 s.
-      ::kill(pid_, SIGTERM);
-      int st = 0;
-      for (int i = 0; i < 300 && ::waitpid(pid_, &st, WNOHANG) == 0; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (::waitpid(pid_, &st, WNOHANG) == 0) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &st, 0);
-      }
-      pid_ = -1;
-    }
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int fd_ = -1;
-};
 
 // CPU time of every thread of `pid`: on a CPU and runnable but waiting for one (ns), from
 // /proc/<pid>/task/*/schedstat. With a wrapper (valgrind, strace) the pid is the wrapper's.
@@ -524,12 +453,6 @@ struct RoundResult {
   std::string stats, error;
 };
 
-double Percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(q * v.size()))];
-}
-
 // Runs `work(i)` for i in [0, n) on `threads` threads; returns the per-call wall times (ms) of
 // successful calls and counts failures (the first failure's message in `error`).
 std::vector<double> Drive(int n, int threads, const std::function<Status(int)>& work, int& failed,
@@ -715,13 +638,6 @@ constexpr int kMinSign = 2, kMinVerify = 3, kMinEcdh = 1;
 // verified once made (SignForX509).
 constexpr int kCodedSign = 2, kCodedVerify = 6, kCodedEcdh = 1, kCodedKeygen = 1, kCodedCheck = 3;
 
-std::string FirstLine(const char* path, const std::string& prefix = {}) {
-  std::ifstream f(path);
-  for (std::string l; std::getline(f, l);)
-    if (l.rfind(prefix, 0) == 0) return prefix.empty() ? l : l.substr(l.find(':') + 2);
-  return "?";
-}
-
 // The physical limits a round is held against.
 struct Limits {
   double crypto_bound = 0;  // SecProf_3 joins per KDC CPU second: kMin* x openssl speed
@@ -801,27 +717,13 @@ void PrintRow(int profile, const std::string& reg, int threads, int round, const
 }
 
 int Main(const Args& a, const std::string& self) {
-  std::printf("machine: %u cores, %s; load %s; %s\n", std::thread::hardware_concurrency(),
-              FirstLine("/proc/cpuinfo", "model name").c_str(), FirstLine("/proc/loadavg").c_str(),
-              OpenSSL_version(OPENSSL_VERSION));
+  bench::PrintMachine();
 
   // Scratch directories, removed at the end.
   const std::string disk_base =
       a.disk_dir.empty() ? fs::temp_directory_path().string() : a.disk_dir;
-  auto mk = [](const std::string& base) {
-    std::string t = base + "/secprof-joinbench-XXXXXX";
-    if (!::mkdtemp(t.data())) return std::string();
-    return t;
-  };
-  const std::string disk = mk(disk_base), tmpfs = mk(a.tmpfs_dir);
-  struct Cleanup {
-    std::string a, b;
-    ~Cleanup() {
-      std::error_code ec;
-      if (!a.empty()) fs::remove_all(a, ec);
-      if (!b.empty()) fs::remove_all(b, ec);
-    }
-  } cleanup{disk, tmpfs};
+  const bench::Scratch disk_scratch(disk_base), tmpfs_scratch(a.tmpfs_dir);
+  const std::string disk = disk_scratch.path().string(), tmpfs = tmpfs_scratch.path().string();
   if (disk.empty() || tmpfs.empty()) {
     std::fprintf(stderr, "cannot create scratch directories in %s and %s\n", disk_base.c_str(),
                  a.tmpfs_dir.c_str());
@@ -950,9 +852,7 @@ int main(int argc, char** argv) {
     }
   if (a.things < 1 || a.threads.empty() || a.rounds < 1) return 2;
   std::signal(SIGPIPE, SIG_IGN);
-  char self[4096];
-  const ssize_t len = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (len <= 0) return 1;
-  self[len] = '\0';
+  const std::string self = bench::SelfPath();
+  if (self.empty()) return 1;
   return Main(a, self);
 }

@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 
+#include "bench_util.h"
 #include "secprof/crypto/keys.h"
 #include "secprof/crypto/signer.h"
 #include "secprof/identity/identity.h"
@@ -33,27 +34,11 @@ namespace {
 namespace fs = std::filesystem;
 using namespace secprof;
 using Clock = std::chrono::steady_clock;
+using bench::Scratch;
 
 struct Args {
   int count = 200;
   double seconds = 2.0;
-};
-
-// A directory removed when the object dies.
-class Scratch {
- public:
-  Scratch() {
-    std::string t = (fs::temp_directory_path() / "secprof-bench-XXXXXX").string();
-    path_ = ::mkdtemp(t.data());
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
 };
 
 void Row(const char* what, double per_second, const char* note = "") {
@@ -115,6 +100,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  bench::PrintMachine();
   Scratch scratch;
   const crypto::Bytes msg(64, 0x5a);
   auto ca_key = crypto::PrivateKey::Generate(crypto::KeyType::kP256);

@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "bench_util.h"
 #include "secprof/core/clock.h"
 #include "secprof/registry/registry.h"
 #include "secprof/store/sqlite.h"
@@ -27,28 +28,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace secprof;
-using Steady = std::chrono::steady_clock;
+using bench::Scratch;
+using bench::Steady;
 
 struct Args {
   int count = 500;
   std::string dir;
-};
-
-class Scratch {
- public:
-  explicit Scratch(const std::string& base) {
-    fs::path root = base.empty() ? fs::temp_directory_path() : fs::path(base);
-    std::string t = (root / "secprof-bench-XXXXXX").string();
-    path_ = ::mkdtemp(t.data());
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
 };
 
 void Row(const char* what, int n, double seconds, const char* note = "") {
@@ -92,6 +77,7 @@ int main(int argc, char** argv) {
     }
   }
   const int n = args.count;
+  bench::PrintMachine();
   Scratch scratch(args.dir);
   std::printf("registry benchmark in %s, %d operations per row\n", scratch.path().c_str(), n);
   std::printf("| %-44s | %7s | %10s | %8s |\n", "operation", "n", "per s", "ms each");

@@ -44,18 +44,19 @@
 #include <vector>
 
 #include "attack_traffic.h"
+#include "bench_util.h"
 #include "secprof/coap/coap.h"
 #include "secprof/domain/keys.h"
 #include "secprof/domain/protocol.h"
 #include "secprof/domain/setup_code.h"
 #include "secprof/registry/registry.h"
 
-extern char** environ;
-
 namespace {
 
 namespace fs = std::filesystem;
 using namespace secprof;
+using bench::RssKiB;
+using bench::Slurp;
 using Clock = std::chrono::steady_clock;
 
 struct Args {
@@ -67,20 +68,6 @@ struct Args {
   bool attack = true;
   std::vector<int> kinds = {0, 1, 2};  // --kinds hello,abandon,malformed
 };
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-long RssKiB(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-  return -1;
-}
 
 uintmax_t RegistryBytes(const std::string& db) {
   uintmax_t n = 0;
@@ -119,16 +106,8 @@ struct Kdc {
                                   "10",
                                   "--ready-file",
                                   ready.string()};
-    std::vector<char*> argv;
-    for (auto& s : a) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) return false;
+    pid = bench::SpawnLogged(std::move(a), log);
+    if (pid < 0) return false;
     for (int i = 0; i < 3000 && !fs::exists(ready); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     unsigned u = 0, d = 0;
@@ -166,7 +145,8 @@ bool Report(Thing& t, uint16_t dtls) {
   cc.timeout = kTimeout;
   auto c = coap::Client::Connect("127.0.0.1", dtls, std::move(cc));
   if (!c) return false;
-  auto r = (*c)->Post(domain::path::kReport, domain::Encode(domain::Reading{t.serial, 2100, ++t.counter}),
+  auto r = (*c)->Post(domain::path::kReport,
+                      domain::Encode(domain::Reading{t.serial, 2100, ++t.counter}),
                       coap::content_format::kCbor);
   return r && r->code == coap::kChanged;
 }
@@ -403,6 +383,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   ::signal(SIGPIPE, SIG_IGN);
+  bench::PrintMachine();
   const std::string bin =
       (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "secprof").string();
   Outcome alone, attacked;

@@ -35,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "secprof/crypto/hash.h"
 #include "secprof/crypto/keys.h"
 #include "secprof/update/install.h"
@@ -44,6 +45,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace secprof;
+using bench::Scratch;
 
 struct Args {
   size_t mib = 64;
@@ -52,32 +54,11 @@ struct Args {
   bool speed = true;
 };
 
-class Scratch {
- public:
-  Scratch() {
-    std::string t = (fs::temp_directory_path() / "secprof-bench-XXXXXX").string();
-    path_ = ::mkdtemp(t.data());
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "bench_update: %s\n", what.c_str());
   std::exit(1);
 }
 
-double CpuSeconds() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
 double WallSeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -89,9 +70,9 @@ struct Timing {
 Timing Best(int repeat, const std::function<void()>& fn) {
   Timing t;
   for (int i = 0; i < repeat; ++i) {
-    const double c0 = CpuSeconds(), w0 = WallSeconds();
+    const double c0 = bench::ProcessCpuSeconds(), w0 = WallSeconds();
     fn();
-    t.cpu = std::min(t.cpu, CpuSeconds() - c0);
+    t.cpu = std::min(t.cpu, bench::ProcessCpuSeconds() - c0);
     t.wall = std::min(t.wall, WallSeconds() - w0);
   }
   return t;
@@ -185,6 +166,7 @@ int main(int argc, char** argv) {
     }
   }
   if (a.mib == 0 || a.repeat <= 0) Die("--mib and --repeat must be positive");
+  bench::PrintMachine();
 
   Scratch dir;
   const size_t size = a.mib << 20;

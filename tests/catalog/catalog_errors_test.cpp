@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <string>
 
-#include "catalog_test_util.h"
 #include "secprof/catalog/catalog.h"
+#include "support/catalog_copy.h"
 
 namespace secprof::catalog {
 namespace {

@@ -1,6 +1,6 @@
 // Tests for secprof::cbor: RFC 8949 Appendix A (encode, decode, diagnostic notation), the
-// not-well-formed examples of RFC 8949 Appendix F.1, limits, deterministic encoding, and the
-// `secprof cbor diag` command.
+// not-well-formed examples of RFC 8949 Appendix F.1, limits and deterministic encoding. The
+// `secprof cbor diag` command is tests/cli/cbor_cli_test.cpp.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -351,62 +351,6 @@ TEST(CborHex, ParsesAndRejects) {
   EXPECT_EQ(ToHex(*FromHex("0a FF\n10")), "0aff10");
   EXPECT_FALSE(FromHex("abc"));
   EXPECT_FALSE(FromHex("zz"));
-}
-
-// ---- The command -------------------------------------------------------------------------------
-
-std::string CliBinary() { return secprof::testing::Binary(); }
-
-class CborCli : public ::testing::Test {
- protected:
-  std::string Write(const std::string& name, const Bytes& b) {
-    auto p = dir_.path() / name;
-    std::ofstream(p, std::ios::binary)
-        .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-    return p.string();
-  }
-  std::string Write(const std::string& name, const std::string& s) {
-    return Write(name, Bytes(s.begin(), s.end()));
-  }
-  secprof::testing::TempDir dir_;
-};
-
-TEST_F(CborCli, DiagPrintsBinaryAndHexInput) {
-  const std::string bin = CliBinary();
-  auto f = Write("a.cbor", H("a26161016162820203"));
-  auto r = secprof::testing::Run(bin + " cbor diag " + f + " 2>&1");
-  EXPECT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_EQ(r.out, "{\"a\": 1, \"b\": [2, 3]}\n");
-
-  auto h = Write("a.hex", std::string("D2 84 43 A1 01 26\nA0 F6 40\n"));
-  r = secprof::testing::Run(bin + " cbor diag --hex " + h + " 2>&1");
-  EXPECT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_EQ(r.out, "18([h'a10126', {}, null, h''])\n");
-
-  r = secprof::testing::Run("printf '\\203\\001\\002\\003' | " + bin + " cbor diag - 2>&1");
-  EXPECT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_EQ(r.out, "[1, 2, 3]\n");
-}
-
-TEST_F(CborCli, DiagRejectsMalformedInputWithExit2) {
-  const std::string bin = CliBinary();
-  auto f = Write("bad.cbor", H("8301"));
-  auto r = secprof::testing::Run(bin + " cbor diag " + f + " 2>&1");
-  EXPECT_EQ(r.exit_code, 2) << r.out;
-  EXPECT_NE(r.out.find("truncated input"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("bad.cbor"), std::string::npos) << r.out;
-
-  auto h = Write("bad.hex", std::string("0x01"));
-  r = secprof::testing::Run(bin + " cbor diag --hex " + h + " 2>&1");
-  EXPECT_EQ(r.exit_code, 2) << r.out;
-  EXPECT_NE(r.out.find("invalid hex digit"), std::string::npos) << r.out;
-
-  r = secprof::testing::Run(bin + " cbor diag " + (dir_.path() / "missing").string() + " 2>&1");
-  EXPECT_EQ(r.exit_code, 2) << r.out;
-
-  r = secprof::testing::Run(bin + " cbor diag --help 2>&1");
-  EXPECT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_NE(r.out.find("--hex"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -8,8 +8,8 @@
 #include "secprof/keystore/file_store.h"
 #include "secprof/manufacture/manufacture.h"
 #include "secprof/update/suit.h"
+#include "support/child_process.h"
 #include "testutil.h"
-#include "thing/child_process.h"
 
 namespace secprof {
 namespace {
@@ -114,7 +114,7 @@ TEST(KdcMaintenanceCli, FirmwareCampaignIncident) {
 // `secprof thing update` against a running `secprof kdc`: nothing offered, then a campaign's
 // update installed, then nothing again.
 TEST(KdcMaintenanceCli, ThingUpdateThroughProcesses) {
-  namespace tt = secprof::thing::testing;
+  namespace tt = secprof::testing;
   testing::TempDir tmp;
   std::string dir = tmp.path().string();
   std::string factory = dir + "/factory";

@@ -13,11 +13,11 @@
 #include <optional>
 
 #include "coap/coap_test_util.h"
-#include "keystore/softhsm_fixture.h"
 #include "secprof/coap/coap.h"
 #include "secprof/crypto/signer.h"
 #include "secprof/identity/identity.h"
 #include "secprof/keystore/pkcs11_store.h"
+#include "support/softhsm_fixture.h"
 #include "testutil.h"
 
 namespace secprof::coap {

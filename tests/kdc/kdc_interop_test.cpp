@@ -6,13 +6,13 @@
 #include <fstream>
 
 #include "../../src/kdc/testing.h"  // PairwiseContext
-#include "kdc_test_util.h"
 #include "secprof/core/fs.h"
 #include "secprof/domain/keys.h"
 #include "secprof/domain/protocol.h"
 #include "secprof/kdc/kdc.h"
 #include "secprof/keystore/file_store.h"
 #include "secprof/voucher/voucher.h"
+#include "support/kdc_client.h"
 #include "testutil.h"
 
 namespace secprof::kdc {

@@ -11,16 +11,16 @@
 #include <optional>
 #include <string>
 
-#include "kdc/kdc_test_util.h"
 #include "secprof/registry/registry.h"
 #include "secprof/voucher/voucher.h"
+#include "support/kdc_client.h"
 #include "testutil.h"
 
 namespace secprof::kdc {
 namespace {
 
 namespace fs = std::filesystem;
-using namespace secprof::kdc::testing;
+using namespace secprof::testing;
 using registry::State;
 
 // A reason's name, as KdcStats::refused counts it (secprof/kdc/reasons.h).

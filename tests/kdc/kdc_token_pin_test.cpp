@@ -5,9 +5,9 @@
 
 #include <cstdlib>
 
-#include "../keystore/softhsm_fixture.h"
-#include "kdc/kdc_test_util.h"
 #include "secprof/kdc/kdc.h"
+#include "support/kdc_client.h"
+#include "support/softhsm_fixture.h"
 #include "testutil.h"
 
 namespace secprof::kdc {

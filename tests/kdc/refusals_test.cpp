@@ -1,6 +1,6 @@
 // Unit tests for secprof/kdc/refusals.h (suite RefusalLedger) with a FakeClock and an in-memory
 // audit sink, and for the join-nonce bounds of Registry::PutNonce (suite NonceBounds). The same
-// protections against a running `secprof kdc` are in unauthenticated_cli_test.cpp.
+// protections against a running `secprof kdc` are in tests/cli/kdc_unauthenticated_cli_test.cpp.
 #include "secprof/kdc/refusals.h"
 
 #include <gtest/gtest.h>

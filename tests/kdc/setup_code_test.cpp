@@ -11,10 +11,10 @@
 #include <filesystem>
 #include <string>
 
-#include "kdc/kdc_test_util.h"
 #include "secprof/domain/setup_code.h"
 #include "secprof/registry/registry.h"
 #include "secprof/store/sqlite.h"
+#include "support/kdc_client.h"
 #include "testutil.h"
 
 namespace secprof::kdc {
@@ -22,7 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using namespace secprof::kdc::testing;
+using namespace secprof::testing;
 using registry::State;
 
 // A clock the test steps while the KDC's I/O thread reads it (FakeClock is not thread-safe).

@@ -9,7 +9,7 @@
 #include "secprof/keystore/file_store.h"
 #include "secprof/keystore/keystore.h"
 #include "secprof/keystore/pkcs11_store.h"
-#include "softhsm_fixture.h"
+#include "support/softhsm_fixture.h"
 #include "testutil.h"
 
 namespace secprof::keystore {

@@ -13,7 +13,7 @@
 #include "secprof/crypto/random.h"
 #include "secprof/keystore/file_store.h"
 #include "secprof/keystore/pkcs11_store.h"
-#include "softhsm_fixture.h"
+#include "support/softhsm_fixture.h"
 
 namespace secprof::keystore {
 namespace {

@@ -8,8 +8,8 @@
 #include <openssl/x509v3.h>
 
 #include "../../src/kdc/internal.h"  // the checks themselves, for the layer below the handshake
+#include "support/child_process.h"
 #include "thing/authz_util.h"
-#include "thing/child_process.h"
 
 namespace secprof {
 namespace {
@@ -17,8 +17,8 @@ namespace {
 namespace fs = std::filesystem;
 using crypto::Bytes;
 
-using authz_testing::OpenThing;
-using authz_testing::RunningKdc;
+using secprof::testing::OpenAgent;
+using secprof::testing::ServedKdc;
 using thing::State;
 
 template <auto F>
@@ -129,7 +129,7 @@ struct Sec3Domain {
   kdc::KdcOptions ko;
   Sec3Domain() {
     factory = tmp.path() / "factory";
-    made = kdc::testing::MakeFactory(factory, "Acme", "Sensor-1", 2);
+    made = secprof::testing::MakeFactory(factory, "Acme", "Sensor-1", 2);
     ko.profile = domain::Profile::kSecProf3;
     ko.kek.allow_file_ca_key = true;  // a file-store domain CA (audited override)
     ko.require_token_keys = false;    // file-store things (key_protection_test covers the policy)
@@ -141,7 +141,7 @@ struct Sec3Domain {
 
 TEST(AuthzForgedDomainCa, VendorCaPosingAsDomainCaIsRefusedEverywhere) {
   Sec3Domain d;
-  auto k = std::make_unique<RunningKdc>(d.ko);
+  auto k = std::make_unique<ServedKdc>(d.ko);
   auto owner = kdc::OwnerTools::Open(d.ko.db_path);
   ASSERT_TRUE(owner);
   // The victim: a member, operational.
@@ -228,18 +228,18 @@ TEST(AuthzForgedDomainCa, VendorCaPosingAsDomainCaIsRefusedEverywhere) {
   k.reset();
   // The same refusals from the `secprof` binary, as the owner would meet them (exit 1: refused).
   {
-    using thing::testing::Quote;
+    using secprof::testing::Quote;
     const std::string evil_pem = (d.tmp.path() / "evil.pem").string();
     const std::string v0 = (d.tmp.path() / "v0.voucher").string();
     ASSERT_TRUE(WriteFileAtomic(
         v0, std::string_view(reinterpret_cast<const char*>(voucher0->data()), voucher0->size()),
         0644));
-    auto r = thing::testing::Secprof("kdc import-voucher --allow-colocated-kek --db " +
+    auto r = secprof::testing::Secprof("kdc import-voucher --allow-colocated-kek --db " +
                                      Quote(d.ko.db_path) + " --vendor-ca " + Quote(evil_pem) + " " +
                                      Quote(v0));
     EXPECT_EQ(r.exit_code, 1) << r.out;  // (the CLI checks the voucher's kid first)
     EXPECT_NE(r.out.find("nothing imported"), std::string::npos) << r.out;
-    r = thing::testing::Secprof(
+    r = secprof::testing::Secprof(
         "kdc --profile SecProf_3 --owner Owner --db " + Quote(d.ko.db_path) +
         " --allow-file-ca-key --listen 127.0.0.1:0 --duration 1 --vendor-ca " +
         Quote(d.ko.vendor_ca_files[0]) + " --vendor-ca " + Quote(evil_pem));
@@ -249,21 +249,21 @@ TEST(AuthzForgedDomainCa, VendorCaPosingAsDomainCaIsRefusedEverywhere) {
   ASSERT_TRUE(WriteFileAtomic(d.ko.db_path + ".keys/vendors/evil.pem", evil.ToPem(), 0644));
   kdc::KdcOptions again = d.ko;
   again.dtls_port = port;
-  k = std::make_unique<RunningKdc>(again);
+  k = std::make_unique<ServedKdc>(again);
   ASSERT_TRUE(k->kdc);
   auto reg = registry::Registry::Open(d.ko.db_path);
   ASSERT_TRUE(reg);
   auto before = (*reg)->Get(victim_serial);
   ASSERT_TRUE(before);
-  auto client = kdc::testing::ConnectPki(port, forged.ToPem(), PemOf(attacker_key.get()));
+  auto client = secprof::testing::ConnectPki(port, forged.ToPem(), PemOf(attacker_key.get()));
   if (client) {  // the handshake may already refuse it; if not, every request is refused
-    auto r1 = kdc::testing::PostCbor(**client, domain::path::kReport,
+    auto r1 = secprof::testing::PostCbor(**client, domain::path::kReport,
                                      domain::Encode(domain::Reading{victim_serial, 1, 1}));
     EXPECT_TRUE(!r1 || r1->code == coap::kForbidden);
-    auto r2 = kdc::testing::PostCbor(**client, domain::path::kGroupKey,
+    auto r2 = secprof::testing::PostCbor(**client, domain::path::kGroupKey,
                                      domain::Encode(domain::GroupKeyRequest{"line-1"}));
     EXPECT_TRUE(!r2 || r2->code == coap::kForbidden);
-    auto r3 = kdc::testing::PostCbor(**client, domain::path::kDecommission, {});
+    auto r3 = secprof::testing::PostCbor(**client, domain::path::kDecommission, {});
     EXPECT_TRUE(!r3 || r3->code == coap::kForbidden);
   }
   auto after = (*reg)->Get(victim_serial);
@@ -278,7 +278,7 @@ TEST(AuthzForgedDomainCa, VendorCaPosingAsDomainCaIsRefusedEverywhere) {
   EXPECT_TRUE(audited);
   // The legitimate member still works with the same KDC.
   v.reset();
-  v = OpenThing(authz_testing::ThingDir(d.tmp.path(), d.made, 1));
+  v = OpenAgent(authz_testing::ThingDir(d.tmp.path(), d.made, 1));
   auto ok = v->SendReading(42);
   ASSERT_TRUE(ok) << ok.error().message();
   auto g = v->FetchGroupKey("line-1");
@@ -288,9 +288,9 @@ TEST(AuthzForgedDomainCa, VendorCaPosingAsDomainCaIsRefusedEverywhere) {
 TEST(AuthzVoucherVendor, AnotherVendorCannotMintTheSerial) {
   Sec3Domain d;
   fs::path bolt_factory = d.tmp.path() / "bolt";
-  auto bolt = kdc::testing::MakeFactory(bolt_factory, "Bolt", "Plug-2", 1);
+  auto bolt = secprof::testing::MakeFactory(bolt_factory, "Bolt", "Plug-2", 1);
   d.ko.vendor_ca_files.push_back((bolt_factory / "ca/ca.pem").string());
-  RunningKdc k(d.ko);
+  ServedKdc k(d.ko);
   auto owner = kdc::OwnerTools::Open(d.ko.db_path);
   ASSERT_TRUE(owner);
   const std::string serial = d.made.things[0].serial;
@@ -298,7 +298,7 @@ TEST(AuthzVoucherVendor, AnotherVendorCannotMintTheSerial) {
   authz_testing::ImportVoucher(bolt_factory, bolt.things[0].serial, **owner, "Owner");
   auto recorded = (*owner)->registry().VoucherIssuer(serial);
   ASSERT_TRUE(recorded && *recorded);
-  auto acme_ca = kdc::testing::LoadCert(d.factory / "ca/ca.pem");
+  auto acme_ca = secprof::testing::LoadCert(d.factory / "ca/ca.pem");
   ASSERT_TRUE(acme_ca);
   EXPECT_EQ(**recorded, cbor::ToHex(crypto::ByteView(acme_ca->fingerprint().data(), 32)));
 
@@ -309,7 +309,7 @@ TEST(AuthzVoucherVendor, AnotherVendorCannotMintTheSerial) {
   ASSERT_TRUE(bolt_store);
   auto bolt_signer = (*bolt_store)->GetSigner(manufacture::kCaKeyLabel);
   ASSERT_TRUE(bolt_signer);
-  auto bolt_ca = kdc::testing::LoadCert(bolt_factory / "ca/ca.pem");
+  auto bolt_ca = secprof::testing::LoadCert(bolt_factory / "ca/ca.pem");
   ASSERT_TRUE(bolt_ca);
   auto dev = crypto::PrivateKey::Generate(crypto::KeyType::kP256);
   ASSERT_TRUE(dev);
@@ -322,22 +322,22 @@ TEST(AuthzVoucherVendor, AnotherVendorCannotMintTheSerial) {
   ASSERT_TRUE(dev_pem);
   auto dev_pub = dev->public_key();
 
-  auto client = kdc::testing::ConnectPki(k.kdc->dtls_port(), minted->ToPem(), *dev_pem);
+  auto client = secprof::testing::ConnectPki(k.kdc->dtls_port(), minted->ToPem(), *dev_pem);
   ASSERT_TRUE(client) << client.error().message();
   auto rv = (*client)->Get(domain::path::kVoucher);
   ASSERT_TRUE(rv);
-  EXPECT_EQ(rv->code, coap::kForbidden) << kdc::testing::Text(*rv);
-  EXPECT_NE(kdc::testing::Text(*rv).find("vendor CA that signed the voucher"), std::string::npos)
-      << kdc::testing::Text(*rv);
+  EXPECT_EQ(rv->code, coap::kForbidden) << secprof::testing::Text(*rv);
+  EXPECT_NE(secprof::testing::Text(*rv).find("vendor CA that signed the voucher"), std::string::npos)
+      << secprof::testing::Text(*rv);
   auto dev_signer =
       crypto::SoftwareSigner::Create(std::move(*dev), crypto::SignatureAlgorithm::kEcdsaP256Sha256);
   ASSERT_TRUE(dev_signer);
   auto csr = identity::CreateRequest(*dev_signer, identity::Name{.serial_number = serial});
   ASSERT_TRUE(csr);
-  auto re = kdc::testing::PostCbor(**client, domain::path::kEnroll,
+  auto re = secprof::testing::PostCbor(**client, domain::path::kEnroll,
                                    domain::Encode(domain::EnrollRequest{csr->ToDer()}));
   ASSERT_TRUE(re);
-  EXPECT_EQ(re->code, coap::kForbidden) << kdc::testing::Text(*re);
+  EXPECT_EQ(re->code, coap::kForbidden) << secprof::testing::Text(*re);
   auto row = (*owner)->registry().Get(serial);
   ASSERT_TRUE(row);
   EXPECT_EQ(row->state, registry::State::kAllowed);
@@ -348,11 +348,11 @@ TEST(AuthzVoucherVendor, AnotherVendorCannotMintTheSerial) {
   ASSERT_TRUE((*owner)->registry().ImportVoucher(serial, "Acme", "Sensor-1", row->voucher,
                                                  *row->voucher_expiry, "before-v3"));
   ASSERT_FALSE(*(*owner)->registry().VoucherIssuer(serial));
-  auto again = kdc::testing::ConnectPki(k.kdc->dtls_port(), minted->ToPem(), *dev_pem);
+  auto again = secprof::testing::ConnectPki(k.kdc->dtls_port(), minted->ToPem(), *dev_pem);
   ASSERT_TRUE(again) << again.error().message();
   auto rv2 = (*again)->Get(domain::path::kVoucher);
   ASSERT_TRUE(rv2);
-  EXPECT_EQ(rv2->code, coap::kForbidden) << kdc::testing::Text(*rv2);
+  EXPECT_EQ(rv2->code, coap::kForbidden) << secprof::testing::Text(*rv2);
 
   // The genuine Acme device still joins.
   auto genuine = authz_testing::NewThing(d.tmp.path(), d.factory, d.made, 0);

@@ -12,8 +12,8 @@ namespace {
 namespace fs = std::filesystem;
 
 using authz_testing::FakeKdc;
-using authz_testing::OpenThing;
-using authz_testing::RunningKdc;
+using secprof::testing::OpenAgent;
+using secprof::testing::ServedKdc;
 using authz_testing::Snapshot;
 using thing::State;
 
@@ -22,12 +22,12 @@ struct Domain {
   fs::path factory;
   manufacture::Manifest made;
   kdc::KdcOptions ko;
-  std::unique_ptr<RunningKdc> k;
+  std::unique_ptr<ServedKdc> k;
   std::unique_ptr<kdc::OwnerTools> owner;
 
   explicit Domain(int things, uint16_t dtls_port = 0) {
     factory = tmp.path() / "factory";
-    made = kdc::testing::MakeFactory(factory, "Acme", "Sensor-1", things);
+    made = secprof::testing::MakeFactory(factory, "Acme", "Sensor-1", things);
     ko.profile = domain::Profile::kSecProf3;
     ko.kek.allow_file_ca_key = true;  // a file-store domain CA (audited override)
     ko.require_token_keys = false;    // file-store things (key_protection_test covers the policy)
@@ -38,7 +38,7 @@ struct Domain {
     Start();
   }
   void Start() {
-    k = std::make_unique<RunningKdc>(ko);
+    k = std::make_unique<ServedKdc>(ko);
     ko.dtls_port = k->kdc->dtls_port();  // a restart keeps the port the things know
     auto o = kdc::OwnerTools::Open(ko.db_path);
     ASSERT_TRUE(o) << o.error().message();
@@ -78,7 +78,7 @@ void ExpectVictimRefuses(const std::string& dir, FakeKdc& fake, const char* what
   SCOPED_TRACE(what);
   ASSERT_NE(fake.port(), 0);
   authz_testing::Repoint(dir, fake.port());
-  auto v = OpenThing(dir);
+  auto v = OpenAgent(dir);
   ASSERT_TRUE(v);
   const nlohmann::json before = Essentials(dir);  // as the agent keeps it (Open may write it)
   auto key_before = thing::AgentTestPeer::PairwiseKey(*v);
@@ -113,7 +113,7 @@ TEST(AuthzKdcIdentity, MemberOrForeignKeyCannotServeAsKdc) {
   const std::string member_dir = authz_testing::ThingDir(d.tmp.path(), d.made, 0);
   const std::string member_cert = member->state().ldevid_pem;
   crypto::SecureBuffer member_key =
-      kdc::testing::StoreKeyPem(member_dir + "/keystore", member->state().ldevid_key_label,
+      secprof::testing::StoreKeyPem(member_dir + "/keystore", member->state().ldevid_key_label,
                                 keystore::SiblingKekPath(member_dir), "thing keystore");
   const std::string anchors = d.owner->domain_ca().ToPem();
 
@@ -190,7 +190,7 @@ TEST(AuthzKdcIdentity, MemberOrForeignKeyCannotServeAsKdc) {
   ASSERT_TRUE(reg);
   EXPECT_EQ(reg->state, registry::State::kOperational);
   authz_testing::Repoint(victim_dir, d.k->kdc->dtls_port());
-  victim = OpenThing(victim_dir);
+  victim = OpenAgent(victim_dir);
   ASSERT_TRUE(victim->SendReading(3)) << victim->SendReading(3).error().message();
   ASSERT_TRUE(victim->Decommission());
   EXPECT_EQ(victim->state().state, State::kDecommissioned);
@@ -204,7 +204,7 @@ TEST(AuthzKdcIdentity, KdcCertificateWithoutRoleIsReissuedForTheSameKey) {
   a.reset();
   d.Stop();
   // A key directory from before roles: kdc.pem certifies the same key, without extendedKeyUsage.
-  auto old = kdc::testing::LoadCert(d.keys() + "/kdc.pem");
+  auto old = secprof::testing::LoadCert(d.keys() + "/kdc.pem");
   ASSERT_TRUE(old);
   {
     keystore::FileKeyStoreOptions so;
@@ -223,7 +223,7 @@ TEST(AuthzKdcIdentity, KdcCertificateWithoutRoleIsReissuedForTheSameKey) {
     ASSERT_TRUE(ca);
     auto csr = identity::CreateRequest(**tls, old->subject());
     ASSERT_TRUE(csr);
-    auto ca_cert = kdc::testing::LoadCert(d.keys() + "/domain-ca.pem");
+    auto ca_cert = secprof::testing::LoadCert(d.keys() + "/domain-ca.pem");
     ASSERT_TRUE(ca_cert);
     auto legacy = identity::IssueLdevid(**ca, *ca_cert, *csr, {});
     ASSERT_TRUE(legacy);
@@ -231,13 +231,13 @@ TEST(AuthzKdcIdentity, KdcCertificateWithoutRoleIsReissuedForTheSameKey) {
     ASSERT_TRUE(WriteFileAtomic(d.keys() + "/kdc.pem", legacy->ToPem(), 0644));
   }
   d.Start();
-  auto upgraded = kdc::testing::LoadCert(d.keys() + "/kdc.pem");
+  auto upgraded = secprof::testing::LoadCert(d.keys() + "/kdc.pem");
   ASSERT_TRUE(upgraded);
   EXPECT_TRUE(upgraded->HasExtendedKeyUsage(identity::eku::kServerAuth));
   EXPECT_FALSE(upgraded->HasExtendedKeyUsage(identity::eku::kClientAuth));
   EXPECT_EQ(upgraded->public_key_der(), old->public_key_der());
   // The thing's pin (the key) still matches: it reports to the upgraded KDC.
-  a = OpenThing(dir);
+  a = OpenAgent(dir);
   EXPECT_EQ(a->state().kdc_spki_sha256, pin);
   ASSERT_TRUE(a->SendReading(5)) << a->SendReading(5).error().message();
 }
@@ -256,7 +256,7 @@ TEST(AuthzKdcIdentity, StateWithoutPinLearnsItFromTheKdcRole) {
   j.erase("owned_since");
   j.erase("voucher_created");
   ASSERT_TRUE(WriteFileAtomic(dir + "/state.json", j.dump(2), 0600));
-  a = OpenThing(dir);
+  a = OpenAgent(dir);
   EXPECT_TRUE(a->state().kdc_spki_sha256.empty());
   ASSERT_TRUE(a->SendReading(6));
   EXPECT_EQ(a->state().kdc_spki_sha256, pin);
@@ -290,7 +290,7 @@ TEST(AuthzReOwnership, OldOwnersVoucherRefusedAfterFactoryReset) {
   old.db_path = (d.tmp.path() / "fresh.db").string();
   old.keys_dir = d.keys();
   old.dtls_port = 0;
-  RunningKdc reclaim(old);
+  ServedKdc reclaim(old);
   auto old_owner = kdc::OwnerTools::Open(old.db_path, old.keys_dir);
   ASSERT_TRUE(old_owner);
   ASSERT_TRUE((*old_owner)->ImportVoucher(*v1, vendor->vendor_ca()));
@@ -311,7 +311,7 @@ TEST(AuthzReOwnership, OldOwnersVoucherRefusedAfterFactoryReset) {
   next.db_path = (d.tmp.path() / "second.db").string();
   next.keys_dir.clear();
   next.owner = "Second-Owner";
-  RunningKdc k2(next);
+  ServedKdc k2(next);
   auto owner2 = kdc::OwnerTools::Open(next.db_path);
   ASSERT_TRUE(owner2);
   ASSERT_TRUE(a->FactoryReset(true));

@@ -1,6 +1,7 @@
 // tests/thing/authz_util.h — helpers for the authentication/authorization attack tests (issue 9
-// items 1-3 and 10): a SecProf_3 domain with a running KDC, things made from a factory, a fake KDC
-// (a coap::Server with whatever certificate the attacker holds) and state-file snapshots.
+// items 1-3 and 10) on top of the shared domain fixture (tests/support/domain_fixture.h: the
+// served KDC, agents): things in vendor-named state directories, vouchers, a fake KDC (a
+// coap::Server with whatever certificate the attacker holds) and state-file snapshots.
 // Loopback only, ephemeral ports; every server started here is stopped by its destructor.
 #pragma once
 
@@ -10,62 +11,27 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "kdc/kdc_test_util.h"
 #include "secprof/core/fs.h"
 #include "secprof/kdc/kdc.h"
 #include "secprof/thing/agent.h"
 #include "secprof/voucher/voucher.h"
+#include "support/domain_fixture.h"
+#include "support/kdc_client.h"
 #include "testutil.h"
 
 namespace secprof::authz_testing {
 
 namespace fs = std::filesystem;
 
-// A Kdc serving on its own thread for the life of the object.
-struct RunningKdc {
-  std::unique_ptr<kdc::Kdc> kdc;
-  std::jthread io;
-  explicit RunningKdc(kdc::KdcOptions o) {
-    auto k = kdc::Kdc::Create(std::move(o));
-    EXPECT_TRUE(k) << k.error().message();
-    if (!k) return;
-    kdc = std::move(*k);
-    io = std::jthread([this](std::stop_token st) { (void)kdc->Serve(st); });
-  }
-  ~RunningKdc() {
-    if (io.joinable()) {
-      io.request_stop();
-      io.join();
-    }
-  }
-};
-
 inline std::string ThingDir(const fs::path& dir, const manufacture::Manifest& m, size_t i) {
   return (dir / ("thing-" + m.vendor + "-" + m.things[i].serial)).string();
 }
 
-inline std::unique_ptr<thing::Agent> OpenThing(const std::string& state_dir,
-                                               const Clock* clock = nullptr) {
-  thing::AgentOptions ao;
-  ao.state_dir = state_dir;
-  ao.timeout = std::chrono::milliseconds(3000);
-  ao.clock = clock;
-  auto a = thing::Agent::Open(ao);
-  EXPECT_TRUE(a) << a.error().message();
-  return a ? std::move(*a) : nullptr;
-}
-
+// Thing `i` of `m` made in `factory`, initialised for SecProf_3 in ThingDir(dir, m, i).
 inline std::unique_ptr<thing::Agent> NewThing(const fs::path& dir, const fs::path& factory,
                                               const manufacture::Manifest& m, size_t i) {
-  thing::InitOptions io;
-  io.state_dir = ThingDir(dir, m, i);
-  io.factory_dir = factory.string();
-  io.serial = m.things[i].serial;
-  io.profile = domain::Profile::kSecProf3;
-  io.allow_file_keys = true;  // file-store things in SecProf_3 (an audited override, item 5)
-  auto init = thing::Agent::Init(io);
-  EXPECT_TRUE(init) << init.error().message();
-  return OpenThing(io.state_dir);
+  return secprof::testing::InitAgent(ThingDir(dir, m, i), factory.string(), m.things[i].serial,
+                                     domain::Profile::kSecProf3);
 }
 
 // Issues and imports a voucher for `serial` (created at clock.Now()).

@@ -18,8 +18,8 @@
 #include "secprof/coap/coap.h"
 #include "secprof/domain/protocol.h"
 #include "secprof/thing/testing.h"
+#include "support/domain_fixture.h"
 #include "testutil.h"
-#include "thing/domain_util.h"
 
 namespace secprof::thing {
 namespace {

@@ -12,8 +12,8 @@
 #include "secprof/core/fs.h"
 #include "secprof/domain/protocol.h"
 #include "secprof/voucher/voucher.h"
+#include "support/domain_fixture.h"
 #include "testutil.h"
-#include "thing/domain_util.h"
 
 namespace secprof::thing {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "secprof/thing/reasons.h"
 #include "testutil.h"
-#include "thing/domain_util.h"
+#include "support/domain_fixture.h"
 
 namespace secprof::thing {
 namespace {

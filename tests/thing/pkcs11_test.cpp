@@ -6,12 +6,12 @@
 
 #include <thread>
 
-#include "../keystore/softhsm_fixture.h"
 #include "secprof/kdc/kdc.h"
 #include "secprof/keystore/pkcs11_store.h"
 #include "secprof/manufacture/manufacture.h"
 #include "secprof/thing/agent.h"
 #include "secprof/voucher/voucher.h"
+#include "support/softhsm_fixture.h"
 #include "testutil.h"
 
 namespace secprof {

@@ -12,8 +12,8 @@
 #include "secprof/cbor/cbor.h"
 #include "secprof/coap/coap.h"
 #include "secprof/domain/protocol.h"
+#include "support/domain_fixture.h"
 #include "testutil.h"
-#include "thing/domain_util.h"
 
 namespace secprof::thing {
 namespace {

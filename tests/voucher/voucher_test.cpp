@@ -11,7 +11,6 @@
 #include <set>
 #include <string>
 
-#include "keystore/softhsm_fixture.h"
 #include "secprof/cbor/cbor.h"
 #include "secprof/core/fs.h"
 #include "secprof/cose/cose.h"
@@ -21,6 +20,7 @@
 #include "secprof/keystore/pkcs11_store.h"
 #include "secprof/manufacture/manufacture.h"
 #include "secprof/voucher/voucher.h"
+#include "support/softhsm_fixture.h"
 #include "testutil.h"
 
 namespace secprof::voucher {

@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "secprof/registry/registry.h"
+#include "support/child_process.h"
 #include "testutil.h"
-#include "thing/child_process.h"
 
 namespace secprof::thing {
 namespace {
@@ -23,16 +23,9 @@ using secprof::testing::TempDir;
 using testing::Child;
 using testing::Quote;
 using testing::Secprof;
+using testing::SerialsOf;
 using testing::Slurp;
 using testing::WaitReady;
-
-std::vector<std::string> SerialsOf(const fs::path& factory) {
-  std::vector<std::string> out;
-  auto j = nlohmann::json::parse(Slurp(factory / "manifest.json"), nullptr, false);
-  if (j.is_discarded()) return out;
-  for (const auto& t : j["things"]) out.push_back(t["serial"].get<std::string>());
-  return out;
-}
 
 nlohmann::json StatusJson(const fs::path& state) {
   auto r = Secprof("thing --state " + Quote(state.string()) + " status --format json");

@@ -15,18 +15,17 @@
 #include <vector>
 
 #include "attack_traffic.h"
-#include "kdc/kdc_test_util.h"
 #include "secprof/registry/registry.h"
 #include "secprof/store/sqlite.h"
+#include "support/child_process.h"
+#include "support/kdc_client.h"
 #include "testutil.h"
-#include "thing/child_process.h"
 
 namespace secprof::kdc {
 namespace {
 
 namespace fs = std::filesystem;
-using namespace secprof::kdc::testing;
-using namespace secprof::thing::testing;
+using namespace secprof::testing;
 using secprof::testing::TempDir;
 
 class KdcCliUnderAttack : public ::testing::Test {

@@ -1,4 +1,4 @@
-// tests/catalog/catalog_test_util.h — a writable copy of the source catalog for loader tests.
+// tests/support/catalog_copy.h — a writable copy of the source catalog for loader and CLI tests.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -11,14 +11,13 @@
 
 #include "testutil.h"
 
-namespace secprof::catalog::testing {
+namespace secprof::testing {
 
 // A copy of catalog/ in a temporary directory whose files a test can break.
 class CatalogCopy {
  public:
   CatalogCopy() {
-    for (const auto& e :
-         std::filesystem::directory_iterator(secprof::testing::SourceDir() / "catalog")) {
+    for (const auto& e : std::filesystem::directory_iterator(SourceDir() / "catalog")) {
       if (e.path().extension() == ".yaml") {
         std::filesystem::copy_file(e.path(), dir() / e.path().filename());
       }
@@ -72,4 +71,4 @@ class CatalogCopy {
   secprof::testing::TempDir tmp_;
 };
 
-}  // namespace secprof::catalog::testing
+}  // namespace secprof::testing

@@ -8,9 +8,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "support/child_process.h"
+#include "support/domain_fixture.h"
 #include "testutil.h"
-#include "thing/child_process.h"
-#include "thing/domain_util.h"
 
 namespace secprof::thing {
 namespace {

@@ -16,8 +16,8 @@
 #include "secprof/keystore/file_store.h"
 #include "secprof/keystore/kek.h"
 #include "secprof/registry/registry.h"
+#include "support/child_process.h"
 #include "testutil.h"
-#include "thing/child_process.h"
 
 namespace secprof::kdc {
 namespace {
@@ -25,11 +25,11 @@ namespace {
 namespace fs = std::filesystem;
 
 using secprof::testing::TempDir;
-using thing::testing::Child;
-using thing::testing::Quote;
-using thing::testing::Secprof;
-using thing::testing::Slurp;
-using thing::testing::WaitReady;
+using secprof::testing::Child;
+using secprof::testing::Quote;
+using secprof::testing::Secprof;
+using secprof::testing::Slurp;
+using secprof::testing::WaitReady;
 
 std::vector<fs::path> KekFilesUnder(const fs::path& dir) {
   std::vector<fs::path> out;
@@ -52,7 +52,7 @@ class KdcKeyProtection : public ::testing::Test {
     return "thing --state " + Quote(P("t").string()) + " " + args;
   }
   // The KDC as a child process; nullopt when it did not come up.
-  std::optional<thing::testing::Ports> StartKdc(std::unique_ptr<Child>& kdc,
+  std::optional<secprof::testing::Ports> StartKdc(std::unique_ptr<Child>& kdc,
                                                 const std::vector<std::string>& extra = {}) {
     fs::remove(P("kdc.ready"));
     // Restarts reuse the first start's ports: the thing was installed with them.
@@ -101,7 +101,7 @@ class KdcKeyProtection : public ::testing::Test {
     }
     return serial;
   }
-  thing::testing::Ports ports_;
+  secprof::testing::Ports ports_;
   TempDir dir_;
   std::string db_ = (dir_.path() / "kdc.db").string();
 };

@@ -8,9 +8,9 @@
 
 #include "secprof/coap/coap.h"
 #include "secprof/domain/protocol.h"
+#include "support/child_process.h"
+#include "support/domain_fixture.h"
 #include "testutil.h"
-#include "thing/child_process.h"
-#include "thing/domain_util.h"
 
 namespace secprof::thing {
 namespace {

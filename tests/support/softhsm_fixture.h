@@ -1,4 +1,4 @@
-// tests/keystore/softhsm_fixture.h — a throw-away SoftHSM2 token per test.
+// tests/support/softhsm_fixture.h — a throw-away SoftHSM2 token per test.
 //
 // Each SoftHsmToken makes a temporary directory with its own softhsm2.conf (token directory inside
 // it, file object store), points SOFTHSM2_CONF at it, and initialises one token with

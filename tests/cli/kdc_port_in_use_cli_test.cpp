@@ -8,15 +8,15 @@
 #include <string>
 
 #include "secprof/coap/coap.h"
+#include "support/child_process.h"
 #include "testutil.h"
-#include "thing/child_process.h"
 
 namespace secprof::kdc {
 namespace {
 
 namespace fs = std::filesystem;
 using secprof::testing::TempDir;
-using namespace secprof::thing::testing;
+using namespace secprof::testing;
 
 TEST(KdcPortInUse, SecondKdcOnTheSamePortsExitsTwoAndTheFirstKeepsServing) {
   TempDir dir;

@@ -1,6 +1,6 @@
-// tests/thing/child_process.h — `secprof` as a child process for the thing tests: an RAII guard
-// that SIGKILLs and reaps the child in its destructor (so a failed assertion never leaks a
-// process), waiting for a --ready-file, and running the CLI to completion.
+// tests/support/child_process.h — `secprof` as a child process for the tests in tests/cli/: an
+// RAII guard that SIGKILLs and reaps the child in its destructor (so a failed assertion never
+// leaks a process), waiting for a --ready-file, and running the CLI to completion.
 //
 // Waits are bounded only so that a broken build cannot hang the suite; nothing is asserted about
 // how long anything takes.
@@ -24,11 +24,13 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "testutil.h"
 
 extern char** environ;
 
-namespace secprof::thing::testing {
+namespace secprof::testing {
 
 namespace fs = std::filesystem;
 
@@ -54,9 +56,19 @@ inline bool HasSanitizerReport(const std::string& output) {
          output.find("runtime error:") != std::string::npos;
 }
 
+// The serials in the manifest.json of a factory made by `secprof manufacture`, in its order;
+// empty when the manifest cannot be read.
+inline std::vector<std::string> SerialsOf(const fs::path& factory) {
+  std::vector<std::string> out;
+  auto j = nlohmann::json::parse(Slurp(factory / "manifest.json"), nullptr, false);
+  if (j.is_discarded()) return out;
+  for (const auto& t : j["things"]) out.push_back(t["serial"].get<std::string>());
+  return out;
+}
+
 // Runs `secprof <args>` to completion; stdout and stderr merged.
-inline secprof::testing::RunResult Secprof(const std::string& args) {
-  auto r = secprof::testing::Run(Quote(secprof::testing::Binary()) + " " + args + " 2>&1");
+inline RunResult Secprof(const std::string& args) {
+  auto r = Run(Quote(Binary()) + " " + args + " 2>&1");
   EXPECT_FALSE(HasSanitizerReport(r.out)) << "secprof " << args << "\n" << r.out;
   return r;
 }
@@ -65,7 +77,7 @@ inline secprof::testing::RunResult Secprof(const std::string& args) {
 class Child {
  public:
   Child(const std::vector<std::string>& args, const fs::path& log) {
-    std::vector<std::string> argv_s = {secprof::testing::Binary()};
+    std::vector<std::string> argv_s = {Binary()};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& a : argv_s) argv.push_back(a.data());
@@ -157,4 +169,4 @@ inline std::optional<Ports> WaitReady(Child& child, const fs::path& ready, const
   return Ports{static_cast<uint16_t>(u), static_cast<uint16_t>(d)};
 }
 
-}  // namespace secprof::thing::testing
+}  // namespace secprof::testing

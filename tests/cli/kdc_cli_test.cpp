@@ -21,9 +21,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "kdc/kdc_test_util.h"
+#include "support/child_process.h"
+#include "support/kdc_client.h"
 #include "testutil.h"
-#include "thing/child_process.h"
 
 extern char** environ;
 
@@ -31,14 +31,13 @@ namespace secprof::kdc {
 namespace {
 
 namespace fs = std::filesystem;
-using namespace secprof::kdc::testing;
+using namespace secprof::testing;
 using secprof::testing::Binary;
 using secprof::testing::Run;
 using secprof::testing::TempDir;
 
-// The child-process helpers (Child, WaitReady, Slurp, Quote, Secprof) are shared with the thing
-// tests: tests/thing/child_process.h.
-using namespace secprof::thing::testing;
+// The child-process helpers (Child, WaitReady, Slurp, Quote, Secprof) are shared with the other
+// CLI tests: tests/support/child_process.h.
 
 class KdcCli : public ::testing::Test {
  protected:

@@ -12,12 +12,12 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "../keystore/softhsm_fixture.h"
 #include "secprof/core/fs.h"
 #include "secprof/crypto/random.h"
 #include "secprof/identity/identity.h"
+#include "support/child_process.h"
+#include "support/softhsm_fixture.h"
 #include "testutil.h"
-#include "thing/child_process.h"
 
 namespace secprof::thing {
 namespace {

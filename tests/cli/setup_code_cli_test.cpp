@@ -1,6 +1,6 @@
 // `secprof kdc retire-code` and the setup-code rules of `secprof kdc allow` (issue 9, item 4),
 // with the KDC as a child process on 127.0.0.1 and a raw CoAP client as the thing or attacker.
-// Every child is stopped and reaped by an RAII guard (tests/thing/child_process.h).
+// Every child is stopped and reaped by an RAII guard (tests/support/child_process.h).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -8,16 +8,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "kdc/kdc_test_util.h"
+#include "support/child_process.h"
+#include "support/kdc_client.h"
 #include "testutil.h"
-#include "thing/child_process.h"
 
 namespace secprof::kdc {
 namespace {
 
 namespace fs = std::filesystem;
-using namespace secprof::kdc::testing;
-using namespace secprof::thing::testing;
+using namespace secprof::testing;
 using secprof::testing::TempDir;
 
 std::string Trimmed(std::string s) {

@@ -45,8 +45,8 @@
 #include "secprof/thing/agent.h"
 #include "secprof/thing/testing.h"
 #include "secprof/voucher/voucher.h"
+#include "support/child_process.h"
 #include "testutil.h"
-#include "thing/child_process.h"
 
 namespace secprof::thing {
 namespace {

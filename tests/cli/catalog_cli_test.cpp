@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "catalog_test_util.h"
+#include "support/catalog_copy.h"
 #include "testutil.h"
 
 namespace secprof::catalog {

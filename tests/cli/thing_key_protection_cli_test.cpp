@@ -4,7 +4,7 @@
 // (the old layout) is refused without --allow-colocated-kek, accepted and recorded with it, and
 // moved out by migrate-kek; a SecProf_3 thing with a file key store is refused at init without
 // --allow-file-keys and, with it, refused by a KDC that requires token keys (no state change).
-// The token path is in key_protection_token_test.cpp (SoftHSM2 needs its own process).
+// The token path is in thing_key_protection_token_cli_test.cpp (SoftHSM2 needs its own process).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -15,8 +15,8 @@
 #include "secprof/keystore/file_store.h"
 #include "secprof/keystore/kek.h"
 #include "secprof/registry/registry.h"
+#include "support/child_process.h"
 #include "testutil.h"
-#include "thing/child_process.h"
 
 namespace secprof::thing {
 namespace {
@@ -27,16 +27,9 @@ using secprof::testing::TempDir;
 using testing::Child;
 using testing::Quote;
 using testing::Secprof;
+using testing::SerialsOf;
 using testing::Slurp;
 using testing::WaitReady;
-
-std::vector<std::string> SerialsOf(const fs::path& factory) {
-  std::vector<std::string> out;
-  auto j = nlohmann::json::parse(Slurp(factory / "manifest.json"), nullptr, false);
-  if (j.is_discarded()) return out;
-  for (const auto& t : j["things"]) out.push_back(t["serial"].get<std::string>());
-  return out;
-}
 
 // Every file under `dir` whose name is "kek" or ends in ".kek".
 std::vector<std::string> KekFilesUnder(const fs::path& dir) {

@@ -6,8 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/child_process.h"
 #include "testutil.h"
-#include "thing/child_process.h"
 
 namespace secprof::thing {
 namespace {
