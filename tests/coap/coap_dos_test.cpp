@@ -85,11 +85,18 @@ TEST(CoapDos, AbandonedHandshakesFromOneHostDoNotLockThingsOut) {
   for (int i = 0; i < 100; ++i)
     completed +=
         attack::AbandonHandshake("127.0.0.2", port, attack::HandshakeStep::kCookieReturned);
-  EXPECT_EQ(completed, 100) << "the attacker's cookie-bearing ClientHellos are all answered";
+  // The flood must overrun the per-address bound for the test to mean anything. On a loaded
+  // machine loopback UDP may drop a datagram of the burst, so not all 100 need be answered.
+  EXPECT_GT(completed, 2 * static_cast<int>(Limits{}.max_handshakes_per_address))
+      << "the attacker's cookie-bearing ClientHellos were answered";
   EXPECT_EQ(LegitRoundTrip(port), "");
   ServerStats st = server->stats();
   EXPECT_LE(st.half_open_handshakes, Limits{}.max_handshakes_per_address);
-  EXPECT_GE(st.handshakes_evicted, 100u - Limits{}.max_handshakes_per_address);
+  // Every answered handshake beyond the per-address bound was closed by a guard: evicted, or, on
+  // a machine slow enough for Limits::handshake_timeout to pass first, timed out.
+  EXPECT_GE(st.handshakes_evicted + st.handshakes_timed_out,
+            static_cast<uint64_t>(completed) - Limits{}.max_handshakes_per_address);
+  EXPECT_GE(st.handshakes_evicted, 1u);
   EXPECT_EQ(st.handshakes_completed, 1u);
 }
 
@@ -98,17 +105,23 @@ TEST(CoapDos, AbandonedHandshakesFromEightAddressesDoNotLockThingsOut) {
   // thing on 127.0.0.1 connects after every round: each connection must succeed.
   RunningServer server(PskServer(), AddHello);
   const uint16_t port = server->dtls_port();
+  uint64_t answered = 0;  // handshakes the server holds a session for (cookie answered)
   for (int round = 0; round < 3; ++round) {
     for (int a = 2; a <= 9; ++a) {
       for (int k = 0; k < 40; ++k)
-        (void)attack::AbandonHandshake("127.0.0." + std::to_string(a), port,
-                                       attack::HandshakeStep::kCookieReturned);
+        answered += attack::AbandonHandshake("127.0.0." + std::to_string(a), port,
+                                             attack::HandshakeStep::kCookieReturned);
     }
     EXPECT_EQ(LegitRoundTrip(port), "") << "round " << round;
   }
   ServerStats st = server->stats();
+  EXPECT_GT(answered, 3u * Limits{}.max_handshake_sessions) << "the flood filled the slots";
   EXPECT_LE(st.half_open_handshakes, Limits{}.max_handshake_sessions);
-  EXPECT_GE(st.handshakes_evicted, 3u * 8 * 40 - Limits{}.max_handshake_sessions);
+  // Every answered handshake beyond the bound was closed by a guard: evicted, or timed out on a
+  // machine slow enough for Limits::handshake_timeout to pass first (a slow answer may also make
+  // the attacker give up on a handshake the server still counts: hence answered, not 960).
+  EXPECT_GE(st.handshakes_evicted + st.handshakes_timed_out,
+            answered - Limits{}.max_handshake_sessions);
   EXPECT_EQ(st.handshakes_completed, 3u);
 }
 
