@@ -9,6 +9,7 @@
 #include "internal.h"
 #include "secprof/cbor/cbor.h"
 #include "secprof/core/fs.h"
+#include "secprof/core/hex.h"
 #include "secprof/domain/keys.h"
 #include "secprof/keystore/file_store.h"
 #include "secprof/keystore/kek.h"
@@ -91,13 +92,6 @@ Error ColocatedRefusal(const std::string& dir, const std::string& what) {
                    "it (recorded in state.json)");
 }
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // The KEK given as hex digits (the CLI passes $SECPROF_THING_KEK), decoded into secure memory.
 // The checks and messages are keystore::LoadKek's for a KEK in the environment.
 Result<keystore::Kek> KekFromHex(const SecureBuffer& hex) {
@@ -107,12 +101,9 @@ Result<keystore::Kek> KekFromHex(const SecureBuffer& hex) {
                 name + " must be " + std::to_string(2 * keystore::kKekSize) + " hex digits");
   keystore::Kek k;
   k.key = SecureBuffer(keystore::kKekSize);
-  for (size_t i = 0; i < keystore::kKekSize; ++i) {
-    int hi = HexDigit(static_cast<char>(hex[2 * i])),
-        lo = HexDigit(static_cast<char>(hex[2 * i + 1]));
-    if (hi < 0 || lo < 0) return Fail(ErrorCode::kInvalidInput, name + " is not hexadecimal");
-    k.key[i] = static_cast<uint8_t>(hi * 16 + lo);
-  }
+  const std::string_view digits(reinterpret_cast<const char*>(hex.data()), hex.size());
+  if (!FromHexInto(digits, k.key.span()))
+    return Fail(ErrorCode::kInvalidInput, name + " is not hexadecimal");
   k.where = std::string("env:") + kKekEnvVar;
   return k;
 }
