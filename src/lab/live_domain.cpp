@@ -1,0 +1,154 @@
+// A live domain for one scenario run (secprof/lab/live_domain.h).
+#include "secprof/lab/live_domain.h"
+
+#include <atomic>
+#include <cstdlib>
+
+#include "secprof/coap/coap.h"
+#include "secprof/core/clock.h"
+#include "secprof/core/fs.h"
+#include "secprof/domain/protocol.h"
+
+namespace secprof::lab {
+
+namespace fs = std::filesystem;
+
+TokenPool TokenPool::Prepare(const fs::path& base) {
+  TokenPool pool;
+  if (!fs::exists(keystore::kDefaultPkcs11Module)) {
+    pool.problem_ = std::string("SoftHSM2 module ") + keystore::kDefaultPkcs11Module + " missing";
+    return pool;
+  }
+  fs::path dir = base / "softhsm";
+  std::error_code ec;
+  fs::create_directories(dir / "tokens", ec);
+  std::string conf = (dir / "softhsm2.conf").string();
+  if (!WriteFileAtomic(conf,
+                       "directories.tokendir = " + (dir / "tokens").string() +
+                           "\nobjectstore.backend = file\nlog.level = ERROR\n",
+                       0600)) {
+    pool.problem_ = "cannot write " + conf;
+    return pool;
+  }
+  ::setenv("SOFTHSM2_CONF", conf.c_str(), 1);
+  return pool;
+}
+
+Result<keystore::Pkcs11KeyStoreOptions> TokenPool::Fresh() const {
+  if (!ok()) return Fail(ErrorCode::kNotFound, problem_);
+  static std::atomic<int> next{0};
+  std::string label = "lab-" + std::to_string(::getpid()) + "-" + std::to_string(next++);
+  std::string cmd = "softhsm2-util --init-token --free --label " + label +
+                    " --pin 1234 --so-pin 5678 >/dev/null 2>&1";
+  if (std::system(cmd.c_str()) != 0)
+    return Fail(ErrorCode::kInternal, "softhsm2-util could not make token " + label);
+  keystore::Pkcs11KeyStoreOptions o;
+  o.token_label = label;
+  o.pin = "1234";
+  return o;
+}
+
+Result<std::unique_ptr<LiveDomain>> LiveDomain::Start(const DomainOptions& o) {
+  std::unique_ptr<LiveDomain> d(new LiveDomain(o));
+  const bool tamper = domain::PolicyFor(o.profile).tamper_resistant;
+  if (tamper && o.tokens && o.tokens->ok()) {
+    SECPROF_ASSIGN_OR_RETURN(auto tok, o.tokens->Fresh());
+    d->tokens_.by_profile[o.profile] = tok;
+  }
+  scenario::FleetOptions fo;
+  fo.dir = o.dir;
+  fo.profile = o.profile;
+  fo.vendor = o.vendor;
+  fo.count = o.things + o.spares;
+  fo.tokens = &d->tokens_;
+  fo.timeout = o.timeout;
+  SECPROF_ASSIGN_OR_RETURN(d->fleet_, scenario::MakeFleet(fo));
+  if (o.profile == domain::Profile::kSecProf1) {
+    if (o.join && o.things > 0) {
+      SECPROF_TRY(d->thing(0).BecomeMother());
+      for (int i = 1; i < o.things; ++i) SECPROF_TRY(d->Pair(i));
+      for (int i = 0; i < o.things; ++i) SECPROF_TRY(d->thing(i).GoOperational());
+    }
+    return d;
+  }
+  kdc::KdcOptions& ko = d->kdc_options_;
+  ko.profile = o.profile;
+  ko.db_path = (o.dir / "kdc.db").string();
+  ko.owner = o.owner;
+  ko.vendor_ca_files = {
+      (fs::path(d->fleet_.factory_dir) / d->fleet_.manifest.ca_certificate).string()};
+  if (const auto* tok = d->tokens_.For(o.profile)) {
+    ko.kek.ca_token = tok->token_label;
+    ko.kek.ca_pin = kdc::Pin(tok->pin);
+  } else {
+    ko.require_token_keys = false;
+    ko.kek.allow_file_ca_key = true;
+  }
+  if (o.configure_kdc) o.configure_kdc(ko);
+  SECPROF_ASSIGN_OR_RETURN(d->kdc_, scenario::RunningKdc::Start(ko));
+  SECPROF_ASSIGN_OR_RETURN(d->owner_, kdc::OwnerTools::Open(ko.db_path));
+  if (domain::PolicyFor(o.profile).bootstrap == domain::Bootstrap::kVoucher) {
+    SECPROF_ASSIGN_OR_RETURN(auto f, voucher::Factory::Open(d->fleet_.factory_dir));
+    d->vendor_.emplace(std::move(f));
+  }
+  for (int i = 0; i < o.things; ++i) {
+    SECPROF_TRY(d->Admit(i));
+    if (!o.join) continue;
+    SECPROF_TRY(d->InstallAndJoin(i, d->kdc_udp_port(), d->kdc_dtls_port()));
+    SECPROF_TRY(d->thing(i).GoOperational());
+  }
+  return d;
+}
+
+LiveDomain::~LiveDomain() = default;
+
+fs::path LiveDomain::thing_dir(int i) const {
+  return o_.dir / "things" / fleet_.manifest.things.at(static_cast<size_t>(i)).serial;
+}
+
+uint16_t LiveDomain::kdc_udp_port() const { return kdc_ ? kdc_->kdc->udp_port() : 0; }
+uint16_t LiveDomain::kdc_dtls_port() const { return kdc_ ? kdc_->kdc->dtls_port() : 0; }
+
+Status LiveDomain::Admit(int i) {
+  if (!owner_) return Fail(ErrorCode::kInvalidInput, "SecProf_1 has no KDC to admit things");
+  const auto& t = fleet_.manifest.things.at(static_cast<size_t>(i));
+  const auto& m = fleet_.manifest;
+  if (!vendor_) return owner_->AllowSetupCode(t.serial, m.vendor, m.model, t.setup_code);
+  SECPROF_ASSIGN_OR_RETURN(crypto::Bytes v,
+                           vendor_->Issue(t.serial, kdc_->kdc->domain_ca(), o_.owner,
+                                          std::chrono::hours(24), SystemClock()));
+  return owner_->ImportVoucher(v, vendor_->vendor_ca());
+}
+
+Status LiveDomain::InstallAndJoin(int i, uint16_t udp, uint16_t dtls) {
+  SECPROF_TRY(thing(i).Install("127.0.0.1", udp, dtls));
+  return thing(i).Join();
+}
+
+Status LiveDomain::Pair(int i) {
+  SECPROF_ASSIGN_OR_RETURN(auto* srv, ServeThing(i));
+  SECPROF_ASSIGN_OR_RETURN(auto cl,
+                           coap::Client::Connect("127.0.0.1", srv->server->udp_port(), {}));
+  SECPROF_ASSIGN_OR_RETURN(auto imprint, thing(0).MakeImprint());
+  SECPROF_ASSIGN_OR_RETURN(
+      auto r, cl->Post(domain::path::kPair, domain::Encode(imprint), coap::content_format::kCbor));
+  if (r.code != coap::kChanged)
+    return Fail(ErrorCode::kInternal,
+                "pairing " + thing(i).state().serial + " was answered " + coap::CodeString(r.code));
+  return Ok();
+}
+
+Result<scenario::RunningThingServer*> LiveDomain::ServeThing(int i, thing::ThingServerOptions so) {
+  auto it = servers_.find(i);
+  if (it != servers_.end()) return it->second.get();
+  SECPROF_ASSIGN_OR_RETURN(auto s, scenario::RunningThingServer::Start(thing(i), std::move(so)));
+  auto* raw = s.get();
+  servers_[i] = std::move(s);
+  return raw;
+}
+
+std::map<std::string, uint64_t> LiveDomain::refusals() const {
+  return kdc_ ? kdc_->kdc->stats().refused : std::map<std::string, uint64_t>{};
+}
+
+}  // namespace secprof::lab
