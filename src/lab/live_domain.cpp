@@ -151,4 +151,8 @@ std::map<std::string, uint64_t> LiveDomain::refusals() const {
   return kdc_ ? kdc_->kdc->stats().refused : std::map<std::string, uint64_t>{};
 }
 
+const keystore::Pkcs11KeyStoreOptions* LiveDomain::token() const {
+  return fleet_.token_keys ? tokens_.For(o_.profile) : nullptr;
+}
+
 }  // namespace secprof::lab

@@ -101,6 +101,10 @@ class LiveDomain {
   std::unique_ptr<kdc::OwnerTools> owner_;
   std::optional<voucher::Factory> vendor_;
   std::map<int, std::unique_ptr<scenario::RunningThingServer>> servers_;
+
+ public:
+  // The token holding this domain's keys (SecProf_3/4 with a pool), or nullptr (file keys).
+  const keystore::Pkcs11KeyStoreOptions* token() const;
 };
 
 }  // namespace secprof::lab

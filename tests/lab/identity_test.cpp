@@ -1,0 +1,140 @@
+// The identity/ scenarios (T1, T2, T6, T11) against live domains: each attack blocked where a
+// profile's defence claims it, and succeeding where the profile has no such defence or in the
+// negative control (src/lab/identity/).
+#include <gtest/gtest.h>
+
+#include "secprof/lab/live_domain.h"
+#include "secprof/lab/scenario.h"
+#include "testutil.h"
+
+namespace secprof::lab {
+namespace {
+
+using domain::Profile;
+
+// One scenario run in a fresh directory; `pool` gives SecProf_3/4 their tokens (may be null).
+struct Run {
+  secprof::testing::TempDir dir;
+  std::optional<TokenPool> pool;
+  Result<Measurement> m = Fail(ErrorCode::kInternal, "not run");
+
+  Run(const char* id, Profile p, bool tokens = false, bool defence_off = false) {
+    const Scenario* s = FindScenario(id);
+    if (!s) {
+      m = Fail(ErrorCode::kNotFound, std::string("no scenario ") + id);
+      return;
+    }
+    RunContext ctx;
+    ctx.profile = p;
+    ctx.dir = dir.path() / "run";
+    ctx.defence_off = defence_off;
+    if (tokens) {
+      pool = TokenPool::Prepare(dir.path());
+      ctx.tokens = &*pool;
+    }
+    m = s->Run(ctx);
+  }
+  bool no_tokens() const { return pool && !pool->ok(); }
+  std::string Evidence() const {
+    std::string out;
+    if (m)
+      for (const auto& e : m->evidence) out += e.kind + ": " + e.summary + "\n" + e.data + "\n";
+    return out;
+  }
+};
+
+// ---- lab.clone (T1) -------------------------------------------------------------------------
+
+TEST(LabClone, SecProf1CopyIsServedAsTheThingUndetected) {
+  Run r("lab.clone", Profile::kSecProf1);
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  EXPECT_EQ(r.m->outcome, Outcome::kSucceeded) << r.m->reason << "\n" << r.Evidence();
+}
+
+TEST(LabClone, SecProf2CopyRunningBesideTheThingIsQuarantined) {
+  Run r("lab.clone", Profile::kSecProf2);
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  EXPECT_EQ(r.m->outcome, Outcome::kBlocked) << r.m->reason << "\n" << r.Evidence();
+  EXPECT_EQ(r.m->control, "kdc.registry_unique_identity");
+  // The KDC's own word: a refusal reason of the clone guard and its audit entry.
+  EXPECT_TRUE(r.m->reason.find("quarantined") != std::string::npos ||
+              r.m->reason.find("stale-reading") != std::string::npos)
+      << r.m->reason;
+  EXPECT_NE(r.Evidence().find("1 alert:clone-suspected"), std::string::npos) << r.Evidence();
+}
+
+TEST(LabClone, SecProf3CopyWithoutTheTokenDoesNotRun) {
+  Run r("lab.clone", Profile::kSecProf3, true);
+  if (r.no_tokens()) GTEST_SKIP() << r.pool->problem();
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  EXPECT_EQ(r.m->outcome, Outcome::kBlocked) << r.m->reason << "\n" << r.Evidence();
+  EXPECT_EQ(r.m->control, "keystore.pkcs11_nonextractable");
+}
+
+// ---- lab.extract (T6) -----------------------------------------------------------------------
+
+TEST(LabExtract, SecProf2FilesGiveThePskAndItOpensASessionAsTheThing) {
+  Run r("lab.extract", Profile::kSecProf2);
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  EXPECT_EQ(r.m->outcome, Outcome::kSucceeded) << r.m->reason << "\n" << r.Evidence();
+  // The state directory alone opens nothing; with the KEK beside it, the PSK works.
+  EXPECT_NE(r.Evidence().find("state directory alone: the copy holds no KEK file"),
+            std::string::npos)
+      << r.Evidence();
+  EXPECT_NE(r.m->reason.find("GET k/revoked answered 2.05"), std::string::npos) << r.m->reason;
+}
+
+TEST(LabExtract, SecProf3TokenRefusesToGiveUpTheKeys) {
+  Run r("lab.extract", Profile::kSecProf3, true);
+  if (r.no_tokens()) GTEST_SKIP() << r.pool->problem();
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  EXPECT_EQ(r.m->outcome, Outcome::kBlocked) << r.m->reason << "\n" << r.Evidence();
+  EXPECT_EQ(r.m->control, "keystore.pkcs11_nonextractable");
+  EXPECT_EQ(r.m->reason, "CKR_ATTRIBUTE_SENSITIVE");
+}
+
+TEST(LabExtract, NegativeControlSecProf3WithFileKeysGivesUpTheLdevidKey) {
+  Run r("lab.extract", Profile::kSecProf3, false, /*defence_off=*/true);
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  EXPECT_EQ(r.m->outcome, Outcome::kSucceeded) << r.m->reason << "\n" << r.Evidence();
+  EXPECT_NE(r.m->reason.find("LDevID and its key"), std::string::npos) << r.m->reason;
+}
+
+TEST(LabExtract, TokenProfileWithoutTokensIsNotTestable) {
+  secprof::testing::TempDir dir;
+  RunContext ctx;
+  ctx.profile = Profile::kSecProf4;
+  ctx.dir = dir.path();
+  auto m = FindScenario("lab.extract")->Run(ctx);
+  ASSERT_TRUE(m.has_value()) << m.error().message();
+  EXPECT_EQ(m->outcome, Outcome::kNotTestable);
+}
+
+// ---- lab.substitute_foreign_ca (T2) ---------------------------------------------------------
+
+TEST(LabSubstituteForeignCa, AnotherVendorsMintedSerialIsRefusedAndTheGenuineThingJoins) {
+  Run r("lab.substitute_foreign_ca", Profile::kSecProf3);
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  EXPECT_EQ(r.m->outcome, Outcome::kBlocked) << r.m->reason << "\n" << r.Evidence();
+  EXPECT_EQ(r.m->control, "kdc.voucher_check");
+  EXPECT_EQ(r.m->reason, "wrong-vendor-ca");
+  EXPECT_NE(r.Evidence().find("then joins: commissioned"), std::string::npos) << r.Evidence();
+}
+
+TEST(LabSubstituteForeignCa, NegativeControlWithTheOtherVendorsVoucherEnrolls) {
+  Run r("lab.substitute_foreign_ca", Profile::kSecProf3, false, /*defence_off=*/true);
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  EXPECT_EQ(r.m->outcome, Outcome::kSucceeded) << r.m->reason << "\n" << r.Evidence();
+}
+
+TEST(LabSubstituteForeignCa, NotApplicableWithoutCertificateJoins) {
+  for (Profile p : {Profile::kSecProf1, Profile::kSecProf2}) {
+    Run r("lab.substitute_foreign_ca", p);
+    ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+    EXPECT_EQ(r.m->outcome, Outcome::kNotApplicable);
+    EXPECT_FALSE(r.m->reason.empty());
+  }
+}
+
+}  // namespace
+}  // namespace secprof::lab
