@@ -136,5 +136,66 @@ TEST(LabSubstituteForeignCa, NotApplicableWithoutCertificateJoins) {
   }
 }
 
+// ---- lab.privilege_* (T11) ------------------------------------------------------------------
+
+TEST(LabPrivilegeOwnerOps, SecProf2ThingCannotActForAnotherThingOrTheKdc) {
+  Run r("lab.privilege_owner_ops", Profile::kSecProf2);
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  EXPECT_EQ(r.m->outcome, Outcome::kBlocked) << r.m->reason << "\n" << r.Evidence();
+  EXPECT_EQ(r.m->control, "kdc.registry");
+  EXPECT_NE(r.m->reason.find("spoofed-reading"), std::string::npos) << r.m->reason;
+}
+
+TEST(LabPrivilegeOwnerOps, SecProf3ThingCannotEnrollAnotherSerialWithItsLdevid) {
+  Run r("lab.privilege_owner_ops", Profile::kSecProf3, true);
+  if (r.no_tokens()) GTEST_SKIP() << r.pool->problem();
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  EXPECT_EQ(r.m->outcome, Outcome::kBlocked) << r.m->reason << "\n" << r.Evidence();
+  EXPECT_NE(r.m->reason.find("already-enrolled"), std::string::npos) << r.m->reason;
+}
+
+TEST(LabPrivilegeOwnerOps, SecProf1MemberCannotReImprintAnotherMember) {
+  Run r("lab.privilege_owner_ops", Profile::kSecProf1);
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  EXPECT_EQ(r.m->outcome, Outcome::kBlocked) << r.m->reason << "\n" << r.Evidence();
+  EXPECT_EQ(r.m->control, "thing.imprint_once");
+}
+
+TEST(LabPrivilegeOtherKeys, SecProf2NoOtherGroupsKeyAndNoPeerWithoutItsTicket) {
+  Run r("lab.privilege_other_keys", Profile::kSecProf2);
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  EXPECT_EQ(r.m->outcome, Outcome::kBlocked) << r.m->reason << "\n" << r.Evidence();
+  EXPECT_NE(r.m->reason.find("not-member"), std::string::npos) << r.m->reason;
+}
+
+TEST(LabPrivilegeOtherKeys, SecProf1MemberSpeaksInTheMothersName) {
+  Run r("lab.privilege_other_keys", Profile::kSecProf1);
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  EXPECT_EQ(r.m->outcome, Outcome::kSucceeded) << r.m->reason << "\n" << r.Evidence();
+}
+
+TEST(LabPrivilegeEvicted, SecProf2KdcRefusesTheEvictedThingAndThePeerDropsItsTicket) {
+  Run r("lab.privilege_evicted", Profile::kSecProf2);
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  const std::string ev = r.Evidence();
+  // The KDC refuses the open session and the credential at once ...
+  EXPECT_NE(ev.find("open session: POST k/pair"), std::string::npos) << ev;
+  EXPECT_NE(ev.find("new session"), std::string::npos) << ev;
+  // ... and the peer stops accepting the old ticket once it has polled the revocation list.
+  EXPECT_NE(ev.find("refused "), std::string::npos) << ev;
+  EXPECT_EQ(ev.find("still accepted after 3 s"), std::string::npos) << ev;
+  // Before that poll the old ticket still opens the peer (docs/DOMAIN.md "Limits").
+  EXPECT_EQ(r.m->outcome, Outcome::kSucceeded) << r.m->reason << "\n" << ev;
+  EXPECT_NE(r.m->reason.find("ticket taken before"), std::string::npos) << r.m->reason;
+  EXPECT_EQ(r.m->reason.find("open session"), std::string::npos) << r.m->reason;
+  EXPECT_EQ(r.m->reason.find("new session"), std::string::npos) << r.m->reason;
+}
+
+TEST(LabPrivilegeEvicted, NotApplicableInSecProf1) {
+  Run r("lab.privilege_evicted", Profile::kSecProf1);
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  EXPECT_EQ(r.m->outcome, Outcome::kNotApplicable);
+}
+
 }  // namespace
 }  // namespace secprof::lab

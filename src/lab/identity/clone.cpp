@@ -85,7 +85,7 @@ class Clone final : public Scenario {
       m.reason = "the copy's link frames are accepted as the mother's; SecProf_1 has no registry "
                  "and no tamper resistance, so nothing can tell two instances apart";
     } else {
-      m.control = "thing.link_freshness";
+      m.control = "thing.l2_security";
       m.reason = "link frame refused (" + coap::CodeString(k) + ")";
     }
     m.evidence.push_back({"log",

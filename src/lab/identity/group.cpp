@@ -7,12 +7,18 @@ std::unique_ptr<Scenario> MakeSubstituteUnadmitted();
 std::unique_ptr<Scenario> MakeSubstituteForeignCa();
 std::unique_ptr<Scenario> MakeClone();
 std::unique_ptr<Scenario> MakeExtract();
+std::unique_ptr<Scenario> MakePrivilegeOwnerOps();
+std::unique_ptr<Scenario> MakePrivilegeOtherKeys();
+std::unique_ptr<Scenario> MakePrivilegeEvicted();
 
 void AddIdentityScenarios(Scenarios& out) {
   out.push_back(MakeSubstituteUnadmitted());
   out.push_back(MakeSubstituteForeignCa());
   out.push_back(MakeClone());
   out.push_back(MakeExtract());
+  out.push_back(MakePrivilegeOwnerOps());
+  out.push_back(MakePrivilegeOtherKeys());
+  out.push_back(MakePrivilegeEvicted());
 }
 
 }  // namespace secprof::lab::internal

@@ -1,0 +1,37 @@
+// Internal to secprof::lab, identity/ group: what the T11 scenarios (elevation of privilege) share.
+// The attacker is a thing of the domain whose software is compromised: it holds its own
+// credentials (its PSK or its LDevID and key, in its token where it has one) and opens its own
+// authenticated sessions, then asks for what it is not entitled to. Each request is an Attempt;
+// the verdict is succeeded when any attempt obtained something.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "adversary.h"
+
+namespace secprof::lab::internal {
+
+struct Attempt {
+  std::string what;     // "POST op/report naming <peer>"
+  std::string answer;   // "4.03 spoofed-reading" or the error
+  bool obtained = false;
+};
+
+// The thing's own KDC session from its own storage (the thing is the attacker): its state
+// directory and, for file keys, its KEK; for token things its token (the device's).
+Result<std::unique_ptr<coap::Client>> ThingOwnSession(LiveDomain& d, int i,
+                                                      const std::filesystem::path& scratch,
+                                                      std::chrono::milliseconds timeout);
+
+// One request on `c`; obtained = the answer is 2.xx.
+Attempt Try(coap::Client& c, std::string what, coap::Method method, std::string_view path,
+            const crypto::Bytes& body = {}, std::string_view query = {});
+
+// The verdict over the attempts: kSucceeded naming what was obtained, else kBlocked with
+// `control` and the KDC's refusal reasons that moved (`refused`); the attempts are the evidence.
+Measurement Verdict(const std::vector<Attempt>& attempts, const std::string& control,
+                    const std::string& refused);
+
+}  // namespace secprof::lab::internal
