@@ -197,5 +197,37 @@ TEST(LabPrivilegeEvicted, NotApplicableInSecProf1) {
   EXPECT_EQ(r.m->outcome, Outcome::kNotApplicable);
 }
 
+// ---- lab.voucher_* (T2) ---------------------------------------------------------------------
+
+TEST(LabVoucherExpired, SecProf3ExpiredVoucherRefusedAtImportAndAtTheJoin) {
+  Run r("lab.voucher_expired", Profile::kSecProf3);
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  const std::string ev = r.Evidence();
+  EXPECT_EQ(r.m->outcome, Outcome::kBlocked) << r.m->reason << "\n" << ev;
+  EXPECT_EQ(r.m->control, "kdc.voucher_check");
+  EXPECT_EQ(r.m->reason, "voucher-expired");  // the KDC's refusal of the join
+  EXPECT_NE(ev.find("import of a voucher expired an hour ago: "), std::string::npos) << ev;
+  EXPECT_EQ(ev.find("expired an hour ago: imported"), std::string::npos) << ev;
+  EXPECT_NE(ev.find("valid voucher joins: commissioned"), std::string::npos) << ev;
+}
+
+TEST(LabVoucherOtherDomain, SecProf3VoucherPinningAnotherDomainIsRefused) {
+  Run r("lab.voucher_other_domain", Profile::kSecProf3);
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  const std::string ev = r.Evidence();
+  EXPECT_EQ(r.m->outcome, Outcome::kBlocked) << r.m->reason << "\n" << ev;
+  EXPECT_EQ(r.m->control, "kdc.voucher_check");
+  EXPECT_NE(ev.find("valid voucher joins: commissioned"), std::string::npos) << ev;
+}
+
+TEST(LabVoucher, NotApplicableWithoutVouchers) {
+  for (const char* id : {"lab.voucher_expired", "lab.voucher_other_domain"})
+    for (Profile p : {Profile::kSecProf1, Profile::kSecProf2}) {
+      Run r(id, p);
+      ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+      EXPECT_EQ(r.m->outcome, Outcome::kNotApplicable) << id;
+    }
+}
+
 }  // namespace
 }  // namespace secprof::lab

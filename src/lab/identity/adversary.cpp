@@ -287,6 +287,21 @@ Result<std::unique_ptr<coap::Client>> OwnSession(LiveDomain& d, const FileLoot& 
   return coap::Client::Connect("127.0.0.1", d.kdc_dtls_port(), std::move(cc));
 }
 
+Status JoinNow(LiveDomain& d, int i) {
+  if (d.thing(i).state().state == thing::State::kManufactured)
+    return d.InstallAndJoin(i, d.kdc_udp_port(), d.kdc_dtls_port());
+  return d.thing(i).Join();
+}
+
+std::string LegitimateJoin(LiveDomain& d, int i) {
+  const std::string serial = d.thing(i).state().serial;
+  auto a = d.Admit(i);
+  if (!a) return "the owner could not admit " + serial + ": " + a.error().message();
+  auto j = JoinNow(d, i);
+  return "then " + serial + " admitted with a valid voucher joins: " +
+         (j ? std::string("commissioned") : j.error().message());
+}
+
 std::string BodyText(const coap::Response& r) {
   std::string s(r.payload.begin(), r.payload.end());
   if (s.size() > 200) s.resize(200);

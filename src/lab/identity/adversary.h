@@ -78,6 +78,12 @@ Result<std::unique_ptr<coap::Client>> OwnSession(LiveDomain& d, const FileLoot& 
                                                  const keystore::Pkcs11KeyStoreOptions* token,
                                                  std::chrono::milliseconds timeout);
 
+// Thing `i` joins its domain's KDC now: installed first when it is still manufactured.
+Status JoinNow(LiveDomain& d, int i);
+// The legitimate path after a refused attack: the owner admits thing `i` with its vendor's valid
+// voucher (or setup code) and it joins. One line for the evidence.
+std::string LegitimateJoin(LiveDomain& d, int i);
+
 // The text of a response body (diagnostic), bounded.
 std::string BodyText(const coap::Response& r);
 

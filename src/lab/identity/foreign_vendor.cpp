@@ -16,17 +16,24 @@ Result<ForeignVendor> MakeForeignVendor(const fs::path& dir, const std::string& 
   mo.model = "Plug";
   mo.count = 1;
   mo.out_dir = dir.string();
-  SECPROF_ASSIGN_OR_RETURN(manufacture::Outcome made, manufacture::Manufacture(mo));
+  SECPROF_TRY(manufacture::Manufacture(mo));
+  return OpenVendor(dir);
+}
+
+Result<ForeignVendor> OpenVendor(const fs::path& factory_dir) {
+  SECPROF_ASSIGN_OR_RETURN(std::string json, ReadFile((factory_dir / "manifest.json").string()));
+  SECPROF_ASSIGN_OR_RETURN(manufacture::Manifest mf,
+                           manufacture::ManifestFromJson(json, "manifest.json"));
   ForeignVendor v;
-  v.name = name;
-  v.ca_file = dir / made.manifest.ca_certificate;
+  v.name = mf.vendor;
+  v.ca_file = factory_dir / mf.ca_certificate;
   SECPROF_ASSIGN_OR_RETURN(std::string pem, ReadFile(v.ca_file.string()));
   SECPROF_ASSIGN_OR_RETURN(v.ca, identity::Certificate::FromPem(pem));
   keystore::FileKeyStoreOptions so;
-  so.dir = (dir / made.manifest.ca_key_location).string();
+  so.dir = (factory_dir / mf.ca_key_location).string();
   SECPROF_ASSIGN_OR_RETURN(auto store, keystore::FileKeyStore::Open(std::move(so)));
   v.store = std::move(store);
-  SECPROF_ASSIGN_OR_RETURN(v.ca_key, v.store->GetSigner(made.manifest.ca_key_label));
+  SECPROF_ASSIGN_OR_RETURN(v.ca_key, v.store->GetSigner(mf.ca_key_label));
   return v;
 }
 
@@ -37,6 +44,9 @@ Result<MintedDevice> Mint(ForeignVendor& v, const std::string& serial, const std
   req.serial_number = serial;
   req.model = model;
   req.vendor = vendor_o;
+  // The vendor claims the key was made in a token (it is the vendor's claim to make): what a
+  // SecProf_3/4 KDC asks of every IDevID (docs/KEYSTORE.md "Key protection claim").
+  req.policy_oids = {identity::kPolicyKeyInToken};
   SECPROF_ASSIGN_OR_RETURN(identity::Certificate idevid,
                            identity::IssueIdevid(*v.ca_key, *v.ca, sk.public_key(), req));
   MintedDevice d;

@@ -31,6 +31,9 @@ struct ForeignVendor {
 
 // Manufactures vendor `name`'s CA (and one device of its own) under `dir` (file key store).
 Result<ForeignVendor> MakeForeignVendor(const std::filesystem::path& dir, const std::string& name);
+// A vendor's CA and key from its factory directory (`secprof manufacture --out`): the domain's
+// own vendor too, when a scenario needs a voucher it really issued (an old or a misdirected one).
+Result<ForeignVendor> OpenVendor(const std::filesystem::path& factory_dir);
 
 // A device the vendor minted: an IDevID naming `serial`, O = `vendor_o`, for a key it holds.
 struct MintedDevice {

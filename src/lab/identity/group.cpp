@@ -5,6 +5,8 @@ namespace secprof::lab::internal {
 
 std::unique_ptr<Scenario> MakeSubstituteUnadmitted();
 std::unique_ptr<Scenario> MakeSubstituteForeignCa();
+std::unique_ptr<Scenario> MakeVoucherExpired();
+std::unique_ptr<Scenario> MakeVoucherOtherDomain();
 std::unique_ptr<Scenario> MakeClone();
 std::unique_ptr<Scenario> MakeExtract();
 std::unique_ptr<Scenario> MakePrivilegeOwnerOps();
@@ -14,6 +16,8 @@ std::unique_ptr<Scenario> MakePrivilegeEvicted();
 void AddIdentityScenarios(Scenarios& out) {
   out.push_back(MakeSubstituteUnadmitted());
   out.push_back(MakeSubstituteForeignCa());
+  out.push_back(MakeVoucherExpired());
+  out.push_back(MakeVoucherOtherDomain());
   out.push_back(MakeClone());
   out.push_back(MakeExtract());
   out.push_back(MakePrivilegeOwnerOps());
