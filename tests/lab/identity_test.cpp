@@ -13,12 +13,12 @@ namespace {
 using domain::Profile;
 
 // One scenario run in a fresh directory; `pool` gives SecProf_3/4 their tokens (may be null).
-struct Run {
+struct LabRun {
   secprof::testing::TempDir dir;
   std::optional<TokenPool> pool;
   Result<Measurement> m = Fail(ErrorCode::kInternal, "not run");
 
-  Run(const char* id, Profile p, bool tokens = false, bool defence_off = false) {
+  LabRun(const char* id, Profile p, bool tokens = false, bool defence_off = false) {
     const Scenario* s = FindScenario(id);
     if (!s) {
       m = Fail(ErrorCode::kNotFound, std::string("no scenario ") + id);
@@ -46,13 +46,13 @@ struct Run {
 // ---- lab.clone (T1) -------------------------------------------------------------------------
 
 TEST(LabClone, SecProf1CopyIsServedAsTheThingUndetected) {
-  Run r("lab.clone", Profile::kSecProf1);
+  LabRun r("lab.clone", Profile::kSecProf1);
   ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
   EXPECT_EQ(r.m->outcome, Outcome::kSucceeded) << r.m->reason << "\n" << r.Evidence();
 }
 
 TEST(LabClone, SecProf2CopyRunningBesideTheThingIsQuarantined) {
-  Run r("lab.clone", Profile::kSecProf2);
+  LabRun r("lab.clone", Profile::kSecProf2);
   ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
   EXPECT_EQ(r.m->outcome, Outcome::kBlocked) << r.m->reason << "\n" << r.Evidence();
   EXPECT_EQ(r.m->control, "kdc.registry_unique_identity");
@@ -64,7 +64,7 @@ TEST(LabClone, SecProf2CopyRunningBesideTheThingIsQuarantined) {
 }
 
 TEST(LabClone, SecProf3CopyWithoutTheTokenDoesNotRun) {
-  Run r("lab.clone", Profile::kSecProf3, true);
+  LabRun r("lab.clone", Profile::kSecProf3, true);
   if (r.no_tokens()) GTEST_SKIP() << r.pool->problem();
   ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
   EXPECT_EQ(r.m->outcome, Outcome::kBlocked) << r.m->reason << "\n" << r.Evidence();
@@ -74,7 +74,7 @@ TEST(LabClone, SecProf3CopyWithoutTheTokenDoesNotRun) {
 // ---- lab.extract (T6) -----------------------------------------------------------------------
 
 TEST(LabExtract, SecProf2FilesGiveThePskAndItOpensASessionAsTheThing) {
-  Run r("lab.extract", Profile::kSecProf2);
+  LabRun r("lab.extract", Profile::kSecProf2);
   ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
   EXPECT_EQ(r.m->outcome, Outcome::kSucceeded) << r.m->reason << "\n" << r.Evidence();
   // The state directory alone opens nothing; with the KEK beside it, the PSK works.
@@ -85,7 +85,7 @@ TEST(LabExtract, SecProf2FilesGiveThePskAndItOpensASessionAsTheThing) {
 }
 
 TEST(LabExtract, SecProf3TokenRefusesToGiveUpTheKeys) {
-  Run r("lab.extract", Profile::kSecProf3, true);
+  LabRun r("lab.extract", Profile::kSecProf3, true);
   if (r.no_tokens()) GTEST_SKIP() << r.pool->problem();
   ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
   EXPECT_EQ(r.m->outcome, Outcome::kBlocked) << r.m->reason << "\n" << r.Evidence();
@@ -94,7 +94,7 @@ TEST(LabExtract, SecProf3TokenRefusesToGiveUpTheKeys) {
 }
 
 TEST(LabExtract, NegativeControlSecProf3WithFileKeysGivesUpTheLdevidKey) {
-  Run r("lab.extract", Profile::kSecProf3, false, /*defence_off=*/true);
+  LabRun r("lab.extract", Profile::kSecProf3, false, /*defence_off=*/true);
   ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
   EXPECT_EQ(r.m->outcome, Outcome::kSucceeded) << r.m->reason << "\n" << r.Evidence();
   EXPECT_NE(r.m->reason.find("LDevID and its key"), std::string::npos) << r.m->reason;
@@ -113,7 +113,7 @@ TEST(LabExtract, TokenProfileWithoutTokensIsNotTestable) {
 // ---- lab.substitute_foreign_ca (T2) ---------------------------------------------------------
 
 TEST(LabSubstituteForeignCa, AnotherVendorsMintedSerialIsRefusedAndTheGenuineThingJoins) {
-  Run r("lab.substitute_foreign_ca", Profile::kSecProf3);
+  LabRun r("lab.substitute_foreign_ca", Profile::kSecProf3);
   ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
   EXPECT_EQ(r.m->outcome, Outcome::kBlocked) << r.m->reason << "\n" << r.Evidence();
   EXPECT_EQ(r.m->control, "kdc.voucher_check");
@@ -122,14 +122,14 @@ TEST(LabSubstituteForeignCa, AnotherVendorsMintedSerialIsRefusedAndTheGenuineThi
 }
 
 TEST(LabSubstituteForeignCa, NegativeControlWithTheOtherVendorsVoucherEnrolls) {
-  Run r("lab.substitute_foreign_ca", Profile::kSecProf3, false, /*defence_off=*/true);
+  LabRun r("lab.substitute_foreign_ca", Profile::kSecProf3, false, /*defence_off=*/true);
   ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
   EXPECT_EQ(r.m->outcome, Outcome::kSucceeded) << r.m->reason << "\n" << r.Evidence();
 }
 
 TEST(LabSubstituteForeignCa, NotApplicableWithoutCertificateJoins) {
   for (Profile p : {Profile::kSecProf1, Profile::kSecProf2}) {
-    Run r("lab.substitute_foreign_ca", p);
+    LabRun r("lab.substitute_foreign_ca", p);
     ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
     EXPECT_EQ(r.m->outcome, Outcome::kNotApplicable);
     EXPECT_FALSE(r.m->reason.empty());
@@ -139,7 +139,7 @@ TEST(LabSubstituteForeignCa, NotApplicableWithoutCertificateJoins) {
 // ---- lab.privilege_* (T11) ------------------------------------------------------------------
 
 TEST(LabPrivilegeOwnerOps, SecProf2ThingCannotActForAnotherThingOrTheKdc) {
-  Run r("lab.privilege_owner_ops", Profile::kSecProf2);
+  LabRun r("lab.privilege_owner_ops", Profile::kSecProf2);
   ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
   EXPECT_EQ(r.m->outcome, Outcome::kBlocked) << r.m->reason << "\n" << r.Evidence();
   EXPECT_EQ(r.m->control, "kdc.registry");
@@ -147,7 +147,7 @@ TEST(LabPrivilegeOwnerOps, SecProf2ThingCannotActForAnotherThingOrTheKdc) {
 }
 
 TEST(LabPrivilegeOwnerOps, SecProf3ThingCannotEnrollAnotherSerialWithItsLdevid) {
-  Run r("lab.privilege_owner_ops", Profile::kSecProf3, true);
+  LabRun r("lab.privilege_owner_ops", Profile::kSecProf3, true);
   if (r.no_tokens()) GTEST_SKIP() << r.pool->problem();
   ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
   EXPECT_EQ(r.m->outcome, Outcome::kBlocked) << r.m->reason << "\n" << r.Evidence();
@@ -155,27 +155,27 @@ TEST(LabPrivilegeOwnerOps, SecProf3ThingCannotEnrollAnotherSerialWithItsLdevid) 
 }
 
 TEST(LabPrivilegeOwnerOps, SecProf1MemberCannotReImprintAnotherMember) {
-  Run r("lab.privilege_owner_ops", Profile::kSecProf1);
+  LabRun r("lab.privilege_owner_ops", Profile::kSecProf1);
   ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
   EXPECT_EQ(r.m->outcome, Outcome::kBlocked) << r.m->reason << "\n" << r.Evidence();
   EXPECT_EQ(r.m->control, "thing.imprint_once");
 }
 
 TEST(LabPrivilegeOtherKeys, SecProf2NoOtherGroupsKeyAndNoPeerWithoutItsTicket) {
-  Run r("lab.privilege_other_keys", Profile::kSecProf2);
+  LabRun r("lab.privilege_other_keys", Profile::kSecProf2);
   ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
   EXPECT_EQ(r.m->outcome, Outcome::kBlocked) << r.m->reason << "\n" << r.Evidence();
   EXPECT_NE(r.m->reason.find("not-member"), std::string::npos) << r.m->reason;
 }
 
 TEST(LabPrivilegeOtherKeys, SecProf1MemberSpeaksInTheMothersName) {
-  Run r("lab.privilege_other_keys", Profile::kSecProf1);
+  LabRun r("lab.privilege_other_keys", Profile::kSecProf1);
   ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
   EXPECT_EQ(r.m->outcome, Outcome::kSucceeded) << r.m->reason << "\n" << r.Evidence();
 }
 
 TEST(LabPrivilegeEvicted, SecProf2KdcRefusesTheEvictedThingAndThePeerDropsItsTicket) {
-  Run r("lab.privilege_evicted", Profile::kSecProf2);
+  LabRun r("lab.privilege_evicted", Profile::kSecProf2);
   ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
   const std::string ev = r.Evidence();
   // The KDC refuses the open session and the credential at once ...
@@ -192,7 +192,7 @@ TEST(LabPrivilegeEvicted, SecProf2KdcRefusesTheEvictedThingAndThePeerDropsItsTic
 }
 
 TEST(LabPrivilegeEvicted, NotApplicableInSecProf1) {
-  Run r("lab.privilege_evicted", Profile::kSecProf1);
+  LabRun r("lab.privilege_evicted", Profile::kSecProf1);
   ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
   EXPECT_EQ(r.m->outcome, Outcome::kNotApplicable);
 }
@@ -200,7 +200,7 @@ TEST(LabPrivilegeEvicted, NotApplicableInSecProf1) {
 // ---- lab.voucher_* (T2) ---------------------------------------------------------------------
 
 TEST(LabVoucherExpired, SecProf3ExpiredVoucherRefusedAtImportAndAtTheJoin) {
-  Run r("lab.voucher_expired", Profile::kSecProf3);
+  LabRun r("lab.voucher_expired", Profile::kSecProf3);
   ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
   const std::string ev = r.Evidence();
   EXPECT_EQ(r.m->outcome, Outcome::kBlocked) << r.m->reason << "\n" << ev;
@@ -212,7 +212,7 @@ TEST(LabVoucherExpired, SecProf3ExpiredVoucherRefusedAtImportAndAtTheJoin) {
 }
 
 TEST(LabVoucherOtherDomain, SecProf3VoucherPinningAnotherDomainIsRefused) {
-  Run r("lab.voucher_other_domain", Profile::kSecProf3);
+  LabRun r("lab.voucher_other_domain", Profile::kSecProf3);
   ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
   const std::string ev = r.Evidence();
   EXPECT_EQ(r.m->outcome, Outcome::kBlocked) << r.m->reason << "\n" << ev;
@@ -223,10 +223,32 @@ TEST(LabVoucherOtherDomain, SecProf3VoucherPinningAnotherDomainIsRefused) {
 TEST(LabVoucher, NotApplicableWithoutVouchers) {
   for (const char* id : {"lab.voucher_expired", "lab.voucher_other_domain"})
     for (Profile p : {Profile::kSecProf1, Profile::kSecProf2}) {
-      Run r(id, p);
+      LabRun r(id, p);
       ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
       EXPECT_EQ(r.m->outcome, Outcome::kNotApplicable) << id;
     }
+}
+
+// ---- lab.revoked (T1/T6) --------------------------------------------------------------------
+
+TEST(LabRevoked, SecProf2CopiedCredentialRefusedAtTheKdcAndTheTicketDroppedByThePeer) {
+  LabRun r("lab.revoked", Profile::kSecProf2);
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  const std::string ev = r.Evidence();
+  // The KDC refuses the copied PSK (the handshake finds no active thing) ...
+  EXPECT_NE(ev.find("session with the copied credential"), std::string::npos) << ev;
+  EXPECT_EQ(r.m->reason.find("copied credential"), std::string::npos) << r.m->reason;
+  // ... and the peer drops the old ticket once it has polled the revocation list; before that
+  // poll the ticket still opens it (docs/DOMAIN.md "Limits").
+  EXPECT_NE(ev.find("refused "), std::string::npos) << ev;
+  EXPECT_EQ(r.m->outcome, Outcome::kSucceeded) << r.m->reason << "\n" << ev;
+  EXPECT_NE(r.m->reason.find("ticket taken before"), std::string::npos) << r.m->reason;
+}
+
+TEST(LabRevoked, SecProf1ResetMembersDomainKeyStillWorks) {
+  LabRun r("lab.revoked", Profile::kSecProf1);
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  EXPECT_EQ(r.m->outcome, Outcome::kSucceeded) << r.m->reason << "\n" << r.Evidence();
 }
 
 }  // namespace

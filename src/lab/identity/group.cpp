@@ -8,6 +8,7 @@ std::unique_ptr<Scenario> MakeSubstituteForeignCa();
 std::unique_ptr<Scenario> MakeVoucherExpired();
 std::unique_ptr<Scenario> MakeVoucherOtherDomain();
 std::unique_ptr<Scenario> MakeClone();
+std::unique_ptr<Scenario> MakeRevoked();
 std::unique_ptr<Scenario> MakeExtract();
 std::unique_ptr<Scenario> MakePrivilegeOwnerOps();
 std::unique_ptr<Scenario> MakePrivilegeOtherKeys();
@@ -19,6 +20,7 @@ void AddIdentityScenarios(Scenarios& out) {
   out.push_back(MakeVoucherExpired());
   out.push_back(MakeVoucherOtherDomain());
   out.push_back(MakeClone());
+  out.push_back(MakeRevoked());
   out.push_back(MakeExtract());
   out.push_back(MakePrivilegeOwnerOps());
   out.push_back(MakePrivilegeOtherKeys());

@@ -1,0 +1,134 @@
+// lab.revoked: after a thing is decommissioned, credentials copied from it before are used again
+// at the KDC and at a peer (T1/T6 at decommissioning; docs/DOMAIN.md "Owner commands" and
+// "Limits": revocation reaches peers by polling).
+//
+// Attacker: copied a thing's storage while it was in service (the whole storage: state directory
+// and, where the device has no tamper resistance, its KEK file) and took a ticket for a peer with
+// it. After the thing is decommissioned (lc/decommission: credential revoked at the KDC, keys
+// wiped on the thing) it opens a session with the copied credential, asks for keys, and opens
+// the peer with the ticket at once. The peer polls the KDC's revocation list every second; the
+// evidence records how long it kept accepting the ticket.
+// SecProf_1: no KDC and no revocation: a member's copied domain key still opens the others after
+// the member was reset. Token things (SecProf_3/4): the copy holds no key (the LDevID key stays in
+// the token and is deleted from it at decommissioning), so only the ticket is left to use.
+// Success: the copied credential or ticket is accepted anywhere after the decommissioning.
+#include <chrono>
+#include <thread>
+
+#include "groups.h"
+#include "privilege.h"
+#include "secprof/domain/keys.h"
+#include "secprof/domain/protocol.h"
+#include "secprof/domain/revocation.h"
+
+namespace secprof::lab::internal {
+namespace {
+
+using namespace std::chrono_literals;
+
+class Revoked final : public Scenario {
+ public:
+  const ScenarioInfo& info() const override {
+    static const ScenarioInfo i{
+        "lab.revoked",
+        "T1",
+        "decommissioning",
+        "application",
+        "copied a thing's credentials and a peer ticket while it was in service, and uses them "
+        "after the thing was decommissioned",
+        "the copied credential or ticket is accepted by the KDC or a peer after the "
+        "decommissioning",
+        {"M.arch.credential_revocation"},
+        {"kdc.revoke", "thing.authorize"},
+        false};
+    return i;
+  }
+
+  Result<Measurement> Run(const RunContext& ctx) const override {
+    DomainOptions o;
+    o.profile = ctx.profile;
+    o.dir = ctx.dir / "domain";
+    o.things = ctx.profile == domain::Profile::kSecProf1 ? 3 : 2;
+    o.tokens = ctx.tokens;
+    o.timeout = ctx.timeout;
+    SECPROF_ASSIGN_OR_RETURN(auto d, LiveDomain::Start(o));
+    if (ctx.profile == domain::Profile::kSecProf1) return Duckling(*d, ctx);
+    const std::string b = d->thing(1).state().serial;
+    thing::ThingServerOptions so;
+    so.revocation_poll = 1s;
+    SECPROF_ASSIGN_OR_RETURN(auto* peer, d->ServeThing(1, so));
+    const uint16_t pu = peer->server->udp_port(), pd = peer->server->dtls_port();
+    // While in service: the copy, and a ticket for B through the thing's own API.
+    SECPROF_ASSIGN_OR_RETURN(DeviceCopy copy, CopyDevice(*d, 0, ctx.dir / "copy", true));
+    SECPROF_ASSIGN_OR_RETURN(FileLoot loot, ReadDeviceFiles(copy));
+    SECPROF_ASSIGN_OR_RETURN(domain::PairKeyResponse pk, d->thing(0).RequestPairKey(b));
+
+    SECPROF_TRY(d->thing(0).Decommission());
+    const auto done = std::chrono::steady_clock::now();
+    const auto before = d->refusals();
+    std::vector<Attempt> at;
+    at.push_back(PeerRead(pu, pd, pk, ctx, "GET B's sensor with the ticket taken before"));
+    auto s = OwnSession(*d, loot, nullptr, ctx.timeout);  // the copy's credential, not the token
+    if (s) {
+      at.push_back(Try(**s, "copied credential: POST k/pair for " + b, coap::Method::kPost,
+                       domain::path::kPairKey, domain::Encode(domain::PairKeyRequest{b})));
+      at.push_back(Try(**s, "copied credential: GET k/revoked", coap::Method::kGet,
+                       domain::path::kRevoked));
+    } else {
+      at.push_back({"session with the copied credential", s.error().message(), false});
+    }
+    Measurement m = Verdict(at, "kdc.revoke", RefusalDelta(before, d->refusals()));
+    std::string window = "still accepted after 3 s";
+    for (int i = 0; i < 30; ++i) {
+      if (!PeerRead(pu, pd, pk, ctx, "").obtained) {
+        auto ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  done)
+                .count();
+        window = "refused " + std::to_string(ms) + " ms after the decommissioning";
+        break;
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    m.evidence.push_back({"timing",
+                          "B and the ticket taken before (revocation poll 1 s): " + window, ""});
+    if (!loot.locked.empty())
+      m.evidence.push_back({"log", "the copy of a token thing: " + loot.locked, ""});
+    return m;
+  }
+
+ private:
+  static Attempt PeerRead(uint16_t pu, uint16_t pd, const domain::PairKeyResponse& pk,
+                          const RunContext& ctx, std::string what) {
+    auto c = thing::ConnectToPeer("127.0.0.1", pu, pd, pk, ctx.timeout);
+    if (!c) return {std::move(what), c.error().message(), false};
+    return Try(**c, std::move(what), coap::Method::kGet, domain::path::kSensor);
+  }
+
+  // SecProf_1: member 1 is copied, then reset; its copied domain key speaks to member 2.
+  static Result<Measurement> Duckling(LiveDomain& d, const RunContext& ctx) {
+    SECPROF_ASSIGN_OR_RETURN(DeviceCopy copy, CopyDevice(d, 1, ctx.dir / "copy", true));
+    SECPROF_ASSIGN_OR_RETURN(FileLoot loot, ReadDeviceFiles(copy));
+    auto it = loot.secrets.find("domain");
+    if (it == loot.secrets.end()) return Fail(ErrorCode::kInternal, "lab: member has no key");
+    SECPROF_TRY(d.thing(1).FactoryReset(/*force=*/true));
+    SECPROF_ASSIGN_OR_RETURN(auto* target, d.ServeThing(2));
+    SECPROF_ASSIGN_OR_RETURN(auto c,
+                             coap::Client::Connect("127.0.0.1", target->server->udp_port(), {}));
+    domain::LinkFrame f{loot.serial, uint64_t{1} << 40, coap::Text("after reset")};
+    SECPROF_ASSIGN_OR_RETURN(crypto::Bytes frame, domain::SealLinkFrame(it->second.view(), f));
+    std::vector<Attempt> at;
+    at.push_back(Try(*c, "POST l2 under the reset member's copied domain key", coap::Method::kPost,
+                     domain::path::kLink, frame));
+    Measurement m = Verdict(at, "thing.l2_security", "");
+    if (m.outcome == Outcome::kSucceeded)
+      m.reason += " (SecProf_1 has no KDC: nothing revokes a member's domain key)";
+    return m;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Scenario> MakeRevoked() { return std::make_unique<Revoked>(); }
+
+}  // namespace secprof::lab::internal
