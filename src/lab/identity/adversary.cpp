@@ -50,10 +50,12 @@ Result<FileLoot> ReadDeviceFiles(const DeviceCopy& c) {
   if (j.is_discarded() || !j.is_object())
     return Fail(ErrorCode::kInvalidInput, "lab: the copy's state.json is not JSON");
   FileLoot loot;
-  auto str = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : ""; };
+  auto str = [&](const char* k) {
+    return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : "";
+  };
   loot.serial = str("serial");
   loot.psk_identity = str("psk_identity");
-  loot.ldevid_pem = str("ldevid_pem");
+  loot.ldevid_pem = str("ldevid");
   loot.ldevid_key_label = str("ldevid_key_label");
   loot.kek_label = str("kek_label");
   loot.idevid_key_label = str("idevid_key_label");
@@ -63,8 +65,8 @@ Result<FileLoot> ReadDeviceFiles(const DeviceCopy& c) {
     return loot;
   }
   SECPROF_ASSIGN_OR_RETURN(std::string kek_raw, ReadFile(c.kek_file.string()));
-  crypto::SecureBuffer kek{crypto::ByteView(reinterpret_cast<const uint8_t*>(kek_raw.data()),
-                                            kek_raw.size())};
+  crypto::SecureBuffer kek{
+      crypto::ByteView(reinterpret_cast<const uint8_t*>(kek_raw.data()), kek_raw.size())};
   crypto::Cleanse(kek_raw);
   const std::string sealed_hex = str("secrets");
   if (!sealed_hex.empty()) {
@@ -275,8 +277,8 @@ Result<std::unique_ptr<coap::Client>> OwnSession(LiveDomain& d, const FileLoot& 
       coap::Pkcs11PrivateKey k;
       k.uri = "pkcs11:token=" + token->token_label + ";object=" + loot.ldevid_key_label +
               ";type=private";
-      k.pin = crypto::SecureBuffer(crypto::ByteView(
-          reinterpret_cast<const uint8_t*>(token->pin.data()), token->pin.size()));
+      k.pin = crypto::SecureBuffer(
+          crypto::ByteView(reinterpret_cast<const uint8_t*>(token->pin.data()), token->pin.size()));
       k.module_path = token->module_path;
       cc.pki.private_key_pkcs11 = std::move(k);
     } else {

@@ -82,8 +82,9 @@ class Clone final : public Scenario {
     const bool both = g == coap::kChanged && k == coap::kChanged;
     m.outcome = both ? Outcome::kSucceeded : Outcome::kBlocked;
     if (both) {
-      m.reason = "the copy's link frames are accepted as the mother's; SecProf_1 has no registry "
-                 "and no tamper resistance, so nothing can tell two instances apart";
+      m.reason =
+          "the copy's link frames are accepted as the mother's; SecProf_1 has no registry "
+          "and no tamper resistance, so nothing can tell two instances apart";
     } else {
       m.control = "thing.l2_security";
       m.reason = "link frame refused (" + coap::CodeString(k) + ")";
@@ -112,8 +113,8 @@ class Clone final : public Scenario {
     if (clone) return Managed(d, ctx, std::move(*clone));  // it opened after all: the guard's turn
     m.outcome = Outcome::kBlocked;
     m.control = "keystore.pkcs11_nonextractable";
-    m.reason = std::string(clone.error().reason().empty() ? "key-not-in-token"
-                                                          : clone.error().reason());
+    m.reason =
+        std::string(clone.error().reason().empty() ? "key-not-in-token" : clone.error().reason());
     m.evidence.push_back({"log",
                           "the copy (state.json, LDevID certificate, sealed secrets) does not "
                           "run without the genuine token",
@@ -148,8 +149,8 @@ class Clone final : public Scenario {
       }
       auto s = thing::ConnectToPeer("127.0.0.1", pu, pd, *pk, ctx.timeout);
       auto g = s ? (*s)->Get(domain::path::kSensor) : Result<coap::Response>(Fail(s.error()));
-      log.push_back(std::string(who) + " peer sensor: " + (g ? coap::CodeString(g->code)
-                                                            : g.error().message()));
+      log.push_back(std::string(who) +
+                    " peer sensor: " + (g ? coap::CodeString(g->code) : g.error().message()));
       if (g && g->code == coap::kContent) ++served;
     };
     for (int turn = 0; turn < 2; ++turn) {

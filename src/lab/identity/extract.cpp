@@ -14,11 +14,11 @@
 // same SecProf_3/4 domain with file keys (the recorded `file-keys` override of the factory).
 #include "adversary.h"
 #include "groups.h"
+#include "secprof/cbor/cbor.h"
 #include "secprof/crypto/hash.h"
 #include "secprof/domain/keys.h"
 #include "secprof/domain/protocol.h"
 #include "secprof/domain/revocation.h"
-#include "secprof/cbor/cbor.h"
 
 namespace secprof::lab::internal {
 namespace {
@@ -67,9 +67,9 @@ class Extract final : public Scenario {
     // 1. The state directory alone.
     SECPROF_ASSIGN_OR_RETURN(DeviceCopy dir_only, CopyDevice(*d, victim, ctx.dir / "dir", false));
     SECPROF_ASSIGN_OR_RETURN(FileLoot plain, ReadDeviceFiles(dir_only));
-    m.evidence.push_back({"log", "state directory alone: " +
-                                     (plain.locked.empty() ? "secrets opened" : plain.locked),
-                          ""});
+    m.evidence.push_back(
+        {"log",
+         "state directory alone: " + (plain.locked.empty() ? "secrets opened" : plain.locked), ""});
     // 2. Everything the device's storage holds.
     SECPROF_ASSIGN_OR_RETURN(DeviceCopy all, CopyDevice(*d, victim, ctx.dir / "all", true));
     SECPROF_ASSIGN_OR_RETURN(FileLoot loot, ReadDeviceFiles(all));
@@ -77,13 +77,16 @@ class Extract final : public Scenario {
 
     std::string found;
     for (const auto& [name, key] : loot.secrets) found += name + ": " + Fingerprint(key) + "\n";
-    if (!loot.ldevid_key_pem.empty()) found += "LDevID private key (" + loot.ldevid_key_label + ")\n";
+    if (!loot.ldevid_key_pem.empty())
+      found += "LDevID private key (" + loot.ldevid_key_label + ")\n";
     m.evidence.push_back({"recovered", "keys read from the files with the KEK beside them", found});
     auto proof = Use(*d, loot, ctx);
     if (proof) {
       m.outcome = Outcome::kSucceeded;
-      m.reason = "keys kept in files (" + std::string(d->token_keys() ? "token" : "no tamper "
-                                                                                  "resistance") +
+      m.reason = "keys kept in files (" +
+                 std::string(d->token_keys() ? "token"
+                                             : "no tamper "
+                                               "resistance") +
                  "): " + *proof;
       m.evidence.push_back({"recovered", *proof, ""});
       return m;
@@ -110,8 +113,9 @@ class Extract final : public Scenario {
       SECPROF_ASSIGN_OR_RETURN(auto r, cl->Post(domain::path::kLink, frame));
       if (r.code != coap::kChanged)
         return Fail(ErrorCode::kVerifyFailed, "link frame answered " + BodyText(r));
-      return std::string("a link frame forged under the domain key was accepted by a member "
-                         "(2.04)");
+      return std::string(
+          "a link frame forged under the domain key was accepted by a member "
+          "(2.04)");
     }
     SECPROF_ASSIGN_OR_RETURN(auto s, OwnSession(d, loot, nullptr, ctx.timeout));
     SECPROF_ASSIGN_OR_RETURN(auto r, s->Get(domain::path::kRevoked));

@@ -39,7 +39,8 @@ Result<ForeignVendor> OpenVendor(const fs::path& factory_dir) {
 
 Result<MintedDevice> Mint(ForeignVendor& v, const std::string& serial, const std::string& vendor_o,
                           const std::string& model) {
-  SECPROF_ASSIGN_OR_RETURN(crypto::PrivateKey sk, crypto::PrivateKey::Generate(crypto::KeyType::kP256));
+  SECPROF_ASSIGN_OR_RETURN(crypto::PrivateKey sk,
+                           crypto::PrivateKey::Generate(crypto::KeyType::kP256));
   identity::IdevidRequest req;
   req.serial_number = serial;
   req.model = model;
@@ -53,9 +54,9 @@ Result<MintedDevice> Mint(ForeignVendor& v, const std::string& serial, const std
   d.serial = serial;
   d.idevid_pem = idevid.ToPem();
   SECPROF_ASSIGN_OR_RETURN(d.key_pem, sk.ToPem());
-  SECPROF_ASSIGN_OR_RETURN(crypto::SoftwareSigner s,
-                           crypto::SoftwareSigner::Create(std::move(sk),
-                                                          crypto::SignatureAlgorithm::kEcdsaP256Sha256));
+  SECPROF_ASSIGN_OR_RETURN(
+      crypto::SoftwareSigner s,
+      crypto::SoftwareSigner::Create(std::move(sk), crypto::SignatureAlgorithm::kEcdsaP256Sha256));
   d.key = std::make_unique<crypto::SoftwareSigner>(std::move(s));
   return d;
 }
@@ -89,12 +90,12 @@ Result<JoinAttempt> TryJoin(uint16_t kdc_dtls_port, MintedDevice& dev,
     return a;
   }
   SECPROF_ASSIGN_OR_RETURN(a.voucher, (*c)->Get(domain::path::kVoucher));
-  SECPROF_ASSIGN_OR_RETURN(identity::CertificateRequest csr,
-                           identity::CreateRequest(*dev.key, identity::Name{.serial_number = dev.serial}));
-  SECPROF_ASSIGN_OR_RETURN(a.enroll,
-                           (*c)->Post(domain::path::kEnroll,
-                                      domain::Encode(domain::EnrollRequest{csr.ToDer()}),
-                                      coap::content_format::kCbor));
+  SECPROF_ASSIGN_OR_RETURN(
+      identity::CertificateRequest csr,
+      identity::CreateRequest(*dev.key, identity::Name{.serial_number = dev.serial}));
+  SECPROF_ASSIGN_OR_RETURN(a.enroll, (*c)->Post(domain::path::kEnroll,
+                                                domain::Encode(domain::EnrollRequest{csr.ToDer()}),
+                                                coap::content_format::kCbor));
   return a;
 }
 

@@ -43,8 +43,8 @@ Measurement Verdict(const std::vector<Attempt>& attempts, const std::string& con
   m.outcome = Outcome::kBlocked;
   m.control = control;
   m.reason = refused.empty() ? "refused" : refused;
-  m.evidence.push_back({"refusal", std::to_string(attempts.size()) + " attempts, all refused",
-                        trail});
+  m.evidence.push_back(
+      {"refusal", std::to_string(attempts.size()) + " attempts, all refused", trail});
   return m;
 }
 

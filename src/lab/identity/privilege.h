@@ -14,8 +14,8 @@
 namespace secprof::lab::internal {
 
 struct Attempt {
-  std::string what;     // "POST op/report naming <peer>"
-  std::string answer;   // "4.03 spoofed-reading" or the error
+  std::string what;    // "POST op/report naming <peer>"
+  std::string answer;  // "4.03 spoofed-reading" or the error
   bool obtained = false;
 };
 

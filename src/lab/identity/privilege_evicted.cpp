@@ -8,7 +8,8 @@
 // credential, and reads B's sensor with the old ticket at once. B polls the KDC's revocation list
 // every second (`secprof thing serve` defaults to 30 s); the evidence records how long B kept
 // accepting the old ticket.
-// Success: any of it obtains a key or a resource after the eviction.
+// Success: the KDC serves any of it after the eviction, or B still accepts the old ticket three
+// poll intervals after it (the window before B's next poll is the documented limit: measured).
 // SecProf_1 has no KDC and no eviction: not applicable.
 #include <chrono>
 #include <thread>
@@ -34,7 +35,8 @@ class PrivilegeEvicted final : public Scenario {
         "application",
         "a member thing with compromised software, evicted by the owner, re-uses its open KDC "
         "session, its credential and a ticket it took before",
-        "after the eviction it still obtains a key or another thing's resource",
+        "after the eviction the KDC still serves it, or a peer still accepts its old ticket "
+        "after the peer's revocation poll",
         {"M.arch.credential_revocation", "M.boot.kdc_access_control", "M.app.access_control"},
         {"kdc.evict", "kdc.revoke", "thing.authorize"},
         false};
@@ -45,8 +47,9 @@ class PrivilegeEvicted final : public Scenario {
     if (ctx.profile == domain::Profile::kSecProf1) {
       Measurement m;
       m.outcome = Outcome::kNotApplicable;
-      m.reason = "SecProf_1 has no KDC: nobody can evict a member (only a factory reset of "
-                 "every thing re-keys the domain)";
+      m.reason =
+          "SecProf_1 has no KDC: nobody can evict a member (only a factory reset of "
+          "every thing re-keys the domain)";
       return m;
     }
     DomainOptions o;
@@ -63,50 +66,53 @@ class PrivilegeEvicted final : public Scenario {
     const uint16_t pu = peer->server->udp_port(), pd = peer->server->dtls_port();
     // Before the eviction: an open session and a ticket for B.
     SECPROF_ASSIGN_OR_RETURN(auto s, ThingOwnSession(*d, 0, ctx.dir / "own", ctx.timeout));
-    SECPROF_ASSIGN_OR_RETURN(auto pr, s->Post(domain::path::kPairKey,
-                                              domain::Encode(domain::PairKeyRequest{b}),
-                                              coap::content_format::kCbor));
+    SECPROF_ASSIGN_OR_RETURN(
+        auto pr, s->Post(domain::path::kPairKey, domain::Encode(domain::PairKeyRequest{b}),
+                         coap::content_format::kCbor));
     if (pr.code != coap::kChanged)
       return Fail(ErrorCode::kInternal, "lab: A's pair key before eviction: " + BodyText(pr));
     SECPROF_ASSIGN_OR_RETURN(domain::PairKeyResponse pk, domain::DecodePairKeyResponse(pr.payload));
 
     SECPROF_TRY(d->owner()->Retire(a, registry::State::kEvicted, "lab: evicted"));
-    const auto evicted_at = std::chrono::steady_clock::now();
+    const auto t0 = std::chrono::steady_clock::now();
     const auto before = d->refusals();
     std::vector<Attempt> at;
-    // The peer first: the attacker acts at once.
-    at.push_back(PeerRead(pu, pd, pk, ctx, "GET B's sensor with the ticket taken before"));
-    at.push_back(Try(*s, "open session: POST op/report", coap::Method::kPost,
-                     domain::path::kReport,
+    // The peer first: the attacker acts at once (measured, not judged: see below).
+    const Attempt first = PeerRead(pu, pd, pk, ctx, "");
+    at.push_back(Try(*s, "open session: POST op/report", coap::Method::kPost, domain::path::kReport,
                      domain::Encode(domain::Reading{a, 2100, int64_t{1} << 40})));
     at.push_back(Try(*s, "open session: POST k/pair for " + b, coap::Method::kPost,
                      domain::path::kPairKey, domain::Encode(domain::PairKeyRequest{b})));
-    at.push_back(Try(*s, "open session: GET k/revoked", coap::Method::kGet, domain::path::kRevoked));
+    at.push_back(
+        Try(*s, "open session: GET k/revoked", coap::Method::kGet, domain::path::kRevoked));
     auto fresh = ThingOwnSession(*d, 0, ctx.dir / "own-2", ctx.timeout);
     if (fresh) {
       at.push_back(Try(**fresh, "new session: POST k/pair for " + b, coap::Method::kPost,
                        domain::path::kPairKey, domain::Encode(domain::PairKeyRequest{b})));
     } else {
-      at.push_back({"new session with its credential", "handshake refused: " +
-                                                           fresh.error().message(), false});
+      at.push_back({"new session with its credential",
+                    "handshake refused: " + fresh.error().message(), false});
     }
-    Measurement m = Verdict(at, "kdc.evict", RefusalDelta(before, d->refusals()));
-    // How long B kept accepting the old ticket (bounded: 3 poll intervals).
-    std::string window = "still accepted after 3 s";
-    for (int i = 0; i < 30; ++i) {
-      if (!PeerRead(pu, pd, pk, ctx, "").obtained) {
-        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - evicted_at)
-                      .count();
-        window = "refused " + std::to_string(ms) + " ms after the eviction";
-        break;
-      }
+    // The peer drops the ticket at its next revocation poll (docs/DOMAIN.md "Limits": up to the
+    // poll interval plus a request): that window is measured; a peer that still accepts the
+    // ticket after three poll intervals is a success of the attack.
+    std::string window = first.obtained ? "accepted at once" : "refused at once";
+    bool still = first.obtained;
+    for (int i = 0; still && i < 30; ++i) {
       std::this_thread::sleep_for(100ms);
+      still = PeerRead(pu, pd, pk, ctx, "").obtained;
+      if (!still)
+        window += ", refused " +
+                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::steady_clock::now() - t0)
+                                     .count()) +
+                  " ms after the eviction";
     }
-    m.evidence.push_back({"timing",
-                          "B and the ticket taken before the eviction (revocation poll 1 s): " +
-                              window,
-                          ""});
+    at.push_back({"GET B's sensor with the ticket taken before, after B's revocation poll",
+                  still ? "2.05 (still accepted 3 s after the eviction)" : "refused", still});
+    Measurement m = Verdict(at, "kdc.evict", RefusalDelta(before, d->refusals()));
+    m.evidence.push_back(
+        {"timing", "B and the ticket taken before (revocation poll 1 s): " + window, ""});
     return m;
   }
 

@@ -83,8 +83,8 @@ class PrivilegeOtherKeys final : public Scenario {
         at.push_back(Try(**conn, "GET B's sensor with A's ticket for C", coap::Method::kGet,
                          domain::path::kSensor));
       } else {
-        at.push_back({"ticket for C posted to B, then DTLS-PSK with it", conn.error().message(),
-                      false});
+        at.push_back(
+            {"ticket for C posted to B, then DTLS-PSK with it", conn.error().message(), false});
       }
     } else {
       at.push_back({"(setup) k/pair for C", pr ? BodyText(*pr) : pr.error().message(), false});
@@ -112,13 +112,14 @@ class PrivilegeOtherKeys final : public Scenario {
     domain::LinkFrame f{mother, uint64_t{1} << 40, coap::Text("off")};
     SECPROF_ASSIGN_OR_RETURN(crypto::Bytes frame, domain::SealLinkFrame(it->second.view(), f));
     std::vector<Attempt> at;
-    at.push_back(Try(*c, "POST l2: a frame in the mother's name (" + mother + ") from member " +
-                             loot.serial,
-                     coap::Method::kPost, domain::path::kLink, frame));
+    at.push_back(
+        Try(*c, "POST l2: a frame in the mother's name (" + mother + ") from member " + loot.serial,
+            coap::Method::kPost, domain::path::kLink, frame));
     Measurement m = Verdict(at, "thing.l2_security", "");
     if (m.outcome == Outcome::kSucceeded)
-      m.reason += " (SecProf_1 shares one domain key among members, draft figure 8/10: no origin "
-                  "authentication)";
+      m.reason +=
+          " (SecProf_1 shares one domain key among members, draft figure 8/10: no origin "
+          "authentication)";
     return m;
   }
 };

@@ -62,15 +62,16 @@ class PrivilegeOwnerOps final : public Scenario {
                      domain::path::kFirmwareStatus,
                      domain::Encode(domain::FirmwareStatus{1, true, "lab", 99})));
     if (d->token() || !d->thing(0).state().ldevid_pem.empty()) {
-      at.push_back(Try(*s, "GET j/voucher with its LDevID", coap::Method::kGet,
-                       domain::path::kVoucher));
+      at.push_back(
+          Try(*s, "GET j/voucher with its LDevID", coap::Method::kGet, domain::path::kVoucher));
       SECPROF_ASSIGN_OR_RETURN(crypto::PrivateKey k,
                                crypto::PrivateKey::Generate(crypto::KeyType::kP256));
+      SECPROF_ASSIGN_OR_RETURN(crypto::SoftwareSigner sg,
+                               crypto::SoftwareSigner::Create(
+                                   std::move(k), crypto::SignatureAlgorithm::kEcdsaP256Sha256));
       SECPROF_ASSIGN_OR_RETURN(
-          crypto::SoftwareSigner sg,
-          crypto::SoftwareSigner::Create(std::move(k), crypto::SignatureAlgorithm::kEcdsaP256Sha256));
-      SECPROF_ASSIGN_OR_RETURN(identity::CertificateRequest csr,
-                               identity::CreateRequest(sg, identity::Name{.serial_number = victim}));
+          identity::CertificateRequest csr,
+          identity::CreateRequest(sg, identity::Name{.serial_number = victim}));
       at.push_back(Try(*s, "POST j/enroll for " + victim + " with its LDevID", coap::Method::kPost,
                        domain::path::kEnroll, domain::Encode(domain::EnrollRequest{csr.ToDer()})));
     }
@@ -87,12 +88,12 @@ class PrivilegeOwnerOps final : public Scenario {
     SECPROF_ASSIGN_OR_RETURN(auto* target, d.ServeThing(2));
     SECPROF_ASSIGN_OR_RETURN(auto c,
                              coap::Client::Connect("127.0.0.1", target->server->udp_port(), {}));
-    SECPROF_ASSIGN_OR_RETURN(crypto::SecureBuffer key,
-                             crypto::SystemRandomSource().DrawSecret(32));
+    SECPROF_ASSIGN_OR_RETURN(crypto::SecureBuffer key, crypto::SystemRandomSource().DrawSecret(32));
     domain::PairImprint imp{d.thing(1).state().serial, std::move(key)};
     std::vector<Attempt> at;
-    at.push_back(Try(*c, "POST pair: member " + imp.mother + " imprints " +
-                             d.thing(2).state().serial + " with its own domain key",
+    at.push_back(Try(*c,
+                     "POST pair: member " + imp.mother + " imprints " + d.thing(2).state().serial +
+                         " with its own domain key",
                      coap::Method::kPost, domain::path::kPair, domain::Encode(imp)));
     return Verdict(at, "thing.imprint_once", at.back().obtained ? "" : "already-imprinted");
   }
@@ -100,8 +101,6 @@ class PrivilegeOwnerOps final : public Scenario {
 
 }  // namespace
 
-std::unique_ptr<Scenario> MakePrivilegeOwnerOps() {
-  return std::make_unique<PrivilegeOwnerOps>();
-}
+std::unique_ptr<Scenario> MakePrivilegeOwnerOps() { return std::make_unique<PrivilegeOwnerOps>(); }
 
 }  // namespace secprof::lab::internal

@@ -11,7 +11,9 @@
 // SecProf_1: no KDC and no revocation: a member's copied domain key still opens the others after
 // the member was reset. Token things (SecProf_3/4): the copy holds no key (the LDevID key stays in
 // the token and is deleted from it at decommissioning), so only the ticket is left to use.
-// Success: the copied credential or ticket is accepted anywhere after the decommissioning.
+// Success: the KDC accepts the copied credential after the decommissioning, or B still accepts
+// the ticket three poll intervals after it (the window before B's next poll is the documented
+// limit: measured, not judged).
 #include <chrono>
 #include <thread>
 
@@ -36,8 +38,8 @@ class Revoked final : public Scenario {
         "application",
         "copied a thing's credentials and a peer ticket while it was in service, and uses them "
         "after the thing was decommissioned",
-        "the copied credential or ticket is accepted by the KDC or a peer after the "
-        "decommissioning",
+        "the KDC accepts the copied credential after the decommissioning, or a peer still "
+        "accepts the old ticket after its revocation poll",
         {"M.arch.credential_revocation"},
         {"kdc.revoke", "thing.authorize"},
         false};
@@ -64,34 +66,40 @@ class Revoked final : public Scenario {
     SECPROF_ASSIGN_OR_RETURN(domain::PairKeyResponse pk, d->thing(0).RequestPairKey(b));
 
     SECPROF_TRY(d->thing(0).Decommission());
-    const auto done = std::chrono::steady_clock::now();
+    const auto t0 = std::chrono::steady_clock::now();
     const auto before = d->refusals();
     std::vector<Attempt> at;
-    at.push_back(PeerRead(pu, pd, pk, ctx, "GET B's sensor with the ticket taken before"));
+    const Attempt first = PeerRead(pu, pd, pk, ctx, "");  // measured, not judged: see below
     auto s = OwnSession(*d, loot, nullptr, ctx.timeout);  // the copy's credential, not the token
     if (s) {
       at.push_back(Try(**s, "copied credential: POST k/pair for " + b, coap::Method::kPost,
                        domain::path::kPairKey, domain::Encode(domain::PairKeyRequest{b})));
-      at.push_back(Try(**s, "copied credential: GET k/revoked", coap::Method::kGet,
-                       domain::path::kRevoked));
+      at.push_back(
+          Try(**s, "copied credential: GET k/revoked", coap::Method::kGet, domain::path::kRevoked));
     } else {
       at.push_back({"session with the copied credential", s.error().message(), false});
     }
-    Measurement m = Verdict(at, "kdc.revoke", RefusalDelta(before, d->refusals()));
-    std::string window = "still accepted after 3 s";
-    for (int i = 0; i < 30; ++i) {
-      if (!PeerRead(pu, pd, pk, ctx, "").obtained) {
-        auto ms =
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                  done)
-                .count();
-        window = "refused " + std::to_string(ms) + " ms after the decommissioning";
-        break;
-      }
+    // The peer drops the ticket at its next revocation poll (docs/DOMAIN.md "Limits": up to the
+    // poll interval plus a request): that window is measured; a peer that still accepts the
+    // ticket after three poll intervals is a success of the attack.
+    std::string window = first.obtained ? "accepted at once" : "refused at once";
+    bool still = first.obtained;
+    for (int i = 0; still && i < 30; ++i) {
       std::this_thread::sleep_for(100ms);
+      still = PeerRead(pu, pd, pk, ctx, "").obtained;
+      if (!still)
+        window += ", refused " +
+                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::steady_clock::now() - t0)
+                                     .count()) +
+                  " ms after the decommissioning";
     }
-    m.evidence.push_back({"timing",
-                          "B and the ticket taken before (revocation poll 1 s): " + window, ""});
+    at.push_back({"GET B's sensor with the ticket taken before, after B's revocation poll",
+                  still ? "2.05 (still accepted 3 s after the decommissioning)" : "refused",
+                  still});
+    Measurement m = Verdict(at, "kdc.revoke", RefusalDelta(before, d->refusals()));
+    m.evidence.push_back(
+        {"timing", "B and the ticket taken before (revocation poll 1 s): " + window, ""});
     if (!loot.locked.empty())
       m.evidence.push_back({"log", "the copy of a token thing: " + loot.locked, ""});
     return m;
@@ -105,13 +113,14 @@ class Revoked final : public Scenario {
     return Try(**c, std::move(what), coap::Method::kGet, domain::path::kSensor);
   }
 
-  // SecProf_1: member 1 is copied, then reset; its copied domain key speaks to member 2.
+  // SecProf_1: the mother (thing 0; members 1 and 2 serve their resources) is copied, then
+  // reset; its copied domain key speaks to member 2.
   static Result<Measurement> Duckling(LiveDomain& d, const RunContext& ctx) {
-    SECPROF_ASSIGN_OR_RETURN(DeviceCopy copy, CopyDevice(d, 1, ctx.dir / "copy", true));
+    SECPROF_ASSIGN_OR_RETURN(DeviceCopy copy, CopyDevice(d, 0, ctx.dir / "copy", true));
     SECPROF_ASSIGN_OR_RETURN(FileLoot loot, ReadDeviceFiles(copy));
     auto it = loot.secrets.find("domain");
     if (it == loot.secrets.end()) return Fail(ErrorCode::kInternal, "lab: member has no key");
-    SECPROF_TRY(d.thing(1).FactoryReset(/*force=*/true));
+    SECPROF_TRY(d.thing(0).FactoryReset(/*force=*/true));
     SECPROF_ASSIGN_OR_RETURN(auto* target, d.ServeThing(2));
     SECPROF_ASSIGN_OR_RETURN(auto c,
                              coap::Client::Connect("127.0.0.1", target->server->udp_port(), {}));

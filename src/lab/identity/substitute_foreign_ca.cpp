@@ -66,22 +66,24 @@ class SubstituteForeignCa final : public Scenario {
       SECPROF_TRY(d->Admit(0));  // the genuine vendor's voucher
     } else {
       const int64_t now = UnixSeconds(SystemClock());
-      SECPROF_ASSIGN_OR_RETURN(crypto::Bytes v, SignVoucher(bolt, rec.serial, d->manifest().model,
-                                                            d->kdc()->domain_ca(), now, now + 3600));
+      SECPROF_ASSIGN_OR_RETURN(
+          crypto::Bytes v, SignVoucher(bolt, rec.serial, d->manifest().model, d->kdc()->domain_ca(),
+                                       now, now + 3600));
       SECPROF_TRY(d->owner()->ImportVoucher(v, *bolt.ca));
       minted_o = bolt.name;
     }
     const auto before = d->refusals();
-    SECPROF_ASSIGN_OR_RETURN(MintedDevice dev, Mint(bolt, rec.serial, minted_o, d->manifest().model));
+    SECPROF_ASSIGN_OR_RETURN(MintedDevice dev,
+                             Mint(bolt, rec.serial, minted_o, d->manifest().model));
     SECPROF_ASSIGN_OR_RETURN(JoinAttempt a, TryJoin(d->kdc_dtls_port(), dev, ctx.timeout));
     const std::string refused = RefusalDelta(before, d->refusals());
     std::string trail = "handshake: " + (a.handshake.empty() ? "done" : a.handshake) + "\n";
     if (a.voucher) trail += "j/voucher: " + BodyText(*a.voucher) + "\n";
-    if (a.enroll) trail += "j/enroll: " + (a.enrolled() ? std::string("2.04 (LDevID issued)")
-                                                          : BodyText(*a.enroll)) + "\n";
-    m.evidence.push_back({"log",
-                          "Bolt's CA minted " + rec.serial + " (O=" + minted_o + ") and joined",
-                          trail});
+    if (a.enroll)
+      trail += "j/enroll: " +
+               (a.enrolled() ? std::string("2.04 (LDevID issued)") : BodyText(*a.enroll)) + "\n";
+    m.evidence.push_back(
+        {"log", "Bolt's CA minted " + rec.serial + " (O=" + minted_o + ") and joined", trail});
     if (a.enrolled()) {
       m.outcome = Outcome::kSucceeded;
       m.reason = "the KDC enrolled Bolt's device as " + rec.serial +

@@ -60,9 +60,9 @@ class VoucherExpired final : public Scenario {
     std::string trail;
 
     // (a) Already expired when imported.
-    SECPROF_ASSIGN_OR_RETURN(crypto::Bytes old, SignVoucher(acme, serial, model,
-                                                            d->kdc()->domain_ca(), now - 7200,
-                                                            now - 3600));
+    SECPROF_ASSIGN_OR_RETURN(
+        crypto::Bytes old,
+        SignVoucher(acme, serial, model, d->kdc()->domain_ca(), now - 7200, now - 3600));
     auto imp = d->owner()->ImportVoucher(old, *acme.ca);
     trail += "import of a voucher expired an hour ago: " +
              (imp ? std::string("imported") : imp.error().message()) + "\n";
@@ -71,9 +71,9 @@ class VoucherExpired final : public Scenario {
 
     // (b) Valid when imported, expired when the thing joins.
     const int64_t expires = now + 1;
-    SECPROF_ASSIGN_OR_RETURN(crypto::Bytes brief, SignVoucher(acme, serial, model,
-                                                              d->kdc()->domain_ca(), now - 3600,
-                                                              expires));
+    SECPROF_ASSIGN_OR_RETURN(
+        crypto::Bytes brief,
+        SignVoucher(acme, serial, model, d->kdc()->domain_ca(), now - 3600, expires));
     auto imp2 = d->owner()->ImportVoucher(brief, *acme.ca);
     trail += "import of a voucher valid for one more second: " +
              (imp2 ? std::string("imported") : imp2.error().message()) + "\n";
