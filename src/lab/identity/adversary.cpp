@@ -247,6 +247,12 @@ std::string RefusalDelta(const std::map<std::string, uint64_t>& before,
   return out;
 }
 
+std::string RegistryState(LiveDomain& d, const std::string& serial) {
+  if (!d.owner()) return "unknown";
+  auto t = d.owner()->registry().Get(serial);
+  return t ? registry::StateName(t->state) : "unknown";
+}
+
 size_t CountAudit(LiveDomain& d, const std::string& serial, const std::string& action) {
   if (!d.owner()) return 0;
   auto a = d.owner()->registry().Audit(serial);

@@ -68,6 +68,8 @@ TokenProbe ProbeToken(const keystore::Pkcs11KeyStoreOptions& token,
 // The KDC's refusal reasons whose counters moved between two snapshots, "a, b".
 std::string RefusalDelta(const std::map<std::string, uint64_t>& before,
                          const std::map<std::string, uint64_t>& after);
+// The registry's state of `serial` ("decommissioned", ...; "unknown" when it cannot be read).
+std::string RegistryState(LiveDomain& d, const std::string& serial);
 // Audit entries of `serial` whose action is `action`.
 size_t CountAudit(LiveDomain& d, const std::string& serial, const std::string& action);
 

@@ -13,8 +13,8 @@
 //   SecProf_2-4 with file keys: the copy reports and asks for a pair key and a ticket; the KDC's
 //     clone guard (counters, interleaved endpoints) alerts and quarantines (kdc.registry_unique_
 //     identity; the refusal reason and the `alert:clone-suspected` audit entry are the evidence).
-//   SecProf_3/4 with token keys: the copy's state.json names the genuine token; the attacker's
-//     device has its own token, so the copy cannot open its KEK or its LDevID key and never runs
+//   SecProf_3/4 with token keys: the copy's state.json names the genuine token, which stays in the
+//     genuine thing; without it the copy cannot open its KEK or its LDevID key and never runs
 //     (keystore.pkcs11_nonextractable; lab.extract shows the token refusing to give them up).
 #include "adversary.h"
 #include "groups.h"
@@ -97,27 +97,27 @@ class Clone final : public Scenario {
     return m;
   }
 
-  // SecProf_3/4 with keys in a token: the copy runs on the attacker's device with its own token.
+  // SecProf_3/4 with keys in a token: the copy runs on the attacker's device, which does not hold
+  // the genuine token (the secure element stays in the genuine thing; lab.extract shows that the
+  // token does not give its keys up either).
   static Result<Measurement> TokenThing(LiveDomain& d, const RunContext& ctx) {
     Measurement m;
     SECPROF_ASSIGN_OR_RETURN(DeviceCopy c, CopyDevice(d, 0, ctx.dir / "copy", true));
-    SECPROF_ASSIGN_OR_RETURN(keystore::Pkcs11KeyStoreOptions own, ctx.tokens->Fresh());
-    // The copy's state.json names the genuine token: the attacker points it at its own.
     const std::string state = (c.state_dir / "state.json").string();
     SECPROF_ASSIGN_OR_RETURN(std::string text, ReadFile(state));
     const std::string genuine = "\"" + d.token()->token_label + "\"";
+    const std::string own = "\"attacker-device\"";
     for (size_t at = text.find(genuine); at != std::string::npos; at = text.find(genuine, at))
-      text.replace(at, genuine.size(), "\"" + own.token_label + "\"");
+      text.replace(at, genuine.size(), own);
     SECPROF_TRY(WriteFileAtomic(state, text, 0600));
-    auto clone = OpenCopy(c, ctx, &own);
+    auto clone = OpenCopy(c, ctx, d.token());
     if (clone) return Managed(d, ctx, std::move(*clone));  // it opened after all: the guard's turn
     m.outcome = Outcome::kBlocked;
     m.control = "keystore.pkcs11_nonextractable";
-    m.reason =
-        std::string(clone.error().reason().empty() ? "key-not-in-token" : clone.error().reason());
+    m.reason = "keys-not-in-copy";
     m.evidence.push_back({"log",
-                          "the copy (state.json, LDevID certificate, sealed secrets) does not "
-                          "run without the genuine token",
+                          "the copy (state.json with the LDevID certificate and the sealed "
+                          "secrets) does not run without the genuine token",
                           clone.error().message()});
     return m;
   }

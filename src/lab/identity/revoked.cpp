@@ -55,7 +55,7 @@ class Revoked final : public Scenario {
     o.timeout = ctx.timeout;
     SECPROF_ASSIGN_OR_RETURN(auto d, LiveDomain::Start(o));
     if (ctx.profile == domain::Profile::kSecProf1) return Duckling(*d, ctx);
-    const std::string b = d->thing(1).state().serial;
+    const std::string a = d->thing(0).state().serial, b = d->thing(1).state().serial;
     thing::ThingServerOptions so;
     so.revocation_poll = 1s;
     SECPROF_ASSIGN_OR_RETURN(auto* peer, d->ServeThing(1, so));
@@ -97,7 +97,11 @@ class Revoked final : public Scenario {
     at.push_back({"GET B's sensor with the ticket taken before, after B's revocation poll",
                   still ? "2.05 (still accepted 3 s after the decommissioning)" : "refused",
                   still});
-    Measurement m = Verdict(at, "kdc.revoke", RefusalDelta(before, d->refusals()));
+    // The defender's word: the KDC's refusal counters, else the registry's record of the thing
+    // (a revoked PSK is refused in the handshake's key lookup, which counts no reason).
+    std::string refused = RefusalDelta(before, d->refusals());
+    if (refused.empty()) refused = "registry state " + RegistryState(*d, a);
+    Measurement m = Verdict(at, "kdc.revoke", refused);
     m.evidence.push_back(
         {"timing", "B and the ticket taken before (revocation poll 1 s): " + window, ""});
     if (!loot.locked.empty())
