@@ -216,8 +216,20 @@ TEST(LabVoucherOtherDomain, SecProf3VoucherPinningAnotherDomainIsRefused) {
   EXPECT_NE(ev.find("valid voucher joins: commissioned"), std::string::npos) << ev;
 }
 
+TEST(LabVoucherReplayed, SecProf3UsedVoucherDoesNotBringBackAResetThing) {
+  LabRun r("lab.voucher_replayed", Profile::kSecProf3);
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  const std::string ev = r.Evidence();
+  EXPECT_EQ(r.m->outcome, Outcome::kBlocked) << r.m->reason << "\n" << ev;
+  // The registry refuses the re-import and the KDC the retired serial.
+  EXPECT_EQ(r.m->control, "kdc.revoke");
+  EXPECT_EQ(r.m->reason, "retired");
+  EXPECT_NE(ev.find("commissioned, decommissioned and factory reset"), std::string::npos) << ev;
+  EXPECT_EQ(ev.find("joins with it: commissioned"), std::string::npos) << ev;
+}
+
 TEST(LabVoucher, NotApplicableWithoutVouchers) {
-  for (const char* id : {"lab.voucher_expired", "lab.voucher_other_domain"})
+  for (const char* id : {"lab.voucher_expired", "lab.voucher_other_domain", "lab.voucher_replayed"})
     for (Profile p : {Profile::kSecProf1, Profile::kSecProf2}) {
       LabRun r(id, p);
       ASSERT_TRUE(r.m.has_value()) << r.m.error().message();

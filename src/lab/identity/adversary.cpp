@@ -296,7 +296,8 @@ Result<std::unique_ptr<coap::Client>> OwnSession(LiveDomain& d, const FileLoot& 
 }
 
 Status JoinNow(LiveDomain& d, int i) {
-  if (d.thing(i).state().state == thing::State::kManufactured)
+  const thing::State st = d.thing(i).state().state;
+  if (st == thing::State::kManufactured || st == thing::State::kReOwned)
     return d.InstallAndJoin(i, d.kdc_udp_port(), d.kdc_dtls_port());
   return d.thing(i).Join();
 }

@@ -80,7 +80,7 @@ Result<std::unique_ptr<coap::Client>> OwnSession(LiveDomain& d, const FileLoot& 
                                                  const keystore::Pkcs11KeyStoreOptions* token,
                                                  std::chrono::milliseconds timeout);
 
-// Thing `i` joins its domain's KDC now: installed first when it is still manufactured.
+// Thing `i` joins its domain's KDC now: installed first when it is manufactured or re-owned.
 Status JoinNow(LiveDomain& d, int i);
 // The legitimate path after a refused attack: the owner admits thing `i` with its vendor's valid
 // voucher (or setup code) and it joins. One line for the evidence.

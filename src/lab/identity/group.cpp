@@ -7,6 +7,7 @@ std::unique_ptr<Scenario> MakeSubstituteUnadmitted();
 std::unique_ptr<Scenario> MakeSubstituteForeignCa();
 std::unique_ptr<Scenario> MakeVoucherExpired();
 std::unique_ptr<Scenario> MakeVoucherOtherDomain();
+std::unique_ptr<Scenario> MakeVoucherReplayed();
 std::unique_ptr<Scenario> MakeClone();
 std::unique_ptr<Scenario> MakeRevoked();
 std::unique_ptr<Scenario> MakeExtract();
@@ -19,6 +20,7 @@ void AddIdentityScenarios(Scenarios& out) {
   out.push_back(MakeSubstituteForeignCa());
   out.push_back(MakeVoucherExpired());
   out.push_back(MakeVoucherOtherDomain());
+  out.push_back(MakeVoucherReplayed());
   out.push_back(MakeClone());
   out.push_back(MakeRevoked());
   out.push_back(MakeExtract());

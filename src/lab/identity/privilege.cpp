@@ -1,6 +1,11 @@
 // What the T11 scenarios share (privilege.h).
 #include "privilege.h"
 
+#include <chrono>
+#include <thread>
+
+#include "secprof/domain/protocol.h"
+
 namespace secprof::lab::internal {
 
 Result<std::unique_ptr<coap::Client>> ThingOwnSession(LiveDomain& d, int i,
@@ -24,6 +29,44 @@ Attempt Try(coap::Client& c, std::string what, coap::Method method, std::string_
   a.answer = BodyText(*r);
   a.obtained = (r->code >> 5) == 2;
   return a;
+}
+
+Attempt PeerRead(uint16_t udp, uint16_t dtls, const domain::PairKeyResponse& pk,
+                 std::chrono::milliseconds timeout, std::string what) {
+  auto c = thing::ConnectToPeer("127.0.0.1", udp, dtls, pk, timeout);
+  if (!c) return {std::move(what), c.error().message(), false};
+  return Try(**c, std::move(what), coap::Method::kGet, domain::path::kSensor);
+}
+
+Attempt PeerAfterRetirement(uint16_t udp, uint16_t dtls, const domain::PairKeyResponse& pk,
+                            std::chrono::milliseconds timeout, const std::string& event,
+                            std::string& window) {
+  using namespace std::chrono_literals;
+  const auto t0 = std::chrono::steady_clock::now();
+  bool still = PeerRead(udp, dtls, pk, timeout, "").obtained;
+  window = still ? "accepted at once" : "refused at once";
+  for (int i = 0; still && i < 30; ++i) {
+    std::this_thread::sleep_for(100ms);
+    still = PeerRead(udp, dtls, pk, timeout, "").obtained;
+    if (!still)
+      window += ", refused " +
+                std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now() - t0)
+                                   .count()) +
+                " ms after the " + event;
+  }
+  return {"GET B's sensor with the ticket taken before, after B's revocation poll",
+          still ? "2.05 (still accepted 3 s after the " + event + ")" : "refused", still};
+}
+
+std::optional<Measurement> NoVouchers(domain::Profile p) {
+  if (domain::PolicyFor(p).bootstrap == domain::Bootstrap::kVoucher) return std::nullopt;
+  Measurement m;
+  m.outcome = Outcome::kNotApplicable;
+  m.reason = p == domain::Profile::kSecProf1
+                 ? "SecProf_1 has no KDC and no vouchers"
+                 : "SecProf_2 admits things by setup code: there are no vouchers (the draft)";
+  return m;
 }
 
 Measurement Verdict(const std::vector<Attempt>& attempts, const std::string& control,

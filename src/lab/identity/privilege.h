@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,21 @@ Result<std::unique_ptr<coap::Client>> ThingOwnSession(LiveDomain& d, int i,
 // One request on `c`; obtained = the answer is 2.xx.
 Attempt Try(coap::Client& c, std::string what, coap::Method method, std::string_view path,
             const crypto::Bytes& body = {}, std::string_view query = {});
+
+// GET sensor/temp of the peer at (udp, dtls) with a ticket and key the KDC issued (k/pair): the
+// ticket posted to the peer, then DTLS-PSK with it.
+Attempt PeerRead(uint16_t udp, uint16_t dtls, const domain::PairKeyResponse& pk,
+                 std::chrono::milliseconds timeout, std::string what);
+
+// After a thing was retired: reads the peer with the ticket it took before, at once and then every
+// 100 ms for at most 3 s (three revocation polls of 1 s) until the peer refuses. Returns the
+// judged attempt (obtained = still accepted after 3 s) and, in `window`, what was measured.
+Attempt PeerAfterRetirement(uint16_t udp, uint16_t dtls, const domain::PairKeyResponse& pk,
+                            std::chrono::milliseconds timeout, const std::string& event,
+                            std::string& window);
+
+// Not applicable without vouchers (SecProf_1: no KDC; SecProf_2: setup codes), else nullopt.
+std::optional<Measurement> NoVouchers(domain::Profile p);
 
 // The verdict over the attempts: kSucceeded naming what was obtained, else kBlocked with
 // `control` and the KDC's refusal reasons that moved (`refused`); the attempts are the evidence.

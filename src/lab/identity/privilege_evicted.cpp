@@ -12,7 +12,6 @@
 // poll intervals after it (the window before B's next poll is the documented limit: measured).
 // SecProf_1 has no KDC and no eviction: not applicable.
 #include <chrono>
-#include <thread>
 
 #include "groups.h"
 #include "privilege.h"
@@ -74,11 +73,8 @@ class PrivilegeEvicted final : public Scenario {
     SECPROF_ASSIGN_OR_RETURN(domain::PairKeyResponse pk, domain::DecodePairKeyResponse(pr.payload));
 
     SECPROF_TRY(d->owner()->Retire(a, registry::State::kEvicted, "lab: evicted"));
-    const auto t0 = std::chrono::steady_clock::now();
     const auto before = d->refusals();
     std::vector<Attempt> at;
-    // The peer first: the attacker acts at once (measured, not judged: see below).
-    const Attempt first = PeerRead(pu, pd, pk, ctx, "");
     at.push_back(Try(*s, "open session: POST op/report", coap::Method::kPost, domain::path::kReport,
                      domain::Encode(domain::Reading{a, 2100, int64_t{1} << 40})));
     at.push_back(Try(*s, "open session: POST k/pair for " + b, coap::Method::kPost,
@@ -96,32 +92,12 @@ class PrivilegeEvicted final : public Scenario {
     // The peer drops the ticket at its next revocation poll (docs/DOMAIN.md "Limits": up to the
     // poll interval plus a request): that window is measured; a peer that still accepts the
     // ticket after three poll intervals is a success of the attack.
-    std::string window = first.obtained ? "accepted at once" : "refused at once";
-    bool still = first.obtained;
-    for (int i = 0; still && i < 30; ++i) {
-      std::this_thread::sleep_for(100ms);
-      still = PeerRead(pu, pd, pk, ctx, "").obtained;
-      if (!still)
-        window += ", refused " +
-                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::steady_clock::now() - t0)
-                                     .count()) +
-                  " ms after the eviction";
-    }
-    at.push_back({"GET B's sensor with the ticket taken before, after B's revocation poll",
-                  still ? "2.05 (still accepted 3 s after the eviction)" : "refused", still});
+    std::string window;
+    at.push_back(PeerAfterRetirement(pu, pd, pk, ctx.timeout, "eviction", window));
     Measurement m = Verdict(at, "kdc.evict", RefusalDelta(before, d->refusals()));
     m.evidence.push_back(
         {"timing", "B and the ticket taken before (revocation poll 1 s): " + window, ""});
     return m;
-  }
-
- private:
-  static Attempt PeerRead(uint16_t pu, uint16_t pd, const domain::PairKeyResponse& pk,
-                          const RunContext& ctx, std::string what) {
-    auto c = thing::ConnectToPeer("127.0.0.1", pu, pd, pk, ctx.timeout);
-    if (!c) return {std::move(what), c.error().message(), false};
-    return Try(**c, std::move(what), coap::Method::kGet, domain::path::kSensor);
   }
 };
 

@@ -12,6 +12,7 @@
 #include "adversary.h"
 #include "foreign_vendor.h"
 #include "groups.h"
+#include "privilege.h"
 #include "secprof/core/clock.h"
 
 namespace secprof::lab::internal {
@@ -37,14 +38,8 @@ class VoucherExpired final : public Scenario {
   }
 
   Result<Measurement> Run(const RunContext& ctx) const override {
+    if (auto na = NoVouchers(ctx.profile)) return *na;
     Measurement m;
-    if (domain::PolicyFor(ctx.profile).bootstrap != domain::Bootstrap::kVoucher) {
-      m.outcome = Outcome::kNotApplicable;
-      m.reason = ctx.profile == domain::Profile::kSecProf1
-                     ? "SecProf_1 has no KDC and no vouchers"
-                     : "SecProf_2 admits things by setup code: there are no vouchers (the draft)";
-      return m;
-    }
     DomainOptions o;
     o.profile = ctx.profile;
     o.dir = ctx.dir / "domain";
