@@ -18,6 +18,7 @@
 //     (keystore.pkcs11_nonextractable; lab.extract shows the token refusing to give them up).
 #include "adversary.h"
 #include "groups.h"
+#include "privilege.h"
 #include "secprof/core/fs.h"
 #include "secprof/domain/protocol.h"
 #include "secprof/registry/registry.h"
@@ -44,12 +45,7 @@ class Clone final : public Scenario {
   }
 
   Result<Measurement> Run(const RunContext& ctx) const override {
-    DomainOptions o;
-    o.profile = ctx.profile;
-    o.dir = ctx.dir / "domain";
-    o.things = 2;
-    o.tokens = ctx.tokens;
-    o.timeout = ctx.timeout;
+    DomainOptions o = Things(ctx, 2);
     SECPROF_ASSIGN_OR_RETURN(auto d, LiveDomain::Start(o));
     if (ctx.profile == domain::Profile::kSecProf1) return Duckling(*d, ctx);
     if (d->token()) return TokenThing(*d, ctx);

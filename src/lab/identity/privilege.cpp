@@ -59,6 +59,22 @@ Attempt PeerAfterRetirement(uint16_t udp, uint16_t dtls, const domain::PairKeyRe
           still ? "2.05 (still accepted 3 s after the " + event + ")" : "refused", still};
 }
 
+DomainOptions Things(const RunContext& ctx, int things) {
+  DomainOptions o;
+  o.profile = ctx.profile;
+  o.dir = ctx.dir / "domain";
+  o.things = things;
+  o.tokens = ctx.tokens;
+  o.timeout = ctx.timeout;
+  return o;
+}
+
+DomainOptions OneUnadmittedThing(const RunContext& ctx) {
+  DomainOptions o = Things(ctx, 0);
+  o.spares = 1;
+  return o;
+}
+
 std::optional<Measurement> NoVouchers(domain::Profile p) {
   if (domain::PolicyFor(p).bootstrap == domain::Bootstrap::kVoucher) return std::nullopt;
   Measurement m;

@@ -1,5 +1,6 @@
-// Internal to secprof::lab, identity/ group: what the T11 scenarios (elevation of privilege) share.
-// The attacker is a thing of the domain whose software is compromised: it holds its own
+// Internal to secprof::lab, identity/ group: the attempts and verdicts the scenarios share (first
+// written for T11, elevation of privilege), and the domains they start. In the T11 scenarios the
+// attacker is a thing of the domain whose software is compromised: it holds its own
 // credentials (its PSK or its LDevID and key, in its token where it has one) and opens its own
 // authenticated sessions, then asks for what it is not entitled to. Each request is an Attempt;
 // the verdict is succeeded when any attempt obtained something.
@@ -41,6 +42,12 @@ Attempt PeerRead(uint16_t udp, uint16_t dtls, const domain::PairKeyResponse& pk,
 Attempt PeerAfterRetirement(uint16_t udp, uint16_t dtls, const domain::PairKeyResponse& pk,
                             std::chrono::milliseconds timeout, const std::string& event,
                             std::string& window);
+
+// The domain a scenario runs in: `things` joined things of ctx's profile under <ctx.dir>/domain,
+// with ctx's tokens and timeout.
+DomainOptions Things(const RunContext& ctx, int things);
+// A voucher domain for one thing: manufactured, not admitted (the scenario admits it).
+DomainOptions OneUnadmittedThing(const RunContext& ctx);
 
 // Not applicable without vouchers (SecProf_1: no KDC; SecProf_2: setup codes), else nullopt.
 std::optional<Measurement> NoVouchers(domain::Profile p);

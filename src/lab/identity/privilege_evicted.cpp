@@ -51,12 +51,7 @@ class PrivilegeEvicted final : public Scenario {
           "every thing re-keys the domain)";
       return m;
     }
-    DomainOptions o;
-    o.profile = ctx.profile;
-    o.dir = ctx.dir / "domain";
-    o.things = 2;
-    o.tokens = ctx.tokens;
-    o.timeout = ctx.timeout;
+    DomainOptions o = Things(ctx, 2);
     SECPROF_ASSIGN_OR_RETURN(auto d, LiveDomain::Start(o));
     const std::string a = d->thing(0).state().serial, b = d->thing(1).state().serial;
     thing::ThingServerOptions so;

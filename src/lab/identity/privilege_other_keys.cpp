@@ -35,12 +35,7 @@ class PrivilegeOtherKeys final : public Scenario {
   }
 
   Result<Measurement> Run(const RunContext& ctx) const override {
-    DomainOptions o;
-    o.profile = ctx.profile;
-    o.dir = ctx.dir / "domain";
-    o.things = 3;
-    o.tokens = ctx.tokens;
-    o.timeout = ctx.timeout;
+    DomainOptions o = Things(ctx, 3);
     SECPROF_ASSIGN_OR_RETURN(auto d, LiveDomain::Start(o));
     if (ctx.profile == domain::Profile::kSecProf1) return Duckling(*d, ctx);
     const std::string b = d->thing(1).state().serial, c = d->thing(2).state().serial;

@@ -39,12 +39,7 @@ class PrivilegeOwnerOps final : public Scenario {
   }
 
   Result<Measurement> Run(const RunContext& ctx) const override {
-    DomainOptions o;
-    o.profile = ctx.profile;
-    o.dir = ctx.dir / "domain";
-    o.things = ctx.profile == domain::Profile::kSecProf1 ? 3 : 2;
-    o.tokens = ctx.tokens;
-    o.timeout = ctx.timeout;
+    DomainOptions o = Things(ctx, ctx.profile == domain::Profile::kSecProf1 ? 3 : 2);
     SECPROF_ASSIGN_OR_RETURN(auto d, LiveDomain::Start(o));
     if (ctx.profile == domain::Profile::kSecProf1) return Duckling(*d);
     const auto before = d->refusals();

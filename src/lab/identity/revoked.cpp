@@ -46,12 +46,7 @@ class Revoked final : public Scenario {
   }
 
   Result<Measurement> Run(const RunContext& ctx) const override {
-    DomainOptions o;
-    o.profile = ctx.profile;
-    o.dir = ctx.dir / "domain";
-    o.things = ctx.profile == domain::Profile::kSecProf1 ? 3 : 2;
-    o.tokens = ctx.tokens;
-    o.timeout = ctx.timeout;
+    DomainOptions o = Things(ctx, ctx.profile == domain::Profile::kSecProf1 ? 3 : 2);
     SECPROF_ASSIGN_OR_RETURN(auto d, LiveDomain::Start(o));
     if (ctx.profile == domain::Profile::kSecProf1) return Duckling(*d, ctx);
     const std::string a = d->thing(0).state().serial, b = d->thing(1).state().serial;

@@ -40,14 +40,7 @@ class VoucherExpired final : public Scenario {
   Result<Measurement> Run(const RunContext& ctx) const override {
     if (auto na = NoVouchers(ctx.profile)) return *na;
     Measurement m;
-    DomainOptions o;
-    o.profile = ctx.profile;
-    o.dir = ctx.dir / "domain";
-    o.things = 0;
-    o.spares = 1;
-    o.tokens = ctx.tokens;
-    o.timeout = ctx.timeout;
-    SECPROF_ASSIGN_OR_RETURN(auto d, LiveDomain::Start(o));
+    SECPROF_ASSIGN_OR_RETURN(auto d, LiveDomain::Start(OneUnadmittedThing(ctx)));
     SECPROF_ASSIGN_OR_RETURN(ForeignVendor acme, OpenVendor(d->factory_dir()));
     const std::string serial = d->manifest().things.at(0).serial;
     const std::string model = d->manifest().model;
