@@ -257,5 +257,26 @@ TEST(LabRevoked, SecProf1ResetMembersDomainKeyStillWorks) {
   EXPECT_EQ(r.m->outcome, Outcome::kSucceeded) << r.m->reason << "\n" << r.Evidence();
 }
 
+// ---- lab.extract_kdc (T6) -------------------------------------------------------------------
+
+TEST(LabExtractKdc, SecProf2CopyOfRegistryAndKeyDirectoryOpensNothing) {
+  LabRun r("lab.extract_kdc", Profile::kSecProf2);
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  const std::string ev = r.Evidence();
+  EXPECT_EQ(r.m->outcome, Outcome::kBlocked) << r.m->reason << "\n" << ev;
+  EXPECT_EQ(r.m->control, "kdc.pairwise_keys");
+  EXPECT_NE(ev.find("registry + key directory: the key directory does not open"), std::string::npos)
+      << ev;
+  // With the host's KEK file beside the key directory (its default place), everything opens:
+  // recorded, not judged (the attacker here holds a copy of --db and --keys only).
+  EXPECT_NE(ev.find("(<keys>.kek) too: recovered: the pairwise key of"), std::string::npos) << ev;
+}
+
+TEST(LabExtractKdc, NotApplicableInSecProf1) {
+  LabRun r("lab.extract_kdc", Profile::kSecProf1);
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  EXPECT_EQ(r.m->outcome, Outcome::kNotApplicable);
+}
+
 }  // namespace
 }  // namespace secprof::lab

@@ -11,6 +11,7 @@ std::unique_ptr<Scenario> MakeVoucherReplayed();
 std::unique_ptr<Scenario> MakeClone();
 std::unique_ptr<Scenario> MakeRevoked();
 std::unique_ptr<Scenario> MakeExtract();
+std::unique_ptr<Scenario> MakeExtractKdc();
 std::unique_ptr<Scenario> MakePrivilegeOwnerOps();
 std::unique_ptr<Scenario> MakePrivilegeOtherKeys();
 std::unique_ptr<Scenario> MakePrivilegeEvicted();
@@ -24,6 +25,7 @@ void AddIdentityScenarios(Scenarios& out) {
   out.push_back(MakeClone());
   out.push_back(MakeRevoked());
   out.push_back(MakeExtract());
+  out.push_back(MakeExtractKdc());
   out.push_back(MakePrivilegeOwnerOps());
   out.push_back(MakePrivilegeOtherKeys());
   out.push_back(MakePrivilegeEvicted());
