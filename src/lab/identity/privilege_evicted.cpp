@@ -67,6 +67,12 @@ class PrivilegeEvicted final : public Scenario {
       return Fail(ErrorCode::kInternal, "lab: A's pair key before eviction: " + BodyText(pr));
     SECPROF_ASSIGN_OR_RETURN(domain::PairKeyResponse pk, domain::DecodePairKeyResponse(pr.payload));
 
+    // The legitimate path first: the ticket opens B while A is in service.
+    const Attempt before_retire = PeerRead(pu, pd, pk, ctx.timeout, "");
+    if (!before_retire.obtained)
+      return Fail(
+          ErrorCode::kInternal,
+          "lab: the ticket does not open B even before the eviction: " + before_retire.answer);
     SECPROF_TRY(d->owner()->Retire(a, registry::State::kEvicted, "lab: evicted"));
     const auto before = d->refusals();
     std::vector<Attempt> at;

@@ -59,6 +59,12 @@ class Revoked final : public Scenario {
     SECPROF_ASSIGN_OR_RETURN(FileLoot loot, ReadDeviceFiles(copy));
     SECPROF_ASSIGN_OR_RETURN(domain::PairKeyResponse pk, d->thing(0).RequestPairKey(b));
 
+    // The legitimate path first: the ticket opens B while A is in service.
+    const Attempt before_retire = PeerRead(pu, pd, pk, ctx.timeout, "");
+    if (!before_retire.obtained)
+      return Fail(ErrorCode::kInternal,
+                  "lab: the ticket does not open B even before the decommissioning: " +
+                      before_retire.answer);
     SECPROF_TRY(d->thing(0).Decommission());
     const auto before = d->refusals();
     std::vector<Attempt> at;
