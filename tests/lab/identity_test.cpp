@@ -71,6 +71,15 @@ TEST(LabClone, SecProf3CopyWithoutTheTokenDoesNotRun) {
   EXPECT_EQ(r.m->control, "keystore.pkcs11_nonextractable");
 }
 
+// Without a token (the file-keys override) the copy of a SecProf_3 thing runs, with its LDevID and
+// key: the clone guard stops it as in SecProf_2.
+TEST(LabClone, SecProf3WithFileKeysTheCopyMeetsTheCloneGuard) {
+  LabRun r("lab.clone", Profile::kSecProf3);
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  EXPECT_EQ(r.m->outcome, Outcome::kBlocked) << r.m->reason << "\n" << r.Evidence();
+  EXPECT_EQ(r.m->control, "kdc.registry_unique_identity");
+}
+
 // ---- lab.extract (T6) -----------------------------------------------------------------------
 
 TEST(LabExtract, SecProf2FilesGiveThePskAndItOpensASessionAsTheThing) {
