@@ -43,6 +43,14 @@ struct LabRun {
   }
 };
 
+// ---- lab.substitute (T2) -------------------------------------------------------------------
+
+TEST(LabSubstitute, NegativeControlTheAdmittedDeviceJoins) {
+  LabRun r("lab.substitute", Profile::kSecProf2, false, /*defence_off=*/true);
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  EXPECT_EQ(r.m->outcome, Outcome::kSucceeded) << r.m->reason << "\n" << r.Evidence();
+}
+
 // ---- lab.clone (T1) -------------------------------------------------------------------------
 
 TEST(LabClone, SecProf1CopyIsServedAsTheThingUndetected) {

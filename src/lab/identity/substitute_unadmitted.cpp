@@ -4,6 +4,8 @@
 // Attacker: holds a genuine, manufacturer-issued device (valid IDevID) that the owner did not buy
 // for this domain, and puts it on the network during installation.
 // Success: the KDC commissions it (the join returns operational credentials).
+// Negative control: the owner admitted that device after all (it trusts the attacker's device:
+// a setup code allowed, a voucher imported), and the same join succeeds.
 #include "groups.h"
 #include "secprof/lab/live_domain.h"
 
@@ -23,7 +25,7 @@ class SubstituteUnadmitted final : public Scenario {
         "the KDC commissions the device (its join returns operational credentials)",
         {"M.arch.local_kdc", "M.boot.voucher"},
         {"kdc.admission"},
-        false};
+        true};
     return i;
   }
 
@@ -42,6 +44,7 @@ class SubstituteUnadmitted final : public Scenario {
     o.tokens = ctx.tokens;
     o.timeout = ctx.timeout;
     SECPROF_ASSIGN_OR_RETURN(auto d, LiveDomain::Start(o));
+    if (ctx.defence_off) SECPROF_TRY(d->Admit(1));  // the negative control
     const auto before = d->refusals();
     thing::Agent& spare = d->thing(1);
     auto joined = d->InstallAndJoin(1, d->kdc_udp_port(), d->kdc_dtls_port());
