@@ -4,6 +4,8 @@
 #include <dlfcn.h>
 #include <p11-kit/pkcs11.h>
 
+#include <cstdio>
+
 #include <nlohmann/json.hpp>
 
 #include "secprof/cbor/cbor.h"
@@ -106,8 +108,11 @@ std::string Ckr(CK_RV rv) {
       return "CKR_KEY_NOT_WRAPPABLE";
     case CKR_ATTRIBUTE_READ_ONLY:
       return "CKR_ATTRIBUTE_READ_ONLY";
-    default:
-      return "CKR 0x" + std::to_string(rv);
+    default: {
+      char hex[24];
+      std::snprintf(hex, sizeof hex, "CKR 0x%lx", static_cast<unsigned long>(rv));
+      return hex;
+    }
   }
 }
 
@@ -194,7 +199,7 @@ TokenProbe ProbeToken(const keystore::Pkcs11KeyStoreOptions& token,
   CK_OBJECT_CLASS sk = CKO_SECRET_KEY;
   CK_KEY_TYPE aes = CKK_AES;
   CK_ULONG len = 32;
-  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;  // `no`: the wrapping key is a session object
   CK_ATTRIBUTE wt[] = {{CKA_CLASS, &sk, sizeof sk},       {CKA_KEY_TYPE, &aes, sizeof aes},
                        {CKA_VALUE_LEN, &len, sizeof len}, {CKA_WRAP, &yes, sizeof yes},
                        {CKA_TOKEN, &no, sizeof no},       {CKA_EXTRACTABLE, &yes, sizeof yes}};
@@ -231,7 +236,6 @@ TokenProbe ProbeToken(const keystore::Pkcs11KeyStoreOptions& token,
   }
   if (have_wrapping) rs.f()->C_DestroyObject(rs.s(), wrapping);
   if (p.lines.empty()) p.problem = "no secret or private key with the labels asked for";
-  (void)no;
   return p;
 }
 
