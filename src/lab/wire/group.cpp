@@ -3,8 +3,12 @@
 
 namespace secprof::lab::internal {
 
+std::unique_ptr<Scenario> MakeEavesdropJoin();
+std::unique_ptr<Scenario> MakeEavesdrop();
+
 void AddWireScenarios(Scenarios& out) {
-  (void)out;  // scenarios are added here, one line each
+  out.push_back(MakeEavesdropJoin());
+  out.push_back(MakeEavesdrop());
 }
 
 }  // namespace secprof::lab::internal

@@ -1,0 +1,108 @@
+// The wire/ scenarios (T3, T4, T8) against live domains: each blocked where a profile claims the
+// mitigation, and succeeding where the draft accepts the risk or with the defence off (the
+// negative control). SecProf_2 and one token profile per scenario at most (test wall time).
+#include <gtest/gtest.h>
+
+#include "secprof/lab/live_domain.h"
+#include "secprof/lab/scenario.h"
+#include "testutil.h"
+
+namespace secprof::lab {
+namespace {
+
+// Runs `id` for `p` in a fresh directory (with a SoftHSM2 pool for SecProf_3/4).
+struct Attack {
+  secprof::testing::TempDir dir;
+  std::optional<TokenPool> pool;
+  Result<Measurement> m = Fail(ErrorCode::kInternal, "not run");
+  bool skipped = false;
+
+  Attack(const char* id, domain::Profile p, bool defence_off = false) {
+    const Scenario* s = FindScenario(id);
+    EXPECT_NE(s, nullptr) << id;
+    if (!s) return;
+    RunContext ctx;
+    ctx.profile = p;
+    ctx.dir = dir.path() / "run";
+    ctx.defence_off = defence_off;
+    if (domain::PolicyFor(p).tamper_resistant) {
+      pool = TokenPool::Prepare(dir.path());
+      if (!pool->ok()) {
+        skipped = true;
+        return;
+      }
+      ctx.tokens = &*pool;
+    }
+    m = s->Run(ctx);
+  }
+  std::string Evidence() const {
+    std::string out;
+    if (!m) return m.error().message();
+    out = m->reason + "\n";
+    for (const auto& e : m->evidence) out += e.kind + ": " + e.summary + "\n" + e.data + "\n";
+    return out;
+  }
+};
+
+#define EXPECT_OUTCOME(run, want)                                  \
+  do {                                                             \
+    if ((run).skipped) GTEST_SKIP() << "no SoftHSM2";              \
+    ASSERT_TRUE((run).m.has_value()) << (run).m.error().message(); \
+    EXPECT_EQ((run).m->outcome, (want)) << (run).Evidence();       \
+  } while (0)
+
+bool HasEvidence(const Measurement& m, const std::string& kind, const std::string& needle) {
+  for (const auto& e : m.evidence)
+    if (e.kind == kind &&
+        (e.summary.find(needle) != std::string::npos || e.data.find(needle) != std::string::npos))
+      return true;
+  return false;
+}
+
+// ---- lab.eavesdrop_join ----
+
+TEST(LabEavesdropJoin, SecProf1ImprintGivesTheDomainKeyAsTheDraftAccepts) {
+  Attack r("lab.eavesdrop_join", domain::Profile::kSecProf1);
+  EXPECT_OUTCOME(r, Outcome::kSucceeded);
+  EXPECT_TRUE(HasEvidence(*r.m, "recovered", "domain key")) << r.Evidence();
+  EXPECT_TRUE(HasEvidence(*r.m, "log", "2.04")) << r.Evidence();  // the forged frame accepted
+}
+
+TEST(LabEavesdropJoin, SecProf2SealedPskIsNotRecoveredFromTheJoin) {
+  Attack r("lab.eavesdrop_join", domain::Profile::kSecProf2);
+  EXPECT_OUTCOME(r, Outcome::kBlocked);
+  EXPECT_EQ(r.m->control, "kdc.key_transport");
+  EXPECT_TRUE(HasEvidence(*r.m, "log", "PSK sealed")) << r.Evidence();
+}
+
+TEST(LabEavesdropJoin, SecProf2WithTheSetupCodeKnownThePskOpensAKdcSession) {
+  Attack r("lab.eavesdrop_join", domain::Profile::kSecProf2, /*defence_off=*/true);
+  EXPECT_OUTCOME(r, Outcome::kSucceeded);
+  EXPECT_TRUE(HasEvidence(*r.m, "recovered", "PSK of")) << r.Evidence();
+  EXPECT_TRUE(HasEvidence(*r.m, "log", "2.05")) << r.Evidence();
+}
+
+TEST(LabEavesdropJoin, SecProf3IdevidJoinShowsNoKey) {
+  Attack r("lab.eavesdrop_join", domain::Profile::kSecProf3);
+  EXPECT_OUTCOME(r, Outcome::kBlocked);
+  EXPECT_EQ(r.m->control, "kdc.dtls_idevid");
+}
+
+// ---- lab.eavesdrop ----
+
+TEST(LabEavesdrop, SecProf1LinkFramesAreReadable) {
+  Attack r("lab.eavesdrop", domain::Profile::kSecProf1);
+  EXPECT_OUTCOME(r, Outcome::kSucceeded);
+  EXPECT_TRUE(HasEvidence(*r.m, "recovered", "2173")) << r.Evidence();
+}
+
+TEST(LabEavesdrop, SecProf2DtlsHidesTheReadingAndTheNegativeControlReadsIt) {
+  Attack r("lab.eavesdrop", domain::Profile::kSecProf2);
+  EXPECT_OUTCOME(r, Outcome::kBlocked);
+  EXPECT_EQ(r.m->control, "coap.dtls");
+  Attack off("lab.eavesdrop", domain::Profile::kSecProf2, /*defence_off=*/true);
+  EXPECT_OUTCOME(off, Outcome::kSucceeded);
+}
+
+}  // namespace
+}  // namespace secprof::lab
