@@ -3,6 +3,9 @@
 // negative control). SecProf_2 and one token profile per scenario at most (test wall time).
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <iostream>
+
 #include "secprof/lab/live_domain.h"
 #include "secprof/lab/scenario.h"
 #include "testutil.h"
@@ -26,7 +29,10 @@ struct Attack {
     ctx.dir = dir.path() / "run";
     ctx.defence_off = defence_off;
     if (domain::PolicyFor(p).tamper_resistant) {
-      pool = TokenPool::Prepare(dir.path());
+      // The PKCS#11 engine is loaded once per process and does not see tokens made after it was
+      // (libp11 enumerates the slots once): one token-profile test per process, as ctest runs
+      // them (gtest_discover_tests).
+      pool.emplace(TokenPool::Prepare(dir.path()));
       if (!pool->ok()) {
         skipped = true;
         return;
@@ -34,6 +40,7 @@ struct Attack {
       ctx.tokens = &*pool;
     }
     m = s->Run(ctx);
+    if (std::getenv("SECPROF_LAB_VERBOSE")) std::cerr << id << ": " << Evidence() << "\n";
   }
   std::string Evidence() const {
     std::string out;
@@ -102,6 +109,54 @@ TEST(LabEavesdrop, SecProf2DtlsHidesTheReadingAndTheNegativeControlReadsIt) {
   EXPECT_EQ(r.m->control, "coap.dtls");
   Attack off("lab.eavesdrop", domain::Profile::kSecProf2, /*defence_off=*/true);
   EXPECT_OUTCOME(off, Outcome::kSucceeded);
+}
+
+}  // namespace
+}  // namespace secprof::lab
+
+namespace secprof::lab {
+namespace {
+
+// ---- lab.mitm ----
+
+TEST(LabMitm, SecProf1LinkFrameMacRefusesTheAlteredReading) {
+  Attack r("lab.mitm", domain::Profile::kSecProf1);
+  EXPECT_OUTCOME(r, Outcome::kBlocked);
+  EXPECT_EQ(r.m->control, "thing.l2_security");
+  EXPECT_NE(r.m->reason.find("4.01"), std::string::npos) << r.Evidence();
+}
+
+TEST(LabMitm, NegativeControlUnprotectedCommandIsRewritten) {
+  Attack r("lab.mitm", domain::Profile::kSecProf1, /*defence_off=*/true);
+  EXPECT_OUTCOME(r, Outcome::kSucceeded);
+  EXPECT_TRUE(HasEvidence(*r.m, "log", "the LED is on")) << r.Evidence();
+}
+
+TEST(LabMitm, SecProf2DtlsDiscardsAlteredRecords) {
+  Attack r("lab.mitm", domain::Profile::kSecProf2);
+  EXPECT_OUTCOME(r, Outcome::kBlocked);
+  EXPECT_EQ(r.m->control, "coap.dtls");
+  EXPECT_TRUE(HasEvidence(*r.m, "log", "unaltered: accepted")) << r.Evidence();
+}
+
+// ---- lab.replay ----
+
+TEST(LabReplay, SecProf1CounterRefusesTheReplayedFrame) {
+  Attack r("lab.replay", domain::Profile::kSecProf1);
+  EXPECT_OUTCOME(r, Outcome::kBlocked);
+  EXPECT_EQ(r.m->control, "thing.l2_security");
+  EXPECT_NE(r.m->reason.find("replayed link frame"), std::string::npos) << r.Evidence();
+}
+
+TEST(LabReplay, NegativeControlUnprotectedCommandIsExecutedAgain) {
+  Attack r("lab.replay", domain::Profile::kSecProf1, /*defence_off=*/true);
+  EXPECT_OUTCOME(r, Outcome::kSucceeded);
+}
+
+TEST(LabReplay, SecProf3DtlsReplayWindowDropsTheRecord) {
+  Attack r("lab.replay", domain::Profile::kSecProf3);
+  EXPECT_OUTCOME(r, Outcome::kBlocked);
+  EXPECT_EQ(r.m->control, "coap.dtls");
 }
 
 }  // namespace
