@@ -161,3 +161,59 @@ TEST(LabReplay, SecProf3DtlsReplayWindowDropsTheRecord) {
 
 }  // namespace
 }  // namespace secprof::lab
+
+namespace secprof::lab {
+namespace {
+
+// ---- lab.rogue_kdc* ----
+
+TEST(LabRogueKdc, SecProf2RogueWithoutTheSetupCodeCannotSealThePsk) {
+  Attack r("lab.rogue_kdc", domain::Profile::kSecProf2);
+  EXPECT_OUTCOME(r, Outcome::kBlocked);
+  EXPECT_EQ(r.m->control, "kdc.key_transport");
+  EXPECT_TRUE(HasEvidence(*r.m, "refusal", "state installed")) << r.Evidence();
+  Attack off("lab.rogue_kdc", domain::Profile::kSecProf2, /*defence_off=*/true);
+  EXPECT_OUTCOME(off, Outcome::kSucceeded);
+}
+
+TEST(LabRogueKdc, SecProf3ForgedVoucherIsRefusedByTheThing) {
+  Attack r("lab.rogue_kdc", domain::Profile::kSecProf3);
+  EXPECT_OUTCOME(r, Outcome::kBlocked);
+  EXPECT_EQ(r.m->control, "thing.voucher_check");
+  EXPECT_TRUE(HasEvidence(*r.m, "log", "CSRs received 0")) << r.Evidence();
+}
+
+TEST(LabRogueKdc, SecProf4NegativeControlVendorSignedRogueVoucherIsAccepted) {
+  Attack r("lab.rogue_kdc", domain::Profile::kSecProf4, /*defence_off=*/true);
+  EXPECT_OUTCOME(r, Outcome::kSucceeded);
+  EXPECT_TRUE(HasEvidence(*r.m, "log", "CSRs received 1")) << r.Evidence();
+}
+
+TEST(LabRogueKdcOtherOwner, SecProf2OtherOwnersKdcCannotJoinTheThing) {
+  Attack r("lab.rogue_kdc_other_owner", domain::Profile::kSecProf2);
+  EXPECT_OUTCOME(r, Outcome::kBlocked);
+  EXPECT_NE(r.m->reason.find("[rogue KDC:"), std::string::npos) << r.Evidence();
+}
+
+TEST(LabRogueKdcOtherOwner, SecProf3CopiedVoucherPinsAnotherDomain) {
+  Attack r("lab.rogue_kdc_other_owner", domain::Profile::kSecProf3);
+  EXPECT_OUTCOME(r, Outcome::kBlocked);
+  EXPECT_EQ(r.m->control, "thing.voucher_check");
+}
+
+TEST(LabRogueKdcMember, SecProf3MemberLdevidLacksTheKdcRole) {
+  Attack r("lab.rogue_kdc_member", domain::Profile::kSecProf3);
+  EXPECT_OUTCOME(r, Outcome::kBlocked);
+  EXPECT_EQ(r.m->control, "thing.voucher_check");
+  EXPECT_NE(r.m->reason.find("KDC role"), std::string::npos) << r.Evidence();
+}
+
+TEST(LabRogueKdcMember, NotApplicableWithoutLdevids) {
+  Attack r("lab.rogue_kdc_member", domain::Profile::kSecProf2);
+  EXPECT_OUTCOME(r, Outcome::kNotApplicable);
+  Attack h("lab.rogue_kdc_member", domain::Profile::kSecProf1);
+  EXPECT_OUTCOME(h, Outcome::kNotApplicable);
+}
+
+}  // namespace
+}  // namespace secprof::lab
