@@ -217,3 +217,61 @@ TEST(LabRogueKdcMember, NotApplicableWithoutLdevids) {
 
 }  // namespace
 }  // namespace secprof::lab
+
+namespace secprof::lab {
+namespace {
+
+// ---- lab.track_identifiers ----
+
+TEST(LabTrackIdentifiers, SecProf2SerialCrossesInClear) {
+  Attack r("lab.track_identifiers", domain::Profile::kSecProf2);
+  EXPECT_OUTCOME(r, Outcome::kSucceeded);
+  EXPECT_TRUE(HasEvidence(*r.m, "recovered", "psk-identity:")) << r.Evidence();
+  EXPECT_TRUE(HasEvidence(*r.m, "recovered", "coap-serial:")) << r.Evidence();
+}
+
+TEST(LabTrackIdentifiers, SecProf4CertificatesCrossInClearInDtls12) {
+  Attack r("lab.track_identifiers", domain::Profile::kSecProf4);
+  EXPECT_OUTCOME(r, Outcome::kSucceeded);
+  EXPECT_TRUE(HasEvidence(*r.m, "recovered", "cert-serialNumber:")) << r.Evidence();
+}
+
+TEST(LabTrackIdentifiers, SecProf1LinkFramesNameTheirSender) {
+  Attack r("lab.track_identifiers", domain::Profile::kSecProf1);
+  EXPECT_OUTCOME(r, Outcome::kSucceeded);
+  EXPECT_TRUE(HasEvidence(*r.m, "recovered", "link-sender:")) << r.Evidence();
+}
+
+// ---- the CoAP attacks that survive DTLS (draft-ietf-core-attacks-on-coap) ----
+
+TEST(LabRequestDelay, SecProf2DelayedReadingIsExecutedAfterTheSenderGaveUp) {
+  Attack r("lab.request_delay", domain::Profile::kSecProf2);
+  EXPECT_OUTCOME(r, Outcome::kSucceeded);
+  EXPECT_TRUE(HasEvidence(*r.m, "timing", "had given up")) << r.Evidence();
+}
+
+TEST(LabRequestDelay, SecProf1DelayedLinkFrameIsAccepted) {
+  Attack r("lab.request_delay", domain::Profile::kSecProf1);
+  EXPECT_OUTCOME(r, Outcome::kSucceeded);
+}
+
+TEST(LabSelectiveBlock, SecProf2ReadingsAreDroppedBySizeWhileStateReportsPass) {
+  Attack r("lab.selective_block", domain::Profile::kSecProf2);
+  EXPECT_OUTCOME(r, Outcome::kSucceeded);
+}
+
+TEST(LabSelectiveBlock, SecProf1LinkFramesAreDroppedByPath) {
+  Attack r("lab.selective_block", domain::Profile::kSecProf1);
+  EXPECT_OUTCOME(r, Outcome::kSucceeded);
+}
+
+TEST(LabWireNotTestable, NameWhatIsMissing) {
+  for (const char* id : {"lab.curious_proxy", "lab.response_mismatch", "lab.blockwise_rearrange"}) {
+    Attack r(id, domain::Profile::kSecProf2);
+    EXPECT_OUTCOME(r, Outcome::kNotTestable);
+    EXPECT_NE(r.m->reason.find("not testable"), std::string::npos) << id;
+  }
+}
+
+}  // namespace
+}  // namespace secprof::lab

@@ -10,6 +10,12 @@ std::unique_ptr<Scenario> MakeReplay();
 std::unique_ptr<Scenario> MakeRogueKdc();
 std::unique_ptr<Scenario> MakeRogueKdcOtherOwner();
 std::unique_ptr<Scenario> MakeRogueKdcMember();
+std::unique_ptr<Scenario> MakeRequestDelay();
+std::unique_ptr<Scenario> MakeResponseMismatch();
+std::unique_ptr<Scenario> MakeSelectiveBlock();
+std::unique_ptr<Scenario> MakeBlockwiseRearrange();
+std::unique_ptr<Scenario> MakeTrackIdentifiers();
+std::unique_ptr<Scenario> MakeCuriousProxy();
 
 void AddWireScenarios(Scenarios& out) {
   out.push_back(MakeEavesdropJoin());
@@ -19,6 +25,12 @@ void AddWireScenarios(Scenarios& out) {
   out.push_back(MakeRogueKdc());
   out.push_back(MakeRogueKdcOtherOwner());
   out.push_back(MakeRogueKdcMember());
+  out.push_back(MakeRequestDelay());
+  out.push_back(MakeResponseMismatch());
+  out.push_back(MakeSelectiveBlock());
+  out.push_back(MakeBlockwiseRearrange());
+  out.push_back(MakeTrackIdentifiers());
+  out.push_back(MakeCuriousProxy());
 }
 
 }  // namespace secprof::lab::internal

@@ -95,13 +95,21 @@ Result<OnPath> StartHome(const RunContext& ctx, bool pair) {
   return p;
 }
 
-Result<coap::Response> SendLinkReading(OnPath& p, int64_t centi) {
+Result<Bytes> LinkReadingFrame(OnPath& p, int64_t centi) {
   thing::Agent& mother = p.domain->thing(0);
-  SECPROF_ASSIGN_OR_RETURN(
-      Bytes frame,
-      mother.SealLinkFrame(domain::Encode(domain::Reading{
-          mother.state().serial, centi, static_cast<int64_t>(mother.state().link_counter)})));
+  const auto n = static_cast<int64_t>(mother.state().link_counter + 1);
+  return mother.SealLinkFrame(domain::Encode(domain::Reading{mother.state().serial, centi, n}));
+}
+
+Result<coap::Response> SendLinkReading(OnPath& p, int64_t centi) {
+  SECPROF_ASSIGN_OR_RETURN(Bytes frame, LinkReadingFrame(p, centi));
   return p.mother->Post(domain::path::kLink, frame);
+}
+
+Result<std::unique_ptr<coap::Client>> MotherClient(OnPath& p, std::chrono::milliseconds timeout) {
+  coap::ClientConfig cc;
+  cc.timeout = timeout;
+  return coap::Client::Connect("127.0.0.1", p.relay->port(0), std::move(cc));
 }
 
 std::string KeyFingerprint(ByteView key) {

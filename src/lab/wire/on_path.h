@@ -47,6 +47,13 @@ Result<OnPath> StartHome(const RunContext& ctx, bool pair = true);
 // the CoAP response.
 Result<coap::Response> SendLinkReading(OnPath& p, int64_t centi_celsius);
 
+// Home: another client of the mother to thing 1 through the relay, with its own timeout (an
+// attack that expects a request to go unanswered should not wait for the scenario's timeout).
+Result<std::unique_ptr<coap::Client>> MotherClient(OnPath& p, std::chrono::milliseconds timeout);
+
+// Home: a link frame of the mother carrying a reading (the frame's counter is persisted).
+Result<Bytes> LinkReadingFrame(OnPath& p, int64_t centi_celsius);
+
 // The SHA-256 of `key`, first 8 bytes in hex: how evidence names a recovered key.
 std::string KeyFingerprint(ByteView key);
 

@@ -1,0 +1,82 @@
+// The wire/ scenarios that the lab cannot mount yet, each with the reason (scenario.h: an attack
+// that could not be mounted is kNotTestable with the missing piece in `reason`):
+//   lab.curious_proxy       T8/T3 at a translation point: the HTTP-CoAP proxy (issue 14) does not
+//                           exist, so there is no translation point to be curious at.
+//   lab.response_mismatch   draft-ietf-core-attacks-on-coap §2.4 (response delay and mismatch):
+//                           the attack needs a client that reuses a token while an older exchange
+//                           can still be answered; not mounted against the domain's client.
+//   lab.blockwise_rearrange draft-ietf-core-attacks-on-coap §2.5 (fragment rearrangement) on the
+//                           firmware's Block2 transfer: needs a firmware campaign fetched through
+//                           the relay, which the lab does not set up yet.
+#include "groups.h"
+#include "on_path.h"
+
+namespace secprof::lab::internal {
+namespace {
+
+class NotYet final : public Scenario {
+ public:
+  NotYet(ScenarioInfo i, std::string reason) : info_(std::move(i)), reason_(std::move(reason)) {}
+  const ScenarioInfo& info() const override { return info_; }
+  Result<Measurement> Run(const RunContext&) const override { return wire::NotTestable(reason_); }
+
+ private:
+  ScenarioInfo info_;
+  std::string reason_;
+};
+
+}  // namespace
+
+std::unique_ptr<Scenario> MakeCuriousProxy() {
+  return std::make_unique<NotYet>(
+      ScenarioInfo{"lab.curious_proxy",
+                   "T8",
+                   "operation",
+                   "application",
+                   "runs (or has compromised) the HTTP-CoAP translation point and reads what it "
+                   "translates",
+                   "reads readings, commands or identifiers that end-to-end protection (OSCORE) "
+                   "should hide from the proxy",
+                   {"M.app.translation_privacy", "M.app.oscore", "M.net.proxy_verification"},
+                   {"proxy.minimize", "coap.oscore", "proxy.verify_forwarded"},
+                   false},
+      "not testable: the HTTP-CoAP proxy and OSCORE (issue 14) do not exist yet");
+}
+
+std::unique_ptr<Scenario> MakeResponseMismatch() {
+  return std::make_unique<NotYet>(
+      ScenarioInfo{"lab.response_mismatch",
+                   "T4",
+                   "operation",
+                   "application",
+                   "sits on the path, delays a response and delivers it to a later request of the "
+                   "same client",
+                   "the client takes the stale response as the answer to its later request",
+                   {"M.app.dtls"},
+                   {"coap.dtls"},
+                   false},
+      "not testable yet: the attack (draft-ietf-core-attacks-on-coap, response delay and "
+      "mismatch) needs the client to reuse a token while an older exchange can still be answered; "
+      "the lab has no way yet to make the domain's client (libcoap 4.3.1) do so, and did not "
+      "measure whether it ever does");
+}
+
+std::unique_ptr<Scenario> MakeBlockwiseRearrange() {
+  return std::make_unique<NotYet>(
+      ScenarioInfo{"lab.blockwise_rearrange",
+                   "T4",
+                   "maintenance",
+                   "application",
+                   "sits on the path of a firmware download and reorders or replaces its Block2 "
+                   "fragments",
+                   "the thing installs an image assembled from rearranged fragments",
+                   {"M.app.signed_fw_update", "M.app.dtls"},
+                   {"thing.fw_verify_signature", "coap.dtls"},
+                   false},
+      "not testable yet: needs a firmware campaign fetched through the lab's relay, which the "
+      "wire group does not set up yet (the image digest and signature check of update::SlotStore "
+      "is what should refuse it; tests/thing/update_test.cpp covers tampered images without a "
+      "relay)");
+}
+
+}  // namespace secprof::lab::internal

@@ -1,0 +1,146 @@
+// lab.selective_block: an on-path attacker suppresses one kind of message and lets the others
+// through, recognizing it despite encryption (T4 in operation; draft-ietf-core-attacks-on-coap
+// §2.2 "the selective blocking attack": encryption hides content, not size and timing).
+//
+// Attacker: learns the size of the DTLS record of a reading from one it sees, then drops every
+//   record of that size towards the server and forwards everything else (SecProf_1: the link
+//   frames, recognized by their plain CoAP path).
+// Success: the thing's readings no longer reach the server while its other messages (a state
+//   report; SecProf_1 an actuator command) still do, so neither end sees a dead link.
+// Expected: succeeded in every profile (no padding hides the size; RFC 8446's record padding has
+//   no DTLS 1.2 equivalent).
+#include "coap_message.h"
+#include "groups.h"
+#include "observer.h"
+#include "on_path.h"
+#include "secprof/domain/protocol.h"
+
+namespace secprof::lab::internal {
+namespace {
+
+using namespace wire;
+
+std::chrono::milliseconds Short(const RunContext& ctx) {
+  return std::max(ctx.timeout / 2, std::chrono::milliseconds(800));
+}
+
+Result<Measurement> Home(const RunContext& ctx) {
+  SECPROF_ASSIGN_OR_RETURN(OnPath p, StartHome(ctx));
+  SECPROF_ASSIGN_OR_RETURN(auto client, MotherClient(p, Short(ctx)));
+  auto dropped = std::make_shared<std::atomic<int>>(0);
+  p.relay->SetPolicy([dropped](const Datagram& d, Bytes&) {
+    auto m = ParseCoap(d.bytes);
+    if (d.dir == Direction::kToServer && m && m->path() == domain::path::kLink) {
+      ++*dropped;
+      return Decision{Decision::Action::kDrop};
+    }
+    return Decision{};
+  });
+  SECPROF_ASSIGN_OR_RETURN(Bytes frame, LinkReadingFrame(p, 2150));
+  auto reading = client->Post(domain::path::kLink, frame);
+  // A new client: a coap::Client whose request timed out may have closed its session.
+  SECPROF_ASSIGN_OR_RETURN(auto second, MotherClient(p, Short(ctx)));
+  auto command = second->Put(domain::path::kActuator, domain::Encode(domain::ActuatorCommand{true}),
+                             coap::content_format::kCbor);
+  const bool led = p.served->server->led();
+  Measurement m;
+  auto cap = p.relay->Capture();
+  m.evidence.push_back(
+      {"datagrams", std::to_string(cap.size()) + " datagrams", Summarize(cap, 40)});
+  m.evidence.push_back(
+      {"log",
+       std::to_string(dropped->load()) + " link frames dropped; the reading: " +
+           (reading ? coap::CodeString(reading->code) : reading.error().message()) +
+           "; the command: " +
+           (command ? coap::CodeString(command->code) : command.error().message()) +
+           ", the LED is " + (led ? "on" : "off"),
+       ""});
+  if (!reading && command && led) {
+    m.outcome = Outcome::kSucceeded;
+    m.reason =
+        "the attacker dropped the link frames (readings) and let the actuator command "
+        "through: plain CoAP names its resource in clear";
+    return m;
+  }
+  m.outcome = Outcome::kBlocked;
+  m.control = "thing.l2_security";
+  m.reason = "the selection failed";
+  return m;
+}
+
+Result<Measurement> Managed(const RunContext& ctx) {
+  SECPROF_ASSIGN_OR_RETURN(OnPath p, StartManaged(ctx, 1, Short(ctx)));
+  kdc::Kdc& k = *p.domain->kdc();
+  thing::Agent& t = p.domain->thing(0);
+  // Learn: the size of one reading's record.
+  const size_t from = p.relay->size();
+  SECPROF_TRY(t.SendReading(2150));
+  auto rec = AppDataIndices(p.relay->Capture(), Direction::kToServer, from);
+  if (rec.empty()) return Fail(ErrorCode::kInternal, "lab: the reading did not cross the relay");
+  const size_t size = p.relay->Capture().at(rec.front()).bytes.size();
+  auto dropped = std::make_shared<std::atomic<int>>(0);
+  p.relay->SetPolicy([dropped, size](const Datagram& d, Bytes&) {
+    if (d.dir == Direction::kToServer && LooksLikeDtls(d.bytes) && d.bytes[0] == 23 &&
+        d.bytes.size() == size) {
+      ++*dropped;
+      return Decision{Decision::Action::kDrop};
+    }
+    return Decision{};
+  });
+  const auto before = k.stats().requests;
+  auto reading = t.SendReading(2151);
+  const auto mid = k.stats().requests;
+  auto report = t.EnterMaintenance();
+  const auto after = k.stats().requests;
+  Measurement m;
+  auto cap = p.relay->Capture();
+  m.evidence.push_back(
+      {"datagrams", std::to_string(cap.size()) + " datagrams", Summarize(cap, 40)});
+  m.evidence.push_back(
+      {"log",
+       "dropped " + std::to_string(dropped->load()) + " DTLS records of " + std::to_string(size) +
+           " B (a reading's size); the reading: " +
+           (reading ? "answered" : reading.error().message()) +
+           "; the state report: " + (report ? "answered" : report.error().message()),
+       "KDC requests " + std::to_string(before) + " -> " + std::to_string(mid) + " (reading) -> " +
+           std::to_string(after) + " (state report)"});
+  if (!reading && mid == before && report && after > mid) {
+    m.outcome = Outcome::kSucceeded;
+    m.reason = "readings were recognized by the size of their DTLS records (" +
+               std::to_string(size) +
+               " B) and dropped while the state report went through: DTLS hides content, not size";
+    return m;
+  }
+  m.outcome = Outcome::kBlocked;
+  m.control = "coap.dtls";
+  m.reason = "the attacker could not block readings selectively";
+  return m;
+}
+
+class SelectiveBlock final : public Scenario {
+ public:
+  const ScenarioInfo& info() const override {
+    static const ScenarioInfo i{
+        "lab.selective_block",
+        "T4",
+        "operation",
+        "transport",
+        "sits on the path and drops one kind of message, recognized by size or path, forwarding "
+        "the rest",
+        "the chosen messages stop reaching the server while the others still do",
+        {"M.app.dtls", "M.net.l2_network_key"},
+        {"coap.dtls", "thing.l2_security"},
+        false};
+    return i;
+  }
+  Result<Measurement> Run(const RunContext& ctx) const override {
+    if (ctx.profile == domain::Profile::kSecProf1) return Home(ctx);
+    return Managed(ctx);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Scenario> MakeSelectiveBlock() { return std::make_unique<SelectiveBlock>(); }
+
+}  // namespace secprof::lab::internal
