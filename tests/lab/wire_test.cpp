@@ -275,3 +275,28 @@ TEST(LabWireNotTestable, NameWhatIsMissing) {
 
 }  // namespace
 }  // namespace secprof::lab
+
+namespace secprof::lab {
+namespace {
+
+// Not run by CI: one (scenario, profile, defence) cell from the environment, for measuring the
+// matrix by hand (LAB_ID=lab.mitm LAB_PROFILE=SecProf_3 LAB_OFF=1 lab_wire_test
+// --gtest_also_run_disabled_tests --gtest_filter=*DISABLED_OneCell).
+TEST(LabWireMatrix, DISABLED_OneCell) {
+  const char* id = std::getenv("LAB_ID");
+  const char* profile = std::getenv("LAB_PROFILE");
+  if (!id || !profile) GTEST_SKIP() << "LAB_ID and LAB_PROFILE not set";
+  auto p = domain::ParseProfile(profile);
+  ASSERT_TRUE(p) << profile;
+  const auto t0 = std::chrono::steady_clock::now();
+  Attack r(id, *p, std::getenv("LAB_OFF") != nullptr);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (r.skipped) GTEST_SKIP();
+  ASSERT_TRUE(r.m.has_value()) << r.m.error().message();
+  std::cout << "CELL " << id << " " << profile << (std::getenv("LAB_OFF") ? " off " : " on ")
+            << OutcomeName(r.m->outcome) << " " << s << " s | " << r.m->control << " | "
+            << r.m->reason << "\n";
+}
+
+}  // namespace
+}  // namespace secprof::lab
