@@ -55,8 +55,7 @@ Measurement Verdict(const Relay& r, const std::string& serial) {
         {"recovered", std::to_string(o.plaintext.size()) + " plaintext messages read", lines});
     return m;
   }
-  std::string suites;
-  for (const auto& s : o.cipher_suites) suites += (suites.empty() ? "" : ", ") + s;
+  const std::string suites = Suites(o.cipher_suites);
   m.outcome = Outcome::kBlocked;
   m.control = "coap.dtls";
   m.reason = "the reading crossed as DTLS application data (" + suites +

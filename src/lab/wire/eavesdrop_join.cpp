@@ -25,18 +25,12 @@ namespace {
 
 using namespace wire;
 
-Evidence Capture(const Relay& r, const std::string& what) {
-  auto c = r.Capture();
-  return {"datagrams", std::to_string(c.size()) + " datagrams of " + what + " captured",
-          Summarize(c)};
-}
-
 // SecProf_1: the observer reads the imprint and forges a link frame with the key it found.
 Result<Measurement> Home(const RunContext& ctx) {
   Measurement m;
   SECPROF_ASSIGN_OR_RETURN(OnPath p, StartHome(ctx));
   Observation o = Observe(p.relay->Capture());
-  m.evidence.push_back(Capture(*p.relay, "the pairing"));
+  m.evidence.push_back(CaptureEvidence(*p.relay, "the pairing"));
   if (o.keys.empty()) {
     m.outcome = Outcome::kBlocked;
     m.control = "thing.pairing_window";
@@ -80,7 +74,7 @@ Result<Measurement> SetupCode(const RunContext& ctx, bool code_known) {
   const auto& made = d.manifest().things.at(0);
   if (code_known) oo.setup_codes[made.serial] = made.setup_code;
   Observation o = Observe(p.relay->Capture(), oo);
-  m.evidence.push_back(Capture(*p.relay, "the setup-code join and first session"));
+  m.evidence.push_back(CaptureEvidence(*p.relay, "the setup-code join and first session"));
   for (const auto& s : o.sealed) m.evidence.push_back({"log", s, ""});
   if (o.keys.empty()) {
     if (o.sealed.empty())
@@ -126,11 +120,10 @@ Result<Measurement> Authenticated(const RunContext& ctx) {
   Measurement m;
   SECPROF_ASSIGN_OR_RETURN(OnPath p, StartManaged(ctx));
   Observation o = Observe(p.relay->Capture());
-  m.evidence.push_back(Capture(*p.relay, "the IDevID join"));
+  m.evidence.push_back(CaptureEvidence(*p.relay, "the IDevID join"));
   if (o.dtls_handshakes == 0 || o.dtls_encrypted == 0)
     return Fail(ErrorCode::kInternal, "lab: the join did not cross the relay");
-  std::string suites;
-  for (const auto& s : o.cipher_suites) suites += (suites.empty() ? "" : ", ") + s;
+  const std::string suites = Suites(o.cipher_suites);
   if (!o.keys.empty() || !o.plaintext.empty()) {
     m.outcome = Outcome::kSucceeded;
     m.reason = "key or plaintext in clear during the DTLS join";

@@ -25,11 +25,6 @@ using namespace wire;
 
 constexpr int64_t kForged = 9999;
 
-Evidence Datagrams(const Relay& r) {
-  auto c = r.Capture();
-  return {"datagrams", std::to_string(c.size()) + " datagrams", Summarize(c, 40)};
-}
-
 Result<Measurement> LinkFrame(const RunContext& ctx) {
   Measurement m;
   SECPROF_ASSIGN_OR_RETURN(OnPath p, StartHome(ctx));
@@ -39,7 +34,7 @@ Result<Measurement> LinkFrame(const RunContext& ctx) {
     return Decision{};
   });
   SECPROF_ASSIGN_OR_RETURN(coap::Response r, SendLinkReading(p, 2150));
-  m.evidence.push_back(Datagrams(*p.relay));
+  m.evidence.push_back(CaptureEvidence(*p.relay));
   m.evidence.push_back({"log", "the altered link frame was answered " + coap::CodeString(r.code),
                         coap::AsText(r.payload)});
   if (r.code == coap::kChanged) {
@@ -67,7 +62,7 @@ Result<Measurement> Command(const RunContext& ctx) {
   });
   SECPROF_ASSIGN_OR_RETURN(coap::Response r, SendCommand(p, false));
   const bool led = p.served->server->led();
-  m.evidence.push_back(Datagrams(*p.relay));
+  m.evidence.push_back(CaptureEvidence(*p.relay));
   m.evidence.push_back({"log",
                         std::string("command \"off\" sent, answered ") + coap::CodeString(r.code) +
                             "; the LED is " + (led ? "on" : "off"),
@@ -83,8 +78,7 @@ Result<Measurement> Command(const RunContext& ctx) {
 Result<Measurement> Dtls(const RunContext& ctx) {
   Measurement m;
   // A short request timeout: the altered request is expected to go unanswered.
-  SECPROF_ASSIGN_OR_RETURN(
-      OnPath p, StartManaged(ctx, 1, std::max(ctx.timeout / 2, std::chrono::milliseconds(800))));
+  SECPROF_ASSIGN_OR_RETURN(OnPath p, StartManaged(ctx, 1, ShortTimeout(ctx)));
   kdc::Kdc& k = *p.domain->kdc();
   thing::Agent& t = p.domain->thing(0);
   auto flipped = std::make_shared<std::atomic<int>>(0);
@@ -105,7 +99,7 @@ Result<Measurement> Dtls(const RunContext& ctx) {
   // The legitimate path, unaltered, through the same relay.
   auto genuine = t.SendReading(2150);
   const auto last = k.stats();
-  m.evidence.push_back(Datagrams(*p.relay));
+  m.evidence.push_back(CaptureEvidence(*p.relay));
   m.evidence.push_back(
       {"log",
        std::to_string(flipped->load()) + " DTLS records altered; the thing's request: " +

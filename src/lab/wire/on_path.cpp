@@ -128,6 +128,24 @@ std::vector<size_t> AppDataIndices(const std::vector<Datagram>& capture, Directi
   return out;
 }
 
+std::chrono::milliseconds ShortTimeout(const RunContext& ctx) {
+  return std::max(ctx.timeout / 2, std::chrono::milliseconds(800));
+}
+
+Evidence CaptureEvidence(const Relay& r, const std::string& what, size_t max) {
+  auto c = r.Capture();
+  return {
+      "datagrams",
+      std::to_string(c.size()) + " datagrams" + (what.empty() ? "" : " of " + what) + " captured",
+      Summarize(c, max)};
+}
+
+std::string Suites(const std::set<std::string>& suites) {
+  std::string out;
+  for (const auto& s : suites) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
 Measurement NotApplicable(std::string reason) {
   Measurement m;
   m.outcome = Outcome::kNotApplicable;

@@ -12,6 +12,8 @@
 #pragma once
 
 #include <memory>
+#include <set>
+#include <string>
 
 #include "relay.h"
 #include "secprof/coap/coap.h"
@@ -61,6 +63,16 @@ std::string KeyFingerprint(ByteView key);
 // capture index `from` on.
 std::vector<size_t> AppDataIndices(const std::vector<Datagram>& capture, Direction dir,
                                    size_t from = 0);
+
+// A request timeout for attacks that expect a request to go unanswered: half the scenario's, at
+// least 800 ms (a token handshake under load fits in it).
+std::chrono::milliseconds ShortTimeout(const RunContext& ctx);
+
+// Evidence: the relay's capture, one line per datagram (at most `max`).
+Evidence CaptureEvidence(const Relay& r, const std::string& what = "", size_t max = 40);
+
+// The cipher suites the observer saw, comma-separated.
+std::string Suites(const std::set<std::string>& suites);
 
 // Measurement helpers.
 Measurement NotApplicable(std::string reason);

@@ -24,11 +24,6 @@ namespace {
 
 using namespace wire;
 
-Evidence Datagrams(const Relay& r) {
-  auto c = r.Capture();
-  return {"datagrams", std::to_string(c.size()) + " datagrams", Summarize(c, 40)};
-}
-
 // Replays the recorded request at `index` in a fresh CoAP message; returns the answer.
 Result<CoapMessage> ReplayFresh(const RunContext& ctx, Relay& r, size_t index) {
   auto cap = r.Capture();
@@ -52,7 +47,7 @@ Result<Measurement> LinkFrame(const RunContext& ctx) {
   if (!idx) return Fail(ErrorCode::kInternal, "lab: the link frame did not cross the relay");
   SECPROF_ASSIGN_OR_RETURN(CoapMessage answer, ReplayFresh(ctx, *p.relay, *idx));
   const std::string diag(answer.payload.begin(), answer.payload.end());
-  m.evidence.push_back(Datagrams(*p.relay));
+  m.evidence.push_back(CaptureEvidence(*p.relay));
   m.evidence.push_back(
       {"log", "the recorded link frame, replayed, was answered " + answer.code_string(), diag});
   if (answer.code == coap::kChanged) {
@@ -78,7 +73,7 @@ Result<Measurement> Command(const RunContext& ctx) {
   if (!idx) return Fail(ErrorCode::kInternal, "lab: the command did not cross the relay");
   SECPROF_ASSIGN_OR_RETURN(CoapMessage answer, ReplayFresh(ctx, *p.relay, *idx));
   const bool led = p.served->server->led();
-  m.evidence.push_back(Datagrams(*p.relay));
+  m.evidence.push_back(CaptureEvidence(*p.relay));
   m.evidence.push_back({"log",
                         "the recorded \"on\" command, replayed after \"off\", was answered " +
                             answer.code_string() + "; the LED is " + (led ? "on" : "off"),
@@ -115,7 +110,7 @@ Result<Measurement> Dtls(const RunContext& ctx) {
   const auto after = k.stats();
   const auto answers = AppDataIndices(p.relay->Capture(), Direction::kToClient, injected_at);
   const uint64_t acted = (after.requests - before.requests) + (Refusals(after) - Refusals(before));
-  m.evidence.push_back(Datagrams(*p.relay));
+  m.evidence.push_back(CaptureEvidence(*p.relay));
   m.evidence.push_back({"log",
                         "datagram #" + std::to_string(recorded.front()) +
                             " (the reading's DTLS record) injected again",

@@ -21,10 +21,6 @@ namespace {
 
 using namespace wire;
 
-std::chrono::milliseconds Short(const RunContext& ctx) {
-  return std::max(ctx.timeout / 2, std::chrono::milliseconds(800));
-}
-
 // Holds everything towards the server while `on`.
 Policy HoldWhile(std::shared_ptr<std::atomic<bool>> on) {
   return [on](const Datagram& d, Bytes&) {
@@ -52,7 +48,7 @@ Result<std::chrono::microseconds> ReleaseFirst(const RunContext& ctx, Relay& r) 
 
 Result<Measurement> Home(const RunContext& ctx) {
   SECPROF_ASSIGN_OR_RETURN(OnPath p, StartHome(ctx));
-  SECPROF_ASSIGN_OR_RETURN(auto client, MotherClient(p, Short(ctx)));
+  SECPROF_ASSIGN_OR_RETURN(auto client, MotherClient(p, ShortTimeout(ctx)));
   auto on = std::make_shared<std::atomic<bool>>(true);
   p.relay->SetPolicy(HoldWhile(on));
   SECPROF_ASSIGN_OR_RETURN(Bytes frame, LinkReadingFrame(p, 2150));
@@ -65,8 +61,7 @@ Result<Measurement> Home(const RunContext& ctx) {
   for (size_t i = from; i < cap.size(); ++i)
     if (cap[i].dir == Direction::kToClient)
       if (auto msg = ParseCoap(cap[i].bytes)) answer = msg->code_string();
-  m.evidence.push_back(
-      {"datagrams", std::to_string(cap.size()) + " datagrams", Summarize(cap, 40)});
+  m.evidence.push_back(CaptureEvidence(*p.relay));
   m.evidence.push_back(
       {"timing",
        "the link frame was delivered " + std::to_string(delay.count() / 1000) +
@@ -87,7 +82,7 @@ Result<Measurement> Home(const RunContext& ctx) {
 }
 
 Result<Measurement> Managed(const RunContext& ctx) {
-  SECPROF_ASSIGN_OR_RETURN(OnPath p, StartManaged(ctx, 1, Short(ctx)));
+  SECPROF_ASSIGN_OR_RETURN(OnPath p, StartManaged(ctx, 1, ShortTimeout(ctx)));
   kdc::Kdc& k = *p.domain->kdc();
   auto on = std::make_shared<std::atomic<bool>>(true);
   p.relay->SetPolicy(HoldWhile(on));
@@ -98,8 +93,7 @@ Result<Measurement> Managed(const RunContext& ctx) {
   const auto after = k.stats().requests;
   Measurement m;
   auto cap = p.relay->Capture();
-  m.evidence.push_back(
-      {"datagrams", std::to_string(cap.size()) + " datagrams", Summarize(cap, 40)});
+  m.evidence.push_back(CaptureEvidence(*p.relay));
   m.evidence.push_back({"timing",
                         "the reading's DTLS record was delivered " +
                             std::to_string(delay.count() / 1000) + " ms late; the thing " +

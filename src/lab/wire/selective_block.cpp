@@ -20,13 +20,9 @@ namespace {
 
 using namespace wire;
 
-std::chrono::milliseconds Short(const RunContext& ctx) {
-  return std::max(ctx.timeout / 2, std::chrono::milliseconds(800));
-}
-
 Result<Measurement> Home(const RunContext& ctx) {
   SECPROF_ASSIGN_OR_RETURN(OnPath p, StartHome(ctx));
-  SECPROF_ASSIGN_OR_RETURN(auto client, MotherClient(p, Short(ctx)));
+  SECPROF_ASSIGN_OR_RETURN(auto client, MotherClient(p, ShortTimeout(ctx)));
   auto dropped = std::make_shared<std::atomic<int>>(0);
   p.relay->SetPolicy([dropped](const Datagram& d, Bytes&) {
     auto m = ParseCoap(d.bytes);
@@ -39,14 +35,13 @@ Result<Measurement> Home(const RunContext& ctx) {
   SECPROF_ASSIGN_OR_RETURN(Bytes frame, LinkReadingFrame(p, 2150));
   auto reading = client->Post(domain::path::kLink, frame);
   // A new client: a coap::Client whose request timed out may have closed its session.
-  SECPROF_ASSIGN_OR_RETURN(auto second, MotherClient(p, Short(ctx)));
+  SECPROF_ASSIGN_OR_RETURN(auto second, MotherClient(p, ShortTimeout(ctx)));
   auto command = second->Put(domain::path::kActuator, domain::Encode(domain::ActuatorCommand{true}),
                              coap::content_format::kCbor);
   const bool led = p.served->server->led();
   Measurement m;
   auto cap = p.relay->Capture();
-  m.evidence.push_back(
-      {"datagrams", std::to_string(cap.size()) + " datagrams", Summarize(cap, 40)});
+  m.evidence.push_back(CaptureEvidence(*p.relay));
   m.evidence.push_back(
       {"log",
        std::to_string(dropped->load()) + " link frames dropped; the reading: " +
@@ -69,7 +64,7 @@ Result<Measurement> Home(const RunContext& ctx) {
 }
 
 Result<Measurement> Managed(const RunContext& ctx) {
-  SECPROF_ASSIGN_OR_RETURN(OnPath p, StartManaged(ctx, 1, Short(ctx)));
+  SECPROF_ASSIGN_OR_RETURN(OnPath p, StartManaged(ctx, 1, ShortTimeout(ctx)));
   kdc::Kdc& k = *p.domain->kdc();
   thing::Agent& t = p.domain->thing(0);
   // Learn: the size of one reading's record.
@@ -94,8 +89,7 @@ Result<Measurement> Managed(const RunContext& ctx) {
   const auto after = k.stats().requests;
   Measurement m;
   auto cap = p.relay->Capture();
-  m.evidence.push_back(
-      {"datagrams", std::to_string(cap.size()) + " datagrams", Summarize(cap, 40)});
+  m.evidence.push_back(CaptureEvidence(*p.relay));
   m.evidence.push_back(
       {"log",
        "dropped " + std::to_string(dropped->load()) + " DTLS records of " + std::to_string(size) +
