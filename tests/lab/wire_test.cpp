@@ -265,8 +265,20 @@ TEST(LabSelectiveBlock, SecProf1LinkFramesAreDroppedByPath) {
   EXPECT_OUTCOME(r, Outcome::kSucceeded);
 }
 
+TEST(LabResponseMismatch, SecProf1StaleAnswerIsTakenForALaterCommand) {
+  Attack r("lab.response_mismatch", domain::Profile::kSecProf1);
+  EXPECT_OUTCOME(r, Outcome::kSucceeded);
+  EXPECT_TRUE(HasEvidence(*r.m, "log", "the LED is off")) << r.Evidence();
+}
+
+TEST(LabResponseMismatch, SecProf2StaleAnswerCannotEnterTheNewSession) {
+  Attack r("lab.response_mismatch", domain::Profile::kSecProf2);
+  EXPECT_OUTCOME(r, Outcome::kBlocked);
+  EXPECT_EQ(r.m->control, "coap.dtls");
+}
+
 TEST(LabWireNotTestable, NameWhatIsMissing) {
-  for (const char* id : {"lab.curious_proxy", "lab.response_mismatch", "lab.blockwise_rearrange"}) {
+  for (const char* id : {"lab.curious_proxy", "lab.blockwise_rearrange"}) {
     Attack r(id, domain::Profile::kSecProf2);
     EXPECT_OUTCOME(r, Outcome::kNotTestable);
     EXPECT_NE(r.m->reason.find("not testable"), std::string::npos) << id;

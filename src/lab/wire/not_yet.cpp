@@ -2,9 +2,6 @@
 // that could not be mounted is kNotTestable with the missing piece in `reason`):
 //   lab.curious_proxy       T8/T3 at a translation point: the HTTP-CoAP proxy (issue 14) does not
 //                           exist, so there is no translation point to be curious at.
-//   lab.response_mismatch   draft-ietf-core-attacks-on-coap §2.4 (response delay and mismatch):
-//                           the attack needs a client that reuses a token while an older exchange
-//                           can still be answered; not mounted against the domain's client.
 //   lab.blockwise_rearrange draft-ietf-core-attacks-on-coap §2.5 (fragment rearrangement) on the
 //                           firmware's Block2 transfer: needs a firmware campaign fetched through
 //                           the relay, which the lab does not set up yet.
@@ -41,24 +38,6 @@ std::unique_ptr<Scenario> MakeCuriousProxy() {
                    {"proxy.minimize", "coap.oscore", "proxy.verify_forwarded"},
                    false},
       "not testable: the HTTP-CoAP proxy and OSCORE (issue 14) do not exist yet");
-}
-
-std::unique_ptr<Scenario> MakeResponseMismatch() {
-  return std::make_unique<NotYet>(
-      ScenarioInfo{"lab.response_mismatch",
-                   "T4",
-                   "operation",
-                   "application",
-                   "sits on the path, delays a response and delivers it to a later request of the "
-                   "same client",
-                   "the client takes the stale response as the answer to its later request",
-                   {"M.app.dtls"},
-                   {"coap.dtls"},
-                   false},
-      "not testable yet: the attack (draft-ietf-core-attacks-on-coap, response delay and "
-      "mismatch) needs the client to reuse a token while an older exchange can still be answered; "
-      "the lab has no way yet to make the domain's client (libcoap 4.3.1) do so, and did not "
-      "measure whether it ever does");
 }
 
 std::unique_ptr<Scenario> MakeBlockwiseRearrange() {

@@ -169,6 +169,13 @@ Status Relay::Inject(size_t index, const Bytes* bytes) {
   return Ok();
 }
 
+Status Relay::Send(size_t session, Direction dir, const Bytes& bytes) {
+  std::lock_guard<std::mutex> l(mu_);
+  SECPROF_TRY(SendLocked(session, dir, bytes));
+  Record(sessions_[session]->link, session, dir, bytes, Fate::kInjected, true);
+  return Ok();
+}
+
 Status Relay::Release(size_t index) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = held_.find(index);

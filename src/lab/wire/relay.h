@@ -104,6 +104,9 @@ class Relay {
   // `bytes` instead of the recorded ones when given. Recorded as kInjected. kNotFound for an
   // unknown index; kIo when the session is gone or the send fails.
   Status Inject(size_t index, const Bytes* bytes = nullptr);
+  // Sends `bytes` on client session `session` in direction `dir` (a datagram the attacker made,
+  // or one recorded on another session). Recorded as kInjected. kIo for an unknown session.
+  Status Send(size_t session, Direction dir, const Bytes& bytes);
   // Sends a held datagram now (the order of calls is the order of delivery). kNotFound when
   // `index` is not held.
   Status Release(size_t index);
