@@ -142,8 +142,13 @@ TEST(LabRelay, ReplaysARecordedDatagramAsIsOrEdited) {
   ASSERT_TRUE((*relay)->Inject(1));  // the answer, replayed towards the client
   EXPECT_EQ(client.Recv(), "done-1");
   EXPECT_FALSE((*relay)->Inject(99));
+  // A datagram the attacker made, sent to the client on its session.
+  ASSERT_TRUE((*relay)->Send(0, Direction::kToClient, Bytes{'f', 'a', 'k', 'e'}));
+  EXPECT_EQ(client.Recv(), "fake");
+  EXPECT_FALSE((*relay)->Send(7, Direction::kToClient, Bytes{'x'}));
   auto cap = (*relay)->Capture();
-  ASSERT_EQ(cap.size(), 5u);
+  ASSERT_EQ(cap.size(), 6u);
+  EXPECT_EQ(cap[5].fate, Fate::kInjected);
   EXPECT_EQ(cap[2].fate, Fate::kInjected);
   EXPECT_TRUE(cap[3].rewritten);
   EXPECT_EQ(cap[4].dir, Direction::kToClient);
