@@ -11,8 +11,10 @@ for bin in "$build"/fuzz/fuzz_*; do
   work=$(mktemp -d)
   seeds=()
   [ -d "$root/fuzz/corpus/$name" ] && seeds+=("$root/fuzz/corpus/$name")
+  opts=()
+  [ -f "$root/fuzz/$name.dict" ] && opts+=("-dict=$root/fuzz/$name.dict")
   echo "fuzz: $name for ${secs}s"
-  if ! "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -artifact_prefix="$work/" \
+  if ! "$bin" "${opts[@]}" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -artifact_prefix="$work/" \
        "$work" "${seeds[@]}" > "$work/log" 2>&1; then
     tail -40 "$work/log"; echo "fuzz: $name FAILED (artifacts in $work)"; status=1
   else

@@ -3,14 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
-#include <sstream>
 
-#include <yaml-cpp/depthguard.h>
-
-#include "secprof/core/fs.h"
+#include "tree.h"
 
 namespace secprof::yamlio {
 namespace {
+
+using detail::Tree;
 
 std::string Join(std::initializer_list<std::string_view> items) {
   std::string out;
@@ -21,43 +20,41 @@ std::string Join(std::initializer_list<std::string_view> items) {
   return out;
 }
 
-std::string Describe(const YAML::Node& n) {
-  if (!n.IsDefined() || n.IsNull()) return "nothing (null)";
-  if (n.IsMap()) return "a map";
-  if (n.IsSequence()) return "a list";
-  return "'" + n.Scalar() + "'";
-}
-
 std::string ChildPath(const std::string& parent, std::string_view key) {
   return parent.empty() ? std::string(key) : parent + "." + std::string(key);
 }
 
-// Rejects documents nested deeper than the limit (yaml-cpp itself recurses without bound on output,
-// and our loaders recurse on input).
-bool DepthOk(const YAML::Node& n, int depth, int max_depth) {
-  if (depth > max_depth) return false;
-  if (n.IsMap()) {
-    for (auto it = n.begin(); it != n.end(); ++it) {
-      if (!DepthOk(it->second, depth + 1, max_depth)) return false;
-    }
-  } else if (n.IsSequence()) {
-    for (auto it = n.begin(); it != n.end(); ++it) {
-      if (!DepthOk(*it, depth + 1, max_depth)) return false;
-    }
-  }
-  return true;
+}  // namespace
+
+bool Node::IsMap() const { return tree_ && tree_->items[id_].kind == Tree::kMap; }
+bool Node::IsSequence() const { return tree_ && tree_->items[id_].kind == Tree::kSequence; }
+bool Node::IsScalar() const { return tree_ && tree_->items[id_].kind == Tree::kScalar; }
+bool Node::IsNull() const { return !tree_ || tree_->items[id_].kind == Tree::kNull; }
+
+const std::string& Node::File() const {
+  static const std::string kNone;
+  return tree_ ? tree_->file : kNone;
+}
+
+namespace {
+
+std::string Describe(const Node& n, const std::string& scalar) {
+  if (n.IsNull()) return "nothing (null)";
+  if (n.IsMap()) return "a map";
+  if (n.IsSequence()) return "a list";
+  return "'" + scalar + "'";
 }
 
 }  // namespace
 
 SourceLocation Node::Location() const {
   SourceLocation loc;
-  loc.file = file_ ? *file_ : std::string();
-  if (node_.IsDefined()) {
-    const YAML::Mark m = node_.Mark();
-    if (m.line >= 0) {
-      loc.line = m.line + 1;
-      loc.column = m.column + 1;
+  if (tree_) {
+    loc.file = tree_->file;
+    const Tree::Item& i = tree_->items[id_];
+    if (i.line >= 0) {
+      loc.line = i.line + 1;
+      loc.column = i.column + 1;
     }
   }
   loc.field = path_;
@@ -69,13 +66,13 @@ Error Node::MakeError(const std::string& message) const {
 }
 
 Result<std::string> Node::AsString() const {
-  if (!node_.IsScalar()) return Fail(MakeError("expected a string, found " + Describe(node_)));
-  return node_.Scalar();
+  if (!IsScalar()) return Fail(MakeError("expected a string, found " + Describe(*this, "")));
+  return tree_->Scalar(id_);
 }
 
 Result<int64_t> Node::AsInt() const {
-  if (!node_.IsScalar()) return Fail(MakeError("expected an integer, found " + Describe(node_)));
-  const std::string& s = node_.Scalar();
+  if (!IsScalar()) return Fail(MakeError("expected an integer, found " + Describe(*this, "")));
+  const std::string& s = tree_->Scalar(id_);
   try {
     size_t used = 0;
     long long v = std::stoll(s, &used, 10);
@@ -87,8 +84,8 @@ Result<int64_t> Node::AsInt() const {
 }
 
 Result<double> Node::AsDouble() const {
-  if (!node_.IsScalar()) return Fail(MakeError("expected a number, found " + Describe(node_)));
-  const std::string& s = node_.Scalar();
+  if (!IsScalar()) return Fail(MakeError("expected a number, found " + Describe(*this, "")));
+  const std::string& s = tree_->Scalar(id_);
   try {
     size_t used = 0;
     double v = std::stod(s, &used);
@@ -100,75 +97,90 @@ Result<double> Node::AsDouble() const {
 }
 
 Result<bool> Node::AsBool() const {
-  if (node_.IsScalar()) {
-    const std::string& s = node_.Scalar();
-    if (s == "true") return true;
-    if (s == "false") return false;
+  std::string scalar;
+  if (IsScalar()) {
+    scalar = tree_->Scalar(id_);
+    if (scalar == "true") return true;
+    if (scalar == "false") return false;
   }
-  return Fail(MakeError("expected true or false, found " + Describe(node_)));
+  return Fail(MakeError("expected true or false, found " + Describe(*this, scalar)));
 }
 
 Result<std::vector<std::string>> Node::AsStringList() const {
-  SECPROF_ASSIGN_OR_RETURN(auto items, Items());
+  if (!IsSequence()) return Fail(MakeError("expected a list, found " + Describe(*this, Scalar())));
+  const Tree::Item& it = tree_->items[id_];
   std::vector<std::string> out;
-  out.reserve(items.size());
-  for (const auto& item : items) {
-    SECPROF_ASSIGN_OR_RETURN(auto s, item.AsString());
-    out.push_back(std::move(s));
+  out.reserve(it.size);
+  for (uint32_t k = 0; k < it.size; ++k) {
+    const uint32_t child = tree_->kids[it.first + k];
+    if (tree_->items[child].kind != Tree::kScalar) {
+      Node item(tree_, child, path_ + "[" + std::to_string(k) + "]");
+      return Fail(item.MakeError("expected a string, found " + Describe(item, "")));
+    }
+    out.push_back(tree_->Scalar(child));
   }
   return out;
 }
 
+std::string Node::Scalar() const { return IsScalar() ? tree_->Scalar(id_) : std::string(); }
+
 Result<std::vector<Node>> Node::Items() const {
-  if (!node_.IsSequence()) return Fail(MakeError("expected a list, found " + Describe(node_)));
+  if (!IsSequence()) return Fail(MakeError("expected a list, found " + Describe(*this, Scalar())));
+  const Tree::Item& it = tree_->items[id_];
   std::vector<Node> out;
-  out.reserve(node_.size());
-  size_t i = 0;
-  for (auto it = node_.begin(); it != node_.end(); ++it, ++i) {
-    out.emplace_back(file_, *it, path_ + "[" + std::to_string(i) + "]");
+  out.reserve(it.size);
+  for (uint32_t k = 0; k < it.size; ++k) {
+    out.emplace_back(tree_, tree_->kids[it.first + k], path_ + "[" + std::to_string(k) + "]");
   }
   return out;
 }
 
 Result<std::vector<std::pair<std::string, Node>>> Node::Entries() const {
-  if (!node_.IsMap()) return Fail(MakeError("expected a map, found " + Describe(node_)));
+  if (!IsMap()) return Fail(MakeError("expected a map, found " + Describe(*this, Scalar())));
+  const Tree::Item& it = tree_->items[id_];
   std::vector<std::pair<std::string, Node>> out;
-  out.reserve(node_.size());
-  for (auto it = node_.begin(); it != node_.end(); ++it) {
-    if (!it->first.IsScalar()) {
-      return Fail(Node(file_, it->first, path_).MakeError("map keys must be plain strings"));
+  out.reserve(it.size / 2);
+  for (uint32_t k = 0; k < it.size; k += 2) {
+    const uint32_t key = tree_->kids[it.first + k], value = tree_->kids[it.first + k + 1];
+    if (tree_->items[key].kind != Tree::kScalar) {
+      return Fail(Node(tree_, key, path_).MakeError("map keys must be plain strings"));
     }
-    const std::string key = it->first.Scalar();
-    out.emplace_back(key, Node(file_, it->second, ChildPath(path_, key)));
+    const std::string& name = tree_->Scalar(key);
+    out.emplace_back(name, Node(tree_, value, ChildPath(path_, name)));
   }
   return out;
 }
 
 std::optional<Node> Node::Get(std::string_view key) const {
-  if (!node_.IsMap()) return std::nullopt;
-  for (auto it = node_.begin(); it != node_.end(); ++it) {
-    if (it->first.IsScalar() && it->first.Scalar() == key) {
-      return Node(file_, it->second, ChildPath(path_, key));
+  if (!IsMap()) return std::nullopt;
+  const Tree::Item& it = tree_->items[id_];
+  for (uint32_t k = 0; k < it.size; k += 2) {
+    const uint32_t kid = tree_->kids[it.first + k];
+    if (tree_->items[kid].kind == Tree::kScalar && tree_->Scalar(kid) == key) {
+      return Node(tree_, tree_->kids[it.first + k + 1], ChildPath(path_, key));
     }
   }
   return std::nullopt;
 }
 
 Status Node::CheckKeys(const std::vector<std::string>& allowed) const {
-  if (!node_.IsMap()) return Fail(MakeError("expected a map, found " + Describe(node_)));
-  std::set<std::string> seen;
-  for (auto it = node_.begin(); it != node_.end(); ++it) {
-    Node key_node(file_, it->first, path_);
-    if (!it->first.IsScalar()) return Fail(key_node.MakeError("map keys must be plain strings"));
-    const std::string& key = it->first.Scalar();
+  if (!IsMap()) return Fail(MakeError("expected a map, found " + Describe(*this, Scalar())));
+  const Tree::Item& it = tree_->items[id_];
+  std::set<std::string_view> seen;
+  for (uint32_t k = 0; k < it.size; k += 2) {
+    const uint32_t kid = tree_->kids[it.first + k];
+    if (tree_->items[kid].kind != Tree::kScalar) {
+      return Fail(Node(tree_, kid, path_).MakeError("map keys must be plain strings"));
+    }
+    const std::string& key = tree_->Scalar(kid);
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       std::string list;
       for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      Node located(file_, it->first, ChildPath(path_, key));
+      Node located(tree_, kid, ChildPath(path_, key));
       return Fail(located.MakeError("unknown key '" + key + "' (allowed: " + list + ")"));
     }
     if (!seen.insert(key).second) {
-      Node located(file_, it->first, ChildPath(path_, key));
+      Node located(tree_, kid, ChildPath(path_, key));
       return Fail(located.MakeError("key '" + key + "' appears twice"));
     }
   }
@@ -182,7 +194,7 @@ Status Node::CheckKeys(std::initializer_list<std::string_view> allowed) const {
 }
 
 Result<Node> Node::Required(std::string_view key) const {
-  if (!node_.IsMap()) return Fail(MakeError("expected a map, found " + Describe(node_)));
+  if (!IsMap()) return Fail(MakeError("expected a map, found " + Describe(*this, Scalar())));
   auto n = Get(key);
   if (!n || n->IsNull()) return Fail(MakeError("missing required key '" + std::string(key) + "'"));
   return *n;
@@ -250,38 +262,9 @@ Result<std::string> Node::OptionalEnum(std::string_view key,
   return v;
 }
 
-Result<Document> Parse(const std::string& name, std::string_view text, const Limits& limits) {
-  if (text.size() > limits.max_bytes) {
-    return Fail(ErrorCode::kLimit,
-                "document is larger than " + std::to_string(limits.max_bytes) + " bytes",
-                SourceLocation{name, 0, 0, ""});
-  }
-  try {
-    YAML::Node root = YAML::Load(std::string(text));
-    if (!DepthOk(root, 0, limits.max_depth)) {
-      return Fail(ErrorCode::kLimit,
-                  "document nests deeper than " + std::to_string(limits.max_depth) + " levels",
-                  SourceLocation{name, 0, 0, ""});
-    }
-    return Document(name, root);
-  } catch (const YAML::DeepRecursion& e) {
-    // yaml-cpp's own recursion guard (its message is an unhelpful "bad file").
-    SourceLocation loc{name, e.mark.line >= 0 ? e.mark.line + 1 : 0,
-                       e.mark.column >= 0 ? e.mark.column + 1 : 0, ""};
-    return Fail(ErrorCode::kLimit, "document nests too deeply for the YAML parser", loc);
-  } catch (const YAML::Exception& e) {
-    SourceLocation loc{name, e.mark.line >= 0 ? e.mark.line + 1 : 0,
-                       e.mark.column >= 0 ? e.mark.column + 1 : 0, ""};
-    return Fail(ErrorCode::kInvalidInput, "YAML syntax error: " + e.msg, loc);
-  } catch (const std::exception& e) {
-    return Fail(ErrorCode::kInvalidInput, std::string("YAML error: ") + e.what(),
-                SourceLocation{name, 0, 0, ""});
-  }
-}
-
-Result<Document> LoadFile(const std::string& path, const Limits& limits) {
-  SECPROF_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  return Parse(path, text, limits);
-}
+Node Document::root() const { return Node(tree_, tree_->root, ""); }
+const std::string& Document::file() const { return tree_->file; }
+size_t Document::node_count() const { return tree_->items.size(); }
+size_t Document::expanded_node_count() const { return tree_->expanded; }
 
 }  // namespace secprof::yamlio

@@ -77,6 +77,7 @@ TEST(YamlioTest, DeepNestingIsRefused) {
   auto doc = Parse("n.yaml", deep);
   ASSERT_FALSE(doc);
   EXPECT_EQ(doc.error().code(), ErrorCode::kLimit);
+  EXPECT_TRUE(doc.error().Is(kTooDeep));
   // Far deeper: yaml-cpp's recursion guard fires first; still a clear limit error, no crash.
   std::string deeper(20000, '[');
   deeper += std::string(20000, ']');
@@ -84,6 +85,146 @@ TEST(YamlioTest, DeepNestingIsRefused) {
   ASSERT_FALSE(doc);
   EXPECT_EQ(doc.error().code(), ErrorCode::kLimit);
   EXPECT_NE(doc.error().message().find("nests too deeply"), std::string::npos);
+}
+
+// The "billion laughs" alias bomb: 9 levels of 9 aliases, 401 bytes that expand to 9^9 (387
+// million) strings. yaml-cpp's YAML::Load builds it instantly as a shared graph, and then any walk
+// over it visits every expanded node; Parse() refuses it while reading, counting each alias by
+// the size of what it names.
+std::string AliasBomb() {
+  std::string y = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  const char* names = "abcdefghi";
+  for (int level = 1; level < 9; ++level) {
+    const std::string prev(1, names[level - 1]), cur(1, names[level]);
+    y += cur + ": &" + cur + " [";
+    for (int k = 0; k < 9; ++k) y += (k ? ",*" : "*") + prev;
+    y += "]\n";
+  }
+  return y;
+}
+
+TEST(YamlioTest, AliasBombIsRefusedWhileReading) {
+  const std::string bomb = AliasBomb();
+  EXPECT_LE(bomb.size(), 401u);
+  auto doc = Parse("bomb.yaml", bomb);
+  ASSERT_FALSE(doc);
+  EXPECT_EQ(doc.error().code(), ErrorCode::kLimit);
+  EXPECT_TRUE(doc.error().Is(kTooManyNodes)) << doc.error().ToString();
+  ASSERT_TRUE(doc.error().where());
+  EXPECT_EQ(doc.error().where()->file, "bomb.yaml");
+  EXPECT_GT(doc.error().where()->line, 1);  // at the alias that crossed the limit
+  EXPECT_NE(doc.error().message().find("aliases expanded"), std::string::npos);
+}
+
+TEST(YamlioTest, AliasesCountByWhatTheyExpandTo) {
+  // Written: 1 map + 2 keys + (1 list + 3 items) = 7 nodes; the alias stands for the 4 nodes of
+  // the list, so 11 expanded.
+  const std::string text = "a: &x [1, 2, 3]\nb: *x\n";
+  auto doc = Parse("a.yaml", text);
+  ASSERT_TRUE(doc) << doc.error().ToString();
+  EXPECT_EQ(doc->node_count(), 7u);  // the alias is not copied
+  EXPECT_EQ(doc->expanded_node_count(), 11u);
+  // The legitimate use of an alias reads like the node it names.
+  auto b = doc->root().OptionalStringList("b");
+  ASSERT_TRUE(b) << b.error().ToString();
+  EXPECT_EQ(*b, (std::vector<std::string>{"1", "2", "3"}));
+  // At the limit passes, one node over is refused.
+  Limits limits;
+  limits.max_nodes = 11;
+  EXPECT_TRUE(Parse("a.yaml", text, limits));
+  limits.max_nodes = 10;
+  auto refused = Parse("a.yaml", text, limits);
+  ASSERT_FALSE(refused);
+  EXPECT_TRUE(refused.error().Is(kTooManyNodes));
+  EXPECT_EQ(refused.error().where()->line, 2);
+}
+
+TEST(YamlioTest, AliasInsideItsOwnAnchorIsRefused) {
+  // yaml-cpp's YAML::Load makes this a cycle; a walk over it never ends.
+  auto doc = Parse("c.yaml", "a: &x [1, *x]\n");
+  ASSERT_FALSE(doc);
+  EXPECT_TRUE(doc.error().Is(kBadAlias)) << doc.error().ToString();
+  EXPECT_EQ(doc.error().where()->line, 1);
+  EXPECT_NE(doc.error().message().find("*x"), std::string::npos);
+}
+
+TEST(YamlioTest, AliasCannotSmuggleDepth) {
+  // Each anchor is 40 levels deep, well within the limit of 64; placing one inside the other
+  // makes the expanded document 80 deep.
+  std::string deep40 = std::string(40, '[') + "1" + std::string(40, ']');
+  auto ok = Parse("d.yaml", "a: &x " + deep40 + "\n");
+  ASSERT_TRUE(ok) << ok.error().ToString();
+  auto doc = Parse("d.yaml", "a: &x " + deep40 + "\nb: " + std::string(40, '[') + "*x" +
+                                 std::string(40, ']') + "\n");
+  ASSERT_FALSE(doc);
+  EXPECT_TRUE(doc.error().Is(kTooDeep)) << doc.error().ToString();
+}
+
+TEST(YamlioTest, InvalidUtf8IsRefusedWithLineAndColumn) {
+  // A lone continuation byte in the third line, sixth byte.
+  auto doc = Parse("u.yaml",
+                   "name: ok\nthings:\n  - id: a\x80"
+                   "b\n");
+  ASSERT_FALSE(doc);
+  EXPECT_EQ(doc.error().code(), ErrorCode::kInvalidInput);
+  EXPECT_TRUE(doc.error().Is(kInvalidUtf8));
+  EXPECT_EQ(doc.error().where()->line, 3);
+  EXPECT_EQ(doc.error().where()->column, 10);
+  EXPECT_NE(doc.error().message().find("0x80"), std::string::npos);
+  // Overlong, surrogate, beyond U+10FFFF, truncated, a UTF-16 byte-order mark: each refused.
+  for (const std::string bad :
+       {"a: \xC0\xAF\n", "a: \xED\xA0\x80\n", "a: \xF4\x90\x80\x80\n", "a: \xE2\x82\n",
+        "\xFF\xFE"
+        "a"}) {
+    auto d = Parse("u.yaml", bad);
+    ASSERT_FALSE(d) << bad;
+    EXPECT_TRUE(d.error().Is(kInvalidUtf8)) << d.error().ToString();
+    EXPECT_EQ(d.error().where()->line, 1);
+  }
+  // The first byte of a file.
+  auto first = Parse("u.yaml",
+                     "\x80"
+                     "a: 1\n");
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error().where()->column, 1);
+}
+
+TEST(YamlioTest, ControlCharactersAreRefusedRawAndEscaped) {
+  auto raw = Parse("c.yaml", "a: x\x01y\n");
+  ASSERT_FALSE(raw);
+  EXPECT_TRUE(raw.error().Is(kInvalidUtf8));
+  EXPECT_EQ(raw.error().where()->column, 5);
+  // The same character through a double-quoted escape, located at the value.
+  auto escaped = Parse("c.yaml", "a: 1\nb: \"x\\x01y\"\n");
+  ASSERT_FALSE(escaped);
+  EXPECT_TRUE(escaped.error().Is(kInvalidUtf8)) << escaped.error().ToString();
+  EXPECT_EQ(escaped.error().where()->line, 2);
+}
+
+TEST(YamlioTest, ValidUtf8AndEscapesAreRead) {
+  // Two-, three- and four-byte characters, a tab, and escapes that yield printable text.
+  auto doc =
+      Parse("v.yaml", "a: \"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x92\xA1\tx\"\nb: \"\\u00e9\\x41\"\n");
+  ASSERT_TRUE(doc) << doc.error().ToString();
+  EXPECT_EQ(*doc->root().RequiredString("a"), "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x92\xA1\tx");
+  EXPECT_EQ(*doc->root().RequiredString("b"),
+            "\xC3\xA9"
+            "A");
+}
+
+TEST(YamlioTest, EmptyDocumentIsNull) {
+  auto doc = Parse("e.yaml", "");
+  ASSERT_TRUE(doc);
+  EXPECT_TRUE(doc->root().IsNull());
+  EXPECT_FALSE(doc->root().IsMap());
+}
+
+TEST(YamlioTest, OversizeIsRefusedBeforeParsing) {
+  Limits limits;
+  limits.max_bytes = 8;
+  auto doc = Parse("o.yaml", "name: too long\n", limits);
+  ASSERT_FALSE(doc);
+  EXPECT_TRUE(doc.error().Is(kTooLarge));
 }
 
 }  // namespace

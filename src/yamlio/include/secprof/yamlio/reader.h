@@ -5,6 +5,16 @@
 // offers typed accessors that return Result, plus CheckKeys() which rejects unknown or duplicated
 // keys. Nothing here throws: yaml-cpp's exceptions are caught at this boundary.
 //
+// Documents are untrusted input, so Parse() builds its own compact tree from yaml-cpp's event
+// parser (not YAML::Load's node graph) and enforces Limits while it reads: size, nesting depth,
+// and the number of nodes counted with every alias expanded (an "alias bomb" of a few hundred
+// bytes that would expand to billions of nodes is refused as soon as the count passes the limit,
+// in time linear in the document's length). The text must be UTF-8 (YAML 1.2 section 5.2 allows
+// UTF-16/32 too; secprof does not): invalid UTF-8 is refused with the line and column of the
+// first bad byte, so every string a Node returns is valid UTF-8. Errors about limits carry
+// ErrorCode::kLimit and a reason (kTooLarge, kTooDeep, kTooManyNodes); invalid UTF-8 carries
+// kInvalidUtf8. Columns count bytes from 1, as yaml-cpp's marks do.
+//
 //   SECPROF_ASSIGN_OR_RETURN(auto doc, yamlio::LoadFile("examples/home.yaml"));
 //   yamlio::Node root = doc.root();
 //   SECPROF_TRY(root.CheckKeys({"name", "things"}));
@@ -20,33 +30,46 @@
 #include <utility>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
-
 #include "secprof/core/result.h"
 
 namespace secprof::yamlio {
+
+// Stable reasons of Parse() refusals (docs/ERRORS.md "yamlio").
+inline constexpr Reason kTooLarge{"yaml-too-large"};
+inline constexpr Reason kTooDeep{"yaml-too-deep"};
+inline constexpr Reason kTooManyNodes{"yaml-too-many-nodes"};
+inline constexpr Reason kInvalidUtf8{"yaml-invalid-utf8"};
+inline constexpr Reason kBadAlias{"yaml-bad-alias"};
 
 // Limits applied to every document: a model file is untrusted input.
 struct Limits {
   size_t max_bytes = 64u * 1024 * 1024;
   int max_depth = 64;
+  // Nodes of the document with every alias expanded (each scalar, null, list and map counts
+  // one). Bounds the work of any walk over the tree. 10 million is about what 64 MB of YAML
+  // without aliases can hold; the 100,000-entry benchmark model has about 2.6 million.
+  size_t max_nodes = 10'000'000;
 };
+
+namespace detail {
+struct Tree;
+}
 
 class Node {
  public:
   Node() = default;
-  Node(std::shared_ptr<const std::string> file, YAML::Node node, std::string path)
-      : file_(std::move(file)), node_(std::move(node)), path_(std::move(path)) {}
+  Node(std::shared_ptr<const detail::Tree> tree, uint32_t id, std::string path)
+      : tree_(std::move(tree)), id_(id), path_(std::move(path)) {}
 
-  bool IsMap() const { return node_.IsMap(); }
-  bool IsSequence() const { return node_.IsSequence(); }
-  bool IsScalar() const { return node_.IsScalar(); }
-  bool IsNull() const { return !node_.IsDefined() || node_.IsNull(); }
+  bool IsMap() const;
+  bool IsSequence() const;
+  bool IsScalar() const;
+  bool IsNull() const;  // a null value, or no node at all
 
   // Where this node starts, with its field path ("things[2].vendor").
   SourceLocation Location() const;
   const std::string& Path() const { return path_; }
-  const std::string& File() const { return *file_; }
+  const std::string& File() const;
 
   // An kInvalidInput error located at this node.
   Error MakeError(const std::string& message) const;
@@ -87,21 +110,24 @@ class Node {
                                    std::string fallback) const;
 
  private:
-  std::shared_ptr<const std::string> file_;
-  YAML::Node node_;
+  std::string Scalar() const;  // the scalar's text, or "" for any other kind
+
+  std::shared_ptr<const detail::Tree> tree_;
+  uint32_t id_ = 0;
   std::string path_;
 };
 
 class Document {
  public:
-  Document(std::string file, YAML::Node root)
-      : file_(std::make_shared<const std::string>(std::move(file))), root_(std::move(root)) {}
-  Node root() const { return Node(file_, root_, ""); }
-  const std::string& file() const { return *file_; }
+  explicit Document(std::shared_ptr<const detail::Tree> tree) : tree_(std::move(tree)) {}
+  Node root() const;
+  const std::string& file() const;
+  // Nodes in the tree as written (aliases not expanded), and with aliases expanded.
+  size_t node_count() const;
+  size_t expanded_node_count() const;
 
  private:
-  std::shared_ptr<const std::string> file_;
-  YAML::Node root_;
+  std::shared_ptr<const detail::Tree> tree_;
 };
 
 // Parses YAML text; `name` is used in error locations. Syntax errors are located.
