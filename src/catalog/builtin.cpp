@@ -10,6 +10,7 @@
 // one namespace per file. The list must match SECPROF_CATALOG_FILES there.
 #define SECPROF_CATALOG_EMBEDDED_FILES(X)                                                    \
   X(catalog)                                                                                 \
+  X(standards)                                                                               \
   X(facts) X(lifecycle) X(layers) X(threats) X(mitigations) X(processes) X(risk) X(profiles) \
       X(rules)
 #define SECPROF_DECLARE_EMBEDDED(name)                    \

@@ -82,6 +82,7 @@ Status MatchPattern(const Node& n, const std::string& value, const std::regex& r
 
 Result<std::shared_ptr<const Catalog>> Loader::Run() {
   SECPROF_TRY(Each("catalog.yaml", &Loader::Manifest));
+  SECPROF_TRY(Each("standards.yaml", &Loader::StandardsFile));
   SECPROF_TRY(Each("facts.yaml", &Loader::Facts));
   SECPROF_TRY(Each("lifecycle.yaml", &Loader::Lifecycle));
   SECPROF_TRY(Each("layers.yaml", &Loader::Layers));

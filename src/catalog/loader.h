@@ -14,8 +14,9 @@ namespace secprof::catalog::internal {
 
 // The files of a catalog, in the order they are loaded (each may refer to ids of earlier ones).
 inline constexpr const char* kCatalogFiles[] = {
-    "catalog.yaml",     "facts.yaml",     "lifecycle.yaml", "layers.yaml",   "threats.yaml",
-    "mitigations.yaml", "processes.yaml", "risk.yaml",      "profiles.yaml", "rules.yaml",
+    "catalog.yaml", "standards.yaml", "facts.yaml",       "lifecycle.yaml",
+    "layers.yaml",  "threats.yaml",   "mitigations.yaml", "processes.yaml",
+    "risk.yaml",    "profiles.yaml",  "rules.yaml",
 };
 
 // A file's text and the name errors should use for it ("catalog/threats.yaml").

@@ -32,10 +32,7 @@ inline const std::vector<std::string> kScopes = {"system", "thing", "link", "nod
 inline const std::vector<std::string> kCia = {"confidentiality", "integrity", "availability"};
 inline const std::vector<std::string> kIsvsLevels = {"L1", "L2", "L3"};
 inline const std::vector<std::string> kIecLevels = {"SL1", "SL2", "SL3", "SL4"};
-// NIST IR 8259A, "IoT Device Cybersecurity Capability Core Baseline", section 3.
-inline const std::vector<std::string> kNistCapabilities = {
-    "device_identification",        "device_configuration", "data_protection",
-    "logical_access_to_interfaces", "software_update",      "cybersecurity_state_awareness"};
+// NIST IR 8259A capabilities: catalog/standards.yaml (loader_standards.cpp).
 
 bool Contains(const std::vector<std::string>& v, const std::string& s);
 
@@ -79,6 +76,13 @@ class Loader {
 
   // ---- catalog.yaml ----
   Status Manifest(const Node& root);
+
+  // ---- standards.yaml (loader_standards.cpp) ----
+  Status StandardsFile(const Node& root);
+  // Fail at `n` unless `id` is a provision or capability of standards.yaml marked verified.
+  Status VerifiedEtsi(const Node& n, const std::string& id) const;
+  Status VerifiedNist(const Node& n, const std::string& id) const;
+  Status VerifiedOtherReference(const Node& n, const std::string& text) const;
 
   // ---- facts.yaml ----
   Status Facts(const Node& root);

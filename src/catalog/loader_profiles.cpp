@@ -250,6 +250,7 @@ Status Loader::Standards(const Node& item, Profile& p, const std::regex& etsi_re
   SECPROF_TRY(NoDuplicates(etsi, "provision"));
   for (const auto& [v, n] : etsi) {
     SECPROF_TRY(MatchPattern(n, v, etsi_re, "an EN 303 645 provision like 5.4-1"));
+    SECPROF_TRY(VerifiedEtsi(n, v));
     if (!referenced.count(v)) {
       return Fail(n.MakeError("provision " + v + " is claimed as met, but none of " + p.id +
                               "'s mitigations references it"));
@@ -262,10 +263,10 @@ Status Loader::Standards(const Node& item, Profile& p, const std::regex& etsi_re
   SECPROF_ASSIGN_OR_RETURN(Node iec, sn.Required("iec_62443_4_2_sl"));
   SECPROF_ASSIGN_OR_RETURN(s.iec_62443_4_2_sl, iec.AsString());
   SECPROF_TRY(MustBeOneOf(iec, s.iec_62443_4_2_sl, kIecLevels, "IEC 62443-4-2 security level"));
-  SECPROF_ASSIGN_OR_RETURN(s.nist_ir_8259a, IdList(sn, "nist_ir_8259a", kNistCapabilities,
-                                                   "NIST IR 8259A "
-                                                   "capability",
-                                                   false));
+  SECPROF_ASSIGN_OR_RETURN(auto nist, LocatedList(sn, "nist_ir_8259a"));
+  SECPROF_TRY(NoDuplicates(nist, "NIST IR 8259A capability"));
+  for (const auto& [v, n] : nist) SECPROF_TRY(VerifiedNist(n, v));
+  s.nist_ir_8259a = Strings(nist);
   if (auto c = sn.Get("conflicts"); c && !c->IsNull()) {
     SECPROF_ASSIGN_OR_RETURN(auto citems, c->Items());
     for (const auto& ci : citems) {
@@ -277,6 +278,7 @@ Status Loader::Standards(const Node& item, Profile& p, const std::regex& etsi_re
       if (sc.standard == "ETSI EN 303 645") {
         SECPROF_TRY(MatchPattern(*ci.Get("provision"), sc.provision, etsi_re,
                                  "an EN 303 645 provision like 5.4-1"));
+        SECPROF_TRY(VerifiedEtsi(*ci.Get("provision"), sc.provision));
         if (Contains(s.etsi_en_303_645, sc.provision)) {
           return Fail(ci.Get("provision")
                           ->MakeError("provision " + sc.provision +

@@ -166,8 +166,10 @@ Status Loader::Mitigations(const Node& root) {
       SECPROF_TRY(NoDuplicates(etsi, "provision"));
       for (const auto& [s, n] : etsi) {
         SECPROF_TRY(MatchPattern(n, s, kEtsi, "an EN 303 645 provision like 5.4-1"));
+        SECPROF_TRY(VerifiedEtsi(n, s));
       }
       SECPROF_ASSIGN_OR_RETURN(auto other, LocatedList(*refs, "other"));
+      for (const auto& [s, n] : other) SECPROF_TRY(VerifiedOtherReference(n, s));
       m.references = {Strings(rfc), Strings(etsi), Strings(other)};
     }
     SECPROF_ASSIGN_OR_RETURN(auto controls, LocatedList(item, "controls"));

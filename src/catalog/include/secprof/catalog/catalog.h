@@ -92,6 +92,33 @@ struct StandardRefs {
   std::vector<std::string> other;  // drafts, IEEE 802.1AR, NIST IR 8259A capability names ...
 };
 
+// The provisions of ETSI EN 303 645 and the capabilities of NIST IR 8259A that the catalog may
+// name, checked against the standards' text (catalog/standards.yaml; docs/CATALOG.md "Standards
+// mapping: what was checked"). The loader refuses any other, or an unverified one.
+struct StandardItem {
+  std::string id;     // "5.4-1" | "device_identification"
+  std::string title;  // a short summary for reports
+  bool verified = false;
+  std::vector<std::string> sources;  // ids of StandardsList::sources where the text was read
+};
+
+struct StandardSource {
+  std::string id;
+  std::string title;
+  std::string url;
+};
+
+struct StandardsList {
+  std::string etsi_title, etsi_url;  // the standard and version checked against
+  std::string nist_title, nist_url;
+  std::vector<StandardSource> sources;
+  std::vector<StandardItem> etsi_en_303_645;
+  std::vector<StandardItem> nist_ir_8259a;
+
+  const StandardItem* FindEtsi(const std::string& id) const;
+  const StandardItem* FindNist(const std::string& id) const;
+};
+
 // ---- Mitigations (fills the draft's empty Section 5) ----------------------------------------
 
 struct Mitigation {
@@ -245,7 +272,8 @@ struct RiskMatrix {
 // ---- The whole catalog -----------------------------------------------------------------------
 
 struct Catalog {
-  std::string version;  // catalog data version, "1.0.0"
+  std::string version;           // catalog data version, "1.0.0"
+  StandardsList standards_list;  // catalog/standards.yaml
   std::vector<Phase> phases;
   std::vector<LifecycleState> states;
   std::vector<Transition> transitions;
