@@ -34,7 +34,7 @@ int RunAssess(const AssessOptions& o) {
   if (!model) return ReportError(model.error());
   auto a = assess::Assess(**cat, *model);
   if (!a) return ReportError(a.error());
-  const std::string text = report::Render(*a, **cat, *format);
+  const std::string text = report::Render(*a, **cat, *format, &*model);
   if (o.out.empty()) {
     std::cout << text;
   } else {

@@ -115,7 +115,7 @@ int RunDemo(const DemoOptions& o) {
     }
     const fs::path html = fs::path(o.out) / (path.stem().string() + ".html");
     const fs::path json = fs::path(o.out) / (path.stem().string() + ".json");
-    auto st = WriteFileAtomic(html.string(), report::RenderHtml(*a, **cat));
+    auto st = WriteFileAtomic(html.string(), report::RenderHtml(*a, **cat, &*m));
     if (st) st = WriteFileAtomic(json.string(), report::RenderJson(*a));
     if (!st) {
       ReportError(st.error());

@@ -4,12 +4,16 @@
 #include <set>
 #include <sstream>
 
+#include "html_parts.h"
+#include "palette.h"
 #include "secprof/report/report.h"
+#include "utf8.h"
 
 namespace secprof::report {
-namespace {
 
-std::string Esc(const std::string& s) {
+// HTML-escaped and valid UTF-8 (utf8.h), so that no input can break the markup or the encoding.
+std::string Esc(const std::string& raw) {
+  const std::string s = SafeUtf8(raw);
   std::string o;
   o.reserve(s.size());
   for (char c : s) {
@@ -36,28 +40,83 @@ std::string Esc(const std::string& s) {
   return o;
 }
 
+namespace {
+
 std::string Join(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
   return out.empty() ? "-" : out;
 }
 
-// Colour of a risk level by its rank among `levels` (green .. red); grey when none.
-std::string Colour(const std::vector<std::string>& levels, const std::string& level) {
-  static const char* kScale[] = {"#4caf50", "#ffc107", "#f44336", "#b71c1c"};
-  for (size_t i = 0; i < levels.size(); ++i) {
-    if (levels[i] == level) {
-      size_t k = levels.size() <= 1 ? 0 : i * 3 / (levels.size() - 1);
-      if (levels.size() == 3) k = i;  // low, moderate, high -> green, amber, red
-      return kScale[std::min<size_t>(k, 3)];
-    }
-  }
-  return "#e0e0e0";
+// A level as a badge: its name in kInk on its tint (palette.h), so the level reads without colour.
+std::string Badge(const assess::Assessment& a, const std::string& level) {
+  return "<span class=\"badge\" style=\"background:" + LevelTint(a.risk_matrix.risk_levels, level) +
+         ";color:" + kInk + "\">" + Esc(level.empty() ? "-" : level) + "</span>";
 }
 
-std::string Badge(const assess::Assessment& a, const std::string& level) {
-  return "<span class=\"badge\" style=\"background:" + Colour(a.risk_matrix.risk_levels, level) +
-         "\">" + Esc(level.empty() ? "-" : level) + "</span>";
+// "<code>M.app.dtls</code> DTLS end to end" for each id, or "-".
+std::string MitigationList(const catalog::Catalog& cat, const std::vector<std::string>& ids) {
+  if (ids.empty()) return "-";
+  std::string out;
+  for (const auto& id : ids) {
+    const catalog::Mitigation* m = cat.FindMitigation(id);
+    out += (out.empty() ? "" : "<br>") + ("<code>" + Esc(id) + "</code>") +
+           (m ? " " + Esc(m->name) : std::string());
+  }
+  return out;
+}
+
+// "5.5-1 Best-practice cryptography to communicate securely" (catalog/standards.yaml).
+std::string Provision(const catalog::Catalog& cat, const std::string& id) {
+  const catalog::StandardItem* p = cat.standards_list.FindEtsi(id);
+  return "<strong>" + Esc(id) + "</strong>" + (p ? " " + Esc(p->title) : std::string());
+}
+
+// The missing mitigations that would do most, best first: by the highest residual risk they
+// leave open, then by how many findings list them as missing, then by id. At most `limit`.
+std::string TopActions(const assess::Assessment& a, const catalog::Catalog& cat, size_t limit) {
+  std::map<std::string, int> lowers;
+  for (const auto& f : a.findings) {
+    for (const auto& m : f.missing) ++lowers[m];
+  }
+  std::vector<const assess::Gap*> gaps;
+  for (const auto& g : a.gaps) gaps.push_back(&g);
+  std::sort(gaps.begin(), gaps.end(), [&](const assess::Gap* x, const assess::Gap* y) {
+    const int rx = assess::RiskRank(a.risk_matrix, x->highest_risk);
+    const int ry = assess::RiskRank(a.risk_matrix, y->highest_risk);
+    if (rx != ry) return rx > ry;
+    if (lowers[x->mitigation] != lowers[y->mitigation]) {
+      return lowers[x->mitigation] > lowers[y->mitigation];
+    }
+    return x->mitigation < y->mitigation;
+  });
+  std::ostringstream o;
+  o << "<div class=\"actions\" id=\"top-actions\"><h2>Top actions</h2>";
+  if (gaps.empty()) {
+    o << "<p>Every mitigation the profile requires is declared.";
+    if (a.summary.residual_must_mitigate > 0) {
+      o << " " << a.summary.residual_must_mitigate
+        << " finding(s) still carry a risk that must be mitigated: see the threats below for "
+           "what the profile cannot lower further.";
+    }
+    o << "</p></div>\n";
+    return o.str();
+  }
+  o << "<p>The " << std::min(limit, gaps.size()) << " missing mitigation(s) that matter most, of "
+    << gaps.size() << " (all are listed under <em>Missing mitigations</em>):</p><ol>";
+  for (size_t i = 0; i < gaps.size() && i < limit; ++i) {
+    const assess::Gap& g = *gaps[i];
+    const catalog::Mitigation* m = cat.FindMitigation(g.mitigation);
+    o << "<li><strong>" << Esc(g.name) << "</strong> <code>" << Esc(g.mitigation)
+      << "</code>: highest risk it leaves open " << Badge(a, g.highest_risk) << "; missing from "
+      << lowers[g.mitigation] << " finding(s) (threats " << Esc(Join(g.threats)) << ").";
+    if (m && !m->description.empty()) {
+      o << "<br><span class=\"muted\">" << Esc(m->description) << "</span>";
+    }
+    o << "</li>";
+  }
+  o << "</ol></div>\n";
+  return o.str();
 }
 
 // The phase x layer heat map: each cell coloured by the highest residual risk found there.
@@ -91,21 +150,27 @@ std::string HeatMap(const assess::Assessment& a, const catalog::Catalog& cat) {
     for (size_t p = 0; p < cat.phases.size(); ++p) {
       const int x = lw + cw * static_cast<int>(p);
       auto it = cells.find({cat.phases[p].id, cat.layers[l].id});
-      std::string fill = "#f5f5f5", label, title = "no threat found";
+      std::string fill = "#f5f5f5", label, level = "none", title = "no threat found";
       if (it != cells.end()) {
-        fill = Colour(a.risk_matrix.risk_levels, a.risk_matrix.risk_levels[it->second.worst]);
+        level = it->second.worst < 0 ? "-" : a.risk_matrix.risk_levels[it->second.worst];
+        fill = LevelTint(a.risk_matrix.risk_levels, level);
         for (const auto& t : it->second.threats) {
           label += (label.empty() ? "" : " ") + t;
         }
-        title = std::to_string(it->second.count) + " finding(s), highest residual risk " +
-                a.risk_matrix.risk_levels[it->second.worst];
+        title = std::to_string(it->second.count) + " finding(s), highest residual risk " + level;
       }
-      o << "<g><title>" << Esc(title) << "</title><rect x=\"" << x << "\" y=\"" << y
+      o << "<g class=\"cell\"><title>" << Esc(title) << "</title><rect x=\"" << x << "\" y=\"" << y
         << "\" width=\"" << cw - 4 << "\" height=\"" << ch - 4 << "\" rx=\"4\" fill=\"" << fill
         << "\" stroke=\"#999\"/>";
-      o << "<text x=\"" << x + (cw - 4) / 2 << "\" y=\"" << y + ch / 2
-        << "\" text-anchor=\"middle\" "
-        << "font-size=\"11\">" << Esc(label) << "</text></g>";
+      o << "<text x=\"" << x + (cw - 4) / 2 << "\" y=\"" << y + ch / 2 - 4
+        << "\" text-anchor=\"middle\" font-size=\"11\" fill=\"" << kInk << "\">" << Esc(label)
+        << "</text>";
+      if (it != cells.end()) {
+        o << "<text x=\"" << x + (cw - 4) / 2 << "\" y=\"" << y + ch / 2 + 12
+          << "\" text-anchor=\"middle\" font-size=\"10\" fill=\"" << kInk << "\">" << Esc(level)
+          << "</text>";
+      }
+      o << "</g>";
     }
   }
   o << "</svg>";
@@ -144,13 +209,15 @@ std::string RiskMatrix(const assess::Assessment& a) {
       auto it = counts.find({m.likelihood_levels[li], m.impact_levels[i]});
       auto [before, after] = it == counts.end() ? std::pair<int, int>{0, 0} : it->second;
       const int x = lw + cw * i;
-      o << "<g><title>" << Esc(level) << " risk: " << before << " finding(s) before, " << after
-        << " after declared mitigations</title><rect x=\"" << x << "\" y=\"" << y << "\" width=\""
-        << cw - 4 << "\" height=\"" << ch - 4 << "\" fill=\"" << Colour(m.risk_levels, level)
-        << "\" stroke=\"#777\"/>";
-      o << "<text x=\"" << x + (cw - 4) / 2 << "\" y=\"" << y + ch / 2
-        << "\" text-anchor=\"middle\" "
-        << "font-size=\"13\">" << before << " &#8594; " << after << "</text></g>";
+      o << "<g class=\"cell\"><title>" << Esc(level) << " risk: " << before
+        << " finding(s) before, " << after << " after declared mitigations</title><rect x=\"" << x
+        << "\" y=\"" << y << "\" width=\"" << cw - 4 << "\" height=\"" << ch - 4 << "\" fill=\""
+        << LevelTint(m.risk_levels, level) << "\" stroke=\"#777\"/>";
+      o << "<text x=\"" << x + (cw - 4) / 2 << "\" y=\"" << y + ch / 2 - 3
+        << "\" text-anchor=\"middle\" font-size=\"13\" fill=\"" << kInk << "\">" << before
+        << " &#8594; " << after << "</text><text x=\"" << x + (cw - 4) / 2 << "\" y=\""
+        << y + ch / 2 + 13 << "\" text-anchor=\"middle\" font-size=\"10\" fill=\"" << kInk << "\">"
+        << Esc(level) << "</text></g>";
     }
   }
   o << "</svg>";
@@ -159,7 +226,8 @@ std::string RiskMatrix(const assess::Assessment& a) {
 
 }  // namespace
 
-std::string RenderHtml(const assess::Assessment& a, const catalog::Catalog& cat) {
+std::string RenderHtml(const assess::Assessment& a, const catalog::Catalog& cat,
+                       const model::Model* model) {
   std::ostringstream o;
   o << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
     << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -169,9 +237,11 @@ std::string RenderHtml(const assess::Assessment& a, const catalog::Catalog& cat)
        "padding-bottom:.2em;margin-top:1.8em}table{border-collapse:collapse;width:100%;"
        "font-size:.92em}th,td{border:1px solid #ddd;padding:4px 6px;text-align:left;"
        "vertical-align:top}th{background:#f3f3f3}.badge{display:inline-block;padding:1px 7px;"
-       "border-radius:9px;color:#fff;font-size:.85em;text-shadow:0 0 2px #000}.note{background:"
+       "border-radius:9px;border:1px solid #555;font-size:.85em;font-weight:600}.note{background:"
        "#fff8e1;border-left:4px solid #ffc107;padding:.6em 1em}.muted{color:#666}"
-       "code{background:#f5f5f5;padding:0 3px}.fig{overflow-x:auto}"
+       "code{background:#f5f5f5;padding:0 3px}.fig{overflow-x:auto}.actions{border:2px solid "
+       "#1a1a1a;border-radius:6px;padding:.2em 1em .6em;margin:1.2em 0;background:#fafafa}"
+       ".actions h2{border:none;margin-top:.4em}"
     << "</style></head><body>\n";
   o << "<h1>Security assessment: " << Esc(a.model_name) << "</h1>\n<p class=\"muted\">Model <code>"
     << Esc(a.model_file) << "</code> &middot; catalog " << Esc(a.catalog_version)
@@ -204,20 +274,30 @@ std::string RenderHtml(const assess::Assessment& a, const catalog::Catalog& cat)
     }
     o << "</ul>\n";
   }
+  o << TopActions(a, cat, 5);
   if (!a.standards.conflicts.empty()) {
     o << "<div class=\"note\"><strong>Accepted by the draft, rejected by today's "
          "baselines.</strong> "
          "This profile, as the draft defines it, accepts risks that current standards do not:<ul>";
     for (const auto& c : a.standards.conflicts) {
-      o << "<li>" << Esc(c.standard) << " " << Esc(c.provision) << ": " << Esc(c.description)
-        << "</li>";
+      o << "<li>" << Esc(c.standard) << " "
+        << (c.standard == "ETSI EN 303 645" ? Provision(cat, c.provision) : Esc(c.provision))
+        << ": " << Esc(c.description) << "</li>";
     }
     o << "</ul></div>\n";
   }
 
+  if (model) {
+    o << "<h2>The modelled system</h2>\n<p>What the assessment was given: infrastructure nodes, "
+         "things (kinds of thing, with their count), the links between them and how each is "
+         "protected, and the trust boundaries. Each element shows the highest risk left on it "
+         "after the declared mitigations.</p>\n<div class=\"fig\">"
+      << SystemDiagram(*model, a) << "</div>\n";
+  }
   o << "<h2>Where the threats strike</h2>\n<p>Each cell is a lifecycle phase (when) and a layer "
-       "(where in the system). Colour: the highest risk left after the declared mitigations "
-       "(green low, amber moderate, red high); grey cells have no finding.</p>\n<div class=\"fig\">"
+       "(where in the system). Each cell names its threats and the highest risk left after the "
+       "declared mitigations, also shown by its tint (green low, amber moderate, red high); grey "
+       "cells have no finding.</p>\n<div class=\"fig\">"
     << HeatMap(a, cat) << "</div>\n";
   o << "<h2>Risk matrix</h2>\n<p>Risk is likelihood &times; impact. Each cell shows how many "
        "findings sit there before &#8594; after the declared mitigations. Moderate and high risks "
@@ -237,9 +317,9 @@ std::string RenderHtml(const assess::Assessment& a, const catalog::Catalog& cat)
       << Badge(a, f.residual_risk) << "</td><td>"
       << (f.required.empty() ? std::string("<span class=\"muted\">none required by ") +
                                    Esc(a.profile.id) + "</span>"
-                             : Esc(Join(f.missing)));
+                             : MitigationList(cat, f.missing));
     if (!f.accepted_by.empty()) {
-      o << "<br><em>accepted by design: " << Esc(Join(f.accepted_by)) << "</em>";
+      o << "<br><em>accepted by design: " << MitigationList(cat, f.accepted_by) << "</em>";
     }
     o << "</td></tr>\n";
   }
@@ -281,18 +361,25 @@ std::string RenderHtml(const assess::Assessment& a, const catalog::Catalog& cat)
     o << "<table><tr><th>Exposure</th><th>Where</th><th>Required there</th><th>Missing</th></tr>\n";
     for (const auto& x : a.pia) {
       o << "<tr><td>" << Esc(x.kind) << "</td><td>" << Esc(x.description) << "</td><td>"
-        << Esc(Join(x.required)) << "</td><td>" << Esc(Join(x.missing)) << "</td></tr>\n";
+        << MitigationList(cat, x.required) << "</td><td>" << MitigationList(cat, x.missing)
+        << "</td></tr>\n";
     }
     o << "</table>\n";
   }
   o << "<h2>Standards</h2>\n<p>OWASP ISVS level " << Esc(a.standards.owasp_isvs_level)
-    << "; IEC 62443-4-2 " << Esc(a.standards.iec_62443_4_2_sl)
-    << "; NIST IR 8259A: " << Esc(Join(a.standards.nist_ir_8259a))
-    << ".</p>\n<table><tr><th>ETSI EN 303 645 provision"
+    << "; IEC 62443-4-2 " << Esc(a.standards.iec_62443_4_2_sl) << "; NIST IR 8259A capabilities: ";
+  for (size_t i = 0; i < a.standards.nist_ir_8259a.size(); ++i) {
+    const auto* c = cat.standards_list.FindNist(a.standards.nist_ir_8259a[i]);
+    o << (i ? ", " : "") << Esc(c ? c->title : a.standards.nist_ir_8259a[i]);
+  }
+  if (a.standards.nist_ir_8259a.empty()) o << "-";
+  o << ".</p>\n<p class=\"muted\">Provision titles are short summaries of "
+    << Esc(cat.standards_list.etsi_title) << "; the standard's text governs.</p>\n"
+    << "<table><tr><th>ETSI EN 303 645 provision"
     << "</th><th>Status</th><th>Addressed by / would be addressed by</th></tr>\n";
   for (const auto& p : a.standards.etsi_en_303_645) {
-    o << "<tr><td>" << Esc(p.provision) << "</td><td>"
-      << (p.met ? "met" : "<strong>missed</strong>") << "</td><td>" << Esc(Join(p.by))
+    o << "<tr><td>" << Provision(cat, p.provision) << "</td><td>"
+      << (p.met ? "met" : "<strong>missed</strong>") << "</td><td>" << MitigationList(cat, p.by)
       << "</td></tr>\n";
   }
   o << "</table>\n</body></html>\n";

@@ -124,7 +124,8 @@ std::string RenderJson(const assess::Assessment& a) {
                   {"highest_risk", a.summary.highest_risk},
                   {"highest_residual_risk", a.summary.highest_residual_risk},
                   {"gaps", a.gaps.size()}};
-  return j.dump(2) + "\n";
+  // Replace, not throw: text from outside the model (its file name) may be any byte string.
+  return j.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
 }
 
 Result<Format> ParseFormat(const std::string& name) {
@@ -137,7 +138,8 @@ Result<Format> ParseFormat(const std::string& name) {
               "unknown format '" + name + "' (choose text, json, md, html or sarif)");
 }
 
-std::string Render(const assess::Assessment& a, const catalog::Catalog& cat, Format format) {
+std::string Render(const assess::Assessment& a, const catalog::Catalog& cat, Format format,
+                   const model::Model* model) {
   switch (format) {
     case Format::kText:
       return RenderText(a, cat);
@@ -146,7 +148,7 @@ std::string Render(const assess::Assessment& a, const catalog::Catalog& cat, For
     case Format::kMarkdown:
       return RenderMarkdown(a, cat);
     case Format::kHtml:
-      return RenderHtml(a, cat);
+      return RenderHtml(a, cat, model);
     case Format::kSarif:
       return RenderSarif(a, cat);
   }

@@ -95,7 +95,8 @@ std::string RenderSarif(const assess::Assessment& a, const catalog::Catalog& cat
                                           "draft-garcia-security-mitigations-and-profiles/"},
                                          {"rules", rules}}}}},
                                      {"results", results}}})}};
-  return sarif.dump(2) + "\n";
+  // Replace, not throw: text from outside the model (its file name) may be any byte string.
+  return sarif.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace secprof::report

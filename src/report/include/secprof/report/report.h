@@ -10,6 +10,7 @@
 
 #include "secprof/assess/assess.h"
 #include "secprof/core/result.h"
+#include "secprof/model/model.h"
 
 namespace secprof::report {
 
@@ -18,13 +19,21 @@ enum class Format { kText, kJson, kMarkdown, kHtml, kSarif };
 // "text" | "json" | "md" | "html" | "sarif".
 Result<Format> ParseFormat(const std::string& name);
 
-// Renders `a`. The catalog supplies names and descriptions; output is deterministic.
-std::string Render(const assess::Assessment& a, const catalog::Catalog& cat, Format format);
+// Renders `a`. The catalog supplies names and descriptions; output is deterministic. `model`, when
+// given, is the model `a` was made from: the HTML report draws it (RenderHtml).
+std::string Render(const assess::Assessment& a, const catalog::Catalog& cat, Format format,
+                   const model::Model* model = nullptr);
 
 std::string RenderJson(const assess::Assessment& a);
 std::string RenderText(const assess::Assessment& a, const catalog::Catalog& cat);
 std::string RenderMarkdown(const assess::Assessment& a, const catalog::Catalog& cat);
-std::string RenderHtml(const assess::Assessment& a, const catalog::Catalog& cat);
+// HTML for people who have not read the draft: the profile and why, a "top actions" box, a diagram
+// of the modelled system (when `model` is given: things, nodes, links by protection, trust
+// boundaries), the heat map and risk matrix, the findings with mitigation names, the gaps, BIA,
+// PIA and the standards with EN 303 645 provision titles. Every risk level is printed as a word
+// on a tint whose contrast with the text meets WCAG 2.2 AA (4.5:1).
+std::string RenderHtml(const assess::Assessment& a, const catalog::Catalog& cat,
+                       const model::Model* model = nullptr);
 std::string RenderSarif(const assess::Assessment& a, const catalog::Catalog& cat);
 
 }  // namespace secprof::report
