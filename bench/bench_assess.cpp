@@ -8,15 +8,22 @@
 // with its own link, the stress case. Links, flows and assets scale with the entries.
 //
 // Prints one JSON line: the time of each stage (best of --repeat), the number of findings, the
-// peak resident set, and the floor it is held against: yaml-cpp parsing the same text into a node
-// tree with no validation (the least any YAML loader of this document must do).
+// peak resident set after each stage (it only grows, so the difference is what that stage added at
+// its peak), and two floors measured in the same run: yaml-cpp's event parser reading the text
+// with a handler that does nothing (the least any loader built on yaml-cpp must do), and
+// YAML::Load building yaml-cpp's node tree with no validation (what the loader did before it
+// built its own tree). Stages are run in the order floor, load, assess, JSON, so the RSS of the
+// YAML::Load floor (freed before loading) can be part of the load's peak; --no-node-floor skips it.
 #include <sys/resource.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <sstream>
 #include <string>
 
 #include "bench_util.h"
@@ -74,6 +81,36 @@ std::string Generate(int total, int per_kind) {
   return y;
 }
 
+// A yaml-cpp event handler that does nothing: the parsing floor.
+class NullHandler : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override { ++events; }
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override { ++events; }
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    ++events;
+  }
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    ++events;
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    ++events;
+  }
+  void OnMapEnd() override {}
+  size_t events = 0;
+};
+
+double PeakRssMb() {
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss / 1024.0;
+}
+
 template <class F>
 double Best(int repeat, F&& f) {
   double best = 1e300;
@@ -89,8 +126,18 @@ double Best(int repeat, F&& f) {
 
 int main(int argc, char** argv) {
   int n = 1000, repeat = 3, per_kind = 1;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool node_floor = true;
+  for (int i = 1; i < argc; i += 2) {
     std::string a = argv[i];
+    if (a == "--no-node-floor") {
+      node_floor = false;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      std::cerr << "option " << a << " needs a value\n";
+      return 2;
+    }
     if (a == "--things") {
       n = std::atoi(argv[i + 1]);
     } else if (a == "--repeat") {
@@ -103,7 +150,7 @@ int main(int argc, char** argv) {
     }
   }
   if (n < 1 || repeat < 1 || per_kind < 1) {
-    std::cerr << "usage: bench_assess --things N [--per-kind C] [--repeat R]\n";
+    std::cerr << "usage: bench_assess --things N [--per-kind C] [--repeat R] [--no-node-floor]\n";
     return 2;
   }
   secprof::bench::PrintMachine();
@@ -114,10 +161,22 @@ int main(int argc, char** argv) {
   }
   const std::string text = Generate(n, per_kind);
 
-  double floor_ms = Best(repeat, [&] {
-    YAML::Node root = YAML::Load(text);
-    if (!root.IsMap()) std::abort();
+  size_t events = 0;
+  double events_floor_ms = Best(repeat, [&] {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    NullHandler h;
+    parser.HandleNextDocument(h);
+    events = h.events;
   });
+  double floor_ms = 0;
+  if (node_floor) {
+    floor_ms = Best(repeat, [&] {
+      YAML::Node root = YAML::Load(text);
+      if (!root.IsMap()) std::abort();
+    });
+  }
+  const double rss_floor = PeakRssMb();
   secprof::model::Model model;
   double load_ms = Best(repeat, [&] {
     auto m = secprof::model::Parse("generated.yaml", text);
@@ -127,6 +186,7 @@ int main(int argc, char** argv) {
     }
     model = std::move(*m);
   });
+  const double rss_load = PeakRssMb();
   secprof::assess::Assessment a;
   double assess_ms = Best(repeat, [&] {
     auto r = secprof::assess::Assess(**cat, model);
@@ -136,17 +196,20 @@ int main(int argc, char** argv) {
     }
     a = std::move(*r);
   });
+  const double rss_assess = PeakRssMb();
   size_t json_bytes = 0;
   double json_ms = Best(repeat, [&] { json_bytes = secprof::report::RenderJson(a).size(); });
+  const double rss_json = PeakRssMb();
 
-  struct rusage ru {};
-  getrusage(RUSAGE_SELF, &ru);
   std::printf(
-      "{\"things\": %d, \"per_kind\": %d, \"yaml_bytes\": %zu, \"floor_yaml_parse_ms\": %.1f, "
-      "\"load_ms\": %.1f, "
-      "\"assess_ms\": %.1f, \"load_plus_assess_ms\": %.1f, \"json_render_ms\": %.1f, "
-      "\"json_bytes\": %zu, \"findings\": %zu, \"profile\": \"%s\", \"peak_rss_mb\": %.1f}\n",
-      n, per_kind, text.size(), floor_ms, load_ms, assess_ms, load_ms + assess_ms, json_ms,
-      json_bytes, a.findings.size(), a.profile.id.c_str(), ru.ru_maxrss / 1024.0);
+      "{\"things\": %d, \"per_kind\": %d, \"yaml_bytes\": %zu, \"yaml_events\": %zu, "
+      "\"floor_yaml_events_ms\": %.1f, \"floor_yaml_load_ms\": %.1f, \"load_ms\": %.1f, "
+      "\"load_over_events_floor\": %.2f, \"assess_ms\": %.1f, \"load_plus_assess_ms\": %.1f, "
+      "\"json_render_ms\": %.1f, \"json_bytes\": %zu, \"findings\": %zu, \"profile\": \"%s\", "
+      "\"peak_rss_mb_after_floors\": %.1f, \"peak_rss_mb_after_load\": %.1f, "
+      "\"peak_rss_mb_after_assess\": %.1f, \"peak_rss_mb\": %.1f}\n",
+      n, per_kind, text.size(), events, events_floor_ms, floor_ms, load_ms,
+      load_ms / events_floor_ms, assess_ms, load_ms + assess_ms, json_ms, json_bytes,
+      a.findings.size(), a.profile.id.c_str(), rss_floor, rss_load, rss_assess, rss_json);
   return 0;
 }

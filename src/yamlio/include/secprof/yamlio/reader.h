@@ -111,6 +111,8 @@ class Node {
 
  private:
   std::string Scalar() const;  // the scalar's text, or "" for any other kind
+  // Map lookup; the Node's field path is built only when `with_path` (for errors).
+  std::optional<Node> Lookup(std::string_view key, bool with_path) const;
 
   std::shared_ptr<const detail::Tree> tree_;
   uint32_t id_ = 0;

@@ -1,0 +1,51 @@
+// RenderJson streams the findings array (json.cpp): the output must be the documented JSON,
+// whatever the model's text, including text equal to the placeholder the streaming uses.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "secprof/assess/assess.h"
+#include "secprof/catalog/catalog.h"
+#include "secprof/model/model.h"
+#include "secprof/report/report.h"
+
+namespace secprof::report {
+namespace {
+
+TEST(JsonStream, FindingsArrayIsCompleteWhateverTheModelText) {
+  auto cat = catalog::LoadBuiltin();
+  ASSERT_TRUE(cat);
+  // Model text that equals the placeholder, and a fact-like key, cannot confuse the splice.
+  auto m = model::Parse("s.yaml",
+                        "name: \"@secprof:threats-stream@\"\n"
+                        "description: \"\\n  \\\"threats\\\": \\\"@secprof:threats-stream@\\\"\"\n"
+                        "things: [{id: a, vendor: v}, {id: b, vendor: w}]\n"
+                        "nodes: [{id: k, kind: kdc}]\n"
+                        "links: [{from: k, to: a}, {from: k, to: b, protection: dtls}]\n");
+  ASSERT_TRUE(m) << m.error().ToString();
+  auto a = assess::Assess(**cat, *m);
+  ASSERT_TRUE(a);
+  ASSERT_FALSE(a->findings.empty());
+  const std::string text = RenderJson(*a);
+  auto j = nlohmann::ordered_json::parse(text, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << text.substr(0, 2000);
+  EXPECT_EQ(j["model"]["name"], "@secprof:threats-stream@");
+  ASSERT_TRUE(j["threats"].is_array());
+  ASSERT_EQ(j["threats"].size(), a->findings.size());
+  for (size_t i = 0; i < a->findings.size(); ++i) {
+    EXPECT_EQ(j["threats"][i]["rule"], a->findings[i].rule);
+    EXPECT_EQ(j["threats"][i]["element"]["id"], a->findings[i].element);
+  }
+  // The same document as dumping the parsed tree again: the streamed text has dump(2)'s layout.
+  EXPECT_EQ(text, j.dump(2) + "\n");
+  // Key order is the documented one.
+  std::vector<std::string> keys;
+  for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
+  const std::vector<std::string> expected = {"schema", "tool",    "catalog_version", "model",
+                                             "facts",  "profile", "threats",         "gaps"};
+  ASSERT_GE(keys.size(), expected.size());
+  EXPECT_TRUE(std::equal(expected.begin(), expected.end(), keys.begin()));
+}
+
+}  // namespace
+}  // namespace secprof::report
