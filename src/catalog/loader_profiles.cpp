@@ -296,8 +296,8 @@ Status Loader::Rules(const Node& root) {
   std::map<std::string, SourceLocation> seen;
   const auto& levels = cat_.risk.likelihood_levels;
   for (const auto& item : items) {
-    SECPROF_TRY(item.CheckKeys(
-        {"id", "threat", "scope", "phase", "layer", "likelihood", "why", "when", "raise"}));
+    SECPROF_TRY(item.CheckKeys({"id", "threat", "scope", "phase", "layer", "likelihood", "why",
+                                "when", "raise", "affects", "uncountered"}));
     ThreatRule r;
     SECPROF_ASSIGN_OR_RETURN(r.id, NonEmpty(item, "id"));
     SECPROF_TRY(Define(seen, r.id, *item.Get("id"), "rule"));
@@ -312,6 +312,11 @@ Status Loader::Rules(const Node& root) {
     SECPROF_ASSIGN_OR_RETURN(r.likelihood, NonEmpty(item, "likelihood"));
     SECPROF_TRY(MustBeOneOf(*item.Get("likelihood"), r.likelihood, levels, "likelihood level"));
     SECPROF_ASSIGN_OR_RETURN(r.why, NonEmpty(item, "why"));
+    SECPROF_ASSIGN_OR_RETURN(r.affects, IdList(item, "affects", kCia, "security goal", false));
+    SECPROF_ASSIGN_OR_RETURN(r.uncountered, item.OptionalString("uncountered", ""));
+    if (item.Get("uncountered") && r.uncountered.empty()) {
+      return Fail(item.Get("uncountered")->MakeError("`uncountered` must say why"));
+    }
     SECPROF_ASSIGN_OR_RETURN(Node wn, item.Required("when"));
     SECPROF_ASSIGN_OR_RETURN(r.when, ParseWhen(wn, r.scope, false));
     if (auto raise = item.Get("raise"); raise && !raise->IsNull()) {

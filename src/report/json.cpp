@@ -1,4 +1,4 @@
-// JSON rendering: the stable schema "secprof-assessment/1" (docs/ASSESS.md).
+// JSON rendering: the stable schema "secprof-assessment/2" (docs/ASSESS.md).
 #include <nlohmann/json.hpp>
 
 #include "secprof/report/report.h"
@@ -21,13 +21,31 @@ ordered_json Triggers(const std::vector<assess::Trigger>& ts) {
   return out;
 }
 
+ordered_json TrackingJson(const std::optional<assess::Tracking>& t) {
+  if (!t) return nullptr;
+  const auto& d = t->decision;
+  return {{"status", d.status},   {"justification", d.justification},
+          {"by", d.by},           {"date", d.date},
+          {"expires", d.expires}, {"expired", t->expired},
+          {"exempt", t->exempt},  {"line", d.where.line}};
+}
+
+ordered_json ClosesWith(const assess::Finding& f) {
+  ordered_json out = ordered_json::array();
+  for (const auto& [id, profile] : f.closes_with) {
+    out.push_back({{"mitigation", id}, {"profile", profile}});
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string RenderJson(const assess::Assessment& a) {
   ordered_json j;
-  j["schema"] = "secprof-assessment/1";
+  j["schema"] = "secprof-assessment/2";
   j["tool"] = {{"name", "secprof"}, {"version", "0.1.0"}};
   j["catalog_version"] = a.catalog_version;
+  j["date"] = a.date;
   j["model"] = {
       {"name", a.model_name}, {"file", a.model_file}, {"description", a.model_description}};
   j["facts"] = a.system_facts;
@@ -52,6 +70,7 @@ std::string RenderJson(const assess::Assessment& a) {
                        {"why", f.why},
                        {"likelihood", f.likelihood},
                        {"impact", f.impact},
+                       {"impact_fallback", f.impact_fallback},
                        {"risk", f.risk},
                        {"must_mitigate", f.must_mitigate},
                        {"mitigated_by", f.mitigated_by},
@@ -60,9 +79,22 @@ std::string RenderJson(const assess::Assessment& a) {
                        {"accepted_by", f.accepted_by},
                        {"residual_likelihood", f.residual_likelihood},
                        {"residual_risk", f.residual_risk},
-                       {"residual_must_mitigate", f.residual_must_mitigate}});
+                       {"residual_must_mitigate", f.residual_must_mitigate},
+                       {"residual_state", f.residual_state},
+                       {"closes_with", ClosesWith(f)},
+                       {"contradicted", f.contradicted},
+                       {"uncountered", f.uncountered},
+                       {"tracking", TrackingJson(f.tracking)}});
   }
   j["threats"] = std::move(threats);
+  ordered_json warnings = ordered_json::array();
+  for (const auto& w : a.warnings) {
+    warnings.push_back({{"kind", w.kind},
+                        {"message", w.message},
+                        {"line", w.where.line},
+                        {"column", w.where.column}});
+  }
+  j["warnings"] = std::move(warnings);
   ordered_json gaps = ordered_json::array();
   for (const auto& g : a.gaps) {
     gaps.push_back({{"mitigation", g.mitigation},
@@ -123,6 +155,8 @@ std::string RenderJson(const assess::Assessment& a) {
                   {"residual_must_mitigate", a.summary.residual_must_mitigate},
                   {"highest_risk", a.summary.highest_risk},
                   {"highest_residual_risk", a.summary.highest_residual_risk},
+                  {"by_residual_state", a.summary.by_state},
+                  {"by_tracking", a.summary.by_tracking},
                   {"gaps", a.gaps.size()}};
   return j.dump(2) + "\n";
 }

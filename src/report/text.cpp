@@ -98,6 +98,38 @@ std::string RenderText(const assess::Assessment& a, const catalog::Catalog& /*ca
     o << "  accepted by design, as the draft's profile does:\n";
     for (const auto& s : accepted) o << "    " << s << "\n";
   }
+  o << "  residual state: " << a.summary.by_state.at(assess::kClosed) << " closed, "
+    << a.summary.by_state.at(assess::kReduced) << " reduced, "
+    << a.summary.by_state.at(assess::kOpen) << " open, "
+    << a.summary.by_state.at(assess::kCannotClose) << " cannot close in " << a.profile.id << "\n";
+  for (const auto& f : a.findings) {
+    if (f.residual_state != assess::kCannotClose || f.residual_risk == a.risk_matrix.risk_levels[0])
+      continue;
+    std::vector<std::string> with;
+    for (const auto& [id, p] : f.closes_with)
+      with.push_back(id + (p.empty() ? "" : " (" + p + ")"));
+    o << "    " << f.rule << " on " << f.element << ": needs "
+      << (with.empty() ? "a mitigation no profile has" : Join(with, " or "))
+      << (f.uncountered.empty() ? "" : " - " + f.uncountered) << "\n";
+  }
+  bool tracked = false;
+  for (const auto& f : a.findings) {
+    if (!f.tracking) continue;
+    if (!tracked) o << "\nRISK TRACKING  (as of " << a.date << ")\n";
+    tracked = true;
+    const auto& d = f.tracking->decision;
+    o << "  " << Pad(d.status, 15) << f.rule << " on " << f.element << " (residual "
+      << f.residual_risk << "): " << d.justification << " - " << d.by << ", " << d.date
+      << (d.expires.empty() ? "" : ", expires " + d.expires)
+      << (f.tracking->expired ? " [EXPIRED: counts again]" : "")
+      << (f.tracking->exempt ? " [not counted by --fail-on]" : "") << "\n";
+  }
+  if (!a.warnings.empty()) {
+    o << "\nWARNINGS  " << a.warnings.size() << " (--strict makes them errors)\n";
+    for (const auto& w : a.warnings) {
+      o << "  line " << w.where.line << ": " << w.message << " [" << w.kind << "]\n";
+    }
+  }
 
   o << "\nGAPS  " << a.profile.id << " requires " << a.gaps.size()
     << " mitigation(s) the model does not declare\n";
