@@ -18,6 +18,7 @@ struct AssessOptions {
   std::string fail_on;
   std::string catalog_dir;
   bool strict = false;
+  std::string date;
 };
 
 int RunAssess(const AssessOptions& o) {
@@ -33,7 +34,7 @@ int RunAssess(const AssessOptions& o) {
   }
   auto model = model::LoadFile(o.model);
   if (!model) return ReportError(model.error());
-  auto a = assess::Assess(**cat, *model);
+  auto a = assess::Assess(**cat, *model, {o.date});
   if (!a) return ReportError(a.error());
   if (o.strict && !a->warnings.empty()) {
     for (const auto& w : a->warnings) {
@@ -79,6 +80,8 @@ void Install(CLI::App& app, Context& ctx) {
                   "exit 1 when any finding's residual risk is at least this level (low, moderate, "
                   "high); findings the model's risk_tracking accepts or marks false positive "
                   "(unexpired) do not count");
+  sub->add_option("--date", opts->date,
+                  "judge risk-tracking expiry as of this date (YYYY-MM-DD; default: today, UTC)");
   sub->add_flag("--strict", opts->strict,
                 "treat consistency warnings (contradictions, stale risk tracking) as errors: "
                 "exit 2 and write nothing");

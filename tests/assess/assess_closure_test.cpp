@@ -60,8 +60,8 @@ int CheckClosure(const Model& base, const std::string& label) {
       }
       continue;
     }
-    const bool cannot = f.residual_state == kCannotClose &&
-                        (!f.closes_with.empty() || !f.uncountered.empty());
+    const bool cannot =
+        f.residual_state == kCannotClose && (!f.closes_with.empty() || !f.uncountered.empty());
     const bool contradicted = !f.contradicted.empty();
     const bool accepted = f.tracking && f.tracking->exempt;
     EXPECT_TRUE(cannot || contradicted || accepted)
@@ -156,8 +156,12 @@ TEST(ClosureProperty, RandomSystemsCloseOrSayWhy) {
   std::mt19937 rng(20261207);  // fixed seed: reproducible
   auto pick = [&](std::vector<std::string> v) { return v[rng() % v.size()]; };
   auto coin = [&] { return rng() % 2 == 0; };
-  const std::vector<std::string> caps = {"tamper_resistant_storage", "updatable", "secure_boot",
-                                         "actuator", "personal_data", "battery"};
+  const std::vector<std::string> caps = {"tamper_resistant_storage",
+                                         "updatable",
+                                         "secure_boot",
+                                         "actuator",
+                                         "personal_data",
+                                         "battery"};
   for (int trial = 0; trial < 60; ++trial) {
     Model m;
     m.file = "r.yaml";
