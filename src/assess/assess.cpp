@@ -125,6 +125,7 @@ Result<Trigger> Engine::Evaluate(const catalog::Profile& p, const catalog::Profi
   Trigger out;
   out.profile = p.id;
   out.reason = t.reason;
+  out.source = t.source;
   for (const auto& c : t.when.all) out.conditions.push_back(ConditionEvaluator::Render(c));
   if (!t.when.any.empty()) {
     std::string any;

@@ -103,6 +103,23 @@ FactSet ComputeFacts(const Model& m) {
   }
   if (!f.data_value.empty()) value = MaxOf(kLevelOrder, value, f.data_value);
 
+  // Confidential data on the devices themselves (what extraction yields): assets on flows that
+  // start, end or pass at a thing; every asset when no flow says where data lives.
+  std::string device_conf = "low";
+  {
+    std::unordered_set<std::string> on_things;
+    for (const auto& fl : m.flows) {
+      bool touches = thing_ids.count(fl.from) || thing_ids.count(fl.to);
+      for (const auto& v : fl.via) touches = touches || thing_ids.count(v);
+      if (touches) on_things.insert(fl.assets.begin(), fl.assets.end());
+    }
+    for (const auto& a : m.assets) {
+      if (m.flows.empty() || on_things.count(a.id)) {
+        device_conf = MaxOf(kLevelOrder, device_conf, a.confidentiality);
+      }
+    }
+  }
+
   auto& sys = fs.system;
   sys.scope = "system";
   sys.id = "system";
@@ -125,6 +142,7 @@ FactSet ComputeFacts(const Model& m) {
       {"system.lifetime_years", std::to_string(m.lifecycle.lifetime_years)},
       {"system.thing_count", std::to_string(total)},
       {"system.installer", m.lifecycle.installer},
+      {"system.device_confidentiality", device_conf},
       {"system.shared_network_key",
        Bool(std::any_of(m.links.begin(), m.links.end(),
                         [](const Link& l) { return l.protection == "link_key"; }))},

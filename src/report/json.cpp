@@ -12,7 +12,8 @@ ordered_json TriggerJson(const assess::Trigger& t) {
   return {{"profile", t.profile},
           {"reason", t.reason},
           {"conditions", t.conditions},
-          {"holds", t.holds}};
+          {"holds", t.holds},
+          {"source", t.source}};
 }
 
 ordered_json Triggers(const std::vector<assess::Trigger>& ts) {

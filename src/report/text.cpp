@@ -63,7 +63,8 @@ std::string RenderText(const assess::Assessment& a, const catalog::Catalog& /*ca
     o << "  no trigger of a higher profile holds: the home profile is the default\n";
   }
   for (const auto& t : a.profile.decided_by) {
-    o << "  because " << t.reason << "  [" << Join(t.conditions, " and ") << "]\n";
+    o << "  because " << t.reason << "  [" << Join(t.conditions, " and ") << "]"
+      << (t.source == "project" ? "  (a trigger secprof adds; not the draft's words)" : "") << "\n";
   }
   std::map<std::string, std::vector<const assess::Trigger*>> up;
   for (const auto& t : a.profile.move_up) up[t.profile].push_back(&t);

@@ -33,6 +33,7 @@ struct Trigger {
   std::string reason;
   std::vector<std::string> conditions;  // rendered, e.g. "system.central_device >= local"
   bool holds = false;
+  std::string source = "draft";  // "project": added by this project, not the draft's own words
 };
 
 struct ProfileDecision {

@@ -211,6 +211,10 @@ struct Profile {
   struct Trigger {
     When when;
     std::string reason;  // "a central device manages the domain"
+    // "draft": the draft's own operational features (Figure 3, Section 7.1); "project": a trigger
+    // this project added in the draft's spirit. Reports mark the latter so they are not read as
+    // the draft's words.
+    std::string source = "draft";
   };
   std::vector<Trigger> triggers;
   StandardsMapping standards;
