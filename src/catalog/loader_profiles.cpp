@@ -199,7 +199,8 @@ Status Loader::Profiles(const Node& root) {
       for (const auto& t : titems) {
         SECPROF_TRY(t.CheckKeys({"when", "reason", "source"}));
         Profile::Trigger tr;
-        SECPROF_ASSIGN_OR_RETURN(tr.source, t.OptionalEnum("source", {"draft", "project"}, "draft"));
+        SECPROF_ASSIGN_OR_RETURN(tr.source,
+                                 t.OptionalEnum("source", {"draft", "project"}, "draft"));
         SECPROF_ASSIGN_OR_RETURN(Node wn, t.Required("when"));
         SECPROF_ASSIGN_OR_RETURN(tr.when, ParseWhen(wn, "system", true));
         SECPROF_ASSIGN_OR_RETURN(tr.reason, NonEmpty(t, "reason"));

@@ -70,8 +70,10 @@ std::string RenderText(const assess::Assessment& a, const catalog::Catalog& /*ca
   for (const auto& t : a.profile.move_up) up[t.profile].push_back(&t);
   for (const auto& [p, ts] : up) {
     o << "  would move to " << p << " if any of:\n";
-    for (const auto* t : ts)
-      o << "    - " << t->reason << "  [" << Join(t->conditions, " and ") << "]\n";
+    for (const auto* t : ts) {
+      o << "    - " << t->reason << "  [" << Join(t->conditions, " and ") << "]"
+        << (t->source == "project" ? "  (secprof's trigger)" : "") << "\n";
+    }
   }
   for (const auto& c : a.standards.conflicts) {
     o << "  NOTE: conflicts with " << c.standard << " " << c.provision << ": " << c.description
@@ -175,7 +177,8 @@ std::string RenderMarkdown(const assess::Assessment& a, const catalog::Catalog& 
   if (a.profile.decided_by.empty())
     o << "- No trigger of a higher profile holds (default profile).\n";
   for (const auto& t : a.profile.decided_by) {
-    o << "- **" << t.reason << "**: `" << Join(t.conditions, "` and `") << "`\n";
+    o << "- **" << t.reason << "**: `" << Join(t.conditions, "` and `") << "`"
+      << (t.source == "project" ? " (secprof's trigger, not the draft's)" : "") << "\n";
   }
   if (!a.profile.move_up.empty()) {
     o << "\nWhat would move it up:\n\n";
@@ -196,12 +199,29 @@ std::string RenderMarkdown(const assess::Assessment& a, const catalog::Catalog& 
   for (const auto& f : a.findings) {
     o << "| " << f.threat << " " << f.threat_name << " | " << f.phase << " | " << f.layer << " | `"
       << f.element << "` | " << f.likelihood << " | " << f.impact << " | " << f.risk << " | "
-      << f.residual_risk << " | " << Join(f.missing)
+      << f.residual_risk << " (" << f.residual_state << ") | " << Join(f.missing)
       << (f.accepted_by.empty() ? "" : "; accepted by " + Join(f.accepted_by)) << " |\n";
   }
   o << "\n### Why each threat applies\n\n";
   for (const auto& f : a.findings) {
     o << "- **" << f.threat << "** (`" << f.rule << "`, `" << f.element << "`): " << f.why << "\n";
+  }
+  bool tracked = false;
+  for (const auto& f : a.findings) {
+    if (!f.tracking) continue;
+    if (!tracked) o << "\n## Risk tracking (as of " << a.date << ")\n\n";
+    tracked = true;
+    const auto& d = f.tracking->decision;
+    o << "- `" << f.rule << "` on `" << f.element << "`: **" << d.status << "** by " << d.by
+      << " on " << d.date << (d.expires.empty() ? "" : ", expires " + d.expires)
+      << (f.tracking->expired ? " (**expired**: counts again)" : "") << ": " << d.justification
+      << "\n";
+  }
+  if (!a.warnings.empty()) {
+    o << "\n## Warnings\n\n";
+    for (const auto& w : a.warnings) {
+      o << "- line " << w.where.line << ": " << w.message << " (`" << w.kind << "`)\n";
+    }
   }
   o << "\n## Gaps\n\n";
   if (a.gaps.empty()) o << "None: every mitigation the profile requires is declared.\n";

@@ -282,5 +282,36 @@ assets:
   EXPECT_NE(a.bia[0].threatened, a.bia[1].threatened);
 }
 
+// ---- profile decision in the draft's terms (item 7) ----
+
+TEST(ProfileDecision, ExtractionTriggerReadsConfidentialDataOnThingsAndIsMarked) {
+  // Critical integrity (a control command) is not confidential data to extract: no SecProf_4.
+  Model m = Parse(R"(name: t
+things:
+  - {id: valve, vendor: V, capabilities: [tamper_resistant_storage, updatable, actuator]}
+nodes:
+  - {id: kdc, kind: kdc}
+flows:
+  - {id: cmd, from: kdc, to: valve, assets: [command]}
+assets:
+  - {id: command, integrity: critical}
+)");
+  const Assessment integrity = At(m, "2026-12-07");
+  EXPECT_NE(integrity.profile.id, "SecProf_4");
+  EXPECT_EQ(integrity.system_facts.at("system.device_confidentiality"), "low");
+  // Critical confidential data carried by the thing: the project's extraction trigger holds, and
+  // the decision says it is the project's, not the draft's.
+  m.assets[0].confidentiality = "critical";
+  const Assessment conf = At(m, "2026-12-07");
+  ASSERT_EQ(conf.profile.id, "SecProf_4");
+  ASSERT_FALSE(conf.profile.decided_by.empty());
+  for (const auto& t : conf.profile.decided_by) EXPECT_EQ(t.source, "project") << t.reason;
+  // The draft's own SecProf_4 features (roaming) are not marked.
+  m.features.roaming = true;
+  bool draft = false;
+  for (const auto& t : At(m, "2026-12-07").profile.decided_by) draft = draft || t.source == "draft";
+  EXPECT_TRUE(draft);
+}
+
 }  // namespace
 }  // namespace secprof::assess
