@@ -152,8 +152,9 @@ class GoldenTest : public ::testing::TestWithParam<std::string> {};
 TEST_P(GoldenTest, MatchesGoldenJson) {
   const std::string name = GetParam();
   // Run from the checkout so the model path in the output is the relative one.
-  RunResult r = secprof::testing::Run("cd " + SourceDir().string() + " && " + Binary() +
-                                      " assess examples/" + name + ".yaml --format json --date 2026-12-07");
+  RunResult r =
+      secprof::testing::Run("cd " + SourceDir().string() + " && " + Binary() + " assess examples/" +
+                            name + ".yaml --format json --date 2026-12-07");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto golden = SourceDir() / "tests" / "golden" / (name + ".json");
   if (std::getenv("SECPROF_UPDATE_GOLDEN")) {
