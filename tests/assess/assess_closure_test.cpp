@@ -7,31 +7,18 @@
 
 #include <random>
 
+#include "assess_fixture.h"
 #include "secprof/assess/assess.h"
 #include "secprof/catalog/catalog.h"
 #include "secprof/model/model.h"
-#include "testutil.h"
 
 namespace secprof::assess {
 namespace {
 
 using model::Model;
-
-const catalog::Catalog& Cat() {
-  static auto cat = [] {
-    auto c = catalog::LoadBuiltin();
-    if (!c) ADD_FAILURE() << c.error().ToString();
-    return *c;
-  }();
-  return *cat;
-}
-
-Model Example(const std::string& name) {
-  auto m =
-      model::LoadFile((secprof::testing::SourceDir() / "examples" / (name + ".yaml")).string());
-  EXPECT_TRUE(m) << m.error().ToString();
-  return *m;
-}
+using testing::Cat;
+using testing::ExamplePath;
+using testing::LoadExample;
 
 Assessment AssessAt(const Model& m) {
   auto a = Assess(Cat(), m, {"2026-12-01"});
@@ -74,7 +61,7 @@ int CheckClosure(const Model& base, const std::string& label) {
 
 TEST(ClosureProperty, EveryExampleClosesOrSaysWhy) {
   for (const char* ex : {"home-lighting", "managed-home", "office-building", "industrial-plant"}) {
-    CheckClosure(Example(ex), ex);
+    CheckClosure(LoadExample(ex), ex);
   }
 }
 
@@ -82,7 +69,7 @@ TEST(ClosureProperty, EveryExampleClosesOrSaysWhy) {
 // profiles require a counter for every threat they produce (the draft's Section 6 goal).
 TEST(ClosureProperty, IndustrialExamplesCloseCompletely) {
   for (const char* ex : {"office-building", "industrial-plant"}) {
-    Model m = Example(ex);
+    Model m = LoadExample(ex);
     // The examples describe things without tamper-resistant storage and links without security;
     // the model's own facts contradict some mitigations there. Make the facts agree first.
     for (auto& t : m.things) {

@@ -6,31 +6,18 @@
 #include <random>
 #include <set>
 
+#include "assess_fixture.h"
 #include "secprof/assess/assess.h"
 #include "secprof/catalog/catalog.h"
 #include "secprof/model/model.h"
-#include "testutil.h"
 
 namespace secprof::assess {
 namespace {
 
 using model::Model;
-
-const catalog::Catalog& Cat() {
-  static auto cat = [] {
-    auto c = catalog::LoadBuiltin();
-    if (!c) ADD_FAILURE() << c.error().ToString();
-    return *c;
-  }();
-  return *cat;
-}
-
-Model LoadExample(const std::string& name) {
-  auto m =
-      model::LoadFile((secprof::testing::SourceDir() / "examples" / (name + ".yaml")).string());
-  EXPECT_TRUE(m) << m.error().ToString();
-  return *m;
-}
+using testing::Cat;
+using testing::ExamplePath;
+using testing::LoadExample;
 
 Assessment MustAssess(const Model& m) {
   auto a = Assess(Cat(), m);

@@ -2,28 +2,18 @@
 // from each element's own data.
 #include <gtest/gtest.h>
 
+#include "assess_fixture.h"
 #include "secprof/assess/assess.h"
 #include "secprof/catalog/catalog.h"
 #include "secprof/model/model.h"
-#include "testutil.h"
 
 namespace secprof::assess {
 namespace {
 
 using model::Model;
-
-const catalog::Catalog& Cat() {
-  static auto cat = [] {
-    auto c = catalog::LoadBuiltin();
-    if (!c) ADD_FAILURE() << c.error().ToString();
-    return *c;
-  }();
-  return *cat;
-}
-
-std::string ExamplePath(const std::string& name) {
-  return (secprof::testing::SourceDir() / "examples" / (name + ".yaml")).string();
-}
+using testing::Cat;
+using testing::ExamplePath;
+using testing::LoadExample;
 
 Assessment At(const Model& m, const std::string& date) {
   auto a = Assess(Cat(), m, {date});
