@@ -197,8 +197,10 @@ Status Loader::Profiles(const Node& root) {
     if (auto trig = item.Get("triggers"); trig && !trig->IsNull()) {
       SECPROF_ASSIGN_OR_RETURN(auto titems, trig->Items());
       for (const auto& t : titems) {
-        SECPROF_TRY(t.CheckKeys({"when", "reason"}));
+        SECPROF_TRY(t.CheckKeys({"when", "reason", "source"}));
         Profile::Trigger tr;
+        SECPROF_ASSIGN_OR_RETURN(tr.source,
+                                 t.OptionalEnum("source", {"draft", "project"}, "draft"));
         SECPROF_ASSIGN_OR_RETURN(Node wn, t.Required("when"));
         SECPROF_ASSIGN_OR_RETURN(tr.when, ParseWhen(wn, "system", true));
         SECPROF_ASSIGN_OR_RETURN(tr.reason, NonEmpty(t, "reason"));
@@ -298,8 +300,8 @@ Status Loader::Rules(const Node& root) {
   std::map<std::string, SourceLocation> seen;
   const auto& levels = cat_.risk.likelihood_levels;
   for (const auto& item : items) {
-    SECPROF_TRY(item.CheckKeys(
-        {"id", "threat", "scope", "phase", "layer", "likelihood", "why", "when", "raise"}));
+    SECPROF_TRY(item.CheckKeys({"id", "threat", "scope", "phase", "layer", "likelihood", "why",
+                                "when", "raise", "affects", "uncountered"}));
     ThreatRule r;
     SECPROF_ASSIGN_OR_RETURN(r.id, NonEmpty(item, "id"));
     SECPROF_TRY(Define(seen, r.id, *item.Get("id"), "rule"));
@@ -314,6 +316,11 @@ Status Loader::Rules(const Node& root) {
     SECPROF_ASSIGN_OR_RETURN(r.likelihood, NonEmpty(item, "likelihood"));
     SECPROF_TRY(MustBeOneOf(*item.Get("likelihood"), r.likelihood, levels, "likelihood level"));
     SECPROF_ASSIGN_OR_RETURN(r.why, NonEmpty(item, "why"));
+    SECPROF_ASSIGN_OR_RETURN(r.affects, IdList(item, "affects", kCia, "security goal", false));
+    SECPROF_ASSIGN_OR_RETURN(r.uncountered, item.OptionalString("uncountered", ""));
+    if (item.Get("uncountered") && r.uncountered.empty()) {
+      return Fail(item.Get("uncountered")->MakeError("`uncountered` must say why"));
+    }
     SECPROF_ASSIGN_OR_RETURN(Node wn, item.Required("when"));
     SECPROF_ASSIGN_OR_RETURN(r.when, ParseWhen(wn, r.scope, false));
     if (auto raise = item.Get("raise"); raise && !raise->IsNull()) {

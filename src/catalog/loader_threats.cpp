@@ -121,7 +121,7 @@ Status Loader::Mitigations(const Node& root) {
   for (const auto& item : items) {
     SECPROF_TRY(item.CheckKeys({"id", "name", "building_block", "description", "counters",
                                 "accepts", "superseded_by", "phases", "layers", "references",
-                                "controls", "lab_scenario", "source"}));
+                                "controls", "lab_scenario", "source", "contradicted_by"}));
     Mitigation m;
     SECPROF_ASSIGN_OR_RETURN(m.id, NonEmpty(item, "id"));
     const Node idn = *item.Get("id");
@@ -157,6 +157,20 @@ Status Loader::Mitigations(const Node& root) {
       supersessions.emplace_back(m.superseded_by, *item.Get("superseded_by"));
     SECPROF_ASSIGN_OR_RETURN(m.phases, IdList(item, "phases", phase_ids_, "phase", true));
     SECPROF_ASSIGN_OR_RETURN(m.layers, IdList(item, "layers", layer_ids_, "layer", true));
+    if (auto cn = item.Get("contradicted_by"); cn && !cn->IsNull()) {
+      SECPROF_ASSIGN_OR_RETURN(auto conds, cn->Items());
+      for (const auto& c : conds) {
+        // Each condition is on one element scope (never the system): the fact says which.
+        SECPROF_ASSIGN_OR_RETURN(std::string fact, NonEmpty(c, "fact"));
+        const Fact* f = cat_.FindFact(fact);
+        if (!f || f->scope == "system") {
+          return Fail(c.Get("fact")->MakeError(
+              "`contradicted_by` needs a thing, link, node or asset fact, not '" + fact + "'"));
+        }
+        SECPROF_ASSIGN_OR_RETURN(Condition cond, ParseCondition(c, f->scope, false));
+        m.contradicted_by.push_back(std::move(cond));
+      }
+    }
     if (auto refs = item.Get("references"); refs && !refs->IsNull()) {
       SECPROF_TRY(refs->CheckKeys({"rfc", "etsi", "other"}));
       SECPROF_ASSIGN_OR_RETURN(auto rfc, LocatedList(*refs, "rfc"));

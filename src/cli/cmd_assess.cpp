@@ -17,6 +17,8 @@ struct AssessOptions {
   std::string out;
   std::string fail_on;
   std::string catalog_dir;
+  bool strict = false;
+  std::string date;
 };
 
 int RunAssess(const AssessOptions& o) {
@@ -32,8 +34,16 @@ int RunAssess(const AssessOptions& o) {
   }
   auto model = model::LoadFile(o.model);
   if (!model) return ReportError(model.error());
-  auto a = assess::Assess(**cat, *model);
+  auto a = assess::Assess(**cat, *model, {o.date});
   if (!a) return ReportError(a.error());
+  if (o.strict && !a->warnings.empty()) {
+    for (const auto& w : a->warnings) {
+      std::cerr << "secprof: " << Error(ErrorCode::kInvalidInput, w.message, w.where).ToString()
+                << " [" << w.kind << "]\n";
+    }
+    std::cerr << "secprof: " << a->warnings.size() << " warning(s), refused by --strict\n";
+    return kExitBadInput;
+  }
   const std::string text = report::Render(*a, **cat, *format, &*model);
   if (o.out.empty()) {
     std::cout << text;
@@ -42,11 +52,8 @@ int RunAssess(const AssessOptions& o) {
     if (!st) return ReportError(st.error());
   }
   if (!o.fail_on.empty()) {
-    const int gate = assess::RiskRank((*cat)->risk, o.fail_on);
-    int hits = 0;
-    for (const auto& f : a->findings) {
-      if (assess::RiskRank((*cat)->risk, f.residual_risk) >= gate) ++hits;
-    }
+    // Findings tracked as accepted or false positive (unexpired) do not count.
+    const int hits = assess::CountFailing(*a, o.fail_on);
     if (hits > 0) {
       std::cerr << "secprof: " << hits << " finding(s) with residual risk " << o.fail_on
                 << " or above (--fail-on " << o.fail_on << ")\n";
@@ -71,7 +78,13 @@ void Install(CLI::App& app, Context& ctx) {
   sub->add_option("--out", opts->out, "write the report to FILE (atomically) instead of stdout");
   sub->add_option("--fail-on", opts->fail_on,
                   "exit 1 when any finding's residual risk is at least this level (low, moderate, "
-                  "high)");
+                  "high); findings the model's risk_tracking accepts or marks false positive "
+                  "(unexpired) do not count");
+  sub->add_option("--date", opts->date,
+                  "judge risk-tracking expiry as of this date (YYYY-MM-DD; default: today, UTC)");
+  sub->add_flag("--strict", opts->strict,
+                "treat consistency warnings (contradictions, stale risk tracking) as errors: "
+                "exit 2 and write nothing");
   sub->add_option("--catalog", opts->catalog_dir,
                   "load the catalog from this directory instead of the built-in one");
   sub->callback([opts, &ctx] { ctx.exit_code = RunAssess(*opts); });

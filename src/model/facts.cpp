@@ -61,8 +61,11 @@ FactSet ComputeFacts(const Model& m) {
     updatable = updatable || t.Has("updatable");
     personal = personal || t.Has("personal_data");
   }
-  std::string size = f.network_size;
-  if (size.empty()) size = total <= 20 ? "small" : total <= 250 ? "medium" : "large";
+  // Declared features take the higher of the declaration and what the model's content implies
+  // (as central_device and internet do); assess warns when a declaration is below it.
+  const std::vector<std::string> kSizes = {"small", "medium", "large"};
+  std::string size = total <= 20 ? "small" : total <= 250 ? "medium" : "large";
+  if (!f.network_size.empty()) size = MaxOf(kSizes, f.network_size, size);
 
   bool has_local = false, has_backend = false, internet_facing = false, translates = false;
   std::unordered_map<std::string, const Node*> nodes_by_id;
@@ -98,7 +101,24 @@ FactSet ComputeFacts(const Model& m) {
     }
     personal = personal || a.personal;
   }
-  if (!f.data_value.empty()) value = f.data_value;
+  if (!f.data_value.empty()) value = MaxOf(kLevelOrder, value, f.data_value);
+
+  // Confidential data on the devices themselves (what extraction yields): assets on flows that
+  // start, end or pass at a thing; every asset when no flow says where data lives.
+  std::string device_conf = "low";
+  {
+    std::unordered_set<std::string> on_things;
+    for (const auto& fl : m.flows) {
+      bool touches = thing_ids.count(fl.from) || thing_ids.count(fl.to);
+      for (const auto& v : fl.via) touches = touches || thing_ids.count(v);
+      if (touches) on_things.insert(fl.assets.begin(), fl.assets.end());
+    }
+    for (const auto& a : m.assets) {
+      if (m.flows.empty() || on_things.count(a.id)) {
+        device_conf = MaxOf(kLevelOrder, device_conf, a.confidentiality);
+      }
+    }
+  }
 
   auto& sys = fs.system;
   sys.scope = "system";
@@ -122,7 +142,38 @@ FactSet ComputeFacts(const Model& m) {
       {"system.lifetime_years", std::to_string(m.lifecycle.lifetime_years)},
       {"system.thing_count", std::to_string(total)},
       {"system.installer", m.lifecycle.installer},
+      {"system.device_confidentiality", device_conf},
+      {"system.shared_network_key",
+       Bool(std::any_of(m.links.begin(), m.links.end(),
+                        [](const Link& l) { return l.protection == "link_key"; }))},
   };
+
+  // Things reachable from the Internet: an endpoint of an `internet` link; every thing when the
+  // model declares `internet: direct` without saying which (the declaration is about the things).
+  std::unordered_set<std::string> reachable;
+  bool any_internet_thing_link = false;
+  for (const auto& l : m.links) {
+    if (l.medium != "internet") continue;
+    for (const auto* end : {&l.from, &l.to}) {
+      if (thing_ids.count(*end)) {
+        reachable.insert(*end);
+        any_internet_thing_link = true;
+      }
+    }
+  }
+  const bool all_reachable = f.internet == "direct" && !any_internet_thing_link;
+  // Things that receive flows from a backend (or cloud) node without end-to-end protection: the
+  // draft's SecProf_3 remote management "requires protecting the communication from a device in
+  // the backend to a device in the IP network ... end-to-end" (Section 7.1).
+  std::unordered_set<std::string> backend_hop_by_hop;
+  for (const auto& fl : m.flows) {
+    auto it = nodes_by_id.find(fl.from);
+    const bool from_backend = it != nodes_by_id.end() &&
+                              (it->second->kind == "backend" || it->second->location == "cloud");
+    if (from_backend && thing_ids.count(fl.to) && fl.protection != "end_to_end") {
+      backend_hop_by_hop.insert(fl.to);
+    }
+  }
 
   // ---- things ----
   fs.things.reserve(m.things.size());
@@ -136,6 +187,8 @@ FactSet ComputeFacts(const Model& m) {
         {"thing.actuator", Bool(t.Has("actuator"))},
         {"thing.stores_personal_data", Bool(t.Has("personal_data"))},
         {"thing.battery", Bool(t.Has("battery"))},
+        {"thing.internet_reachable", Bool(all_reachable || reachable.count(t.id) > 0)},
+        {"thing.backend_commands_not_e2e", Bool(backend_hop_by_hop.count(t.id) > 0)},
     };
     fs.things.push_back(std::move(e));
   }

@@ -174,6 +174,46 @@ Status ParseMitigations(const YNode& root, Model& m) {
   return Ok();
 }
 
+Status ParseDecision(const YNode& n, RiskDecision& d) {
+  SECPROF_TRY(n.CheckKeys({"rule", "element", "status", "justification", "by", "date", "expires"}));
+  SECPROF_ASSIGN_OR_RETURN(d.rule, n.RequiredString("rule"));
+  SECPROF_ASSIGN_OR_RETURN(d.element, n.RequiredString("element"));
+  SECPROF_ASSIGN_OR_RETURN(d.status, n.RequiredEnum("status", {"accepted", "in_progress",
+                                                               "mitigated", "false_positive"}));
+  SECPROF_ASSIGN_OR_RETURN(d.justification, n.RequiredString("justification"));
+  SECPROF_ASSIGN_OR_RETURN(d.by, n.RequiredString("by"));
+  SECPROF_ASSIGN_OR_RETURN(d.date, n.RequiredString("date"));
+  SECPROF_ASSIGN_OR_RETURN(d.expires, n.OptionalString("expires", ""));
+  // A decision without a reason or a name is no decision (the point of tracking is accountability).
+  for (const char* key : {"rule", "element", "justification", "by"}) {
+    SECPROF_ASSIGN_OR_RETURN(std::string v, n.RequiredString(key));
+    if (v.find_first_not_of(" \t") == std::string::npos) {
+      return Fail(n.Get(key)->MakeError(std::string("'") + key + "' must not be empty"));
+    }
+  }
+  if (!IsIsoDate(d.date)) return Fail(n.Get("date")->MakeError("date must be YYYY-MM-DD"));
+  if (!d.expires.empty()) {
+    if (!IsIsoDate(d.expires)) {
+      return Fail(n.Get("expires")->MakeError("expires must be YYYY-MM-DD"));
+    }
+    if (d.expires <= d.date) {
+      return Fail(n.Get("expires")->MakeError("expires must be after date (" + d.date + ")"));
+    }
+  }
+  return Ok();
+}
+
+Status CheckTracking(const Model& m) {
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const auto& d : m.risk_tracking) {
+    if (!seen.emplace(d.rule, d.element).second) {
+      return Fail(ErrorCode::kInvalidInput,
+                  "rule '" + d.rule + "' on '" + d.element + "' is tracked twice", d.where);
+    }
+  }
+  return Ok();
+}
+
 // Ids are unique across things, nodes, links, flows and assets: findings name elements by id.
 Status CheckIds(const Model& m) {
   std::map<std::string, const SourceLocation*> seen;
@@ -235,6 +275,19 @@ Status CheckReferences(const Model& m) {
 
 }  // namespace
 
+bool IsIsoDate(const std::string& date) {
+  if (date.size() != 10 || date[4] != '-' || date[7] != '-') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    if (date[i] < '0' || date[i] > '9') return false;
+  }
+  const int y = std::stoi(date.substr(0, 4)), mo = std::stoi(date.substr(5, 2)),
+            d = std::stoi(date.substr(8, 2));
+  if (y < 1970 || mo < 1 || mo > 12 || d < 1) return false;
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return d <= kDays[mo - 1] + (mo == 2 && leap ? 1 : 0);
+}
+
 bool Thing::Has(const std::string& capability) const {
   return std::find(capabilities.begin(), capabilities.end(), capability) != capabilities.end();
 }
@@ -244,7 +297,7 @@ Result<Model> Parse(const std::string& name, std::string_view text) {
   YNode root = doc.root();
   if (!root.IsMap()) return Fail(root.MakeError("a model must be a YAML map (see docs/MODEL.md)"));
   SECPROF_TRY(root.CheckKeys({"name", "description", "features", "things", "nodes", "links",
-                              "flows", "assets", "lifecycle", "mitigations"}));
+                              "flows", "assets", "lifecycle", "mitigations", "risk_tracking"}));
   Model m;
   m.file = name;
   SECPROF_ASSIGN_OR_RETURN(m.name, root.RequiredString("name"));
@@ -266,6 +319,8 @@ Result<Model> Parse(const std::string& name, std::string_view text) {
     m.lifecycle.where = root.Location();
   }
   SECPROF_TRY(ParseMitigations(root, m));
+  SECPROF_TRY(ReadList(root, "risk_tracking", m.risk_tracking, ParseDecision));
+  SECPROF_TRY(CheckTracking(m));
   SECPROF_TRY(CheckIds(m));
   SECPROF_TRY(CheckReferences(m));
   return m;

@@ -321,9 +321,23 @@ std::string RenderHtml(const assess::Assessment& a, const catalog::Catalog& cat,
     if (!f.accepted_by.empty()) {
       o << "<br><em>accepted by design: " << MitigationList(cat, f.accepted_by) << "</em>";
     }
+    o << "<br>" << Esc(f.residual_state);
+    if (f.tracking) {
+      const auto& d = f.tracking->decision;
+      o << "<br><em>tracked " << Esc(d.status) << " by " << Esc(d.by) << " on " << Esc(d.date)
+        << (f.tracking->expired ? " (expired)" : "") << ": " << Esc(d.justification) << "</em>";
+    }
     o << "</td></tr>\n";
   }
   o << "</table>\n";
+  if (!a.warnings.empty()) {
+    o << "<h2>Warnings</h2>\n<ul>\n";
+    for (const auto& w : a.warnings) {
+      o << "<li>line " << w.where.line << ": " << Esc(w.message) << " (" << Esc(w.kind)
+        << ")</li>\n";
+    }
+    o << "</ul>\n";
+  }
 
   o << "<h2>Missing mitigations</h2>\n";
   if (a.gaps.empty())

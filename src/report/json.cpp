@@ -1,4 +1,4 @@
-// JSON rendering: the stable schema "secprof-assessment/1" (docs/ASSESS.md).
+// JSON rendering: the stable schema "secprof-assessment/2" (docs/ASSESS.md).
 #include <nlohmann/json.hpp>
 
 #include "secprof/report/report.h"
@@ -12,7 +12,8 @@ ordered_json TriggerJson(const assess::Trigger& t) {
   return {{"profile", t.profile},
           {"reason", t.reason},
           {"conditions", t.conditions},
-          {"holds", t.holds}};
+          {"holds", t.holds},
+          {"source", t.source}};
 }
 
 ordered_json Triggers(const std::vector<assess::Trigger>& ts) {
@@ -39,6 +40,23 @@ void DumpAt(const ordered_json& j, int depth, std::string& out) {
 // A placeholder value for the top-level "threats" key, which the streamed array replaces.
 constexpr const char* kThreatsSlot = "@secprof:threats-stream@";
 
+ordered_json TrackingJson(const std::optional<assess::Tracking>& t) {
+  if (!t) return nullptr;
+  const auto& d = t->decision;
+  return {{"status", d.status},   {"justification", d.justification},
+          {"by", d.by},           {"date", d.date},
+          {"expires", d.expires}, {"expired", t->expired},
+          {"exempt", t->exempt},  {"line", d.where.line}};
+}
+
+ordered_json ClosesWith(const assess::Finding& f) {
+  ordered_json out = ordered_json::array();
+  for (const auto& [id, profile] : f.closes_with) {
+    out.push_back({{"mitigation", id}, {"profile", profile}});
+  }
+  return out;
+}
+
 }  // namespace
 
 // The findings array is streamed: each finding becomes a small JSON tree, is written, and is
@@ -46,9 +64,10 @@ constexpr const char* kThreatsSlot = "@secprof:threats-stream@";
 // 4.9 GB; docs/PERFORMANCE.md). The output is byte for byte what dumping the whole tree gives.
 std::string RenderJson(const assess::Assessment& a) {
   ordered_json j;
-  j["schema"] = "secprof-assessment/1";
+  j["schema"] = "secprof-assessment/2";
   j["tool"] = {{"name", "secprof"}, {"version", "0.1.0"}};
   j["catalog_version"] = a.catalog_version;
+  j["date"] = a.date;
   j["model"] = {
       {"name", a.model_name}, {"file", a.model_file}, {"description", a.model_description}};
   j["facts"] = a.system_facts;
@@ -72,6 +91,7 @@ std::string RenderJson(const assess::Assessment& a) {
             {"why", f.why},
             {"likelihood", f.likelihood},
             {"impact", f.impact},
+            {"impact_fallback", f.impact_fallback},
             {"risk", f.risk},
             {"must_mitigate", f.must_mitigate},
             {"mitigated_by", f.mitigated_by},
@@ -80,9 +100,22 @@ std::string RenderJson(const assess::Assessment& a) {
             {"accepted_by", f.accepted_by},
             {"residual_likelihood", f.residual_likelihood},
             {"residual_risk", f.residual_risk},
-            {"residual_must_mitigate", f.residual_must_mitigate}};
+            {"residual_must_mitigate", f.residual_must_mitigate},
+            {"residual_state", f.residual_state},
+            {"closes_with", ClosesWith(f)},
+            {"contradicted", f.contradicted},
+            {"uncountered", f.uncountered},
+            {"tracking", TrackingJson(f.tracking)}};
   };
   j["threats"] = kThreatsSlot;
+  ordered_json warnings = ordered_json::array();
+  for (const auto& w : a.warnings) {
+    warnings.push_back({{"kind", w.kind},
+                        {"message", w.message},
+                        {"line", w.where.line},
+                        {"column", w.where.column}});
+  }
+  j["warnings"] = std::move(warnings);
   ordered_json gaps = ordered_json::array();
   for (const auto& g : a.gaps) {
     gaps.push_back({{"mitigation", g.mitigation},
@@ -143,6 +176,8 @@ std::string RenderJson(const assess::Assessment& a) {
                   {"residual_must_mitigate", a.summary.residual_must_mitigate},
                   {"highest_risk", a.summary.highest_risk},
                   {"highest_residual_risk", a.summary.highest_residual_risk},
+                  {"by_residual_state", a.summary.by_state},
+                  {"by_tracking", a.summary.by_tracking},
                   {"gaps", a.gaps.size()}};
   std::string head;
   DumpAt(j, 0, head);

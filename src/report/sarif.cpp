@@ -53,16 +53,47 @@ std::string RenderSarif(const assess::Assessment& a, const catalog::Catalog& cat
       for (const auto& m : f.missing) text += " " + m;
       text += ".";
     }
-    results.push_back({{"ruleId", f.rule},
-                       {"ruleIndex", rule_index[f.rule]},
-                       {"level", Level(a, f.residual_risk)},
-                       {"message", {{"text", text}}},
-                       {"locations", Location(a, f.where)},
-                       {"properties",
-                        {{"threat", f.threat},
-                         {"element", f.element},
-                         {"risk", f.risk},
-                         {"residual_risk", f.residual_risk}}}});
+    ordered_json result = {{"ruleId", f.rule},
+                           {"ruleIndex", rule_index[f.rule]},
+                           {"level", Level(a, f.residual_risk)},
+                           {"message", {{"text", text}}},
+                           {"locations", Location(a, f.where)},
+                           {"properties",
+                            {{"threat", f.threat},
+                             {"element", f.element},
+                             {"risk", f.risk},
+                             {"residual_risk", f.residual_risk},
+                             {"residual_state", f.residual_state}}}};
+    // Risk tracking that exempts the finding is an external, accepted suppression (SARIF 2.1.0
+    // §3.35); an expired or non-exempting decision is only a property.
+    if (f.tracking) {
+      const auto& d = f.tracking->decision;
+      result["properties"]["tracking"] = {{"status", d.status},
+                                          {"by", d.by},
+                                          {"date", d.date},
+                                          {"expires", d.expires},
+                                          {"expired", f.tracking->expired}};
+      if (f.tracking->exempt) {
+        result["suppressions"] =
+            ordered_json::array({{{"kind", "external"},
+                                  {"status", "accepted"},
+                                  {"justification", d.status + " by " + d.by + " on " + d.date +
+                                                        ": " + d.justification}}});
+      }
+    }
+    results.push_back(std::move(result));
+  }
+  for (const auto& w : a.warnings) {
+    const std::string id = "warning." + w.kind;
+    add_rule(id, "Consistency warning: " + w.kind, "Consistency warning: " + w.kind,
+             "The model contradicts itself or its risk tracking is stale (docs/ASSESS.md, "
+             "Warnings).",
+             {"consistency", w.kind});
+    results.push_back({{"ruleId", id},
+                       {"ruleIndex", rule_index[id]},
+                       {"level", "warning"},
+                       {"message", {{"text", w.message}}},
+                       {"locations", Location(a, w.where)}});
   }
   for (const auto& g : a.gaps) {
     const std::string id = "gap." + g.mitigation;

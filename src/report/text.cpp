@@ -63,14 +63,17 @@ std::string RenderText(const assess::Assessment& a, const catalog::Catalog& /*ca
     o << "  no trigger of a higher profile holds: the home profile is the default\n";
   }
   for (const auto& t : a.profile.decided_by) {
-    o << "  because " << t.reason << "  [" << Join(t.conditions, " and ") << "]\n";
+    o << "  because " << t.reason << "  [" << Join(t.conditions, " and ") << "]"
+      << (t.source == "project" ? "  (a trigger secprof adds; not the draft's words)" : "") << "\n";
   }
   std::map<std::string, std::vector<const assess::Trigger*>> up;
   for (const auto& t : a.profile.move_up) up[t.profile].push_back(&t);
   for (const auto& [p, ts] : up) {
     o << "  would move to " << p << " if any of:\n";
-    for (const auto* t : ts)
-      o << "    - " << t->reason << "  [" << Join(t->conditions, " and ") << "]\n";
+    for (const auto* t : ts) {
+      o << "    - " << t->reason << "  [" << Join(t->conditions, " and ") << "]"
+        << (t->source == "project" ? "  (secprof's trigger)" : "") << "\n";
+    }
   }
   for (const auto& c : a.standards.conflicts) {
     o << "  NOTE: conflicts with " << c.standard << " " << c.provision << ": " << c.description
@@ -97,6 +100,38 @@ std::string RenderText(const assess::Assessment& a, const catalog::Catalog& /*ca
   if (!accepted.empty()) {
     o << "  accepted by design, as the draft's profile does:\n";
     for (const auto& s : accepted) o << "    " << s << "\n";
+  }
+  o << "  residual state: " << a.summary.by_state.at(assess::kClosed) << " closed, "
+    << a.summary.by_state.at(assess::kReduced) << " reduced, "
+    << a.summary.by_state.at(assess::kOpen) << " open, "
+    << a.summary.by_state.at(assess::kCannotClose) << " cannot close in " << a.profile.id << "\n";
+  for (const auto& f : a.findings) {
+    if (f.residual_state != assess::kCannotClose || f.residual_risk == a.risk_matrix.risk_levels[0])
+      continue;
+    std::vector<std::string> with;
+    for (const auto& [id, p] : f.closes_with)
+      with.push_back(id + (p.empty() ? "" : " (" + p + ")"));
+    o << "    " << f.rule << " on " << f.element << ": needs "
+      << (with.empty() ? "a mitigation no profile has" : Join(with, " or "))
+      << (f.uncountered.empty() ? "" : " - " + f.uncountered) << "\n";
+  }
+  bool tracked = false;
+  for (const auto& f : a.findings) {
+    if (!f.tracking) continue;
+    if (!tracked) o << "\nRISK TRACKING  (as of " << a.date << ")\n";
+    tracked = true;
+    const auto& d = f.tracking->decision;
+    o << "  " << Pad(d.status, 15) << f.rule << " on " << f.element << " (residual "
+      << f.residual_risk << "): " << d.justification << " - " << d.by << ", " << d.date
+      << (d.expires.empty() ? "" : ", expires " + d.expires)
+      << (f.tracking->expired ? " [EXPIRED: counts again]" : "")
+      << (f.tracking->exempt ? " [not counted by --fail-on]" : "") << "\n";
+  }
+  if (!a.warnings.empty()) {
+    o << "\nWARNINGS  " << a.warnings.size() << " (--strict makes them errors)\n";
+    for (const auto& w : a.warnings) {
+      o << "  line " << w.where.line << ": " << w.message << " [" << w.kind << "]\n";
+    }
   }
 
   o << "\nGAPS  " << a.profile.id << " requires " << a.gaps.size()
@@ -142,7 +177,8 @@ std::string RenderMarkdown(const assess::Assessment& a, const catalog::Catalog& 
   if (a.profile.decided_by.empty())
     o << "- No trigger of a higher profile holds (default profile).\n";
   for (const auto& t : a.profile.decided_by) {
-    o << "- **" << t.reason << "**: `" << Join(t.conditions, "` and `") << "`\n";
+    o << "- **" << t.reason << "**: `" << Join(t.conditions, "` and `") << "`"
+      << (t.source == "project" ? " (secprof's trigger, not the draft's)" : "") << "\n";
   }
   if (!a.profile.move_up.empty()) {
     o << "\nWhat would move it up:\n\n";
@@ -163,12 +199,29 @@ std::string RenderMarkdown(const assess::Assessment& a, const catalog::Catalog& 
   for (const auto& f : a.findings) {
     o << "| " << f.threat << " " << f.threat_name << " | " << f.phase << " | " << f.layer << " | `"
       << f.element << "` | " << f.likelihood << " | " << f.impact << " | " << f.risk << " | "
-      << f.residual_risk << " | " << Join(f.missing)
+      << f.residual_risk << " (" << f.residual_state << ") | " << Join(f.missing)
       << (f.accepted_by.empty() ? "" : "; accepted by " + Join(f.accepted_by)) << " |\n";
   }
   o << "\n### Why each threat applies\n\n";
   for (const auto& f : a.findings) {
     o << "- **" << f.threat << "** (`" << f.rule << "`, `" << f.element << "`): " << f.why << "\n";
+  }
+  bool tracked = false;
+  for (const auto& f : a.findings) {
+    if (!f.tracking) continue;
+    if (!tracked) o << "\n## Risk tracking (as of " << a.date << ")\n\n";
+    tracked = true;
+    const auto& d = f.tracking->decision;
+    o << "- `" << f.rule << "` on `" << f.element << "`: **" << d.status << "** by " << d.by
+      << " on " << d.date << (d.expires.empty() ? "" : ", expires " + d.expires)
+      << (f.tracking->expired ? " (**expired**: counts again)" : "") << ": " << d.justification
+      << "\n";
+  }
+  if (!a.warnings.empty()) {
+    o << "\n## Warnings\n\n";
+    for (const auto& w : a.warnings) {
+      o << "- line " << w.where.line << ": " << w.message << " (`" << w.kind << "`)\n";
+    }
   }
   o << "\n## Gaps\n\n";
   if (a.gaps.empty()) o << "None: every mitigation the profile requires is declared.\n";

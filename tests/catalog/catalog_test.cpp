@@ -32,7 +32,7 @@ TEST(CatalogBuiltin, LoadsAndValidates) {
             (std::vector<std::string>{"architecture", "model", "bootstrapping", "network",
                                       "application"}));
   EXPECT_GE(cat->mitigations.size(), 40u);
-  EXPECT_LE(cat->mitigations.size(), 60u);
+  EXPECT_LE(cat->mitigations.size(), 70u);
   EXPECT_EQ(cat->processes.size(), 4u);
   EXPECT_FALSE(cat->facts.empty());
 }

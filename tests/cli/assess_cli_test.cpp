@@ -30,7 +30,7 @@ TEST(AssessCliTest, JsonHasTheDocumentedTopLevel) {
   RunResult r = Cli("assess " + Example("office-building") + " --format json");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(j["schema"], "secprof-assessment/1");
+  EXPECT_EQ(j["schema"], "secprof-assessment/2");
   EXPECT_EQ(j["profile"]["id"], "SecProf_3");
   ASSERT_TRUE(j["threats"].is_array());
   ASSERT_FALSE(j["threats"].empty());
@@ -152,8 +152,9 @@ class GoldenTest : public ::testing::TestWithParam<std::string> {};
 TEST_P(GoldenTest, MatchesGoldenJson) {
   const std::string name = GetParam();
   // Run from the checkout so the model path in the output is the relative one.
-  RunResult r = secprof::testing::Run("cd " + SourceDir().string() + " && " + Binary() +
-                                      " assess examples/" + name + ".yaml --format json");
+  RunResult r =
+      secprof::testing::Run("cd " + SourceDir().string() + " && " + Binary() + " assess examples/" +
+                            name + ".yaml --format json --date 2026-12-07");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto golden = SourceDir() / "tests" / "golden" / (name + ".json");
   if (std::getenv("SECPROF_UPDATE_GOLDEN")) {

@@ -9,12 +9,17 @@
 //
 // Monotonicity contracts (tested as properties):
 //  * declaring an additional mitigation never raises any finding's residual risk;
-//  * the chosen profile never drops when a classifying feature grows (triggers are monotone).
+//  * the chosen profile never drops when a classifying feature grows (triggers are monotone);
+//  * declaring every mitigation the profile requires leaves no finding above the lowest residual
+//    risk unless it is in the explicit state kCannotClose (no mitigation of this profile counters
+//    it; `closes_with` says what would) or tracked as accepted.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "secprof/catalog/catalog.h"
@@ -28,6 +33,7 @@ struct Trigger {
   std::string reason;
   std::vector<std::string> conditions;  // rendered, e.g. "system.central_device >= local"
   bool holds = false;
+  std::string source = "draft";  // "project": added by this project, not the draft's own words
 };
 
 struct ProfileDecision {
@@ -36,6 +42,36 @@ struct ProfileDecision {
   std::vector<Trigger> decided_by;  // the chosen profile's triggers that hold (empty: default)
   std::vector<Trigger> move_up;     // triggers of higher profiles: any one would move it up
   std::vector<Trigger> held_lower;  // lower profiles' triggers that also hold
+};
+
+// Where a finding stands after the declared mitigations (docs/ASSESS.md, "Residual risk"):
+inline constexpr const char* kOpen = "open";        // the profile counters it; nothing declared
+inline constexpr const char* kReduced = "reduced";  // some counter declared, required ones missing
+inline constexpr const char* kClosed = "closed";    // every required counter declared: the draft's
+                                                    // "bringing the risk to a low level" (§6)
+inline constexpr const char* kCannotClose = "cannot_close";  // nothing the profile requires
+                                                             // counters it here
+
+// A recorded risk-tracking decision as it applies to a finding.
+struct Tracking {
+  model::RiskDecision decision;
+  bool expired = false;  // expires <= the assessment date: the decision no longer holds
+  // accepted or false_positive, and not expired: the finding does not count for --fail-on.
+  bool exempt = false;
+};
+
+// A consistency warning (docs/ASSESS.md, "Warnings"). `kind` is stable:
+//   feature_below_model      a declared feature is below what the model's content implies;
+//                            the higher value is used
+//   mitigation_contradicted  a declared mitigation contradicts the facts of an element
+//   acceptance_not_granted   a declared mitigation accepts a threat the chosen profile does not
+//                            accept (it requires something stronger)
+//   tracking_expired         a risk-tracking entry has expired
+//   tracking_dangling        a risk-tracking entry names no finding of this assessment
+struct Warning {
+  std::string kind;
+  std::string message;
+  SourceLocation where;
 };
 
 struct Finding {
@@ -51,6 +87,9 @@ struct Finding {
   std::string why;
   std::string likelihood;
   std::string impact;
+  // True when no modelled asset reaches the element, so the impact is the system's data value (a
+  // fallback the report marks: describe the element's flows to make it exact).
+  bool impact_fallback = false;
   std::string risk;
   bool must_mitigate = false;
   // Mitigations against the threat at this finding's phase and layer:
@@ -62,6 +101,15 @@ struct Finding {
   std::string residual_likelihood;
   std::string residual_risk;
   bool residual_must_mitigate = false;
+  std::string residual_state;  // kOpen | kReduced | kClosed | kCannotClose
+  // For kCannotClose: mitigations outside this profile that counter the finding here, each with
+  // the lowest-ranked profile that requires it ("" when no profile does: beyond every profile).
+  std::vector<std::pair<std::string, std::string>> closes_with;
+  // Declared mitigations the element's facts contradict (they do not count here; a required one
+  // is in `missing`): the model itself says the mitigation is not in place on this element.
+  std::vector<std::string> contradicted;
+  std::string uncountered;  // the rule's reason why no profile mitigation counters it, if any
+  std::optional<Tracking> tracking;
 };
 
 struct Gap {
@@ -113,6 +161,8 @@ struct Summary {
   int residual_must_mitigate = 0;
   std::string highest_risk;
   std::string highest_residual_risk;
+  std::map<std::string, int> by_state;     // residual_state -> findings
+  std::map<std::string, int> by_tracking;  // tracking status -> findings (exempt or not)
 };
 
 struct Assessment {
@@ -130,14 +180,30 @@ struct Assessment {
   std::vector<BiaEntry> bia;
   std::vector<PiaExposure> pia;
   StandardsView standards;
+  std::vector<Warning> warnings;  // sorted by line, column, kind
+  std::string date;               // the assessment date (YYYY-MM-DD) tracking expiry is read at
   Summary summary;
   catalog::RiskMatrix risk_matrix;  // the matrix used (for reports)
+};
+
+struct Options {
+  // The date risk-tracking expiry is judged at, YYYY-MM-DD (UTC). Empty: today, from the system
+  // clock. Tests pass a fixed date.
+  std::string today;
 };
 
 // Runs the assessment. Fails with kInvalidInput, located in the model, when the model declares a
 // mitigation the catalog does not know; kInternal when the catalog's rules test a fact the model
 // does not provide (a catalog bug).
-Result<Assessment> Assess(const catalog::Catalog& cat, const model::Model& model);
+Result<Assessment> Assess(const catalog::Catalog& cat, const model::Model& model,
+                          const Options& options = {});
+
+// The findings that trip `--fail-on level`: residual risk at or above `level`, not exempt by
+// risk tracking (accepted or false positive, unexpired). -1 when `level` is not a risk level.
+int CountFailing(const Assessment& a, const std::string& level);
+
+// The UTC calendar date (YYYY-MM-DD) of a Unix time.
+std::string UtcDate(int64_t unix_seconds);
 
 // Rank of a risk level in the matrix's risk_levels (-1 when unknown). Used by --fail-on.
 int RiskRank(const catalog::RiskMatrix& m, const std::string& level);

@@ -121,6 +121,8 @@ struct StandardsList {
 
 // ---- Mitigations (fills the draft's empty Section 5) ----------------------------------------
 
+struct Condition;  // below, with the model facts
+
 struct Mitigation {
   std::string id;  // "M.boot.voucher"
   std::string name;
@@ -141,6 +143,11 @@ struct Mitigation {
   // The mitigation that replaces this one in stronger profiles (may be empty). A profile may drop
   // an inherited mitigation only in favour of the one named here.
   std::string superseded_by;
+  // Element facts that contradict the mitigation (docs/CATALOG.md): on an element where one of
+  // these conditions holds the declared mitigation does not count, and assess warns. DTLS declared
+  // for a system does not protect a link the model marks `protection: none`; update mitigations do
+  // not patch a thing that cannot be updated. Each condition tests a thing/link/node/asset fact.
+  std::vector<Condition> contradicted_by;
 };
 
 // ---- Processes (draft Section 6) -------------------------------------------------------------
@@ -231,6 +238,10 @@ struct Profile {
   struct Trigger {
     When when;
     std::string reason;  // "a central device manages the domain"
+    // "draft": the draft's own operational features (Figure 3, Section 7.1); "project": a trigger
+    // this project added in the draft's spirit. Reports mark the latter so they are not read as
+    // the draft's words.
+    std::string source = "draft";
   };
   std::vector<Trigger> triggers;
   StandardsMapping standards;
@@ -256,6 +267,13 @@ struct ThreatRule {
   std::string why;
   std::string likelihood;               // base likelihood level
   std::vector<LikelihoodAdjust> raise;  // conditional increases
+  // The security properties whose asset values give the finding's impact; empty: the threat's
+  // `affects`. A rule names more when its consequence reaches further than the threat's usual
+  // one (an extracted shared network key hands over integrity and availability of every device).
+  std::vector<std::string> affects;
+  // Why no mitigation of the profiles that produce this rule can counter it (docs/CATALOG.md,
+  // "Catalog self-check"); empty when one can. Reports print it on findings that cannot close.
+  std::string uncountered;
 };
 
 // ---- Risk matrix (draft Section 6: likelihood x impact -> risk) ------------------------------

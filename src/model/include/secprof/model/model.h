@@ -122,6 +122,27 @@ struct DeclaredMitigation {
   SourceLocation where;
 };
 
+// Risk tracking (docs/MODEL.md, "risk_tracking"): a recorded decision about one finding, named by
+// the catalog rule that produces it and the model element it is on ("system" for system-wide
+// findings), in the manner of Threagile's risk tracking. `accepted` and `false_positive` keep the
+// finding out of `--fail-on` until `expires`; `in_progress` and `mitigated` are only reported.
+struct RiskDecision {
+  std::string rule;     // catalog rule id, "R.T9.radio-jamming"
+  std::string element;  // model element id, or "system"
+  std::string status;   // one of kTrackingStatuses
+  std::string justification;
+  std::string by;       // who decided (a person or role)
+  std::string date;     // when, YYYY-MM-DD
+  std::string expires;  // YYYY-MM-DD, or empty: never
+  SourceLocation where;
+};
+
+inline const std::vector<std::string> kTrackingStatuses = {"accepted", "in_progress", "mitigated",
+                                                           "false_positive"};
+
+// True when `date` is a valid calendar date written YYYY-MM-DD (years 1970..9999).
+bool IsIsoDate(const std::string& date);
+
 struct Model {
   std::string file;  // where it was loaded from (for reports and SARIF)
   std::string name;
@@ -134,6 +155,7 @@ struct Model {
   std::vector<Asset> assets;
   Lifecycle lifecycle;
   std::vector<DeclaredMitigation> mitigations;
+  std::vector<RiskDecision> risk_tracking;  // unique by (rule, element)
   SourceLocation mitigations_where;  // the `mitigations:` key (or the file) for gap locations
 };
 

@@ -1,6 +1,6 @@
 // secprof/report/report.h — renderings of an assessment for people and for tools.
 //
-// JSON is the stable machine format (schema "secprof-assessment/1", documented in docs/ASSESS.md);
+// JSON is the stable machine format (schema "secprof-assessment/2", documented in docs/ASSESS.md);
 // SARIF 2.1.0 is for code-scanning tools; text is for a terminal; Markdown for reviews; HTML is one
 // self-contained file (inline CSS and SVG, no scripts, no external resources) with the
 // phase x layer heat map and the risk matrix drawn as pictures.

@@ -1,0 +1,85 @@
+// Internal to secprof::assess: the engine that computes an Assessment. Its steps are split by
+// concern: engine.cpp (profile, threats, residual risk, gaps, summary), analyses.cpp (BIA, PIA,
+// standards) and review.cpp (risk tracking and consistency warnings). docs/ASSESS.md describes
+// each step; the numbers in comments refer to its "How it decides" list.
+#pragma once
+
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "conditions.h"
+#include "secprof/assess/assess.h"
+
+namespace secprof::assess::internal {
+
+int IndexOf(const std::vector<std::string>& v, const std::string& s);
+bool Contains(const std::vector<std::string>& v, const std::string& s);
+
+// Which data assets each model element touches (through the flows that cross it).
+class AssetIndex {
+ public:
+  explicit AssetIndex(const model::Model& m);
+
+  // Asset positions relevant to an element; nullptr means "the whole system".
+  const std::vector<size_t>* For(const model::Element& e) const;
+
+ private:
+  static std::string Hop(const std::string& a, const std::string& b);
+  static void Add(std::vector<size_t>& to, const std::vector<size_t>& as);
+  std::unordered_map<std::string, size_t> asset_pos_;
+  std::unordered_map<std::string, std::vector<size_t>> by_endpoint_, by_hop_, by_link_;
+  mutable std::vector<size_t> single_;
+  std::vector<size_t> empty_;
+};
+
+class Engine {
+ public:
+  Engine(const catalog::Catalog& cat, const model::Model& m, std::string today);
+
+  Result<Assessment> Run();
+
+ private:
+  // engine.cpp
+  Status CheckDeclared();
+  Result<Trigger> Evaluate(const catalog::Profile& p, const catalog::Profile::Trigger& t);
+  Status DecideProfile();
+  std::string Impact(const catalog::Threat& threat, const catalog::ThreatRule& rule,
+                     const model::Element& e, bool& fallback) const;
+  std::string RiskOf(const std::string& likelihood, const std::string& impact) const;
+  void Residual(Finding& f) const;
+  void ClosesWith(const catalog::ThreatRule& r, const catalog::Threat& t, Finding& f) const;
+  Status FindThreats();
+  void SortFindings(const std::unordered_map<std::string, int>& threat_pos);
+  int ResidualRank(const std::string& r) const;
+  void Gaps();
+  void Summarize();
+
+  // analyses.cpp
+  void Bia();
+  void Requirements(const std::string& layer, PiaExposure& x) const;
+  void Pia();
+  void Standards();
+
+  // review.cpp
+  void Track();
+  void Consistency();
+  bool Contradicted(const catalog::Mitigation& mit, const model::Element& e) const;
+  void DropContradicted(const model::Element& e, Finding& f);
+  void Warn(const std::string& kind, const std::string& message, const SourceLocation& where);
+
+  const catalog::Catalog& cat_;
+  const model::Model& m_;
+  ConditionEvaluator eval_;
+  model::FactSet facts_;
+  AssetIndex assets_;
+  std::unordered_set<std::string> declared_;
+  const catalog::Profile* profile_ = nullptr;
+  Assessment a_;
+  std::set<std::pair<std::string, std::string>> contradictions_;  // (mitigation, element) warned
+};
+
+}  // namespace secprof::assess::internal
