@@ -175,8 +175,10 @@ Status RewrapFileStore(const std::string& dir, ByteView old_kek, ByteView new_ke
 }
 
 Status RemoveKekFile(const std::string& path) {
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+  if (::unlink(path.c_str()) != 0) {
+    if (errno == ENOENT) return Ok();  // already absent (its directory may be gone too)
     return Fail(ErrorCode::kIo, "cannot remove " + path + ": " + std::strerror(errno));
+  }
   // Strict: the removal is durable only once the directory is (core/posix.h FsyncDir).
   const fs::path p(path);
   return posix::FsyncDir(p.has_parent_path() ? p.parent_path().string() : ".");
