@@ -185,8 +185,8 @@ Status List(const OwnerArgs& a) {
     j["things"] = nlohmann::json::array();
     for (const auto& t : things) {
       nlohmann::json tj = ThingJson(t);
-      auto code = reg->GetSetupCode(t.serial);  // kept as a wrapped key (schema v3)
-      tj["setup_code"] = t.setup_code.has_value() || (code && *code && !(*code)->retired_at);
+      auto code = reg->HasSetupCode(t);
+      tj["setup_code"] = code && *code;  // a registry error reads as none, as it always has
       j["things"].push_back(std::move(tj));
     }
     std::cout << j.dump(2) << "\n";

@@ -20,7 +20,6 @@
 // duration, `serve` for as long as it serves; another step meanwhile exits 2 ("in use").
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdlib>
 #include <functional>
 #include <iostream>
@@ -35,8 +34,10 @@
 #include "secprof/cbor/cbor.h"
 #include "secprof/core/fs.h"
 #include "secprof/domain/profile.h"
+#include "secprof/domain/protocol.h"
 #include "secprof/thing/agent.h"
 #include "secprof/thing/pairing_client.h"
+#include "secprof/thing/reasons.h"
 #include "secprof/thing/state_lock.h"
 #include "serve.h"
 
@@ -168,14 +169,16 @@ int InstallStep(const ThingArgs& a) {
   if (!hp) return ExitFor(hp.error(), Reach::kLocal);
   return WithAgent(a, Reach::kLocal, [&](Agent& agent) -> Status {
     uint16_t dtls = hp->ports.size() > 1 ? hp->ports[1] : 0;
-    if (agent.policy().bootstrap == domain::Bootstrap::kVoucher && dtls == 0)
+    auto st = agent.Install(hp->host, hp->ports[0], dtls);
+    // The library's rule in the flag's words.
+    if (!st && st.error().Is(thing::kNoKdcDtlsPort))
       return Fail(ErrorCode::kInvalidInput, std::string("--kdc: ") +
                                                 domain::ProfileName(agent.state().profile) +
                                                 " joins over DTLS: give HOST:UDPPORT:DTLSPORT");
-    if (agent.policy().bootstrap == domain::Bootstrap::kSetupCode && hp->ports[0] == 0)
+    if (!st && st.error().Is(thing::kNoKdcUdpPort))
       return Fail(ErrorCode::kInvalidInput,
                   "--kdc " + a.kdc + ": UDP port 0 (SecProf_2 joins there)");
-    SECPROF_TRY(agent.Install(hp->host, hp->ports[0], dtls));
+    SECPROF_TRY(st);
     PrintLast(agent);
     return Ok();
   });
@@ -190,13 +193,13 @@ int Transition(const ThingArgs& a, Status (*fn)(Agent&)) {
 }
 
 int Report(const ThingArgs& a) {
-  if (!std::isfinite(a.celsius) || a.celsius < -273.15 || a.celsius > 10000)
+  auto centi = domain::CentiCelsius(a.celsius);
+  if (!centi)  // the library's range in the flag's words
     return ExitFor(Error(ErrorCode::kInvalidInput,
                          "--celsius must be a temperature between -273.15 and 10000"),
                    Reach::kLocal);
-  const auto centi = static_cast<int64_t>(std::llround(a.celsius * 100));
   return WithAgent(a, Reach::kRemote, [&](Agent& agent) -> Status {
-    SECPROF_TRY(agent.SendReading(centi));
+    SECPROF_TRY(agent.SendReading(*centi));
     std::cout << agent.state().serial << ": reading " << a.celsius << " C accepted by the KDC\n";
     return Ok();
   });

@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "secprof/core/bytes.h"
+#include "secprof/core/posix.h"
 
 namespace secprof::coap::internal {
 
@@ -45,11 +46,12 @@ uint16_t PortOf(const coap_address_t& a) {
 Status CheckPortFree(const coap_address_t& addr, const std::string& label) {
   uint16_t port = PortOf(addr);
   if (port == 0) return Ok();  // the kernel picks a free one
-  int fd = ::socket(addr.addr.sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Fail(ErrorCode::kIo, label + ": socket: " + std::strerror(errno));
-  int rc = ::bind(fd, &addr.addr.sa, addr.size);  // no SO_REUSEADDR: fails if the port is held
-  int err = errno;
-  ::close(fd);
+  posix::UniqueFd fd(::socket(addr.addr.sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd) return Fail(ErrorCode::kIo, label + ": socket: " + std::strerror(errno));
+  // No SO_REUSEADDR: fails if the port is held.
+  const int rc = ::bind(fd.get(), &addr.addr.sa, addr.size);
+  const int err = errno;
+  fd.Reset();
   if (rc == 0) return Ok();
   if (err == EADDRINUSE)
     return Fail(ErrorCode::kIo, label + ": port " + std::to_string(port) +

@@ -20,6 +20,7 @@
 #include <mutex>
 
 #include "internal.h"
+#include "secprof/core/posix.h"
 
 namespace secprof::coap::internal {
 
@@ -42,20 +43,16 @@ PrivateDir::~PrivateDir() {
 
 Result<std::string> PrivateDir::Write(const std::string& name, ByteView bytes) {
   std::string path = (path_ / name).string();
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Fail(ErrorCode::kIo, "open " + path + ": " + std::strerror(errno));
+  posix::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd) return Fail(ErrorCode::kIo, "open " + path + ": " + std::strerror(errno));
   size_t done = 0;
   while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      std::string why = std::strerror(errno);
-      ::close(fd);
-      return Fail(ErrorCode::kIo, "write " + path + ": " + why);
-    }
+    if (n <= 0) return Fail(ErrorCode::kIo, "write " + path + ": " + std::strerror(errno));
     done += static_cast<size_t>(n);
   }
-  if (::close(fd) != 0) return Fail(ErrorCode::kIo, "close " + path + ": " + std::strerror(errno));
+  if (!fd.Close()) return Fail(ErrorCode::kIo, "close " + path + ": " + std::strerror(errno));
   return path;
 }
 

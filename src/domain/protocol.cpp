@@ -1,5 +1,6 @@
 #include "secprof/domain/protocol.h"
 
+#include <cmath>
 #include <initializer_list>
 #include <set>
 
@@ -259,6 +260,12 @@ Result<GroupKeyResponse> DecodeGroupKeyResponse(ByteView b) {
   }
   return r;
 }
+Result<int64_t> CentiCelsius(double celsius) {
+  if (!std::isfinite(celsius) || celsius < -273.15 || celsius > 10000)
+    return Fail(ErrorCode::kInvalidInput, "a temperature is between -273.15 and 10000 °C");
+  return static_cast<int64_t>(std::llround(celsius * 100));
+}
+
 Result<Reading> DecodeReading(ByteView b) {
   SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "reading", {1, 2, 3}));
   Reading r;

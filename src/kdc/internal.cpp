@@ -6,10 +6,6 @@
 
 namespace secprof::kdc {
 
-int64_t UnixNow(const Clock& clock) {
-  return std::chrono::duration_cast<std::chrono::seconds>(clock.Now().time_since_epoch()).count();
-}
-
 std::string HexSha256(crypto::ByteView data) {
   auto d = crypto::Sha256(data);
   if (!d) return {};

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "secprof/core/clock.h"
 #include "secprof/core/result.h"
 #include "secprof/crypto/random.h"
 #include "secprof/identity/identity.h"
@@ -68,8 +69,6 @@ Status CheckIdevidIssuer(const identity::Certificate& idevid, const registry::Th
                          const std::optional<std::string>& recorded,
                          const std::vector<identity::Certificate>& vendor_cas,
                          const std::string& keys_dir, const Clock& clock);
-
-int64_t UnixNow(const Clock& clock);
 
 // ---- key protection (key_protection.cpp; issue 9 items 5 and 12) ----
 struct DomainKek {

@@ -69,7 +69,7 @@ Status CheckNonceRequest(const SetupJoinEnv& env, const std::string& serial) {
   if (t->state != State::kAllowed && !registry::IsActive(t->state))
     return Fail(ErrorCode::kConflict, kRetired,
                 "thing is " + std::string(registry::StateName(t->state)));
-  if (!(*code)->Usable(UnixNow(env.clock)))
+  if (!(*code)->Usable(UnixSeconds(env.clock)))
     return Fail(ErrorCode::kConflict, kCodeRetired,
                 "the setup code of " + serial + " is retired (kdc allow a new one)");
   return Ok();
@@ -91,7 +91,7 @@ Result<SetupJoined> SetupCodeJoin(const SetupJoinEnv& env, const domain::PskJoin
   auto code = t ? env.reg.GetSetupCode(serial) : Result<std::optional<registry::SetupCode>>();
   if (!t || !code || !*code)
     return Fail(ErrorCode::kNotFound, kNotAllowed, "serial is not allowed");
-  const int64_t now = UnixNow(env.clock);
+  const int64_t now = UnixSeconds(env.clock);
   const bool active = registry::IsActive(t->state);
   const bool after_grace =
       active && t->commissioned_at && now > *t->commissioned_at + env.grace.count();
@@ -175,7 +175,7 @@ Response OnJoinNonce(KdcContext& ctx, const Request& r) {
     return ctx.Refuse(ok.error(), req->serial);
   auto nonce = ctx.rng.Draw(domain::kNonceSize);
   if (!nonce) return ctx.Refuse(nonce.error().WithReason(kInternal), req->serial);
-  int64_t expires = UnixNow(ctx.clock) + ctx.opt.nonce_lifetime.count();
+  int64_t expires = UnixSeconds(ctx.clock) + ctx.opt.nonce_lifetime.count();
   const UnauthenticatedLimits& lim = ctx.opt.unauthenticated;
   auto put =
       ctx.reg->PutNonce(*nonce, req->serial, expires, {lim.max_nonces_per_serial, lim.max_nonces});

@@ -40,7 +40,7 @@ Result<registry::Thing> Joining(KdcContext& ctx, const Request& r) {
     return Fail(ErrorCode::kConflict, kVendorMismatch,
                 "IDevID vendor '" + c->subject().organization + "' is not the voucher's '" +
                     t->vendor + "'");
-  if (t->voucher_expiry && *t->voucher_expiry < UnixNow(ctx.clock))
+  if (t->voucher_expiry && *t->voucher_expiry < UnixSeconds(ctx.clock))
     return Fail(ErrorCode::kConflict, kVoucherExpired, "the voucher for " + serial + " expired");
   if (t->state != State::kAllowed && !registry::IsActive(t->state))
     return Fail(ErrorCode::kConflict, kRetired,

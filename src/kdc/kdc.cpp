@@ -105,10 +105,11 @@ Kdc::~Kdc() = default;
 
 Result<std::unique_ptr<Kdc>> Kdc::Create(KdcOptions options, const Clock& clock,
                                          crypto::Random& rng) {
-  if (options.db_path.empty()) return Fail(ErrorCode::kInvalidInput, "--db is required");
+  if (options.db_path.empty())
+    return Fail(ErrorCode::kInvalidInput, kNoDatabase, "--db is required");
   const domain::Policy& pol = domain::PolicyFor(options.profile);
   if (!pol.kdc)
-    return Fail(ErrorCode::kInvalidInput,
+    return Fail(ErrorCode::kInvalidInput, kNoKdc,
                 std::string(domain::ProfileName(options.profile)) +
                     " has no KDC: things pair with each other (resurrecting duckling)");
   if (options.keys_dir.empty()) options.keys_dir = options.db_path + ".keys";
@@ -128,7 +129,7 @@ Result<std::unique_ptr<Kdc>> Kdc::Create(KdcOptions options, const Clock& clock,
          !ec && it != end; it.increment(ec))
       saved = saved || it->path().extension() == ".pem";
     if (!saved)
-      return Fail(ErrorCode::kInvalidInput,
+      return Fail(ErrorCode::kInvalidInput, kNoTrustAnchor,
                   "no manufacturer trust anchor: pass --vendor-ca or import a voucher first");
   }
   SECPROF_ASSIGN_OR_RETURN(std::string file_ca_note, CheckCaKeyPlace(options, rng));
@@ -147,7 +148,7 @@ Result<std::unique_ptr<Kdc>> Kdc::Create(KdcOptions options, const Clock& clock,
     impl->ctx.dk->vendor_cas.push_back(std::move(c));
   }
   if (pol.bootstrap == domain::Bootstrap::kVoucher && impl->ctx.dk->vendor_cas.empty())
-    return Fail(ErrorCode::kInvalidInput,
+    return Fail(ErrorCode::kInvalidInput, kNoTrustAnchor,
                 "no manufacturer trust anchor: pass --vendor-ca or import a voucher first");
   SECPROF_ASSIGN_OR_RETURN(impl->ctx.ca_signer,
                            DomainCaSigner(impl->ctx.opt.keys_dir, impl->ctx.opt.kek));

@@ -5,6 +5,7 @@
 
 #include "internal.h"
 #include "secprof/core/fs.h"
+#include "secprof/core/hex.h"
 #include "secprof/keystore/file_store.h"
 #include "secprof/keystore/kek.h"
 #include "secprof/keystore/pkcs11_store.h"
@@ -148,14 +149,9 @@ Result<CaKeyPlace> CaKeyLocation(const std::string& keys_dir, const KeyDirOption
   }
   if (o.ca_token.empty()) return place;
   SECPROF_ASSIGN_OR_RETURN(crypto::Bytes id, rng.Draw(8));
-  static const char* d = "0123456789abcdef";
   place.token = true;
   place.token_label = o.ca_token;
-  place.key_label = "domain-ca-";
-  for (uint8_t b : id) {
-    place.key_label += d[b >> 4];
-    place.key_label += d[b & 15];
-  }
+  place.key_label = "domain-ca-" + ToHex(id);
   // Written before the key is made: a crash in between leaves a place whose key is made on the
   // next start, never a key nobody knows about.
   if (create)

@@ -57,7 +57,7 @@ Response OnPairKey(KdcContext& ctx, const Request& r) {
   auto kab = ctx.rng.DrawSecret(domain::kMasterKeySize);
   if (!kid || !kab)
     return ctx.Refuse(Error(ErrorCode::kInternal, kInternal, "rng"), t->serial);  // 5.00
-  int64_t expires = UnixNow(ctx.clock) + ctx.opt.pair_key_lifetime.count();
+  int64_t expires = UnixSeconds(ctx.clock) + ctx.opt.pair_key_lifetime.count();
   domain::TicketContents tc{t->serial, peer->serial, *kid, kab->Clone(), expires};
   auto ticket = domain::SealTicket(peer_master->view(), tc, ctx.rng);
   if (!ticket) return ctx.Refuse(ticket.error().WithReason(kInternal), t->serial);

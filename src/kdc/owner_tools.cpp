@@ -41,15 +41,15 @@ Result<std::unique_ptr<OwnerTools>> OwnerTools::Open(const std::string& db_path,
                                                      std::string keys_dir, const Clock& clock,
                                                      crypto::Random& rng,
                                                      const KeyDirOptions& kek) {
-  if (db_path.empty()) return Fail(ErrorCode::kInvalidInput, "--db is required");
+  if (db_path.empty()) return Fail(ErrorCode::kInvalidInput, kNoDatabase, "--db is required");
   if (!std::filesystem::exists(db_path))
-    return Fail(ErrorCode::kNotFound,
+    return Fail(ErrorCode::kNotFound, kNoDatabase,
                 db_path + " does not exist (start the KDC once with --db to create it)");
   if (keys_dir.empty()) keys_dir = db_path + ".keys";
   // The owner's tools use the KDC's keys; they never make a domain CA of their own (a wrong
   // --keys would otherwise mint one that no voucher or LDevID matches).
   if (!std::filesystem::exists(keys_dir + "/domain-ca.pem"))
-    return Fail(ErrorCode::kNotFound,
+    return Fail(ErrorCode::kNotFound, kNotKeyDirectory,
                 keys_dir + "/domain-ca.pem does not exist (not the key directory of this KDC?)");
   SECPROF_ASSIGN_OR_RETURN(auto reg, registry::Registry::Open(db_path, clock));
   SECPROF_ASSIGN_OR_RETURN(registry::DomainInfo info, reg->Domain());
@@ -72,10 +72,10 @@ Status OwnerTools::ImportVoucher(const crypto::Bytes& bytes, const identity::Cer
   if (auto d = CheckVendorCaDistinct(impl_->keys.domain_ca, vendor_ca); !d)
     return Fail(d.error().WithContext("voucher refused"));
   auto v = voucher::Verify(bytes, vendor_ca, impl_->clock);
-  if (!v) return Fail(v.error().WithContext("voucher refused"));
+  if (!v) return Fail(v.error().WithContext("voucher refused").WithReason(kVoucherRefused));
   auto bind = voucher::CheckBinding(*v, v->serial, impl_->keys.domain_ca);
   if (!bind)
-    return Fail(ErrorCode::kVerifyFailed,
+    return Fail(ErrorCode::kVerifyFailed, kOtherDomain,
                 "voucher refused: it pins another domain, not this KDC's domain CA");
   SECPROF_TRY(domain::ValidateSerial(v->serial));
   SECPROF_TRY(SaveVendorCa(impl_->keys_dir, vendor_ca));
@@ -105,7 +105,8 @@ Status OwnerTools::Retire(std::string_view serial, registry::State to, std::stri
                           std::string_view actor) {
   if (to != registry::State::kDecommissioned && to != registry::State::kRevoked &&
       to != registry::State::kEvicted)
-    return Fail(ErrorCode::kInvalidInput, "retire to decommissioned, revoked or evicted only");
+    return Fail(ErrorCode::kInvalidInput, kNotRetirement,
+                "retire to decommissioned, revoked or evicted only");
   auto kek = crypto::ByteView(impl_->keys.wrap_kek.data(), impl_->keys.wrap_kek.size());
   auto r = impl_->reg->Transition(serial, to, actor, reason, RekeyWith(kek, impl_->rng));
   if (!r) return Fail(r.error());
@@ -156,7 +157,8 @@ namespace fs = std::filesystem;
 
 Status OwnerTools::TrustVendor(const identity::Certificate& vendor_ca) {
   if (!vendor_ca.is_ca() || vendor_ca.subject().organization.empty())
-    return Fail(ErrorCode::kInvalidInput, "a vendor trust anchor must be a CA certificate with O");
+    return Fail(ErrorCode::kInvalidInput, kNotVendorCa,
+                "a vendor trust anchor must be a CA certificate with O");
   SECPROF_TRY(CheckVendorCaDistinct(impl_->keys.domain_ca, vendor_ca));
   SECPROF_TRY(SaveVendorCa(impl_->keys_dir, vendor_ca));
   for (const auto& c : impl_->keys.vendor_cas)
@@ -173,26 +175,29 @@ Result<int64_t> OwnerTools::AddFirmware(const crypto::Bytes& envelope,
   const update::Manifest& man = env.manifest;
   SECPROF_ASSIGN_OR_RETURN(update::ImageParameters params, update::ImageParametersFor(man));
   if (!params.vendor_id || !params.image_digest || !params.image_size)
-    return Fail(ErrorCode::kInvalidInput,
+    return Fail(ErrorCode::kInvalidInput, kFirmwareIncomplete,
                 "firmware refused: the manifest sets no vendor-id, image digest or size");
   const identity::Certificate* vendor_ca = nullptr;
   for (const auto& ca : impl_->keys.vendor_cas)
     if (domain::FirmwareVendorId(ca.subject().organization) == *params.vendor_id) vendor_ca = &ca;
   if (!vendor_ca)
-    return Fail(ErrorCode::kVerifyFailed,
+    return Fail(ErrorCode::kVerifyFailed, kUntrustedVendor,
                 "firmware refused: its vendor-id names no manufacturer this domain trusts");
   const std::string vendor = vendor_ca->subject().organization;
   SECPROF_ASSIGN_OR_RETURN(crypto::PublicKey pk, vendor_ca->public_key());
   SECPROF_ASSIGN_OR_RETURN(cose::Key key, cose::KeyFromPublic(pk));
   if (auto v = update::VerifyEnvelope(env, key); !v)
-    return Fail(ErrorCode::kVerifyFailed, "firmware refused: signature does not verify with " +
-                                              vendor + "'s trust anchor: " + v.error().message());
+    return Fail(ErrorCode::kVerifyFailed, kFirmwareSignature,
+                "firmware refused: signature does not verify with " + vendor +
+                    "'s trust anchor: " + v.error().message());
   if (auto c = update::CheckVendorClass(params, domain::FirmwareVendorId(vendor),
                                         domain::FirmwareClassId(vendor, model));
       !c)
-    return Fail(ErrorCode::kVerifyFailed, "firmware refused: " + c.error().message());
+    return Fail(ErrorCode::kVerifyFailed, kFirmwareClass,
+                "firmware refused: " + c.error().message());
   if (auto i = update::CheckImageFile(params, image_path); !i)
-    return Fail(ErrorCode::kVerifyFailed, "firmware refused: " + i.error().message());
+    return Fail(ErrorCode::kVerifyFailed, kFirmwareImage,
+                "firmware refused: " + i.error().message());
   SECPROF_ASSIGN_OR_RETURN(std::string image, ReadFile(image_path));
   std::string digest = cbor::ToHex(params.image_digest->bytes);
   std::string dir = impl_->keys_dir + "/firmware";
@@ -221,7 +226,7 @@ Result<int64_t> OwnerTools::StartCampaign(int64_t firmware_id, std::vector<std::
       if (registry::IsActive(t.state) && t.vendor == fw.vendor && t.model == fw.model)
         serials.push_back(t.serial);
     if (serials.empty())
-      return Fail(ErrorCode::kNotFound,
+      return Fail(ErrorCode::kNotFound, kNoTargets,
                   "no active " + fw.vendor + " " + fw.model + " things to update");
   }
   return impl_->reg->StartCampaign(firmware_id, serials, stage_size, max_failure_rate, actor,

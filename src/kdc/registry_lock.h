@@ -6,7 +6,9 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
+#include "secprof/core/posix.h"
 #include "secprof/core/result.h"
 
 namespace secprof::kdc {
@@ -16,15 +18,10 @@ class RegistryLock {
   // kConflict "registry <db> is in use by another KDC (pid N)" when another process (or another
   // Kdc of this process) holds it; kIo when the lock file cannot be created.
   static Result<RegistryLock> Acquire(const std::string& db_path);
-  RegistryLock(RegistryLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  RegistryLock& operator=(RegistryLock&& o) noexcept;
-  RegistryLock(const RegistryLock&) = delete;
-  RegistryLock& operator=(const RegistryLock&) = delete;
-  ~RegistryLock();
 
  private:
-  explicit RegistryLock(int fd) : fd_(fd) {}
-  int fd_ = -1;
+  explicit RegistryLock(posix::FileLock lock) : lock_(std::move(lock)) {}
+  posix::FileLock lock_;  // released when it closes, also when the process dies
 };
 
 }  // namespace secprof::kdc

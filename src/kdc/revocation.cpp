@@ -9,7 +9,7 @@ namespace secprof::kdc {
 
 Result<domain::RevocationList> RevocationListOf(registry::Registry& reg, const Clock& clock) {
   domain::RevocationList out;
-  out.as_of = UnixNow(clock);
+  out.as_of = UnixSeconds(clock);
   SECPROF_ASSIGN_OR_RETURN(std::vector<registry::Thing> things, reg.List());
   for (const auto& t : things)
     if (t.commissioned_at && !registry::IsActive(t.state)) out.serials.push_back(t.serial);

@@ -38,12 +38,13 @@ bool HasKdcRole(const identity::Certificate& c) {
 Status CheckVendorCaDistinct(const identity::Certificate& domain_ca,
                              const identity::Certificate& vendor_ca) {
   if (identity::SameSubject(vendor_ca, domain_ca))
-    return Fail(ErrorCode::kVerifyFailed,
+    return Fail(ErrorCode::kVerifyFailed, kVendorCaClash,
                 "vendor CA '" + vendor_ca.subject().text + "' has the subject of this domain's CA");
   if (!vendor_ca.subject_key_id().empty() &&
       vendor_ca.subject_key_id() == domain_ca.subject_key_id())
-    return Fail(ErrorCode::kVerifyFailed, "vendor CA '" + vendor_ca.subject().text +
-                                              "' has the key identifier of this domain's CA");
+    return Fail(
+        ErrorCode::kVerifyFailed, kVendorCaClash,
+        "vendor CA '" + vendor_ca.subject().text + "' has the key identifier of this domain's CA");
   return {};
 }
 

@@ -16,6 +16,7 @@
 
 #include "secprof/core/fs.h"
 #include "secprof/core/hex.h"
+#include "secprof/core/posix.h"
 #include "secprof/crypto/aead.h"
 
 namespace secprof::keystore {
@@ -65,23 +66,10 @@ Result<KeyType> TypeFromCode(uint8_t c) {
   }
 }
 
-Error Errno(const std::string& what, const std::string& path, int err) {
-  return Error(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
-               what + " " + path + ": " + std::strerror(err));
-}
-
 std::string Octal(unsigned mode) {
   char buf[8];
   std::snprintf(buf, sizeof buf, "%04o", mode & 07777);
   return buf;
-}
-
-void SyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);  // best effort, as in core WriteFileAtomic
-    ::close(fd);
-  }
 }
 
 // Creates `dir` with mode 0700 when absent (parents with the default mode); refuses an existing
@@ -89,7 +77,7 @@ void SyncDir(const std::string& dir) {
 Status PrepareDir(const std::string& dir) {
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) {
-    if (errno != ENOENT) return Fail(Errno("cannot stat key directory", dir, errno));
+    if (errno != ENOENT) return Fail(posix::ErrnoError("cannot stat key directory", dir, errno));
     fs::path p(dir);
     std::error_code ec;
     if (p.has_parent_path() && !p.parent_path().empty())
@@ -98,8 +86,9 @@ Status PrepareDir(const std::string& dir) {
       return Fail(ErrorCode::kIo,
                   "cannot create " + p.parent_path().string() + ": " + ec.message());
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-      return Fail(Errno("cannot create key directory", dir, errno));
-    if (::stat(dir.c_str(), &st) != 0) return Fail(Errno("cannot stat key directory", dir, errno));
+      return Fail(posix::ErrnoError("cannot create key directory", dir, errno));
+    if (::stat(dir.c_str(), &st) != 0)
+      return Fail(posix::ErrnoError("cannot stat key directory", dir, errno));
   }
   if (!S_ISDIR(st.st_mode))
     return Fail(ErrorCode::kInvalidInput, "key directory " + dir + " is not a directory");
@@ -114,14 +103,11 @@ Status PrepareDir(const std::string& dir) {
 // Reads a small secret file straight into a wiping buffer. Refuses files that group or others can
 // access, and files larger than `max`.
 Result<SecureBuffer> ReadSecretFile(const std::string& path, size_t max) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return Fail(Errno("cannot open", path, errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+  posix::UniqueFd owned(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!owned) return Fail(posix::ErrnoError("cannot open", path, errno));
+  const int fd = owned.get();
   struct stat st {};
-  if (::fstat(fd, &st) != 0) return Fail(Errno("cannot stat", path, errno));
+  if (::fstat(fd, &st) != 0) return Fail(posix::ErrnoError("cannot stat", path, errno));
   if (!S_ISREG(st.st_mode)) return Fail(ErrorCode::kInvalidInput, path + " is not a regular file");
   if ((st.st_mode & 077) != 0) {
     return Fail(ErrorCode::kInvalidInput,
@@ -134,7 +120,7 @@ Result<SecureBuffer> ReadSecretFile(const std::string& path, size_t max) {
   while (off < buf.size()) {
     ssize_t n = ::read(fd, buf.data() + off, buf.size() - off);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Fail(Errno("cannot read", path, errno));
+    if (n < 0) return Fail(posix::ErrnoError("cannot read", path, errno));
     if (n == 0) break;
     off += static_cast<size_t>(n);
   }
@@ -144,8 +130,9 @@ Result<SecureBuffer> ReadSecretFile(const std::string& path, size_t max) {
 
 // Publishes `data` at `path` (mode 0600) without ever replacing an existing file: the bytes go to
 // a hidden staging file with WriteFileAtomic (written, fsynced, renamed), which is then hard-linked
-// to `path` — link(2) fails with EEXIST instead of replacing — and unlinked. A crash leaves at most
-// a hidden staging or temporary file, which readers ignore. kConflict when `path` exists.
+// to `path` — link(2) fails with EEXIST instead of replacing — and unlinked; then the directory is
+// fsynced, strictly (core/posix.h FsyncDir): Ok only once the new name is durable. A crash leaves
+// at most a hidden staging or temporary file, which readers ignore. kConflict when `path` exists.
 Status PublishNew(const std::string& dir, const std::string& name, std::string_view data,
                   crypto::Random& rng) {
   const std::string path = (fs::path(dir) / name).string();
@@ -159,11 +146,11 @@ Status PublishNew(const std::string& dir, const std::string& name, std::string_v
     ::unlink(staging.c_str());
     if (err == EEXIST)
       return Fail(ErrorCode::kConflict, path + " already exists; it is never overwritten");
-    return Fail(Errno("cannot link", path, err));
+    return Fail(posix::ErrnoError("cannot link", path, err));
   }
   ::unlink(staging.c_str());
-  SyncDir(dir);
-  return Ok();
+  // Strict: the new name is durable only once the directory is (core/posix.h FsyncDir).
+  return posix::FsyncDir(dir);
 }
 
 }  // namespace
@@ -350,10 +337,9 @@ Status FileKeyStore::Delete(const std::string& label) {
   if (::unlink(path.c_str()) != 0) {
     if (errno == ENOENT)
       return Fail(ErrorCode::kNotFound, "no key '" + label + "' in " + Describe());
-    return Fail(Errno("cannot remove", path, errno));
+    return Fail(posix::ErrnoError("cannot remove", path, errno));
   }
-  SyncDir(dir_);
-  return Ok();
+  return posix::FsyncDir(dir_);  // strict: the removal is durable only once the directory is
 }
 
 Result<std::vector<std::string>> FileKeyStore::List() {

@@ -12,6 +12,7 @@
 
 #include "secprof/core/fs.h"
 #include "secprof/core/hex.h"
+#include "secprof/core/posix.h"
 #include "secprof/crypto/hash.h"
 #include "secprof/keystore/file_store.h"
 
@@ -26,16 +27,9 @@ using crypto::SecureBuffer;
 
 // 0600, exactly kKekSize bytes, a regular file (no symlink).
 Result<SecureBuffer> ReadKekFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) {
-    const int err = errno;
-    return Fail(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
-                "cannot open key-encryption key " + path + ": " + std::strerror(err));
-  }
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+  posix::UniqueFd owned(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!owned) return Fail(posix::ErrnoError("cannot open key-encryption key", path));
+  const int fd = owned.get();
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
     return Fail(ErrorCode::kInvalidInput, "key-encryption key " + path + " is not a regular file");
@@ -90,7 +84,8 @@ Status WriteNewKekFile(const std::string& path, ByteView key, crypto::Random& rn
   if (rc != 0)
     return Fail(ErrorCode::kIo,
                 "cannot create key-encryption key " + path + ": " + std::strerror(err));
-  return Ok();
+  // Strict: the new name survives a power loss only once its directory is synced.
+  return posix::FsyncDir(p.has_parent_path() ? p.parent_path().string() : ".");
 }
 
 Result<Kek> LoadKek(const KekLocation& loc, bool create, crypto::Random& rng) {
@@ -180,16 +175,13 @@ Status RewrapFileStore(const std::string& dir, ByteView old_kek, ByteView new_ke
 }
 
 Status RemoveKekFile(const std::string& path) {
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+  if (::unlink(path.c_str()) != 0) {
+    if (errno == ENOENT) return Ok();  // already absent (its directory may be gone too)
     return Fail(ErrorCode::kIo, "cannot remove " + path + ": " + std::strerror(errno));
-  fs::path p(path);
-  int fd = ::open(p.has_parent_path() ? p.parent_path().c_str() : ".",
-                  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
   }
-  return Ok();
+  // Strict: the removal is durable only once the directory is (core/posix.h FsyncDir).
+  const fs::path p(path);
+  return posix::FsyncDir(p.has_parent_path() ? p.parent_path().string() : ".");
 }
 
 }  // namespace secprof::keystore

@@ -1,10 +1,7 @@
 // Manufacture: see secprof/manufacture/manufacture.h for the contract and the directory layout.
 #include "secprof/manufacture/manufacture.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -18,6 +15,7 @@
 
 #include "secprof/core/fs.h"
 #include "secprof/core/hex.h"
+#include "secprof/core/posix.h"
 #include "secprof/identity/identity.h"
 #include "secprof/keystore/file_store.h"
 
@@ -68,31 +66,16 @@ Status ValidateOptions(const Options& o) {
   return Ok();
 }
 
-// An exclusive, non-blocking flock on <dir>/.lock for the whole run; released on destruction.
-class DirLock {
- public:
-  static Result<std::unique_ptr<DirLock>> Acquire(const std::string& dir) {
-    const std::string path = (fs::path(dir) / ".lock").string();
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) return Fail(ErrorCode::kIo, "cannot open " + path + ": " + std::strerror(errno));
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      const int err = errno;
-      ::close(fd);
-      if (err == EWOULDBLOCK)
-        return Fail(ErrorCode::kConflict, "another secprof manufacture is running on " + dir +
-                                              " (" + path + " is locked)");
-      return Fail(ErrorCode::kIo, "cannot lock " + path + ": " + std::strerror(err));
-    }
-    return std::unique_ptr<DirLock>(new DirLock(fd));
-  }
-  ~DirLock() { ::close(fd_); }  // closing releases the flock
-  DirLock(const DirLock&) = delete;
-  DirLock& operator=(const DirLock&) = delete;
-
- private:
-  explicit DirLock(int fd) : fd_(fd) {}
-  int fd_;
-};
+// The output directory's lock (core/posix.h FileLock on "<dir>/.lock"), held for the whole run.
+Result<posix::FileLock> LockOutDir(const std::string& dir) {
+  const std::string path = (fs::path(dir) / ".lock").string();
+  auto lock = posix::FileLock::TryAcquire(path, 0600);
+  if (!lock && lock.error().code() == ErrorCode::kConflict)
+    return Fail(ErrorCode::kConflict,
+                "another secprof manufacture is running on " + dir + " (" + path + " is locked)");
+  if (!lock) return Fail(ErrorCode::kIo, lock.error().message());
+  return lock;
+}
 
 // The vendor CA: its certificate and a signer for its key.
 struct VendorCa {
@@ -292,7 +275,7 @@ Result<Outcome> Manufacture(const Options& o, const Clock& clock, crypto::Random
   if (ec)
     return Fail(ErrorCode::kIo,
                 "cannot create " + (out / kThingsDir).string() + ": " + ec.message());
-  SECPROF_ASSIGN_OR_RETURN(auto lock, DirLock::Acquire(o.out_dir));
+  SECPROF_ASSIGN_OR_RETURN(posix::FileLock lock, LockOutDir(o.out_dir));
 
   Outcome outcome;
   Manifest& m = outcome.manifest;

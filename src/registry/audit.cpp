@@ -5,6 +5,8 @@
 #include <string>
 
 #include "internal.h"
+#include "secprof/core/bytes.h"
+#include "secprof/core/hex.h"
 #include "secprof/crypto/hash.h"
 
 namespace secprof::registry {
@@ -13,42 +15,15 @@ using internal::Tx;
 
 namespace {
 
-std::string ToHex(const crypto::Sha256Digest& d) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(d.size() * 2);
-  for (uint8_t b : d) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
+// 64 lower-case hex digits -> 32 bytes; false when malformed (the chain is written in lower case
+// by ToHex, so an upper-case digit is a changed entry).
+bool DigestFromHex(std::string_view hex, crypto::Sha256Digest* out) {
+  return hex.size() == out->size() * 2 && internal::IsLowerHex(hex) &&
+         FromHexInto(hex, *out).has_value();
 }
 
-// 64 hex digits -> 32 bytes; false when malformed.
-bool FromHex(std::string_view hex, crypto::Sha256Digest* out) {
-  if (hex.size() != out->size() * 2) return false;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i < out->size(); ++i) {
-    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    (*out)[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
-  return true;
-}
-
-void PutU32(Bytes& b, uint32_t v) {
-  for (int i = 3; i >= 0; --i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
-void PutU64(Bytes& b, uint64_t v) {
-  for (int i = 7; i >= 0; --i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
 void PutField(Bytes& b, std::string_view s) {
-  PutU32(b, static_cast<uint32_t>(s.size()));
-  b.insert(b.end(), s.begin(), s.end());
+  PutLengthPrefixed32(b, ByteView(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
 }
 
 // hash(n) = SHA-256(raw hash(n-1) || u64be seq || i64be time || lp(actor) || lp(action) ||
@@ -59,8 +34,8 @@ Result<std::string> ChainHash(const crypto::Sha256Digest& prev, const AuditEntry
   in.reserve(prev.size() + 16 + 16 + e.actor.size() + e.action.size() + e.serial.size() +
              e.detail.size());
   in.insert(in.end(), prev.begin(), prev.end());
-  PutU64(in, static_cast<uint64_t>(e.seq));
-  PutU64(in, static_cast<uint64_t>(e.time));
+  PutBig64(in, static_cast<uint64_t>(e.seq));
+  PutBig64(in, static_cast<uint64_t>(e.time));
   PutField(in, e.actor);
   PutField(in, e.action);
   PutField(in, e.serial);
@@ -105,7 +80,7 @@ Status Tx::Audit(std::string_view actor, std::string_view action, std::string_vi
   e.seq = 1;
   if (last) {
     e.seq = last->first + 1;
-    if (!FromHex(last->second, &prev)) {
+    if (!DigestFromHex(last->second, &prev)) {
       return Fail(
           ErrorCode::kVerifyFailed, kAuditChainBroken,
           "audit entry " + std::to_string(e.seq - 1) + " has a malformed hash; not appending");
@@ -168,7 +143,7 @@ Status AuditLog::VerifyAuditChain() {
                                                ")");
                              }
                              SECPROF_ASSIGN_OR_RETURN(std::string want, ChainHash(prev, e));
-                             if (want != e.hash || !FromHex(e.hash, &prev)) {
+                             if (want != e.hash || !DigestFromHex(e.hash, &prev)) {
                                return Fail(ErrorCode::kVerifyFailed, kAuditChainBroken,
                                            "audit chain broken at seq " + std::to_string(e.seq) +
                                                ": the entry or its hash was changed");

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "internal.h"
+#include "secprof/core/hex.h"
 #include "secprof/crypto/hash.h"
 
 namespace secprof::registry::internal {
@@ -91,7 +92,6 @@ Status CheckNonce(const Bytes& nonce) {
 }
 
 std::string Sanitize(std::string_view s, size_t max) {
-  static const char kHex[] = "0123456789abcdef";
   std::string out;
   for (unsigned char c : s) {
     if (out.size() >= max) {
@@ -104,8 +104,7 @@ std::string Sanitize(std::string_view s, size_t max) {
         out += '\\';
       } else {
         out += 'x';
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
+        out += ToHex(ByteView(&c, 1));
       }
     } else {
       out += static_cast<char>(c);

@@ -191,10 +191,7 @@ class Ledger {
   Storage& storage() { return *storage_; }
 
  private:
-  int64_t Now() const {
-    return std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch())
-        .count();
-  }
+  int64_t Now() const { return UnixSeconds(clock_); }
   template <class F>
   auto InTransaction(Storage::Mode mode, F& work) -> std::invoke_result_t<F&, Tx&> {
     std::lock_guard lock(mu_);

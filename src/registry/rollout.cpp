@@ -289,7 +289,7 @@ Result<Campaign> Rollout::ReportInstall(int64_t campaign_id, std::string_view se
                              ParseName(kTargetStatusNames, "target status", *status_name));
     if (status == TargetStatus::kWaiting) {
       return Fail(
-          ErrorCode::kConflict, kNotOffered,
+          ErrorCode::kConflict, kNotReleased,
           "thing " + std::string(serial) + " was not offered campaign " + Id(c.id) + " yet");
     }
     if (status != TargetStatus::kOffered) {

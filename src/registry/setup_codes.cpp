@@ -68,6 +68,12 @@ Result<std::optional<SetupCode>> Things::GetSetupCode(std::string_view serial) {
   return ledger_.Read([&](Tx& tx) { return LoadSetupCode(tx, serial); });
 }
 
+Result<bool> Things::HasSetupCode(const Thing& t) {
+  if (t.setup_code) return true;
+  SECPROF_ASSIGN_OR_RETURN(std::optional<SetupCode> code, GetSetupCode(t.serial));
+  return code && !code->retired_at;
+}
+
 Status Things::RetireSetupCode(std::string_view serial, std::string_view reason,
                                std::string_view actor) {
   SECPROF_TRY(CheckSerial(serial));

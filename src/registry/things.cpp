@@ -238,8 +238,7 @@ Status Things::ImportVoucher(std::string_view serial, std::string_view vendor,
 Status Things::ImportVoucherFrom(std::string_view serial, std::string_view vendor,
                                  std::string_view model, Bytes voucher, int64_t expiry,
                                  std::string_view vendor_ca_sha256, std::string_view actor) {
-  if (vendor_ca_sha256.size() != 64 ||
-      vendor_ca_sha256.find_first_not_of("0123456789abcdef") != std::string_view::npos)
+  if (vendor_ca_sha256.size() != 64 || !internal::IsLowerHex(vendor_ca_sha256))
     return Fail(ErrorCode::kInvalidInput, "vendor CA fingerprint must be 64 lower-case hex digits");
   return WriteAllow(ledger_, AllowArgs{serial, vendor, model, std::nullopt, &voucher, expiry, actor,
                                        nullptr, vendor_ca_sha256});

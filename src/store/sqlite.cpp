@@ -9,8 +9,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <utility>
+
+#include "secprof/core/posix.h"
 
 namespace secprof::store {
 namespace {
@@ -66,13 +69,24 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
   }
   if (!options.read_only && options.create && path != ":memory:" && !FileExists(path)) {
     // Create the file ourselves so that it gets file_mode (SQLite would use 0644); an empty file is
-    // an empty database. EEXIST: another process was faster, which is fine.
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                    static_cast<mode_t>(options.file_mode));
-    if (fd < 0 && errno != EEXIST) {
+    // an empty database. EEXIST: another process was faster, which is fine (it syncs its own).
+    posix::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                              static_cast<mode_t>(options.file_mode)));
+    if (!fd && errno != EEXIST) {
       return Fail(ErrorCode::kIo, path + ": creating the database file: " + std::strerror(errno));
     }
-    if (fd >= 0) ::close(fd);
+    if (fd) {
+      fd.Reset();
+      // SQLite syncs the directory of the journals and WALs it creates, never of the main file:
+      // without this a brand-new database could vanish in a power loss, the commits made in it
+      // with it. Strict; on failure the file is removed again, so a retry creates and syncs it.
+      FileSystem& fs = options.fs ? *options.fs : DefaultFileSystem();
+      const std::string dir = std::filesystem::path(path).parent_path().string();
+      if (auto st = fs.SyncDir(dir.empty() ? "." : dir); !st) {
+        ::unlink(path.c_str());
+        return Fail(st.error().WithContext(path + ": creating the database file"));
+      }
+    }
   }
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);

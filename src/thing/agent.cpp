@@ -4,7 +4,6 @@
 // key store, the operational DTLS session to the KDC with its session-key policy, and the
 // lifecycle steps that need no protocol flow of their own (install, decommission, factory reset).
 // The flows live beside it (agent_impl.h lists them).
-#include <openssl/crypto.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -13,6 +12,7 @@
 #include "secprof/cbor/cbor.h"
 #include "secprof/coap/errors.h"
 #include "secprof/core/fs.h"
+#include "secprof/crypto/secure_buffer.h"
 #include "secprof/keystore/file_store.h"
 #include "secprof/manufacture/manufacture.h"
 #include "secprof/thing/reasons.h"
@@ -33,7 +33,7 @@ void WipeSecretMap(cbor::Value& m) {
   for (auto& [k, v] : m.map()) {
     if (!v.is_bytes()) continue;
     auto& b = const_cast<Bytes&>(v.bytes());
-    OPENSSL_cleanse(b.data(), b.size());
+    crypto::Cleanse(b);
   }
 }
 
@@ -58,7 +58,7 @@ Result<std::string> Agent::Impl::SealSecrets() {
   Bytes encoded = cbor::Encode(map);
   WipeSecretMap(map);
   crypto::SecureBuffer plain{ByteView(encoded)};
-  OPENSSL_cleanse(encoded.data(), encoded.size());  // the encoding held every secret in clear
+  crypto::Cleanse(encoded);  // the encoding held every secret in clear
   auto w = keys.sealer->Seal("thing-secrets:" + st.serial, View(plain), rng);
   if (!w) return Fail(w.error());
   return cbor::ToHex(*w);
@@ -97,7 +97,7 @@ Status Agent::Impl::Commit(ThingState next) {
 }
 
 Status Agent::Impl::Move(State to, const std::string& why, ThingState next) {
-  next.history.push_back({UnixNow(clock), StateName(st.state), StateName(to), why});
+  next.history.push_back({UnixSeconds(clock), StateName(st.state), StateName(to), why});
   if (next.history.size() > kHistory) next.history.erase(next.history.begin());
   next.state = to;
   return Commit(std::move(next));
@@ -254,7 +254,7 @@ Status Agent::Init(const InitOptions& o) {
   }
   // The KEK, outside the state directory, and the key store under it (key_protection.h).
   SECPROF_ASSIGN_OR_RETURN(std::string note, SetUpKeyProtection(o, *rec, t));
-  t.history.push_back({UnixNow(SystemClock()), "", StateName(State::kManufactured),
+  t.history.push_back({UnixSeconds(SystemClock()), "", StateName(State::kManufactured),
                        "from " + o.factory_dir + note});
   SECPROF_TRY(WriteFileAtomic(o.state_dir + "/state.json", StateToJson(t), 0600));
   // The factory image in slot a, sequence number 1 (a stand-in: secprof has no real firmware).
@@ -297,6 +297,15 @@ const domain::Policy& Agent::policy() const { return impl_->policy(); }
 // ---- lifecycle steps without a flow of their own (docs/DOMAIN.md "Lifecycle") ---------------
 
 Status Agent::Install(const std::string& host, uint16_t udp, uint16_t dtls) {
+  // The port the profile's join needs (docs/DOMAIN.md "Joining"): SecProf_3/4 join over DTLS with
+  // the IDevID (draft §7.4, §7.5); SecProf_2 asks for its nonce over plain CoAP (draft §7.3).
+  const std::string profile(domain::ProfileName(impl_->st.profile));
+  if (impl_->policy().bootstrap == domain::Bootstrap::kVoucher && dtls == 0)
+    return Fail(ErrorCode::kInvalidInput, kNoKdcDtlsPort,
+                profile + " joins over DTLS: the KDC's DTLS port is needed");
+  if (impl_->policy().bootstrap == domain::Bootstrap::kSetupCode && udp == 0)
+    return Fail(ErrorCode::kInvalidInput, kNoKdcUdpPort,
+                profile + " asks for its join nonce over CoAP: the KDC's UDP port is needed");
   SECPROF_TRY(impl_->Check(Operation::kInstall));
   if (!impl_->policy().kdc)
     return Fail(ErrorCode::kInvalidInput, kWrongProfile,
@@ -354,7 +363,7 @@ Status Agent::FactoryReset(bool force) {
   next.ldevid_key_label.clear();
   next.domain_ca_pem.clear();
   next.kdc_spki_sha256.clear();
-  next.owned_since = UnixNow(impl_->clock);  // older vouchers are refused from now on (item 10)
+  next.owned_since = UnixSeconds(impl_->clock);  // older vouchers are refused from now on (item 10)
   next.voucher_created = 0;
   next.owner.clear();
   next.groups.clear();

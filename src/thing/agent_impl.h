@@ -22,6 +22,7 @@
 #include "internal.h"
 #include "key_protection.h"
 #include "secprof/coap/coap.h"
+#include "secprof/core/clock.h"
 #include "secprof/keystore/keystore.h"
 #include "secprof/thing/agent.h"
 #include "secprof/thing/lifecycle.h"
@@ -35,10 +36,6 @@ inline constexpr const char* kSecretDomain = "domain";      // SecProf_1 domain 
 
 inline crypto::ByteView View(const crypto::SecureBuffer& b) {
   return crypto::ByteView(b.data(), b.size());
-}
-
-inline int64_t UnixNow(const Clock& c) {
-  return std::chrono::duration_cast<std::chrono::seconds>(c.Now().time_since_epoch()).count();
 }
 
 // An unwanted KDC response as an Error (coap/errors.h: "<what>: KDC answered <code> (...)").

@@ -1,8 +1,6 @@
 // A thing's KEK and key store protection: see key_protection.h.
 #include "key_protection.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <filesystem>
 
@@ -33,10 +31,6 @@ ByteView View(std::string_view s) {
   return ByteView(reinterpret_cast<const uint8_t*>(s.data()), s.size());
 }
 std::string SecretsContext(const std::string& serial) { return "thing-secrets:" + serial; }
-int64_t UnixSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(SystemClock().Now().time_since_epoch())
-      .count();
-}
 
 // domain::WrapKey under a 32-byte KEK held in memory (file-key things).
 class FileSealer final : public SecretSealer {
@@ -136,7 +130,7 @@ Result<std::unique_ptr<keystore::Pkcs11KeyStore>> OpenToken(const AgentOptions& 
   const SecureBuffer pin = PinOf(ao);
   o.pin.assign(pin.AsStringView());
   auto store = keystore::Pkcs11KeyStore::Open(o);
-  OPENSSL_cleanse(o.pin.data(), o.pin.size());  // our copy; the store keeps what it needs
+  crypto::Cleanse(o.pin);  // our copy; the store keeps what it needs
   return store;
 }
 
@@ -320,8 +314,8 @@ Result<std::string> Agent::MigrateKek(const AgentOptions& o) {
     t.key_overrides.erase(
         std::remove(t.key_overrides.begin(), t.key_overrides.end(), kOverrideColocatedKek),
         t.key_overrides.end());
-    t.history.push_back(
-        {UnixSeconds(), StateName(t.state), StateName(t.state), "migrate-kek: " + did});
+    t.history.push_back({UnixSeconds(o.clock ? *o.clock : SystemClock()), StateName(t.state),
+                         StateName(t.state), "migrate-kek: " + did});
     if (t.history.size() > kHistoryMax) t.history.erase(t.history.begin());
     SECPROF_TRY(WriteFileAtomic(path, StateToJson(t), 0600));
   } else if (!HasOldKekFiles(dir)) {

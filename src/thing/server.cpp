@@ -46,9 +46,7 @@ struct ThingServer::Impl {
   Impl(Agent& a, ThingServerOptions o)
       : agent(a), opt(std::move(o)), clock(opt.clock ? *opt.clock : SystemClock()) {}
 
-  int64_t Now() const {
-    return std::chrono::duration_cast<std::chrono::seconds>(clock.Now().time_since_epoch()).count();
-  }
+  int64_t Now() const { return UnixSeconds(clock); }
   // The live ticket for `kid`, or nullptr after purging it when it expired or its requester is
   // revoked. REQUIRES mu held.
   const Ticket* Live(const std::string& kid) {

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "image_source.h"
+#include "secprof/core/clock.h"
 #include "secprof/core/fs.h"
 #include "secprof/core/posix.h"
 #include "secprof/update/install.h"
@@ -67,7 +68,7 @@ struct SlotStore::Impl {
   }
   int64_t Now() const {
     const Clock& c = opt.clock ? *opt.clock : SystemClock();
-    return std::chrono::duration_cast<std::chrono::seconds>(c.Now().time_since_epoch()).count();
+    return UnixSeconds(c);
   }
 
   // Writes `next` atomically; the in-memory state changes only when the file did.

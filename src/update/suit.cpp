@@ -93,8 +93,6 @@ Result<Digest> DigestFromBstr(const cbor::Value& v, const ParseLimits& limits,
   return DigestFromValue(d, field);
 }
 
-std::string Hex(ByteView b) { return cbor::ToHex(b); }
-
 }  // namespace detail
 namespace {
 

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "secprof/core/hex.h"  // ToHex, for messages
 #include "secprof/update/suit.h"
 
 namespace secprof::update::detail {
@@ -15,8 +16,5 @@ tl::unexpected<Error> Bad(const std::string& field, const std::string& msg,
 // A bstr-wrapped SUIT_Digest (§10, SUIT_Digest), decoded with the parser's strict limits.
 Result<Digest> DigestFromBstr(const cbor::Value& v, const ParseLimits& limits,
                               const std::string& field);
-
-// Lower-case hex, for messages.
-std::string Hex(ByteView b);
 
 }  // namespace secprof::update::detail

@@ -13,7 +13,6 @@ namespace secprof::update {
 using cbor::Value;
 using detail::Bad;
 using detail::DigestFromBstr;
-using detail::Hex;
 
 Status VerifyEnvelope(const Envelope& env, const cose::Key& key) {
   if (env.auth.digest.alg != kAlgSha256)
@@ -24,7 +23,7 @@ Status VerifyEnvelope(const Envelope& env, const cose::Key& key) {
   if (!crypto::ConstantTimeEqual(d, env.auth.digest.bytes))
     return Fail(ErrorCode::kVerifyFailed,
                 "SUIT manifest digest mismatch: the authentication wrapper says " +
-                    Hex(env.auth.digest.bytes) + ", the manifest hashes to " + Hex(d));
+                    ToHex(env.auth.digest.bytes) + ", the manifest hashes to " + ToHex(d));
   bool any_sign1 = false;
   std::string reasons;
   bool verified = false;
@@ -153,7 +152,7 @@ Status CompareImage(const ImageParameters& p, uint64_t size, const crypto::Sha25
                                               std::to_string(size) + " bytes");
   if (!crypto::ConstantTimeEqual(d, p.image_digest->bytes))
     return Fail(ErrorCode::kVerifyFailed, "SUIT image-digest mismatch: manifest " +
-                                              Hex(p.image_digest->bytes) + ", image " + Hex(d));
+                                              ToHex(p.image_digest->bytes) + ", image " + ToHex(d));
   return Ok();
 }
 Status NeedSha256(const ImageParameters& p) {

@@ -83,7 +83,7 @@ Status CheckDigest(ByteView expected, ByteView actual) {
     return Fail(ErrorCode::kVerifyFailed, kImageDigest,
                 "image digest mismatch (tampered): the manifest says "
                 "sha-256 " +
-                    Hex(expected) + ", the image hashes to " + Hex(actual));
+                    ToHex(expected) + ", the image hashes to " + ToHex(actual));
   return Ok();
 }
 

@@ -1,6 +1,6 @@
 // `secprof cose` end to end (suite CoseCli): sign and verify with their exit codes (0 verified,
 // 1 does not verify, 2 malformed), COSE_Sign with any of its signers, MAC, encrypt and decrypt.
-// The library is tested in tests/cose/cose_test.cpp; the helpers below are that file's.
+// The library is tested in tests/cose/cose_test.cpp; both use support/cose_keys.h.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -10,6 +10,7 @@
 #include "secprof/cbor/cbor.h"
 #include "secprof/cose/cose.h"
 #include "secprof/crypto/random.h"
+#include "support/cose_keys.h"
 #include "testutil.h"
 
 namespace secprof::cose {
@@ -17,24 +18,12 @@ namespace {
 
 using cbor::Value;
 
-Bytes H(std::string_view hex) {
-  auto b = cbor::FromHex(hex);
-  EXPECT_TRUE(b) << hex;
-  return b ? *b : Bytes{};
-}
-Bytes B(std::string_view s) { return Bytes(s.begin(), s.end()); }
-
-// A key of type `t` drawn from a seeded generator, kid "k1".
+using secprof::testing::B;
+using secprof::testing::H;
+const Bytes kPayload = secprof::testing::kCosePayload;
 Key Generate(crypto::KeyType t, uint64_t seed) {
-  auto rng = crypto::FakeRandom::FromSeed(seed);
-  auto sk = crypto::PrivateKey::Generate(t, rng);
-  EXPECT_TRUE(sk);
-  auto k = KeyFromPrivate(std::move(*sk), B("k1"));
-  EXPECT_TRUE(k);
-  return *k;
+  return secprof::testing::GenerateCoseKey(t, seed);
 }
-
-const Bytes kPayload = B("This is the content.");
 
 // ---- The command -----------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@
 #include "secprof/cose/cose.h"
 #include "secprof/cose/cwt.h"
 #include "secprof/crypto/random.h"
+#include "support/cose_keys.h"
 #include "testutil.h"
 
 namespace secprof::cose {
@@ -16,23 +17,13 @@ namespace {
 
 using cbor::Value;
 
-Bytes H(std::string_view hex) {
-  auto b = cbor::FromHex(hex);
-  EXPECT_TRUE(b) << hex;
-  return b ? *b : Bytes{};
-}
-Bytes B(std::string_view s) { return Bytes(s.begin(), s.end()); }
-
+using secprof::testing::B;
+using secprof::testing::H;
+const Bytes kPayload = secprof::testing::kCosePayload;
 Key Generate(crypto::KeyType t, uint64_t seed) {
-  auto rng = crypto::FakeRandom::FromSeed(seed);
-  auto sk = crypto::PrivateKey::Generate(t, rng);
-  EXPECT_TRUE(sk);
-  auto k = KeyFromPrivate(std::move(*sk), B("k1"));
-  EXPECT_TRUE(k);
-  return *k;
+  return secprof::testing::GenerateCoseKey(t, seed);
 }
 
-const Bytes kPayload = B("This is the content.");
 const Bytes kAad = H("11aa22bb33cc44dd55006699");
 
 void ExpectError(const Status& st, ErrorCode code, std::string_view text) {

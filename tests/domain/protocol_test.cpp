@@ -4,6 +4,8 @@
 // required label, or has a value of the wrong type or size is refused with kInvalidInput.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -275,6 +277,21 @@ TEST(DomainProtocol, FirmwareIdsAreVersion8UuidsBoundToVendorAndModel) {
   EXPECT_NE(c, FirmwareClassId("Bolt", "Sensor-1"));
   // The 0x00 separator keeps ("Ac", "meSensor-1") apart from ("Acme", "Sensor-1").
   EXPECT_NE(FirmwareClassId("Ac", "meSensor-1"), FirmwareClassId("Acme", "Sensor-1"));
+}
+
+// The reading's temperature rule (moved out of `secprof thing report --celsius`).
+TEST(DomainProtocolReading, CentiCelsiusRoundsAndRefusesTheImpossible) {
+  EXPECT_EQ(CentiCelsius(21.5).value_or(-1), 2150);
+  EXPECT_EQ(CentiCelsius(-273.15).value_or(-1), -27315);
+  EXPECT_EQ(CentiCelsius(10000).value_or(-1), 1000000);
+  EXPECT_EQ(CentiCelsius(0.004).value_or(-1), 0);
+  EXPECT_EQ(CentiCelsius(0.005).value_or(-1), 1);  // to the nearest, halves away from zero
+  for (double bad : {-273.16, 10000.01, std::nan(""), std::numeric_limits<double>::infinity(),
+                     -std::numeric_limits<double>::infinity()}) {
+    auto c = CentiCelsius(bad);
+    ASSERT_FALSE(c) << bad;
+    EXPECT_EQ(c.error().code(), ErrorCode::kInvalidInput);
+  }
 }
 
 }  // namespace

@@ -369,7 +369,7 @@ TEST(KdcCreate, SecProf1HasNoKdc) {
   auto k = Kdc::Create(std::move(o));
   ASSERT_FALSE(k);
   EXPECT_EQ(k.error().code(), ErrorCode::kInvalidInput);
-  EXPECT_NE(k.error().message().find("no KDC"), std::string::npos);
+  EXPECT_TRUE(k.error().Is(kNoKdc)) << k.error().reason();
   EXPECT_FALSE(fs::exists(dir.path() / "kdc.db"));
 }
 
@@ -382,6 +382,7 @@ TEST(KdcOwnerTools, RefusesAMissingKeyDirectory) {
   auto t = OwnerTools::Open((dir.path() / "kdc.db").string(), (dir.path() / "elsewhere").string());
   ASSERT_FALSE(t);
   EXPECT_EQ(t.error().code(), ErrorCode::kNotFound);
+  EXPECT_TRUE(t.error().Is(kNotKeyDirectory)) << t.error().reason();
   EXPECT_FALSE(fs::exists(dir.path() / "elsewhere"));
   EXPECT_TRUE(OwnerTools::Open((dir.path() / "kdc.db").string()));
 }
@@ -649,6 +650,7 @@ TEST_F(KdcSecProf3, ForgedVoucherIsRefusedByImport) {
   auto st = tools_->ImportVoucher(*forged, *acme_ca_);
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code(), ErrorCode::kVerifyFailed);
+  EXPECT_TRUE(st.error().Is(kVoucherRefused)) << st.error().reason();
   EXPECT_FALSE(tools_->registry().Get(acme_.things[2].serial));
 
   // A genuine voucher for another domain is refused too.
@@ -664,7 +666,7 @@ TEST_F(KdcSecProf3, ForgedVoucherIsRefusedByImport) {
   st = tools_->ImportVoucher(*elsewhere, *acme_ca_);
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code(), ErrorCode::kVerifyFailed);
-  EXPECT_NE(st.error().message().find("another domain"), std::string::npos);
+  EXPECT_TRUE(st.error().Is(kOtherDomain)) << st.error().reason();
   EXPECT_FALSE(tools_->registry().Get(acme_.things[2].serial));
 }
 
@@ -718,7 +720,7 @@ TEST(KdcSecProf3Create, NeedsAManufacturerTrustAnchor) {
   auto k = Kdc::Create(std::move(o));
   ASSERT_FALSE(k);
   EXPECT_EQ(k.error().code(), ErrorCode::kInvalidInput);
-  EXPECT_NE(k.error().message().find("trust anchor"), std::string::npos);
+  EXPECT_TRUE(k.error().Is(kNoTrustAnchor)) << k.error().reason();
 }
 
 }  // namespace

@@ -588,8 +588,9 @@ TEST_F(RegistryFirmwareTest, ReportInstallRefusalsChangeNothing) {
                 "already reported installed");
   ExpectRefused(before, reg_->ReportInstall(id, "t1", false, "no", "kdc"), ErrorCode::kConflict);
   // Not released yet.
-  ExpectRefused(before, reg_->ReportInstall(id, "t3", true, "ok", "kdc"), ErrorCode::kConflict,
-                "not offered");
+  auto waiting = reg_->ReportInstall(id, "t3", true, "ok", "kdc");
+  ExpectRefused(before, waiting, ErrorCode::kConflict, "not offered");
+  EXPECT_TRUE(waiting.error().Is(kNotReleased)) << waiting.error().reason();
   // Not a target; unknown campaign; malformed input.
   ExpectRefused(before, reg_->ReportInstall(id, "other", true, "ok", "kdc"), ErrorCode::kNotFound);
   ExpectRefused(before, reg_->ReportInstall(id, "ghost", true, "ok", "kdc"), ErrorCode::kNotFound);

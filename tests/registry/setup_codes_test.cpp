@@ -136,6 +136,28 @@ TEST_F(RegistrySetupCode, RetireAndTheClearCodeApi) {
   EXPECT_FALSE(reg_->Get("p-3"));
 }
 
+// HasSetupCode: the rule `secprof kdc list --format json` shows as "setup_code".
+TEST_F(RegistrySetupCode, HasSetupCodeUntilTheOwnerRetiresIt) {
+  auto has = [&](const Thing& t) {
+    auto r = reg_->HasSetupCode(t);
+    EXPECT_TRUE(r) << r.error().ToString();
+    return r && *r;
+  };
+  auto p1 = reg_->Get("p-1");
+  ASSERT_TRUE(p1);
+  EXPECT_TRUE(has(*p1));
+  ASSERT_TRUE(reg_->Allow("v-1", "acme", "gw", std::nullopt, "owner"));
+  auto v1 = reg_->Get("v-1");
+  ASSERT_TRUE(v1);
+  EXPECT_FALSE(has(*v1));  // admitted by voucher: no code
+  ASSERT_TRUE(reg_->RetireSetupCode("p-1", "lost", "owner"));
+  EXPECT_FALSE(has(*p1));
+  // A malformed serial is an error, not "no code".
+  Thing bad;
+  bad.serial = "bad serial\n";
+  EXPECT_FALSE(reg_->HasSetupCode(bad));
+}
+
 // A registry file as schema v2 wrote it, with setup codes in clear, is migrated by Open; the
 // conversion (which the KDC runs, holding the KEK) leaves no code in the files.
 TEST(RegistrySetupCodeMigration, AV2FileWithClearCodesIsConverted) {

@@ -14,8 +14,8 @@
 #include "secprof/core/fs.h"
 #include "secprof/thing/lifecycle.h"
 #include "secprof/thing/reasons.h"
-#include "testutil.h"
 #include "support/domain_fixture.h"
+#include "testutil.h"
 
 namespace secprof::thing {
 namespace {
@@ -188,6 +188,41 @@ TEST(LifecycleTable, AgentsRefuseWhatTheTableRefusesAndChangeNothing) {
   ASSERT_TRUE(chick);
   ASSERT_NO_FATAL_FAILURE(Move(*chick, Op::kAcceptImprint));
   ASSERT_NO_FATAL_FAILURE(ExpectRefusalsChangeNothing(*chick, testing::StateDir(tmp.path(), f, 2)));
+}
+
+// Install's port rule (moved out of `secprof thing install`): the profile's join port is needed;
+// a refusal changes nothing, and the same call with the port installs.
+TEST(LifecycleTable, InstallNeedsThePortTheProfileJoinsOn) {
+  secprof::testing::TempDir tmp;
+  auto f = testing::MakeFactory(tmp.path(), "Acme", 2);
+  ASSERT_EQ(f.manifest.things.size(), 2u);
+  struct Case {
+    size_t thing;
+    domain::Profile profile;
+    uint16_t udp_refused, dtls_refused;
+    Reason reason;
+    uint16_t udp_ok, dtls_ok;
+  };
+  const Case cases[] = {
+      {0, domain::Profile::kSecProf2, 0, 5684, kNoKdcUdpPort, 5683, 0},   // DTLS port optional
+      {1, domain::Profile::kSecProf3, 5683, 0, kNoKdcDtlsPort, 0, 5684},  // UDP port optional
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(domain::ProfileName(c.profile));
+    auto a = testing::NewAgent(tmp.path(), f, c.thing, c.profile);
+    ASSERT_TRUE(a);
+    const std::string state = testing::StateDir(tmp.path(), f, c.thing) + "/state.json";
+    auto before = ReadFile(state);
+    ASSERT_TRUE(before);
+    auto st = a->Install("127.0.0.1", c.udp_refused, c.dtls_refused);
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().code(), ErrorCode::kInvalidInput);
+    EXPECT_TRUE(st.error().Is(c.reason)) << st.error().reason();
+    EXPECT_EQ(a->state().state, S::kManufactured);
+    EXPECT_EQ(*ReadFile(state), *before);
+    ASSERT_TRUE(a->Install("127.0.0.1", c.udp_ok, c.dtls_ok));
+    EXPECT_EQ(a->state().state, S::kInstalled);
+  }
 }
 
 }  // namespace

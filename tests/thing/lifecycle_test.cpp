@@ -10,6 +10,7 @@
 #include "secprof/thing/agent.h"
 #include "secprof/thing/testing.h"
 #include "secprof/voucher/voucher.h"
+#include "support/domain_fixture.h"
 #include "testutil.h"
 
 namespace secprof {
@@ -20,71 +21,33 @@ using testing::TempDir;
 using thing::Agent;
 using thing::State;
 
-struct Fleet {
-  std::string factory;
-  manufacture::Manifest manifest;
-};
+// The factories, the served KDC and the agents are tests/support/domain_fixture.h's; a thing's
+// state directory names its vendor too (two vendors' factories number their serials alike).
+using Fleet = testing::Factory;
+using testing::MakeFactory;
+using RunningKdc = testing::ServedKdc;
 
-Fleet Make(const std::filesystem::path& dir, const std::string& vendor, int count) {
-  manufacture::Options o;
-  o.vendor = vendor;
-  o.model = "Sensor-1";
-  o.count = count;
-  o.out_dir = (dir / ("factory-" + vendor)).string();
-  auto made = manufacture::Manufacture(o);
-  EXPECT_TRUE(made) << made.error().message();
-  return Fleet{o.out_dir, made->manifest};
+std::string ThingDir(const std::filesystem::path& dir, const std::string& vendor,
+                     const std::string& serial) {
+  return (dir / ("thing-" + vendor + "-" + serial)).string();
 }
-
-// A KDC serving on its own thread for the life of the object.
-struct RunningKdc {
-  std::unique_ptr<kdc::Kdc> kdc;
-  std::jthread io;
-  explicit RunningKdc(kdc::KdcOptions o) {
-    auto k = kdc::Kdc::Create(std::move(o));
-    EXPECT_TRUE(k) << k.error().message();
-    kdc = std::move(*k);
-    io = std::jthread([this](std::stop_token st) { (void)kdc->Serve(st); });
-  }
-  ~RunningKdc() {
-    io.request_stop();
-    io.join();
-  }
-};
 
 std::unique_ptr<Agent> NewThing(const std::filesystem::path& dir, const Fleet& f, size_t i,
                                 Profile p) {
-  thing::InitOptions io;
-  io.state_dir =
-      (dir / ("thing-" + f.manifest.vendor + "-" + f.manifest.things[i].serial)).string();
-  io.factory_dir = f.factory;
-  io.serial = f.manifest.things[i].serial;
-  io.profile = p;
-  io.allow_file_keys = true;  // file-store things also in SecProf_3 (key_protection_test: item 5)
-  auto init = Agent::Init(io);
-  EXPECT_TRUE(init) << init.error().message();
-  thing::AgentOptions ao;
-  ao.state_dir = io.state_dir;
-  ao.timeout = std::chrono::milliseconds(3000);
-  auto a = Agent::Open(ao);
-  EXPECT_TRUE(a) << a.error().message();
-  return std::move(*a);
+  const auto& t = f.manifest.things[i];
+  return testing::InitAgent(ThingDir(dir, f.manifest.vendor, t.serial), f.dir, t.serial, p);
 }
 
 // Closes the agent (it holds its state directory's firmware lock) and opens it again.
 std::unique_ptr<Agent> Reopen(std::unique_ptr<Agent> a, const std::filesystem::path& dir) {
-  thing::AgentOptions ao;
-  ao.state_dir = (dir / ("thing-" + a->state().vendor + "-" + a->state().serial)).string();
+  const std::string state_dir = ThingDir(dir, a->state().vendor, a->state().serial);
   a.reset();
-  ao.timeout = std::chrono::milliseconds(3000);
-  auto r = Agent::Open(ao);
-  EXPECT_TRUE(r) << r.error().message();
-  return std::move(*r);
+  return testing::OpenAgent(state_dir);
 }
 
 TEST(Lifecycle, SecProf2SetupCodeJoinOperateDecommission) {
   TempDir tmp;
-  Fleet f = Make(tmp.path(), "Acme", 3);
+  Fleet f = MakeFactory(tmp.path(), "Acme", 3);
   kdc::KdcOptions ko;
   ko.profile = Profile::kSecProf2;
   ko.db_path = (tmp.path() / "kdc.db").string();
@@ -193,19 +156,19 @@ TEST(Lifecycle, SecProf2SetupCodeJoinOperateDecommission) {
 
 TEST(Lifecycle, SecProf3VoucherJoinReplaceAndReOwnership) {
   TempDir tmp;
-  Fleet f = Make(tmp.path(), "Acme", 3);
-  Fleet rogue_vendor = Make(tmp.path(), "Evil", 1);
+  Fleet f = MakeFactory(tmp.path(), "Acme", 3);
+  Fleet rogue_vendor = MakeFactory(tmp.path(), "Evil", 1);
   kdc::KdcOptions ko;
   ko.profile = Profile::kSecProf3;
   ko.db_path = (tmp.path() / "kdc.db").string();
   ko.owner = "Factory-Owner";
-  ko.vendor_ca_files = {f.factory + "/ca/ca.pem"};
+  ko.vendor_ca_files = {f.dir + "/ca/ca.pem"};
   ko.require_token_keys = false;    // file-store things (key_protection_test covers the policy)
   ko.kek.allow_file_ca_key = true;  // a file-store domain CA (audited override)
   RunningKdc k(ko);
   auto owner = kdc::OwnerTools::Open(ko.db_path);
   ASSERT_TRUE(owner) << owner.error().message();
-  auto vendor = voucher::Factory::Open(f.factory);
+  auto vendor = voucher::Factory::Open(f.dir);
   ASSERT_TRUE(vendor);
   for (int i = 0; i < 2; ++i) {
     auto v = vendor->Issue(f.manifest.things[i].serial, k.kdc->domain_ca(), "Factory-Owner",
@@ -214,7 +177,7 @@ TEST(Lifecycle, SecProf3VoucherJoinReplaceAndReOwnership) {
     ASSERT_TRUE((*owner)->ImportVoucher(*v, vendor->vendor_ca()));
   }
   // A voucher forged by another manufacturer's key is refused and changes nothing.
-  auto evil = voucher::Factory::Open(rogue_vendor.factory);
+  auto evil = voucher::Factory::Open(rogue_vendor.dir);
   ASSERT_TRUE(evil);
   auto forged = evil->Issue(rogue_vendor.manifest.things[0].serial, k.kdc->domain_ca(), "x",
                             std::chrono::hours(1), SystemClock());
@@ -294,12 +257,12 @@ TEST(Lifecycle, SecProf3VoucherJoinReplaceAndReOwnership) {
 
 TEST(Lifecycle, SecProf3ThingRefusesARogueKdc) {
   TempDir tmp;
-  Fleet f = Make(tmp.path(), "Acme", 1);
+  Fleet f = MakeFactory(tmp.path(), "Acme", 1);
   // A rogue KDC holds a genuine voucher for ANOTHER domain and presents its own certificate.
   kdc::KdcOptions real;
   real.profile = Profile::kSecProf3;
   real.db_path = (tmp.path() / "real.db").string();
-  real.vendor_ca_files = {f.factory + "/ca/ca.pem"};
+  real.vendor_ca_files = {f.dir + "/ca/ca.pem"};
   real.require_token_keys = false;    // file-store things (key_protection_test covers the policy)
   real.kek.allow_file_ca_key = true;  // a file-store domain CA (audited override)
   kdc::KdcOptions rogue = real;
@@ -307,7 +270,7 @@ TEST(Lifecycle, SecProf3ThingRefusesARogueKdc) {
   rogue.owner = "Mallory";
   RunningKdc kr(real);
   RunningKdc km(rogue);
-  auto vendor = voucher::Factory::Open(f.factory);
+  auto vendor = voucher::Factory::Open(f.dir);
   ASSERT_TRUE(vendor);
   // Mallory obtains the real owner's voucher and imports it into her registry directly.
   auto v = vendor->Issue(f.manifest.things[0].serial, kr.kdc->domain_ca(), "Owner",
@@ -327,7 +290,7 @@ TEST(Lifecycle, SecProf3ThingRefusesARogueKdc) {
 
 TEST(Lifecycle, SecProf1DucklingImprintsOnce) {
   TempDir tmp;
-  Fleet f = Make(tmp.path(), "Home", 3);
+  Fleet f = MakeFactory(tmp.path(), "Home", 3);
   auto mother = NewThing(tmp.path(), f, 0, Profile::kSecProf1);
   auto chick = NewThing(tmp.path(), f, 1, Profile::kSecProf1);
   auto other = NewThing(tmp.path(), f, 2, Profile::kSecProf1);
@@ -367,7 +330,7 @@ TEST(Lifecycle, SecProf1DucklingImprintsOnce) {
 
 TEST(Lifecycle, SecProf1PairingWindowCloses) {
   TempDir tmp;
-  Fleet f = Make(tmp.path(), "Home", 2);
+  Fleet f = MakeFactory(tmp.path(), "Home", 2);
   auto mother = NewThing(tmp.path(), f, 0, Profile::kSecProf1);
   auto chick = NewThing(tmp.path(), f, 1, Profile::kSecProf1);
   ASSERT_TRUE(mother->BecomeMother());
@@ -398,7 +361,7 @@ namespace {
 // seconds (DTLS 1.2 has no in-session rekey).
 TEST(Lifecycle, SessionKeysRenewedByMessageCountAndAge) {
   TempDir tmp;
-  Fleet f = Make(tmp.path(), "Acme", 1);
+  Fleet f = MakeFactory(tmp.path(), "Acme", 1);
   kdc::KdcOptions ko;
   ko.profile = Profile::kSecProf2;
   ko.db_path = (tmp.path() / "kdc.db").string();
@@ -407,7 +370,7 @@ TEST(Lifecycle, SessionKeysRenewedByMessageCountAndAge) {
   ASSERT_TRUE(owner);
   const auto& t = f.manifest.things[0];
   ASSERT_TRUE((*owner)->AllowSetupCode(t.serial, "Acme", "Sensor-1", t.setup_code));
-  thing::InitOptions in{(tmp.path() / "thing").string(), f.factory, t.serial, Profile::kSecProf2};
+  thing::InitOptions in{(tmp.path() / "thing").string(), f.dir, t.serial, Profile::kSecProf2};
   ASSERT_TRUE(Agent::Init(in));
   FakeClock clock(std::chrono::system_clock::now());
   thing::AgentOptions ao;

@@ -155,15 +155,20 @@ TEST(Maintenance, ForgedOrMisdirectedFirmwareIsRefusedByTheStore) {
   auto fw = d.owner->AddFirmware(env, path, "Valve");
   ASSERT_FALSE(fw);
   EXPECT_EQ(fw.error().code(), ErrorCode::kVerifyFailed);
+  EXPECT_TRUE(fw.error().Is(kdc::kFirmwareSignature)) << fw.error().reason();
   // Another model's class-id.
   auto [env2, path2] = d.Release(3, 1000, d.VendorKey(), "Pump");
-  EXPECT_FALSE(d.owner->AddFirmware(env2, path2, "Valve"));
+  auto fw2 = d.owner->AddFirmware(env2, path2, "Valve");
+  ASSERT_FALSE(fw2);
+  EXPECT_TRUE(fw2.error().Is(kdc::kFirmwareClass)) << fw2.error().reason();
   // A tampered image file.
   auto [env3, path3] = d.Release(4, 1000, d.VendorKey());
   std::string bytes = *ReadFile(path3);
   bytes[10] ^= 1;
   ASSERT_TRUE(WriteFileAtomic(path3, bytes));
-  EXPECT_FALSE(d.owner->AddFirmware(env3, path3, "Valve"));
+  auto fw3 = d.owner->AddFirmware(env3, path3, "Valve");
+  ASSERT_FALSE(fw3);
+  EXPECT_TRUE(fw3.error().Is(kdc::kFirmwareImage)) << fw3.error().reason();
   auto store = d.owner->registry().ListFirmware();
   ASSERT_TRUE(store);
   EXPECT_TRUE(store->empty());

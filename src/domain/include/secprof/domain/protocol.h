@@ -126,6 +126,9 @@ struct Reading {
   int64_t centi_celsius = 0;  // temperature in 1/100 °C
   int64_t counter = 0;
 };
+// A temperature in °C as a Reading's centi_celsius (rounded to the nearest 1/100 °C).
+// kInvalidInput unless it is finite and within [-273.15, 10000] (absolute zero to a sanity bound).
+Result<int64_t> CentiCelsius(double celsius);
 struct ActuatorCommand {
   bool on = false;
 };

@@ -61,4 +61,24 @@ inline constexpr Reason kNotOffered{"not-offered"};        // 4.03
 inline constexpr Reason kFirmwareStore{"firmware-store"};  // the image file; its code
 inline constexpr Reason kCampaign{"campaign"};             // fw/status refused; its code
 
+// ---- starting a KDC and the owner's tools (Kdc::Create, OwnerTools; never answered on the wire,
+// never counted): why a start or an owner command was refused. Errors of the registry, the key
+// directory and the parsers pass through with their own reasons (or none).
+inline constexpr Reason kNoDatabase{"no-database"};  // no --db; OwnerTools: the file is missing
+inline constexpr Reason kNoKdc{"no-kdc"};            // the profile has no KDC (SecProf_1)
+inline constexpr Reason kNoTrustAnchor{"no-trust-anchor"};  // a voucher profile, no vendor CA
+inline constexpr Reason kRegistryInUse{"registry-in-use"};  // another KDC holds the registry lock
+inline constexpr Reason kNotKeyDirectory{"not-key-directory"};  // OwnerTools: no domain-ca.pem
+inline constexpr Reason kVendorCaClash{"vendor-ca-clash"};   // a vendor CA looks like the domain CA
+inline constexpr Reason kNotVendorCa{"not-vendor-ca"};       // TrustVendor: not a CA with an O
+inline constexpr Reason kVoucherRefused{"voucher-refused"};  // ImportVoucher: does not verify
+inline constexpr Reason kOtherDomain{"other-domain"};        // ImportVoucher: pins another domain
+inline constexpr Reason kNotRetirement{"not-retirement"};    // Retire to an active state
+inline constexpr Reason kFirmwareIncomplete{"firmware-incomplete"};  // AddFirmware: no vendor-id..
+inline constexpr Reason kUntrustedVendor{"untrusted-vendor"};        // AddFirmware: the vendor-id
+inline constexpr Reason kFirmwareSignature{"firmware-signature"};    // AddFirmware: signature
+inline constexpr Reason kFirmwareClass{"firmware-class"};  // AddFirmware: vendor/class ids
+inline constexpr Reason kFirmwareImage{"firmware-image"};  // AddFirmware: the image file
+inline constexpr Reason kNoTargets{"no-targets"};          // StartCampaign: no active thing
+
 }  // namespace secprof::kdc

@@ -50,7 +50,8 @@ Result<Kek> LoadKek(const KekLocation& loc, bool create, crypto::Random& rng);
 // Reads a KEK file: a regular file (no symlink), mode 0600, exactly 32 bytes.
 Result<crypto::SecureBuffer> ReadKekFile(const std::string& path);
 
-// Creates `path` (0600) holding `key`, never replacing an existing file (kConflict).
+// Creates `path` (0600) holding `key`, never replacing an existing file (kConflict). On Ok the
+// file and its name are durable (the directory is fsynced; a failed fsync is an error).
 Status WriteNewKekFile(const std::string& path, crypto::ByteView key, crypto::Random& rng);
 
 // The KEK for `purpose` derived from `master` (HKDF-SHA256, empty salt, info "secprof kek:" +

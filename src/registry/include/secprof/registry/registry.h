@@ -103,7 +103,9 @@ inline constexpr Reason kTooManyNonces{"too-many-nonces"};      // kLimit: PutNo
 // Rollout and admission (kConflict).
 // Another vendor or model than the one recorded: a campaign target, or re-allowing a thing.
 inline constexpr Reason kModelMismatch{"model-mismatch"};
-inline constexpr Reason kNotOffered{"not-offered"};  // a report from a waiting target
+// A report from a waiting target: the campaign has not released (offered) it yet. Not the KDC's
+// "not-offered" (kdc/reasons.h: a firmware request for firmware no campaign offers the thing).
+inline constexpr Reason kNotReleased{"not-released"};
 inline constexpr Reason kAlreadyReported{"already-reported"};
 inline constexpr Reason kCampaignNotRunning{"campaign-not-running"};  // HaltCampaign
 inline constexpr Reason kOtherIncident{"other-incident"};  // the campaign answers another incident

@@ -138,6 +138,10 @@ class Things {
                             std::string_view model, Bytes wrapped_verifier, std::string_view actor);
   // nullopt when the thing has no setup code record (voucher things, unknown serials).
   Result<std::optional<SetupCode>> GetSetupCode(std::string_view serial);
+  // Whether `t` has a setup code the owner has not retired: one in clear from before schema v4,
+  // or a wrapped key without retired_at (a code in its grace after the first join still counts).
+  // What `secprof kdc list --format json` shows as "setup_code".
+  Result<bool> HasSetupCode(const Thing& t);
   // The owner retires a code: the wrapped key is erased and every later join with it refused.
   // kNotFound when the thing has no setup code; kConflict when it is already retired. Audit
   // "setup-code-retired" with `reason`.

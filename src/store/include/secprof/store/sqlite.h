@@ -23,7 +23,8 @@
 // Durability (Open's defaults): journal_mode=WAL (readers never block the writer, and vice versa),
 // synchronous=FULL (in WAL mode the log is fsync'ed at every commit: a transaction whose Commit
 // returned Ok survives a process kill and a power loss), foreign_keys=ON, a busy timeout during
-// which a writer waits for another connection's write lock.
+// which a writer waits for another connection's write lock. A database file that Open creates is
+// made durable with a strict fsync of its directory (OpenOptions::fs).
 //
 // Error mapping (every message names the file and carries sqlite3_errmsg):
 //   SQLITE_BUSY, SQLITE_LOCKED          -> kLimit "database is busy"
@@ -49,6 +50,8 @@
 #include <utility>
 #include <vector>
 
+#include "secprof/core/bytes.h"
+#include "secprof/core/fs.h"
 #include "secprof/core/result.h"
 
 struct sqlite3;
@@ -56,9 +59,9 @@ struct sqlite3_stmt;
 
 namespace secprof::store {
 
-// The same types as crypto::Bytes / crypto::ByteView (store does not depend on crypto).
-using Bytes = std::vector<uint8_t>;
-using ByteView = std::span<const uint8_t>;
+// core/bytes.h's types under the names store's callers spell (store::Bytes is secprof::Bytes).
+using secprof::Bytes;
+using secprof::ByteView;
 
 struct OpenOptions {
   bool create = true;  // create the file when it does not exist
@@ -69,6 +72,10 @@ struct OpenOptions {
   // Permissions of a file that Open creates (before the umask); SQLite gives the -wal and -shm
   // files the same. The default keeps the file private to its owner.
   unsigned file_mode = 0600;
+  // When Open creates the file, it fsyncs the file's directory through this seam (nullptr:
+  // DefaultFileSystem()) before SQLite opens it, so that the new database survives a power loss
+  // (SQLite itself only syncs the directory of its journals). Tests pass a fault FS.
+  FileSystem* fs = nullptr;
 };
 
 class Database;

@@ -196,6 +196,8 @@ class Agent {
   const domain::Policy& policy() const;
 
   // manufactured | re-owned -> installed: where the domain's KDC is.
+  // kInvalidInput kNoKdcDtlsPort (SecProf_3/4, kdc_dtls 0) or kNoKdcUdpPort (SecProf_2, kdc_udp 0)
+  // before anything else is checked; nothing changes.
   Status Install(const std::string& kdc_host, uint16_t kdc_udp, uint16_t kdc_dtls);
   // installed -> commissioned, by the profile's bootstrapping (SecProf_2: setup code; SecProf_3/4:
   // voucher + IDevID). Refuses (kVerifyFailed, no state change) a KDC whose voucher does not verify

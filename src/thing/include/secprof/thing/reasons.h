@@ -44,5 +44,9 @@ inline constexpr Reason kColocatedKek{"colocated-kek"};
 inline constexpr Reason kFileKeys{"file-keys"};
 // kVerifyFailed: the KEK found is not the thing's (its id differs from state.json's).
 inline constexpr Reason kWrongKek{"wrong-kek"};
+// kInvalidInput: Install without the KDC port the profile joins on: SecProf_3/4 join over DTLS
+// (no DTLS port given), SecProf_2 over plain CoAP first (no UDP port given). Nothing changed.
+inline constexpr Reason kNoKdcDtlsPort{"no-kdc-dtls-port"};
+inline constexpr Reason kNoKdcUdpPort{"no-kdc-udp-port"};
 
 }  // namespace secprof::thing
