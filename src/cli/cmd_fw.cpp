@@ -28,6 +28,7 @@ struct FwOptions {
   std::string component = "00";
   std::string uri;
   std::string seq;  // decimal digits only (CLI11 would wrap "-1" into a uint64_t)
+  std::string alg;  // sign: the COSE algorithm of the authentication block
 };
 
 // Parse errors are bad input whatever their code (a CBOR limit, an unsupported member, ...).
@@ -68,6 +69,14 @@ Status Sign(const FwOptions& o) {
   }
   p.uri = o.uri;
   SECPROF_ASSIGN_OR_RETURN(cose::Key key, cose::LoadKeyFile(o.key));
+  if (!o.alg.empty()) {
+    auto alg = cose::LookupAlgorithmByName(o.alg);
+    if (!alg) return Fail(alg.error().WithContext("--alg"));
+    if (key.alg && *key.alg != alg->id)
+      return Fail(ErrorCode::kInvalidInput, "--alg " + std::string(alg->name) + ": the key is "
+                                            "restricted to algorithm " + std::to_string(*key.alg));
+    key.alg = alg->id;  // AuthenticationBlock uses the key's alg
+  }
   SECPROF_ASSIGN_OR_RETURN(auto digest, update::DigestFile(o.image));
   SECPROF_ASSIGN_OR_RETURN(cbor::Bytes env,
                            update::CreateEnvelopeForDigest(digest.first, digest.second, p, key));
@@ -78,13 +87,36 @@ Status Sign(const FwOptions& o) {
   return Ok();
 }
 
+// What an installer would do with the manifest (suit.h InstallerFeatures), one line each.
+void PrintFeatures(const update::Envelope& env) {
+  for (const auto& u : update::InstallerFeatures(env)) {
+    if (u.handling == update::Handling::kExecuted) continue;
+    std::cout << (u.handling == update::Handling::kNotExecuted ? "NOT EXECUTABLE: "
+                                                               : "not checked: ")
+              << u.feature << " in " << u.where << ": " << u.note << "\n";
+  }
+}
+
 Status Verify(const FwOptions& o) {
   SECPROF_ASSIGN_OR_RETURN(cose::Key key, cose::LoadKeyFile(o.key));
   SECPROF_ASSIGN_OR_RETURN(update::Envelope env, Load(o.envelope));
-  SECPROF_TRY(update::VerifyEnvelope(env, key));
-  std::cout << "OK: " << o.envelope << ": signature verifies with " << key.Describe()
-            << ", sequence number " << env.manifest.sequence_number << "\n";
-  if (o.image.empty() && o.vendor.empty() && o.klass.empty()) return Ok();
+  SECPROF_ASSIGN_OR_RETURN(update::Authentication auth, update::Authenticate(env, key));
+  std::cout << "OK: " << o.envelope << ": " << (env.value.is_tag() ? "tagged" : "untagged")
+            << " envelope, manifest digest (sha-256) matches, authentication-wrapper["
+            << auth.block << "] " << auth.structure << " " << auth.algorithm << " verifies with "
+            << key.Describe() << ", sequence number " << env.manifest.sequence_number << "\n";
+  if (!env.severed.empty())
+    std::cout << "OK: " << env.severed.size()
+              << " severed member(s) match their digests in the manifest\n";
+  if (env.auth.blocks.size() > 1)
+    std::cout << "not checked: " << env.auth.blocks.size() - 1
+              << " other authentication block(s) (only the one for --key is verified)\n";
+  PrintFeatures(env);
+  if (o.image.empty() && o.vendor.empty() && o.klass.empty()) {
+    std::cout << "not checked: the image (no --image), vendor-id and class-id (no "
+                 "--vendor/--class)\n";
+    return Ok();
+  }
   auto params = update::ImageParametersFor(env.manifest, 0);
   if (!params) return Fail(AsBadInput(params.error(), o.envelope));
   if (!o.vendor.empty() || !o.klass.empty()) {
@@ -147,6 +179,11 @@ std::string Expanded(const cbor::Value& v, int indent) {
 Status Inspect(const FwOptions& o) {
   SECPROF_ASSIGN_OR_RETURN(update::Envelope env, Load(o.envelope));
   std::cout << update::Summary(env)
+            << "checked: the envelope and manifest parse (draft-ietf-suit-manifest and the "
+               "trust-domains, update-management extensions)\n"
+            << "not checked: the digest and authentication (inspect has no key; use fw verify)\n";
+  PrintFeatures(env);
+  std::cout
             << "\nDiagnostic notation (RFC 8949 §8, embedded CBOR as << >>):\n"
             << Expanded(env.value, 0) << "\n";
   return Ok();
@@ -161,16 +198,24 @@ void Install(CLI::App& app, Context& ctx) {
   auto s = std::make_shared<FwOptions>();
   auto* sign = fw->add_subcommand(
       "sign",
-      "Create a signed SUIT envelope for an image: one component, vendor-id, class-id, SHA-256 "
-      "image digest and size, validate/install/invoke sequences, one COSE_Sign1 (ES256 for a "
-      "P-256 key, EdDSA for Ed25519/Ed448)");
+      "Create an authenticated SUIT envelope for an image: one component, vendor-id, class-id, "
+      "SHA-256 image digest and size, validate/install/invoke sequences, one COSE_Sign1 (ES256 "
+      "for a P-256 key, EdDSA for Ed25519/Ed448, or --alg) or, for a symmetric key, one "
+      "COSE_Mac0 (HMAC 256/256)");
   sign->add_option("--image", s->image, "The firmware image")->required();
   sign->add_option("--seq", s->seq, "Manifest sequence number (monotonic; rollback protection)")
       ->required();
   sign->add_option("--vendor", s->vendor, "Vendor id: UUID (8-4-4-4-12) or 32 hex digits")
       ->required();
   sign->add_option("--class", s->klass, "Class id: UUID (8-4-4-4-12) or 32 hex digits")->required();
-  sign->add_option("--key", s->key, "Signing key: PEM private key, JWK or COSE_Key")->required();
+  sign->add_option("--key", s->key,
+                   "Signing key: PEM private key, JWK or COSE_Key; a symmetric (oct / kty 4) key "
+                   "of at least 32 bytes makes a COSE_Mac0")
+      ->required();
+  sign->add_option("--alg", s->alg,
+                   "COSE algorithm: ES256 or ESP256 (RFC 9864) for P-256, EdDSA or Ed25519/Ed448 "
+                   "(RFC 9864) for OKP keys, 'HMAC 256/256' for symmetric keys (default: ES256, "
+                   "EdDSA or HMAC 256/256 by key type)");
   sign->add_option("--out", s->out, "Output envelope file (binary CBOR)")->required();
   sign->add_option("--component", s->component, "Component identifier, hex (one bstr)")
       ->capture_default_str();
@@ -180,11 +225,16 @@ void Install(CLI::App& app, Context& ctx) {
   auto v = std::make_shared<FwOptions>();
   auto* verify = fw->add_subcommand(
       "verify",
-      "Verify a SUIT envelope: manifest digest and COSE_Sign1 signature with --key; with --image "
-      "also the image's SHA-256 and size; with --vendor/--class the ids. Exit 0 valid, 1 invalid "
-      "signature, digest or mismatch, 2 malformed input or bad arguments");
+      "Verify a SUIT envelope (tagged or untagged): manifest digest and the COSE_Sign1 (ES256, "
+      "ESP256, EdDSA) or, for a symmetric --key, COSE_Mac0 (HMAC) block; with --image also the "
+      "image's SHA-256 and size; with --vendor/--class the ids. Prints what it checked and what "
+      "it did not (commands an installer would not execute, other blocks). Exit 0 valid, 1 "
+      "invalid signature/MAC, digest or mismatch, 2 malformed input or bad arguments");
   verify->add_option("ENVELOPE", v->envelope, "The envelope (binary CBOR)")->required();
-  verify->add_option("--key", v->key, "Public (or private) key: PEM, JWK or COSE_Key")->required();
+  verify->add_option("--key", v->key,
+                     "Public (or private) key: PEM, JWK or COSE_Key; or the shared symmetric key "
+                     "(JWK oct / COSE_Key kty 4) for a COSE_Mac0 envelope")
+      ->required();
   verify->add_option("--image", v->image, "Image file to check against component 0");
   verify->add_option("--vendor", v->vendor, "Expected vendor id (with --class)");
   verify->add_option("--class", v->klass, "Expected class id (with --vendor)");

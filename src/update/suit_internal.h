@@ -19,4 +19,10 @@ Result<Digest> DigestFromBstr(const cbor::Value& v, const ParseLimits& limits,
 // Lower-case hex, for messages.
 std::string Hex(ByteView b);
 
+// The manifest's severable member with this label (payload-fetch, install, text, and the
+// extensions' dependency-resolution, candidate-verification, coswid), or nullptr for a label
+// that is not a severable member. SeverableName gives "install", "coswid", ...
+const std::optional<SeverableMember>* SeverableFor(const Manifest& m, int64_t label);
+std::string SeverableName(int64_t label);
+
 }  // namespace secprof::update::detail

@@ -9,46 +9,6 @@ namespace secprof::update {
 
 using detail::Hex;
 
-std::string CommandName(int64_t l) {
-  switch (l) {
-    case cmd::kVendorIdentifier:
-      return "condition-vendor-identifier";
-    case cmd::kClassIdentifier:
-      return "condition-class-identifier";
-    case cmd::kImageMatch:
-      return "condition-image-match";
-    case cmd::kComponentSlot:
-      return "condition-component-slot";
-    case cmd::kCheckContent:
-      return "condition-check-content";
-    case cmd::kAbort:
-      return "condition-abort";
-    case cmd::kDeviceIdentifier:
-      return "condition-device-identifier";
-    case cmd::kSetComponentIndex:
-      return "directive-set-component-index";
-    case cmd::kTryEach:
-      return "directive-try-each";
-    case cmd::kWrite:
-      return "directive-write";
-    case cmd::kOverrideParameters:
-      return "directive-override-parameters";
-    case cmd::kFetch:
-      return "directive-fetch";
-    case cmd::kCopy:
-      return "directive-copy";
-    case cmd::kInvoke:
-      return "directive-invoke";
-    case cmd::kSwap:
-      return "directive-swap";
-    case cmd::kRunSequence:
-      return "directive-run-sequence";
-    default:
-      return l < 0 ? "command-custom(" + std::to_string(l) + ")"
-                   : "command(" + std::to_string(l) + ")";
-  }
-}
-
 Result<Bytes> ParseUuid(std::string_view text) {
   std::string hex;
   for (char c : text)
@@ -73,20 +33,25 @@ std::string FormatUuid(ByteView b) {
 std::string Summary(const Envelope& env) {
   std::ostringstream o;
   const Manifest& m = env.manifest;
-  o << "SUIT envelope (draft-ietf-suit-manifest)\n";
+  o << "SUIT envelope (draft-ietf-suit-manifest), "
+    << (env.value.is_tag() ? "tagged (107)" : "untagged") << "\n";
   o << "  manifest-version:         " << m.version << "\n";
   o << "  manifest-sequence-number: " << m.sequence_number << "\n";
   if (m.reference_uri) o << "  reference-uri:            " << *m.reference_uri << "\n";
   o << "  manifest digest:          sha-256 " << Hex(env.auth.digest.bytes) << "\n";
   o << "  authentication blocks:    " << env.auth.blocks.size() << "\n";
   for (size_t i = 0; i < env.auth.blocks.size(); ++i) {
-    auto s = cose::DecodeSign1(env.auth.blocks[i], cose::TagPolicy::kRequireTagged);
-    if (s) {
+    // §8.3: COSE_Sign1 (tag 18) or COSE_Mac0 (tag 17) blocks; anything else is named as such.
+    if (auto s = cose::DecodeSign1(env.auth.blocks[i], cose::TagPolicy::kRequireTagged)) {
       auto alg = cose::MessageAlgorithm(s->protected_header, s->unprotected,
                                         cose::AlgorithmKind::kSignature);
-      o << "    [" << i << "] COSE_Sign1 " << (alg ? alg->name : "(unknown alg)") << "\n";
+      o << "    [" << i + 1 << "] COSE_Sign1 " << (alg ? alg->name : "(unknown alg)") << "\n";
+    } else if (auto m = cose::DecodeMac0(env.auth.blocks[i], cose::TagPolicy::kRequireTagged)) {
+      auto alg =
+          cose::MessageAlgorithm(m->protected_header, m->unprotected, cose::AlgorithmKind::kMac);
+      o << "    [" << i + 1 << "] COSE_Mac0 " << (alg ? alg->name : "(unknown alg)") << "\n";
     } else {
-      o << "    [" << i << "] not a COSE_Sign1\n";
+      o << "    [" << i + 1 << "] neither a COSE_Sign1 nor a COSE_Mac0\n";
     }
   }
   o << "  components:               " << m.common.components.size() << "\n";
@@ -130,6 +95,13 @@ std::string Summary(const Envelope& env) {
     o << "  envelope carries severed member " << l << " (" << b.size() << " bytes)\n";
   for (const auto& [name, b] : env.integrated_payloads)
     o << "  integrated payload \"" << name << "\" (" << b.size() << " bytes)\n";
+  if (m.uninstall) seq("uninstall", m.uninstall->commands);
+  sev("dependency-resolution", m.dependency_resolution);
+  sev("candidate-verification", m.candidate_verification);
+  sev("coswid", m.coswid);
+  for (const auto& [idx, prefix] : m.common.dependencies)
+    o << "  dependency: component " << idx << " (draft-ietf-suit-trust-domains-06 §5.2.2)\n";
+  if (env.delegation) o << "  delegation chains: present (not used)\n";
   if (!m.extensions.empty()) o << "  unknown manifest members: " << m.extensions.size() << "\n";
   return o.str();
 }
