@@ -12,6 +12,7 @@
 #include "command.h"
 #include "secprof/cbor/cbor.h"
 #include "secprof/core/fs.h"
+#include "secprof/cose/cose.h"
 #include "secprof/cose/key.h"
 #include "secprof/update/suit.h"
 
@@ -78,8 +79,11 @@ Status Sign(const FwOptions& o) {
     key.alg = alg->id;  // AuthenticationBlock uses the key's alg
   }
   SECPROF_ASSIGN_OR_RETURN(auto digest, update::DigestFile(o.image));
-  SECPROF_ASSIGN_OR_RETURN(cbor::Bytes env,
-                           update::CreateEnvelopeForDigest(digest.first, digest.second, p, key));
+  auto made = update::CreateEnvelopeForDigest(digest.first, digest.second, p, key);
+  // A key that cannot make the chosen algorithm is a bad argument, not a failed verification.
+  if (!made && made.error().code() == ErrorCode::kVerifyFailed)
+    return Fail(ErrorCode::kInvalidInput, "--key/--alg: " + made.error().message());
+  SECPROF_ASSIGN_OR_RETURN(cbor::Bytes env, std::move(made));
   SECPROF_TRY(WriteFileAtomic(o.out, std::string(env.begin(), env.end()), 0644));
   std::cout << "wrote " << o.out << ": SUIT envelope, sequence number " << p.sequence_number
             << ", image " << digest.second << " bytes, sha-256 " << cbor::ToHex(digest.first.bytes)

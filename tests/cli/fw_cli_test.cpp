@@ -7,6 +7,7 @@
 #include "secprof/cbor/cbor.h"
 #include "secprof/core/fs.h"
 #include "testutil.h"
+#include "update/suit_builder.h"
 
 namespace {
 
@@ -145,6 +146,81 @@ TEST_F(FwCli, DraftExamplesVerify) {
     EXPECT_EQ(Fw("verify " + f + " --key " + P("pub.pem")).exit_code, 1) << n;
     EXPECT_EQ(Fw("inspect " + f).exit_code, 0) << n;
   }
+}
+
+
+// Issue 13 item 1 through the CLI: ESP256 (RFC 9864), untagged envelopes, COSE_Mac0 with a
+// shared symmetric key (wrong key: exit 1), and verify/inspect naming what they did not check.
+TEST_F(FwCli, SuitAsPublished) {
+  // ESP256 chosen with --alg; the verifier's key names no algorithm.
+  auto s = Fw("sign --image " + P("img.bin") + " --seq 2 --vendor " + kVendor + " --class " +
+              kClass + " --key " + P("k.pem") + " --alg ESP256 --out " + P("esp.suit"));
+  ASSERT_EQ(s.exit_code, 0) << s.out;
+  auto v = Fw("verify " + P("esp.suit") + " --key " + P("pub.pem"));
+  EXPECT_EQ(v.exit_code, 0) << v.out;
+  EXPECT_NE(v.out.find("COSE_Sign1 ESP256 verifies"), std::string::npos) << v.out;
+  EXPECT_NE(v.out.find("not checked: the image"), std::string::npos) << v.out;
+  EXPECT_EQ(Fw("sign --image " + P("img.bin") + " --seq 2 --vendor " + kVendor + " --class " +
+               kClass + " --key " + P("k.pem") + " --alg EdDSA --out " + P("x.suit"))
+                .exit_code,
+            2);  // a P-256 key cannot make an EdDSA signature: a bad argument
+  // Untagged: the same envelope without its tag 107 head (d8 6b).
+  auto raw = secprof::ReadFile(P("esp.suit"));
+  ASSERT_TRUE(raw);
+  ASSERT_EQ(static_cast<uint8_t>((*raw)[0]), 0xd8);
+  std::ofstream(P("untagged.suit"), std::ios::binary) << raw->substr(2);
+  auto u = Fw("verify " + P("untagged.suit") + " --key " + P("pub.pem") + " --image " +
+              P("img.bin") + " --vendor " + kVendor + " --class " + kClass);
+  EXPECT_EQ(u.exit_code, 0) << u.out;
+  EXPECT_NE(u.out.find("untagged envelope"), std::string::npos) << u.out;
+  // COSE_Mac0: a JWK oct key of 32 bytes (base64url of 0x00..0x1f).
+  const std::string k1 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+  const std::string k2 = "AQECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+  std::ofstream(P("mac.jwk")) << R"({"kty":"oct","k":")" << k1 << R"("})";
+  std::ofstream(P("other.jwk")) << R"({"kty":"oct","k":")" << k2 << R"("})";
+  auto m = Fw("sign --image " + P("img.bin") + " --seq 2 --vendor " + kVendor + " --class " +
+              kClass + " --key " + P("mac.jwk") + " --out " + P("mac.suit"));
+  ASSERT_EQ(m.exit_code, 0) << m.out;
+  auto mv = Fw("verify " + P("mac.suit") + " --key " + P("mac.jwk") + " --image " + P("img.bin"));
+  EXPECT_EQ(mv.exit_code, 0) << mv.out;
+  EXPECT_NE(mv.out.find("COSE_Mac0 HMAC 256/256 verifies"), std::string::npos) << mv.out;
+  auto wrong = Fw("verify " + P("mac.suit") + " --key " + P("other.jwk"));
+  EXPECT_EQ(wrong.exit_code, 1) << wrong.out;
+  EXPECT_NE(wrong.out.find("MAC does not verify"), std::string::npos) << wrong.out;
+  auto i = Fw("inspect " + P("mac.suit"));
+  EXPECT_EQ(i.exit_code, 0) << i.out;
+  EXPECT_NE(i.out.find("COSE_Mac0 HMAC 256/256"), std::string::npos) << i.out;
+  EXPECT_NE(i.out.find("not checked: the digest and authentication"), std::string::npos) << i.out;
+}
+
+TEST_F(FwCli, VerifyNamesCommandsAnInstallerWouldNotExecute) {
+  using namespace secprof::update;
+  using namespace secprof::update::suittest;
+  auto pem = secprof::ReadFile(P("k.pem"));
+  ASSERT_TRUE(pem);
+  auto key = secprof::cose::KeyFromPem(*pem);
+  ASSERT_TRUE(key);
+  ManifestSpec spec;
+  spec.seq = 3;
+  auto img = secprof::ReadFile(P("img.bin"));
+  spec.image = Bytes(img->begin(), img->end());
+  spec.vendor_id = *ParseUuid(kVendor);
+  spec.class_id = *ParseUuid(kClass);
+  spec.extra_install = {{cmd::kWait, Value::Unsigned(0)}};
+  spec.members = {{Value::Int(key::kSetVersion), Bstr(Value::MakeArray({Value::Int(1)}))}};
+  const Bytes env = BuildEnvelope(BuildManifest(spec), *key);
+  std::ofstream(P("wait.suit"), std::ios::binary)
+      .write(reinterpret_cast<const char*>(env.data()), static_cast<std::streamsize>(env.size()));
+  auto v = Fw("verify " + P("wait.suit") + " --key " + P("pub.pem") + " --image " + P("img.bin"));
+  EXPECT_EQ(v.exit_code, 0) << v.out;  // authentic and the image matches
+  EXPECT_NE(v.out.find("NOT EXECUTABLE: suit-directive-wait (draft-ietf-suit-update-management-09 "
+                       "§5.6) in manifest.install[2]"),
+            std::string::npos)
+      << v.out;
+  EXPECT_NE(v.out.find("not checked: suit-set-version"), std::string::npos) << v.out;
+  auto i = Fw("inspect " + P("wait.suit"));
+  EXPECT_EQ(i.exit_code, 0) << i.out;
+  EXPECT_NE(i.out.find("NOT EXECUTABLE: suit-directive-wait"), std::string::npos) << i.out;
 }
 
 }  // namespace
