@@ -7,14 +7,20 @@
 #include <charconv>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "command.h"
 #include "secprof/cbor/cbor.h"
 #include "secprof/core/fs.h"
 #include "secprof/cose/cose.h"
 #include "secprof/cose/key.h"
+#include "secprof/domain/protocol.h"
+#include "secprof/identity/identity.h"
 #include "secprof/update/suit.h"
+#include "secprof/voucher/voucher.h"
 
 namespace secprof::cli {
 namespace {
@@ -30,6 +36,10 @@ struct FwOptions {
   std::string uri;
   std::string seq;  // decimal digits only (CLI11 would wrap "-1" into a uint64_t)
   std::string alg;  // sign: the COSE algorithm of the authentication block
+  std::string factory;  // sign, ids: a `secprof manufacture` directory
+  std::string model;
+  std::string vendor_name;  // ids
+  std::string format = "text";
 };
 
 // Parse errors are bad input whatever their code (a CBOR limit, an unsupported member, ...).
@@ -53,10 +63,38 @@ Result<cbor::Bytes> Uuid(const std::string& text, const char* option) {
   return u;
 }
 
+// `--factory DIR --model M`: the factory's vendor and that model, or a refusal (kConflict) that
+// lists the model the factory made (one per directory, manifest.json).
+Status CheckFactoryModel(const voucher::Factory& f, const FwOptions& o) {
+  if (o.model.empty()) return Fail(ErrorCode::kInvalidInput, "--factory needs --model");
+  if (f.model() != o.model)
+    return Fail(ErrorCode::kConflict, "--model '" + o.model + "': the factory " + o.factory +
+                                          " made no such model; models it made: " + f.model());
+  return Ok();
+}
+
 Status Sign(const FwOptions& o) {
   update::CreateParams p;
-  SECPROF_ASSIGN_OR_RETURN(p.vendor_id, Uuid(o.vendor, "--vendor"));
-  SECPROF_ASSIGN_OR_RETURN(p.class_id, Uuid(o.klass, "--class"));
+  std::optional<voucher::Factory> factory;
+  if (!o.factory.empty()) {
+    // The vendor CA key in the factory's key store signs (what `voucher issue --factory` uses);
+    // the ids are derived from the factory's vendor and the model (domain/protocol.h).
+    if (!o.key.empty() || !o.vendor.empty() || !o.klass.empty() || !o.alg.empty())
+      return Fail(ErrorCode::kInvalidInput,
+                  "--factory replaces --key, --vendor, --class and --alg: give one or the other");
+    SECPROF_ASSIGN_OR_RETURN(voucher::Factory f, voucher::Factory::Open(o.factory));
+    SECPROF_TRY(CheckFactoryModel(f, o));
+    p.vendor_id = domain::FirmwareVendorId(f.vendor());
+    p.class_id = domain::FirmwareClassId(f.vendor(), o.model);
+    factory.emplace(std::move(f));
+  } else {
+    if (o.key.empty() || o.vendor.empty() || o.klass.empty())
+      return Fail(ErrorCode::kInvalidInput,
+                  "give --key, --vendor and --class, or --factory DIR --model M");
+    if (!o.model.empty()) return Fail(ErrorCode::kInvalidInput, "--model goes with --factory");
+    SECPROF_ASSIGN_OR_RETURN(p.vendor_id, Uuid(o.vendor, "--vendor"));
+    SECPROF_ASSIGN_OR_RETURN(p.class_id, Uuid(o.klass, "--class"));
+  }
   auto comp = cbor::FromHex(o.component);
   if (!comp) return Fail(comp.error().WithContext("--component"));
   p.component_id = {*comp};
@@ -69,25 +107,76 @@ Status Sign(const FwOptions& o) {
                   "--seq: not an unsigned 64-bit decimal number: '" + o.seq + "'");
   }
   p.uri = o.uri;
-  SECPROF_ASSIGN_OR_RETURN(cose::Key key, cose::LoadKeyFile(o.key));
-  if (!o.alg.empty()) {
-    auto alg = cose::LookupAlgorithmByName(o.alg);
-    if (!alg) return Fail(alg.error().WithContext("--alg"));
-    if (key.alg && *key.alg != alg->id)
-      return Fail(ErrorCode::kInvalidInput, "--alg " + std::string(alg->name) + ": the key is "
-                                            "restricted to algorithm " + std::to_string(*key.alg));
-    key.alg = alg->id;  // AuthenticationBlock uses the key's alg
+  std::optional<cose::Key> key;
+  if (!factory) {
+    SECPROF_ASSIGN_OR_RETURN(key, cose::LoadKeyFile(o.key));
+    if (!o.alg.empty()) {
+      auto alg = cose::LookupAlgorithmByName(o.alg);
+      if (!alg) return Fail(alg.error().WithContext("--alg"));
+      if (key->alg && *key->alg != alg->id)
+        return Fail(ErrorCode::kInvalidInput, "--alg " + std::string(alg->name) +
+                                                  ": the key is restricted to algorithm " +
+                                                  std::to_string(*key->alg));
+      key->alg = alg->id;  // AuthenticationBlock uses the key's alg
+    }
   }
   SECPROF_ASSIGN_OR_RETURN(auto digest, update::DigestFile(o.image));
-  auto made = update::CreateEnvelopeForDigest(digest.first, digest.second, p, key);
+  auto made = factory ? update::CreateEnvelopeWithSigner(digest.first, digest.second, p,
+                                                         factory->signer())
+                      : update::CreateEnvelopeForDigest(digest.first, digest.second, p, *key);
   // A key that cannot make the chosen algorithm is a bad argument, not a failed verification.
   if (!made && made.error().code() == ErrorCode::kVerifyFailed)
     return Fail(ErrorCode::kInvalidInput, "--key/--alg: " + made.error().message());
   SECPROF_ASSIGN_OR_RETURN(cbor::Bytes env, std::move(made));
   SECPROF_TRY(WriteFileAtomic(o.out, std::string(env.begin(), env.end()), 0644));
+  if (o.format == "json") {
+    nlohmann::json j = {{"envelope", o.out},
+                        {"sequence_number", p.sequence_number},
+                        {"vendor_id", update::FormatUuid(p.vendor_id)},
+                        {"class_id", update::FormatUuid(p.class_id)},
+                        {"image_size", digest.second},
+                        {"image_sha256", cbor::ToHex(digest.first.bytes)}};
+    if (factory) {
+      j["vendor"] = factory->vendor();
+      j["model"] = o.model;
+    }
+    std::cout << j.dump(2) << "\n";
+    return Ok();
+  }
   std::cout << "wrote " << o.out << ": SUIT envelope, sequence number " << p.sequence_number
             << ", image " << digest.second << " bytes, sha-256 " << cbor::ToHex(digest.first.bytes)
             << "\n";
+  std::cout << "vendor-id " << update::FormatUuid(p.vendor_id) << ", class-id "
+            << update::FormatUuid(p.class_id);
+  if (factory) std::cout << " (" << factory->vendor() << " " << o.model << ")";
+  std::cout << "\n";
+  return Ok();
+}
+
+// `fw ids`: the SUIT vendor-id and class-id secprof derives for a vendor and a model.
+Status Ids(const FwOptions& o) {
+  std::string vendor = o.vendor_name;
+  if (!o.factory.empty()) {
+    if (!vendor.empty()) return Fail(ErrorCode::kInvalidInput, "--factory replaces --vendor");
+    SECPROF_ASSIGN_OR_RETURN(voucher::Factory f, voucher::Factory::Open(o.factory));
+    SECPROF_TRY(CheckFactoryModel(f, o));
+    vendor = f.vendor();
+  }
+  if (vendor.empty() || o.model.empty())
+    return Fail(ErrorCode::kInvalidInput, "give --vendor and --model, or --factory DIR --model M");
+  const std::string vid = update::FormatUuid(domain::FirmwareVendorId(vendor));
+  const std::string cid = update::FormatUuid(domain::FirmwareClassId(vendor, o.model));
+  if (o.format == "json") {
+    std::cout << nlohmann::json{{"vendor", vendor},
+                                {"model", o.model},
+                                {"vendor_id", vid},
+                                {"class_id", cid}}
+                     .dump(2)
+              << "\n";
+    return Ok();
+  }
+  std::cout << "vendor   " << vendor << "\nmodel    " << o.model << "\nvendor-id " << vid
+            << "\nclass-id  " << cid << "\n";
   return Ok();
 }
 
@@ -101,8 +190,19 @@ void PrintFeatures(const update::Envelope& env) {
   }
 }
 
+// --key for verify: a key file (cose::LoadKeyFile) or a PEM certificate, whose public key is
+// used (e.g. the vendor CA certificate factory/ca/ca.pem of `secprof manufacture`).
+Result<cose::Key> LoadVerifyKey(const std::string& path) {
+  SECPROF_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos) return cose::LoadKeyFile(path);
+  auto cert = identity::Certificate::FromPem(text);
+  if (!cert) return Fail(cert.error().WithContext(path));
+  SECPROF_ASSIGN_OR_RETURN(crypto::PublicKey pk, cert->public_key());
+  return cose::KeyFromPublic(pk);
+}
+
 Status Verify(const FwOptions& o) {
-  SECPROF_ASSIGN_OR_RETURN(cose::Key key, cose::LoadKeyFile(o.key));
+  SECPROF_ASSIGN_OR_RETURN(cose::Key key, LoadVerifyKey(o.key));
   SECPROF_ASSIGN_OR_RETURN(update::Envelope env, Load(o.envelope));
   SECPROF_ASSIGN_OR_RETURN(update::Authentication auth, update::Authenticate(env, key));
   std::cout << "OK: " << o.envelope << ": " << (env.value.is_tag() ? "tagged" : "untagged")
@@ -195,7 +295,7 @@ Status Inspect(const FwOptions& o) {
 
 void Install(CLI::App& app, Context& ctx) {
   auto* fw = app.add_subcommand(
-      "fw", "SUIT firmware envelopes (draft-ietf-suit-manifest): sign, verify, inspect");
+      "fw", "SUIT firmware envelopes (draft-ietf-suit-manifest): sign, verify, inspect, ids");
   fw->require_subcommand(1);
   auto done = [&ctx](Status st) { ctx.exit_code = ExitFor(st, kPlainExit); };
 
@@ -209,13 +309,20 @@ void Install(CLI::App& app, Context& ctx) {
   sign->add_option("--image", s->image, "The firmware image")->required();
   sign->add_option("--seq", s->seq, "Manifest sequence number (monotonic; rollback protection)")
       ->required();
-  sign->add_option("--vendor", s->vendor, "Vendor id: UUID (8-4-4-4-12) or 32 hex digits")
-      ->required();
-  sign->add_option("--class", s->klass, "Class id: UUID (8-4-4-4-12) or 32 hex digits")->required();
+  sign->add_option("--vendor", s->vendor,
+                   "Vendor id: UUID (8-4-4-4-12) or 32 hex digits (not with --factory)");
+  sign->add_option("--class", s->klass,
+                   "Class id: UUID (8-4-4-4-12) or 32 hex digits (not with --factory)");
+  sign->add_option("--factory", s->factory,
+                   "A `secprof manufacture` directory: sign with its vendor CA key (its key "
+                   "store) and derive vendor-id and class-id from its vendor and --model");
+  sign->add_option("--model", s->model, "With --factory: the model the firmware is for");
+  sign->add_option("--format", s->format, "Output format")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   sign->add_option("--key", s->key,
                    "Signing key: PEM private key, JWK or COSE_Key; a symmetric (oct / kty 4) key "
-                   "of at least 32 bytes makes a COSE_Mac0")
-      ->required();
+                   "of at least 32 bytes makes a COSE_Mac0 (not with --factory)");
   sign->add_option("--alg", s->alg,
                    "COSE algorithm: ES256 or ESP256 (RFC 9864) for P-256, EdDSA or Ed25519/Ed448 "
                    "(RFC 9864) for OKP keys, 'HMAC 256/256' for symmetric keys (default: ES256, "
@@ -224,7 +331,21 @@ void Install(CLI::App& app, Context& ctx) {
   sign->add_option("--component", s->component, "Component identifier, hex (one bstr)")
       ->capture_default_str();
   sign->add_option("--uri", s->uri, "Where the image is fetched from (adds a fetch to install)");
-  sign->callback([s, done] { done(Sign(*s)); });
+  // A model the factory did not make is a refusal (1), like the owner's refused changes.
+  sign->callback([s, &ctx] { ctx.exit_code = ExitFor(Sign(*s), ExitPolicy{"secprof: ", true}); });
+
+  auto d = std::make_shared<FwOptions>();
+  auto* ids = fw->add_subcommand(
+      "ids",
+      "Print the SUIT vendor-id and class-id secprof derives for a vendor and a model (what "
+      "`fw sign --factory` puts in the manifest and `kdc fw add` expects)");
+  ids->add_option("--vendor", d->vendor_name, "Vendor name (the vendor CA's O)");
+  ids->add_option("--factory", d->factory, "A `secprof manufacture` directory (gives the vendor)");
+  ids->add_option("--model", d->model, "Model")->required();
+  ids->add_option("--format", d->format, "Output format")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  ids->callback([d, &ctx] { ctx.exit_code = ExitFor(Ids(*d), ExitPolicy{"secprof: ", true}); });
 
   auto v = std::make_shared<FwOptions>();
   auto* verify = fw->add_subcommand(
@@ -236,7 +357,8 @@ void Install(CLI::App& app, Context& ctx) {
       "invalid signature/MAC, digest or mismatch, 2 malformed input or bad arguments");
   verify->add_option("ENVELOPE", v->envelope, "The envelope (binary CBOR)")->required();
   verify->add_option("--key", v->key,
-                     "Public (or private) key: PEM, JWK or COSE_Key; or the shared symmetric key "
+                     "Public (or private) key: PEM (a certificate's public key too), JWK or "
+                     "COSE_Key; or the shared symmetric key "
                      "(JWK oct / COSE_Key kty 4) for a COSE_Mac0 envelope")
       ->required();
   verify->add_option("--image", v->image, "Image file to check against component 0");

@@ -48,8 +48,15 @@ Result<Bytes> AuthenticationBlock(const cose::Key& key, ByteView digest_encoded)
   return cose::Encode(sig, true);
 }
 
-Result<Bytes> CreateEnvelopeForDigest(const Digest& image_digest, uint64_t image_size,
-                                      const CreateParams& p, const cose::Key& key) {
+namespace {
+
+// The manifest bstr (as it goes into the envelope) and the encoded SUIT_Digest over it.
+struct Prepared {
+  Value manifest_bstr;
+  Bytes digest_encoded;
+};
+
+Result<Prepared> Prepare(const Digest& image_digest, uint64_t image_size, const CreateParams& p) {
   if (p.vendor_id.size() != kUuidSize)
     return Fail(ErrorCode::kInvalidInput, "SUIT create: vendor-id must be 16 bytes");
   if (p.class_id.size() != kUuidSize)
@@ -93,12 +100,40 @@ Result<Bytes> CreateEnvelopeForDigest(const Digest& image_digest, uint64_t image
   SECPROF_ASSIGN_OR_RETURN(crypto::Sha256Digest md, crypto::Sha256(manifest_wire));
   const Bytes digest_encoded =
       cbor::Encode(DigestValue(Digest{kAlgSha256, Bytes(md.begin(), md.end())}));
-  SECPROF_ASSIGN_OR_RETURN(Bytes block, AuthenticationBlock(key, digest_encoded));
-  Value auth = Value::MakeArray({Value::ByteString(digest_encoded), Value::ByteString(block)});
+  return Prepared{manifest_bstr, digest_encoded};
+}
+
+Bytes Assemble(const Prepared& pr, const Bytes& block) {
+  Value auth = Value::MakeArray({Value::ByteString(pr.digest_encoded), Value::ByteString(block)});
   Value envelope =
       Value::Tag(kTagEnvelope, Value::Map({{Value::Int(key::kAuthenticationWrapper), Bstr(auth)},
-                                           {Value::Int(key::kManifest), manifest_bstr}}));
+                                           {Value::Int(key::kManifest), pr.manifest_bstr}}));
   return cbor::Encode(envelope);
+}
+
+}  // namespace
+
+Result<Bytes> CreateEnvelopeForDigest(const Digest& image_digest, uint64_t image_size,
+                                      const CreateParams& p, const cose::Key& key) {
+  SECPROF_ASSIGN_OR_RETURN(Prepared pr, Prepare(image_digest, image_size, p));
+  SECPROF_ASSIGN_OR_RETURN(Bytes block, AuthenticationBlock(key, pr.digest_encoded));
+  return Assemble(pr, block);
+}
+
+Result<Bytes> CreateEnvelopeWithSigner(const Digest& image_digest, uint64_t image_size,
+                                       const CreateParams& p, crypto::Signer& signer) {
+  SECPROF_ASSIGN_OR_RETURN(Prepared pr, Prepare(image_digest, image_size, p));
+  // RFC 9053 §2.1 / §2.2: ES256 for an ECDSA P-256 signer, EdDSA for Ed25519 / Ed448.
+  const crypto::SignatureAlgorithm sa = signer.algorithm();
+  cose::Sign1Params sp;
+  sp.alg = sa == crypto::SignatureAlgorithm::kEcdsaP256Sha256 ||
+                   sa == crypto::SignatureAlgorithm::kEcdsaP256Sha256Der
+               ? cose::kAlgEs256
+               : cose::kAlgEdDsa;
+  sp.detached = true;
+  SECPROF_ASSIGN_OR_RETURN(cose::Sign1 sig,
+                           cose::CreateSign1WithSigner(signer, pr.digest_encoded, sp));
+  return Assemble(pr, cose::Encode(sig, true));
 }
 
 Result<Bytes> CreateEnvelope(ByteView image, const CreateParams& params, const cose::Key& key) {

@@ -37,6 +37,7 @@
 #include "secprof/cbor/cbor.h"
 #include "secprof/core/result.h"
 #include "secprof/cose/key.h"
+#include "secprof/crypto/signer.h"
 
 namespace secprof::update {
 
@@ -309,6 +310,11 @@ Result<Bytes> CreateEnvelope(ByteView image, const CreateParams& params, const c
 // The same with the image's digest and size given (e.g. hashed from a file).
 Result<Bytes> CreateEnvelopeForDigest(const Digest& image_digest, uint64_t image_size,
                                       const CreateParams& params, const cose::Key& key);
+// The same signed through a crypto::Signer (a key store's key that never leaves it, e.g. the
+// vendor CA key of `secprof manufacture`'s factory): one COSE_Sign1, ES256 for an ECDSA P-256
+// signer, EdDSA for Ed25519/Ed448 (cose::CreateSign1WithSigner).
+Result<Bytes> CreateEnvelopeWithSigner(const Digest& image_digest, uint64_t image_size,
+                                       const CreateParams& params, crypto::Signer& signer);
 // The authentication block CreateEnvelope* put in the wrapper, over `digest_encoded` (a tagged
 // COSE_Sign1 or COSE_Mac0 with a nil payload, encoded). kInvalidInput for a key without a private
 // part or secret.
