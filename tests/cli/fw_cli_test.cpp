@@ -2,7 +2,10 @@
 // arguments; the draft's examples verify through the CLI with the public half of their key.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+
+#include <nlohmann/json.hpp>
 
 #include "secprof/cbor/cbor.h"
 #include "secprof/core/fs.h"
@@ -221,6 +224,91 @@ TEST_F(FwCli, VerifyNamesCommandsAnInstallerWouldNotExecute) {
   auto i = Fw("inspect " + P("wait.suit"));
   EXPECT_EQ(i.exit_code, 0) << i.out;
   EXPECT_NE(i.out.find("NOT EXECUTABLE: suit-directive-wait"), std::string::npos) << i.out;
+}
+
+// Issue 13 item 2: firmware signed with the CLI alone. `fw sign --factory DIR --model M` signs with
+// the factory's vendor CA key and derives the ids; `manufacture` and `fw ids` print the same ids;
+// a model the factory did not make is refused (1) with the model it made; `kdc fw add` refusals
+// name the ids the domain expected.
+TEST_F(FwCli, FactorySigningAndIds) {
+  const std::string factory = P("factory");
+  auto made = Sh(Binary() + " manufacture --vendor Acme --model Valve --count 1 --out " + factory +
+                 " --format json 2>&1");
+  ASSERT_EQ(made.exit_code, 0) << made.out;
+  auto mj = nlohmann::json::parse(made.out);
+  const std::string vid = mj.at("firmware_vendor_id");
+  const std::string cid = mj.at("firmware_class_id");
+  auto ids = Fw("ids --vendor Acme --model Valve --format json");
+  ASSERT_EQ(ids.exit_code, 0) << ids.out;
+  EXPECT_EQ(nlohmann::json::parse(ids.out).at("vendor_id"), vid);
+  EXPECT_EQ(nlohmann::json::parse(ids.out).at("class_id"), cid);
+  auto fids = Fw("ids --factory " + factory + " --model Valve");
+  EXPECT_EQ(fids.exit_code, 0) << fids.out;
+  EXPECT_NE(fids.out.find(cid), std::string::npos) << fids.out;
+
+  auto s = Fw("sign --factory " + factory + " --model Valve --image " + P("img.bin") +
+              " --seq 3 --out " + P("f.suit") + " --format json");
+  ASSERT_EQ(s.exit_code, 0) << s.out;
+  auto sj = nlohmann::json::parse(s.out);
+  EXPECT_EQ(sj.at("vendor_id"), vid);
+  EXPECT_EQ(sj.at("class_id"), cid);
+  EXPECT_EQ(sj.at("sequence_number"), 3);
+  // It verifies with the vendor CA certificate, for those ids.
+  auto v = Fw("verify " + P("f.suit") + " --key " + factory + "/ca/ca.pem --image " +
+              P("img.bin") + " --vendor " + vid + " --class " + cid);
+  EXPECT_EQ(v.exit_code, 0) << v.out;
+  auto i = Fw("inspect " + P("f.suit"));
+  EXPECT_NE(i.out.find("vendor-id:    " + vid), std::string::npos) << i.out;
+  EXPECT_NE(i.out.find("class-id:     " + cid), std::string::npos) << i.out;
+
+  // A model the factory did not make: refused, naming the one it made; nothing written.
+  auto pump = Fw("sign --factory " + factory + " --model Pump --image " + P("img.bin") +
+                 " --seq 3 --out " + P("pump.suit"));
+  EXPECT_EQ(pump.exit_code, 1) << pump.out;
+  EXPECT_NE(pump.out.find("models it made: Valve"), std::string::npos) << pump.out;
+  EXPECT_FALSE(std::filesystem::exists(P("pump.suit")));
+  EXPECT_EQ(Fw("ids --factory " + factory + " --model Pump").exit_code, 1);
+  // Bad arguments: --factory with --key, --factory without --model, --model without --factory.
+  EXPECT_EQ(Fw("sign --factory " + factory + " --model Valve --key " + P("k.pem") + " --image " +
+               P("img.bin") + " --seq 3 --out " + P("x.suit"))
+                .exit_code,
+            2);
+  EXPECT_EQ(Fw("sign --factory " + factory + " --image " + P("img.bin") + " --seq 3 --out " +
+               P("x.suit"))
+                .exit_code,
+            2);
+  EXPECT_EQ(Fw("sign --model Valve --key " + P("k.pem") + " --vendor " + kVendor + " --class " +
+               kClass + " --image " + P("img.bin") + " --seq 3 --out " + P("x.suit"))
+                .exit_code,
+            2);
+  EXPECT_EQ(Fw("sign --factory " + P("nofactory") + " --model Valve --image " + P("img.bin") +
+               " --seq 3 --out " + P("x.suit"))
+                .exit_code,
+            2);
+
+  // kdc fw add refusals name the expected ids.
+  const std::string db = P("kdc.db");
+  auto k = Sh(Binary() + " kdc --profile SecProf_2 --db " + db +
+              " --listen 127.0.0.1:0 --duration 1 2>&1");
+  ASSERT_EQ(k.exit_code, 0) << k.out;
+  auto untrusted = Sh(Binary() + " kdc fw add --db " + db + " --envelope " + P("f.suit") +
+                      " --image " + P("img.bin") + " --model Valve 2>&1");
+  EXPECT_EQ(untrusted.exit_code, 1) << untrusted.out;
+  EXPECT_NE(untrusted.out.find("vendor-id " + vid + " names no manufacturer"), std::string::npos)
+      << untrusted.out;
+  auto pump_add = Sh(Binary() + " kdc fw add --db " + db + " --envelope " + P("f.suit") +
+                     " --image " + P("img.bin") + " --model Pump --vendor-ca " + factory +
+                     "/ca/ca.pem 2>&1");
+  EXPECT_EQ(pump_add.exit_code, 1) << pump_add.out;
+  auto pump_ids = Fw("ids --vendor Acme --model Pump --format json");
+  const std::string pump_cid = nlohmann::json::parse(pump_ids.out).at("class_id");
+  EXPECT_NE(pump_add.out.find("expected Acme: vendor-id " + vid + ", class-id for Pump " +
+                              pump_cid),
+            std::string::npos)
+      << pump_add.out;
+  auto ok = Sh(Binary() + " kdc fw add --db " + db + " --envelope " + P("f.suit") + " --image " +
+               P("img.bin") + " --model Valve 2>&1");
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
 }
 
 }  // namespace
