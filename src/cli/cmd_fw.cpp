@@ -34,8 +34,8 @@ struct FwOptions {
   std::string klass;
   std::string component = "00";
   std::string uri;
-  std::string seq;  // decimal digits only (CLI11 would wrap "-1" into a uint64_t)
-  std::string alg;  // sign: the COSE algorithm of the authentication block
+  std::string seq;      // decimal digits only (CLI11 would wrap "-1" into a uint64_t)
+  std::string alg;      // sign: the COSE algorithm of the authentication block
   std::string factory;  // sign, ids: a `secprof manufacture` directory
   std::string model;
   std::string vendor_name;  // ids
@@ -121,9 +121,9 @@ Status Sign(const FwOptions& o) {
     }
   }
   SECPROF_ASSIGN_OR_RETURN(auto digest, update::DigestFile(o.image));
-  auto made = factory ? update::CreateEnvelopeWithSigner(digest.first, digest.second, p,
-                                                         factory->signer())
-                      : update::CreateEnvelopeForDigest(digest.first, digest.second, p, *key);
+  auto made =
+      factory ? update::CreateEnvelopeWithSigner(digest.first, digest.second, p, factory->signer())
+              : update::CreateEnvelopeForDigest(digest.first, digest.second, p, *key);
   // A key that cannot make the chosen algorithm is a bad argument, not a failed verification.
   if (!made && made.error().code() == ErrorCode::kVerifyFailed)
     return Fail(ErrorCode::kInvalidInput, "--key/--alg: " + made.error().message());
@@ -206,8 +206,8 @@ Status Verify(const FwOptions& o) {
   SECPROF_ASSIGN_OR_RETURN(update::Envelope env, Load(o.envelope));
   SECPROF_ASSIGN_OR_RETURN(update::Authentication auth, update::Authenticate(env, key));
   std::cout << "OK: " << o.envelope << ": " << (env.value.is_tag() ? "tagged" : "untagged")
-            << " envelope, manifest digest (sha-256) matches, authentication-wrapper["
-            << auth.block << "] " << auth.structure << " " << auth.algorithm << " verifies with "
+            << " envelope, manifest digest (sha-256) matches, authentication-wrapper[" << auth.block
+            << "] " << auth.structure << " " << auth.algorithm << " verifies with "
             << key.Describe() << ", sequence number " << env.manifest.sequence_number << "\n";
   if (!env.severed.empty())
     std::cout << "OK: " << env.severed.size()
@@ -287,8 +287,7 @@ Status Inspect(const FwOptions& o) {
                "trust-domains, update-management extensions)\n"
             << "not checked: the digest and authentication (inspect has no key; use fw verify)\n";
   PrintFeatures(env);
-  std::cout
-            << "\nDiagnostic notation (RFC 8949 §8, embedded CBOR as << >>):\n"
+  std::cout << "\nDiagnostic notation (RFC 8949 §8, embedded CBOR as << >>):\n"
             << Expanded(env.value, 0) << "\n";
   return Ok();
 }
@@ -356,10 +355,11 @@ void Install(CLI::App& app, Context& ctx) {
       "it did not (commands an installer would not execute, other blocks). Exit 0 valid, 1 "
       "invalid signature/MAC, digest or mismatch, 2 malformed input or bad arguments");
   verify->add_option("ENVELOPE", v->envelope, "The envelope (binary CBOR)")->required();
-  verify->add_option("--key", v->key,
-                     "Public (or private) key: PEM (a certificate's public key too), JWK or "
-                     "COSE_Key; or the shared symmetric key "
-                     "(JWK oct / COSE_Key kty 4) for a COSE_Mac0 envelope")
+  verify
+      ->add_option("--key", v->key,
+                   "Public (or private) key: PEM (a certificate's public key too), JWK or "
+                   "COSE_Key; or the shared symmetric key "
+                   "(JWK oct / COSE_Key kty 4) for a COSE_Mac0 envelope")
       ->required();
   verify->add_option("--image", v->image, "Image file to check against component 0");
   verify->add_option("--vendor", v->vendor, "Expected vendor id (with --class)");

@@ -34,14 +34,16 @@ Result<SignatureKeyNeed> SignatureKeyNeedFor(int64_t alg) {
     case kAlgEsp256:
       return SignatureKeyNeed{KeyType::kEc2, {Curve::kP256}, "ESP256 needs an EC2 P-256 key"};
     case kAlgEdDsa:
-      return SignatureKeyNeed{KeyType::kOkp, {Curve::kEd25519, Curve::kEd448},
+      return SignatureKeyNeed{KeyType::kOkp,
+                              {Curve::kEd25519, Curve::kEd448},
                               "EdDSA needs an OKP Ed25519 or Ed448 key"};
     case kAlgEd25519:
       return SignatureKeyNeed{KeyType::kOkp, {Curve::kEd25519}, "Ed25519 needs an OKP Ed25519 key"};
     case kAlgEd448:
       return SignatureKeyNeed{KeyType::kOkp, {Curve::kEd448}, "Ed448 needs an OKP Ed448 key"};
     default:
-      return Fail(ErrorCode::kInternal, "no key rule for signature algorithm " + std::to_string(alg));
+      return Fail(ErrorCode::kInternal,
+                  "no key rule for signature algorithm " + std::to_string(alg));
   }
 }
 

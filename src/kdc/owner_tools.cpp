@@ -183,17 +183,16 @@ Result<int64_t> OwnerTools::AddFirmware(const crypto::Bytes& envelope,
   if (expected.empty()) expected = "none: this domain trusts no manufacturer yet";
   expected = " (expected " + expected + ")";
   if (!params.vendor_id || !params.image_digest || !params.image_size)
-    return Fail(ErrorCode::kInvalidInput,
-                "firmware refused: the manifest sets no vendor-id, image digest or size" +
-                    expected);
+    return Fail(
+        ErrorCode::kInvalidInput,
+        "firmware refused: the manifest sets no vendor-id, image digest or size" + expected);
   const identity::Certificate* vendor_ca = nullptr;
   for (const auto& ca : impl_->keys.vendor_cas)
     if (domain::FirmwareVendorId(ca.subject().organization) == *params.vendor_id) vendor_ca = &ca;
   if (!vendor_ca)
-    return Fail(ErrorCode::kVerifyFailed, "firmware refused: its vendor-id " +
-                                              update::FormatUuid(*params.vendor_id) +
-                                              " names no manufacturer this domain trusts" +
-                                              expected);
+    return Fail(ErrorCode::kVerifyFailed,
+                "firmware refused: its vendor-id " + update::FormatUuid(*params.vendor_id) +
+                    " names no manufacturer this domain trusts" + expected);
   const std::string vendor = vendor_ca->subject().organization;
   SECPROF_ASSIGN_OR_RETURN(crypto::PublicKey pk, vendor_ca->public_key());
   SECPROF_ASSIGN_OR_RETURN(cose::Key key, cose::KeyFromPublic(pk));

@@ -19,8 +19,7 @@ using namespace detail;  // NOLINT(google-build-using-namespace): the store's ow
 namespace fs = std::filesystem;
 
 bool SameKey(const cose::Key& a, const cose::Key& b) {
-  if (a.secret && b.secret)
-    return crypto::ConstantTimeEqual(a.secret->view(), b.secret->view());
+  if (a.secret && b.secret) return crypto::ConstantTimeEqual(a.secret->view(), b.secret->view());
   return a.public_key && b.public_key && *a.public_key == *b.public_key;
 }
 

@@ -357,8 +357,8 @@ Result<CommandSequence> ParseSequenceValue(const Value& s, const SeqContext& ctx
       for (const auto& [idx, val] : arg.map()) {
         if (!idx.is_unsigned()) return Bad(fn, "component index must be a uint");
         if (ctx.components && idx.uint_value() >= ctx.components)
-          return Bad(fn, "component index " + std::to_string(idx.uint_value()) +
-                             " out of range (" + std::to_string(ctx.components) + " components)");
+          return Bad(fn, "component index " + std::to_string(idx.uint_value()) + " out of range (" +
+                             std::to_string(ctx.components) + " components)");
         if (l == cmd::kOverrideMultiple) {
           SECPROF_TRY(CheckParameters(val, ctx.limits, fn));
         } else {

@@ -131,9 +131,7 @@ const ParameterRow* FindParameter(int64_t l) {
   return nullptr;
 }
 
-std::string Cite(const char* doc, const char* section) {
-  return std::string(doc) + " " + section;
-}
+std::string Cite(const char* doc, const char* section) { return std::string(doc) + " " + section; }
 
 struct Collector {
   std::vector<FeatureUse> uses;
@@ -161,8 +159,8 @@ struct Collector {
       const std::string w = where + "[" + std::to_string(2 * i) + "]";
       const CommandRow* r = FindCommand(c.label);
       if (!r) {
-        Add(w, CommandName(c.label) + " (no specification secprof knows)",
-            Handling::kNotExecuted, "unknown command");
+        Add(w, CommandName(c.label) + " (no specification secprof knows)", Handling::kNotExecuted,
+            "unknown command");
         continue;
       }
       Add(w, "suit-" + std::string(r->name) + " (" + Cite(r->doc, r->section) + ")",
@@ -232,7 +230,8 @@ std::vector<FeatureUse> InstallerFeatures(const Envelope& env) {
           "dependency manifests are not supported");
   if (m.uninstall)
     c.Add("manifest.uninstall", "suit-uninstall (" + Cite(kTrustDomains, "§6") + ")",
-          Handling::kIgnored, "run only when a manifest is unlinked, which the installer never does");
+          Handling::kIgnored,
+          "run only when a manifest is unlinked, which the installer never does");
   if (m.manifest_component_id)
     c.Add("manifest.manifest-component-id",
           "suit-manifest-component-id (" + Cite(kTrustDomains, "§5.2.1") + ")", Handling::kIgnored,
@@ -241,9 +240,11 @@ std::vector<FeatureUse> InstallerFeatures(const Envelope& env) {
     c.Add("manifest.set-version", "suit-set-version (" + Cite(kUpdateMgmt, "§3.1") + ")",
           Handling::kIgnored, "informational; anti-rollback uses the sequence number");
   if (m.coswid)
-    c.Add("manifest.coswid", "suit-coswid (" + Cite(kUpdateMgmt, "§3.2") + ")",
-          Handling::kIgnored, "metadata (§3.2: recipients must not fail on it)");
-  if (m.text) c.Add("manifest.text", std::string("suit-text (") + kManifestDoc + ")", Handling::kIgnored, "for people");
+    c.Add("manifest.coswid", "suit-coswid (" + Cite(kUpdateMgmt, "§3.2") + ")", Handling::kIgnored,
+          "metadata (§3.2: recipients must not fail on it)");
+  if (m.text)
+    c.Add("manifest.text", std::string("suit-text (") + kManifestDoc + ")", Handling::kIgnored,
+          "for people");
   if (env.delegation)
     c.Add("envelope.delegation", "suit-delegation (" + Cite(kTrustDomains, "Appendix A") + ")",
           Handling::kIgnored, "only the configured keys are trusted; delegated keys are not");

@@ -34,8 +34,7 @@ Status VerifyBlock(ByteView block, uint64_t tag, const Envelope& env, const cose
   auto m = cose::DecodeMac0(block, cose::TagPolicy::kRequireTagged);
   if (!m) return Bad(f, m.error().message());
   if (m->payload) return Bad(f, "COSE_Mac0 payload must be nil (detached SUIT_Digest, §8.3)");
-  auto alg =
-      cose::MessageAlgorithm(m->protected_header, m->unprotected, cose::AlgorithmKind::kMac);
+  auto alg = cose::MessageAlgorithm(m->protected_header, m->unprotected, cose::AlgorithmKind::kMac);
   if (alg) *alg_name = alg->name;
   return cose::VerifyMac0(*m, key, {}, ByteView(env.auth.digest_encoded));
 }
@@ -84,8 +83,7 @@ Result<Authentication> Authenticate(const Envelope& env, const cose::Key& key) {
       return Fail(ErrorCode::kUnsupported, std::string("SUIT envelope has no ") + want_name +
                                                " authentication block for " + key.Describe() +
                                                ": " + reasons);
-    return Fail(ErrorCode::kVerifyFailed, std::string("SUIT ") +
-                                              (mac ? "MAC" : "signature") +
+    return Fail(ErrorCode::kVerifyFailed, std::string("SUIT ") + (mac ? "MAC" : "signature") +
                                               " does not verify with " + key.Describe() + ": " +
                                               reasons);
   }
@@ -97,8 +95,7 @@ Result<Authentication> Authenticate(const Envelope& env, const cose::Key& key) {
       return Fail(ErrorCode::kUnsupported, "severed member digest algorithm not supported");
     SECPROF_ASSIGN_OR_RETURN(crypto::Sha256Digest sd, crypto::Sha256(bstr));
     if (!crypto::ConstantTimeEqual(sd, (*mm)->digest->bytes))
-      return Fail(ErrorCode::kVerifyFailed, "SUIT severed member " +
-                                                detail::SeverableName(label) +
+      return Fail(ErrorCode::kVerifyFailed, "SUIT severed member " + detail::SeverableName(label) +
                                                 " does not match its digest in the manifest");
   }
   return *found;
@@ -116,8 +113,7 @@ Result<Envelope> ParseAndVerify(ByteView data, const cose::Key& key, const Parse
 }
 
 namespace {
-void SetParameters(const Value& map, bool override, ImageParameters& p,
-                   const ParseLimits& limits) {
+void SetParameters(const Value& map, bool override, ImageParameters& p, const ParseLimits& limits) {
   for (const auto& [k, v] : map.map()) {
     auto l = k.AsInt64();
     if (!l) continue;

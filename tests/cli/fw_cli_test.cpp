@@ -151,7 +151,6 @@ TEST_F(FwCli, DraftExamplesVerify) {
   }
 }
 
-
 // Issue 13 item 1 through the CLI: ESP256 (RFC 9864), untagged envelopes, COSE_Mac0 with a
 // shared symmetric key (wrong key: exit 1), and verify/inspect naming what they did not check.
 TEST_F(FwCli, SuitAsPublished) {
@@ -254,8 +253,8 @@ TEST_F(FwCli, FactorySigningAndIds) {
   EXPECT_EQ(sj.at("class_id"), cid);
   EXPECT_EQ(sj.at("sequence_number"), 3);
   // It verifies with the vendor CA certificate, for those ids.
-  auto v = Fw("verify " + P("f.suit") + " --key " + factory + "/ca/ca.pem --image " +
-              P("img.bin") + " --vendor " + vid + " --class " + cid);
+  auto v = Fw("verify " + P("f.suit") + " --key " + factory + "/ca/ca.pem --image " + P("img.bin") +
+              " --vendor " + vid + " --class " + cid);
   EXPECT_EQ(v.exit_code, 0) << v.out;
   auto i = Fw("inspect " + P("f.suit"));
   EXPECT_NE(i.out.find("vendor-id:    " + vid), std::string::npos) << i.out;
@@ -273,10 +272,10 @@ TEST_F(FwCli, FactorySigningAndIds) {
                P("img.bin") + " --seq 3 --out " + P("x.suit"))
                 .exit_code,
             2);
-  EXPECT_EQ(Fw("sign --factory " + factory + " --image " + P("img.bin") + " --seq 3 --out " +
-               P("x.suit"))
-                .exit_code,
-            2);
+  EXPECT_EQ(
+      Fw("sign --factory " + factory + " --image " + P("img.bin") + " --seq 3 --out " + P("x.suit"))
+          .exit_code,
+      2);
   EXPECT_EQ(Fw("sign --model Valve --key " + P("k.pem") + " --vendor " + kVendor + " --class " +
                kClass + " --image " + P("img.bin") + " --seq 3 --out " + P("x.suit"))
                 .exit_code,
@@ -296,15 +295,15 @@ TEST_F(FwCli, FactorySigningAndIds) {
   EXPECT_EQ(untrusted.exit_code, 1) << untrusted.out;
   EXPECT_NE(untrusted.out.find("vendor-id " + vid + " names no manufacturer"), std::string::npos)
       << untrusted.out;
-  auto pump_add = Sh(Binary() + " kdc fw add --db " + db + " --envelope " + P("f.suit") +
-                     " --image " + P("img.bin") + " --model Pump --vendor-ca " + factory +
-                     "/ca/ca.pem 2>&1");
+  auto pump_add =
+      Sh(Binary() + " kdc fw add --db " + db + " --envelope " + P("f.suit") + " --image " +
+         P("img.bin") + " --model Pump --vendor-ca " + factory + "/ca/ca.pem 2>&1");
   EXPECT_EQ(pump_add.exit_code, 1) << pump_add.out;
   auto pump_ids = Fw("ids --vendor Acme --model Pump --format json");
   const std::string pump_cid = nlohmann::json::parse(pump_ids.out).at("class_id");
-  EXPECT_NE(pump_add.out.find("expected Acme: vendor-id " + vid + ", class-id for Pump " +
-                              pump_cid),
-            std::string::npos)
+  EXPECT_NE(
+      pump_add.out.find("expected Acme: vendor-id " + vid + ", class-id for Pump " + pump_cid),
+      std::string::npos)
       << pump_add.out;
   auto ok = Sh(Binary() + " kdc fw add --db " + db + " --envelope " + P("f.suit") + " --image " +
                P("img.bin") + " --model Valve 2>&1");

@@ -67,11 +67,10 @@ TEST_P(FullySpecified, ThroughASigner) {
   auto rng = crypto::FakeRandom::FromSeed(7);
   auto sk = crypto::PrivateKey::Generate(c.good, rng);
   ASSERT_TRUE(sk);
-  const crypto::SignatureAlgorithm sa = c.good == crypto::KeyType::kP256
-                                            ? crypto::SignatureAlgorithm::kEcdsaP256Sha256Der
-                                        : c.good == crypto::KeyType::kEd448
-                                            ? crypto::SignatureAlgorithm::kEd448
-                                            : crypto::SignatureAlgorithm::kEd25519;
+  const crypto::SignatureAlgorithm sa =
+      c.good == crypto::KeyType::kP256    ? crypto::SignatureAlgorithm::kEcdsaP256Sha256Der
+      : c.good == crypto::KeyType::kEd448 ? crypto::SignatureAlgorithm::kEd448
+                                          : crypto::SignatureAlgorithm::kEd25519;
   auto signer = crypto::SoftwareSigner::Create(std::move(*sk), sa);
   ASSERT_TRUE(signer) << signer.error().ToString();
   Sign1Params p;
@@ -86,7 +85,8 @@ TEST_P(FullySpecified, ThroughASigner) {
 INSTANTIATE_TEST_SUITE_P(
     Rfc9864, FullySpecified,
     ::testing::Values(Case{kAlgEsp256, "ESP256", crypto::KeyType::kP256, crypto::KeyType::kEd25519},
-                      Case{kAlgEd25519, "Ed25519", crypto::KeyType::kEd25519, crypto::KeyType::kEd448},
+                      Case{kAlgEd25519, "Ed25519", crypto::KeyType::kEd25519,
+                           crypto::KeyType::kEd448},
                       Case{kAlgEd448, "Ed448", crypto::KeyType::kEd448, crypto::KeyType::kEd25519}),
     [](const auto& info) { return std::string(info.param.name); });
 

@@ -90,8 +90,8 @@ TEST_F(InstallSuitTest, MacEnvelopeWithAnotherKeyTouchesNoSlot) {
 
 TEST_F(InstallSuitTest, UntaggedEnvelopeInstalls) {
   SlotStore s = Fresh(Identity());
-  auto st = s.Install(BuildEnvelope(BuildManifest(Spec(2)), VendorKey(), /*tagged=*/false),
-                      Image(2));
+  auto st =
+      s.Install(BuildEnvelope(BuildManifest(Spec(2)), VendorKey(), /*tagged=*/false), Image(2));
   ASSERT_TRUE(st) << st.error().ToString();
   EXPECT_EQ(s.state().floor, 2u);
 }
@@ -103,10 +103,11 @@ TEST_F(InstallSuitTest, CommandTheInstallerCannotExecuteIsRefusedByName) {
     int64_t label;
     const char* must_contain;
   };
-  for (const Case& c : {Case{cmd::kWait, "suit-directive-wait (draft-ietf-suit-update-management-09 §5.6)"},
-                        Case{cmd::kProcessDependency,
-                             "suit-directive-process-dependency (draft-ietf-suit-trust-domains-06 §5.6.2)"},
-                        Case{cmd::kSwap, "suit-directive-swap"}}) {
+  for (const Case& c :
+       {Case{cmd::kWait, "suit-directive-wait (draft-ietf-suit-update-management-09 §5.6)"},
+        Case{cmd::kProcessDependency,
+             "suit-directive-process-dependency (draft-ietf-suit-trust-domains-06 §5.6.2)"},
+        Case{cmd::kSwap, "suit-directive-swap"}}) {
     ManifestSpec spec = Spec(2);
     spec.extra_install = {{c.label, Value::Unsigned(15)}};
     auto r = s.Install(BuildEnvelope(BuildManifest(spec), VendorKey()), Image(2));
@@ -126,7 +127,8 @@ TEST_F(InstallSuitTest, ExecutedExtensionDirectivesInstall) {
   SlotStore s = Fresh(Identity());
   ManifestSpec spec = Spec(2);
   spec.extra_install = {
-      {cmd::kSetParameters, Value::Map({{Value::Int(param::kUri), Value::Text("coap://[::1]/fw")}})},
+      {cmd::kSetParameters,
+       Value::Map({{Value::Int(param::kUri), Value::Text("coap://[::1]/fw")}})},
       {cmd::kOverrideMultiple,
        Value::Map({{Value::Unsigned(0),
                     Value::Map({{Value::Int(param::kUpdatePriority), Value::Int(-1)}})}})}};

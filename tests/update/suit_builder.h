@@ -47,11 +47,10 @@ struct ManifestSpec {
 
 inline Value BuildManifest(const ManifestSpec& s) {
   const Value rep = Value::Unsigned(15);
-  Value params = Value::Map(
-      {{Value::Int(param::kVendorId), Value::ByteString(s.vendor_id)},
-       {Value::Int(param::kClassId), Value::ByteString(s.class_id)},
-       {Value::Int(param::kImageDigest), Bstr(DigestOf(s.image))},
-       {Value::Int(param::kImageSize), Value::Unsigned(s.image.size())}});
+  Value params = Value::Map({{Value::Int(param::kVendorId), Value::ByteString(s.vendor_id)},
+                             {Value::Int(param::kClassId), Value::ByteString(s.class_id)},
+                             {Value::Int(param::kImageDigest), Bstr(DigestOf(s.image))},
+                             {Value::Int(param::kImageSize), Value::Unsigned(s.image.size())}});
   std::vector<std::pair<int64_t, Value>> shared = s.shared_prefix;
   shared.push_back({cmd::kOverrideParameters, params});
   shared.push_back({cmd::kVendorIdentifier, rep});
@@ -76,7 +75,7 @@ inline Value BuildManifest(const ManifestSpec& s) {
 // An envelope for `manifest`, authenticated by `key` (COSE_Sign1 or, for a symmetric key,
 // COSE_Mac0), with `extra` envelope members; maps deterministically encoded (RFC 8949 §4.2.1).
 inline Bytes BuildEnvelope(const Value& manifest, const cose::Key& key, bool tagged = true,
-                      const std::vector<std::pair<Value, Value>>& extra = {}) {
+                           const std::vector<std::pair<Value, Value>>& extra = {}) {
   const Value manifest_bstr = Bstr(manifest);
   const Bytes digest_encoded = cbor::Encode(DigestOf(cbor::Encode(manifest_bstr)));
   auto block = AuthenticationBlock(key, digest_encoded);

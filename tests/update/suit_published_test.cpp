@@ -90,13 +90,12 @@ TEST_P(SuitAlgorithm, SignsVerifiesAndRejectsAnotherKey) {
   EXPECT_EQ(bad.error().code(), ErrorCode::kVerifyFailed);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Rfc9053AndRfc9864, SuitAlgorithm,
-    ::testing::Values(AlgCase{"ES256", cose::kAlgEs256, false},
-                      AlgCase{"ESP256", cose::kAlgEsp256, false},
-                      AlgCase{"EdDSA", cose::kAlgEdDsa, true},
-                      AlgCase{"Ed25519", cose::kAlgEd25519, true}),
-    [](const auto& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Rfc9053AndRfc9864, SuitAlgorithm,
+                         ::testing::Values(AlgCase{"ES256", cose::kAlgEs256, false},
+                                           AlgCase{"ESP256", cose::kAlgEsp256, false},
+                                           AlgCase{"EdDSA", cose::kAlgEdDsa, true},
+                                           AlgCase{"Ed25519", cose::kAlgEd25519, true}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 TEST(SuitPublished, Esp256KeyOfTheWrongTypeIsRefused) {
   // RFC 9864 §2.1: ESP256 is P-256 only; an Ed25519 key cannot sign or verify it.
@@ -178,8 +177,8 @@ Value ArgFor(int64_t label) {
     case cmd::kSetParameters:
       return Value::Map({{Value::Int(param::kUri), Value::Text("coap://[::1]/fw")}});
     case cmd::kOverrideMultiple:
-      return Value::Map(
-          {{Value::Unsigned(0), Value::Map({{Value::Int(param::kUpdatePriority), Value::Int(-1)}})}});
+      return Value::Map({{Value::Unsigned(0),
+                          Value::Map({{Value::Int(param::kUpdatePriority), Value::Int(-1)}})}});
     case cmd::kCopyParams:
       return Value::Map({{Value::Unsigned(0), Value::MakeArray({Value::Int(param::kUri)})}});
     default:
@@ -215,18 +214,24 @@ TEST_P(SuitExtension, ParsedAuthenticatedThenExecutedOrNamed) {
 INSTANTIATE_TEST_SUITE_P(
     TrustDomainsAndUpdateManagement, SuitExtension,
     ::testing::Values(
-        ExtCase{cmd::kDependencyIntegrity, "condition-dependency-integrity", "trust-domains-06 §5.6.4", false},
+        ExtCase{cmd::kDependencyIntegrity, "condition-dependency-integrity",
+                "trust-domains-06 §5.6.4", false},
         ExtCase{cmd::kIsDependency, "condition-is-dependency", "trust-domains-06 §5.6.3", false},
-        ExtCase{cmd::kProcessDependency, "directive-process-dependency", "trust-domains-06 §5.6.2", false},
+        ExtCase{cmd::kProcessDependency, "directive-process-dependency", "trust-domains-06 §5.6.2",
+                false},
         ExtCase{cmd::kSetParameters, "directive-set-parameters", "trust-domains-06 §5.6.1", true},
         ExtCase{cmd::kUnlink, "directive-unlink", "trust-domains-06 §5.6.5", false},
         ExtCase{cmd::kUseBefore, "condition-use-before", "update-management-09 §5.1", false},
-        ExtCase{cmd::kImageNotMatch, "condition-image-not-match", "update-management-09 §5.2", false},
-        ExtCase{cmd::kMinimumBattery, "condition-minimum-battery", "update-management-09 §5.3", false},
-        ExtCase{cmd::kUpdateAuthorized, "condition-update-authorized", "update-management-09 §5.4", false},
+        ExtCase{cmd::kImageNotMatch, "condition-image-not-match", "update-management-09 §5.2",
+                false},
+        ExtCase{cmd::kMinimumBattery, "condition-minimum-battery", "update-management-09 §5.3",
+                false},
+        ExtCase{cmd::kUpdateAuthorized, "condition-update-authorized", "update-management-09 §5.4",
+                false},
         ExtCase{cmd::kVersion, "condition-version", "update-management-09 §5.5", false},
         ExtCase{cmd::kWait, "directive-wait", "update-management-09 §5.6", false},
-        ExtCase{cmd::kOverrideMultiple, "directive-override-multiple", "update-management-09 §5.7", true},
+        ExtCase{cmd::kOverrideMultiple, "directive-override-multiple", "update-management-09 §5.7",
+                true},
         ExtCase{cmd::kCopyParams, "directive-copy-params", "update-management-09 §5.8", false}),
     [](const auto& info) {
       std::string n = info.param.name;
@@ -254,9 +259,9 @@ TEST(SuitPublished, SetParametersAndOverrideMultipleAreExecuted) {
        {cmd::kSetParameters,
         Value::Map({{Value::Int(param::kImageSize), Value::Unsigned(s.image.size())}})},
        {cmd::kVendorIdentifier, rep}});
-  Value common = Value::Map(
-      {{Value::Int(key::kComponents), Value::MakeArray({Value::MakeArray({Value::ByteString(Bytes{0})})})},
-       {Value::Int(key::kSharedSequence), Bstr(shared)}});
+  Value common = Value::Map({{Value::Int(key::kComponents),
+                              Value::MakeArray({Value::MakeArray({Value::ByteString(Bytes{0})})})},
+                             {Value::Int(key::kSharedSequence), Bstr(shared)}});
   for (auto& [k, v] : m.map())
     if (k == Value::Int(key::kCommon)) v = Bstr(common);
   auto env = ParseEnvelope(BuildEnvelope(m, P256(0x11)));
@@ -276,10 +281,10 @@ TEST(SuitPublished, ExtensionMembersParseAndSeveredOnesAreChecked) {
   s.components = 2;
   const Value coswid = Value::Map({{Value::Int(0), Value::Text("tag-id")}});
   const Value coswid_bstr = Bstr(coswid);
-  const Value uninstall = Bstr(Seq({{cmd::kSetComponentIndex, Value::Unsigned(0)},
-                                    {cmd::kUnlink, Value::Unsigned(0)}}));
-  s.common_members = {{Value::Int(key::kDependencies),
-                       Value::Map({{Value::Unsigned(1), Value::Map()}})}};
+  const Value uninstall = Bstr(
+      Seq({{cmd::kSetComponentIndex, Value::Unsigned(0)}, {cmd::kUnlink, Value::Unsigned(0)}}));
+  s.common_members = {
+      {Value::Int(key::kDependencies), Value::Map({{Value::Unsigned(1), Value::Map()}})}};
   s.members = {
       {Value::Int(key::kManifestComponentId), Value::MakeArray({Value::ByteString(Bytes{7})})},
       {Value::Int(key::kSetVersion), Bstr(Value::MakeArray({Value::Int(1), Value::Int(2)}))},
@@ -290,11 +295,12 @@ TEST(SuitPublished, ExtensionMembersParseAndSeveredOnesAreChecked) {
                  {cmd::kProcessDependency, Value::Unsigned(0)}}))},
   };
   const Value manifest = BuildManifest(s);
-  const Value delegation = Bstr(Value::MakeArray({Value::MakeArray({Value::ByteString(Bytes{1})})}));
-  auto env = ParseAndVerify(
-      BuildEnvelope(manifest, key, true,
-               {{Value::Int(key::kCoswid), coswid_bstr}, {Value::Int(key::kDelegation), delegation}}),
-      PublicOf(key));
+  const Value delegation =
+      Bstr(Value::MakeArray({Value::MakeArray({Value::ByteString(Bytes{1})})}));
+  auto env = ParseAndVerify(BuildEnvelope(manifest, key, true,
+                                          {{Value::Int(key::kCoswid), coswid_bstr},
+                                           {Value::Int(key::kDelegation), delegation}}),
+                            PublicOf(key));
   ASSERT_TRUE(env.has_value()) << env.error().ToString();
   const Manifest& m = env->manifest;
   ASSERT_EQ(m.common.dependencies.size(), 1u);
@@ -315,7 +321,8 @@ TEST(SuitPublished, ExtensionMembersParseAndSeveredOnesAreChecked) {
   EXPECT_TRUE(uninst);
   // The envelope carries a coswid that is not the one the manifest's digest names: forged.
   const Value other = Bstr(Value::Map({{Value::Int(0), Value::Text("other")}}));
-  auto forged = ParseEnvelope(BuildEnvelope(manifest, key, true, {{Value::Int(key::kCoswid), other}}));
+  auto forged =
+      ParseEnvelope(BuildEnvelope(manifest, key, true, {{Value::Int(key::kCoswid), other}}));
   ASSERT_TRUE(forged.has_value());
   EXPECT_EQ(VerifyEnvelope(*forged, PublicOf(key)).error().code(), ErrorCode::kVerifyFailed);
 }
@@ -329,18 +336,22 @@ TEST(SuitPublished, MalformedExtensionArgumentsAreRefusedWithTheField) {
   };
   const Bad cases[] = {
       {cmd::kWait, Value::Text("soon"), "reporting policy"},
-      {cmd::kOverrideMultiple, Value::Map({{Value::Unsigned(5), Value::Map({{Value::Int(1), Value::Int(1)}})}}),
+      {cmd::kOverrideMultiple,
+       Value::Map({{Value::Unsigned(5), Value::Map({{Value::Int(1), Value::Int(1)}})}}),
        "out of range"},
       {cmd::kCopyParams, Value::Map({{Value::Unsigned(0), Value::MakeArray({})}}), "copy-params"},
       {cmd::kSetParameters,
-       Value::Map({{Value::Int(param::kVersion), Bstr(Value::MakeArray({Value::Int(9), Value::MakeArray({Value::Int(1)})}))}}),
+       Value::Map({{Value::Int(param::kVersion),
+                    Bstr(Value::MakeArray({Value::Int(9), Value::MakeArray({Value::Int(1)})}))}}),
        "version"},
       {cmd::kSetParameters,
-       Value::Map({{Value::Int(param::kWaitInfo), Bstr(Value::Map({{Value::Int(5), Value::Int(-1)}}))}}),
+       Value::Map(
+           {{Value::Int(param::kWaitInfo), Bstr(Value::Map({{Value::Int(5), Value::Int(-1)}}))}}),
        "wait event 5"},
       {cmd::kSetParameters, Value::Map({{Value::Int(param::kUseBefore), Value::Text("2030")}}),
        "unsigned"},
-      {cmd::kSetParameters, Value::Map({{Value::Int(param::kComponentMetadata), Bstr(Value::Int(1))}}),
+      {cmd::kSetParameters,
+       Value::Map({{Value::Int(param::kComponentMetadata), Bstr(Value::Int(1))}}),
        "component-metadata"},
   };
   for (const auto& b : cases) {

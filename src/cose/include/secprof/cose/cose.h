@@ -34,8 +34,8 @@
 namespace secprof::cose {
 
 // ---- Algorithms (RFC 9053; IANA COSE Algorithms) -------------------------------------------
-inline constexpr int64_t kAlgEs256 = -7;       // §2.1 ECDSA w/ SHA-256
-inline constexpr int64_t kAlgEdDsa = -8;       // §2.2
+inline constexpr int64_t kAlgEs256 = -7;  // §2.1 ECDSA w/ SHA-256
+inline constexpr int64_t kAlgEdDsa = -8;  // §2.2
 // RFC 9864 §2.1 (fully-specified ECDSA, Table 1): ESP256 is ECDSA with P-256 and SHA-256, the
 // same signature as ES256 restricted to that curve. §2.2 (fully-specified EdDSA, Table 2):
 // Ed25519 and Ed448 name the curve that polymorphic EdDSA leaves to the key.

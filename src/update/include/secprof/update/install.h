@@ -144,18 +144,18 @@ inline constexpr Reason kUnsupportedFeature{"unsupported-feature"};  // "unsuppo
 
 // The same refusals as an enum, for switch statements and tables.
 enum class Refusal {
-  kNone,             // not a refusal by the installer (e.g. an I/O error)
-  kMalformed,        // "malformed envelope: ..."
-  kUnsupported,      // "unsupported: ..."
-  kForgedSignature,  // "forged signature: ..." (vendor or owner; also a manifest altered after
-                     // signing, or an envelope with no COSE_Sign1)
-  kWrongVendor,      // "wrong vendor: ..."
-  kWrongClass,       // "wrong class: ..."
-  kImageDigest,      // "image digest mismatch (tampered): ..."
-  kImageSize,        // "image size mismatch (truncated transfer): ..." (or "(image too long)")
-  kRollback,         // "rollback: sequence N is below the installed M"
-  kReplay,           // "replayed manifest: sequence N is not above the installed N"
-  kBusy,             // "install pending: ..." (Write while another install is pending)
+  kNone,                // not a refusal by the installer (e.g. an I/O error)
+  kMalformed,           // "malformed envelope: ..."
+  kUnsupported,         // "unsupported: ..."
+  kForgedSignature,     // "forged signature: ..." (vendor or owner; also a manifest altered after
+                        // signing, or an envelope with no COSE_Sign1)
+  kWrongVendor,         // "wrong vendor: ..."
+  kWrongClass,          // "wrong class: ..."
+  kImageDigest,         // "image digest mismatch (tampered): ..."
+  kImageSize,           // "image size mismatch (truncated transfer): ..." (or "(image too long)")
+  kRollback,            // "rollback: sequence N is below the installed M"
+  kReplay,              // "replayed manifest: sequence N is not above the installed N"
+  kBusy,                // "install pending: ..." (Write while another install is pending)
   kUnsupportedFeature,  // "unsupported feature: <command> (<draft> §N) in <sequence>[i]: ..."
 };
 // The phrase a refusal's message starts with: "forged signature", "wrong vendor", ...

@@ -67,12 +67,12 @@ inline constexpr int64_t kText = 23;
 inline constexpr int64_t kComponents = 2;      // in SUIT_Common
 inline constexpr int64_t kSharedSequence = 4;  // in SUIT_Common
 // draft-ietf-suit-trust-domains-06 (§9.1-§9.3 and Appendix A):
-inline constexpr int64_t kDelegation = 1;               // envelope: delegation chains (App. A)
-inline constexpr int64_t kManifestComponentId = 5;      // manifest, §5.2.1
-inline constexpr int64_t kDependencyResolution = 15;    // manifest/envelope, severable, §5.5
-inline constexpr int64_t kCandidateVerification = 18;   // manifest/envelope, severable, §7.1
-inline constexpr int64_t kUninstall = 24;               // manifest, §6
-inline constexpr int64_t kDependencies = 1;             // in SUIT_Common, §5.2.2
+inline constexpr int64_t kDelegation = 1;              // envelope: delegation chains (App. A)
+inline constexpr int64_t kManifestComponentId = 5;     // manifest, §5.2.1
+inline constexpr int64_t kDependencyResolution = 15;   // manifest/envelope, severable, §5.5
+inline constexpr int64_t kCandidateVerification = 18;  // manifest/envelope, severable, §7.1
+inline constexpr int64_t kUninstall = 24;              // manifest, §6
+inline constexpr int64_t kDependencies = 1;            // in SUIT_Common, §5.2.2
 // draft-ietf-suit-update-management-09 (§3, Appendix A):
 inline constexpr int64_t kSetVersion = 6;  // manifest, §3.1
 inline constexpr int64_t kCoswid = 14;     // manifest/envelope, severable, §3.2
@@ -217,8 +217,8 @@ struct Envelope {  // SUIT_Envelope (§8.2)
   // draft-ietf-suit-trust-domains-06 Appendix A: SUIT_Delegation, [+ [+ bstr .cbor CWT]], as
   // the bstr content. Checked for shape only: secprof trusts no key a delegation introduces.
   std::optional<Bytes> delegation;
-  cbor::MapEntries extensions;                                     // other members, opaque
-  cbor::Value value;                                               // the whole envelope
+  cbor::MapEntries extensions;  // other members, opaque
+  cbor::Value value;            // the whole envelope
 };
 
 struct ParseLimits {
