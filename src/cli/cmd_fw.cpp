@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -180,14 +181,31 @@ Status Ids(const FwOptions& o) {
   return Ok();
 }
 
-// What an installer would do with the manifest (suit.h InstallerFeatures), one line each.
-void PrintFeatures(const update::Envelope& env) {
+// What a command checked and what it did not, printed as "OK: ...", "not checked: ...",
+// "NOT EXECUTABLE: ..." lines, or as one JSON object with --format json.
+struct Findings {
+  std::vector<std::string> checked, not_checked, not_executable;
+};
+
+// What an installer would do with the manifest (suit.h InstallerFeatures).
+void AddFeatures(const update::Envelope& env, Findings& f) {
   for (const auto& u : update::InstallerFeatures(env)) {
     if (u.handling == update::Handling::kExecuted) continue;
-    std::cout << (u.handling == update::Handling::kNotExecuted ? "NOT EXECUTABLE: "
-                                                               : "not checked: ")
-              << u.feature << " in " << u.where << ": " << u.note << "\n";
+    const std::string line = u.feature + " in " + u.where + ": " + u.note;
+    (u.handling == update::Handling::kNotExecuted ? f.not_executable : f.not_checked)
+        .push_back(line);
   }
+}
+
+nlohmann::json FindingsJson(const Findings& f) {
+  return {
+      {"checked", f.checked}, {"not_checked", f.not_checked}, {"not_executable", f.not_executable}};
+}
+
+void PrintFindings(const Findings& f) {
+  for (const auto& l : f.checked) std::cout << "OK: " << l << "\n";
+  for (const auto& l : f.not_executable) std::cout << "NOT EXECUTABLE: " << l << "\n";
+  for (const auto& l : f.not_checked) std::cout << "not checked: " << l << "\n";
 }
 
 // --key for verify: a key file (cose::LoadKeyFile) or a PEM certificate, whose public key is
@@ -205,42 +223,93 @@ Status Verify(const FwOptions& o) {
   SECPROF_ASSIGN_OR_RETURN(cose::Key key, LoadVerifyKey(o.key));
   SECPROF_ASSIGN_OR_RETURN(update::Envelope env, Load(o.envelope));
   SECPROF_ASSIGN_OR_RETURN(update::Authentication auth, update::Authenticate(env, key));
-  std::cout << "OK: " << o.envelope << ": " << (env.value.is_tag() ? "tagged" : "untagged")
-            << " envelope, manifest digest (sha-256) matches, authentication-wrapper[" << auth.block
-            << "] " << auth.structure << " " << auth.algorithm << " verifies with "
-            << key.Describe() << ", sequence number " << env.manifest.sequence_number << "\n";
+  Findings f;
+  f.checked.push_back(o.envelope + ": " + (env.value.is_tag() ? "tagged" : "untagged") +
+                      " envelope, manifest digest (sha-256) matches, authentication-wrapper[" +
+                      std::to_string(auth.block) + "] " + auth.structure + " " + auth.algorithm +
+                      " verifies with " + key.Describe() + ", sequence number " +
+                      std::to_string(env.manifest.sequence_number));
   if (!env.severed.empty())
-    std::cout << "OK: " << env.severed.size()
-              << " severed member(s) match their digests in the manifest\n";
+    f.checked.push_back(std::to_string(env.severed.size()) +
+                        " severed member(s) match their digests in the manifest");
   if (env.auth.blocks.size() > 1)
-    std::cout << "not checked: " << env.auth.blocks.size() - 1
-              << " other authentication block(s) (only the one for --key is verified)\n";
-  PrintFeatures(env);
+    f.not_checked.push_back(std::to_string(env.auth.blocks.size() - 1) +
+                            " other authentication block(s) (only the one for --key is verified)");
+  AddFeatures(env, f);
   if (o.image.empty() && o.vendor.empty() && o.klass.empty()) {
-    std::cout << "not checked: the image (no --image), vendor-id and class-id (no "
-                 "--vendor/--class)\n";
-    return Ok();
-  }
-  auto params = update::ImageParametersFor(env.manifest, 0);
-  if (!params) return Fail(AsBadInput(params.error(), o.envelope));
-  if (!o.vendor.empty() || !o.klass.empty()) {
-    if (o.vendor.empty() || o.klass.empty())
-      return Fail(ErrorCode::kInvalidInput, "--vendor and --class go together");
-    SECPROF_ASSIGN_OR_RETURN(cbor::Bytes v, Uuid(o.vendor, "--vendor"));
-    SECPROF_ASSIGN_OR_RETURN(cbor::Bytes c, Uuid(o.klass, "--class"));
-    SECPROF_TRY(update::CheckVendorClass(*params, v, c));
-    std::cout << "OK: vendor-id and class-id match\n";
-  }
-  if (!o.image.empty()) {
-    auto st = update::CheckImageFile(*params, o.image);
-    if (!st) {
-      if (st.error().code() == ErrorCode::kVerifyFailed)
-        return Fail(st.error().WithContext(o.image));
-      return Fail(AsBadInput(st.error(), o.image));
+    f.not_checked.push_back("the image (no --image), vendor-id and class-id (no --vendor/--class)");
+  } else {
+    auto params = update::ImageParametersFor(env.manifest, 0);
+    if (!params) return Fail(AsBadInput(params.error(), o.envelope));
+    if (!o.vendor.empty() || !o.klass.empty()) {
+      if (o.vendor.empty() || o.klass.empty())
+        return Fail(ErrorCode::kInvalidInput, "--vendor and --class go together");
+      SECPROF_ASSIGN_OR_RETURN(cbor::Bytes v, Uuid(o.vendor, "--vendor"));
+      SECPROF_ASSIGN_OR_RETURN(cbor::Bytes c, Uuid(o.klass, "--class"));
+      SECPROF_TRY(update::CheckVendorClass(*params, v, c));
+      f.checked.push_back("vendor-id and class-id match");
     }
-    std::cout << "OK: " << o.image << " matches the manifest's image-digest and image-size\n";
+    if (!o.image.empty()) {
+      auto st = update::CheckImageFile(*params, o.image);
+      if (!st) {
+        if (st.error().code() == ErrorCode::kVerifyFailed)
+          return Fail(st.error().WithContext(o.image));
+        return Fail(AsBadInput(st.error(), o.image));
+      }
+      f.checked.push_back(o.image + " matches the manifest's image-digest and image-size");
+    }
+  }
+  if (o.format == "json") {
+    nlohmann::json j = FindingsJson(f);
+    j["envelope"] = o.envelope;
+    j["valid"] = true;
+    j["tagged"] = env.value.is_tag();
+    j["sequence_number"] = env.manifest.sequence_number;
+    j["authentication"] = {{"block", auth.block},
+                           {"structure", auth.structure},
+                           {"algorithm", auth.algorithm},
+                           {"key", key.Describe()}};
+    std::cout << j.dump(2) << "\n";
+  } else {
+    PrintFindings(f);
   }
   return Ok();
+}
+
+// The envelope as JSON for `fw inspect --format json`: what Summary prints, structured.
+nlohmann::json EnvelopeJson(const update::Envelope& env) {
+  const update::Manifest& m = env.manifest;
+  nlohmann::json j = {{"tagged", env.value.is_tag()},
+                      {"manifest_version", m.version},
+                      {"sequence_number", m.sequence_number},
+                      {"manifest_digest_sha256", cbor::ToHex(env.auth.digest.bytes)}};
+  if (m.reference_uri) j["reference_uri"] = *m.reference_uri;
+  j["authentication_blocks"] = nlohmann::json::array();
+  for (const auto& b : update::DescribeBlocks(env))
+    j["authentication_blocks"].push_back({{"structure", b.structure}, {"algorithm", b.algorithm}});
+  j["components"] = nlohmann::json::array();
+  for (size_t i = 0; i < m.common.components.size(); ++i) {
+    nlohmann::json c = {{"id", nlohmann::json::array()}};
+    for (const auto& part : m.common.components[i]) c["id"].push_back(cbor::ToHex(part));
+    if (auto p = update::ImageParametersFor(m, i)) {
+      if (p->vendor_id) c["vendor_id"] = update::FormatUuid(*p->vendor_id);
+      if (p->class_id) c["class_id"] = update::FormatUuid(*p->class_id);
+      if (p->image_digest) {
+        c["image_digest"] = cbor::ToHex(p->image_digest->bytes);
+        c["image_digest_alg"] = p->image_digest->alg;
+      }
+      if (p->image_size) c["image_size"] = *p->image_size;
+      if (p->uri) c["uri"] = *p->uri;
+    }
+    j["components"].push_back(std::move(c));
+  }
+  j["features"] = nlohmann::json::array();
+  for (const auto& u : update::InstallerFeatures(env))
+    j["features"].push_back({{"where", u.where},
+                             {"feature", u.feature},
+                             {"handling", update::HandlingName(u.handling)},
+                             {"note", u.note}});
+  return j;
 }
 
 // Diagnostic notation with embedded CBOR shown as << ... >> (RFC 8610 Appendix G.3) wherever a
@@ -282,11 +351,21 @@ std::string Expanded(const cbor::Value& v, int indent) {
 
 Status Inspect(const FwOptions& o) {
   SECPROF_ASSIGN_OR_RETURN(update::Envelope env, Load(o.envelope));
-  std::cout << update::Summary(env)
-            << "checked: the envelope and manifest parse (draft-ietf-suit-manifest and the "
-               "trust-domains, update-management extensions)\n"
-            << "not checked: the digest and authentication (inspect has no key; use fw verify)\n";
-  PrintFeatures(env);
+  Findings f;
+  f.checked.push_back(
+      "the envelope and manifest parse (draft-ietf-suit-manifest and the trust-domains, "
+      "update-management extensions)");
+  f.not_checked.push_back("the digest and authentication (inspect has no key; use fw verify)");
+  AddFeatures(env, f);
+  if (o.format == "json") {
+    nlohmann::json j = EnvelopeJson(env);
+    j.update(FindingsJson(f));
+    j["envelope"] = o.envelope;
+    std::cout << j.dump(2) << "\n";
+    return Ok();
+  }
+  std::cout << update::Summary(env);
+  PrintFindings(f);
   std::cout << "\nDiagnostic notation (RFC 8949 §8, embedded CBOR as << >>):\n"
             << Expanded(env.value, 0) << "\n";
   return Ok();
@@ -364,6 +443,9 @@ void Install(CLI::App& app, Context& ctx) {
   verify->add_option("--image", v->image, "Image file to check against component 0");
   verify->add_option("--vendor", v->vendor, "Expected vendor id (with --class)");
   verify->add_option("--class", v->klass, "Expected class id (with --vendor)");
+  verify->add_option("--format", v->format, "Output format")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   verify->callback([v, done] { done(Verify(*v)); });
 
   auto i = std::make_shared<FwOptions>();
@@ -372,6 +454,11 @@ void Install(CLI::App& app, Context& ctx) {
       "Show a SUIT envelope: a readable summary and its CBOR diagnostic notation (no "
       "verification). Exit 2 when malformed");
   inspect->add_option("ENVELOPE", i->envelope, "The envelope (binary CBOR)")->required();
+  inspect
+      ->add_option("--format", i->format,
+                   "Output format (json: the summary and the findings, no diagnostic notation)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   inspect->callback([i, done] { done(Inspect(*i)); });
 }
 

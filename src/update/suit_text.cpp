@@ -30,6 +30,25 @@ std::string FormatUuid(ByteView b) {
          "-" + h.substr(20);
 }
 
+std::vector<BlockInfo> DescribeBlocks(const Envelope& env) {
+  std::vector<BlockInfo> out;
+  for (const auto& b : env.auth.blocks) {
+    // §8.3: COSE_Sign1 (tag 18) or COSE_Mac0 (tag 17) blocks; anything else is named as such.
+    if (auto s = cose::DecodeSign1(b, cose::TagPolicy::kRequireTagged)) {
+      auto alg = cose::MessageAlgorithm(s->protected_header, s->unprotected,
+                                        cose::AlgorithmKind::kSignature);
+      out.push_back({"COSE_Sign1", alg ? alg->name : "?"});
+    } else if (auto m = cose::DecodeMac0(b, cose::TagPolicy::kRequireTagged)) {
+      auto alg =
+          cose::MessageAlgorithm(m->protected_header, m->unprotected, cose::AlgorithmKind::kMac);
+      out.push_back({"COSE_Mac0", alg ? alg->name : "?"});
+    } else {
+      out.push_back({"other", "?"});
+    }
+  }
+  return out;
+}
+
 std::string Summary(const Envelope& env) {
   std::ostringstream o;
   const Manifest& m = env.manifest;
@@ -40,20 +59,9 @@ std::string Summary(const Envelope& env) {
   if (m.reference_uri) o << "  reference-uri:            " << *m.reference_uri << "\n";
   o << "  manifest digest:          sha-256 " << Hex(env.auth.digest.bytes) << "\n";
   o << "  authentication blocks:    " << env.auth.blocks.size() << "\n";
-  for (size_t i = 0; i < env.auth.blocks.size(); ++i) {
-    // §8.3: COSE_Sign1 (tag 18) or COSE_Mac0 (tag 17) blocks; anything else is named as such.
-    if (auto s = cose::DecodeSign1(env.auth.blocks[i], cose::TagPolicy::kRequireTagged)) {
-      auto alg = cose::MessageAlgorithm(s->protected_header, s->unprotected,
-                                        cose::AlgorithmKind::kSignature);
-      o << "    [" << i + 1 << "] COSE_Sign1 " << (alg ? alg->name : "(unknown alg)") << "\n";
-    } else if (auto m = cose::DecodeMac0(env.auth.blocks[i], cose::TagPolicy::kRequireTagged)) {
-      auto alg =
-          cose::MessageAlgorithm(m->protected_header, m->unprotected, cose::AlgorithmKind::kMac);
-      o << "    [" << i + 1 << "] COSE_Mac0 " << (alg ? alg->name : "(unknown alg)") << "\n";
-    } else {
-      o << "    [" << i + 1 << "] neither a COSE_Sign1 nor a COSE_Mac0\n";
-    }
-  }
+  const std::vector<BlockInfo> blocks = DescribeBlocks(env);
+  for (size_t i = 0; i < blocks.size(); ++i)
+    o << "    [" << i + 1 << "] " << blocks[i].structure << " " << blocks[i].algorithm << "\n";
   o << "  components:               " << m.common.components.size() << "\n";
   for (size_t i = 0; i < m.common.components.size(); ++i) {
     o << "    [" << i << "] [";

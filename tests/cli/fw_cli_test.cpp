@@ -223,6 +223,31 @@ TEST_F(FwCli, VerifyNamesCommandsAnInstallerWouldNotExecute) {
   auto i = Fw("inspect " + P("wait.suit"));
   EXPECT_EQ(i.exit_code, 0) << i.out;
   EXPECT_NE(i.out.find("NOT EXECUTABLE: suit-directive-wait"), std::string::npos) << i.out;
+  // The same as JSON.
+  auto ij = Fw("inspect " + P("wait.suit") + " --format json");
+  ASSERT_EQ(ij.exit_code, 0) << ij.out;
+  auto j = nlohmann::json::parse(ij.out);
+  EXPECT_EQ(j.at("sequence_number"), 3);
+  EXPECT_EQ(j.at("components").at(0).at("vendor_id"), kVendor);
+  EXPECT_EQ(j.at("authentication_blocks").at(0).at("algorithm"), "ES256");
+  bool wait_named = false;
+  for (const auto& fe : j.at("features"))
+    if (fe.at("where") == "manifest.install[2]")
+      wait_named = fe.at("handling") == "not executed" &&
+                   fe.at("feature").get<std::string>().find("directive-wait") != std::string::npos;
+  EXPECT_TRUE(wait_named) << ij.out;
+  EXPECT_EQ(j.at("not_executable").size(), 1u) << ij.out;
+  auto vj = Fw("verify " + P("wait.suit") + " --key " + P("pub.pem") + " --format json");
+  ASSERT_EQ(vj.exit_code, 0) << vj.out;
+  auto v2 = nlohmann::json::parse(vj.out);
+  EXPECT_EQ(v2.at("valid"), true);
+  EXPECT_EQ(v2.at("authentication").at("structure"), "COSE_Sign1");
+  EXPECT_EQ(v2.at("not_executable").size(), 1u);
+  // A refusal prints no JSON result: the error goes to stderr, exit 1.
+  auto bad = Sh(Binary() + " fw verify " + P("wait.suit") + " --key " + P("other.pem") +
+                " --format json 2>/dev/null");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_TRUE(bad.out.empty()) << bad.out;
 }
 
 // Issue 13 item 2: firmware signed with the CLI alone. `fw sign --factory DIR --model M` signs with

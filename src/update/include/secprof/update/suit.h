@@ -346,6 +346,13 @@ Status CheckInstallerSupport(const Envelope& env);
 // A readable multi-line summary: sequence number, components, vendor/class ids, digest, size,
 // sequences present with their commands named, authentication blocks, severed members.
 std::string Summary(const Envelope& env);
+// Each authentication block's structure ("COSE_Sign1", "COSE_Mac0", or "other") and algorithm
+// name ("ES256", "HMAC 256/256", "?" when unknown), in wrapper order. Nothing is verified.
+struct BlockInfo {
+  std::string structure;
+  std::string algorithm;
+};
+std::vector<BlockInfo> DescribeBlocks(const Envelope& env);
 // Name of a condition/directive label ("condition-image-match"), or "command(N)".
 std::string CommandName(int64_t label);
 // Where a command is defined: "draft-ietf-suit-manifest §8.4.9.2", or "" when no document
