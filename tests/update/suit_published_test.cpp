@@ -5,8 +5,8 @@
 // installer or named as not executable. Malformed input stays refused with the field named.
 #include <gtest/gtest.h>
 
+#include "install_testutil.h"
 #include "secprof/cose/cose.h"
-#include "secprof/crypto/keys.h"
 #include "suit_builder.h"
 
 namespace secprof::update {
@@ -14,19 +14,10 @@ namespace {
 
 using namespace suittest;
 
-cose::Key P256(uint8_t seed) {
-  Bytes d(32, seed);
-  d[0] = 0x01;
-  auto sk = crypto::PrivateKey::FromRaw(crypto::KeyType::kP256, d);
-  EXPECT_TRUE(sk.has_value());
-  return *cose::KeyFromPrivate(std::move(*sk));
-}
-cose::Key Ed25519(uint8_t seed) {
-  auto sk = crypto::PrivateKey::FromRaw(crypto::KeyType::kEd25519, Bytes(32, seed));
-  EXPECT_TRUE(sk.has_value());
-  return *cose::KeyFromPrivate(std::move(*sk));
-}
-cose::Key PublicOf(const cose::Key& k) { return *cose::KeyFromPublic(*k.public_key); }
+using installtest::Ed25519;
+using installtest::P256;
+using installtest::PublicOf;
+
 cose::Key Secret(uint8_t fill) { return cose::SymmetricKey(Bytes(32, fill)); }
 
 ManifestSpec Spec() {
