@@ -13,7 +13,9 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "secprof/domain/protocol.h"
 #include "secprof/manufacture/manufacture.h"
+#include "secprof/update/suit.h"
 
 namespace secprof::cli {
 namespace {
@@ -61,6 +63,10 @@ Status Run(const ManufactureArgs& a) {
                         {"total", things.size()},
                         {"added", nlohmann::json::array()}};
     for (size_t i = made.first_new; i < things.size(); ++i) j["added"].push_back(things[i].serial);
+    // The SUIT ids firmware for these things carries (domain/protocol.h FirmwareVendorId/ClassId).
+    j["firmware_vendor_id"] = update::FormatUuid(domain::FirmwareVendorId(made.manifest.vendor));
+    j["firmware_class_id"] =
+        update::FormatUuid(domain::FirmwareClassId(made.manifest.vendor, made.manifest.model));
     std::cout << j.dump(2) << "\n";
     return Ok();
   }
@@ -72,6 +78,12 @@ Status Run(const ManufactureArgs& a) {
   }
   std::cout << "added " << (things.size() - made.first_new) << " things, " << things.size()
             << " in " << a.out << "/manifest.json\n";
+  std::cout << "firmware vendor-id "
+            << update::FormatUuid(domain::FirmwareVendorId(made.manifest.vendor)) << ", class-id "
+            << update::FormatUuid(
+                   domain::FirmwareClassId(made.manifest.vendor, made.manifest.model))
+            << " (secprof fw sign --factory " << a.out << " --model " << made.manifest.model
+            << " uses them)\n";
   return Ok();
 }
 

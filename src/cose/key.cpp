@@ -357,6 +357,12 @@ Result<Key> KeyFromJwk(std::string_view text) {
       k.alg = -7;
     else if (*alg == "EdDSA")
       k.alg = -8;
+    else if (*alg == "ESP256")  // RFC 9864 §2.1 (fully specified: P-256 and SHA-256)
+      k.alg = -9;
+    else if (*alg == "Ed25519")  // RFC 9864 §2.2
+      k.alg = -19;
+    else if (*alg == "Ed448")
+      k.alg = -53;
   }
   return k;
 }

@@ -14,6 +14,9 @@ using cbor::Value;
 constexpr AlgorithmInfo kAlgorithms[] = {
     {kAlgEs256, "ES256", AlgorithmKind::kSignature, 0, 0, 0},
     {kAlgEdDsa, "EdDSA", AlgorithmKind::kSignature, 0, 0, 0},
+    {kAlgEsp256, "ESP256", AlgorithmKind::kSignature, 0, 0, 0},
+    {kAlgEd25519, "Ed25519", AlgorithmKind::kSignature, 0, 0, 0},
+    {kAlgEd448, "Ed448", AlgorithmKind::kSignature, 0, 0, 0},
     {kAlgHmac256_64, "HMAC 256/64", AlgorithmKind::kMac, 32, 8, 0},
     {kAlgHmac256_256, "HMAC 256/256", AlgorithmKind::kMac, 32, 32, 0},
     {kAlgA128Gcm, "A128GCM", AlgorithmKind::kContentEncryption, 16, 16, 12},

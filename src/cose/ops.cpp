@@ -1,7 +1,9 @@
 // Creating and checking COSE_Sign1 and COSE_Sign (RFC 9052 §4), COSE_Mac0 (§6), COSE_Encrypt0
 // and COSE_Encrypt with direct recipients (§5, §8.5.1) with the RFC 9053 algorithms. Every
 // primitive is a secprof::crypto call.
+#include <algorithm>
 #include <functional>
+#include <vector>
 
 #include "secprof/cose/cose.h"
 #include "secprof/crypto/aead.h"
@@ -19,6 +21,34 @@ Error KeyMismatch(const AlgorithmInfo& alg, const Key& key, const std::string& w
                                              " cannot be used with " + alg.name + ": " + why);
 }
 
+// The key a signature algorithm needs (RFC 9053 §2.1, §2.2; RFC 9864 §2.1, §2.2).
+struct SignatureKeyNeed {
+  KeyType kty;
+  std::vector<Curve> curves;
+  const char* text;  // for the error
+};
+Result<SignatureKeyNeed> SignatureKeyNeedFor(int64_t alg) {
+  switch (alg) {
+    case kAlgEs256:
+      return SignatureKeyNeed{KeyType::kEc2, {Curve::kP256}, "ES256 needs an EC2 P-256 key"};
+    case kAlgEsp256:
+      return SignatureKeyNeed{KeyType::kEc2, {Curve::kP256}, "ESP256 needs an EC2 P-256 key"};
+    case kAlgEdDsa:
+      return SignatureKeyNeed{KeyType::kOkp,
+                              {Curve::kEd25519, Curve::kEd448},
+                              "EdDSA needs an OKP Ed25519 or Ed448 key"};
+    case kAlgEd25519:
+      return SignatureKeyNeed{KeyType::kOkp, {Curve::kEd25519}, "Ed25519 needs an OKP Ed25519 key"};
+    case kAlgEd448:
+      return SignatureKeyNeed{KeyType::kOkp, {Curve::kEd448}, "Ed448 needs an OKP Ed448 key"};
+    default:
+      return Fail(ErrorCode::kInternal,
+                  "no key rule for signature algorithm " + std::to_string(alg));
+  }
+}
+
+bool IsEcdsaP256(int64_t alg) { return alg == kAlgEs256 || alg == kAlgEsp256; }
+
 // RFC 9052 §7.1: a key's alg, when present, restricts it to that algorithm; RFC 9053 §2, §3,
 // §4 give the key type each algorithm needs.
 Status CheckKey(const AlgorithmInfo& alg, const Key& key, bool need_private) {
@@ -28,15 +58,13 @@ Status CheckKey(const AlgorithmInfo& alg, const Key& key, bool need_private) {
   switch (alg.kind) {
     case AlgorithmKind::kSignature: {
       // RFC 9053 §2.1: ES256 with an EC2 P-256 key; §2.2: EdDSA with an OKP key on Ed25519 or
-      // Ed448 (the curve selects the variant).
-      const bool ok = alg.id == kAlgEs256
-                          ? key.kty == KeyType::kEc2 && key.crv == Curve::kP256
-                          : key.kty == KeyType::kOkp &&
-                                (key.crv == Curve::kEd25519 || key.crv == Curve::kEd448);
-      if (!ok)
-        return Fail(KeyMismatch(alg, key,
-                                alg.id == kAlgEs256 ? "ES256 needs an EC2 P-256 key"
-                                                    : "EdDSA needs an OKP Ed25519 or Ed448 key"));
+      // Ed448 (the curve selects the variant). RFC 9864 §2.1, §2.2: ESP256 with an EC2 P-256
+      // key, Ed25519 / Ed448 with an OKP key on exactly that curve.
+      SECPROF_ASSIGN_OR_RETURN(SignatureKeyNeed need, SignatureKeyNeedFor(alg.id));
+      const bool ok =
+          key.kty == need.kty && key.crv &&
+          std::find(need.curves.begin(), need.curves.end(), *key.crv) != need.curves.end();
+      if (!ok) return Fail(KeyMismatch(alg, key, need.text));
       if (!key.public_key) return Fail(KeyMismatch(alg, key, "no public key"));
       if (need_private && !key.private_key) return Fail(KeyMismatch(alg, key, "no private key"));
       return Ok();
@@ -61,7 +89,7 @@ Status CheckKey(const AlgorithmInfo& alg, const Key& key, bool need_private) {
 
 // REQUIRES CheckKey(alg, key, ...) succeeded.
 crypto::SignatureAlgorithm SignatureAlgorithmFor(const AlgorithmInfo& alg, const Key& key) {
-  if (alg.id == kAlgEs256) return crypto::SignatureAlgorithm::kEcdsaP256Sha256;
+  if (IsEcdsaP256(alg.id)) return crypto::SignatureAlgorithm::kEcdsaP256Sha256;
   return key.crv == Curve::kEd448 ? crypto::SignatureAlgorithm::kEd448
                                   : crypto::SignatureAlgorithm::kEd25519;
 }
@@ -134,8 +162,13 @@ Result<Sign1> CreateSign1WithSigner(crypto::Signer& signer, ByteView payload,
   const crypto::SignatureAlgorithm sa = signer.algorithm();
   const bool ecdsa = sa == crypto::SignatureAlgorithm::kEcdsaP256Sha256 ||
                      sa == crypto::SignatureAlgorithm::kEcdsaP256Sha256Der;
-  const int64_t wanted = ecdsa ? kAlgEs256 : kAlgEdDsa;
-  if (alg.id != wanted)
+  // RFC 9864 §2.1, §2.2: ESP256 carries the same signature as ES256; Ed25519 / Ed448 name the
+  // curve that EdDSA leaves to the key.
+  const bool fits = ecdsa ? IsEcdsaP256(alg.id)
+                    : sa == crypto::SignatureAlgorithm::kEd448
+                        ? alg.id == kAlgEdDsa || alg.id == kAlgEd448
+                        : alg.id == kAlgEdDsa || alg.id == kAlgEd25519;
+  if (!fits)
     return Fail(ErrorCode::kInvalidInput,
                 std::string("the signer produces ") + crypto::SignatureAlgorithmName(sa) +
                     " signatures, which COSE algorithm " + alg.name + " cannot carry");

@@ -174,30 +174,42 @@ Result<int64_t> OwnerTools::AddFirmware(const crypto::Bytes& envelope,
   SECPROF_ASSIGN_OR_RETURN(update::Envelope env, update::ParseEnvelope(envelope));
   const update::Manifest& man = env.manifest;
   SECPROF_ASSIGN_OR_RETURN(update::ImageParameters params, update::ImageParametersFor(man));
+  // Every refusal names the ids this domain expects (`secprof fw ids` derives them too).
+  std::string expected;
+  for (const auto& ca : impl_->keys.vendor_cas) {
+    const std::string& o = ca.subject().organization;
+    expected += (expected.empty() ? "" : "; ") + o + ": vendor-id " +
+                update::FormatUuid(domain::FirmwareVendorId(o)) + ", class-id for " +
+                std::string(model) + " " + update::FormatUuid(domain::FirmwareClassId(o, model));
+  }
+  if (expected.empty()) expected = "none: this domain trusts no manufacturer yet";
+  expected = " (expected " + expected + ")";
   if (!params.vendor_id || !params.image_digest || !params.image_size)
     return Fail(ErrorCode::kInvalidInput, kFirmwareIncomplete,
-                "firmware refused: the manifest sets no vendor-id, image digest or size");
+                "firmware refused: the manifest sets no vendor-id, image digest or size" +
+                    expected);
   const identity::Certificate* vendor_ca = nullptr;
   for (const auto& ca : impl_->keys.vendor_cas)
     if (domain::FirmwareVendorId(ca.subject().organization) == *params.vendor_id) vendor_ca = &ca;
   if (!vendor_ca)
     return Fail(ErrorCode::kVerifyFailed, kUntrustedVendor,
-                "firmware refused: its vendor-id names no manufacturer this domain trusts");
+                "firmware refused: its vendor-id " + update::FormatUuid(*params.vendor_id) +
+                    " names no manufacturer this domain trusts" + expected);
   const std::string vendor = vendor_ca->subject().organization;
   SECPROF_ASSIGN_OR_RETURN(crypto::PublicKey pk, vendor_ca->public_key());
   SECPROF_ASSIGN_OR_RETURN(cose::Key key, cose::KeyFromPublic(pk));
   if (auto v = update::VerifyEnvelope(env, key); !v)
     return Fail(ErrorCode::kVerifyFailed, kFirmwareSignature,
                 "firmware refused: signature does not verify with " + vendor +
-                    "'s trust anchor: " + v.error().message());
+                    "'s trust anchor: " + v.error().message() + expected);
   if (auto c = update::CheckVendorClass(params, domain::FirmwareVendorId(vendor),
                                         domain::FirmwareClassId(vendor, model));
       !c)
     return Fail(ErrorCode::kVerifyFailed, kFirmwareClass,
-                "firmware refused: " + c.error().message());
+                "firmware refused: " + c.error().message() + expected);
   if (auto i = update::CheckImageFile(params, image_path); !i)
     return Fail(ErrorCode::kVerifyFailed, kFirmwareImage,
-                "firmware refused: " + i.error().message());
+                "firmware refused: " + i.error().message() + expected);
   SECPROF_ASSIGN_OR_RETURN(std::string image, ReadFile(image_path));
   std::string digest = cbor::ToHex(params.image_digest->bytes);
   std::string dir = impl_->keys_dir + "/firmware";

@@ -9,19 +9,12 @@ using cbor::Value;
 
 Result<Bytes> AddEnvelopeSignature(ByteView envelope, const cose::Key& key) {
   SECPROF_ASSIGN_OR_RETURN(Envelope env, ParseEnvelope(envelope));
-  if (!key.has_private())
-    return Fail(ErrorCode::kInvalidInput, "AddEnvelopeSignature: the key has no private part");
-  // §8.3: every authentication block signs the same detached payload, the encoded SUIT_Digest.
-  cose::Sign1Params sp;
-  sp.alg = key.crv == cose::Curve::kEd25519 || key.crv == cose::Curve::kEd448 ? cose::kAlgEdDsa
-                                                                              : cose::kAlgEs256;
-  if (key.alg) sp.alg = *key.alg;
-  sp.detached = true;
-  SECPROF_ASSIGN_OR_RETURN(cose::Sign1 sig, cose::CreateSign1(key, env.auth.digest_encoded, sp));
+  // §8.3: every authentication block covers the same detached payload, the encoded SUIT_Digest.
+  SECPROF_ASSIGN_OR_RETURN(Bytes block, AuthenticationBlock(key, env.auth.digest_encoded));
   cbor::Array auth;
   auth.push_back(Value::ByteString(env.auth.digest_encoded));
   for (const auto& b : env.auth.blocks) auth.push_back(Value::ByteString(b));
-  auth.push_back(Value::ByteString(cose::Encode(sig, true)));
+  auth.push_back(Value::ByteString(std::move(block)));
 
   // Replace the wrapper in the envelope map; keep the other members, and their order, as held.
   const Value wrapper = Value::ByteString(cbor::Encode(Value::MakeArray(std::move(auth))));

@@ -25,16 +25,44 @@ Value DigestValue(const Digest& d) {
 
 }  // namespace
 
-Result<Bytes> CreateEnvelopeForDigest(const Digest& image_digest, uint64_t image_size,
-                                      const CreateParams& p, const cose::Key& key) {
+Result<Bytes> AuthenticationBlock(const cose::Key& key, ByteView digest_encoded) {
+  if (key.kty == cose::KeyType::kSymmetric) {
+    if (!key.secret)
+      return Fail(ErrorCode::kInvalidInput, "SUIT authentication: the symmetric key is empty");
+    // RFC 9053 §3.1: HMAC 256/256 unless the key names its own HMAC algorithm.
+    cose::Mac0Params mp;
+    mp.alg = key.alg.value_or(cose::kAlgHmac256_256);
+    mp.detached = true;
+    SECPROF_ASSIGN_OR_RETURN(cose::Mac0 mac, cose::CreateMac0(key, digest_encoded, mp));
+    return cose::Encode(mac, true);
+  }
+  if (!key.has_private() || !key.private_key)
+    return Fail(ErrorCode::kInvalidInput,
+                "SUIT authentication: the key must be an EC2/OKP private key or a symmetric key");
+  cose::Sign1Params sp;
+  sp.alg = key.crv == cose::Curve::kEd25519 || key.crv == cose::Curve::kEd448 ? cose::kAlgEdDsa
+                                                                              : cose::kAlgEs256;
+  if (key.alg) sp.alg = *key.alg;
+  sp.detached = true;
+  SECPROF_ASSIGN_OR_RETURN(cose::Sign1 sig, cose::CreateSign1(key, digest_encoded, sp));
+  return cose::Encode(sig, true);
+}
+
+namespace {
+
+// The manifest bstr (as it goes into the envelope) and the encoded SUIT_Digest over it.
+struct Prepared {
+  Value manifest_bstr;
+  Bytes digest_encoded;
+};
+
+Result<Prepared> Prepare(const Digest& image_digest, uint64_t image_size, const CreateParams& p) {
   if (p.vendor_id.size() != kUuidSize)
     return Fail(ErrorCode::kInvalidInput, "SUIT create: vendor-id must be 16 bytes");
   if (p.class_id.size() != kUuidSize)
     return Fail(ErrorCode::kInvalidInput, "SUIT create: class-id must be 16 bytes");
   if (image_digest.alg != kAlgSha256 || image_digest.bytes.size() != crypto::kSha256Size)
     return Fail(ErrorCode::kInvalidInput, "SUIT create: image digest must be SHA-256");
-  if (!key.has_private() || !key.private_key)
-    return Fail(ErrorCode::kInvalidInput, "SUIT create: the key must be an EC2/OKP private key");
   const Value rep = Value::Unsigned(kRepPolicyDefault);
 
   cbor::Array comp;
@@ -72,18 +100,40 @@ Result<Bytes> CreateEnvelopeForDigest(const Digest& image_digest, uint64_t image
   SECPROF_ASSIGN_OR_RETURN(crypto::Sha256Digest md, crypto::Sha256(manifest_wire));
   const Bytes digest_encoded =
       cbor::Encode(DigestValue(Digest{kAlgSha256, Bytes(md.begin(), md.end())}));
-  cose::Sign1Params sp;
-  sp.alg = key.crv == cose::Curve::kEd25519 || key.crv == cose::Curve::kEd448 ? cose::kAlgEdDsa
-                                                                              : cose::kAlgEs256;
-  if (key.alg) sp.alg = *key.alg;
-  sp.detached = true;
-  SECPROF_ASSIGN_OR_RETURN(cose::Sign1 sig, cose::CreateSign1(key, digest_encoded, sp));
-  Value auth = Value::MakeArray(
-      {Value::ByteString(digest_encoded), Value::ByteString(cose::Encode(sig, true))});
+  return Prepared{manifest_bstr, digest_encoded};
+}
+
+Bytes Assemble(const Prepared& pr, const Bytes& block) {
+  Value auth = Value::MakeArray({Value::ByteString(pr.digest_encoded), Value::ByteString(block)});
   Value envelope =
       Value::Tag(kTagEnvelope, Value::Map({{Value::Int(key::kAuthenticationWrapper), Bstr(auth)},
-                                           {Value::Int(key::kManifest), manifest_bstr}}));
+                                           {Value::Int(key::kManifest), pr.manifest_bstr}}));
   return cbor::Encode(envelope);
+}
+
+}  // namespace
+
+Result<Bytes> CreateEnvelopeForDigest(const Digest& image_digest, uint64_t image_size,
+                                      const CreateParams& p, const cose::Key& key) {
+  SECPROF_ASSIGN_OR_RETURN(Prepared pr, Prepare(image_digest, image_size, p));
+  SECPROF_ASSIGN_OR_RETURN(Bytes block, AuthenticationBlock(key, pr.digest_encoded));
+  return Assemble(pr, block);
+}
+
+Result<Bytes> CreateEnvelopeWithSigner(const Digest& image_digest, uint64_t image_size,
+                                       const CreateParams& p, crypto::Signer& signer) {
+  SECPROF_ASSIGN_OR_RETURN(Prepared pr, Prepare(image_digest, image_size, p));
+  // RFC 9053 §2.1 / §2.2: ES256 for an ECDSA P-256 signer, EdDSA for Ed25519 / Ed448.
+  const crypto::SignatureAlgorithm sa = signer.algorithm();
+  cose::Sign1Params sp;
+  sp.alg = sa == crypto::SignatureAlgorithm::kEcdsaP256Sha256 ||
+                   sa == crypto::SignatureAlgorithm::kEcdsaP256Sha256Der
+               ? cose::kAlgEs256
+               : cose::kAlgEdDsa;
+  sp.detached = true;
+  SECPROF_ASSIGN_OR_RETURN(cose::Sign1 sig,
+                           cose::CreateSign1WithSigner(signer, pr.digest_encoded, sp));
+  return Assemble(pr, cose::Encode(sig, true));
 }
 
 Result<Bytes> CreateEnvelope(ByteView image, const CreateParams& params, const cose::Key& key) {

@@ -19,7 +19,14 @@ using namespace detail;  // NOLINT(google-build-using-namespace): the store's ow
 namespace fs = std::filesystem;
 
 bool SameKey(const cose::Key& a, const cose::Key& b) {
+  if (a.secret && b.secret) return crypto::ConstantTimeEqual(a.secret->view(), b.secret->view());
   return a.public_key && b.public_key && *a.public_key == *b.public_key;
+}
+
+// A key that can verify: a public part (COSE_Sign1) or a symmetric secret (COSE_Mac0).
+bool CanVerify(const cose::Key& k) {
+  return k.kty == cose::KeyType::kSymmetric ? k.secret && !k.secret->empty()
+                                            : static_cast<bool>(k.public_key);
 }
 
 std::string AsText(const Bytes& b) { return std::string(b.begin(), b.end()); }
@@ -83,11 +90,13 @@ Result<SlotStore> SlotStore::Open(const std::string& dir, InstallIdentity identi
   if (identity.vendor_id.size() != kUuidSize || identity.class_id.size() != kUuidSize)
     return Fail(ErrorCode::kInvalidInput, "install identity: vendor-id and class-id must be " +
                                               std::to_string(kUuidSize) + "-byte UUIDs");
-  if (!identity.vendor_key.public_key)
-    return Fail(ErrorCode::kInvalidInput, "install identity: the vendor key has no public part");
+  if (!CanVerify(identity.vendor_key))
+    return Fail(ErrorCode::kInvalidInput,
+                "install identity: the vendor key has no public part and is not a symmetric key");
   if (identity.owner_key) {
-    if (!identity.owner_key->public_key)
-      return Fail(ErrorCode::kInvalidInput, "install identity: the owner key has no public part");
+    if (!CanVerify(*identity.owner_key))
+      return Fail(ErrorCode::kInvalidInput,
+                  "install identity: the owner key has no public part and is not a symmetric key");
     if (SameKey(identity.vendor_key, *identity.owner_key))
       return Fail(ErrorCode::kInvalidInput,
                   "install identity: the owner key is the vendor key (one signature would count "

@@ -93,6 +93,46 @@ Result<Digest> DigestFromBstr(const cbor::Value& v, const ParseLimits& limits,
   return DigestFromValue(d, field);
 }
 
+std::string Hex(ByteView b) { return cbor::ToHex(b); }
+
+const std::optional<SeverableMember>* SeverableFor(const Manifest& m, int64_t label) {
+  switch (label) {
+    case key::kPayloadFetch:
+      return &m.payload_fetch;
+    case key::kInstall:
+      return &m.install;
+    case key::kText:
+      return &m.text;
+    case key::kDependencyResolution:
+      return &m.dependency_resolution;
+    case key::kCandidateVerification:
+      return &m.candidate_verification;
+    case key::kCoswid:
+      return &m.coswid;
+    default:
+      return nullptr;
+  }
+}
+
+std::string SeverableName(int64_t label) {
+  switch (label) {
+    case key::kPayloadFetch:
+      return "payload-fetch";
+    case key::kInstall:
+      return "install";
+    case key::kText:
+      return "text";
+    case key::kDependencyResolution:
+      return "dependency-resolution";
+    case key::kCandidateVerification:
+      return "candidate-verification";
+    case key::kCoswid:
+      return "coswid";
+    default:
+      return std::to_string(label);
+  }
+}
+
 }  // namespace detail
 namespace {
 
@@ -112,6 +152,18 @@ bool IsRepPolicyCommand(int64_t l) {
     case cmd::kCopy:
     case cmd::kInvoke:
     case cmd::kSwap:
+    // draft-ietf-suit-trust-domains-06 §5.6 (Appendix A: SUIT_Rep_Policy arguments)
+    case cmd::kDependencyIntegrity:
+    case cmd::kIsDependency:
+    case cmd::kProcessDependency:
+    case cmd::kUnlink:
+    // draft-ietf-suit-update-management-09 §5 (Appendix A: SUIT_Rep_Policy arguments)
+    case cmd::kUseBefore:
+    case cmd::kImageNotMatch:
+    case cmd::kMinimumBattery:
+    case cmd::kUpdateAuthorized:
+    case cmd::kVersion:
+    case cmd::kWait:
       return true;
     default:
       return false;
@@ -126,10 +178,51 @@ bool IsCondition(int64_t l) {
     case cmd::kCheckContent:
     case cmd::kAbort:
     case cmd::kDeviceIdentifier:
+    case cmd::kDependencyIntegrity:  // trust-domains-06 §5.6.4
+    case cmd::kIsDependency:         // §5.6.3
+    case cmd::kUseBefore:            // update-management-09 §5.1
+    case cmd::kImageNotMatch:        // §5.2
+    case cmd::kMinimumBattery:       // §5.3
+    case cmd::kUpdateAuthorized:     // §5.4
+    case cmd::kVersion:              // §5.5
       return true;
     default:
       return false;
   }
+}
+
+// draft-ietf-suit-update-management-09 §4.4: SUIT_Parameter_Version_Match =
+// [comparison-type 1..5, [+ int]].
+Status CheckVersionMatch(const Value& v, const std::string& f) {
+  if (!v.is_array() || v.array().size() != 2 || !v.array()[0].is_unsigned() ||
+      v.array()[0].uint_value() < 1 || v.array()[0].uint_value() > 5)
+    return Bad(f, "version match must be [comparison-type 1..5, [+ int]]");
+  const Value& vals = v.array()[1];
+  if (!vals.is_array() || vals.array().empty())
+    return Bad(f, "version comparison value must be a non-empty array of int");
+  for (const auto& x : vals.array())
+    if (!x.is_int()) return Bad(f, "version comparison value must be a non-empty array of int");
+  return Ok();
+}
+
+// draft-ietf-suit-update-management-09 §4.5: SUIT_Wait_Event = { + event => argument }, events
+// 1..3 int, 4 [bstr, [+ version match]], 5..9 uint; other keys are extensions.
+Status CheckWaitEvent(const Value& v, const std::string& f) {
+  if (!v.is_map() || v.map().empty()) return Bad(f, "SUIT_Wait_Event must be a non-empty map");
+  for (const auto& [k, a] : v.map()) {
+    if (!k.is_int()) return Bad(f, "wait event keys must be integers");
+    const auto e = k.AsInt64().value_or(0);
+    if (e >= 1 && e <= 3 && !a.is_int()) return Bad(f, "wait event " + std::to_string(e) + ": int");
+    if (e >= 5 && e <= 9 && !a.is_unsigned())
+      return Bad(f, "wait event " + std::to_string(e) + ": uint");
+    if (e == 4) {
+      if (!a.is_array() || a.array().size() != 2 || !a.array()[0].is_bytes() ||
+          !a.array()[1].is_array() || a.array()[1].array().empty())
+        return Bad(f, "wait event 4: [other-device: bstr, [+ version match]]");
+      for (const auto& m : a.array()[1].array()) SECPROF_TRY(CheckVersionMatch(m, f));
+    }
+  }
+  return Ok();
 }
 
 Status CheckUuid(const Value& v, const std::string& field) {
@@ -175,6 +268,25 @@ Status CheckParameters(const Value& m, const ParseLimits& limits, const std::str
       case param::kSoftFailure:
         if (!v.is_bool()) return Bad(f, "must be a bool");
         break;
+      // draft-ietf-suit-update-management-09 §4.1-§4.6
+      case param::kUseBefore:
+      case param::kMinimumBattery:
+        if (!v.is_unsigned()) return Bad(f, "must be an unsigned integer");
+        break;
+      case param::kUpdatePriority:
+        if (!v.is_int()) return Bad(f + " (update-priority)", "must be an integer");
+        break;
+      case param::kVersion:
+      case param::kWaitInfo:
+      case param::kComponentMetadata: {
+        if (!v.is_bytes()) return Bad(f, "must be a bstr-wrapped structure");
+        SECPROF_ASSIGN_OR_RETURN(Value inner, DecodeStrict(v.bytes(), limits, f));
+        if (p == param::kVersion) SECPROF_TRY(CheckVersionMatch(inner, f + " (version)"));
+        if (p == param::kWaitInfo) SECPROF_TRY(CheckWaitEvent(inner, f + " (wait-info)"));
+        if (p == param::kComponentMetadata && !inner.is_map())
+          return Bad(f + " (component-metadata)", "SUIT_Component_Metadata must be a map");
+        break;
+      }
       default:
         if (p < 0 && !(v.is_int() || v.is_bool() || v.is_text() || v.is_bytes()))
           return Bad(f, "custom parameter must be int, bool, tstr or bstr");
@@ -235,8 +347,27 @@ Result<CommandSequence> ParseSequenceValue(const Value& s, const SeqContext& ctx
       } else {
         SECPROF_TRY(check(arg));
       }
-    } else if (l == cmd::kOverrideParameters) {
+    } else if (l == cmd::kOverrideParameters || l == cmd::kSetParameters) {
       SECPROF_TRY(CheckParameters(arg, ctx.limits, fn));
+    } else if (l == cmd::kOverrideMultiple || l == cmd::kCopyParams) {
+      // draft-ietf-suit-update-management-09 §5.7: { + uint => { + parameters } };
+      // §5.8: { + uint => [+ int] } (source component index => parameter labels).
+      if (!arg.is_map() || arg.map().empty())
+        return Bad(fn, "argument must be a non-empty map of component index to parameters");
+      for (const auto& [idx, val] : arg.map()) {
+        if (!idx.is_unsigned()) return Bad(fn, "component index must be a uint");
+        if (ctx.components && idx.uint_value() >= ctx.components)
+          return Bad(fn, "component index " + std::to_string(idx.uint_value()) + " out of range (" +
+                             std::to_string(ctx.components) + " components)");
+        if (l == cmd::kOverrideMultiple) {
+          SECPROF_TRY(CheckParameters(val, ctx.limits, fn));
+        } else {
+          if (!val.is_array() || val.array().empty())
+            return Bad(fn, "copy-params value must be a non-empty array of parameter labels");
+          for (const auto& x : val.array())
+            if (!x.is_int()) return Bad(fn, "copy-params parameter labels must be integers");
+        }
+      }
     } else if (l == cmd::kTryEach) {
       if (!arg.is_array()) return Bad(fn, "argument must be an array of sequences");
       const auto& alts = arg.array();
@@ -287,6 +418,28 @@ Result<Common> ParseCommon(const Value& v, const ParseLimits& limits) {
     SECPROF_ASSIGN_OR_RETURN(c.shared_sequence,
                              ParseMember(*seq, ctx, "manifest.common.shared-sequence"));
   }
+  if (const Value* deps = m.Find(key::kDependencies)) {
+    // draft-ietf-suit-trust-domains-06 §5.2.2: SUIT_Dependencies = { + uint =>
+    // { ? suit-dependency-prefix (1) => SUIT_Component_Identifier, * extensions } }; the key is
+    // the index of the component that holds the dependency manifest.
+    const std::string f = "manifest.common.dependencies";
+    if (!deps->is_map() || deps->map().empty()) return Bad(f, "must be a non-empty map");
+    for (const auto& [idx, meta] : deps->map()) {
+      if (!idx.is_unsigned()) return Bad(f, "component index must be a uint");
+      if (idx.uint_value() >= c.components.size())
+        return Bad(f, "component index " + std::to_string(idx.uint_value()) + " out of range");
+      if (!meta.is_map()) return Bad(f, "SUIT_Dependency_Metadata must be a map");
+      ComponentId prefix;
+      if (const Value* pre = meta.Find(1)) {
+        if (!pre->is_array()) return Bad(f, "dependency-prefix must be an array of bstr");
+        for (const auto& part : pre->array()) {
+          if (!part.is_bytes()) return Bad(f, "dependency-prefix parts must be bstr");
+          prefix.push_back(part.bytes());
+        }
+      }
+      c.dependencies.emplace_back(idx.uint_value(), std::move(prefix));
+    }
+  }
   for (const auto& [k, val] : m.map()) SECPROF_TRY(Label(k, "manifest.common"));
   return c;
 }
@@ -299,9 +452,13 @@ Result<SeverableMember> ParseSeverable(const Value& v, int64_t label, const SeqC
     return s;
   }
   if (!v.is_bytes()) return Bad(f, "must be a SUIT_Digest or a bstr");
-  if (label == key::kText) {
+  if (label == key::kText || label == key::kCoswid) {
+    // suit-text: SUIT_Text_Map; suit-coswid (update-management-09 §3.2): a concise-swid-tag
+    // (RFC 9393), a map. Both are kept opaque.
     SECPROF_ASSIGN_OR_RETURN(Value t, DecodeStrict(v.bytes(), ctx.limits, f));
-    if (!t.is_map()) return Bad(f, "SUIT_Text_Map must be a map");
+    if (!t.is_map())
+      return Bad(f, label == key::kText ? "SUIT_Text_Map must be a map"
+                                        : "concise-swid-tag must be a map");
     s.text_encoded = v.bytes();
     return s;
   }
@@ -368,6 +525,50 @@ Result<Manifest> ParseManifest(ByteView data, const ParseLimits& limits) {
         SECPROF_ASSIGN_OR_RETURN(out.text, ParseSeverable(v, l, ctx, "manifest.text"));
         break;
       }
+      case key::kDependencyResolution: {  // trust-domains-06 §5.5
+        SECPROF_ASSIGN_OR_RETURN(out.dependency_resolution,
+                                 ParseSeverable(v, l, ctx, "manifest.dependency-resolution"));
+        break;
+      }
+      case key::kCandidateVerification: {  // trust-domains-06 §7.1
+        SECPROF_ASSIGN_OR_RETURN(out.candidate_verification,
+                                 ParseSeverable(v, l, ctx, "manifest.candidate-verification"));
+        break;
+      }
+      case key::kCoswid: {  // update-management-09 §3.2
+        SECPROF_ASSIGN_OR_RETURN(out.coswid, ParseSeverable(v, l, ctx, "manifest.coswid"));
+        break;
+      }
+      case key::kUninstall: {  // trust-domains-06 §6: bstr .cbor SUIT_Command_Sequence
+        SECPROF_ASSIGN_OR_RETURN(out.uninstall, ParseMember(v, ctx, "manifest.uninstall"));
+        break;
+      }
+      case key::kManifestComponentId: {  // trust-domains-06 §5.2.1: SUIT_Component_Identifier
+        const std::string f = "manifest.manifest-component-id";
+        if (!v.is_array()) return Bad(f, "must be an array of bstr");
+        ComponentId id;
+        for (const auto& part : v.array()) {
+          if (!part.is_bytes()) return Bad(f, "must be an array of bstr");
+          id.push_back(part.bytes());
+        }
+        out.manifest_component_id = std::move(id);
+        break;
+      }
+      case key::kSetVersion: {  // update-management-09 §3.1: bstr .cbor [+ int]
+        const std::string f = "manifest.set-version";
+        if (!v.is_bytes()) return Bad(f, "must be a bstr-wrapped array of int");
+        SECPROF_ASSIGN_OR_RETURN(Value ver, DecodeStrict(v.bytes(), limits, f));
+        if (!ver.is_array() || ver.array().empty()) return Bad(f, "must be a non-empty array");
+        std::vector<int64_t> parts;
+        for (const auto& x : ver.array()) {
+          if (!x.is_int()) return Bad(f, "version parts must be integers");
+          auto i = x.AsInt64();
+          if (!i) return Bad(f, "version part out of range");
+          parts.push_back(*i);
+        }
+        out.set_version = std::move(parts);
+        break;
+      }
       default:
         out.extensions.emplace_back(k, v);  // $$SUIT_Manifest_Extensions, kept opaque
         break;
@@ -432,15 +633,24 @@ Result<Envelope> ParseEnvelope(ByteView data, const ParseLimits& limits, bool al
     }
     SECPROF_ASSIGN_OR_RETURN(int64_t l, Label(k, "envelope"));
     if (l == key::kAuthenticationWrapper || l == key::kManifest) continue;
-    if (l == key::kPayloadFetch || l == key::kInstall || l == key::kText) {
-      const std::string name = l == key::kText      ? "text"
-                               : l == key::kInstall ? "install"
-                                                    : "payload-fetch";
-      const std::string f = "envelope." + name;
+    if (l == key::kDelegation) {
+      // trust-domains-06 Appendix A: bstr .cbor [+ [+ bstr .cbor CWT]]
+      const std::string f = "envelope.delegation";
+      if (!v.is_bytes()) return Bad(f, "must be a bstr-wrapped array of chains");
+      SECPROF_ASSIGN_OR_RETURN(Value d, DecodeStrict(v.bytes(), limits, f));
+      if (!d.is_array() || d.array().empty()) return Bad(f, "must be [+ [+ bstr]]");
+      for (const auto& chain : d.array()) {
+        if (!chain.is_array() || chain.array().empty()) return Bad(f, "must be [+ [+ bstr]]");
+        for (const auto& cwt : chain.array())
+          if (!cwt.is_bytes()) return Bad(f, "must be [+ [+ bstr]]");
+      }
+      env.delegation = v.bytes();
+      continue;
+    }
+    if (const std::optional<SeverableMember>* slot = detail::SeverableFor(env.manifest, l)) {
+      const std::string f = "envelope." + detail::SeverableName(l);
       if (!v.is_bytes()) return Bad(f, "severed member must be a bstr");
-      const auto& mm = l == key::kText      ? env.manifest.text
-                       : l == key::kInstall ? env.manifest.install
-                                            : env.manifest.payload_fetch;
+      const auto& mm = *slot;
       if (!mm || !mm->digest)
         return Bad(f, "the manifest holds no digest for this severable member (§8.4.5)");
       SECPROF_TRY(ParseSeverable(v, l, ctx, f));

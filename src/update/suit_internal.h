@@ -4,7 +4,6 @@
 
 #include <string>
 
-#include "secprof/core/hex.h"  // ToHex, for messages
 #include "secprof/update/suit.h"
 
 namespace secprof::update::detail {
@@ -16,5 +15,14 @@ tl::unexpected<Error> Bad(const std::string& field, const std::string& msg,
 // A bstr-wrapped SUIT_Digest (§10, SUIT_Digest), decoded with the parser's strict limits.
 Result<Digest> DigestFromBstr(const cbor::Value& v, const ParseLimits& limits,
                               const std::string& field);
+
+// Lower-case hex, for messages.
+std::string Hex(ByteView b);
+
+// The manifest's severable member with this label (payload-fetch, install, text, and the
+// extensions' dependency-resolution, candidate-verification, coswid), or nullptr for a label
+// that is not a severable member. SeverableName gives "install", "coswid", ...
+const std::optional<SeverableMember>* SeverableFor(const Manifest& m, int64_t label);
+std::string SeverableName(int64_t label);
 
 }  // namespace secprof::update::detail

@@ -7,45 +7,7 @@
 
 namespace secprof::update {
 
-std::string CommandName(int64_t l) {
-  switch (l) {
-    case cmd::kVendorIdentifier:
-      return "condition-vendor-identifier";
-    case cmd::kClassIdentifier:
-      return "condition-class-identifier";
-    case cmd::kImageMatch:
-      return "condition-image-match";
-    case cmd::kComponentSlot:
-      return "condition-component-slot";
-    case cmd::kCheckContent:
-      return "condition-check-content";
-    case cmd::kAbort:
-      return "condition-abort";
-    case cmd::kDeviceIdentifier:
-      return "condition-device-identifier";
-    case cmd::kSetComponentIndex:
-      return "directive-set-component-index";
-    case cmd::kTryEach:
-      return "directive-try-each";
-    case cmd::kWrite:
-      return "directive-write";
-    case cmd::kOverrideParameters:
-      return "directive-override-parameters";
-    case cmd::kFetch:
-      return "directive-fetch";
-    case cmd::kCopy:
-      return "directive-copy";
-    case cmd::kInvoke:
-      return "directive-invoke";
-    case cmd::kSwap:
-      return "directive-swap";
-    case cmd::kRunSequence:
-      return "directive-run-sequence";
-    default:
-      return l < 0 ? "command-custom(" + std::to_string(l) + ")"
-                   : "command(" + std::to_string(l) + ")";
-  }
-}
+using detail::Hex;
 
 Result<Bytes> ParseUuid(std::string_view text) {
   std::string hex;
@@ -62,36 +24,49 @@ Result<Bytes> ParseUuid(std::string_view text) {
 }
 
 std::string FormatUuid(ByteView b) {
-  std::string h = ToHex(b);
+  std::string h = Hex(b);
   if (b.size() != kUuidSize) return h;
   return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
          "-" + h.substr(20);
 }
 
+std::vector<BlockInfo> DescribeBlocks(const Envelope& env) {
+  std::vector<BlockInfo> out;
+  for (const auto& b : env.auth.blocks) {
+    // §8.3: COSE_Sign1 (tag 18) or COSE_Mac0 (tag 17) blocks; anything else is named as such.
+    if (auto s = cose::DecodeSign1(b, cose::TagPolicy::kRequireTagged)) {
+      auto alg = cose::MessageAlgorithm(s->protected_header, s->unprotected,
+                                        cose::AlgorithmKind::kSignature);
+      out.push_back({"COSE_Sign1", alg ? alg->name : "?"});
+    } else if (auto m = cose::DecodeMac0(b, cose::TagPolicy::kRequireTagged)) {
+      auto alg =
+          cose::MessageAlgorithm(m->protected_header, m->unprotected, cose::AlgorithmKind::kMac);
+      out.push_back({"COSE_Mac0", alg ? alg->name : "?"});
+    } else {
+      out.push_back({"other", "?"});
+    }
+  }
+  return out;
+}
+
 std::string Summary(const Envelope& env) {
   std::ostringstream o;
   const Manifest& m = env.manifest;
-  o << "SUIT envelope (draft-ietf-suit-manifest)\n";
+  o << "SUIT envelope (draft-ietf-suit-manifest), "
+    << (env.value.is_tag() ? "tagged (107)" : "untagged") << "\n";
   o << "  manifest-version:         " << m.version << "\n";
   o << "  manifest-sequence-number: " << m.sequence_number << "\n";
   if (m.reference_uri) o << "  reference-uri:            " << *m.reference_uri << "\n";
-  o << "  manifest digest:          sha-256 " << ToHex(env.auth.digest.bytes) << "\n";
+  o << "  manifest digest:          sha-256 " << Hex(env.auth.digest.bytes) << "\n";
   o << "  authentication blocks:    " << env.auth.blocks.size() << "\n";
-  for (size_t i = 0; i < env.auth.blocks.size(); ++i) {
-    auto s = cose::DecodeSign1(env.auth.blocks[i], cose::TagPolicy::kRequireTagged);
-    if (s) {
-      auto alg = cose::MessageAlgorithm(s->protected_header, s->unprotected,
-                                        cose::AlgorithmKind::kSignature);
-      o << "    [" << i << "] COSE_Sign1 " << (alg ? alg->name : "(unknown alg)") << "\n";
-    } else {
-      o << "    [" << i << "] not a COSE_Sign1\n";
-    }
-  }
+  const std::vector<BlockInfo> blocks = DescribeBlocks(env);
+  for (size_t i = 0; i < blocks.size(); ++i)
+    o << "    [" << i + 1 << "] " << blocks[i].structure << " " << blocks[i].algorithm << "\n";
   o << "  components:               " << m.common.components.size() << "\n";
   for (size_t i = 0; i < m.common.components.size(); ++i) {
     o << "    [" << i << "] [";
     for (size_t j = 0; j < m.common.components[i].size(); ++j)
-      o << (j ? ", " : "") << "h'" << ToHex(m.common.components[i][j]) << "'";
+      o << (j ? ", " : "") << "h'" << Hex(m.common.components[i][j]) << "'";
     o << "]\n";
     auto p = ImageParametersFor(m, i);
     if (!p) continue;
@@ -99,7 +74,7 @@ std::string Summary(const Envelope& env) {
     if (p->class_id) o << "        class-id:     " << FormatUuid(*p->class_id) << "\n";
     if (p->image_digest)
       o << "        image-digest: " << (p->image_digest->alg == kAlgSha256 ? "sha-256 " : "alg ")
-        << ToHex(p->image_digest->bytes) << "\n";
+        << Hex(p->image_digest->bytes) << "\n";
     if (p->image_size) o << "        image-size:   " << *p->image_size << "\n";
     if (p->uri) o << "        uri:          " << *p->uri << "\n";
   }
@@ -117,7 +92,7 @@ std::string Summary(const Envelope& env) {
     if (s->sequence)
       seq(name, s->sequence->commands);
     else if (s->digest)
-      o << "  " << name << ": severed, digest " << ToHex(s->digest->bytes) << "\n";
+      o << "  " << name << ": severed, digest " << Hex(s->digest->bytes) << "\n";
     else
       o << "  " << name << ": " << s->text_encoded->size() << " bytes (opaque)\n";
   };
@@ -128,6 +103,13 @@ std::string Summary(const Envelope& env) {
     o << "  envelope carries severed member " << l << " (" << b.size() << " bytes)\n";
   for (const auto& [name, b] : env.integrated_payloads)
     o << "  integrated payload \"" << name << "\" (" << b.size() << " bytes)\n";
+  if (m.uninstall) seq("uninstall", m.uninstall->commands);
+  sev("dependency-resolution", m.dependency_resolution);
+  sev("candidate-verification", m.candidate_verification);
+  sev("coswid", m.coswid);
+  for (const auto& [idx, prefix] : m.common.dependencies)
+    o << "  dependency: component " << idx << " (draft-ietf-suit-trust-domains-06 §5.2.2)\n";
+  if (env.delegation) o << "  delegation chains: present (not used)\n";
   if (!m.extensions.empty()) o << "  unknown manifest members: " << m.extensions.size() << "\n";
   return o.str();
 }

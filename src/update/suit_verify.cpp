@@ -13,8 +13,35 @@ namespace secprof::update {
 using cbor::Value;
 using detail::Bad;
 using detail::DigestFromBstr;
+using detail::Hex;
 
-Status VerifyEnvelope(const Envelope& env, const cose::Key& key) {
+namespace {
+
+// §8.3: every authentication block covers the encoded SUIT_Digest as its detached payload, with
+// an empty external AAD. A COSE_Sign1 (RFC 9052 §4.2) for a signature key, a COSE_Mac0
+// (RFC 9052 §6.2; HMAC, RFC 9053 §3.1) for a symmetric key.
+Status VerifyBlock(ByteView block, uint64_t tag, const Envelope& env, const cose::Key& key,
+                   const std::string& f, std::string* alg_name) {
+  if (tag == cose::kTagSign1) {
+    auto m = cose::DecodeSign1(block, cose::TagPolicy::kRequireTagged);
+    if (!m) return Bad(f, m.error().message());
+    if (m->payload) return Bad(f, "COSE_Sign1 payload must be nil (detached SUIT_Digest, §8.3)");
+    auto alg = cose::MessageAlgorithm(m->protected_header, m->unprotected,
+                                      cose::AlgorithmKind::kSignature);
+    if (alg) *alg_name = alg->name;
+    return cose::VerifySign1(*m, key, {}, ByteView(env.auth.digest_encoded));
+  }
+  auto m = cose::DecodeMac0(block, cose::TagPolicy::kRequireTagged);
+  if (!m) return Bad(f, m.error().message());
+  if (m->payload) return Bad(f, "COSE_Mac0 payload must be nil (detached SUIT_Digest, §8.3)");
+  auto alg = cose::MessageAlgorithm(m->protected_header, m->unprotected, cose::AlgorithmKind::kMac);
+  if (alg) *alg_name = alg->name;
+  return cose::VerifyMac0(*m, key, {}, ByteView(env.auth.digest_encoded));
+}
+
+}  // namespace
+
+Result<Authentication> Authenticate(const Envelope& env, const cose::Key& key) {
   if (env.auth.digest.alg != kAlgSha256)
     return Fail(ErrorCode::kUnsupported, "SUIT authentication-wrapper.digest: algorithm " +
                                              std::to_string(env.auth.digest.alg) +
@@ -23,50 +50,59 @@ Status VerifyEnvelope(const Envelope& env, const cose::Key& key) {
   if (!crypto::ConstantTimeEqual(d, env.auth.digest.bytes))
     return Fail(ErrorCode::kVerifyFailed,
                 "SUIT manifest digest mismatch: the authentication wrapper says " +
-                    ToHex(env.auth.digest.bytes) + ", the manifest hashes to " + ToHex(d));
-  bool any_sign1 = false;
+                    Hex(env.auth.digest.bytes) + ", the manifest hashes to " + Hex(d));
+  // A symmetric key verifies COSE_Mac0 blocks, any other key COSE_Sign1 blocks; blocks of the
+  // other kind are skipped (they are for other recipients or other authorities).
+  const bool mac = key.kty == cose::KeyType::kSymmetric;
+  const uint64_t want = mac ? cose::kTagMac0 : cose::kTagSign1;
+  const char* want_name = mac ? "COSE_Mac0" : "COSE_Sign1";
+  bool any = false;
   std::string reasons;
-  bool verified = false;
-  for (size_t i = 0; i < env.auth.blocks.size() && !verified; ++i) {
+  std::optional<Authentication> found;
+  for (size_t i = 0; i < env.auth.blocks.size() && !found; ++i) {
     const std::string f = "authentication-wrapper[" + std::to_string(i + 1) + "]";
     auto tag = cose::PeekTag(env.auth.blocks[i]);
     if (!tag) return Bad(f, tag.error().message());
-    if (!*tag || **tag != cose::kTagSign1) {
-      reasons += f + ": not a COSE_Sign1 (skipped); ";
+    if (!*tag || **tag != want) {
+      reasons += f + ": not a " + want_name + " (skipped); ";
       continue;
     }
-    any_sign1 = true;
-    auto m = cose::DecodeSign1(env.auth.blocks[i], cose::TagPolicy::kRequireTagged);
-    if (!m) return Bad(f, m.error().message());
-    if (m->payload) return Bad(f, "COSE_Sign1 payload must be nil (detached SUIT_Digest, §8.3)");
-    auto st = cose::VerifySign1(*m, key, {}, ByteView(env.auth.digest_encoded));
+    any = true;
+    std::string alg_name = "?";
+    auto st = VerifyBlock(env.auth.blocks[i], want, env, key, f, &alg_name);
     if (st) {
-      verified = true;
+      found = Authentication{i + 1, want_name, alg_name};
     } else if (st.error().code() == ErrorCode::kVerifyFailed) {
       reasons += f + ": " + st.error().message() + "; ";
     } else {
       return Bad(f, st.error().message(), st.error().code());
     }
   }
-  if (!verified) {
-    if (!any_sign1)
-      return Fail(ErrorCode::kUnsupported,
-                  "SUIT envelope has no COSE_Sign1 authentication block: " + reasons);
-    return Fail(ErrorCode::kVerifyFailed,
-                "SUIT signature does not verify with " + key.Describe() + ": " + reasons);
+  if (!found) {
+    if (!any)
+      return Fail(ErrorCode::kUnsupported, std::string("SUIT envelope has no ") + want_name +
+                                               " authentication block for " + key.Describe() +
+                                               ": " + reasons);
+    return Fail(ErrorCode::kVerifyFailed, std::string("SUIT ") + (mac ? "MAC" : "signature") +
+                                              " does not verify with " + key.Describe() + ": " +
+                                              reasons);
   }
   for (const auto& [label, bstr] : env.severed) {
-    const auto& mm = label == key::kText      ? env.manifest.text
-                     : label == key::kInstall ? env.manifest.install
-                                              : env.manifest.payload_fetch;
-    if (!mm || !mm->digest) return Fail(ErrorCode::kInternal, "severed member without digest");
-    if (mm->digest->alg != kAlgSha256)
+    const std::optional<SeverableMember>* mm = detail::SeverableFor(env.manifest, label);
+    if (!mm || !*mm || !(*mm)->digest)
+      return Fail(ErrorCode::kInternal, "severed member without digest");
+    if ((*mm)->digest->alg != kAlgSha256)
       return Fail(ErrorCode::kUnsupported, "severed member digest algorithm not supported");
     SECPROF_ASSIGN_OR_RETURN(crypto::Sha256Digest sd, crypto::Sha256(bstr));
-    if (!crypto::ConstantTimeEqual(sd, mm->digest->bytes))
-      return Fail(ErrorCode::kVerifyFailed, "SUIT severed member " + std::to_string(label) +
+    if (!crypto::ConstantTimeEqual(sd, (*mm)->digest->bytes))
+      return Fail(ErrorCode::kVerifyFailed, "SUIT severed member " + detail::SeverableName(label) +
                                                 " does not match its digest in the manifest");
   }
+  return *found;
+}
+
+Status VerifyEnvelope(const Envelope& env, const cose::Key& key) {
+  SECPROF_TRY(Authenticate(env, key));
   return Ok();
 }
 
@@ -77,6 +113,24 @@ Result<Envelope> ParseAndVerify(ByteView data, const cose::Key& key, const Parse
 }
 
 namespace {
+void SetParameters(const Value& map, bool override, ImageParameters& p, const ParseLimits& limits) {
+  for (const auto& [k, v] : map.map()) {
+    auto l = k.AsInt64();
+    if (!l) continue;
+    if (*l == param::kVendorId && (override || !p.vendor_id))
+      p.vendor_id = v.is_tag() ? v.tag_content().bytes() : v.bytes();
+    else if (*l == param::kClassId && (override || !p.class_id))
+      p.class_id = v.bytes();
+    else if (*l == param::kImageDigest && (override || !p.image_digest)) {
+      auto d = DigestFromBstr(v, limits, "image-digest");
+      if (d) p.image_digest = *d;
+    } else if (*l == param::kImageSize && (override || !p.image_size))
+      p.image_size = v.uint_value();
+    else if (*l == param::kUri && (override || !p.uri))
+      p.uri = v.text();
+  }
+}
+
 void ApplySequence(const CommandSequence& seq, size_t index, bool& selected, ImageParameters& p,
                    const ParseLimits& limits) {
   for (const auto& c : seq) {
@@ -89,22 +143,14 @@ void ApplySequence(const CommandSequence& seq, size_t index, bool& selected, Ima
       } else {
         selected = c.arg.uint_value() == index;
       }
-    } else if (c.label == cmd::kOverrideParameters && selected) {
-      for (const auto& [k, v] : c.arg.map()) {
-        auto l = k.AsInt64();
-        if (!l) continue;
-        if (*l == param::kVendorId)
-          p.vendor_id = v.is_tag() ? v.tag_content().bytes() : v.bytes();
-        else if (*l == param::kClassId)
-          p.class_id = v.bytes();
-        else if (*l == param::kImageDigest) {
-          auto d = DigestFromBstr(v, limits, "image-digest");
-          if (d) p.image_digest = *d;
-        } else if (*l == param::kImageSize)
-          p.image_size = v.uint_value();
-        else if (*l == param::kUri)
-          p.uri = v.text();
-      }
+    } else if ((c.label == cmd::kOverrideParameters || c.label == cmd::kSetParameters) &&
+               selected) {
+      // trust-domains-06 §5.6.1: set-parameters leaves a parameter that is already set.
+      SetParameters(c.arg, c.label == cmd::kOverrideParameters, p, limits);
+    } else if (c.label == cmd::kOverrideMultiple) {
+      // update-management-09 §5.7: override-parameters for each component index named.
+      for (const auto& [idx, params] : c.arg.map())
+        if (idx.uint_value() == index) SetParameters(params, true, p, limits);
     }
   }
 }
@@ -152,7 +198,7 @@ Status CompareImage(const ImageParameters& p, uint64_t size, const crypto::Sha25
                                               std::to_string(size) + " bytes");
   if (!crypto::ConstantTimeEqual(d, p.image_digest->bytes))
     return Fail(ErrorCode::kVerifyFailed, "SUIT image-digest mismatch: manifest " +
-                                              ToHex(p.image_digest->bytes) + ", image " + ToHex(d));
+                                              Hex(p.image_digest->bytes) + ", image " + Hex(d));
   return Ok();
 }
 Status NeedSha256(const ImageParameters& p) {

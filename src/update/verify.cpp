@@ -29,6 +29,7 @@ constexpr RefusalInfo kRefusals[] = {
     {Refusal::kRollback, "rollback", kRollback},
     {Refusal::kReplay, "replayed manifest", kReplay},
     {Refusal::kBusy, "install pending", kInstallPending},
+    {Refusal::kUnsupportedFeature, "unsupported feature", kUnsupportedFeature},
 };
 
 // "<phrase>: <detail>", carrying the refusal's reason.
@@ -97,14 +98,19 @@ using detail::HashSource;
 using detail::ImageSource;
 
 Status SlotStore::Impl::CheckSignatures(const Envelope& env) const {
-  size_t sign1 = 0;
+  // A signature key verifies COSE_Sign1 blocks, a symmetric key COSE_Mac0 blocks (suit.h
+  // Authenticate); an envelope with no block of the vendor key's kind is unauthenticated.
+  const bool mac = id.vendor_key.kty == cose::KeyType::kSymmetric;
+  const uint64_t want = mac ? cose::kTagMac0 : cose::kTagSign1;
+  size_t blocks = 0;
   for (const auto& b : env.auth.blocks) {
     auto tag = cose::PeekTag(b);
-    if (tag && *tag && **tag == cose::kTagSign1) ++sign1;
+    if (tag && *tag && **tag == want) ++blocks;
   }
-  if (sign1 == 0)
+  if (blocks == 0)
     return Refuse(Refusal::kForgedSignature, ErrorCode::kVerifyFailed,
-                  "the envelope carries no COSE_Sign1 block (unsigned)");
+                  mac ? "the envelope carries no COSE_Mac0 block (unauthenticated)"
+                      : "the envelope carries no COSE_Sign1 block (unsigned)");
   auto check = [&](const cose::Key& key, const char* who) -> Status {
     auto st = VerifyEnvelope(env, key);
     if (st) return Ok();
@@ -132,6 +138,9 @@ Result<VerifiedUpdate> SlotStore::Impl::VerifyImpl(ByteView envelope, ImageSourc
                   e.code() == ErrorCode::kLimit ? e.code() : ErrorCode::kInvalidInput, e.message());
   }
   SECPROF_TRY(CheckSignatures(*env));
+  // The manifest is authentic: refuse it if it asks for something the installer cannot do.
+  if (auto st = CheckInstallerSupport(*env); !st)
+    return Refuse(Refusal::kUnsupportedFeature, ErrorCode::kUnsupported, st.error().message());
 
   // From here on the manifest is authentic: its fields can be trusted as the signer's.
   const Manifest& m = env->manifest;

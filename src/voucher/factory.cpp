@@ -61,6 +61,10 @@ std::vector<std::string> Factory::serials() const {
   return out;
 }
 
+std::string Factory::vendor() const { return impl_->vendor_ca.subject().organization; }
+std::string Factory::model() const { return impl_->manifest.model; }
+crypto::Signer& Factory::signer() { return *impl_->signer; }
+
 Result<Factory> Factory::Open(const std::string& dir) {
   const fs::path root(dir);
   const std::string manifest_path = (root / kManifestFile).string();

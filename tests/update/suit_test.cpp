@@ -153,10 +153,10 @@ TEST(SuitParse, WrongTagRejected) {
   auto r = ParseEnvelope(b);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("tag"), std::string::npos);
-  // Untagged: refused unless allowed.
+  // Untagged: valid SUIT (SUIT_Envelope), refused only when the caller requires the tag.
   Bytes untagged(env->begin() + 2, env->end());
-  EXPECT_FALSE(ParseEnvelope(untagged));
-  EXPECT_TRUE(ParseEnvelope(untagged, {}, true));
+  EXPECT_TRUE(ParseEnvelope(untagged));
+  EXPECT_FALSE(ParseEnvelope(untagged, {}, false));
 }
 
 TEST(SuitParse, StructuralErrorsNameTheField) {

@@ -1,5 +1,6 @@
 // secprof/cose/cose.h — COSE messages (RFC 9052) with the algorithms of RFC 9053 that secprof
-// needs: COSE_Sign1 and COSE_Sign with one or more signers (ES256, EdDSA on Ed25519 or Ed448),
+// needs: COSE_Sign1 and COSE_Sign with one or more signers (ES256, EdDSA on Ed25519 or Ed448, and
+// the fully-specified ESP256, Ed25519 and Ed448 of RFC 9864),
 // COSE_Mac0 (HMAC 256/64, 256/256), COSE_Encrypt0 and COSE_Encrypt with direct recipients
 // (AES-GCM 1..3, AES-CCM 10..13 and 30..33; recipient algorithm "direct", -6). All cryptography
 // goes through secprof::crypto.
@@ -33,8 +34,14 @@
 namespace secprof::cose {
 
 // ---- Algorithms (RFC 9053; IANA COSE Algorithms) -------------------------------------------
-inline constexpr int64_t kAlgEs256 = -7;       // §2.1 ECDSA w/ SHA-256
-inline constexpr int64_t kAlgEdDsa = -8;       // §2.2
+inline constexpr int64_t kAlgEs256 = -7;  // §2.1 ECDSA w/ SHA-256
+inline constexpr int64_t kAlgEdDsa = -8;  // §2.2
+// RFC 9864 §2.1 (fully-specified ECDSA, Table 1): ESP256 is ECDSA with P-256 and SHA-256, the
+// same signature as ES256 restricted to that curve. §2.2 (fully-specified EdDSA, Table 2):
+// Ed25519 and Ed448 name the curve that polymorphic EdDSA leaves to the key.
+inline constexpr int64_t kAlgEsp256 = -9;
+inline constexpr int64_t kAlgEd25519 = -19;
+inline constexpr int64_t kAlgEd448 = -53;
 inline constexpr int64_t kAlgHmac256_64 = 4;   // §3.1 HMAC w/ SHA-256 truncated to 64 bits
 inline constexpr int64_t kAlgHmac256_256 = 5;  // §3.1
 inline constexpr int64_t kAlgA128Gcm = 1;      // §4.1

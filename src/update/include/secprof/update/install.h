@@ -15,8 +15,10 @@
 // An update goes through these steps, each persisted before the next, so that a process killed
 // between any two leaves a state that Recover() turns back into a consistent one:
 //
-//   Verify    envelope signature(s) (vendor, and owner when configured), vendor-id, class-id,
-//             sequence number strictly above the floor, image size, image digest.  No state.
+//   Verify    envelope signature(s) or MAC (vendor, and owner when configured), the manifest's
+//             commands (every one the installer must execute, suit.h InstallerFeatures),
+//             vendor-id, class-id, sequence number strictly above the floor, image size,
+//             image digest.  No state.
 //   Write     the image goes into the INACTIVE slot (temp file, fsync, rename, fsync dir), hashed
 //             again while copied; then state: pending {slot, seq, digest, size, phase "written"}.
 //   TestBoot  state: phase "testing"; then the caller's test-boot hook runs on the new slot.
@@ -63,7 +65,9 @@ namespace secprof::update {
 
 // What the thing trusts and who it is. The vendor key is required; the owner key is optional and,
 // when set, every update must carry a valid signature by the owner as well (AddEnvelopeSignature
-// makes one). The two keys must differ.
+// makes one). The two keys must differ. A key is a public (or private) signature key, whose
+// COSE_Sign1 blocks it verifies, or a symmetric key shared with the signer, whose COSE_Mac0
+// blocks (HMAC 256/256, RFC 9053 §3.1; draft-ietf-suit-manifest §8.3) it verifies.
 struct InstallIdentity {
   Bytes vendor_id;  // 16-byte UUID (RFC 4122), compared with the manifest's vendor-id
   Bytes class_id;   // 16-byte UUID, compared with the manifest's class-id
@@ -134,21 +138,25 @@ inline constexpr Reason kImageSize{"image-size"};      // "image size mismatch (
 inline constexpr Reason kRollback{"rollback"};         // "rollback: sequence N is below ..."
 inline constexpr Reason kReplay{"replay"};             // "replayed manifest: sequence N is not..."
 inline constexpr Reason kInstallPending{"install-pending"};  // "install pending: ..."
+// An authentic manifest that uses a command or member the installer cannot execute (suit.h
+// InstallerFeatures: dependencies, try-each, directive-wait, ...), named with its section.
+inline constexpr Reason kUnsupportedFeature{"unsupported-feature"};  // "unsupported feature: ..."
 
 // The same refusals as an enum, for switch statements and tables.
 enum class Refusal {
-  kNone,             // not a refusal by the installer (e.g. an I/O error)
-  kMalformed,        // "malformed envelope: ..."
-  kUnsupported,      // "unsupported: ..."
-  kForgedSignature,  // "forged signature: ..." (vendor or owner; also a manifest altered after
-                     // signing, or an envelope with no COSE_Sign1)
-  kWrongVendor,      // "wrong vendor: ..."
-  kWrongClass,       // "wrong class: ..."
-  kImageDigest,      // "image digest mismatch (tampered): ..."
-  kImageSize,        // "image size mismatch (truncated transfer): ..." (or "(image too long)")
-  kRollback,         // "rollback: sequence N is below the installed M"
-  kReplay,           // "replayed manifest: sequence N is not above the installed N"
-  kBusy,             // "install pending: ..." (Write while another install is pending)
+  kNone,                // not a refusal by the installer (e.g. an I/O error)
+  kMalformed,           // "malformed envelope: ..."
+  kUnsupported,         // "unsupported: ..."
+  kForgedSignature,     // "forged signature: ..." (vendor or owner; also a manifest altered after
+                        // signing, or an envelope with no COSE_Sign1)
+  kWrongVendor,         // "wrong vendor: ..."
+  kWrongClass,          // "wrong class: ..."
+  kImageDigest,         // "image digest mismatch (tampered): ..."
+  kImageSize,           // "image size mismatch (truncated transfer): ..." (or "(image too long)")
+  kRollback,            // "rollback: sequence N is below the installed M"
+  kReplay,              // "replayed manifest: sequence N is not above the installed N"
+  kBusy,                // "install pending: ..." (Write while another install is pending)
+  kUnsupportedFeature,  // "unsupported feature: <command> (<draft> §N) in <sequence>[i]: ..."
 };
 // The phrase a refusal's message starts with: "forged signature", "wrong vendor", ...
 const char* RefusalName(Refusal r);
@@ -255,8 +263,10 @@ class SlotStore {
   // under us, nothing this store can repair). kNotFound when not initialized.
   Result<RecoveryReport> Recover();
 
-  // Step 1. Checks in this order: envelope parse, vendor signature, owner signature, vendor-id,
-  // class-id, sequence number against the floor, image size, image digest. Changes no state.
+  // Step 1. Checks in this order: envelope parse, vendor signature (or MAC), owner signature,
+  // the manifest's commands (kUnsupportedFeature for one the installer cannot execute),
+  // vendor-id, class-id, sequence number against the floor, image size, image digest. Changes
+  // no state.
   Result<VerifiedUpdate> Verify(ByteView envelope, ByteView image) const;
   Result<VerifiedUpdate> VerifyFile(ByteView envelope, const std::string& image_path) const;
 

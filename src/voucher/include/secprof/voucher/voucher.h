@@ -155,6 +155,12 @@ class Factory {
   const identity::Certificate& vendor_ca() const;
   // Every thing's serial, in manifest order.
   std::vector<std::string> serials() const;
+  // The vendor (the CA's O) and the model the factory made (manifest.json; one per directory).
+  std::string vendor() const;
+  std::string model() const;
+  // The vendor CA key, as a signer that never hands out the key: what signs vouchers, and the
+  // firmware the domain checks against this vendor's trust anchor (`secprof fw sign --factory`).
+  crypto::Signer& signer();
 
   // Finds `serial` (kNotFound "serial S is not in <dir>/manifest.json"), checks the thing's IDevID
   // (things/<serial>/idevid.pem) names that serial and was issued by the vendor CA, and issues a
