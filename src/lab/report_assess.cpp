@@ -45,10 +45,10 @@ std::string AnnotateAssessReport(const std::string& rendered, std::string_view f
                                  const LabResults& lab) {
   if (format == "json") {
     ordered_json j = ordered_json::parse(rendered, nullptr, false);
-    if (j.is_discarded() || !j.contains("findings") || !j["findings"].is_array()) return rendered;
-    auto& findings = j["findings"];
-    for (size_t i = 0; i < findings.size() && i < finding_threats.size(); ++i) {
-      auto outcomes = lab.For(profile, finding_threats[i]);
+    if (j.is_discarded() || !j.contains("threats") || !j["threats"].is_array()) return rendered;
+    for (auto& finding : j["threats"]) {
+      if (!finding.contains("id") || !finding["id"].is_string()) continue;
+      auto outcomes = lab.For(profile, finding["id"].get<std::string>());
       ordered_json arr = ordered_json::array();
       for (const auto& o : outcomes) {
         arr.push_back({{"scenario", o.scenario},
@@ -57,7 +57,7 @@ std::string AnnotateAssessReport(const std::string& rendered, std::string_view f
                        {"control", o.control},
                        {"reason", o.reason}});
       }
-      findings[i]["lab"] = {{"outcomes", arr}, {"summary", SummariseOutcomes(outcomes)}};
+      finding["lab"] = {{"outcomes", arr}, {"summary", SummariseOutcomes(outcomes)}};
     }
     j["lab"] = {{"file", lab.path}, {"seed", lab.seed}, {"profile", profile}};
     return j.dump(2) + "\n";

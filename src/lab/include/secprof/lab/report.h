@@ -61,9 +61,10 @@ std::string SummariseOutcomes(const std::vector<LabOutcome>& v);
 
 // `secprof assess --lab FILE`: adds the lab's measured outcomes to an assessment report already
 // rendered in `format` (text|md|markdown|json|html|sarif), for the model's `profile`:
-// `finding_threats[i]` is the threat of the report's i-th finding, in the report's order.
-//   json   each findings[i] gains "lab": {outcomes: [{scenario, outcome, verdict, control,
-//          reason}], summary}; the document gains "lab": {file, seed, profile};
+// `finding_threats` are the threats of its findings (text, md and html list each once).
+//   json   each finding (an element of "threats", by its "id") gains "lab": {outcomes:
+//          [{scenario, outcome, verdict, control, reason}], summary}; the document gains
+//          "lab": {file, seed, profile};
 //   sarif  each result whose properties name a threat gains properties.lab (the summary);
 //   html   a section before </body>; text and md: a section at the end (one line per threat).
 // The report's own content is left as it was (additive only).
