@@ -124,11 +124,12 @@ void Install(CLI::App& app, Context& ctx) {
       "list",
       "List the lab's scenarios: threat, phase, layer, attacker, success criterion, the "
       "mitigations and controls each tests, and whether it has a negative control.");
-  list->add_option("--format", *list_format, "text | json")
+  list->add_option("--format", *list_format, "text | json | md")
       ->capture_default_str()
-      ->check(CLI::IsMember({"text", "json"}));
+      ->check(CLI::IsMember({"text", "json", "md"}));
   list->callback([list_format, &ctx] {
-    std::cout << lab::RenderScenarioList(*list_format == "json");
+    std::cout << (*list_format == "md" ? lab::RenderScenarioTable()
+                                       : lab::RenderScenarioList(*list_format == "json"));
     ctx.exit_code = kExitOk;
   });
 }

@@ -156,6 +156,30 @@ std::string RenderScenarioList(bool json) {
   return out.str();
 }
 
+std::string RenderScenarioTable() {
+  auto cell = [](std::string s) {
+    for (size_t p = s.find('|'); p != std::string::npos; p = s.find('|', p + 2)) s.insert(p, "\\");
+    return s;
+  };
+  auto join = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
+    return out;
+  };
+  std::ostringstream out;
+  out << "| Scenario | Threat | Phase / layer | Attacker | Succeeds when | Tests | Negative "
+         "control "
+         "|\n|---|---|---|---|---|---|---|\n";
+  for (const auto& s : AllScenarios()) {
+    const ScenarioInfo& i = s->info();
+    out << "| `" << i.id << "` | " << i.threat << " | " << i.phase << " / " << i.layer << " | "
+        << cell(i.attacker) << " | " << cell(i.success) << " | "
+        << cell(join(i.mitigations) + (i.controls.empty() ? "" : "; " + join(i.controls))) << " | "
+        << (i.has_negative_control ? "yes" : "no") << " |\n";
+  }
+  return out.str();
+}
+
 // ---- reading back ------------------------------------------------------------------------------
 
 std::vector<LabOutcome> LabResults::For(const std::string& profile,

@@ -31,6 +31,8 @@ std::string RenderLab(const LabReport& r, ReportFormat f);
 // {"schema":"secprof-lab-list","schema_version":1,"scenarios":[{id,threat,phase,layer,attacker,
 // success,mitigations,controls,has_negative_control}]}.
 std::string RenderScenarioList(bool json);
+// The same as a Markdown table (docs/LAB.md's scenario table is this output).
+std::string RenderScenarioTable();
 
 // ---- Reading a lab JSON back (secprof assess --lab) -------------------------------------------
 
