@@ -20,6 +20,8 @@ struct LabRunOptions {
   uint64_t seed = 1;
   std::string format = "text";
   std::string out;
+  std::string json_out;  // also write the JSON here
+  std::string html_out;  // also write the HTML here
   bool negative = true;
   int jobs = 2;
   std::string catalog_dir;
@@ -70,6 +72,12 @@ int RunLabRun(const LabRunOptions& o) {
     auto st = WriteFileAtomic(o.out, text);
     if (!st) return ReportError(st.error());
   }
+  for (const auto& [path, f] : {std::pair{o.json_out, lab::ReportFormat::kJson},
+                                std::pair{o.html_out, lab::ReportFormat::kHtml}}) {
+    if (path.empty()) continue;
+    auto st = WriteFileAtomic(path, lab::RenderLab(*report, f));
+    if (!st) return ReportError(st.error());
+  }
   if (!report->ok()) {
     std::cerr << "secprof: lab: " << report->findings << " finding(s), " << report->defects
               << " lab defect(s)\n";
@@ -107,6 +115,8 @@ void Install(CLI::App& app, Context& ctx) {
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "json", "html", "sarif"}));
   run->add_option("--out", ro->out, "write the report to FILE (atomically) instead of stdout");
+  run->add_option("--json-out", ro->json_out, "also write the JSON report to FILE");
+  run->add_option("--html-out", ro->html_out, "also write the HTML report to FILE");
   run->add_flag("!--no-negative", ro->negative,
                 "skip the negative controls (the runs with the defence switched off)");
   run->add_option("--jobs", ro->jobs, "runs in parallel (1..16)")
