@@ -43,6 +43,7 @@ RunRecord RunOne(const Job& job, const fs::path& dir, const RunOptions& o,
                  const TokenPool* tokens) {
   RunRecord r;
   std::error_code ec;
+  fs::remove_all(dir, ec);  // a leftover of an earlier run in the same --dir
   fs::create_directories(dir, ec);
   if (ec) {
     r.error = "cannot create " + dir.string() + ": " + ec.message();
