@@ -55,7 +55,7 @@ TEST(LabCli, HelpAndBadInputExit2) {
 // One real cell per format (SecProf_2: the cheapest domain), written with --out.
 TEST(LabCli, RunWritesEveryFormatAndShowsProgress) {
   TempDir dir;
-  const std::string base = "lab run --scenario lab.substitute --profile 2 --seed 3 ";
+  const std::string base = "lab run --scenario lab.substitute --profile 2 --seed 3 --no-negative ";
   RunResult r = Cli(base + "--format json --out " + (dir.path() / "lab.json").string() + " 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("[  1/1] SecProf_2 lab.substitute: blocked by kdc.admission"),
@@ -93,7 +93,9 @@ TEST(LabCli, RunWritesEveryFormatAndShowsProgress) {
 TEST(LabCli, AssessLabAddsTheMeasuredOutcomeToEachFinding) {
   TempDir dir;
   const std::string lab = (dir.path() / "lab.json").string();
-  ASSERT_EQ(Cli("lab run --scenario lab.substitute --profile 2 --quiet --format json --out " + lab)
+  ASSERT_EQ(Cli("lab run --scenario lab.substitute --profile 2 --no-negative --quiet --format json "
+                "--out " +
+                lab)
                 .exit_code,
             0);
   const std::string model = (SourceDir() / "examples" / "managed-home.yaml").string();
