@@ -119,9 +119,10 @@ Status Loader::Mitigations(const Node& root) {
   blocks.push_back("process");
   std::vector<std::pair<std::string, Node>> supersessions;
   for (const auto& item : items) {
-    SECPROF_TRY(item.CheckKeys({"id", "name", "building_block", "description", "counters",
-                                "accepts", "superseded_by", "phases", "layers", "references",
-                                "controls", "lab_scenario", "source", "contradicted_by"}));
+    SECPROF_TRY(
+        item.CheckKeys({"id", "name", "building_block", "description", "counters", "accepts",
+                        "superseded_by", "phases", "layers", "references", "controls",
+                        "verified_by", "not_testable", "lab_scenario", "source", "contradicted_by"}));
     Mitigation m;
     SECPROF_ASSIGN_OR_RETURN(m.id, NonEmpty(item, "id"));
     const Node idn = *item.Get("id");
@@ -192,10 +193,31 @@ Status Loader::Mitigations(const Node& root) {
       SECPROF_TRY(MatchPattern(n, s, kControl, "a control id like kdc.voucher_check"));
     }
     m.controls = Strings(controls);
-    SECPROF_ASSIGN_OR_RETURN(m.lab_scenario, item.OptionalString("lab_scenario", ""));
-    if (!m.lab_scenario.empty()) {
-      SECPROF_TRY(MatchPattern(*item.Get("lab_scenario"), m.lab_scenario, kLab,
-                               "a lab scenario id like lab.clone"));
+    // verified_by: the lab scenarios that verify it. `lab_scenario` (one id, or "") is the field's
+    // earlier form and still loads, as a one-element verified_by; a mitigation may not have both.
+    SECPROF_ASSIGN_OR_RETURN(auto verified, LocatedList(item, "verified_by"));
+    SECPROF_TRY(NoDuplicates(verified, "lab scenario"));
+    SECPROF_ASSIGN_OR_RETURN(std::string legacy, item.OptionalString("lab_scenario", ""));
+    if (!legacy.empty()) {
+      if (!verified.empty()) {
+        return Fail(item.Get("lab_scenario")
+                        ->MakeError("mitigation '" + m.id +
+                                    "' has both lab_scenario and verified_by; keep verified_by"));
+      }
+      verified.emplace_back(legacy, *item.Get("lab_scenario"));
+    }
+    for (const auto& [s, n] : verified) {
+      SECPROF_TRY(MatchPattern(n, s, kLab, "a lab scenario id like lab.clone"));
+    }
+    m.verified_by = Strings(verified);
+    SECPROF_ASSIGN_OR_RETURN(m.not_testable, item.OptionalString("not_testable", ""));
+    if (auto nt = item.Get("not_testable"); nt && !nt->IsNull() && m.not_testable.empty()) {
+      return Fail(nt->MakeError("not_testable needs a reason (or leave the field out)"));
+    }
+    if (!m.not_testable.empty() && !m.verified_by.empty()) {
+      return Fail(item.Get("not_testable")
+                      ->MakeError("mitigation '" + m.id +
+                                  "' is verified_by a lab scenario and not_testable at once"));
     }
     SECPROF_ASSIGN_OR_RETURN(m.source, NonEmpty(item, "source"));
     cat_.mitigations.push_back(std::move(m));

@@ -5,6 +5,7 @@
 #include "secprof/assess/assess.h"
 #include "secprof/catalog/catalog.h"
 #include "secprof/core/fs.h"
+#include "secprof/lab/report.h"
 #include "secprof/model/model.h"
 #include "secprof/report/report.h"
 
@@ -19,6 +20,7 @@ struct AssessOptions {
   std::string catalog_dir;
   bool strict = false;
   std::string date;
+  std::string lab;  // --lab FILE: a `secprof lab run --format json` document
 };
 
 int RunAssess(const AssessOptions& o) {
@@ -44,7 +46,14 @@ int RunAssess(const AssessOptions& o) {
     std::cerr << "secprof: " << a->warnings.size() << " warning(s), refused by --strict\n";
     return kExitBadInput;
   }
-  const std::string text = report::Render(*a, **cat, *format, &*model);
+  std::string text = report::Render(*a, **cat, *format, &*model);
+  if (!o.lab.empty()) {
+    auto lab = lab::ReadLabJson(o.lab);
+    if (!lab) return ReportError(lab.error().WithContext("--lab"));
+    std::vector<std::string> threats;
+    for (const auto& f : a->findings) threats.push_back(f.threat);
+    text = lab::AnnotateAssessReport(text, o.format, a->profile.id, threats, *lab);
+  }
   if (o.out.empty()) {
     std::cout << text;
   } else {
@@ -87,6 +96,9 @@ void Install(CLI::App& app, Context& ctx) {
                 "exit 2 and write nothing");
   sub->add_option("--catalog", opts->catalog_dir,
                   "load the catalog from this directory instead of the built-in one");
+  sub->add_option("--lab", opts->lab,
+                  "add the lab's measured outcome (secprof lab run --format json) to each finding "
+                  "of the model's profile, by threat");
   sub->callback([opts, &ctx] { ctx.exit_code = RunAssess(*opts); });
 }
 

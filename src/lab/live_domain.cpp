@@ -1,8 +1,12 @@
 // A live domain for one scenario run (secprof/lab/live_domain.h).
 #include "secprof/lab/live_domain.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "secprof/coap/coap.h"
 #include "secprof/core/clock.h"
@@ -31,21 +35,76 @@ TokenPool TokenPool::Prepare(const fs::path& base) {
     return pool;
   }
   ::setenv("SOFTHSM2_CONF", conf.c_str(), 1);
+  pool.reserved_ = std::make_shared<Reserved>();
   return pool;
 }
 
-Result<keystore::Pkcs11KeyStoreOptions> TokenPool::Fresh() const {
-  if (!ok()) return Fail(ErrorCode::kNotFound, problem_);
+struct TokenPool::Reserved {
+  std::mutex mu;
+  std::vector<std::string> labels;  // made, not handed out yet
+};
+
+namespace {
+
+// Makes one initialised token (softhsm2-util, under the pool's SOFTHSM2_CONF).
+Result<std::string> MakeToken() {
   static std::atomic<int> next{0};
   std::string label = "lab-" + std::to_string(::getpid()) + "-" + std::to_string(next++);
   std::string cmd = "softhsm2-util --init-token --free --label " + label +
                     " --pin 1234 --so-pin 5678 >/dev/null 2>&1";
   if (std::system(cmd.c_str()) != 0)
     return Fail(ErrorCode::kInternal, "softhsm2-util could not make token " + label);
+  return label;
+}
+
+}  // namespace
+
+Result<keystore::Pkcs11KeyStoreOptions> TokenPool::Fresh() const {
+  if (!ok()) return Fail(ErrorCode::kNotFound, problem_);
+  std::string label;
+  if (reserved_) {
+    std::lock_guard<std::mutex> lock(reserved_->mu);
+    if (!reserved_->labels.empty()) {
+      label = reserved_->labels.front();
+      reserved_->labels.erase(reserved_->labels.begin());
+    }
+  }
+  if (label.empty()) {
+    SECPROF_ASSIGN_OR_RETURN(label, MakeToken());
+  }
   keystore::Pkcs11KeyStoreOptions o;
   o.token_label = label;
   o.pin = "1234";
   return o;
+}
+
+Status TokenPool::Reserve(int n, int threads) const {
+  if (!ok()) return Fail(ErrorCode::kNotFound, problem_);
+  if (!reserved_) return Fail(ErrorCode::kInternal, "token pool not prepared");
+  std::atomic<int> left{n};
+  std::mutex mu;
+  std::optional<Error> failed;
+  auto work = [&] {
+    while (left-- > 0) {
+      auto label = MakeToken();
+      std::lock_guard<std::mutex> lock(mu);
+      if (!label) {
+        failed = label.error();
+        return;
+      }
+      std::lock_guard<std::mutex> rl(reserved_->mu);
+      reserved_->labels.push_back(*label);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < std::max(1, threads); ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  if (failed) return Fail(*failed);
+  // Handed out in the order made (token names are not part of any outcome).
+  std::lock_guard<std::mutex> rl(reserved_->mu);
+  std::sort(reserved_->labels.begin(), reserved_->labels.end());
+  return Ok();
 }
 
 Result<std::unique_ptr<LiveDomain>> LiveDomain::Start(const DomainOptions& o) {

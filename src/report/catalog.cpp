@@ -189,7 +189,8 @@ std::string RenderMitigations(const Catalog& cat, CatalogFormat format) {
       j["references"] = {
           {"rfc", m.references.rfc}, {"etsi", m.references.etsi}, {"other", m.references.other}};
       j["controls"] = m.controls;
-      j["lab_scenario"] = m.lab_scenario;
+      j["verified_by"] = m.verified_by;
+      j["not_testable"] = m.not_testable;
       j["source"] = m.source;
       j["required_by"] = ProfilesRequiring(cat, m.id);
       arr.push_back(j);

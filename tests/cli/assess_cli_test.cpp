@@ -177,7 +177,7 @@ INSTANTIATE_TEST_SUITE_P(Examples, GoldenTest,
 
 TEST(DemoCliTest, WritesFourReportsAndSummary) {
   TempDir dir;
-  RunResult r = Cli("demo --examples " + (SourceDir() / "examples").string() + " --out " +
+  RunResult r = Cli("demo --no-lab --examples " + (SourceDir() / "examples").string() + " --out " +
                     dir.path().string());
   ASSERT_EQ(r.exit_code, 0) << r.out;
   for (const char* p : {"SecProf_1", "SecProf_2", "SecProf_3", "SecProf_4"}) {

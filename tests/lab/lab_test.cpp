@@ -1,6 +1,8 @@
 // The lab's scenario list and live domain (secprof/lab/scenario.h, live_domain.h).
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "secprof/lab/live_domain.h"
@@ -85,6 +87,24 @@ TEST(LabSubstitute, UnadmittedDeviceIsRefusedInSecProf3WithTokenKeys) {
   EXPECT_EQ(m->outcome, Outcome::kBlocked) << m->reason;
   EXPECT_EQ(m->control, "kdc.admission");
   EXPECT_EQ(m->reason, "no-voucher");  // the KDC's own refusal reason
+}
+
+}  // namespace
+}  // namespace secprof::lab
+
+namespace secprof::lab {
+namespace {
+
+// docs/LAB.md documents every scenario (its table is `secprof lab list --format md`).
+TEST(LabDocs, EveryScenarioIsInLabMd) {
+  std::ifstream in(secprof::testing::SourceDir() / "docs" / "LAB.md");
+  ASSERT_TRUE(in.good()) << "docs/LAB.md missing";
+  const std::string doc((std::istreambuf_iterator<char>(in)), {});
+  for (const auto& s : AllScenarios()) {
+    EXPECT_NE(doc.find("| `" + s->info().id + "` |"), std::string::npos)
+        << s->info().id << " is not in docs/LAB.md: regenerate its table with "
+        << "`secprof lab list --format md`";
+  }
 }
 
 }  // namespace

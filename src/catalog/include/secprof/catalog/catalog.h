@@ -134,8 +134,12 @@ struct Mitigation {
   std::vector<std::string> layers;
   StandardRefs references;
   std::vector<std::string> controls;  // domain controls that realize it (free text ids)
-  std::string lab_scenario;           // the lab scenario that proves it; empty if none yet
-  std::string source;                 // where the idea comes from ("earlier revision §7.4")
+  // The lab scenarios (lab.<name>, secprof::lab) that verify it by attacking a live domain
+  // (docs/LAB.md); empty when none exists yet. A mitigation that no attack can verify (a
+  // process, or a component that does not exist yet) says why in `not_testable` instead.
+  std::vector<std::string> verified_by;
+  std::string not_testable;
+  std::string source;  // where the idea comes from ("earlier revision §7.4")
   // Threats this mitigation knowingly leaves open, as the draft defines it (the first key in the
   // clear of SecProf_1/2 leaves T3 and T4 open at installation). The lab expects these attacks to
   // succeed against a profile that relies on it. A mitigation has `counters` or `accepts` or both.

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,11 +35,21 @@ class TokenPool {
   static TokenPool Prepare(const std::filesystem::path& base);
   bool ok() const { return problem_.empty(); }
   const std::string& problem() const { return problem_; }
-  // A new initialised token "lab-<n>" (user PIN 1234).
+  // A new initialised token "lab-<n>" (user PIN 1234): a reserved one when there is one left,
+  // else one made now. Thread-safe.
   Result<keystore::Pkcs11KeyStoreOptions> Fresh() const;
+  // Makes `n` tokens now, with up to `threads` softhsm2-util processes at a time (two at once
+  // can collide on SoftHSM2's free slot: the runner uses 1), for Fresh to hand out. SoftHSM2 lists
+  // the tokens of its directory when a process first opens the module, so a token made while
+  // another domain of this process holds the module open stays invisible to this process: a runner
+  // that runs token domains in parallel reserves every token before the first domain starts
+  // (runner.cpp).
+  Status Reserve(int n, int threads) const;
 
  private:
   std::string problem_;
+  struct Reserved;
+  std::shared_ptr<Reserved> reserved_;
 };
 
 struct DomainOptions {
