@@ -1,0 +1,239 @@
+// lab.flood: a flood of spoofed DTLS handshakes and join requests from many loopback addresses
+// while genuine things join (T9, denial of service; draft §4 threat 9; RFC 4732; RFC 6347
+// §4.2.1 cookies; docs/DOMAIN.md "Limits", docs/COAP.md "Availability").
+//
+// Attacker: sends from sixteen source addresses (127.0.0.2..17, which a real attacker would spoof
+// or rent) at the KDC, as fast as the KDC answers:
+//   - first ClientHellos never continued (spoofed: nothing but a cookie comes back);
+//   - handshakes continued with the cookie and then abandoned (the server holds state for each);
+//   - SecProf_2 (plain-CoAP join): j/nonce for the genuine things' serials (which cross the wire
+//     in clear in that profile) and j/psk with a made-up nonce and proof.
+// Once the flood has overrun the KDC's handshake slots (more abandoned handshakes answered than
+// coap::Limits::max_handshake_sessions), the genuine things install and join, one after the
+// other, with their normal timeout.
+// Measured (2026-12): SecProf_2 fails - its plain-CoAP join does not survive (the spoofed
+// j/nonce requests evict the genuine nonces, or the KDC answers too late); SecProf_3/4 (DTLS
+// join with the IDevID, behind the cookie and the handshake bounds) hold.
+// Success: a genuine join fails or times out. Blocked: every genuine join completes; the
+// controls are the stateless cookie and the KDC's bounds (coap::Limits on half-open handshakes,
+// the per-source rate limit of refusals.h), named from what the defender reported: the KDC's
+// refusal reasons ("rate-limited"), the cookies it answered with.
+// No negative control: the guard's bounds cannot be switched off from KdcOptions (libcoap's own
+// slot limit is derived from them), and a lower profile has the same guard.
+// Bounded: at most kMaxFlood of flood, stopped as soon as the genuine joins are done.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "attack_traffic.h"
+#include "groups.h"
+#include "secprof/domain/protocol.h"
+#include "secprof/lab/live_domain.h"
+
+namespace secprof::lab::internal {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int kSources = 16;              // 127.0.0.2 .. 127.0.0.17
+constexpr auto kMaxFlood = 15s;           // a bound on the flood, whatever happens
+constexpr uint64_t kSlotsToOverrun = 64;  // coap::Limits{}.max_handshake_sessions
+constexpr int kGenuineThings = 2;
+constexpr int kNoncesPerSerial = 3;  // j/nonce per genuine serial, per source and round
+
+struct FloodCounters {
+  std::atomic<uint64_t> hellos{0};         // first ClientHellos sent
+  std::atomic<uint64_t> cookies{0};        // HelloVerifyRequests received (stateless answer)
+  std::atomic<uint64_t> abandoned{0};      // cookie-bearing ClientHellos answered
+  std::atomic<uint64_t> join_requests{0};  // plain-CoAP join requests sent
+  std::atomic<uint64_t> answers_503{0};    // of their answers, 5.03 (rate-limited)
+  std::atomic<int> rounds{0};
+  std::atomic<bool> done{false};  // the flood ended (its time bound)
+};
+
+// One round from one source: a spoofed hello, an abandoned handshake, and (plain-CoAP join
+// profiles) join requests naming the genuine serials.
+void FloodRound(const std::string& source, uint16_t dtls, uint16_t udp,
+                const std::vector<std::string>& serials, uint32_t seed, FloodCounters& c) {
+  {
+    attack::UdpSocket s(source);
+    if (s.ok() && s.SendTo(dtls, attack::ClientHello({}, seed, 0))) ++c.hellos;
+  }
+  {
+    attack::UdpSocket s(source);
+    if (s.ok() && s.SendTo(dtls, attack::ClientHello({}, seed ^ 0x5a5a, 0))) {
+      ++c.hellos;
+      auto hvr = s.Recv(300ms);
+      auto cookie = hvr ? attack::HelloVerifyCookie(*hvr) : std::nullopt;
+      if (cookie) {
+        ++c.cookies;
+        if (s.SendTo(dtls, attack::ClientHello(*cookie, seed ^ 0x5a5a, 1)) && s.Recv(300ms))
+          ++c.abandoned;
+      }
+    }
+  }
+  if (udp == 0) return;
+  attack::UdpSocket s(source);
+  if (!s.ok()) return;
+  uint16_t mid = static_cast<uint16_t>(seed);
+  for (const auto& serial : serials) {
+    crypto::Bytes body = domain::Encode(domain::JoinNonceRequest{serial});
+    for (int k = 0; k < kNoncesPerSerial; ++k)
+      if (s.SendTo(udp, attack::CoapRequest(attack::kCoapPost, mid++, domain::path::kJoinNonce,
+                                            attack::Packet(body.begin(), body.end()), 60)))
+        ++c.join_requests;
+  }
+  if (s.SendTo(udp, attack::CoapRequest(attack::kCoapPost, mid++, domain::path::kJoinPsk,
+                                        attack::Packet(48, 0xa5), 60)))
+    ++c.join_requests;
+  while (auto p = s.Recv(2ms))
+    if (auto code = attack::CoapCode(*p); code && *code == ((5 << 5) | 3)) ++c.answers_503;
+}
+
+class Flood final : public Scenario {
+ public:
+  const ScenarioInfo& info() const override {
+    static const ScenarioInfo i{
+        "lab.flood",
+        "T9",
+        "installation",
+        "transport",
+        "floods the KDC from many loopback source addresses with spoofed and abandoned DTLS "
+        "handshakes and (SecProf_2) join requests naming the genuine things, while they join",
+        "a genuine thing's join fails or times out",
+        {"M.app.dos_cookies", "M.net.egress_filtering", "M.net.border_filtering"},
+        {"coap.dtls_cookie", "coap.rate_limit"},
+        false};
+    return i;
+  }
+
+  Result<Measurement> Run(const RunContext& ctx) const override {
+    Measurement m;
+    if (ctx.profile == domain::Profile::kSecProf1) {
+      m.outcome = Outcome::kNotApplicable;
+      m.reason =
+          "SecProf_1 has no KDC and no DTLS: there is no handshake or join request to flood "
+          "(things pair with the mother over plain CoAP in its pairing window; flooding the "
+          "radio is issue 15's emulated network)";
+      return m;
+    }
+    DomainOptions o;
+    o.profile = ctx.profile;
+    o.dir = ctx.dir;
+    o.things = kGenuineThings;
+    o.join = false;  // admitted only: they join under the flood
+    o.tokens = ctx.tokens;
+    o.timeout = ctx.timeout;
+    SECPROF_ASSIGN_OR_RETURN(auto d, LiveDomain::Start(o));
+    const uint16_t dtls = d->kdc_dtls_port(), udp = d->kdc_udp_port();
+    std::vector<std::string> serials;
+    for (int i = 0; i < kGenuineThings; ++i) serials.push_back(d->thing(i).state().serial);
+    const auto before = d->refusals();
+
+    FloodCounters c;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::jthread attacker([&](std::stop_token st) {
+      const auto end = std::chrono::steady_clock::now() + kMaxFlood;
+      for (int r = 0; std::chrono::steady_clock::now() < end && !st.stop_requested(); ++r) {
+        for (int k = 0; k < kSources && !st.stop_requested(); ++k)
+          FloodRound("127.0.0." + std::to_string(2 + k), dtls, udp, serials,
+                     static_cast<uint32_t>(ctx.seed * 7919 + r * kSources + k), c);
+        {
+          std::lock_guard<std::mutex> l(mu);
+          c.rounds = r + 1;
+        }
+        cv.notify_all();
+      }
+      std::lock_guard<std::mutex> l(mu);
+      c.done = true;  // wake the waiter whatever the counts
+      cv.notify_all();
+    });
+    {
+      // The genuine joins start once the flood holds more handshakes than the KDC has slots.
+      std::unique_lock<std::mutex> l(mu);
+      cv.wait(l, [&] { return c.abandoned >= kSlotsToOverrun || c.done; });
+    }
+    const bool overran = c.abandoned >= kSlotsToOverrun;
+    std::vector<std::string> failures;
+    std::vector<double> join_ms;
+    for (int i = 0; i < kGenuineThings; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      Status st = d->InstallAndJoin(i, udp, dtls);
+      join_ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      if (!st) {
+        failures.push_back(serials[i] + ": " + st.error().message());
+        break;  // the attack has met its criterion
+      }
+    }
+    const bool flooding = !c.done;  // still running when the joins ended
+    attacker.request_stop();
+    attacker.join();
+
+    std::string counts = std::to_string(c.hellos.load()) + " ClientHellos from " +
+                         std::to_string(kSources) + " addresses, " +
+                         std::to_string(c.cookies.load()) + " answered with a cookie only, " +
+                         std::to_string(c.abandoned.load()) +
+                         " handshakes abandoned after the "
+                         "cookie, " +
+                         std::to_string(c.join_requests.load()) + " join requests (" +
+                         std::to_string(c.answers_503.load()) + " answered 5.03)";
+    m.evidence.push_back({"log", "the flood: " + counts, ""});
+    std::string joins;
+    for (size_t i = 0; i < join_ms.size(); ++i)
+      joins += serials[i] + " " + std::to_string(static_cast<int>(join_ms[i])) + " ms; ";
+    m.evidence.push_back({"timing", "genuine joins under the flood: " + joins, ""});
+    std::string moved;
+    for (const auto& [reason, n] : d->refusals()) {
+      auto it = before.find(reason);
+      uint64_t delta = n - (it == before.end() ? 0 : it->second);
+      if (delta) moved += reason + " x " + std::to_string(delta) + ", ";
+    }
+    m.evidence.push_back(
+        {"refusal",
+         "the KDC's refusals during the flood: " + (moved.empty() ? std::string("none") : moved),
+         ""});
+    if (failures.empty() && (!overran || !flooding))
+      return Fail(ErrorCode::kInternal,
+                  "lab.flood: the flood did not hold the KDC's handshake slots for the whole "
+                  "join (" +
+                      counts + ")");
+    const auto after = d->refusals();
+    auto limited = after.find("rate-limited");
+    uint64_t n_limited = limited == after.end() ? 0 : limited->second;
+    if (auto b = before.find("rate-limited"); b != before.end()) n_limited -= b->second;
+    if (!failures.empty()) {
+      m.outcome = Outcome::kSucceeded;
+      m.reason = "genuine joins failed under the flood: " + failures.front();
+      if (failures.front().find("unknown join nonce") != std::string::npos)
+        m.reason +=
+            " - the KDC keeps at most max_nonces_per_serial nonces per serial and drops the "
+            "oldest for a new one (kdc::UnauthenticatedLimits), so the spoofed j/nonce requests "
+            "naming the thing's serial (readable in clear on a SecProf_2 join) evicted the "
+            "genuine thing's nonce before its j/psk arrived";
+      m.reason += " (the KDC's per-source rate limit refused " + std::to_string(n_limited) +
+                  " of the flood's requests)";
+      return m;
+    }
+    m.outcome = Outcome::kBlocked;
+    if (n_limited > 0) {
+      m.control = "coap.rate_limit";
+      m.reason = "rate-limited";  // the KDC's own refusal reason for the spoofed join requests
+    } else {
+      m.control = "coap.dtls_cookie";
+      m.reason = "hello-verify-request: " + std::to_string(c.cookies.load()) +
+                 " spoofed ClientHellos answered with a cookie only, abandoned handshakes bounded "
+                 "(coap::Limits)";
+    }
+    return m;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Scenario> MakeFlood() { return std::make_unique<Flood>(); }
+
+}  // namespace secprof::lab::internal

@@ -1,0 +1,149 @@
+// lab.vulnerable_fw: a thing on known-vulnerable firmware, from the incident report to patched
+// (T10, vulnerable software, an RFC 8576 addition; the draft's §6 process 4, incident reporting
+// and patch deployment; docs/DOMAIN.md "Maintenance").
+//
+// Attacker: exploits a published flaw in the firmware the thing runs; it needs only time. It
+// does nothing but wait: its success is the domain's slowness.
+// The run: the thing runs the factory firmware (sequence 1); the vendor's fix (sequence 2) is in
+// the KDC's store; the owner reports the incident (OwnerTools::ReportIncident), which starts a
+// campaign for the affected things. Then the domain is left alone for kPatchBound, watched
+// through the KDC's own records (the campaign target's status, the audit log): does the thing get
+// patched without anyone running a command on it?
+// Success: the thing is not patched within the bound. Blocked: the registry records it patched
+// (fw-installed) within the bound; the time from the report is the measurement.
+// Either way the evidence also holds the time from the report to patched when the operator runs
+// the thing's update by hand (Agent::CheckForUpdate, `secprof thing update`).
+// SecProf_1: nothing delivers firmware (no KDC, no backend), so the thing stays on it.
+#include <chrono>
+#include <thread>
+
+#include "firmware_attack.h"
+#include "groups.h"
+#include "secprof/registry/registry.h"
+
+namespace secprof::lab::internal {
+namespace {
+
+using namespace std::chrono_literals;
+using Steady = std::chrono::steady_clock;
+
+constexpr auto kPatchBound = 1500ms;
+
+double Ms(Steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+class VulnerableFw final : public Scenario {
+ public:
+  const ScenarioInfo& info() const override {
+    static const ScenarioInfo i{
+        "lab.vulnerable_fw",
+        "T10",
+        "maintenance",
+        "thing",
+        "exploits a published flaw in the firmware a thing runs, for as long as the thing runs it",
+        "the thing is still on the vulnerable firmware when the run's bound has passed after the "
+        "incident was reported",
+        {"M.app.update_delivery", "M.proc.incident_response", "M.app.fw_rollback_protection"},
+        {"thing.update_check", "proc.irpd"},
+        false};
+    return i;
+  }
+
+  Result<Measurement> Run(const RunContext& ctx) const override {
+    if (ctx.profile == domain::Profile::kSecProf1) return RunSecProf1(ctx);
+    SECPROF_ASSIGN_OR_RETURN(fw::FirmwareLab lab, fw::StartFirmwareLab(ctx, 1));
+    Measurement m;
+    thing::Agent& t = lab.d->thing(0);
+    const std::string serial = t.state().serial;
+    const uint64_t vulnerable = t.RunningFirmware();
+    SECPROF_TRY(fw::AddFix(lab, vulnerable + 1, 0x0f));
+    const auto reported = Steady::now();
+    SECPROF_ASSIGN_OR_RETURN(auto out, fw::ReportIncident(lab, vulnerable, "critical"));
+    m.evidence.push_back({"registry",
+                          "incident " + std::to_string(out.incident_id) + ": " +
+                              std::to_string(out.affected.size()) + " affected, campaign " +
+                              std::to_string(out.campaign_id) + " started with the fix",
+                          ""});
+    // The domain left alone: the KDC's records, read until the thing reports or the bound passes.
+    registry::Registry& reg = lab.d->owner()->registry();
+    auto status = [&]() -> Result<registry::TargetStatus> {
+      SECPROF_ASSIGN_OR_RETURN(auto targets, reg.CampaignTargets(out.campaign_id));
+      for (const auto& x : targets)
+        if (x.serial == serial) return x.status;
+      return Fail(ErrorCode::kInternal, "lab.vulnerable_fw: the thing is not a target");
+    };
+    registry::TargetStatus unattended = registry::TargetStatus::kOffered;
+    while (Steady::now() - reported < kPatchBound) {
+      SECPROF_ASSIGN_OR_RETURN(unattended, status());
+      if (unattended == registry::TargetStatus::kInstalled) break;
+      std::this_thread::sleep_for(50ms);  // the KDC's records change only by the thing's report
+    }
+    const double unattended_ms = Ms(Steady::now() - reported);
+    SECPROF_ASSIGN_OR_RETURN(auto fetched, reg.Audit(serial));
+    size_t fetches = 0;
+    for (const auto& e : fetched) fetches += e.action == "fw-fetched";
+    m.evidence.push_back({"registry",
+                          "after " + std::to_string(static_cast<int>(unattended_ms)) +
+                              " ms left alone: campaign target " +
+                              registry::TargetStatusName(unattended) + ", " +
+                              std::to_string(fetches) + " fetch(es) of the fix in the audit log",
+                          ""});
+    // The operator's path, for the measurement: `secprof thing update` on the thing.
+    SECPROF_ASSIGN_OR_RETURN(thing::Agent::UpdateOutcome u, t.CheckForUpdate());
+    const double by_hand_ms = Ms(Steady::now() - reported);
+    m.evidence.push_back(
+        {"timing",
+         "incident report to patched when the operator runs the thing's update by hand: " +
+             std::to_string(static_cast<int>(by_hand_ms)) + " ms (" +
+             (u.installed ? "installed sequence " + std::to_string(t.RunningFirmware())
+                          : "not installed: " + u.detail) +
+             ")",
+         ""});
+    if (unattended == registry::TargetStatus::kInstalled) {
+      m.outcome = Outcome::kBlocked;
+      m.control = "thing.update_check";
+      m.reason = "fw-installed";  // the KDC's audit of the thing's own report
+      m.evidence.push_back({"timing",
+                            "incident report to patched, unattended: " +
+                                std::to_string(static_cast<int>(unattended_ms)) + " ms",
+                            ""});
+      return m;
+    }
+    m.outcome = Outcome::kSucceeded;
+    m.reason =
+        "the fix was offered (campaign " + std::to_string(out.campaign_id) +
+        ") but nothing on the thing asks for it: the agent checks for updates only when a command "
+        "runs it (docs/DOMAIN.md \"Maintenance\": thing-initiated polling not built), so after " +
+        std::to_string(static_cast<int>(unattended_ms)) + " ms the thing still runs sequence " +
+        std::to_string(vulnerable);
+    return m;
+  }
+
+ private:
+  static Result<Measurement> RunSecProf1(const RunContext& ctx) {
+    DomainOptions o;
+    o.profile = ctx.profile;
+    o.dir = ctx.dir;
+    o.things = 2;  // the mother and one paired thing
+    o.timeout = ctx.timeout;
+    SECPROF_ASSIGN_OR_RETURN(auto d, LiveDomain::Start(o));
+    Measurement m;
+    m.outcome = Outcome::kSucceeded;
+    m.reason =
+        "SecProf_1 has no incident process and no firmware delivery (no KDC, no backend; the "
+        "agent checks for updates only with a KDC): the thing keeps running its factory "
+        "firmware, sequence " +
+        std::to_string(d->thing(1).RunningFirmware());
+    m.evidence.push_back({"log",
+                          d->thing(1).state().serial + " runs sequence " +
+                              std::to_string(d->thing(1).RunningFirmware()) +
+                              "; nothing in the domain can offer it another",
+                          ""});
+    return m;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Scenario> MakeVulnerableFw() { return std::make_unique<VulnerableFw>(); }
+
+}  // namespace secprof::lab::internal
