@@ -12,7 +12,7 @@
 // DTLS-PSK handshake with the PSK and one reading), then things report in turn, each report over
 // a new DTLS session (a thing that slept and reconnects: the handshake is what a flood of
 // half-open handshakes hurts). Attack traffic, F x R packets per second in all, from K loopback
-// addresses 127.0.1.x (tests/support/attack_traffic.h), in equal shares:
+// addresses 127.0.1.x (src/lab/include/secprof/lab/attack_traffic.h), in equal shares:
 //   - spoofed ClientHellos: a first ClientHello from each address, never continued;
 //   - abandoned handshakes: ClientHello, the HelloVerifyRequest's cookie echoed in a second
 //     ClientHello (the server now holds handshake state), then silence;
@@ -43,7 +43,7 @@
 #include <thread>
 #include <vector>
 
-#include "../tests/support/attack_traffic.h"
+#include "../src/lab/include/secprof/lab/attack_traffic.h"
 #include "bench_util.h"
 #include "secprof/coap/coap.h"
 #include "secprof/domain/keys.h"

@@ -1,6 +1,6 @@
 // Availability of a running `secprof kdc` (issue 9, T9; suite KdcCliUnderAttack): the KDC is a
 // child process on 127.0.0.1, the attacker sends raw CoAP from other loopback addresses
-// (127.0.0.2 ...; support/attack_traffic.h), a genuine thing joins and reports meanwhile. Items:
+// (127.0.0.2 ...; secprof/lab/attack_traffic.h), a genuine thing joins and reports meanwhile. Items:
 //   15 unauthenticated traffic cannot fill the registry or silence the audit;
 //   16 one KDC per registry (and per port);
 //   14 no plain-CoAP port where the profile has no plain-CoAP step.
@@ -16,7 +16,7 @@
 
 #include "secprof/registry/registry.h"
 #include "secprof/store/sqlite.h"
-#include "support/attack_traffic.h"
+#include "secprof/lab/attack_traffic.h"
 #include "support/child_process.h"
 #include "support/kdc_client.h"
 #include "testutil.h"

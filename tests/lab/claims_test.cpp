@@ -172,30 +172,11 @@ TEST(LabVerdict, CompareCountsFindingsAndDefectsButNotAcceptedRisks) {
 
 // ---- verified_by (issue 11 item 4) --------------------------------------------------------------
 
-// Scenario ids the catalog names that other lab helpers are writing on their branches
-// (briefs labwire, labid, labmaint). Once every branch is merged each must exist, and this list
-// should be emptied: the test then holds the catalog to lab::AllScenarios() alone.
-const std::set<std::string> kPlannedElsewhere = {
-    // wire/ (T3, T4, T8)
-    "lab.eavesdrop_join", "lab.eavesdrop", "lab.mitm", "lab.replay", "lab.rogue_kdc",
-    "lab.rogue_kdc_other_owner", "lab.rogue_kdc_member", "lab.request_delay",
-    "lab.response_mismatch", "lab.selective_block", "lab.blockwise_rearrange",
-    "lab.track_identifiers", "lab.curious_proxy",
-    // identity/ (T1, T2, T6, T11)
-    "lab.substitute_foreign_ca", "lab.voucher_expired", "lab.voucher_replayed",
-    "lab.voucher_other_domain", "lab.clone", "lab.revoked", "lab.extract", "lab.extract_kdc",
-    "lab.privilege_owner_ops", "lab.privilege_other_keys", "lab.privilege_evicted",
-    // maintenance/ (T5, T7, T9, T10)
-    "lab.fw_forged", "lab.fw_rollback", "lab.fw_mix_and_match", "lab.fw_endless_data",
-    "lab.fw_partial", "lab.fw_freeze", "lab.fw_slow_retrieval", "lab.flood", "lab.vulnerable_fw",
-    "lab.routing_sinkhole", "lab.routing_selective_forwarding", "lab.routing_wormhole",
-    "lab.routing_sybil"};
-
 TEST(LabVerifiedBy, EveryIdNamesAScenario) {
   auto cat = Builtin();
   for (const auto& m : cat->mitigations) {
     for (const auto& id : m.verified_by) {
-      EXPECT_TRUE(FindScenario(id) != nullptr || kPlannedElsewhere.count(id))
+      EXPECT_TRUE(FindScenario(id) != nullptr)
           << m.id << " is verified_by " << id << ", which is no lab scenario";
     }
   }

@@ -1,10 +1,11 @@
-// tests/support/attack_traffic.h — an attacker's packets for the availability tests and the
+// secprof/lab/attack_traffic.h — an attacker's packets for the lab's floods, the availability tests and the
 // benchmark under attack (issue 9, T9): raw UDP sockets bound to any loopback source address
 // (127.0.0.2 ...), CoAP requests built byte by byte (RFC 7252 §3), and DTLS 1.2 ClientHellos
 // (RFC 6347 §4.2.1, §4.3.2) with and without the server's cookie, so that a test can play a
 // sender that no library would let it be: malformed, spoofed, or abandoning its handshake.
-// Loopback only. Header-only; used by tests/cli/kdc_unauthenticated_cli_test.cpp and
-// bench/bench_under_attack.cpp (which includes it from here).
+// Loopback only. Header-only; used by lab/maintenance/flood.cpp,
+// tests/cli/kdc_unauthenticated_cli_test.cpp and
+// bench/bench_under_attack.cpp.
 #pragma once
 
 #include <arpa/inet.h>
