@@ -7,6 +7,7 @@
 #include "command.h"
 #include "secprof/catalog/catalog.h"
 #include "secprof/core/fs.h"
+#include "secprof/lab/baseline.h"
 #include "secprof/lab/claims.h"
 #include "secprof/lab/report.h"
 
@@ -22,6 +23,7 @@ struct LabRunOptions {
   std::string out;
   std::string json_out;  // also write the JSON here
   std::string html_out;  // also write the HTML here
+  std::string baseline;  // --baseline FILE: the known open findings (lab/baseline.h)
   bool negative = true;
   int jobs = 2;
   std::string catalog_dir;
@@ -34,6 +36,14 @@ int RunLabRun(const LabRunOptions& o) {
   if (!cat) return ReportError(cat.error().WithContext("catalog"));
   auto format = lab::ParseReportFormat(o.format);
   if (!format) return ReportError(format.error());
+  std::vector<lab::BaselineEntry> baseline;
+  if (!o.baseline.empty()) {
+    auto text = ReadFile(o.baseline);
+    if (!text) return ReportError(text.error().WithContext("--baseline"));
+    auto parsed = lab::ParseBaseline(*text, o.baseline);
+    if (!parsed) return ReportError(parsed.error());
+    baseline = std::move(*parsed);
+  }
   lab::RunOptions ro;
   for (const auto& p : o.profiles) {
     auto parsed = domain::ParseProfile(p);
@@ -77,6 +87,17 @@ int RunLabRun(const LabRunOptions& o) {
     if (path.empty()) continue;
     auto st = WriteFileAtomic(path, lab::RenderLab(*report, f));
     if (!st) return ReportError(st.error());
+  }
+  if (!o.baseline.empty()) {
+    const lab::BaselineCheck c = lab::CheckBaseline(*report, baseline);
+    for (const auto& k : c.fresh) std::cerr << "secprof: lab: NEW finding: " << k << "\n";
+    for (const auto& k : c.stale)
+      std::cerr << "secprof: lab: " << k << " is listed in " << o.baseline
+                << " but is no longer a finding: remove the entry\n";
+    std::cerr << "secprof: lab: " << c.known.size() << " known finding(s) (" << o.baseline << "), "
+              << c.fresh.size() << " new, " << c.stale.size() << " stale, " << report->defects
+              << " lab defect(s)\n";
+    return c.ok(report->defects) ? kExitOk : kExitFinding;
   }
   if (!report->ok()) {
     std::cerr << "secprof: lab: " << report->findings << " finding(s), " << report->defects
@@ -127,6 +148,10 @@ void Install(CLI::App& app, Context& ctx) {
   run->add_option("--dir", ro->base_dir,
                   "keep the runs' directory here (default: a temporary directory, removed)");
   run->add_flag("--quiet", ro->quiet, "no progress lines on stderr");
+  run->add_option("--baseline", ro->baseline,
+                  "a file of known open findings (\"<scenario> <profile> # why\" per line; "
+                  "docs/LAB.md): they are still reported, but exit 1 only on a finding it does "
+                  "not list, an entry that is no longer a finding, or a lab defect");
   run->callback([ro, &ctx] { ctx.exit_code = RunLabRun(*ro); });
 
   auto list_format = std::make_shared<std::string>("text");

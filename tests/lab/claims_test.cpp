@@ -7,6 +7,7 @@
 
 #include "fake_scenario.h"
 #include "secprof/catalog/catalog.h"
+#include "secprof/lab/baseline.h"
 #include "secprof/lab/claims.h"
 #include "support/catalog_copy.h"
 
@@ -168,6 +169,55 @@ TEST(LabVerdict, CompareCountsFindingsAndDefectsButNotAcceptedRisks) {
   r = Compare(*cat, m);
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.cells[1].negative, NegativeStatus::kConfirmed);
+}
+
+// ---- the known-findings baseline (lab/baseline.h) ---------------------------------------------
+
+TEST(LabBaseline, ParsesStrictly) {
+  auto ok =
+      ParseBaseline("# header\n\nlab.eavesdrop_join SecProf_3  # why\nlab.substitute 2\n", "f");
+  ASSERT_TRUE(ok.has_value()) << ok.error().message();
+  ASSERT_EQ(ok->size(), 2u);
+  EXPECT_EQ((*ok)[1].profile, "SecProf_2");
+  EXPECT_EQ((*ok)[1].line, 4);
+  for (const char* bad :
+       {"lab.no_such SecProf_2\n", "lab.substitute\n", "lab.substitute SecProf_9\n",
+        "lab.substitute SecProf_2 extra\n", "lab.substitute SecProf_2\nlab.substitute 2\n"}) {
+    auto r = ParseBaseline(bad, "known.txt");
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_EQ(r.error().code(), ErrorCode::kInvalidInput);
+    EXPECT_NE(r.error().message().find("known.txt:"), std::string::npos) << r.error().message();
+  }
+}
+
+TEST(LabBaseline, NewFindingsAndStaleEntriesFailKnownOnesPass) {
+  auto cat = Builtin();
+  MeasuredMatrix m;
+  m.profiles = {domain::Profile::kSecProf2, domain::Profile::kSecProf3};
+  ScenarioInfo join = FakeInfo("lab.eavesdrop_join", "T3", "installation", {}, false);
+  m.scenarios = {join.id};
+  m.infos = {join};
+  m.cells = {{join.id, "T3", domain::Profile::kSecProf2, Rec(Outcome::kSucceeded), {}},
+             {join.id, "T3", domain::Profile::kSecProf3, Rec(Outcome::kSucceeded), {}}};
+  LabReport r = Compare(*cat, m);
+  ASSERT_EQ(r.findings, 1);  // SecProf_3 claims the authenticated join
+  // Listed: known, ok.
+  auto known = *ParseBaseline("lab.eavesdrop_join SecProf_3\n", "f");
+  BaselineCheck c = CheckBaseline(r, known);
+  EXPECT_EQ(c.known.size(), 1u);
+  EXPECT_TRUE(c.ok(r.defects));
+  // Not listed: new.
+  c = CheckBaseline(r, {});
+  EXPECT_EQ(c.fresh, std::vector<std::string>{"lab.eavesdrop_join SecProf_3"});
+  EXPECT_FALSE(c.ok(r.defects));
+  // Fixed but still listed: stale. An entry for a profile not run is neither.
+  m.cells[1].attack = Rec(Outcome::kBlocked);
+  r = Compare(*cat, m);
+  c = CheckBaseline(r, *ParseBaseline("lab.eavesdrop_join SecProf_3\nlab.eavesdrop_join 4\n", "f"));
+  EXPECT_EQ(c.stale, std::vector<std::string>{"lab.eavesdrop_join SecProf_3"});
+  EXPECT_FALSE(c.ok(r.defects));
+  // A lab defect fails even with a matching baseline.
+  EXPECT_FALSE(BaselineCheck{}.ok(1));
 }
 
 // ---- verified_by (issue 11 item 4) --------------------------------------------------------------

@@ -41,9 +41,9 @@ TEST(JsonStream, FindingsArrayIsCompleteWhateverTheModelText) {
   // Key order is the documented one.
   std::vector<std::string> keys;
   for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
-  const std::vector<std::string> expected = {
-      "schema", "tool", "catalog_version", "date", "model", "facts", "profile", "threats",
-      "warnings", "gaps"};
+  const std::vector<std::string> expected = {"schema",   "tool",  "catalog_version", "date",
+                                             "model",    "facts", "profile",         "threats",
+                                             "warnings", "gaps"};
   ASSERT_GE(keys.size(), expected.size());
   EXPECT_TRUE(std::equal(expected.begin(), expected.end(), keys.begin()));
 }

@@ -29,9 +29,9 @@
 #include <mutex>
 #include <thread>
 
-#include "secprof/lab/attack_traffic.h"
 #include "groups.h"
 #include "secprof/domain/protocol.h"
+#include "secprof/lab/attack_traffic.h"
 #include "secprof/lab/live_domain.h"
 
 namespace secprof::lab::internal {
