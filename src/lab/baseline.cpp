@@ -24,17 +24,20 @@ Result<std::vector<BaselineEntry>> ParseBaseline(std::string_view text, const st
   for (int n = 1; std::getline(in, line); ++n) {
     if (auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
     std::istringstream words(line);
-    std::string scenario, profile, extra;
+    std::string scenario, profile, flag, extra;
     if (!(words >> scenario)) continue;  // blank or comment only
     auto where = file + ":" + std::to_string(n) + ": ";
-    if (!(words >> profile) || (words >> extra))
-      return Fail(ErrorCode::kInvalidInput,
-                  where + "expected \"<scenario id> <profile>\" and an optional # comment");
+    const bool shape =
+        (words >> profile) && (!(words >> flag) || flag == "unstable") && !(words >> extra);
+    if (!shape)
+      return Fail(
+          ErrorCode::kInvalidInput,
+          where + "expected \"<scenario id> <profile> [unstable]\" and an optional # comment");
     if (!FindScenario(scenario))
       return Fail(ErrorCode::kInvalidInput, where + "\"" + scenario + "\" is no lab scenario");
     auto p = domain::ParseProfile(profile);
     if (!p) return Fail(ErrorCode::kInvalidInput, where + p.error().message());
-    BaselineEntry e{scenario, domain::ProfileName(*p), n};
+    BaselineEntry e{scenario, domain::ProfileName(*p), flag == "unstable", n};
     if (!seen.insert(Key(e.scenario, e.profile)).second)
       return Fail(ErrorCode::kInvalidInput,
                   where + "\"" + Key(e.scenario, e.profile) + "\" is listed twice");
@@ -55,7 +58,8 @@ BaselineCheck CheckBaseline(const LabReport& report, const std::vector<BaselineE
   }
   for (const auto& e : baseline) {
     const std::string key = Key(e.scenario, e.profile);
-    if (measured.count(key) && std::find(c.known.begin(), c.known.end(), key) == c.known.end())
+    if (!e.unstable && measured.count(key) &&
+        std::find(c.known.begin(), c.known.end(), key) == c.known.end())
       c.stale.push_back(key);
   }
   return c;

@@ -216,6 +216,10 @@ TEST(LabBaseline, NewFindingsAndStaleEntriesFailKnownOnesPass) {
   c = CheckBaseline(r, *ParseBaseline("lab.eavesdrop_join SecProf_3\nlab.eavesdrop_join 4\n", "f"));
   EXPECT_EQ(c.stale, std::vector<std::string>{"lab.eavesdrop_join SecProf_3"});
   EXPECT_FALSE(c.ok(r.defects));
+  // An unstable entry (a race the attacker wins only sometimes) is never stale.
+  c = CheckBaseline(r, *ParseBaseline("lab.eavesdrop_join SecProf_3 unstable # load\n", "f"));
+  EXPECT_TRUE(c.ok(r.defects));
+  EXPECT_FALSE(ParseBaseline("lab.eavesdrop_join SecProf_3 flaky\n", "f").has_value());
   // A lab defect fails even with a matching baseline.
   EXPECT_FALSE(BaselineCheck{}.ok(1));
 }

@@ -5,8 +5,10 @@
 // re-opened or a claim newly broken) or a STALE entry (a listed finding that no longer occurs:
 // fixed, so the entry must go) exits 1. So CI holds the line in both directions.
 //
-// File format (UTF-8 text): one entry per line, "<scenario id> <profile>", then optional
-// whitespace and a "# comment" saying why it is open and which issue fixes it; blank lines and
+// File format (UTF-8 text): one entry per line, "<scenario id> <profile> [unstable]", then optional
+// whitespace and a "# comment" saying why it is open and which issue fixes it. `unstable` marks a
+// finding whose occurrence depends on the machine's load (a race the attacker wins only
+// sometimes): it is known when it occurs and never stale when it does not. Blank lines and
 // lines starting with '#' are ignored. Unknown scenario ids and profiles are refused (kInvalidInput
 // with the line number), as are duplicates.
 #pragma once
@@ -24,6 +26,7 @@ namespace secprof::lab {
 struct BaselineEntry {
   std::string scenario;
   std::string profile;  // "SecProf_1".."SecProf_4"
+  bool unstable = false;
   int line = 0;
 };
 
