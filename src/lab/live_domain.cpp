@@ -19,23 +19,8 @@ namespace fs = std::filesystem;
 
 TokenPool TokenPool::Prepare(const fs::path& base) {
   TokenPool pool;
-  if (!fs::exists(keystore::kDefaultPkcs11Module)) {
-    pool.problem_ = std::string("SoftHSM2 module ") + keystore::kDefaultPkcs11Module + " missing";
-    return pool;
-  }
-  fs::path dir = base / "softhsm";
-  std::error_code ec;
-  fs::create_directories(dir / "tokens", ec);
-  std::string conf = (dir / "softhsm2.conf").string();
-  if (!WriteFileAtomic(conf,
-                       "directories.tokendir = " + (dir / "tokens").string() +
-                           "\nobjectstore.backend = file\nlog.level = ERROR\n",
-                       0600)) {
-    pool.problem_ = "cannot write " + conf;
-    return pool;
-  }
-  ::setenv("SOFTHSM2_CONF", conf.c_str(), 1);
-  pool.reserved_ = std::make_shared<Reserved>();
+  pool.problem_ = scenario::ConfigureSoftHsm(base);
+  if (pool.problem_.empty()) pool.reserved_ = std::make_shared<Reserved>();
   return pool;
 }
 

@@ -13,12 +13,9 @@ const keystore::Pkcs11KeyStoreOptions* Tokens::For(domain::Profile p) const {
   return it == by_profile.end() ? nullptr : &it->second;
 }
 
-Tokens MakeSoftHsmTokens(const fs::path& base, std::span<const domain::Profile> profiles) {
-  Tokens out;
-  if (!fs::exists(keystore::kDefaultPkcs11Module)) {
-    out.problem = std::string("SoftHSM2 module ") + keystore::kDefaultPkcs11Module + " missing";
-    return out;
-  }
+std::string ConfigureSoftHsm(const fs::path& base) {
+  if (!fs::exists(keystore::kDefaultPkcs11Module))
+    return std::string("SoftHSM2 module ") + keystore::kDefaultPkcs11Module + " missing";
   fs::path dir = base / "softhsm";
   std::error_code ec;
   fs::create_directories(dir / "tokens", ec);
@@ -26,11 +23,16 @@ Tokens MakeSoftHsmTokens(const fs::path& base, std::span<const domain::Profile> 
   if (!WriteFileAtomic(conf,
                        "directories.tokendir = " + (dir / "tokens").string() +
                            "\nobjectstore.backend = file\nlog.level = ERROR\n",
-                       0600)) {
-    out.problem = "cannot write " + conf;
-    return out;
-  }
+                       0600))
+    return "cannot write " + conf;
   ::setenv("SOFTHSM2_CONF", conf.c_str(), 1);
+  return "";
+}
+
+Tokens MakeSoftHsmTokens(const fs::path& base, std::span<const domain::Profile> profiles) {
+  Tokens out;
+  out.problem = ConfigureSoftHsm(base);
+  if (!out.problem.empty()) return out;
   for (auto p : profiles) {
     std::string label = std::string("demo-") + domain::ProfileName(p);
     std::string cmd = "softhsm2-util --init-token --free --label " + label +

@@ -93,8 +93,6 @@ Result<Digest> DigestFromBstr(const cbor::Value& v, const ParseLimits& limits,
   return DigestFromValue(d, field);
 }
 
-std::string Hex(ByteView b) { return cbor::ToHex(b); }
-
 const std::optional<SeverableMember>* SeverableFor(const Manifest& m, int64_t label) {
   switch (label) {
     case key::kPayloadFetch:

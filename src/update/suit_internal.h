@@ -16,9 +16,6 @@ tl::unexpected<Error> Bad(const std::string& field, const std::string& msg,
 Result<Digest> DigestFromBstr(const cbor::Value& v, const ParseLimits& limits,
                               const std::string& field);
 
-// Lower-case hex, for messages.
-std::string Hex(ByteView b);
-
 // The manifest's severable member with this label (payload-fetch, install, text, and the
 // extensions' dependency-resolution, candidate-verification, coswid), or nullptr for a label
 // that is not a severable member. SeverableName gives "install", "coswid", ...

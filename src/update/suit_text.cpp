@@ -1,13 +1,12 @@
 // SUIT as text: command names, UUIDs, and the human-readable summary of an envelope.
 #include <sstream>
 
+#include "secprof/core/hex.h"
 #include "secprof/cose/cose.h"
 #include "secprof/update/suit.h"
 #include "suit_internal.h"
 
 namespace secprof::update {
-
-using detail::Hex;
 
 Result<Bytes> ParseUuid(std::string_view text) {
   std::string hex;
@@ -24,7 +23,7 @@ Result<Bytes> ParseUuid(std::string_view text) {
 }
 
 std::string FormatUuid(ByteView b) {
-  std::string h = Hex(b);
+  std::string h = ToHex(b);
   if (b.size() != kUuidSize) return h;
   return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
          "-" + h.substr(20);
@@ -57,7 +56,7 @@ std::string Summary(const Envelope& env) {
   o << "  manifest-version:         " << m.version << "\n";
   o << "  manifest-sequence-number: " << m.sequence_number << "\n";
   if (m.reference_uri) o << "  reference-uri:            " << *m.reference_uri << "\n";
-  o << "  manifest digest:          sha-256 " << Hex(env.auth.digest.bytes) << "\n";
+  o << "  manifest digest:          sha-256 " << ToHex(env.auth.digest.bytes) << "\n";
   o << "  authentication blocks:    " << env.auth.blocks.size() << "\n";
   const std::vector<BlockInfo> blocks = DescribeBlocks(env);
   for (size_t i = 0; i < blocks.size(); ++i)
@@ -66,7 +65,7 @@ std::string Summary(const Envelope& env) {
   for (size_t i = 0; i < m.common.components.size(); ++i) {
     o << "    [" << i << "] [";
     for (size_t j = 0; j < m.common.components[i].size(); ++j)
-      o << (j ? ", " : "") << "h'" << Hex(m.common.components[i][j]) << "'";
+      o << (j ? ", " : "") << "h'" << ToHex(m.common.components[i][j]) << "'";
     o << "]\n";
     auto p = ImageParametersFor(m, i);
     if (!p) continue;
@@ -74,7 +73,7 @@ std::string Summary(const Envelope& env) {
     if (p->class_id) o << "        class-id:     " << FormatUuid(*p->class_id) << "\n";
     if (p->image_digest)
       o << "        image-digest: " << (p->image_digest->alg == kAlgSha256 ? "sha-256 " : "alg ")
-        << Hex(p->image_digest->bytes) << "\n";
+        << ToHex(p->image_digest->bytes) << "\n";
     if (p->image_size) o << "        image-size:   " << *p->image_size << "\n";
     if (p->uri) o << "        uri:          " << *p->uri << "\n";
   }
@@ -92,7 +91,7 @@ std::string Summary(const Envelope& env) {
     if (s->sequence)
       seq(name, s->sequence->commands);
     else if (s->digest)
-      o << "  " << name << ": severed, digest " << Hex(s->digest->bytes) << "\n";
+      o << "  " << name << ": severed, digest " << ToHex(s->digest->bytes) << "\n";
     else
       o << "  " << name << ": " << s->text_encoded->size() << " bytes (opaque)\n";
   };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "secprof/core/hex.h"
 #include "secprof/cose/cose.h"
 #include "secprof/crypto/hash.h"
 #include "secprof/update/suit.h"
@@ -13,7 +14,6 @@ namespace secprof::update {
 using cbor::Value;
 using detail::Bad;
 using detail::DigestFromBstr;
-using detail::Hex;
 
 namespace {
 
@@ -50,7 +50,7 @@ Result<Authentication> Authenticate(const Envelope& env, const cose::Key& key) {
   if (!crypto::ConstantTimeEqual(d, env.auth.digest.bytes))
     return Fail(ErrorCode::kVerifyFailed,
                 "SUIT manifest digest mismatch: the authentication wrapper says " +
-                    Hex(env.auth.digest.bytes) + ", the manifest hashes to " + Hex(d));
+                    ToHex(env.auth.digest.bytes) + ", the manifest hashes to " + ToHex(d));
   // A symmetric key verifies COSE_Mac0 blocks, any other key COSE_Sign1 blocks; blocks of the
   // other kind are skipped (they are for other recipients or other authorities).
   const bool mac = key.kty == cose::KeyType::kSymmetric;
@@ -198,7 +198,7 @@ Status CompareImage(const ImageParameters& p, uint64_t size, const crypto::Sha25
                                               std::to_string(size) + " bytes");
   if (!crypto::ConstantTimeEqual(d, p.image_digest->bytes))
     return Fail(ErrorCode::kVerifyFailed, "SUIT image-digest mismatch: manifest " +
-                                              Hex(p.image_digest->bytes) + ", image " + Hex(d));
+                                              ToHex(p.image_digest->bytes) + ", image " + ToHex(d));
   return Ok();
 }
 Status NeedSha256(const ImageParameters& p) {

@@ -39,6 +39,10 @@ struct Tokens {
   const keystore::Pkcs11KeyStoreOptions* For(domain::Profile p) const;
 };
 
+// Writes <base>/softhsm/softhsm2.conf (a token directory beside it) and points SOFTHSM2_CONF
+// there, for the whole process. Returns why it could not ("" when done): SoftHSM2 missing, ...
+std::string ConfigureSoftHsm(const std::filesystem::path& base);
+
 // Makes a SoftHSM2 token "demo-<profile>" (user PIN 1234) for each of `profiles` under
 // <base>/softhsm and points SOFTHSM2_CONF there, for the whole process. On any problem it
 // returns no tokens and says why in `problem`.
