@@ -87,8 +87,17 @@ Result<coap_address_t> ParseAddress(const std::string& host, uint16_t port) {
 
 Result<uint16_t> EndpointPort(const coap_endpoint_t* ep) {
   // coap_endpoint_str prints the bound address, e.g. "127.0.0.1:40123 (DTLS)" or
-  // "[::1]:5684 (UDP)"; the port follows the last ':' before the space.
-  std::string s = coap_endpoint_str(ep);
+  // "[::1]:5684 (UDP)"; the port follows the last ':' before the space. libcoap 4.3.1 writes it
+  // into one static buffer shared by every thread, so two servers starting at once (the lab runs
+  // domains in parallel) could read each other's half-written text: the call and the copy are
+  // serialised here (the only caller in the process; libcoap calls it itself only when logging
+  // at debug level).
+  static std::mutex endpoint_str_mutex;
+  std::string s;
+  {
+    std::lock_guard<std::mutex> lock(endpoint_str_mutex);
+    s = coap_endpoint_str(ep);
+  }
   auto sp = s.find(' ');
   std::string addr = s.substr(0, sp);
   auto colon = addr.rfind(':');

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "coap/coap_test_util.h"
 #include "secprof/coap/coap.h"
@@ -117,6 +118,36 @@ TEST(CoapUdp, BadArgumentsAreRefused) {
   ServerConfig bad_address;
   bad_address.address = "not-an-address";
   EXPECT_FALSE(Server::Create(std::move(bad_address)));
+}
+
+// libcoap 4.3.1 prints an endpoint into one static buffer; servers created at once in several
+// threads (the lab runs domains in parallel) each learn their own bound port, never a
+// half-written string (CI failure of stop 19: "endpoint string:  DTLS").
+TEST(CoapUdp, ServersCreatedConcurrentlyEachLearnTheirOwnPort) {
+  constexpr int kThreads = 4;
+  constexpr int kEach = 25;
+  std::vector<std::vector<uint16_t>> ports(kThreads);
+  std::vector<std::string> errors(kThreads);
+  {
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([t, &ports, &errors] {
+        for (int i = 0; i < kEach; ++i) {
+          auto s = Server::Create(ServerConfig{});
+          if (!s) {
+            errors[t] = s.error().ToString();
+            return;
+          }
+          ports[t].push_back((*s)->udp_port());
+        }
+      });
+    }
+  }
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(errors[t], "") << "thread " << t;
+    EXPECT_EQ(ports[t].size(), static_cast<size_t>(kEach));
+    for (uint16_t p : ports[t]) EXPECT_NE(p, 0);
+  }
 }
 
 // ---------------------------------------------------------------------------------- DTLS-PSK
