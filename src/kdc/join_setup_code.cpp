@@ -5,6 +5,7 @@
 #include "join_setup_code.h"
 
 #include "context.h"
+#include "join_nonce.h"
 #include "secprof/domain/keys.h"
 #include "secprof/domain/protocol.h"
 #include "secprof/domain/setup_code.h"
@@ -51,6 +52,9 @@ struct SetupJoinEnv {
   crypto::Random& rng;
   const Clock& clock;
   std::chrono::seconds grace;  // KdcOptions::join_repeat_grace
+  std::chrono::seconds nonce_lifetime;
+  int64_t max_nonces;     // UnauthenticatedLimits::max_nonces: recorded (proven) join nonces
+  std::string_view peer;  // the requester's "addr:port" (join_nonce.h binds nonces to it)
 };
 
 struct SetupJoined {
@@ -83,9 +87,20 @@ Status CheckNonceRequest(const SetupJoinEnv& env, const std::string& serial) {
 // registry as it was except for the alert entry.
 Result<SetupJoined> SetupCodeJoin(const SetupJoinEnv& env, const domain::PskJoinRequest& req) {
   const std::string& serial = req.serial;
-  // 1. The nonce: issued to this serial, unused, unexpired. Not consumed here (issue 9, item 9: a
-  // forged proof must not burn the legitimate thing's nonce).
-  if (auto v = env.reg.ValidateNonce(req.nonce, serial); !v)
+  // 1. The nonce: issued by this KDC for this serial to this address and port, unexpired
+  // (join_nonce::Check, stateless: nothing read or written for a nonce that is not ours), and not
+  // used before (the registry records a nonce only once its join is proven, step 5). Not consumed
+  // here (issue 9, item 9: a forged proof must not burn the legitimate thing's nonce).
+  if (auto v = join_nonce::Check(env.kek, req.nonce, serial, env.peer, UnixSeconds(env.clock),
+                                 env.nonce_lifetime);
+      !v)
+    return Fail(v.error());
+  // Recorded already: used (a replay), or recorded by a proven join whose commission failed
+  // (then not yet used: it may be used now).
+  bool recorded = false;
+  if (auto v = env.reg.ValidateNonce(req.nonce, serial); v)
+    recorded = true;
+  else if (!v.error().Is(registry::kUnknownNonce))
     return Fail(v.error().WithReason(kReplayOrStale));
   auto t = env.reg.Get(serial);
   auto code = t ? env.reg.GetSetupCode(serial) : Result<std::optional<registry::SetupCode>>();
@@ -140,15 +155,32 @@ Result<SetupJoined> SetupCodeJoin(const SetupJoinEnv& env, const domain::PskJoin
   auto sealed = domain::SealJoinPsk(k->view(), serial, req.nonce, psk.view(), env.rng);
   if (!sealed) return Fail(sealed.error().WithReason(kInternal));
   out.sealed_psk = std::move(*sealed);
-  // 5. Commission and consume the nonce together; the registry re-checks nonce, code and grace.
+  // 5. Record the proven nonce (a concurrent use of the same nonce loses here: kExists), then
+  // commission and consume it together; the registry re-checks nonce, code and grace. Only a
+  // holder of the setup code gets this far, so the total bound is never an attacker's to fill.
+  if (!recorded) {
+    auto put = env.reg.PutNonce(req.nonce, serial, join_nonce::Expires(req.nonce),
+                                {/*per_serial=*/0, env.max_nonces});
+    if (!put && put.error().Is(registry::kExists))
+      return Fail(ErrorCode::kVerifyFailed, kReplayOrStale,
+                  "replayed join (nonce already used)");
+    if (!put) return Fail(put.error().WithReason(kRegistry));
+  }
   auto done = env.reg.CommissionBySetupCode(serial, in, req.nonce, env.grace, "kdc");
   if (!done) return Fail(done.error().WithReason(kCommission));
   out.first_time = done->first_time;
   return out;
 }
 
-SetupJoinEnv EnvOf(KdcContext& ctx) {
-  return SetupJoinEnv{*ctx.reg, ctx.kek(), ctx.rng, ctx.clock, ctx.opt.join_repeat_grace};
+SetupJoinEnv EnvOf(KdcContext& ctx, const Request& r) {
+  return SetupJoinEnv{*ctx.reg,
+                      ctx.kek(),
+                      ctx.rng,
+                      ctx.clock,
+                      ctx.opt.join_repeat_grace,
+                      ctx.opt.nonce_lifetime,
+                      ctx.opt.unauthenticated.max_nonces,
+                      r.peer_address};
 }
 
 // docs/DOMAIN.md "Running it" (--join-window): SecProf_2 admits joins only this long after start
@@ -163,23 +195,20 @@ Error WindowClosed() {
   return Error(ErrorCode::kConflict, kWindowClosed, "the join window is closed");  // 4.03
 }
 
-// j/nonce — docs/DOMAIN.md "Resources" and "SecProf_2: setup code" ("Proof"); draft §7.1
-// (SecProf_2) and §4 threat 9 (denial of service: nonces are bounded): a fresh nonce for
-// an allowed serial whose code is usable, inside the join window; bounded per serial and in total
-// (docs/DOMAIN.md "Limits").
+// j/nonce — docs/DOMAIN.md "Resources" and "SecProf_2: setup code" ("Nonce", "Proof"); draft
+// §7.1 (SecProf_2) and §4 threat 9 (denial of service): a fresh nonce for an allowed serial whose
+// code is usable, inside the join window, bound to the requester's address and port and stored
+// nowhere (join_nonce.h): a flood of j/nonce naming a genuine serial, from any number of
+// addresses, changes no state and cannot displace the genuine thing's nonce.
 Response OnJoinNonce(KdcContext& ctx, const Request& r) {
   auto req = domain::DecodeJoinNonceRequest(r.payload);
   if (!req) return ctx.Refuse(req.error().WithReason(kMalformed), "");
   if (!JoinWindowOpen(ctx)) return ctx.Refuse(WindowClosed(), req->serial);
-  if (auto ok = CheckNonceRequest(EnvOf(ctx), req->serial); !ok)
+  if (auto ok = CheckNonceRequest(EnvOf(ctx, r), req->serial); !ok)
     return ctx.Refuse(ok.error(), req->serial);
-  auto nonce = ctx.rng.Draw(domain::kNonceSize);
-  if (!nonce) return ctx.Refuse(nonce.error().WithReason(kInternal), req->serial);
   int64_t expires = UnixSeconds(ctx.clock) + ctx.opt.nonce_lifetime.count();
-  const UnauthenticatedLimits& lim = ctx.opt.unauthenticated;
-  auto put =
-      ctx.reg->PutNonce(*nonce, req->serial, expires, {lim.max_nonces_per_serial, lim.max_nonces});
-  if (!put) return ctx.Refuse(put.error().WithReason(kRegistry), req->serial);
+  auto nonce = join_nonce::Issue(ctx.kek(), req->serial, r.peer_address, expires, ctx.rng);
+  if (!nonce) return ctx.Refuse(nonce.error(), req->serial);
   return Cbor(coap::kCreated, domain::Encode(domain::JoinNonce{*nonce, expires}));
 }
 
@@ -190,7 +219,7 @@ Response OnJoinPsk(KdcContext& ctx, const Request& r) {
   auto req = domain::DecodePskJoinRequest(r.payload);
   if (!req) return ctx.Refuse(req.error().WithReason(kMalformed), "");
   if (!JoinWindowOpen(ctx)) return ctx.Refuse(WindowClosed(), req->serial);
-  auto joined = SetupCodeJoin(EnvOf(ctx), *req);
+  auto joined = SetupCodeJoin(EnvOf(ctx, r), *req);
   if (!joined) return ctx.Refuse(joined.error(), req->serial);
   ctx.CountJoin(joined->first_time);
   domain::PskJoinResponse resp{req->serial, std::move(joined->sealed_psk), ctx.dtls_port};

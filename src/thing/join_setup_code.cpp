@@ -5,6 +5,11 @@
 // Over plain CoAP: POST j/nonce (the KDC's fresh nonce for this serial), then POST j/psk with a
 // proof over the setup code printed on the device (domain::JoinProof); the KDC answers with the
 // PSK sealed under a key derived from the same code, the PSK identity and its DTLS port.
+// The KDC binds the nonce to the address and port that asked for it and keeps no state for it
+// (docs/DOMAIN.md "Nonce"): both requests MUST go out on the same client, i.e. from the same
+// socket. A j/psk refused 4.01 "replay-or-stale" (the nonce expired on the way, or the thing's
+// address changed between the two requests) is a failed join; the next Join starts again from
+// j/nonce on a new client.
 #include "agent_impl.h"
 #include "secprof/domain/keys.h"
 #include "secprof/domain/protocol.h"

@@ -7,19 +7,24 @@
 //   - first ClientHellos never continued (spoofed: nothing but a cookie comes back);
 //   - handshakes continued with the cookie and then abandoned (the server holds state for each);
 //   - SecProf_2 (plain-CoAP join): j/nonce for the genuine things' serials (which cross the wire
-//     in clear in that profile) and j/psk with a made-up nonce and proof.
+//     in clear in that profile), j/psk with a made-up nonce and proof, and j/psk with a nonce the
+//     KDC gave the attacker's own address and a made-up proof (the most the KDC does for an
+//     address that receives its answers).
 // Once the flood has overrun the KDC's handshake slots (more abandoned handshakes answered than
 // coap::Limits::max_handshake_sessions), the genuine things install and join, one after the
 // other, with their normal timeout, each retrying a failed join up to kJoinAttempts times.
-// Measured (2026-12-07): with a single attempt SecProf_2's plain-CoAP join failed on a loaded
-// machine (the spoofed j/nonce requests naming the thing's serial evict its nonce - at most
-// max_nonces_per_serial are kept - or the KDC answered too late) and passed on a quiet one, so
-// the verdict depended on the machine; with retries, as a deployed thing retries, every profile
-// with a KDC holds on a quiet machine. The nonce eviction stays a weakness (docs/LAB.md).
+// Measured (2026-12-07): SecProf_2's plain-CoAP join used to fail on a loaded machine: the KDC
+// stored each nonce and kept at most max_nonces_per_serial per serial, so the spoofed j/nonce
+// requests naming the thing's serial evicted its nonce. Fixed (issue 11): the nonce is a
+// stateless token bound to the serial and the asker's address and port (docs/DOMAIN.md "Nonce",
+// src/kdc/join_nonce.h), so the flood changes no state the genuine join depends on, whatever the
+// load; tests/lab/maintenance_test.cpp runs this scenario also beside busy threads.
 // Success: a genuine thing fails every join attempt. Blocked: every genuine join completes; the
-// controls are the stateless cookie and the KDC's bounds (coap::Limits on half-open handshakes,
-// the per-source rate limit of refusals.h), named from what the defender reported: the KDC's
-// refusal reasons ("rate-limited"), the cookies it answered with.
+// controls are the stateless cookies - DTLS's, and SecProf_2's address-bound join nonce
+// (kdc.join_cookie) - and the KDC's bounds (coap::Limits on half-open handshakes, the per-source
+// rate limit of refusals.h), named from what the defender reported: the KDC's refusal reasons
+// (replay-or-stale and bad-proof for the flood's j/psk, "rate-limited"), the cookies it answered
+// with.
 // No negative control: the guard's bounds cannot be switched off from KdcOptions (libcoap's own
 // slot limit is derived from them), and a lower profile has the same guard.
 // Bounded: at most kMaxFlood of flood, stopped as soon as the genuine joins are done.
@@ -27,6 +32,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "groups.h"
@@ -52,9 +58,36 @@ struct FloodCounters {
   std::atomic<uint64_t> abandoned{0};      // cookie-bearing ClientHellos answered
   std::atomic<uint64_t> join_requests{0};  // plain-CoAP join requests sent
   std::atomic<uint64_t> answers_503{0};    // of their answers, 5.03 (rate-limited)
+  std::atomic<uint64_t> own_nonces{0};     // j/nonce answered 2.01 (a nonce for the attacker)
   std::atomic<int> rounds{0};
   std::atomic<bool> done{false};  // the flood ended (its time bound)
 };
+
+// The payload of a CoAP message (RFC 7252 §3: header, token, options, 0xFF, payload); empty when
+// there is none or the message is truncated.
+attack::Packet CoapPayload(const attack::Packet& p) {
+  if (p.size() < 4) return {};
+  size_t i = 4 + (p[0] & 0x0f);
+  auto extended = [&](unsigned nibble) -> std::optional<size_t> {
+    if (nibble < 13) return nibble;
+    if (nibble == 13 && i < p.size()) return 13 + p[i++];
+    if (nibble == 14 && i + 1 < p.size()) {
+      size_t v = 269 + (size_t{p[i]} << 8 | p[i + 1]);
+      i += 2;
+      return v;
+    }
+    return std::nullopt;
+  };
+  while (i < p.size() && p[i] != 0xff) {
+    const uint8_t h = p[i++];
+    if (!extended(h >> 4)) return {};
+    auto len = extended(h & 0x0f);
+    if (!len || i + *len > p.size()) return {};
+    i += *len;
+  }
+  if (i + 1 >= p.size()) return {};
+  return attack::Packet(p.begin() + static_cast<std::ptrdiff_t>(i) + 1, p.end());
+}
 
 // One round from one source: a spoofed hello, an abandoned handshake, and (plain-CoAP join
 // profiles) join requests naming the genuine serials.
@@ -91,8 +124,25 @@ void FloodRound(const std::string& source, uint16_t dtls, uint16_t udp,
   if (s.SendTo(udp, attack::CoapRequest(attack::kCoapPost, mid++, domain::path::kJoinPsk,
                                         attack::Packet(48, 0xa5), 60)))
     ++c.join_requests;
-  while (auto p = s.Recv(2ms))
-    if (auto code = attack::CoapCode(*p); code && *code == ((5 << 5) | 3)) ++c.answers_503;
+  std::optional<crypto::Bytes> own;  // a nonce issued to this source for serials.front()
+  while (auto p = s.Recv(2ms)) {
+    auto code = attack::CoapCode(*p);
+    if (code && *code == ((5 << 5) | 3)) ++c.answers_503;
+    if (code && *code == ((2 << 5) | 1)) {
+      ++c.own_nonces;
+      auto n = domain::DecodeJoinNonce(CoapPayload(*p));
+      if (n && !own) own = n->nonce;
+    }
+  }
+  // The nonce the KDC gave this address, with a made-up proof: past the address binding, up to
+  // the proof check (the KDC unwraps the setup-code key and verifies).
+  if (own && s.SendTo(udp, attack::CoapRequest(attack::kCoapPost, mid++, domain::path::kJoinPsk,
+                                               domain::Encode(domain::PskJoinRequest{
+                                                   serials.front(), *own, crypto::Bytes(32, 0x5a)}),
+                                               60))) {
+    ++c.join_requests;
+    (void)s.Recv(2ms);
+  }
 }
 
 class Flood final : public Scenario {
@@ -107,7 +157,7 @@ class Flood final : public Scenario {
         "handshakes and (SecProf_2) join requests naming the genuine things, while they join",
         "a genuine thing fails to join in every one of its attempts (3) while the flood lasts",
         {"M.app.dos_cookies", "M.net.egress_filtering", "M.net.border_filtering"},
-        {"coap.dtls_cookie", "coap.rate_limit"},
+        {"coap.dtls_cookie", "coap.rate_limit", "kdc.join_cookie"},
         false};
     return i;
   }
@@ -196,6 +246,8 @@ class Flood final : public Scenario {
                          " handshakes abandoned after the "
                          "cookie, " +
                          std::to_string(c.join_requests.load()) + " join requests (" +
+                         std::to_string(c.own_nonces.load()) +
+                         " answered with a nonce for the attacker's own address, " +
                          std::to_string(c.answers_503.load()) + " answered 5.03)";
     m.evidence.push_back({"log", "the flood: " + counts, ""});
     std::string joins;
@@ -218,24 +270,37 @@ class Flood final : public Scenario {
                   "join (" +
                       counts + ")");
     const auto after = d->refusals();
-    auto limited = after.find("rate-limited");
-    uint64_t n_limited = limited == after.end() ? 0 : limited->second;
-    if (auto b = before.find("rate-limited"); b != before.end()) n_limited -= b->second;
+    auto delta = [&](const std::string& reason) -> uint64_t {
+      auto a = after.find(reason);
+      auto b = before.find(reason);
+      return (a == after.end() ? 0 : a->second) - (b == before.end() ? 0 : b->second);
+    };
+    const uint64_t n_limited = delta("rate-limited");
     if (!failures.empty()) {
       m.outcome = Outcome::kSucceeded;
       m.reason = "genuine joins failed under the flood: " + failures.front();
-      if (failures.front().find("unknown join nonce") != std::string::npos)
+      if (failures.front().find("join nonce") != std::string::npos)
         m.reason +=
-            " - the KDC keeps at most max_nonces_per_serial nonces per serial and drops the "
-            "oldest for a new one (kdc::UnauthenticatedLimits), so the spoofed j/nonce requests "
-            "naming the thing's serial (readable in clear on a SecProf_2 join) evicted the "
-            "genuine thing's nonce before its j/psk arrived";
+            " - the genuine thing's join nonce was refused at its j/psk although the flood "
+            "came from other addresses (the address binding of docs/DOMAIN.md \"Nonce\" did "
+            "not hold)";
       m.reason += " (the KDC's per-source rate limit refused " + std::to_string(n_limited) +
                   " of the flood's requests)";
       return m;
     }
     m.outcome = Outcome::kBlocked;
-    if (n_limited > 0) {
+    if (udp != 0) {
+      // SecProf_2: the join requests named the genuine serials and the genuine things joined.
+      m.control = "kdc.join_cookie";
+      m.reason = "join nonces bound to the asker's address and port, stored nowhere "
+                 "(docs/DOMAIN.md \"Nonce\"): " +
+                 std::to_string(c.own_nonces.load()) +
+                 " nonces issued to the flood's own addresses displaced nothing; the KDC "
+                 "refused the flood's j/psk: replay-or-stale x " +
+                 std::to_string(delta("replay-or-stale")) + ", bad-proof x " +
+                 std::to_string(delta("bad-proof")) + ", rate-limited x " +
+                 std::to_string(n_limited);
+    } else if (n_limited > 0) {
       m.control = "coap.rate_limit";
       m.reason = "rate-limited";  // the KDC's own refusal reason for the spoofed join requests
     } else {
