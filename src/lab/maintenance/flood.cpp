@@ -7,9 +7,9 @@
 //   - first ClientHellos never continued (spoofed: nothing but a cookie comes back);
 //   - handshakes continued with the cookie and then abandoned (the server holds state for each);
 //   - SecProf_2 (plain-CoAP join): j/nonce for the genuine things' serials (which cross the wire
-//     in clear in that profile), j/psk with a made-up nonce and proof, and j/psk with a nonce the
-//     KDC gave the attacker's own address and a made-up proof (the most the KDC does for an
-//     address that receives its answers).
+//     in clear in that profile), j/psk that is no CBOR, j/psk with a made-up nonce and proof, and
+//     j/psk with a nonce the KDC gave the attacker's own address and a made-up proof (the most
+//     the KDC does for an address that receives its answers).
 // Once the flood has overrun the KDC's handshake slots (more abandoned handshakes answered than
 // coap::Limits::max_handshake_sessions), the genuine things install and join, one after the
 // other, with their normal timeout, each retrying a failed join up to kJoinAttempts times.
@@ -123,6 +123,12 @@ void FloodRound(const std::string& source, uint16_t dtls, uint16_t udp,
   }
   if (s.SendTo(udp, attack::CoapRequest(attack::kCoapPost, mid++, domain::path::kJoinPsk,
                                         attack::Packet(48, 0xa5), 60)))
+    ++c.join_requests;
+  const crypto::Bytes made_up(domain::kNonceSize, static_cast<uint8_t>(seed));
+  if (s.SendTo(udp, attack::CoapRequest(attack::kCoapPost, mid++, domain::path::kJoinPsk,
+                                        domain::Encode(domain::PskJoinRequest{
+                                            serials.front(), made_up, crypto::Bytes(32, 0xa5)}),
+                                        60)))
     ++c.join_requests;
   std::optional<crypto::Bytes> own;  // a nonce issued to this source for serials.front()
   while (auto p = s.Recv(2ms)) {
