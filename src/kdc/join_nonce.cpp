@@ -62,7 +62,8 @@ Result<crypto::Bytes> Issue(crypto::ByteView kek, std::string_view serial, std::
   std::copy(r->begin(), r->end(), nonce.begin() + 4);
   auto key = TagKey(kek);
   if (!key) return Fail(key.error().WithReason(kInternal));
-  auto tag = crypto::HmacSha256(key->view(), TagInput(ByteView(nonce).first(kHeadSize), serial, peer));
+  auto tag =
+      crypto::HmacSha256(key->view(), TagInput(ByteView(nonce).first(kHeadSize), serial, peer));
   if (!tag) return Fail(tag.error().WithReason(kInternal));
   std::copy(tag->begin(), tag->begin() + kTagSize, nonce.begin() + kHeadSize);
   return nonce;
@@ -79,8 +80,8 @@ Status Check(crypto::ByteView kek, crypto::ByteView nonce, std::string_view seri
   auto key = TagKey(kek);
   if (!key) return Fail(key.error().WithReason(kInternal));
   crypto::ByteView head = nonce.subspan(0, kHeadSize);
-  if (!crypto::HmacSha256Verify(key->view(), TagInput(head, serial, peer),
-                                nonce.subspan(kHeadSize), kTagSize))
+  if (!crypto::HmacSha256Verify(key->view(), TagInput(head, serial, peer), nonce.subspan(kHeadSize),
+                                kTagSize))
     return Fail(NotOurs(serial, peer));
   const int64_t expires = Expires(nonce);
   if (now > expires)

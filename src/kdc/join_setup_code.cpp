@@ -162,8 +162,7 @@ Result<SetupJoined> SetupCodeJoin(const SetupJoinEnv& env, const domain::PskJoin
     auto put = env.reg.PutNonce(req.nonce, serial, join_nonce::Expires(req.nonce),
                                 {/*per_serial=*/0, env.max_nonces});
     if (!put && put.error().Is(registry::kExists))
-      return Fail(ErrorCode::kVerifyFailed, kReplayOrStale,
-                  "replayed join (nonce already used)");
+      return Fail(ErrorCode::kVerifyFailed, kReplayOrStale, "replayed join (nonce already used)");
     if (!put) return Fail(put.error().WithReason(kRegistry));
   }
   auto done = env.reg.CommissionBySetupCode(serial, in, req.nonce, env.grace, "kdc");

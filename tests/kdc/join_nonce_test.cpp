@@ -56,14 +56,15 @@ TEST(JoinNonceToken, GoodOnlyForItsSerialAddressAndPort) {
   ASSERT_EQ(n.size(), domain::kNonceSize);
   EXPECT_EQ(join_nonce::Expires(n), kNow + 60);
   EXPECT_TRUE(join_nonce::Check(kKek, n, "plug-000001", "127.0.0.1:40000", kNow, 60s));
-  for (const auto& [serial, peer] :
-       {std::pair{"plug-000001", "127.0.0.1:40001"}, {"plug-000001", "127.0.0.2:40000"},
-        {"plug-000002", "127.0.0.1:40000"}, {"plug-00000", "1127.0.0.1:40000"}})
+  for (const auto& [serial, peer] : {std::pair{"plug-000001", "127.0.0.1:40001"},
+                                     {"plug-000001", "127.0.0.2:40000"},
+                                     {"plug-000002", "127.0.0.1:40000"},
+                                     {"plug-00000", "1127.0.0.1:40000"}})
     ExpectStale(join_nonce::Check(kKek, n, serial, peer, kNow, 60s), "not issued by this KDC");
   // Another KDC (another KEK), and every single bit flipped, expiry bytes included.
-  ExpectStale(join_nonce::Check(crypto::Bytes(32, 0x12), n, "plug-000001", "127.0.0.1:40000",
-                                kNow, 60s),
-              "not issued");
+  ExpectStale(
+      join_nonce::Check(crypto::Bytes(32, 0x12), n, "plug-000001", "127.0.0.1:40000", kNow, 60s),
+      "not issued");
   for (size_t i = 0; i < n.size() * 8; ++i) {
     crypto::Bytes t = n;
     t[i / 8] ^= static_cast<uint8_t>(1u << (i % 8));
@@ -76,8 +77,7 @@ TEST(JoinNonceToken, GoodOnlyForItsSerialAddressAndPort) {
 TEST(JoinNonceToken, ExpiresAndRefusesALifetimeLongerThanTheKdcs) {
   const crypto::Bytes n = Issued("plug-000001", "127.0.0.1:1", kNow + 60);
   EXPECT_TRUE(join_nonce::Check(kKek, n, "plug-000001", "127.0.0.1:1", kNow + 60, 60s));
-  ExpectStale(join_nonce::Check(kKek, n, "plug-000001", "127.0.0.1:1", kNow + 61, 60s),
-              "expired");
+  ExpectStale(join_nonce::Check(kKek, n, "plug-000001", "127.0.0.1:1", kNow + 61, 60s), "expired");
   // Issued under a lifetime of 60 s, checked by a KDC now configured for 10 s.
   ExpectStale(join_nonce::Check(kKek, n, "plug-000001", "127.0.0.1:1", kNow, 10s), "more than");
   auto bad = join_nonce::Issue(kKek, "plug-000001", "127.0.0.1:1", int64_t{1} << 32,
@@ -93,9 +93,9 @@ TEST(JoinNonceToken, OldFormatAndWrongSizesAreRefusedWithTheReason) {
   ExpectStale(join_nonce::Check(kKek, *old, "plug-000001", "127.0.0.1:1", kNow, 60s),
               "ask j/nonce again");
   for (size_t size : {0u, 8u, 15u, 17u, 64u})
-    ExpectStale(join_nonce::Check(kKek, crypto::Bytes(size, 0), "plug-000001", "127.0.0.1:1",
-                                  kNow, 60s),
-                "not issued");
+    ExpectStale(
+        join_nonce::Check(kKek, crypto::Bytes(size, 0), "plug-000001", "127.0.0.1:1", kNow, 60s),
+        "not issued");
   EXPECT_EQ(join_nonce::Expires(crypto::Bytes(8, 0xff)), 0);
 }
 
@@ -158,8 +158,9 @@ class KdcJoinUnderSpoofedFlood : public ::testing::Test {
                      const std::string& code) {
     auto proof = domain::JoinProof(code, serial, nonce);
     EXPECT_TRUE(proof);
-    auto r = PostCbor(c, domain::path::kJoinPsk,
-                      domain::Encode(domain::PskJoinRequest{serial, nonce, proof ? *proof : crypto::Bytes{}}));
+    auto r = PostCbor(
+        c, domain::path::kJoinPsk,
+        domain::Encode(domain::PskJoinRequest{serial, nonce, proof ? *proof : crypto::Bytes{}}));
     EXPECT_TRUE(r) << r.error().ToString();
     return r ? *r : coap::Response{};
   }
@@ -230,10 +231,10 @@ TEST_F(KdcJoinUnderSpoofedFlood, NonceFromAnotherAddressOrPortIsRefusedAndChange
   if (s.ok()) {
     auto proof = domain::JoinProof(thing(0).setup_code, serial, genuine);
     ASSERT_TRUE(proof);
-    ASSERT_TRUE(s.SendTo(udp(), attack::CoapRequest(
-                                    attack::kCoapPost, 7, domain::path::kJoinPsk,
-                                    domain::Encode(domain::PskJoinRequest{serial, genuine, *proof}),
-                                    60)));
+    ASSERT_TRUE(s.SendTo(
+        udp(),
+        attack::CoapRequest(attack::kCoapPost, 7, domain::path::kJoinPsk,
+                            domain::Encode(domain::PskJoinRequest{serial, genuine, *proof}), 60)));
     auto answer = s.Recv(5s);
     ASSERT_TRUE(answer);
     EXPECT_EQ(attack::CoapCode(*answer), coap::kUnauthorized);

@@ -298,14 +298,14 @@ class Flood final : public Scenario {
     if (udp != 0) {
       // SecProf_2: the join requests named the genuine serials and the genuine things joined.
       m.control = "kdc.join_cookie";
-      m.reason = "join nonces bound to the asker's address and port, stored nowhere "
-                 "(docs/DOMAIN.md \"Nonce\"): " +
-                 std::to_string(c.own_nonces.load()) +
-                 " nonces issued to the flood's own addresses displaced nothing; the KDC "
-                 "refused the flood's j/psk: replay-or-stale x " +
-                 std::to_string(delta("replay-or-stale")) + ", bad-proof x " +
-                 std::to_string(delta("bad-proof")) + ", rate-limited x " +
-                 std::to_string(n_limited);
+      m.reason =
+          "join nonces bound to the asker's address and port, stored nowhere "
+          "(docs/DOMAIN.md \"Nonce\"): " +
+          std::to_string(c.own_nonces.load()) +
+          " nonces issued to the flood's own addresses displaced nothing; the KDC "
+          "refused the flood's j/psk: replay-or-stale x " +
+          std::to_string(delta("replay-or-stale")) + ", bad-proof x " +
+          std::to_string(delta("bad-proof")) + ", rate-limited x " + std::to_string(n_limited);
     } else if (n_limited > 0) {
       m.control = "coap.rate_limit";
       m.reason = "rate-limited";  // the KDC's own refusal reason for the spoofed join requests
