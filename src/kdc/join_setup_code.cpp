@@ -207,7 +207,8 @@ Response OnJoinNonce(KdcContext& ctx, const Request& r) {
     return ctx.Refuse(ok.error(), req->serial);
   int64_t expires = UnixSeconds(ctx.clock) + ctx.opt.nonce_lifetime.count();
   auto nonce = join_nonce::Issue(ctx.kek(), req->serial, r.peer_address, expires, ctx.rng);
-  if (!nonce) return ctx.Refuse(nonce.error(), req->serial);
+  if (!nonce)  // the KDC's clock or randomness, never the request: 5.00
+    return ctx.Refuse(Error(ErrorCode::kInternal, kInternal, nonce.error().message()), req->serial);
   return Cbor(coap::kCreated, domain::Encode(domain::JoinNonce{*nonce, expires}));
 }
 
