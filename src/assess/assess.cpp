@@ -7,6 +7,7 @@
 
 #include "engine.h"
 #include "secprof/core/clock.h"
+#include "secprof/core/time_format.h"
 
 namespace secprof::assess {
 namespace internal {
@@ -438,14 +439,7 @@ int CountFailing(const Assessment& a, const std::string& level) {
   return hits;
 }
 
-std::string UtcDate(int64_t unix_seconds) {
-  const std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
+std::string UtcDate(int64_t unix_seconds) { return FormatIsoDate(unix_seconds); }
 
 Result<Assessment> Assess(const catalog::Catalog& cat, const model::Model& model,
                           const Options& options) {

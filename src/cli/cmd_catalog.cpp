@@ -11,6 +11,7 @@
 #include <string>
 
 #include "command.h"
+#include "output.h"
 #include "secprof/catalog/catalog.h"
 #include "secprof/report/catalog.h"
 
@@ -27,7 +28,17 @@ int RunView(const report::CatalogView& view, const CatalogOptions& opts) {
   if (!format) return ReportError(format.error());
   auto cat = opts.dir.empty() ? catalog::LoadBuiltin() : catalog::LoadDirectory(opts.dir);
   if (!cat) return ReportError(cat.error().WithContext("loading the catalog"));
-  std::cout << view.render(**cat, *format);
+  std::string out = view.render(**cat, *format);
+  if (opts.format == "json") {
+    // The view's document under the schema name every command's JSON carries (output.h), the
+    // members in the view's order after it.
+    nlohmann::ordered_json j;
+    j["schema"] = JsonDocument("catalog." + std::string(view.name))["schema"];
+    j["catalog_version"] = (*cat)->version;
+    for (auto& [k, v] : nlohmann::ordered_json::parse(out).items()) j[k] = std::move(v);
+    out = j.dump(2) + "\n";
+  }
+  std::cout << out;
   std::cout.flush();
   return std::cout ? kExitOk : kExitBadInput;
 }
@@ -39,9 +50,7 @@ void InstallCatalog(CLI::App& app, Context& ctx) {
   auto opts = std::make_shared<CatalogOptions>();
   for (const auto& view : report::CatalogViews()) {
     CLI::App* sub = cmd->add_subcommand(view.name, view.help);
-    sub->add_option("--format", opts->format, "Output format: text, json or md")
-        ->check(CLI::IsMember({"text", "json", "md"}))
-        ->capture_default_str();
+    AddFormatOption(sub, opts->format, {"text", "json", "md"});
     sub->add_option("--catalog", opts->dir,
                     "Load the catalog from this directory instead of the built-in one");
     const report::CatalogView* v = &view;

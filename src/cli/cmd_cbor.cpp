@@ -8,6 +8,7 @@
 #include <string>
 
 #include "command.h"
+#include "output.h"
 #include "secprof/cbor/cbor.h"
 #include "secprof/core/fs.h"
 
@@ -18,6 +19,7 @@ struct DiagOptions {
   std::string input;
   bool hex = false;
   size_t max_depth = 64;
+  std::string format = "text";
 };
 
 Result<std::string> ReadInput(const std::string& path) {
@@ -45,6 +47,14 @@ Status RunDiag(const DiagOptions& o) {
     // Malformed CBOR is bad input (exit 2), including a limit that was hit.
     return Fail(ErrorCode::kInvalidInput, name + ": " + v.error().message());
   }
+  if (o.format == "json") {
+    auto j = JsonDocument("cbor.diag");
+    j["input"] = name;
+    j["size"] = bytes.size();
+    j["diagnostic"] = cbor::Diagnostic(*v);
+    PrintJson(j);
+    return Ok();
+  }
   std::cout << cbor::Diagnostic(*v) << "\n";
   return Ok();
 }
@@ -58,6 +68,7 @@ void Install(CLI::App& app, Context& ctx) {
   diag->add_option("FILE", opts->input, "CBOR file, or - for standard input")->required();
   diag->add_flag("--hex", opts->hex, "The input is hex text (whitespace ignored), not binary");
   diag->add_option("--max-depth", opts->max_depth, "Maximum nesting depth")->capture_default_str();
+  AddFormatOption(diag, opts->format);
   diag->callback([opts, &ctx] {
     auto st = RunDiag(*opts);
     ctx.exit_code = ExitFor(st, kPlainExit);

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "command.h"
+#include "output.h"
 #include "secprof/cbor/cbor.h"
 #include "secprof/core/fs.h"
 #include "secprof/cose/cose.h"
@@ -33,6 +34,7 @@ struct CoseOptions {
   bool hex_out = false;
   bool untagged = false;
   bool detached = false;
+  std::string format = "text";
 };
 
 Result<cbor::Bytes> ReadBytes(const std::string& path, bool hex) {
@@ -48,7 +50,22 @@ Result<cbor::Bytes> ReadBytes(const std::string& path, bool hex) {
   return std::move(*b);
 }
 
-Status WriteBytes(const std::string& path, const cbor::Bytes& b, bool hex) {
+// Writes what a producer made to --out (or stdout). With --format json the document (schema
+// `schema`) says where it went and its size; written to stdout, the bytes are in it as hex.
+Status WriteBytes(const std::string& path, const cbor::Bytes& b, bool hex, const CoseOptions& o,
+                  const char* schema) {
+  const bool to_stdout = path.empty() || path == "-";
+  if (o.format == "json") {
+    if (!to_stdout)
+      SECPROF_TRY(WriteFileAtomic(
+          path, hex ? cbor::ToHex(b) + "\n" : std::string(b.begin(), b.end()), 0644));
+    auto j = JsonDocument(schema);
+    j["out"] = to_stdout ? nlohmann::json() : nlohmann::json(path);
+    j["size"] = b.size();
+    j["hex"] = to_stdout ? nlohmann::json(cbor::ToHex(b)) : nlohmann::json();
+    PrintJson(j);
+    return Ok();
+  }
   std::string out = hex ? cbor::ToHex(b) + "\n" : std::string(b.begin(), b.end());
   if (path.empty() || path == "-") {
     std::cout << out;
@@ -104,22 +121,43 @@ Status Verify(const CoseOptions& o) {
   }
   std::optional<cbor::ByteView> det;
   if (detached) det = cbor::ByteView(*detached);
+  const bool json = o.format == "json";
+  // The verdict: text "OK: ..." or the JSON document.
+  auto verified = [&](const char* structure, std::optional<size_t> signer, size_t signers) {
+    if (!json) {
+      if (signer)
+        std::cout << "OK: " << structure << " signer " << *signer << " of " << signers
+                  << " verifies with " << key.Describe() << "\n";
+      else
+        std::cout << "OK: " << structure
+                  << (std::string_view(structure) == "COSE_Mac0" ? " tag verifies with "
+                                                                 : " signature verifies with ")
+                  << key.Describe() << "\n";
+      return;
+    }
+    auto j = JsonDocument("cose.verify");
+    j["file"] = o.input;
+    j["structure"] = structure;
+    j["verified"] = true;
+    j["key"] = key.Describe();
+    j["signer"] = signer ? nlohmann::json(*signer) : nlohmann::json();
+    PrintJson(j);
+  };
   if (type == "sign1") {
     auto m = cose::DecodeSign1(data);
     if (!m) return Fail(AsBadInput(m.error(), o.input));
     SECPROF_TRY(cose::VerifySign1(*m, key, aad, det));
-    std::cout << "OK: COSE_Sign1 signature verifies with " << key.Describe() << "\n";
+    verified("COSE_Sign1", std::nullopt, 1);
   } else if (type == "sign") {
     auto m = cose::DecodeSign(data);
     if (!m) return Fail(AsBadInput(m.error(), o.input));
     SECPROF_ASSIGN_OR_RETURN(size_t which, cose::VerifySign(*m, key, aad, det));
-    std::cout << "OK: COSE_Sign signer " << which << " of " << m->signatures.size()
-              << " verifies with " << key.Describe() << "\n";
+    verified("COSE_Sign", which, m->signatures.size());
   } else if (type == "mac0") {
     auto m = cose::DecodeMac0(data);
     if (!m) return Fail(AsBadInput(m.error(), o.input));
     SECPROF_TRY(cose::VerifyMac0(*m, key, aad, det));
-    std::cout << "OK: COSE_Mac0 tag verifies with " << key.Describe() << "\n";
+    verified("COSE_Mac0", std::nullopt, 1);
   } else {
     return Fail(ErrorCode::kInvalidInput, "--type must be auto, sign1, sign or mac0");
   }
@@ -190,7 +228,10 @@ Status Sign(const CoseOptions& o, cose::AlgorithmKind kind) {
                              cose::CreateEncrypt0(key, payload, p, crypto::SystemRandomSource()));
     out = cose::Encode(m, !o.untagged);
   }
-  return WriteBytes(o.output, out, o.hex_out);
+  const char* schema = kind == cose::AlgorithmKind::kSignature ? "cose.sign"
+                       : kind == cose::AlgorithmKind::kMac     ? "cose.mac"
+                                                               : "cose.encrypt";
+  return WriteBytes(o.output, out, o.hex_out, o, schema);
 }
 
 // COSE_Encrypt0 (tag 16) or COSE_Encrypt (tag 96, direct recipient); untagged, whichever the
@@ -213,7 +254,7 @@ Status Decrypt(const CoseOptions& o) {
     if (!m) return Fail(AsBadInput(m.error(), o.input));
     SECPROF_ASSIGN_OR_RETURN(pt, cose::DecryptEncrypt0(*m, key, aad));
   }
-  return WriteBytes(o.output, pt, o.hex_out);
+  return WriteBytes(o.output, pt, o.hex_out, o, "cose.decrypt");
 }
 
 void Common(CLI::App* c, CoseOptions& o, bool needs_alg) {
@@ -245,6 +286,7 @@ void Install(CLI::App& app, Context& ctx) {
   verify->add_option("--type", v->type, "auto (from the tag or key), sign1, sign or mac0")
       ->capture_default_str();
   verify->add_option("--payload", v->payload, "File with the detached payload");
+  AddFormatOption(verify, v->format);
   verify->callback([v, done] { done(Verify(*v)); });
 
   struct Producer {
@@ -267,6 +309,7 @@ void Install(CLI::App& app, Context& ctx) {
     c->add_flag("--hex", o->hex_out, "Write hex text instead of binary CBOR");
     if (p.kind != cose::AlgorithmKind::kContentEncryption)
       c->add_flag("--detached", o->detached, "Do not carry the payload (nil)");
+    AddFormatOption(c, o->format);
     const cose::AlgorithmKind kind = p.kind;
     c->callback([o, kind, done] { done(Sign(*o, kind)); });
   }
@@ -282,6 +325,7 @@ void Install(CLI::App& app, Context& ctx) {
   Common(dec, *d, false);
   dec->add_flag("--hex-in", d->hex_in, "The message is hex text");
   dec->add_flag("--hex", d->hex_out, "Write the plaintext as hex");
+  AddFormatOption(dec, d->format);
   dec->callback([d, done] { done(Decrypt(*d)); });
 }
 

@@ -7,7 +7,8 @@
 // prints a summary per profile (the runs are secprof::scenario's); then the lab attacks every
 // profile (secprof::lab) and prints the measured matrix next to the claimed one. Exit 0 when every
 // step went as the profile says and the lab found nothing beyond its known open findings
-// (tests/lab/known_findings.txt, docs/LAB.md), 1 otherwise.
+// (tests/lab/known_findings.txt, docs/LAB.md), 1 otherwise. With --format json the progress and
+// the tables go to stderr and stdout holds one summary document (docs/CLI.md "secprof.demo.v1").
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -19,6 +20,7 @@
 #include <sstream>
 
 #include "command.h"
+#include "output.h"
 #include "secprof/assess/assess.h"
 #include "secprof/catalog/catalog.h"
 #include "secprof/core/fs.h"
@@ -40,12 +42,18 @@ struct DemoOptions {
   bool lab = true;
   // The lab's known open findings (docs/LAB.md "Known findings"); used when the file exists.
   std::string lab_baseline = "tests/lab/known_findings.txt";
+  std::string format = "text";
 };
+
+// Where the human-readable progress and tables go: stdout, or stderr when stdout holds the JSON
+// summary (--format json).
+std::ostream* g_text = &std::cout;
+std::ostream& Text() { return *g_text; }
 
 // ---- the run-time domain (secprof::scenario) ---------------------------------------------------
 
 void Progress(const std::string& profile, const std::string& msg) {
-  std::cout << "  " << std::left << std::setw(10) << profile << msg << "\n" << std::flush;
+  Text() << "  " << std::left << std::setw(10) << profile << msg << "\n" << std::flush;
 }
 
 int RunDomain(const std::string& out, int count, std::vector<scenario::ProfileRun>& runs) {
@@ -54,13 +62,13 @@ int RunDomain(const std::string& out, int count, std::vector<scenario::ProfileRu
   fs::remove_all(base, ec);
   fs::create_directories(base, ec);
   if (ec) return ReportError(Error(ErrorCode::kIo, "cannot create " + base.string()));
-  std::cout << "\nsecprof demo: the run-time domain, " << count
-            << " things per profile, on loopback CoAP/DTLS\n";
+  Text() << "\nsecprof demo: the run-time domain, " << count
+         << " things per profile, on loopback CoAP/DTLS\n";
   runs = scenario::RunAllProfiles(base, count, Progress);
-  std::cout << "\n"
-            << std::left << std::setw(11) << "profile" << std::setw(8) << "things" << std::setw(9)
-            << "joined" << std::setw(10) << "joins/s"
-            << "things per state (thing side)\n";
+  Text() << "\n"
+         << std::left << std::setw(11) << "profile" << std::setw(8) << "things" << std::setw(9)
+         << "joined" << std::setw(10) << "joins/s"
+         << "things per state (thing side)\n";
   int failures = 0;
   for (const auto& r : runs) {
     std::string states;
@@ -68,17 +76,17 @@ int RunDomain(const std::string& out, int count, std::vector<scenario::ProfileRu
     double rate = r.join_seconds > 0 ? r.joined / r.join_seconds : 0;
     std::ostringstream rs;
     rs << std::fixed << std::setprecision(1) << rate;
-    std::cout << std::left << std::setw(11) << r.profile << std::setw(8) << r.things << std::setw(9)
-              << r.joined << std::setw(10) << rs.str() << states << "\n";
+    Text() << std::left << std::setw(11) << r.profile << std::setw(8) << r.things << std::setw(9)
+           << r.joined << std::setw(10) << rs.str() << states << "\n";
   }
   for (const auto& r : runs) {
-    std::cout << "\n"
-              << r.profile << ": " << domain::PolicyFor(*domain::ParseProfile(r.profile)).summary
-              << "\n";
+    Text() << "\n"
+           << r.profile << ": " << domain::PolicyFor(*domain::ParseProfile(r.profile)).summary
+           << "\n";
     for (const auto& [reason, n] : r.refused)
-      std::cout << "  KDC refused " << n << " request(s): " << reason << "\n";
-    for (const auto& n : r.notes) std::cout << "  " << n << "\n";
-    for (const auto& e : r.failures) std::cout << "  FAILED: " << e << "\n";
+      Text() << "  KDC refused " << n << " request(s): " << reason << "\n";
+    for (const auto& n : r.notes) Text() << "  " << n << "\n";
+    for (const auto& e : r.failures) Text() << "  FAILED: " << e << "\n";
     failures += static_cast<int>(r.failures.size());
   }
   return failures;
@@ -90,8 +98,8 @@ int RunDomain(const std::string& out, int count, std::vector<scenario::ProfileRu
 // PKCS#11 engine) with its own token directory, and a process keeps the token list it first saw,
 // so the lab's tokens would be invisible here (docs/LAB.md "The runner").
 int RunLab(const std::string& out, const std::string& baseline) {
-  std::cout << "\nsecprof demo: the lab, every attack against every profile on loopback\n"
-            << std::flush;
+  Text() << "\nsecprof demo: the lab, every attack against every profile on loopback\n"
+         << std::flush;
   const fs::path dir = fs::path(out) / "lab";
   std::error_code ec;
   fs::remove_all(dir, ec);  // a previous demo's runs and tokens
@@ -114,19 +122,25 @@ int RunLab(const std::string& out, const std::string& baseline) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // In JSON mode the child's report goes where our text goes (stderr), not into the document.
+  posix_spawn_file_actions_t actions;
+  ::posix_spawn_file_actions_init(&actions);
+  if (g_text != &std::cout) ::posix_spawn_file_actions_adddup2(&actions, 2, 1);
+  std::cout.flush();
   pid_t pid = 0;
-  if (::posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv.data(), environ) != 0)
-    return ReportError(Error(ErrorCode::kIo, "cannot start " + self + " lab run"));
+  const int spawned = ::posix_spawn(&pid, self.c_str(), &actions, nullptr, argv.data(), environ);
+  ::posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) return ReportError(Error(ErrorCode::kIo, "cannot start " + self + " lab run"));
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   const int code = WIFEXITED(status) ? WEXITSTATUS(status) : kExitBadInput;
   if (code == kExitOk || code == kExitFinding)
-    std::cout << "The lab's matrix as a page: " << html << " (JSON beside it)\n";
+    Text() << "The lab's matrix as a page: " << html << " (JSON beside it)\n";
   return code;
 }
 
-int RunDemo(const DemoOptions& o) {
+int RunDemo(const DemoOptions& o, nlohmann::json& doc) {
   auto cat = catalog::LoadBuiltin();
   if (!cat) return ReportError(cat.error().WithContext("catalog"));
   std::vector<fs::path> models;
@@ -144,12 +158,12 @@ int RunDemo(const DemoOptions& o) {
   if (ec) {
     return ReportError(Error(ErrorCode::kIo, "cannot create " + o.out + ": " + ec.message()));
   }
-  std::cout << "secprof demo: assessing " << models.size() << " example systems (catalog "
-            << (*cat)->version << ")\n\n";
-  std::cout << std::left << std::setw(44) << "system" << std::setw(11) << "profile" << std::setw(9)
-            << "threats" << std::setw(10) << "must-fix" << std::setw(10) << "residual"
-            << std::setw(6) << "gaps"
-            << "report\n";
+  Text() << "secprof demo: assessing " << models.size() << " example systems (catalog "
+         << (*cat)->version << ")\n\n";
+  Text() << std::left << std::setw(44) << "system" << std::setw(11) << "profile" << std::setw(9)
+         << "threats" << std::setw(10) << "must-fix" << std::setw(10) << "residual" << std::setw(6)
+         << "gaps"
+         << "report\n";
   int failures = 0;
   for (const auto& path : models) {
     auto m = model::LoadFile(path.string());
@@ -173,20 +187,42 @@ int RunDemo(const DemoOptions& o) {
       ++failures;
       continue;
     }
+    doc["assessments"].push_back({{"model", path.string()},
+                                  {"system", a->model_name},
+                                  {"profile", a->profile.id},
+                                  {"threats", a->findings.size()},
+                                  {"must_fix", a->summary.must_mitigate},
+                                  {"residual", a->summary.residual_must_mitigate},
+                                  {"gaps", a->gaps.size()},
+                                  {"report_html", html.string()},
+                                  {"report_json", json.string()}});
     std::string name =
         a->model_name.size() > 42 ? a->model_name.substr(0, 41) + "~" : a->model_name;
-    std::cout << std::left << std::setw(44) << name << std::setw(11) << a->profile.id
-              << std::setw(9) << a->findings.size() << std::setw(10) << a->summary.must_mitigate
-              << std::setw(10) << a->summary.residual_must_mitigate << std::setw(6)
-              << a->gaps.size() << html.string() << "\n";
+    Text() << std::left << std::setw(44) << name << std::setw(11) << a->profile.id << std::setw(9)
+           << a->findings.size() << std::setw(10) << a->summary.must_mitigate << std::setw(10)
+           << a->summary.residual_must_mitigate << std::setw(6) << a->gaps.size() << html.string()
+           << "\n";
   }
-  std::cout << "\nmust-fix: findings whose risk is moderate or high; residual: those still so after"
-               " the mitigations each model declares. JSON beside each report.\n";
+  Text() << "\nmust-fix: findings whose risk is moderate or high; residual: those still so after"
+            " the mitigations each model declares. JSON beside each report.\n";
   if (failures) return kExitBadInput;
   if (!o.domain) return kExitOk;
   std::vector<scenario::ProfileRun> runs;
   int domain_failures = RunDomain(o.out, o.things, runs);
+  for (const auto& r : runs)
+    doc["domain"].push_back({{"profile", r.profile},
+                             {"things", r.things},
+                             {"joined", r.joined},
+                             {"join_seconds", r.join_seconds},
+                             {"states", r.states},
+                             {"refused", r.refused},
+                             {"notes", r.notes},
+                             {"failures", r.failures}});
   const int lab = o.lab ? RunLab(o.out, o.lab_baseline) : kExitOk;
+  if (o.lab)
+    doc["lab"] = {{"exit", lab},
+                  {"html", (fs::path(o.out) / "lab.html").string()},
+                  {"json", (fs::path(o.out) / "lab.json").string()}};
   if (lab == kExitBadInput) return lab;
   return domain_failures || lab != kExitOk ? kExitFinding : kExitOk;
 }
@@ -211,7 +247,21 @@ void Install(CLI::App& app, Context& ctx) {
          "the lab's known open findings (secprof lab run --baseline); used when the file "
          "exists, so that only a new finding, a stale entry or a lab defect fails the demo")
       ->capture_default_str();
-  sub->callback([opts, &ctx] { ctx.exit_code = RunDemo(*opts); });
+  AddFormatOption(sub, opts->format);
+  sub->callback([opts, &ctx] {
+    const bool json = opts->format == "json";
+    g_text = json ? &std::cerr : &std::cout;
+    nlohmann::json doc = JsonDocument("demo");
+    doc["out"] = opts->out;
+    doc["assessments"] = nlohmann::json::array();
+    doc["domain"] = nlohmann::json::array();
+    doc["lab"] = nullptr;
+    ctx.exit_code = RunDemo(*opts, doc);
+    if (json) {
+      doc["exit"] = ctx.exit_code;
+      PrintJson(doc);
+    }
+  });
 }
 
 Registrar reg("demo", 90, Install);

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "output.h"
 #include "secprof/cbor/cbor.h"
 #include "secprof/core/fs.h"
 #include "secprof/cose/cose.h"
@@ -137,11 +138,12 @@ Status Sign(const FwOptions& o) {
                         {"class_id", update::FormatUuid(p.class_id)},
                         {"image_size", digest.second},
                         {"image_sha256", cbor::ToHex(digest.first.bytes)}};
+    j["schema"] = JsonDocument("fw.sign")["schema"];
     if (factory) {
       j["vendor"] = factory->vendor();
       j["model"] = o.model;
     }
-    std::cout << j.dump(2) << "\n";
+    PrintJson(j);
     return Ok();
   }
   std::cout << "wrote " << o.out << ": SUIT envelope, sequence number " << p.sequence_number
@@ -168,12 +170,9 @@ Status Ids(const FwOptions& o) {
   const std::string vid = update::FormatUuid(domain::FirmwareVendorId(vendor));
   const std::string cid = update::FormatUuid(domain::FirmwareClassId(vendor, o.model));
   if (o.format == "json") {
-    std::cout << nlohmann::json{{"vendor", vendor},
-                                {"model", o.model},
-                                {"vendor_id", vid},
-                                {"class_id", cid}}
-                     .dump(2)
-              << "\n";
+    auto j = JsonDocument("fw.ids");
+    j.update({{"vendor", vendor}, {"model", o.model}, {"vendor_id", vid}, {"class_id", cid}});
+    PrintJson(j);
     return Ok();
   }
   std::cout << "vendor   " << vendor << "\nmodel    " << o.model << "\nvendor-id " << vid
@@ -269,7 +268,8 @@ Status Verify(const FwOptions& o) {
                            {"structure", auth.structure},
                            {"algorithm", auth.algorithm},
                            {"key", key.Describe()}};
-    std::cout << j.dump(2) << "\n";
+    j["schema"] = JsonDocument("fw.verify")["schema"];
+    PrintJson(j);
   } else {
     PrintFindings(f);
   }
@@ -361,7 +361,8 @@ Status Inspect(const FwOptions& o) {
     nlohmann::json j = EnvelopeJson(env);
     j.update(FindingsJson(f));
     j["envelope"] = o.envelope;
-    std::cout << j.dump(2) << "\n";
+    j["schema"] = JsonDocument("fw.inspect")["schema"];
+    PrintJson(j);
     return Ok();
   }
   std::cout << update::Summary(env);

@@ -3,6 +3,7 @@
 // `kdc` command that cmd_kdc.cpp installs (this file registers after it).
 //
 //   secprof kdc quarantined --db F [--format text|json]   things the KDC quarantined, with why
+//                                                         (JSON: docs/CLI.md)
 //   secprof kdc release --db F SERIAL                     lifts a quarantine (audit "released")
 //
 // Exit status: 0 done; 1 the thing is not quarantined (nothing to release); 2 bad input (unknown
@@ -12,6 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "output.h"
+#include "secprof/core/time_format.h"
 #include "secprof/kdc/kdc.h"
 
 namespace secprof::cli {
@@ -29,6 +32,13 @@ Status Release(const GuardArgs& a) {
   if (!r && r.error().code() == ErrorCode::kNotFound)
     return Fail(ErrorCode::kVerifyFailed, r.error().message());  // exit 1: nothing to release
   if (!r) return r;
+  if (a.format == "json") {
+    auto j = JsonDocument("kdc.release");
+    j["serial"] = a.serial;
+    j["released"] = true;
+    PrintJson(j);
+    return Ok();
+  }
   std::cout << a.serial << ": released from quarantine; its credential is accepted again\n";
   return Ok();
 }
@@ -37,13 +47,16 @@ Status ListQuarantined(const GuardArgs& a) {
   SECPROF_ASSIGN_OR_RETURN(auto tools, kdc::OwnerTools::Open(a.db, a.keys));
   SECPROF_ASSIGN_OR_RETURN(auto list, tools->registry().ListQuarantined());
   if (a.format == "json") {
-    auto j = nlohmann::json::array();
+    auto j = JsonDocument("kdc.quarantined", 2);
+    j["things"] = nlohmann::json::array();
     for (const auto& q : list)
-      j.push_back({{"serial", q.serial}, {"since", q.since}, {"reason", q.reason}});
-    std::cout << j.dump(2) << "\n";
+      j["things"].push_back(
+          {{"serial", q.serial}, {"since", JsonTime(q.since)}, {"reason", q.reason}});
+    PrintJson(j);
     return Ok();
   }
-  for (const auto& q : list) std::cout << q.serial << "  " << q.since << "  " << q.reason << "\n";
+  for (const auto& q : list)
+    std::cout << q.serial << "  " << FormatIso8601(q.since) << "  " << q.reason << "\n";
   if (list.empty()) std::cout << "no thing is quarantined\n";
   return Ok();
 }
@@ -56,6 +69,7 @@ void Install(CLI::App& app, Context& ctx) {
     auto* c = k->add_subcommand(name, help);
     c->add_option("--db", a->db, "The KDC's registry (SQLite file)")->required();
     c->add_option("--keys", a->keys, "The KDC's key directory (default: <db>.keys)");
+    AddFormatOption(c, a->format);
     c->callback([a, fn, &ctx] {
       auto st = fn(*a);
       ctx.exit_code = ExitFor(st, kPlainExit);
@@ -67,11 +81,7 @@ void Install(CLI::App& app, Context& ctx) {
                    "accepted again; audit \"released\")",
                    Release);
   rel->add_option("serial", a->serial, "The thing's serial")->required();
-  auto* q = leaf("quarantined", "List the things quarantined as suspected clones, with why",
-                 ListQuarantined);
-  q->add_option("--format", a->format, "Output format")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
+  leaf("quarantined", "List the things quarantined as suspected clones, with why", ListQuarantined);
 }
 
 Registrar reg("kdc-guard", 62, Install);

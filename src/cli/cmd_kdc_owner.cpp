@@ -23,11 +23,14 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "output.h"
+#include "secprof/core/time_format.h"
 #include "secprof/domain/profile.h"
 #include "secprof/kdc/factory_manifest.h"
 #include "secprof/kdc/kdc.h"
 #include "secprof/kdc/layout.h"
 #include "secprof/kdc/voucher_import.h"
+#include "secprof/registry/overview.h"
 #include "secprof/registry/registry.h"
 #include "secprof/voucher/voucher.h"
 
@@ -69,7 +72,9 @@ Result<std::unique_ptr<kdc::OwnerTools>> OpenTools(const std::string& db, const 
   return t;
 }
 
-std::string FormatTime(int64_t t) { return voucher::FormatTime(t); }
+std::string FormatTime(int64_t t) { return FormatIso8601(t); }
+
+bool Json(const std::string& format) { return format == "json"; }
 
 // ------------------------------------------------------------------------- owner operations
 
@@ -111,6 +116,13 @@ kdc::KeyDirOptions Kek(const OwnerArgs& a) {
 Status MigrateKek(const OwnerArgs& a) {
   SECPROF_ASSIGN_OR_RETURN(std::string did,
                            kdc::MigrateDomainKek(kdc::Layout::For(a.db, a.keys).keys, Kek(a)));
+  if (Json(a.format)) {
+    auto j = JsonDocument("kdc.migrate-kek");
+    j["keys"] = kdc::Layout::For(a.db, a.keys).keys;
+    j["done"] = did;
+    PrintJson(j);
+    return Ok();
+  }
   std::cout << "kdc: " << did << "\n";
   return Ok();
 }
@@ -120,12 +132,26 @@ Status Allow(const OwnerArgs& a) {
     return Fail(ErrorCode::kInvalidInput, "give --serial S (one or more times) or --all");
   SECPROF_ASSIGN_OR_RETURN(auto tools, OpenTools(a.db, a.keys, Kek(a)));
   kdc::AllowFromFactoryRequest req{a.factory, a.serials, a.all, a.db};
+  auto allowed = nlohmann::json::array();
+  const bool json = Json(a.format);
   SECPROF_ASSIGN_OR_RETURN(
-      size_t n, kdc::AllowFromFactory(
-                    *tools, req, [](const auto& serial, const auto& vendor, const auto& model) {
-                      std::cout << "allowed " << serial << " (" << vendor << " " << model
-                                << ") with its setup code\n";
-                    }));
+      size_t n,
+      kdc::AllowFromFactory(
+          *tools, req, [&](const auto& serial, const auto& vendor, const auto& model) {
+            if (json)
+              allowed.push_back({{"serial", serial}, {"vendor", vendor}, {"model", model}});
+            else
+              std::cout << "allowed " << serial << " (" << vendor << " " << model
+                        << ") with its setup code\n";
+          }));
+  if (json) {
+    auto j = JsonDocument("kdc.allow");
+    j["db"] = a.db;
+    j["allowed"] = std::move(allowed);
+    j["count"] = n;
+    PrintJson(j);
+    return Ok();
+  }
   std::cout << "allowed " << n << " thing" << (n == 1 ? "" : "s") << " in " << a.db << "\n";
   return Ok();
 }
@@ -135,12 +161,32 @@ Status ImportVouchers(const OwnerArgs& a) {
   const kdc::Layout layout = kdc::Layout::For(a.db, a.keys);
   kdc::VoucherImportRequest req{a.vendor_ca, a.vouchers, a.db, layout.keys};
   kdc::VoucherImportObserver observe;
-  observe.refused = [](const Error& e) { std::cerr << "secprof: " << e.message() << "\n"; };
-  observe.imported = [](const std::string& path, const std::string& serial) {
-    std::cout << "imported " << path << ": serial " << serial << "\n";
+  const bool json = Json(a.format);
+  auto imported = nlohmann::json::array();
+  observe.refused = [](const Error& e) {
+    if (JsonErrors())
+      PrintErrorJson(e, kExitFinding);  // one object per refused voucher, then the final error
+    else
+      std::cerr << "secprof: " << e.message() << "\n";
+  };
+  observe.imported = [&](const std::string& path, const std::string& serial) {
+    if (json)
+      imported.push_back({{"file", path}, {"serial", serial}});
+    else
+      std::cout << "imported " << path << ": serial " << serial << "\n";
   };
   SECPROF_ASSIGN_OR_RETURN(kdc::VoucherImportOutcome out,
                            kdc::ImportVoucherFiles(*tools, req, observe));
+  if (json) {
+    auto j = JsonDocument("kdc.import-voucher");
+    j["db"] = a.db;
+    j["vendor_organization"] = out.vendor_organization;
+    j["imported"] = std::move(imported);
+    j["new_trust_anchor"] = out.new_anchor;
+    if (out.new_anchor) j["trust_anchor_dir"] = layout.keys + "/vendors/";
+    PrintJson(j);
+    return Ok();
+  }
   std::cout << "imported " << out.imported << " voucher" << (out.imported == 1 ? "" : "s")
             << " by '" << out.vendor_organization << "' into " << a.db << "\n";
   if (out.new_anchor)
@@ -151,25 +197,38 @@ Status ImportVouchers(const OwnerArgs& a) {
   return Ok();
 }
 
-nlohmann::json ThingJson(const registry::Thing& t) {
-  nlohmann::json j = {{"serial", t.serial},
-                      {"vendor", t.vendor},
-                      {"model", t.model},
-                      {"state", registry::StateName(t.state)},
-                      {"setup_code", t.setup_code.has_value()},
-                      {"voucher", !t.voucher.empty()},
-                      {"credential_kind", t.credential_kind},
-                      {"credential_id", t.credential_id},
-                      {"credential_fingerprint", t.credential_fingerprint},
-                      {"key_epoch", t.key_epoch},
-                      {"joins", t.joins},
-                      {"created", t.created},
-                      {"updated", t.updated}};
-  j["voucher_expiry"] = t.voucher_expiry ? nlohmann::json(*t.voucher_expiry) : nlohmann::json();
-  j["commissioned_at"] = t.commissioned_at ? nlohmann::json(*t.commissioned_at) : nlohmann::json();
-  j["replaced_by"] = t.replaced_by;
-  j["replaces"] = t.replaces;
+// One thing of `kdc list --format json` (docs/CLI.md "secprof.kdc.list.v2").
+nlohmann::json ThingJson(const registry::ThingOverview& o) {
+  const registry::Thing& t = o.thing;
+  nlohmann::json j = {
+      {"serial", t.serial},
+      {"vendor", t.vendor},
+      {"model", t.model},
+      {"state", registry::StateName(t.state)},
+      {"setup_code", o.setup_code},
+      {"voucher", !t.voucher.empty()},
+      {"credential_kind", t.credential_kind},
+      {"credential_id", t.credential_id},
+      {"credential_fingerprint", t.credential_fingerprint},
+      {"key_epoch", t.key_epoch},
+      {"joins", t.joins},
+      {"created", JsonTime(t.created)},
+      {"updated", JsonTime(t.updated)},
+      {"voucher_expiry", JsonTime(t.voucher_expiry)},
+      {"commissioned_at", JsonTime(t.commissioned_at)},
+      {"replaced_by", t.replaced_by},
+      {"replaces", t.replaces},
+      {"firmware_sequence",
+       o.firmware_sequence ? nlohmann::json(*o.firmware_sequence) : nlohmann::json()},
+      {"last_seen", JsonTime(o.last_seen)},
+      {"groups", o.groups}};
   return j;
+}
+
+std::string Joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+  return out.empty() ? "-" : out;
 }
 
 Status List(const OwnerArgs& a) {
@@ -179,36 +238,41 @@ Status List(const OwnerArgs& a) {
   }
   SECPROF_ASSIGN_OR_RETURN(auto reg, OpenRegistry(a.db));
   SECPROF_ASSIGN_OR_RETURN(registry::DomainInfo dom, reg->Domain());
-  SECPROF_ASSIGN_OR_RETURN(std::vector<registry::Thing> things, reg->List(filter));
-  if (a.format == "json") {
-    nlohmann::json j = {{"profile", dom.profile}, {"owner", dom.owner}};
+  SECPROF_ASSIGN_OR_RETURN(std::vector<registry::ThingOverview> things,
+                           registry::ListOverview(*reg, filter));
+  if (Json(a.format)) {
+    nlohmann::json j = JsonDocument("kdc.list", 2);
+    j["profile"] = dom.profile;
+    j["owner"] = dom.owner;
     j["things"] = nlohmann::json::array();
-    for (const auto& t : things) {
-      nlohmann::json tj = ThingJson(t);
-      auto code = reg->HasSetupCode(t);
-      tj["setup_code"] = code && *code;  // a registry error reads as none, as it always has
-      j["things"].push_back(std::move(tj));
-    }
-    std::cout << j.dump(2) << "\n";
+    for (const auto& o : things) j["things"].push_back(ThingJson(o));
+    PrintJson(j);
     return Ok();
   }
   size_t w = 6;
-  for (const auto& t : things) w = std::max(w, t.serial.size());
+  for (const auto& o : things) w = std::max(w, o.thing.serial.size());
   std::cout << std::left << std::setw(static_cast<int>(w)) << "SERIAL"
             << "  " << std::setw(14) << "STATE"
             << "  " << std::setw(6) << "JOINS"
+            << "  " << std::setw(8) << "FIRMWARE"
+            << "  " << std::setw(20) << "LAST SEEN"
+            << "  " << std::setw(12) << "GROUPS"
             << "  "
             << "CREDENTIAL / VENDOR MODEL\n";
   std::map<std::string, int> counts;
-  for (const auto& t : things) {
+  for (const auto& o : things) {
+    const registry::Thing& t = o.thing;
     std::string cred =
         t.credential_kind.empty() ? std::string("-") : t.credential_kind + ":" + t.credential_id;
     std::string extra;
     if (!t.replaced_by.empty()) extra += " replaced-by " + t.replaced_by;
     if (!t.replaces.empty()) extra += " replaces " + t.replaces;
+    const std::string fw = o.firmware_sequence ? std::to_string(*o.firmware_sequence) : "-";
     std::cout << std::left << std::setw(static_cast<int>(w)) << t.serial << "  " << std::setw(14)
-              << registry::StateName(t.state) << "  " << std::setw(6) << t.joins << "  " << cred
-              << " / " << t.vendor << " " << t.model << extra << "\n";
+              << registry::StateName(t.state) << "  " << std::setw(6) << t.joins << "  "
+              << std::setw(8) << fw << "  " << std::setw(20) << FormatIso8601(o.last_seen, "never")
+              << "  " << std::setw(12) << Joined(o.groups) << "  " << cred << " / " << t.vendor
+              << " " << t.model << extra << "\n";
     ++counts[registry::StateName(t.state)];
   }
   std::cout << things.size() << " thing" << (things.size() == 1 ? "" : "s") << " in " << a.db
@@ -216,8 +280,8 @@ Status List(const OwnerArgs& a) {
   if (!counts.empty()) {
     std::cout << ":";
     bool first = true;
-    for (const auto& [s, n] : counts) {
-      std::cout << (first ? " " : ", ") << n << " " << s;
+    for (const auto& [st, n] : counts) {
+      std::cout << (first ? " " : ", ") << n << " " << st;
       first = false;
     }
   }
@@ -233,6 +297,19 @@ Status Retire(const OwnerArgs& a, State to) {
   std::string reason = a.reason.empty() ? std::string("by the owner") : a.reason;
   SECPROF_ASSIGN_OR_RETURN(std::vector<std::string> groups, tools->registry().GroupsOf(a.serial));
   SECPROF_TRY(tools->Retire(a.serial, to, reason, "owner"));
+  if (Json(a.format)) {
+    auto j = JsonDocument(std::string("kdc.") + registry::StateName(to));
+    j["serial"] = a.serial;
+    j["from"] = registry::StateName(t->state);
+    j["to"] = registry::StateName(to);
+    j["reason"] = reason;
+    j["credential_revoked"] = t->credential_kind.empty()
+                                  ? nlohmann::json()
+                                  : nlohmann::json(t->credential_kind + ":" + t->credential_id);
+    j["groups_rekeyed"] = groups;
+    PrintJson(j);
+    return Ok();
+  }
   std::cout << a.serial << ": " << registry::StateName(t->state) << " -> "
             << registry::StateName(to) << " (" << reason << ")";
   if (!t->credential_kind.empty())
@@ -252,6 +329,14 @@ Status ReplaceThing(const OwnerArgs& a) {
   SECPROF_ASSIGN_OR_RETURN(std::vector<std::string> before,
                            tools->registry().GroupsOf(a.old_serial));
   SECPROF_TRY(tools->Replace(a.old_serial, a.new_serial, "owner"));
+  if (Json(a.format)) {
+    auto j = JsonDocument("kdc.replace");
+    j["old"] = a.old_serial;
+    j["new"] = a.new_serial;
+    j["groups_rekeyed"] = before;
+    PrintJson(j);
+    return Ok();
+  }
   std::cout << a.old_serial << " replaced by " << a.new_serial;
   if (!before.empty()) {
     std::cout << "; groups re-keyed:";
@@ -264,6 +349,13 @@ Status ReplaceThing(const OwnerArgs& a) {
 Status GroupCreate(const OwnerArgs& a) {
   SECPROF_ASSIGN_OR_RETURN(auto tools, OpenTools(a.db, a.keys, Kek(a)));
   SECPROF_TRY(tools->CreateGroup(a.group, "owner"));
+  if (Json(a.format)) {
+    auto j = JsonDocument("kdc.group.create");
+    j["group"] = a.group;
+    j["epoch"] = 1;
+    PrintJson(j);
+    return Ok();
+  }
   std::cout << "group " << a.group << " created at epoch 1\n";
   return Ok();
 }
@@ -273,6 +365,14 @@ Status GroupAdd(const OwnerArgs& a) {
   SECPROF_TRY(tools->registry().Get(a.serial));
   SECPROF_TRY(tools->AddMember(a.group, a.serial, "owner"));
   SECPROF_ASSIGN_OR_RETURN(registry::Group g, tools->registry().GetGroup(a.group));
+  if (Json(a.format)) {
+    auto j = JsonDocument("kdc.group.add");
+    j["group"] = a.group;
+    j["serial"] = a.serial;
+    j["epoch"] = g.epoch;
+    PrintJson(j);
+    return Ok();
+  }
   std::cout << a.serial << " added to group " << a.group << " (epoch " << g.epoch << ")\n";
   return Ok();
 }
@@ -282,6 +382,14 @@ Status GroupRemove(const OwnerArgs& a) {
   SECPROF_TRY(tools->registry().Get(a.serial));
   SECPROF_TRY(tools->RemoveMember(a.group, a.serial, "owner"));
   SECPROF_ASSIGN_OR_RETURN(registry::Group g, tools->registry().GetGroup(a.group));
+  if (Json(a.format)) {
+    auto j = JsonDocument("kdc.group.remove");
+    j["group"] = a.group;
+    j["serial"] = a.serial;
+    j["epoch"] = g.epoch;
+    PrintJson(j);
+    return Ok();
+  }
   std::cout << a.serial << " removed from group " << a.group << "; re-keyed to epoch " << g.epoch
             << "\n";
   return Ok();
@@ -291,13 +399,14 @@ Status GroupList(const OwnerArgs& a) {
   SECPROF_ASSIGN_OR_RETURN(auto reg, OpenRegistry(a.db));
   SECPROF_ASSIGN_OR_RETURN(std::vector<registry::Group> groups, reg->ListGroups());
   if (a.format == "json") {
-    nlohmann::json j = nlohmann::json::array();
+    nlohmann::json j = JsonDocument("kdc.group.list", 2);
+    j["groups"] = nlohmann::json::array();
     for (const auto& g : groups)
-      j.push_back({{"name", g.name},
-                   {"epoch", g.epoch},
-                   {"members", g.members},
-                   {"needs_rekey", g.needs_rekey}});
-    std::cout << j.dump(2) << "\n";
+      j["groups"].push_back({{"name", g.name},
+                             {"epoch", g.epoch},
+                             {"members", g.members},
+                             {"needs_rekey", g.needs_rekey}});
+    PrintJson(j);
     return Ok();
   }
   for (const auto& g : groups) {
@@ -320,10 +429,11 @@ Status Audit(const OwnerArgs& a) {
   Status verified = Ok();
   if (a.verify) verified = reg->VerifyAuditChain();
   if (a.format == "json") {
-    nlohmann::json j = {{"entries", nlohmann::json::array()}};
+    nlohmann::json j = JsonDocument("kdc.audit", 2);
+    j["entries"] = nlohmann::json::array();
     for (const auto& e : entries)
       j["entries"].push_back({{"seq", e.seq},
-                              {"time", e.time},
+                              {"time", JsonTime(e.time)},
                               {"actor", e.actor},
                               {"action", e.action},
                               {"serial", e.serial},
@@ -333,7 +443,7 @@ Status Audit(const OwnerArgs& a) {
       j["chain_verified"] = static_cast<bool>(verified);
       if (!verified) j["chain_error"] = verified.error().message();
     }
-    std::cout << j.dump(2) << "\n";
+    PrintJson(j);
   } else {
     for (const auto& e : entries) {
       std::cout << e.seq << "  " << FormatTime(e.time) << "  " << e.actor << "  " << e.action;
@@ -349,6 +459,13 @@ Status Audit(const OwnerArgs& a) {
 
 Status DomainCa(const OwnerArgs& a) {
   SECPROF_ASSIGN_OR_RETURN(auto tools, OpenTools(a.db, a.keys, Kek(a)));
+  if (Json(a.format)) {
+    auto j = JsonDocument("kdc.domain-ca");
+    j["subject"] = tools->domain_ca().subject().text;
+    j["pem"] = tools->domain_ca().ToPem();
+    PrintJson(j);
+    return Ok();
+  }
   std::cout << tools->domain_ca().ToPem();
   return Ok();
 }
@@ -363,6 +480,7 @@ CLI::App* Owner(CLI::App* parent, const char* name, const char* help, OwnerArgs&
                 "The key directory's KEK (default: $SECPROF_KDC_KEK, else <keys>.kek)");
   c->add_flag("--allow-colocated-kek", a.allow_colocated_kek,
               "Accept a KEK inside the key directory (audited; see docs/KEYSTORE.md)");
+  AddFormatOption(c, a.format);
   return c;
 }
 
@@ -397,9 +515,6 @@ void Install(CLI::App& app, Context& ctx) {
 
   auto* list = Owner(k, "list", "List the things in the registry", a);
   list->add_option("--state", a.state, "Only things in this state");
-  list->add_option("--format", a.format, "Output format")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
   list->callback(on(List));
 
   struct RetireCmd {
@@ -440,18 +555,12 @@ void Install(CLI::App& app, Context& ctx) {
   gr->add_option("serial", a.serial, "The thing's serial")->required();
   gr->callback(on(GroupRemove));
   auto* gl = Owner(grp, "list", "List groups, epochs and members", a);
-  gl->add_option("--format", a.format, "Output format")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
   gl->callback(on(GroupList));
 
   auto* aud = Owner(k, "audit", "Show the hash-chained audit log", a);
   aud->add_option("--serial", a.serial, "Only entries of this serial");
   aud->add_option("--limit", a.limit, "Only the newest N entries (0 = all)");
   aud->add_flag("--verify", a.verify, "Verify the hash chain (exit 1 when broken)");
-  aud->add_option("--format", a.format, "Output format")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
   aud->callback(on(Audit));
 
   auto* dca =

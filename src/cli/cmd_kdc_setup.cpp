@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "command.h"
+#include "output.h"
 #include "secprof/kdc/kdc.h"
 
 namespace secprof::cli {
@@ -16,11 +17,20 @@ namespace {
 struct RetireCodeArgs {
   std::string db, keys, serial;
   std::string reason = "retired by the owner";
+  std::string format = "text";
 };
 
 Status RetireCode(const RetireCodeArgs& a) {
   SECPROF_ASSIGN_OR_RETURN(auto tools, kdc::OwnerTools::Open(a.db, a.keys));
   SECPROF_TRY(tools->RetireSetupCode(a.serial, a.reason));
+  if (a.format == "json") {
+    auto j = JsonDocument("kdc.retire-code");
+    j["serial"] = a.serial;
+    j["retired"] = true;
+    j["reason"] = a.reason;
+    PrintJson(j);
+    return Ok();
+  }
   std::cout << "retired the setup code of " << a.serial
             << ": joins with it are refused; `secprof kdc allow` a new code to admit it again\n";
   return Ok();
@@ -38,6 +48,7 @@ void Install(CLI::App& app, Context& ctx) {
   c->add_option("--keys", a->keys, "The KDC's key directory (default: <db>.keys)");
   c->add_option("serial", a->serial, "The thing's serial")->required();
   c->add_option("--reason", a->reason, "Why (recorded in the audit log)")->capture_default_str();
+  AddFormatOption(c, a->format);
   // A code already retired is a refused change (kConflict, exit 1).
   c->callback([a, &ctx] { ctx.exit_code = ExitFor(RetireCode(*a), kOwnerExit); });
 }

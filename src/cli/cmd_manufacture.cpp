@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "output.h"
 #include "secprof/domain/protocol.h"
 #include "secprof/manufacture/manufacture.h"
 #include "secprof/update/suit.h"
@@ -58,16 +59,17 @@ Status Run(const ManufactureArgs& a) {
   SECPROF_ASSIGN_OR_RETURN(manufacture::Outcome made, manufacture::Manufacture(o));
   const auto& things = made.manifest.things;
   if (a.format == "json") {
-    nlohmann::json j = {{"manifest", a.out + "/manifest.json"},
-                        {"vendor_ca_created", made.ca_created},
-                        {"total", things.size()},
-                        {"added", nlohmann::json::array()}};
+    nlohmann::json j = JsonDocument("manufacture");
+    j.update({{"manifest", a.out + "/manifest.json"},
+              {"vendor_ca_created", made.ca_created},
+              {"total", things.size()},
+              {"added", nlohmann::json::array()}});
     for (size_t i = made.first_new; i < things.size(); ++i) j["added"].push_back(things[i].serial);
     // The SUIT ids firmware for these things carries (domain/protocol.h FirmwareVendorId/ClassId).
     j["firmware_vendor_id"] = update::FormatUuid(domain::FirmwareVendorId(made.manifest.vendor));
     j["firmware_class_id"] =
         update::FormatUuid(domain::FirmwareClassId(made.manifest.vendor, made.manifest.model));
-    std::cout << j.dump(2) << "\n";
+    PrintJson(j);
     return Ok();
   }
   std::cout << (made.ca_created ? "created" : "reused") << " vendor CA " << a.out << "/"

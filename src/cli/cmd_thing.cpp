@@ -7,7 +7,7 @@
 //   secprof thing --state t1 join | operational | maintenance | report --celsius 21.5
 //   secprof thing --state t1 pair-key --peer S2 | group-key --group lights
 //   secprof thing --state t1 decommission [--offline] | factory-reset [--force]
-//   secprof thing --state t1 status [--format text|json]
+//   secprof thing --state t1 status     (every step: [--format text|json], docs/CLI.md)
 //   secprof thing --state t1 serve [--listen ADDR:PORT] [--dtls-port N] [--duration S]
 //   secprof thing --state m mother ; secprof thing --state m pair --to HOST:PORT   (SecProf_1)
 //
@@ -31,8 +31,10 @@
 
 #include "command.h"
 #include "endpoint.h"
+#include "output.h"
 #include "secprof/cbor/cbor.h"
 #include "secprof/core/fs.h"
+#include "secprof/core/time_format.h"
 #include "secprof/domain/profile.h"
 #include "secprof/domain/protocol.h"
 #include "secprof/thing/agent.h"
@@ -40,6 +42,7 @@
 #include "secprof/thing/reasons.h"
 #include "secprof/thing/state_lock.h"
 #include "serve.h"
+#include "thing_print.h"
 
 namespace secprof::cli {
 namespace {
@@ -61,7 +64,7 @@ struct ThingArgs {
   std::string peer, group;
   // decommission, factory-reset
   bool offline = false, force = false;
-  // status
+  // every step but serve
   std::string format = "text";
   // serve
   std::string listen = "127.0.0.1:0";
@@ -117,13 +120,7 @@ Result<std::unique_ptr<Agent>> OpenAgent(const ThingArgs& a) {
   return Agent::Open(std::move(o));
 }
 
-// Prints the transition the step made: "S: installed -> commissioned (why)".
-void PrintLast(const Agent& agent) {
-  const auto& st = agent.state();
-  if (st.history.empty()) return;
-  const auto& t = st.history.back();
-  std::cout << st.serial << ": " << t.from << " -> " << t.to << " (" << t.why << ")\n";
-}
+bool Json(const ThingArgs& a) { return a.format == "json"; }
 
 // Runs `step` on the thing in a.state_dir under the state lock; maps errors to exit codes.
 int WithAgent(const ThingArgs& a, Reach reach, const std::function<Status(Agent&)>& step) {
@@ -155,8 +152,12 @@ int Init(const ThingArgs& a) {
   o.allow_colocated_kek = a.allow_colocated_kek;
   o.allow_file_keys = a.allow_file_keys;
   if (auto st = Agent::Init(o); !st) return ExitFor(st.error(), Reach::kLocal);
-  return WithAgent(a, Reach::kLocal, [](Agent& agent) {
+  return WithAgent(a, Reach::kLocal, [&a](Agent& agent) {
     const auto& s = agent.state();
+    if (Json(a)) {
+      PrintThingTransition(agent, "init", true);
+      return Ok();
+    }
     std::cout << s.serial << ": manufactured (" << domain::ProfileName(s.profile) << ", "
               << s.vendor << " " << s.model << ", keys in " << s.key_store << ")\n";
     return Ok();
@@ -179,15 +180,15 @@ int InstallStep(const ThingArgs& a) {
       return Fail(ErrorCode::kInvalidInput,
                   "--kdc " + a.kdc + ": UDP port 0 (SecProf_2 joins there)");
     SECPROF_TRY(st);
-    PrintLast(agent);
+    PrintThingTransition(agent, "install", Json(a));
     return Ok();
   });
 }
 
-int Transition(const ThingArgs& a, Status (*fn)(Agent&)) {
-  return WithAgent(a, Reach::kRemote, [fn](Agent& agent) -> Status {
+int Transition(const ThingArgs& a, const char* step, Status (*fn)(Agent&)) {
+  return WithAgent(a, Reach::kRemote, [&a, step, fn](Agent& agent) -> Status {
     SECPROF_TRY(fn(agent));
-    PrintLast(agent);
+    PrintThingTransition(agent, step, Json(a));
     return Ok();
   });
 }
@@ -200,6 +201,14 @@ int Report(const ThingArgs& a) {
                    Reach::kLocal);
   return WithAgent(a, Reach::kRemote, [&](Agent& agent) -> Status {
     SECPROF_TRY(agent.SendReading(*centi));
+    if (Json(a)) {
+      auto j = JsonDocument("thing.report");
+      j["serial"] = agent.state().serial;
+      j["celsius"] = a.celsius;
+      j["accepted"] = true;
+      PrintJson(j);
+      return Ok();
+    }
     std::cout << agent.state().serial << ": reading " << a.celsius << " C accepted by the KDC\n";
     return Ok();
   });
@@ -211,6 +220,20 @@ int Update(const ThingArgs& a) {
   return WithAgent(a, Reach::kRemote, [&](Agent& agent) -> Status {
     SECPROF_ASSIGN_OR_RETURN(Agent::UpdateOutcome u, agent.CheckForUpdate());
     const std::string& serial = agent.state().serial;
+    if (Json(a) && (!u.offered || u.installed)) {
+      auto j = JsonDocument("thing.update");
+      j["serial"] = serial;
+      j["offered"] = u.offered;
+      j["installed"] = u.installed;
+      j["campaign"] = u.offered ? nlohmann::json(u.campaign) : nlohmann::json();
+      j["sequence"] = u.offered ? nlohmann::json(u.sequence) : nlohmann::json();
+      j["detail"] = u.detail;
+      j["bytes_fetched"] = u.bytes_fetched;
+      j["running_firmware"] = agent.RunningFirmware();
+      j["floor"] = agent.FirmwareState().floor;
+      PrintJson(j);
+      return Ok();
+    }
     if (!u.offered) {
       std::cout << serial << ": no update offered; running firmware " << agent.RunningFirmware()
                 << "\n";
@@ -232,15 +255,16 @@ int PairKey(const ThingArgs& a) {
     return ExitFor(v.error().WithContext("--peer"), Reach::kLocal);
   return WithAgent(a, Reach::kRemote, [&](Agent& agent) -> Status {
     SECPROF_ASSIGN_OR_RETURN(domain::PairKeyResponse pk, agent.RequestPairKey(a.peer));
-    if (a.format == "json") {
-      nlohmann::json j = {{"peer", a.peer},
-                          {"kid", cbor::ToHex(pk.kid)},
-                          {"expires", pk.expires},
-                          {"ticket", cbor::ToHex(pk.ticket)}};
-      std::cout << j.dump(2) << "\n";
+    if (Json(a)) {
+      nlohmann::json j = JsonDocument("thing.pair-key", 2);
+      j["peer"] = a.peer;
+      j["kid"] = cbor::ToHex(pk.kid);
+      j["expires"] = JsonTime(pk.expires);
+      j["ticket"] = cbor::ToHex(pk.ticket);
+      PrintJson(j);
     } else {
       std::cout << agent.state().serial << ": key with " << a.peer << " issued, kid "
-                << cbor::ToHex(pk.kid) << ", expires " << pk.expires << " (unix), ticket "
+                << cbor::ToHex(pk.kid) << ", expires " << FormatIso8601(pk.expires) << ", ticket "
                 << pk.ticket.size() << " bytes for the peer\n";
     }
     return Ok();
@@ -254,9 +278,12 @@ int GroupKey(const ThingArgs& a) {
     SECPROF_ASSIGN_OR_RETURN(domain::GroupKeyResponse g, agent.FetchGroupKey(a.group));
     std::vector<std::string> members;
     for (const auto& m : g.members) members.push_back(m.serial);
-    if (a.format == "json") {
-      nlohmann::json j = {{"group", g.group}, {"epoch", g.epoch}, {"members", members}};
-      std::cout << j.dump(2) << "\n";
+    if (Json(a)) {
+      nlohmann::json j = JsonDocument("thing.group-key", 2);
+      j["group"] = g.group;
+      j["epoch"] = g.epoch;
+      j["members"] = members;
+      PrintJson(j);
     } else {
       std::cout << agent.state().serial << ": group " << g.group << " epoch " << g.epoch
                 << ", members";
@@ -267,74 +294,9 @@ int GroupKey(const ThingArgs& a) {
   });
 }
 
-nlohmann::json StatusJson(const Agent& agent) {
-  const auto& s = agent.state();
-  nlohmann::json j;
-  j["serial"] = s.serial;
-  j["vendor"] = s.vendor;
-  j["model"] = s.model;
-  j["profile"] = domain::ProfileName(s.profile);
-  j["state"] = thing::StateName(s.state);
-  j["key_store"] = s.key_store;
-  j["kek"] = s.kek.empty() ? "colocated" : s.kek;
-  j["key_overrides"] = s.key_overrides;
-  if (s.kdc_host.empty()) {
-    j["kdc"] = nullptr;
-  } else {
-    j["kdc"] = {{"host", s.kdc_host}, {"udp_port", s.kdc_udp}, {"dtls_port", s.kdc_dtls}};
-  }
-  j["owner"] = s.owner.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.owner);
-  if (!s.psk_identity.empty())
-    j["credential"] = {{"kind", "psk"}, {"identity", s.psk_identity}};
-  else if (!s.ldevid_pem.empty())
-    j["credential"] = {{"kind", "ldevid"}, {"key_label", s.ldevid_key_label}};
-  else
-    j["credential"] = nullptr;
-  j["groups"] = nlohmann::json::object();
-  for (const auto& [g, epoch] : s.groups) j["groups"][g] = epoch;
-  j["session_renewals"] = s.session_renewals;
-  j["link_counter"] = s.link_counter;
-  j["history"] = nlohmann::json::array();
-  for (const auto& t : s.history)
-    j["history"].push_back({{"time", t.time}, {"from", t.from}, {"to", t.to}, {"why", t.why}});
-  return j;
-}
-
 int StatusStep(const ThingArgs& a) {
   return WithAgent(a, Reach::kLocal, [&](Agent& agent) -> Status {
-    if (a.format == "json") {
-      std::cout << StatusJson(agent).dump(2) << "\n";
-      return Ok();
-    }
-    const auto& s = agent.state();
-    std::cout << "serial:   " << s.serial << " (" << s.vendor << " " << s.model << ")\n"
-              << "profile:  " << domain::ProfileName(s.profile) << "\n"
-              << "state:    " << thing::StateName(s.state) << "\n"
-              << "keys:     " << s.key_store << "\n"
-              << "kek:      " << (s.kek.empty() ? "inside the state directory (old layout)" : s.kek)
-              << "\n";
-    if (!s.key_overrides.empty()) {
-      std::cout << "override:";
-      for (const auto& o : s.key_overrides) std::cout << " " << o;
-      std::cout << "  (key protection below the profile's; docs/KEYSTORE.md)\n";
-    }
-    if (!s.kdc_host.empty())
-      std::cout << "kdc:      coap://" << FormatHostPort(s.kdc_host, s.kdc_udp)
-                << (s.kdc_dtls ? " coaps://" + FormatHostPort(s.kdc_host, s.kdc_dtls)
-                               : std::string())
-                << "\n";
-    if (!s.owner.empty()) std::cout << "owner:    " << s.owner << "\n";
-    if (!s.psk_identity.empty()) std::cout << "psk id:   " << s.psk_identity << "\n";
-    if (!s.ldevid_pem.empty()) std::cout << "ldevid:   " << s.ldevid_key_label << "\n";
-    if (!s.groups.empty()) {
-      std::cout << "groups:  ";
-      for (const auto& [g, e] : s.groups) std::cout << " " << g << "@" << e;
-      std::cout << "\n";
-    }
-    std::cout << "history:\n";
-    for (const auto& t : s.history)
-      std::cout << "  " << t.time << "  " << (t.from.empty() ? "-" : t.from) << " -> " << t.to
-                << "  " << t.why << "\n";
+    PrintThingStatus(agent, Json(a));
     return Ok();
   });
 }
@@ -379,6 +341,14 @@ int Pair(const ThingArgs& a) {
   return WithAgent(a, Reach::kRemote, [&](Agent& agent) -> Status {
     SECPROF_TRY(thing::SendImprint(agent, {hp->host, hp->ports[0], a.to},
                                    std::chrono::milliseconds(a.timeout_ms)));
+    if (Json(a)) {
+      auto j = JsonDocument("thing.pair");
+      j["serial"] = agent.state().serial;
+      j["to"] = a.to;
+      j["imprinted"] = true;
+      PrintJson(j);
+      return Ok();
+    }
     std::cout << agent.state().serial << ": imprinted the thing at " << a.to
               << " with this domain's key (sent in the clear, as SecProf_1 does)\n";
     return Ok();
@@ -401,9 +371,11 @@ void Install(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   t->add_option("--pin", a->pin, "PKCS#11 user PIN (default: $SECPROF_PKCS11_PIN)");
 
+  // Every step but `serve` prints one result: --format text|json (output.h).
   auto sub = [&](const char* name, const char* help) {
     auto* c = t->add_subcommand(name, help);
     c->fallthrough();  // `secprof thing join --state DIR` works too
+    if (std::string_view(name) != "serve") AddFormatOption(c, a->format);
     return c;
   };
   auto done = [&ctx](int (*fn)(const ThingArgs&), std::shared_ptr<ThingArgs> args) {
@@ -436,13 +408,15 @@ void Install(CLI::App& app, Context& ctx) {
   inst->callback(done(InstallStep, a));
 
   sub("join", "Join the domain as the profile says (installed -> commissioned)")
-      ->callback([&ctx, a] { ctx.exit_code = Transition(*a, [](Agent& x) { return x.Join(); }); });
+      ->callback(
+          [&ctx, a] { ctx.exit_code = Transition(*a, "join", [](Agent& x) { return x.Join(); }); });
   sub("operational", "Tell the KDC the thing is in service (-> operational)")->callback([&ctx, a] {
-    ctx.exit_code = Transition(*a, [](Agent& x) { return x.GoOperational(); });
+    ctx.exit_code = Transition(*a, "operational", [](Agent& x) { return x.GoOperational(); });
   });
   sub("maintenance", "Tell the KDC the thing is in maintenance (operational -> maintenance)")
       ->callback([&ctx, a] {
-        ctx.exit_code = Transition(*a, [](Agent& x) { return x.EnterMaintenance(); });
+        ctx.exit_code =
+            Transition(*a, "maintenance", [](Agent& x) { return x.EnterMaintenance(); });
       });
 
   auto* rep = sub("report", "Send one temperature reading to the KDC over the protected session");
@@ -456,16 +430,10 @@ void Install(CLI::App& app, Context& ctx) {
 
   auto* pk = sub("pair-key", "Ask the KDC for a key and a ticket for a peer thing");
   pk->add_option("--peer", a->peer, "The peer's serial")->required();
-  pk->add_option("--format", a->format, "Output format")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
   pk->callback(done(PairKey, a));
 
   auto* gk = sub("group-key", "Fetch (and keep) the current key of a group");
   gk->add_option("--group", a->group, "The group's name")->required();
-  gk->add_option("--format", a->format, "Output format")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
   gk->callback(done(GroupKey, a));
 
   auto* dec = sub("decommission", "Ask the KDC to revoke this thing, then wipe its keys");
@@ -473,9 +441,9 @@ void Install(CLI::App& app, Context& ctx) {
   dec->callback([&ctx, a] {
     bool online = !a->offline;
     ctx.exit_code =
-        WithAgent(*a, online ? Reach::kRemote : Reach::kLocal, [online](Agent& x) -> Status {
+        WithAgent(*a, online ? Reach::kRemote : Reach::kLocal, [online, a](Agent& x) -> Status {
           SECPROF_TRY(x.Decommission(online));
-          PrintLast(x);
+          PrintThingTransition(x, "decommission", Json(*a));
           return Ok();
         });
   });
@@ -484,9 +452,9 @@ void Install(CLI::App& app, Context& ctx) {
   fr->add_flag("--force", a->force, "From any state (wipes the keys first)");
   fr->callback([&ctx, a] {
     bool force = a->force;
-    ctx.exit_code = WithAgent(*a, Reach::kLocal, [force](Agent& x) -> Status {
+    ctx.exit_code = WithAgent(*a, Reach::kLocal, [force, a](Agent& x) -> Status {
       SECPROF_TRY(x.FactoryReset(force));
-      PrintLast(x);
+      PrintThingTransition(x, "factory-reset", Json(*a));
       return Ok();
     });
   });
@@ -516,14 +484,18 @@ void Install(CLI::App& app, Context& ctx) {
           ctx.exit_code = ExitFor(did.error(), Reach::kLocal);
           return;
         }
-        std::cout << a->state_dir << ": " << *did << "\n";
+        if (Json(*a)) {
+          auto j = JsonDocument("thing.migrate-kek");
+          j["state"] = a->state_dir;
+          j["done"] = *did;
+          PrintJson(j);
+        } else {
+          std::cout << a->state_dir << ": " << *did << "\n";
+        }
         ctx.exit_code = kExitOk;
       });
 
   auto* st = sub("status", "Show the thing's state, profile, KDC, owner, groups and history");
-  st->add_option("--format", a->format, "Output format")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
   st->callback(done(StatusStep, a));
 
   auto* sv = sub("serve",
@@ -551,9 +523,9 @@ void Install(CLI::App& app, Context& ctx) {
 
   sub("mother", "SecProf_1: become the domain's first member with a fresh domain key")
       ->callback([&ctx, a] {
-        ctx.exit_code = WithAgent(*a, Reach::kLocal, [](Agent& x) -> Status {
+        ctx.exit_code = WithAgent(*a, Reach::kLocal, [a](Agent& x) -> Status {
           SECPROF_TRY(x.BecomeMother());
-          PrintLast(x);
+          PrintThingTransition(x, "mother", Json(*a));
           return Ok();
         });
       });

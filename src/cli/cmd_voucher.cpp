@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "output.h"
 #include "secprof/cbor/cbor.h"
 #include "secprof/core/fs.h"
 #include "secprof/cose/cose.h"
@@ -95,10 +96,25 @@ Status Issue(const VoucherArgs& a) {
     fs::create_directories(a.out, ec);
     if (ec) return Fail(ErrorCode::kIo, "cannot create " + a.out + ": " + ec.message());
   }
+  const bool json = a.format == "json";
+  auto written = nlohmann::json::array();
   for (const auto& [s, v] : made) {
     const std::string path = many ? (fs::path(a.out) / (s + ".voucher")).string() : a.out;
     SECPROF_TRY(WriteFileAtomic(path, std::string(v.begin(), v.end()), 0644));
-    std::cout << "wrote " << path << ": voucher for " << s << " (" << v.size() << " bytes)\n";
+    if (json)
+      written.push_back({{"serial", s}, {"file", path}, {"size", v.size()}});
+    else
+      std::cout << "wrote " << path << ": voucher for " << s << " (" << v.size() << " bytes)\n";
+  }
+  if (json) {
+    auto j = JsonDocument("voucher.issue");
+    j["vouchers"] = std::move(written);
+    j["vendor"] = factory.vendor_ca().subject().organization;
+    j["domain_ca"] = domain_ca.subject().text;
+    j["owner"] = a.owner;
+    j["days"] = a.days;
+    PrintJson(j);
+    return Ok();
   }
   std::cout << "issued " << made.size() << " voucher" << (made.size() == 1 ? "" : "s") << " by '"
             << factory.vendor_ca().subject().organization << "' for the domain CA '"
@@ -122,6 +138,22 @@ Status Verify(const VoucherArgs& a) {
     auto st = voucher::CheckBinding(*v, v->serial, *domain);
     if (!st) return Fail(InFile(st.error(), a.file));
   }
+  if (a.format == "json") {
+    auto j = JsonDocument("voucher.verify");
+    j["file"] = a.file;
+    j["valid"] = true;
+    j["serial"] = v->serial;
+    j["vendor"] = v->vendor;
+    j["model"] = v->model;
+    j["owner"] = v->owner;
+    j["signer"] = ca.subject().text;
+    j["created"] = JsonTime(v->created);
+    j["expires"] = JsonTime(v->expires);
+    j["serial_checked"] = !a.serial.empty();
+    j["domain_ca_checked"] = domain ? nlohmann::json(domain->subject().text) : nlohmann::json();
+    PrintJson(j);
+    return Ok();
+  }
   std::cout << "OK: " << a.file << ": voucher for serial " << v->serial << " (" << v->vendor << " "
             << v->model << ") signed by the vendor CA '" << ca.subject().text << "', valid until "
             << voucher::FormatTime(v->expires) << "\n";
@@ -140,22 +172,21 @@ Status Inspect(const VoucherArgs& a) {
   if (!sv) return Fail(InFile(sv.error(), a.file));
   const voucher::Voucher& v = sv->voucher;
   if (a.format == "json") {
-    nlohmann::json j = {{"version", v.version},
-                        {"serial", v.serial},
-                        {"vendor", v.vendor},
-                        {"model", v.model},
-                        {"owner", v.owner},
-                        {"domain_hash", cbor::ToHex(v.domain_hash)},
-                        {"created", v.created},
-                        {"created_utc", voucher::FormatTime(v.created)},
-                        {"expires", v.expires},
-                        {"expires_utc", voucher::FormatTime(v.expires)},
-                        {"nonce", cbor::ToHex(v.nonce)},
-                        {"alg", AlgName(sv->alg)},
-                        {"kid", cbor::ToHex(sv->kid)},
-                        {"size", wire.size()},
-                        {"verified", false}};
-    std::cout << j.dump(2) << "\n";
+    nlohmann::json j = JsonDocument("voucher.inspect", 2);
+    j.update({{"version", v.version},
+              {"serial", v.serial},
+              {"vendor", v.vendor},
+              {"model", v.model},
+              {"owner", v.owner},
+              {"domain_hash", cbor::ToHex(v.domain_hash)},
+              {"created", JsonTime(v.created)},
+              {"expires", JsonTime(v.expires)},
+              {"nonce", cbor::ToHex(v.nonce)},
+              {"alg", AlgName(sv->alg)},
+              {"kid", cbor::ToHex(sv->kid)},
+              {"size", wire.size()},
+              {"verified", false}});
+    PrintJson(j);
     return Ok();
   }
   std::cout << a.file << ": ownership voucher, COSE_Sign1 " << AlgName(sv->alg) << ", "
@@ -200,6 +231,7 @@ void Install(CLI::App& app, Context& ctx) {
       ->add_option("--out", i->out,
                    "Output file; a directory (<serial>.voucher each) with several serials")
       ->required();
+  AddFormatOption(issue, i->format);
   issue->callback([i, done] { done(Issue(*i)); });
 
   auto v = std::make_shared<VoucherArgs>();
@@ -213,15 +245,14 @@ void Install(CLI::App& app, Context& ctx) {
       ->required();
   verify->add_option("--serial", v->serial, "The serial the voucher must name");
   verify->add_option("--domain-ca", v->domain_ca, "The domain CA (PEM) the voucher must pin");
+  AddFormatOption(verify, v->format);
   verify->callback([v, done] { done(Verify(*v)); });
 
   auto s = std::make_shared<VoucherArgs>();
   auto* inspect = cmd->add_subcommand(
       "inspect", "Show what a voucher says, without verifying it. Exit 2 when malformed");
   inspect->add_option("FILE", s->file, "The voucher (binary COSE_Sign1)")->required();
-  inspect->add_option("--format", s->format, "Output format")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
+  AddFormatOption(inspect, s->format);
   inspect->callback([s, done] { done(Inspect(*s)); });
 }
 

@@ -4,6 +4,8 @@
 #include <iostream>
 #include <vector>
 
+#include "output.h"
+
 namespace secprof::cli {
 namespace {
 struct Entry {
@@ -37,14 +39,24 @@ CLI::App* InstalledSubcommand(CLI::App& app, const std::string& name) {
   }
 }
 
-int ExitFor(const Error& e, const ExitPolicy& policy) {
-  std::cerr << policy.prefix << e.ToString() << "\n";
+namespace {
+int ExitStatus(const Error& e, const ExitPolicy& policy) {
   if (e.code() == ErrorCode::kVerifyFailed) return kExitFinding;
   if (policy.conflict_is_refusal && e.code() == ErrorCode::kConflict) return kExitFinding;
   if (policy.unreachable_is_refusal &&
       (e.code() == ErrorCode::kIo || e.code() == ErrorCode::kLimit))
     return kExitFinding;
   return kExitBadInput;
+}
+}  // namespace
+
+int ExitFor(const Error& e, const ExitPolicy& policy) {
+  const int status = ExitStatus(e, policy);
+  if (JsonErrors())
+    PrintErrorJson(e, status);  // --format json: the error as one JSON object (output.h)
+  else
+    std::cerr << policy.prefix << e.ToString() << "\n";
+  return status;
 }
 
 int ExitFor(const Status& st, const ExitPolicy& policy) {

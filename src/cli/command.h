@@ -57,7 +57,8 @@ inline constexpr ExitPolicy kOwnerExit{"secprof: ", true, false};
 inline constexpr ExitPolicy kThingLocalExit{"secprof: thing: ", false, false};
 inline constexpr ExitPolicy kThingRemoteExit{"secprof: thing: ", false, true};
 
-// Prints "<prefix><error>" to stderr and returns the exit status for it under `policy`.
+// Prints "<prefix><error>" to stderr (with --format json: the JSON error object of output.h) and
+// returns the exit status for it under `policy`.
 int ExitFor(const Error& e, const ExitPolicy& policy);
 // kExitOk for an ok status; otherwise ExitFor(error, policy).
 int ExitFor(const Status& st, const ExitPolicy& policy);

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "command.h"
+#include "output.h"
 #include "secprof/coap/coap.h"
 
 int main(int argc, char** argv) {
@@ -16,9 +17,15 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "secprof 0.1.0");
   secprof::cli::Context ctx;
   secprof::cli::InstallAll(app, ctx);
+  // --format json anywhere: errors, parse errors included, are JSON objects too (output.h).
+  secprof::cli::SetJsonErrors(secprof::cli::ArgsAskForJson(argc, argv));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() != 0 && secprof::cli::JsonErrors()) {
+      secprof::cli::PrintUsageErrorJson(e.what(), secprof::cli::kExitBadInput);
+      return secprof::cli::kExitBadInput;
+    }
     int rc = app.exit(e);
     // CLI11 returns 0 for --help/--version; usage errors are bad input.
     return rc == 0 ? 0 : secprof::cli::kExitBadInput;

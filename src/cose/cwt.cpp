@@ -1,6 +1,8 @@
 // CWT claims sets (RFC 8392 §3, §4, §6).
 #include "secprof/cose/cwt.h"
 
+#include "secprof/core/time_format.h"
+
 namespace secprof::cose {
 namespace {
 
@@ -86,10 +88,10 @@ Result<CwtClaims> DecodeCwtClaims(cbor::ByteView data) {
 Status CheckCwtTimes(const CwtClaims& c, int64_t now, int64_t leeway) {
   if (c.exp && now >= *c.exp + leeway)
     return Fail(ErrorCode::kVerifyFailed,
-                "CWT expired at " + std::to_string(*c.exp) + " (now " + std::to_string(now) + ")");
+                "CWT expired at " + FormatIso8601(*c.exp) + " (now " + FormatIso8601(now) + ")");
   if (c.nbf && now < *c.nbf - leeway)
-    return Fail(ErrorCode::kVerifyFailed, "CWT not valid before " + std::to_string(*c.nbf) +
-                                              " (now " + std::to_string(now) + ")");
+    return Fail(ErrorCode::kVerifyFailed, "CWT not valid before " + FormatIso8601(*c.nbf) +
+                                              " (now " + FormatIso8601(now) + ")");
   return Ok();
 }
 

@@ -6,6 +6,7 @@
 #include "secprof/cbor/cbor.h"
 #include "secprof/core/bytes.h"
 #include "secprof/core/clock.h"
+#include "secprof/core/time_format.h"
 #include "secprof/cose/cose.h"
 #include "secprof/crypto/aead.h"
 #include "secprof/crypto/hash.h"
@@ -128,7 +129,7 @@ Result<TicketContents> OpenTicket(ByteView recipient_master, std::string_view re
   t.key = crypto::SecureBuffer(k->bytes());
   SECPROF_ASSIGN_OR_RETURN(t.expires, exp->AsInt64());
   if (UnixSeconds(clock) >= t.expires)
-    return Fail(ErrorCode::kVerifyFailed, "ticket expired at " + std::to_string(t.expires));
+    return Fail(ErrorCode::kVerifyFailed, "ticket expired at " + FormatIso8601(t.expires));
   return t;
 }
 

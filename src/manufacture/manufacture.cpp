@@ -16,6 +16,7 @@
 #include "secprof/core/fs.h"
 #include "secprof/core/hex.h"
 #include "secprof/core/posix.h"
+#include "secprof/core/time_format.h"
 #include "secprof/identity/identity.h"
 #include "secprof/keystore/file_store.h"
 
@@ -33,12 +34,7 @@ constexpr const char* kThingsDir = "things";
 constexpr size_t kMaxSlug = 24;
 
 std::string Rfc3339(std::chrono::system_clock::time_point t) {
-  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return FormatIso8601(std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count());
 }
 
 Status ValidateName(const std::string& value, const char* what) {

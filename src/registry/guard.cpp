@@ -5,6 +5,7 @@
 #include <string>
 
 #include "internal.h"
+#include "secprof/core/time_format.h"
 
 namespace secprof::registry {
 
@@ -93,7 +94,7 @@ Status CloneGuard::ReleaseQuarantine(std::string_view serial, std::string_view a
     SECPROF_TRY(tx.Execute("DELETE FROM quarantine WHERE serial = ?", serial));
     // The clone may have pushed the highest counter past the genuine thing's: start afresh.
     SECPROF_TRY(tx.Execute("DELETE FROM reading_counters WHERE serial = ?", serial));
-    return tx.Audit(actor, "released", serial, "quarantined since " + std::to_string(q->since));
+    return tx.Audit(actor, "released", serial, "quarantined since " + FormatIso8601(q->since));
   });
 }
 

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "internal.h"
+#include "secprof/core/time_format.h"
 
 namespace secprof::registry {
 
@@ -95,8 +96,8 @@ Result<CommissionOutcome> internal::Commission(Ledger& ledger, std::string_view 
     } else if (t.state == State::kAllowed) {
       if (t.voucher_expiry && now > *t.voucher_expiry) {
         return Fail(ErrorCode::kVerifyFailed, kVoucherExpired,
-                    "the voucher for " + s + " expired at " + std::to_string(*t.voucher_expiry) +
-                        " (unix time); import a new one");
+                    "the voucher for " + s + " expired at " + FormatIso8601(*t.voucher_expiry) +
+                        "; import a new one");
       }
       SECPROF_TRY(CheckCredentialFree(tx, serial, input));
       SECPROF_TRY(tx.Execute(

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "internal.h"
+#include "secprof/core/time_format.h"
 
 namespace secprof::registry {
 
@@ -182,7 +183,7 @@ Status DoAllow(Tx& tx, const AllowArgs& a) {
   if (a.setup_verifier) SECPROF_TRY(PutSetupVerifier(tx, a.serial, *a.setup_verifier));
   std::string detail = std::string(a.vendor) + " " + std::string(a.model);
   if (a.voucher) {
-    detail += ", voucher expires " + std::to_string(a.expiry);
+    detail += ", voucher expires " + FormatIso8601(a.expiry);
   } else {
     detail += a.setup_code || a.setup_verifier ? ", setup code set"
                                                : ", no setup code";  // never the code itself

@@ -78,7 +78,9 @@ Status Agent::Impl::JoinVoucher() {
   next.domain_ca_pem = domain_ca.ToPem();
   next.kdc_spki_sha256 = KdcPin(kdc_cert);
   next.voucher_created = v->created;
-  next.owner = v->owner;
+  // The voucher's owner field is informational and may be empty; the domain CA it pins names the
+  // owner in its O (the KDC's --owner): the one `thing status` shows then (issue 13 item 3).
+  next.owner = !v->owner.empty() ? v->owner : domain_ca.subject().organization;
   return Apply(Operation::kJoin, "joined with IDevID + voucher; LDevID issued", std::move(next));
 }
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "secprof/cbor/cbor.h"
+#include "secprof/core/time_format.h"
 #include "secprof/cose/cose.h"
 #include "secprof/crypto/hash.h"
 #include "secprof/voucher/voucher.h"
@@ -155,19 +156,7 @@ Result<Voucher> PayloadFromBytes(ByteView payload) {
 
 }  // namespace
 
-std::string FormatTime(int64_t t) {
-  using namespace std::chrono;
-  const sys_seconds tp{seconds{t}};
-  const sys_days day = floor<days>(tp);
-  const year_month_day ymd{day};
-  const hh_mm_ss hms{tp - day};
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()));
-  return buf;
-}
+std::string FormatTime(int64_t t) { return FormatIso8601(t); }
 
 Status Validate(const Voucher& v) {
   if (v.version != kVersion)

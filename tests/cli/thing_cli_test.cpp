@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "secprof/core/time_format.h"
 #include "secprof/registry/registry.h"
 #include "support/child_process.h"
 #include "testutil.h"
@@ -96,7 +97,10 @@ TEST_F(ThingCli, SecProf2LifecycleThroughProcesses) {
   EXPECT_EQ(st["vendor"], "Acme");
   EXPECT_TRUE(st["kdc"].is_null());
   ASSERT_EQ(st["history"].size(), 1u);
-  EXPECT_GT(st["history"][0]["time"].get<int64_t>(), 0);  // when it was made, not 1970
+  // When it was made (ISO 8601 UTC), not 1970.
+  auto made_at = ParseIso8601(st["history"][0]["time"].get<std::string>());
+  ASSERT_TRUE(made_at) << st.dump();
+  EXPECT_GT(*made_at, 0);
   // A second init on the same directory: bad input, nothing changes.
   const std::string before_init = Slurp(t1 / "state.json");
   r = Secprof(T(t1, "init --factory " + Quote(factory.string()) + " --serial " + serials[1] +
@@ -109,9 +113,16 @@ TEST_F(ThingCli, SecProf2LifecycleThroughProcesses) {
   r = Secprof(T(t1, "install --kdc " + kdc_addr));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("manufactured -> installed"), std::string::npos) << r.out;
-  r = Secprof(T(t1, "join"));
+  r = Secprof(T(t1, "join --format json"));
   ASSERT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_NE(r.out.find("installed -> commissioned"), std::string::npos) << r.out;
+  {
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << r.out;
+    EXPECT_EQ(j["schema"], "secprof.thing.join.v1");
+    EXPECT_EQ(j["state"], "commissioned");
+    EXPECT_EQ(j["transition"]["from"], "installed");
+    EXPECT_EQ(j["transition"]["to"], "commissioned");
+  }
   r = Secprof(T(t1, "operational"));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   r = Secprof(T(t1, "report --celsius 21.5"));
@@ -146,6 +157,28 @@ TEST_F(ThingCli, SecProf2LifecycleThroughProcesses) {
   EXPECT_EQ(g["epoch"], 1);
   EXPECT_EQ(g["members"], nlohmann::json::array({serials[0]}));
   EXPECT_EQ(StatusJson(t1)["groups"]["lights"], 1);
+  // The owner's view of the same thing: its groups and when the KDC last heard from it (the
+  // reading above), as ISO 8601 UTC; the other thing never was in contact (issue 13 item 3).
+  r = Secprof("kdc list --db " + Quote(db) + " --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  {
+    auto list = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_FALSE(list.is_discarded()) << r.out;
+    ASSERT_EQ(list["things"].size(), 2u);
+    const auto& me = list["things"][0];
+    EXPECT_EQ(me["serial"], serials[0]);
+    EXPECT_EQ(me["groups"], nlohmann::json::array({"lights"}));
+    ASSERT_TRUE(me["last_seen"].is_string()) << me.dump();
+    auto seen = ParseIso8601(me["last_seen"].get<std::string>());
+    ASSERT_TRUE(seen) << me.dump();
+    EXPECT_GE(*seen, *ParseIso8601(me["commissioned_at"].get<std::string>()));
+    EXPECT_TRUE(list["things"][1]["last_seen"].is_null());
+  }
+  // SecProf_2's join does not name the owner: the thing says so instead of an empty line.
+  r = Secprof(T(t1, "status"));
+  EXPECT_NE(r.out.find("owner:    (not known: the SecProf_2 join does not name the owner)"),
+            std::string::npos)
+      << r.out;
   r = Secprof(T(t1, "group-key --group nosuch"));
   EXPECT_EQ(r.exit_code, 1) << r.out;
 

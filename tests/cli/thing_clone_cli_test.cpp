@@ -76,8 +76,9 @@ TEST(CloneCli, CopiedStateDirectoryReportingIsQuarantined) {
   ASSERT_EQ(q.exit_code, 0) << q.out;
   auto qj = nlohmann::json::parse(q.out, nullptr, false);
   ASSERT_FALSE(qj.is_discarded()) << q.out;
-  ASSERT_EQ(qj.size(), 1u);
-  EXPECT_EQ(qj[0]["serial"], serial);
+  EXPECT_EQ(qj["schema"], "secprof.kdc.quarantined.v2");
+  ASSERT_EQ(qj["things"].size(), 1u);
+  EXPECT_EQ(qj["things"][0]["serial"], serial);
   auto audit = Secprof("kdc audit --db " + Quote(db) + " --serial " + serial + " --format json");
   ASSERT_EQ(audit.exit_code, 0) << audit.out;
   size_t alerts = 0, pos = 0;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "secprof/core/fs.h"
+#include "secprof/core/time_format.h"
 #include "secprof/crypto/random.h"
 #include "secprof/crypto/signer.h"
 #include "secprof/identity/identity.h"
@@ -97,7 +98,12 @@ TEST_F(VoucherCli, IssueVerifyInspect) {
   EXPECT_EQ(j["model"], "LightBulb-9");
   EXPECT_EQ(j["owner"], "Plant 7");
   EXPECT_EQ(j["alg"], "ES256");
-  EXPECT_EQ(j["expires"].get<int64_t>() - j["created"].get<int64_t>(), 30 * 86400);
+  EXPECT_EQ(j["schema"], "secprof.voucher.inspect.v2");
+  // Times are ISO 8601 UTC (docs/CLI.md); read back, they are 30 days apart.
+  auto created = ParseIso8601(j["created"].get<std::string>());
+  auto expires = ParseIso8601(j["expires"].get<std::string>());
+  ASSERT_TRUE(created && expires) << j.dump();
+  EXPECT_EQ(*expires - *created, 30 * 86400);
   EXPECT_EQ(j["domain_hash"].get<std::string>().size(), 64u);
   EXPECT_EQ(j["verified"], false);
   r = Cli("inspect " + p("v1.voucher"));
