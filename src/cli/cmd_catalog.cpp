@@ -35,7 +35,8 @@ int RunView(const report::CatalogView& view, const CatalogOptions& opts) {
     nlohmann::ordered_json j;
     j["schema"] = JsonDocument("catalog." + std::string(view.name))["schema"];
     j["catalog_version"] = (*cat)->version;
-    for (auto& [k, v] : nlohmann::ordered_json::parse(out).items()) j[k] = std::move(v);
+    const nlohmann::ordered_json view_doc = nlohmann::ordered_json::parse(out);
+    for (const auto& item : view_doc.items()) j[item.key()] = item.value();
     out = j.dump(2) + "\n";
   }
   std::cout << out;

@@ -20,6 +20,7 @@
 #include "command.h"
 #include "output.h"
 #include "secprof/core/fs.h"
+#include "secprof/core/time_format.h"
 #include "secprof/identity/identity.h"
 #include "secprof/kdc/kdc.h"
 #include "secprof/registry/overview.h"

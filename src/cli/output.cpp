@@ -50,7 +50,7 @@ namespace {
 void PrintError(std::string_view code, std::string_view reason, const std::string& message,
                 int exit) {
   nlohmann::json j = JsonDocument("error");
-  j["error"] = {{"code", code}, {"reason", reason}, {"message", message}};
+  j["error"] = {{"code", std::string(code)}, {"reason", std::string(reason)}, {"message", message}};
   j["exit"] = exit;
   // One line: a script reads one JSON object per failure.
   std::cerr << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";

@@ -1,31 +1,25 @@
-// secprof::registry — the owner's read-only views (include/secprof/registry/overview.h) and
-// Rollout::LastSeen (rollout.h).
+// secprof::registry — the owner's read-only views (include/secprof/registry/overview.h).
 #include "secprof/registry/overview.h"
 
-#include "internal.h"
+#include "secprof/store/sqlite.h"
 
 namespace secprof::registry {
 
-using namespace internal;  // Tx, Row, the checks
-
-Result<std::optional<int64_t>> Rollout::LastSeen(std::string_view serial) {
-  SECPROF_TRY(CheckSerial(serial));
-  return ledger_.Read([&](Tx& tx) -> Result<std::optional<int64_t>> {
-    SECPROF_TRY(MustLoadThing(tx, serial));
-    // Every row the thing's own requests leave, whichever table holds it.
-    SECPROF_ASSIGN_OR_RETURN(
-        std::optional<std::optional<int64_t>> row,
-        tx.QueryOptional<std::optional<int64_t>>(
-            "SELECT MAX(t) FROM ("
-            " SELECT updated AS t FROM thing_firmware WHERE serial = ?1"
-            " UNION ALL SELECT updated FROM reading_counters WHERE serial = ?1"
-            " UNION ALL SELECT updated FROM campaign_targets"
-            "  WHERE serial = ?1 AND status IN ('installed', 'failed')"
-            " UNION ALL SELECT MAX(time) FROM audit WHERE serial = ?1 AND (actor = ?1 OR"
-            "  (actor = 'kdc' AND action IN ('commissioned', 'join-repeat'))))",
-            [](const Row& r) { return r.OptionalInt64(0); }, serial));
-    return row ? *row : std::optional<int64_t>();
-  });
+Result<std::optional<int64_t>> LastSeen(Registry& reg, std::string_view serial) {
+  SECPROF_TRY(reg.Get(serial));  // kInvalidInput for a malformed serial, kNotFound for an unknown
+  // Every row the thing's own requests leave, whichever table holds it.
+  SECPROF_ASSIGN_OR_RETURN(
+      std::optional<std::optional<int64_t>> row,
+      reg.database().QueryOptional<std::optional<int64_t>>(
+          "SELECT MAX(t) FROM ("
+          " SELECT updated AS t FROM thing_firmware WHERE serial = ?1"
+          " UNION ALL SELECT updated FROM reading_counters WHERE serial = ?1"
+          " UNION ALL SELECT updated FROM campaign_targets"
+          "  WHERE serial = ?1 AND status IN ('installed', 'failed')"
+          " UNION ALL SELECT MAX(time) FROM audit WHERE serial = ?1 AND (actor = ?1 OR"
+          "  (actor = 'kdc' AND action IN ('commissioned', 'join-repeat'))))",
+          [](const store::Statement& st) { return st.OptionalInt64(0); }, serial));
+  return row ? *row : std::optional<int64_t>();
 }
 
 Result<std::vector<ThingOverview>> ListOverview(Registry& reg, std::optional<State> filter) {
@@ -37,7 +31,7 @@ Result<std::vector<ThingOverview>> ListOverview(Registry& reg, std::optional<Sta
     auto code = reg.HasSetupCode(t);
     o.setup_code = code && *code;
     SECPROF_ASSIGN_OR_RETURN(o.firmware_sequence, reg.FirmwareVersion(t.serial));
-    SECPROF_ASSIGN_OR_RETURN(o.last_seen, reg.LastSeen(t.serial));
+    SECPROF_ASSIGN_OR_RETURN(o.last_seen, LastSeen(reg, t.serial));
     SECPROF_ASSIGN_OR_RETURN(o.groups, reg.GroupsOf(t.serial));
     o.thing = std::move(t);
     out.push_back(std::move(o));

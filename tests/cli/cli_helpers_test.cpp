@@ -1,5 +1,6 @@
 // The CLI's shared pieces (src/cli): the one endpoint parser, the one exit-code mapper and the
-// one serve-until-signal loop, compiled into this test from the CLI's sources.
+// one serve-until-signal loop, the JSON output helper, compiled into this test from the CLI's
+// sources.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 
 #include "command.h"
 #include "endpoint.h"
+#include "output.h"
 #include "secprof/core/fs.h"
 #include "serve.h"
 #include "testutil.h"
@@ -92,6 +94,47 @@ TEST(CliExit, OnePolicyPerCommand) {
   EXPECT_EQ(ExitFor(limit, kThingRemoteExit), kExitFinding);
   EXPECT_EQ(ExitFor(conflict, kThingRemoteExit), kExitBadInput);
   EXPECT_EQ(ExitFor(verify, kThingLocalExit), kExitFinding);
+}
+
+TEST(CliJson, FormatJsonAnywhereOnTheCommandLineMeansJsonErrors) {
+  auto asks = [](std::vector<const char*> v) {
+    v.insert(v.begin(), "secprof");
+    return ArgsAskForJson(static_cast<int>(v.size()), v.data());
+  };
+  EXPECT_TRUE(asks({"kdc", "list", "--format", "json"}));
+  EXPECT_TRUE(asks({"kdc", "list", "--format=json", "--db", "x"}));
+  EXPECT_FALSE(asks({"kdc", "list", "--format", "text"}));
+  EXPECT_FALSE(asks({"kdc", "list", "--format"}));           // no value
+  EXPECT_FALSE(asks({"cbor", "diag", "json", "--format"}));  // "json" is not the format's value
+  EXPECT_FALSE(asks({"assess", "m.yaml", "--format", "sarif"}));
+}
+
+TEST(CliJson, ErrorsInJsonModeKeepTheirExitStatus) {
+  const Error conflict(ErrorCode::kConflict, Reason("already-retired"), "retired twice");
+  SetJsonErrors(true);
+  ::testing::internal::CaptureStderr();
+  const int status = ExitFor(conflict, kOwnerExit);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  SetJsonErrors(false);
+  EXPECT_EQ(status, kExitFinding);  // as in text mode
+  auto j = nlohmann::json::parse(err, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << err;
+  EXPECT_EQ(j["schema"], "secprof.error.v1");
+  EXPECT_EQ(j["exit"], kExitFinding);
+  EXPECT_EQ(j["error"]["code"], "conflict");
+  EXPECT_EQ(j["error"]["reason"], "already-retired");
+  EXPECT_NE(j["error"]["message"].get<std::string>().find("retired twice"), std::string::npos);
+  EXPECT_EQ(err.find('\n'), err.size() - 1) << "one line";
+  // Text mode: the familiar line.
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(ExitFor(conflict, kOwnerExit), kExitFinding);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr().rfind("secprof: ", 0), 0u);
+}
+
+TEST(CliJson, TimesAndDocuments) {
+  EXPECT_EQ(JsonTime(int64_t{0}), "1970-01-01T00:00:00Z");
+  EXPECT_TRUE(JsonTime(std::optional<int64_t>()).is_null());
+  EXPECT_EQ(JsonDocument("kdc.list", 2)["schema"], "secprof.kdc.list.v2");
 }
 
 TEST(CliServe, ReturnsWhatTheServerReturned) {

@@ -1,5 +1,5 @@
 // Tests for the owner's read-only views (secprof/registry/overview.h; issue 13 item 3): when the
-// KDC last heard from a thing (Rollout::LastSeen) from each kind of contact it records, the
+// KDC last heard from a thing (LastSeen) from each kind of contact it records, the
 // per-thing overview `secprof kdc list` prints, and the per-target campaign overview `secprof kdc
 // campaign status` prints. A fake clock makes every time exact.
 #include <gtest/gtest.h>
@@ -52,30 +52,30 @@ class Overview : public ::testing::Test {
 
 TEST_F(Overview, LastSeenIsTheNewestContactOfTheThingItself) {
   // Allowed by the owner, never in contact: no time (the owner's actions are not the thing's).
-  auto seen = reg_->LastSeen("t1");
+  auto seen = LastSeen(*reg_, "t1");
   ASSERT_TRUE(seen) << seen.error().ToString();
   EXPECT_FALSE(seen->has_value());
 
   At(10);  // the join
   ASSERT_TRUE(reg_->Commission("t1", Psk("id-1"), "kdc"));
-  EXPECT_EQ(*reg_->LastSeen("t1"), kStart + 10);
+  EXPECT_EQ(*LastSeen(*reg_, "t1"), kStart + 10);
   At(20);  // an owner's action on the thing is not contact
   ASSERT_TRUE(reg_->CreateGroup("lights", Bytes(48, 1), "owner"));
   ASSERT_TRUE(reg_->AddMember("lights", "t1", "owner"));
-  EXPECT_EQ(*reg_->LastSeen("t1"), kStart + 10);
+  EXPECT_EQ(*LastSeen(*reg_, "t1"), kStart + 10);
   At(30);  // a state it reported itself (actor = its serial)
   ASSERT_TRUE(reg_->Transition("t1", State::kOperational, "t1", "reported by the thing"));
-  EXPECT_EQ(*reg_->LastSeen("t1"), kStart + 30);
+  EXPECT_EQ(*LastSeen(*reg_, "t1"), kStart + 30);
   At(40);  // a reading
   ASSERT_TRUE(reg_->AdvanceReadingCounter("t1", 1));
-  EXPECT_EQ(*reg_->LastSeen("t1"), kStart + 40);
+  EXPECT_EQ(*LastSeen(*reg_, "t1"), kStart + 40);
   At(50);  // a firmware offer request (its running version)
   ASSERT_TRUE(reg_->SetFirmwareVersion("t1", 3));
-  EXPECT_EQ(*reg_->LastSeen("t1"), kStart + 50);
+  EXPECT_EQ(*LastSeen(*reg_, "t1"), kStart + 50);
   // The other thing saw none of it; an unknown serial is kNotFound, a malformed one bad input.
-  EXPECT_FALSE(reg_->LastSeen("t2")->has_value());
-  EXPECT_EQ(reg_->LastSeen("nosuch").error().code(), ErrorCode::kNotFound);
-  EXPECT_EQ(reg_->LastSeen("").error().code(), ErrorCode::kInvalidInput);
+  EXPECT_FALSE(LastSeen(*reg_, "t2")->has_value());
+  EXPECT_EQ(LastSeen(*reg_, "nosuch").error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(LastSeen(*reg_, "").error().code(), ErrorCode::kInvalidInput);
 
   auto list = ListOverview(*reg_);
   ASSERT_TRUE(list) << list.error().ToString();

@@ -8,12 +8,21 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "secprof/core/result.h"
 #include "secprof/registry/registry.h"
 
 namespace secprof::registry {
+
+// When the KDC last heard from the thing (unix s): the newest of its firmware-version report
+// (fw/offer), its accepted reading, its campaign install report, an audit entry it caused itself
+// (actor = its serial: a state it reported) and its joins (audit "commissioned", "join-repeat" by
+// the KDC). The owner's actions on the thing do not count. nullopt when it never was in contact;
+// kNotFound for an unknown thing, kInvalidInput for a malformed serial. One read-only statement
+// through Registry::database() (a consistent snapshot; nothing written).
+Result<std::optional<int64_t>> LastSeen(Registry& reg, std::string_view serial);
 
 struct ThingOverview {
   Thing thing;

@@ -156,11 +156,6 @@ class Rollout {
   Status SetFirmwareVersion(std::string_view serial, uint64_t sequence);
   // nullopt when the thing never reported a version; kNotFound for an unknown thing.
   Result<std::optional<uint64_t>> FirmwareVersion(std::string_view serial);
-  // When the KDC last heard from the thing (unix s): the newest of its firmware-version report
-  // (fw/offer), its accepted reading, its campaign install report, an audit entry it caused itself
-  // (actor = its serial: a state it reported) and its joins (audit "commissioned", "join-repeat").
-  // nullopt when it never was in contact; kNotFound for an unknown thing. Read-only (overview.cpp).
-  Result<std::optional<int64_t>> LastSeen(std::string_view serial);
 
   // --- incidents (schema v2) --------------------------------------------------------------------
   // Records an incident (in.id, in.created and in.campaign_id are ignored) and returns its id.

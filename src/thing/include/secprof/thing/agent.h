@@ -92,9 +92,7 @@ struct ThingState {
   // (docs/VOUCHER.md "Vouchers do not outlive ownership"); and the `created` of the accepted one.
   int64_t owned_since = 0;
   int64_t voucher_created = 0;
-  // informational: the voucher's owner (else the O of the domain CA it pins) / the mother's
-  // serial; empty for SecProf_2, whose join does not name the owner
-  std::string owner;
+  std::string owner;  // informational: the voucher's owner / the mother's serial
   std::map<std::string, int64_t> groups;  // group -> epoch held
   uint64_t link_counter = 0;              // SecProf_1 frames sent
   uint64_t session_renewals = 0;

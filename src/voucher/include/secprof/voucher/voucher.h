@@ -136,8 +136,7 @@ Bytes DomainHash(const identity::Certificate& domain_ca);
 // The same over a public key's DER SPKI (what Issue puts into kid).
 Result<Bytes> SpkiHash(const crypto::PublicKey& key);
 
-// RFC 3339 UTC, whole seconds ("2024-05-01T12:00:00Z"), for messages and inspect: core
-// FormatIso8601 (secprof/core/time_format.h), the one time format.
+// RFC 3339 UTC, whole seconds ("2024-05-01T12:00:00Z"), for messages and inspect.
 std::string FormatTime(int64_t unix_seconds);
 
 // The manufacturer's voucher service on a factory directory made by `secprof manufacture`
