@@ -346,14 +346,20 @@ Status ReplaceThing(const OwnerArgs& a) {
   return Ok();
 }
 
+// The JSON of a group change: {group, epoch, serial (when one was named)}.
+void PrintGroupJson(const char* schema, const OwnerArgs& a, int64_t epoch) {
+  auto j = JsonDocument(schema);
+  j["group"] = a.group;
+  j["epoch"] = epoch;
+  if (!a.serial.empty()) j["serial"] = a.serial;
+  PrintJson(j);
+}
+
 Status GroupCreate(const OwnerArgs& a) {
   SECPROF_ASSIGN_OR_RETURN(auto tools, OpenTools(a.db, a.keys, Kek(a)));
   SECPROF_TRY(tools->CreateGroup(a.group, "owner"));
   if (Json(a.format)) {
-    auto j = JsonDocument("kdc.group.create");
-    j["group"] = a.group;
-    j["epoch"] = 1;
-    PrintJson(j);
+    PrintGroupJson("kdc.group.create", a, 1);
     return Ok();
   }
   std::cout << "group " << a.group << " created at epoch 1\n";
@@ -366,11 +372,7 @@ Status GroupAdd(const OwnerArgs& a) {
   SECPROF_TRY(tools->AddMember(a.group, a.serial, "owner"));
   SECPROF_ASSIGN_OR_RETURN(registry::Group g, tools->registry().GetGroup(a.group));
   if (Json(a.format)) {
-    auto j = JsonDocument("kdc.group.add");
-    j["group"] = a.group;
-    j["serial"] = a.serial;
-    j["epoch"] = g.epoch;
-    PrintJson(j);
+    PrintGroupJson("kdc.group.add", a, g.epoch);
     return Ok();
   }
   std::cout << a.serial << " added to group " << a.group << " (epoch " << g.epoch << ")\n";
@@ -383,11 +385,7 @@ Status GroupRemove(const OwnerArgs& a) {
   SECPROF_TRY(tools->RemoveMember(a.group, a.serial, "owner"));
   SECPROF_ASSIGN_OR_RETURN(registry::Group g, tools->registry().GetGroup(a.group));
   if (Json(a.format)) {
-    auto j = JsonDocument("kdc.group.remove");
-    j["group"] = a.group;
-    j["serial"] = a.serial;
-    j["epoch"] = g.epoch;
-    PrintJson(j);
+    PrintGroupJson("kdc.group.remove", a, g.epoch);
     return Ok();
   }
   std::cout << a.serial << " removed from group " << a.group << "; re-keyed to epoch " << g.epoch

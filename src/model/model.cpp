@@ -4,6 +4,7 @@
 #include <set>
 
 #include "secprof/core/fs.h"
+#include "secprof/core/time_format.h"
 #include "secprof/yamlio/reader.h"
 
 namespace secprof::model {
@@ -276,16 +277,10 @@ Status CheckReferences(const Model& m) {
 }  // namespace
 
 bool IsIsoDate(const std::string& date) {
-  if (date.size() != 10 || date[4] != '-' || date[7] != '-') return false;
-  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
-    if (date[i] < '0' || date[i] > '9') return false;
-  }
-  const int y = std::stoi(date.substr(0, 4)), mo = std::stoi(date.substr(5, 2)),
-            d = std::stoi(date.substr(8, 2));
-  if (y < 1970 || mo < 1 || mo > 12 || d < 1) return false;
-  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return d <= kDays[mo - 1] + (mo == 2 && leap ? 1 : 0);
+  // The one ISO 8601 parser (core/time_format.h), date form only, from 1970 on.
+  if (date.size() != 10) return false;
+  const auto t = ParseIso8601(date);
+  return t && *t >= 0;
 }
 
 bool Thing::Has(const std::string& capability) const {

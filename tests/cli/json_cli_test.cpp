@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "secprof/core/fs.h"
 #include "secprof/core/time_format.h"
 #include "secprof/registry/registry.h"
 #include "support/child_process.h"
@@ -200,7 +201,8 @@ TEST_F(JsonCli, OfflineToolsAndTheThingDocuments) {
   // A voucher for a domain: the domain CA of a SecProf_3 KDC's files.
   const std::string db = P("kdc.db");
   ASSERT_EQ(testing::Secprof("kdc --profile SecProf_3 --db " + Quote(db) +
-                             " --listen 127.0.0.1:0 --duration 1 --allow-file-ca-key")
+                             " --listen 127.0.0.1:0 --duration 1 --allow-file-ca-key --vendor-ca " +
+                             Quote(factory + "/ca/ca.pem"))
                 .exit_code,
             0);
   auto ca = Doc("kdc domain-ca --db " + Quote(db), "secprof.kdc.domain-ca.v1");
