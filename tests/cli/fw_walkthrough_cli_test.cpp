@@ -51,8 +51,9 @@ TEST_P(FwWalkthrough, RunsAsDocumented) {
   EXPECT_NE(r.out.find("completed"), std::string::npos) << r.out;
   // SecProf_3's thing knows its owner after the join: the O of the domain CA its voucher pins
   // (the KDC's default --owner), the voucher naming none (issue 13 item 3).
-  if (std::string(GetParam()) == "SecProf_3")
+  if (std::string(GetParam()) == "SecProf_3") {
     EXPECT_NE(r.out.find("owner:    secprof-owner"), std::string::npos) << r.out;
+  }
   // The KDC the script started is gone: its ready file is removed when it stops.
   EXPECT_FALSE(fs::exists(dir.path() / "kdc.ready")) << r.out;
 }

@@ -259,6 +259,17 @@ TEST_F(JsonCli, OfflineToolsAndTheThingDocuments) {
   EXPECT_TRUE(threats["threats"].is_array());
   EXPECT_TRUE(threats["catalog_version"].is_string());
 
+  // The demo's summary (assessments only): the progress goes to stderr, one document to stdout.
+  auto demo =
+      Doc("demo --no-domain --examples " + Quote((testing::SourceDir() / "examples").string()) +
+              " --out " + Quote(P("demo")),
+          "secprof.demo.v1");
+  ASSERT_FALSE(demo["assessments"].empty()) << demo.dump();
+  EXPECT_TRUE(fs::exists(demo["assessments"][0]["report_html"].get<std::string>()));
+  EXPECT_EQ(demo["domain"], nlohmann::json::array());
+  EXPECT_TRUE(demo["lab"].is_null());
+  EXPECT_EQ(demo["exit"], 0);
+
   // The thing, before it has a KDC: the transition of init, then its status.
   const std::string state = P("t1");
   auto init = Doc("thing --state " + Quote(state) + " init --factory " + Quote(factory) +
