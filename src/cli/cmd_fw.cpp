@@ -396,9 +396,7 @@ void Install(CLI::App& app, Context& ctx) {
                    "A `secprof manufacture` directory: sign with its vendor CA key (its key "
                    "store) and derive vendor-id and class-id from its vendor and --model");
   sign->add_option("--model", s->model, "With --factory: the model the firmware is for");
-  sign->add_option("--format", s->format, "Output format")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
+  AddFormatOption(sign, s->format);
   sign->add_option("--key", s->key,
                    "Signing key: PEM private key, JWK or COSE_Key; a symmetric (oct / kty 4) key "
                    "of at least 32 bytes makes a COSE_Mac0 (not with --factory)");
@@ -421,9 +419,7 @@ void Install(CLI::App& app, Context& ctx) {
   ids->add_option("--vendor", d->vendor_name, "Vendor name (the vendor CA's O)");
   ids->add_option("--factory", d->factory, "A `secprof manufacture` directory (gives the vendor)");
   ids->add_option("--model", d->model, "Model")->required();
-  ids->add_option("--format", d->format, "Output format")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
+  AddFormatOption(ids, d->format);
   ids->callback([d, &ctx] { ctx.exit_code = ExitFor(Ids(*d), ExitPolicy{"secprof: ", true}); });
 
   auto v = std::make_shared<FwOptions>();
@@ -444,9 +440,7 @@ void Install(CLI::App& app, Context& ctx) {
   verify->add_option("--image", v->image, "Image file to check against component 0");
   verify->add_option("--vendor", v->vendor, "Expected vendor id (with --class)");
   verify->add_option("--class", v->klass, "Expected class id (with --vendor)");
-  verify->add_option("--format", v->format, "Output format")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
+  AddFormatOption(verify, v->format);
   verify->callback([v, done] { done(Verify(*v)); });
 
   auto i = std::make_shared<FwOptions>();
@@ -455,11 +449,10 @@ void Install(CLI::App& app, Context& ctx) {
       "Show a SUIT envelope: a readable summary and its CBOR diagnostic notation (no "
       "verification). Exit 2 when malformed");
   inspect->add_option("ENVELOPE", i->envelope, "The envelope (binary CBOR)")->required();
-  inspect
-      ->add_option("--format", i->format,
-                   "Output format (json: the summary and the findings, no diagnostic notation)")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
+  AddFormatOption(inspect, i->format)
+      ->description(
+          "Output format: text | json (json: the summary and the findings, no "
+          "diagnostic notation; docs/CLI.md)");
   inspect->callback([i, done] { done(Inspect(*i)); });
 }
 

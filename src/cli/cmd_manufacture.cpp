@@ -108,9 +108,7 @@ void Install(CLI::App& app, Context& ctx) {
   c->add_option("--token", args->token, "PKCS#11 token label (--keystore pkcs11)");
   c->add_option("--pin", args->pin,
                 "PKCS#11 user PIN (--keystore pkcs11; default: $SECPROF_PKCS11_PIN)");
-  c->add_option("--format", args->format, "Output format")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
+  AddFormatOption(c, args->format);
   c->callback([args, &ctx] {
     auto st = Run(*args);
     ctx.exit_code = ExitFor(st, kPlainExit);

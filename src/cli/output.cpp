@@ -26,7 +26,10 @@ nlohmann::json JsonDocument(std::string_view name, int version) {
   return j;
 }
 
-void PrintJson(const nlohmann::json& doc) { std::cout << doc.dump(2) << "\n"; }
+void PrintJson(const nlohmann::json& doc) {
+  // Text that is not UTF-8 (a file name, say) is replaced, never an exception.
+  std::cout << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
 
 nlohmann::json JsonTime(int64_t unix_seconds) { return FormatIso8601(unix_seconds); }
 
