@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "assembly.h"
+#include "echo.h"
 #include "guard.h"
 #include "internal.h"
 
@@ -22,6 +23,9 @@ constexpr size_t kMethods = 5;  // index = Method code 1..4
 struct Entry {
   std::string path;
   std::array<Handler, kMethods> handlers{};
+  // RequireEcho: the method needs a fresh Echo (RFC 9175), and who hears of its refusals.
+  std::array<bool, kMethods> echo{};
+  std::array<std::function<void(const Request&, Reason)>, kMethods> echo_refused{};
   coap_resource_t* resource = nullptr;  // owned by the context
 };
 
@@ -52,6 +56,12 @@ struct Server::Impl {
   std::atomic<uint64_t> partial_requests_refused{0};
   std::atomic<uint64_t> hello_sessions_released{0};
   std::atomic<uint64_t> hello_sessions_kept{0};
+  std::atomic<uint64_t> echo_missing{0};
+  std::atomic<uint64_t> echo_stale{0};
+  std::atomic<uint64_t> echo_unknown{0};
+  // Request freshness (secprof/coap/echo.h), on the I/O thread.
+  std::unique_ptr<internal::EchoGuard> echo;
+  const Clock* clock = nullptr;
   // Availability guards (guard.h), used on the I/O thread only.
   std::unique_ptr<internal::HandshakeGuard> handshakes;
   std::unique_ptr<internal::Block1Guard> block1;
@@ -208,6 +218,38 @@ Response TooLarge(Server::Impl& impl) {
                                   std::to_string(impl.max_request_body) + " bytes")};
 }
 
+// RFC 9175 §2.3-§2.4 for a RequireEcho resource: true when `request` carries a fresh Echo value
+// of this server. Otherwise fills `out` with 4.01, adds a new Echo option to `response`, counts
+// and reports the refusal and returns false.
+bool CheckEcho(Server::Impl& impl, const Entry& entry, const coap_pdu_t* request, const Request& rq,
+               coap_pdu_t* response, Response* out) {
+  coap_opt_iterator_t it;
+  std::optional<Bytes> value;
+  if (coap_opt_t* o = coap_check_option(request, COAP_OPTION_ECHO, &it))
+    value = Bytes(coap_opt_value(o), coap_opt_value(o) + coap_opt_length(o));
+  const auto now = impl.clock->Monotonic();
+  const auto verdict = impl.echo->Check(value, now);
+  if (verdict == internal::EchoGuard::Verdict::kFresh) return true;
+  const Reason why = internal::EchoGuard::ReasonOf(verdict);
+  constexpr auto r = std::memory_order_relaxed;
+  (verdict == internal::EchoGuard::Verdict::kMissing ? impl.echo_missing
+   : verdict == internal::EchoGuard::Verdict::kStale ? impl.echo_stale
+                                                     : impl.echo_unknown)
+      .fetch_add(1, r);
+  if (const auto& tell = entry.echo_refused[static_cast<size_t>(rq.method)]) tell(rq, why);
+  auto fresh = impl.echo->Issue(now);
+  if (!fresh) {
+    *out = Response{.code = kInternalServerError, .payload = Text("cannot issue an Echo value")};
+    return false;
+  }
+  coap_add_option(response, COAP_OPTION_ECHO, fresh->size(), fresh->data());
+  *out =
+      Response{.code = kUnauthorized,
+               .content_format = content_format::kTextPlain,
+               .payload = Text("a fresh Echo is required (RFC 9175): " + std::string(why.name()))};
+  return false;
+}
+
 // coap_method_handler_t (libcoap 4.3.1 signature). Nothing may escape: libcoap is C.
 void OnRequest(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
                const coap_string_t* query, coap_pdu_t* response) {
@@ -277,7 +319,11 @@ void OnRequest(coap_resource_t* resource, coap_session_t* session, const coap_pd
       size_t n = coap_print_addr(coap_session_get_addr_remote(session),
                                  reinterpret_cast<unsigned char*>(addr), sizeof addr - 1);
       rq.peer_address.assign(addr, n);
-      out = entry->handlers[code](rq);
+      if (entry->echo[code] && !CheckEcho(*impl, *entry, request, rq, response, &out)) {
+        // answered 4.01 with a new Echo (RFC 9175 §2.4 item 2): the handler is not called
+      } else {
+        out = entry->handlers[code](rq);
+      }
     }
   } catch (...) {
     out = Response{.code = kInternalServerError};
@@ -319,7 +365,10 @@ ServerStats Server::stats() const {
                      .blocks_refused = i.blocks_refused.load(r),
                      .partial_requests_refused = i.partial_requests_refused.load(r),
                      .hello_sessions_released = i.hello_sessions_released.load(r),
-                     .hello_sessions_kept = i.hello_sessions_kept.load(r)};
+                     .hello_sessions_kept = i.hello_sessions_kept.load(r),
+                     .echo_missing = i.echo_missing.load(r),
+                     .echo_stale = i.echo_stale.load(r),
+                     .echo_unknown = i.echo_unknown.load(r)};
 }
 
 Result<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
@@ -362,6 +411,9 @@ Result<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   impl->bodies = std::make_unique<internal::BodyAssembler>(
       config.max_request_body, lim.max_partial_requests_per_address, std::chrono::seconds(247));
   impl->log = std::move(config.log);
+  impl->clock = config.clock ? config.clock : &SystemClock();
+  SECPROF_ASSIGN_OR_RETURN(
+      impl->echo, internal::EchoGuard::Create(crypto::SystemRandomSource(), lim.echo_freshness));
   impl->last_log = std::chrono::steady_clock::now();
   coap_context_set_max_idle_sessions(ctx, config.limits.max_idle_sessions);
   coap_context_set_session_timeout(ctx,
@@ -412,9 +464,12 @@ Result<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
-void Server::AddResource(std::string_view path, Method method, Handler handler) {
-  auto it = impl_->resources.find(path);
-  if (it == impl_->resources.end()) {
+namespace {
+
+// The entry for `path`, registered with libcoap when new (the context owns the resource).
+Entry& EntryFor(Server::Impl& impl, std::string_view path) {
+  auto it = impl.resources.find(path);
+  if (it == impl.resources.end()) {
     auto entry = std::make_unique<Entry>();
     entry->path = std::string(path);
     coap_str_const_t* uri =
@@ -422,10 +477,23 @@ void Server::AddResource(std::string_view path, Method method, Handler handler) 
     coap_resource_t* r = coap_resource_init(uri, COAP_RESOURCE_FLAGS_RELEASE_URI);
     coap_resource_set_userdata(r, entry.get());
     entry->resource = r;
-    coap_add_resource(impl_->ctx.get(), r);  // the context owns and frees r
-    it = impl_->resources.emplace(entry->path, std::move(entry)).first;
+    coap_add_resource(impl.ctx.get(), r);  // the context owns and frees r
+    it = impl.resources.emplace(entry->path, std::move(entry)).first;
   }
-  Entry& e = *it->second;
+  return *it->second;
+}
+
+}  // namespace
+
+void Server::RequireEcho(std::string_view path, Method method,
+                         std::function<void(const Request&, Reason)> on_refused) {
+  Entry& e = EntryFor(*impl_, path);
+  e.echo[static_cast<size_t>(method)] = true;
+  e.echo_refused[static_cast<size_t>(method)] = std::move(on_refused);
+}
+
+void Server::AddResource(std::string_view path, Method method, Handler handler) {
+  Entry& e = EntryFor(*impl_, path);
   bool first = !e.handlers[static_cast<size_t>(method)];
   e.handlers[static_cast<size_t>(method)] = std::move(handler);
   if (first) {

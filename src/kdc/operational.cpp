@@ -1,8 +1,9 @@
 // The operational session at the KDC: who may use one, and the resources a commissioned thing
-// calls on it besides keys and firmware — lc/state, lc/decommission, op/report, k/revoked
+// calls on it besides keys and firmware — lc/state, lc/decommission, op/report, op/sent, k/revoked
 // (docs/DOMAIN.md "Resources"; the draft's operational phase and end of life, §3.1).
 #include "context.h"
 #include "revocation.h"
+#include "secprof/coap/echo.h"
 #include "secprof/domain/protocol.h"
 
 namespace secprof::kdc {
@@ -114,6 +115,33 @@ Response OnReport(KdcContext& ctx, const Request& r) {
   return Text(coap::kChanged, "ok");
 }
 
+// op/sent — docs/DOMAIN.md "Missing readings"; draft-ietf-core-attacks-on-coap §2.2 (selective
+// blocking: readings recognised by size and dropped on the path while the rest flows; it cannot
+// be prevented, so it is detected). The thing's last reading counter is compared with the highest
+// one this KDC accepted (the clone guard's record in the registry, which survives restarts): a
+// gap is audited `alert:readings-missing` with the counts, and answered 2.04 "missing N".
+Response OnReadingsSent(KdcContext& ctx, const Request& r) {
+  auto t = ctx.Operational(r);
+  if (!t) return ctx.Refuse(t.error(), "");
+  auto sent = domain::DecodeReadingsSent(r.payload);
+  if (!sent) return ctx.Refuse(sent.error().WithReason(kMalformed), t->serial);
+  auto highest = ctx.reg->HighestReadingCounter(t->serial);
+  if (!highest) return ctx.Refuse(highest.error().WithReason(kRegistry), t->serial);
+  const int64_t received = highest->value_or(0);
+  ctx.CountRequest();
+  if (sent->last_counter <= received) return Text(coap::kChanged, "ok");
+  // Counters after a restart skip a reserved block, so the gap in counters is an upper bound;
+  // the thing's own count of unanswered readings is exact for its current run.
+  const std::string detail = "readings missing: the thing sent up to counter " +
+                             std::to_string(sent->last_counter) + ", the KDC received up to " +
+                             std::to_string(received) + " (gap " +
+                             std::to_string(sent->last_counter - received) +
+                             "); unanswered at the thing: " + std::to_string(sent->unacknowledged);
+  if (auto a = ctx.reg->Append("kdc", "alert:readings-missing", t->serial, detail); !a)
+    return ctx.Refuse(a.error().WithReason(kRegistry), t->serial);
+  return Text(coap::kChanged, "missing " + std::to_string(sent->last_counter - received));
+}
+
 // k/revoked — docs/DOMAIN.md "Resources" (issue 9 item 7): the serials of retired and quarantined
 // things, so that peers drop their tickets (draft §3.1, end of life).
 Response OnRevoked(KdcContext& ctx, const Request& r) {
@@ -133,6 +161,20 @@ void Register(coap::Server& server, KdcContext& ctx) {
   Bind(server, ctx, domain::path::kDecommission, Method::kPost, &OnDecommission);
   Bind(server, ctx, domain::path::kReport, Method::kPost, &OnReport);
   Bind(server, ctx, domain::path::kRevoked, Method::kGet, &OnRevoked);
+  Bind(server, ctx, domain::path::kReadingsSent, Method::kPost, &OnReadingsSent);
+  // docs/DOMAIN.md "Request freshness"; draft-ietf-core-attacks-on-coap §2.3 (request delay),
+  // RFC 9175 §2.3: the requests that change state here are executed only with a fresh Echo
+  // (KdcOptions::limits.echo_freshness), so one held on the path past the window is refused 4.01.
+  // A missing Echo is the normal first step of an exchange; stale and unknown values are counted
+  // as refusals (KdcStats::refused "echo-stale", "echo-unknown"), not audited: the coap layer
+  // refuses before the peer is identified.
+  KdcContext* c = &ctx;
+  auto count = [c](const coap::Request&, Reason why) {
+    if (!(why == coap::kEchoMissing)) c->CountRefused(why);
+  };
+  for (const char* path : {domain::path::kState, domain::path::kDecommission, domain::path::kReport,
+                           domain::path::kReadingsSent})
+    server.RequireEcho(path, Method::kPost, count);
 }
 
 }  // namespace operational

@@ -52,6 +52,10 @@ struct Agent::Impl {
   std::unique_ptr<coap::Client> session;
   uint64_t session_messages = 0;
   uint64_t readings = 0;  // the last reading counter used; starts at st.reading_reserved
+  // Missing readings (operational.cpp, docs/DOMAIN.md): the counter of the last reading sent in
+  // this run (0: none yet) and how many went unanswered since the last op/sent report.
+  uint64_t last_reading_sent = 0;
+  int64_t readings_unacknowledged = 0;
   std::chrono::steady_clock::time_point session_started{};
   std::optional<update::SlotStore> firmware;
 

@@ -11,9 +11,30 @@
 
 namespace secprof::thing {
 
+namespace {
+
+// docs/DOMAIN.md "Missing readings" (draft-ietf-core-attacks-on-coap §2.2, selective blocking):
+// before a state report, the counter of the last reading sent in this run and the number left
+// unanswered since the last such report go to the KDC (op/sent), which audits a gap against what
+// it received. Nothing to say before the first reading of a run. A failure fails the state change
+// before anything changed: a thing whose reports do not get through sees a dead link.
+Status ReportReadingsSent(Agent::Impl& impl) {
+  if (impl.last_reading_sent == 0) return Ok();
+  domain::ReadingsSent sent{static_cast<int64_t>(impl.last_reading_sent),
+                            impl.readings_unacknowledged};
+  SECPROF_ASSIGN_OR_RETURN(coap::Response r,
+                           impl.Post(domain::path::kReadingsSent, domain::Encode(sent)));
+  SECPROF_TRY(Expect(r, coap::kChanged, "readings report"));
+  impl.readings_unacknowledged = 0;
+  return Ok();
+}
+
+}  // namespace
+
 Status Agent::GoOperational() {
   SECPROF_TRY(impl_->Check(Operation::kGoOperational));
   if (impl_->policy().kdc) {
+    SECPROF_TRY(ReportReadingsSent(*impl_));
     SECPROF_ASSIGN_OR_RETURN(
         coap::Response r,
         impl_->Post(domain::path::kState, domain::Encode(domain::StateReport{"operational"})));
@@ -25,6 +46,7 @@ Status Agent::GoOperational() {
 Status Agent::EnterMaintenance() {
   SECPROF_TRY(impl_->Check(Operation::kEnterMaintenance));
   if (impl_->policy().kdc) {
+    SECPROF_TRY(ReportReadingsSent(*impl_));
     SECPROF_ASSIGN_OR_RETURN(
         coap::Response r,
         impl_->Post(domain::path::kState, domain::Encode(domain::StateReport{"maintenance"})));
@@ -45,11 +67,13 @@ Status Agent::SendReading(int64_t centi) {
     SECPROF_TRY(impl_->Commit(std::move(next)));
   }
   impl_->readings = counter;
-  SECPROF_ASSIGN_OR_RETURN(
-      coap::Response r, impl_->Post(domain::path::kReport,
-                                    domain::Encode(domain::Reading{
-                                        impl_->st.serial, centi, static_cast<int64_t>(counter)})));
-  return Expect(r, coap::kChanged, "reading");
+  impl_->last_reading_sent = counter;
+  auto r = impl_->Post(
+      domain::path::kReport,
+      domain::Encode(domain::Reading{impl_->st.serial, centi, static_cast<int64_t>(counter)}));
+  Status done = r ? Expect(*r, coap::kChanged, "reading") : Status(Fail(r.error()));
+  if (!done) ++impl_->readings_unacknowledged;  // reported with the next state report
+  return done;
 }
 
 }  // namespace secprof::thing

@@ -12,6 +12,7 @@
 
 #include "agent_impl.h"
 #include "secprof/cbor/cbor.h"
+#include "secprof/coap/echo.h"
 #include "secprof/coap/errors.h"
 #include "secprof/domain/revocation.h"
 #include "secprof/thing/agent.h"
@@ -199,6 +200,18 @@ Result<std::unique_ptr<ThingServer>> ThingServer::Start(Agent& agent, ThingServe
   impl->server->AddResource(domain::path::kActuator, coap::Method::kPut,
                             [p](const coap::Request& r) { return p->OnActuator(r); });
   if (secure) {
+    // docs/DOMAIN.md "Request freshness"; draft-ietf-core-attacks-on-coap §2.3, RFC 9175 §2.3: an
+    // actuator command is executed only with a fresh Echo, so one held on the path past the
+    // window (coap::Limits::echo_freshness) is refused 4.01. Stale and unknown values count in
+    // refused(). SecProf_1 has no application security to protect an Echo value with (RFC 9175
+    // §2.3 needs it integrity-protected with the request): there an on-path attacker could swap
+    // it, so none is asked for (docs/LAB.md "lab.request_delay").
+    impl->server->RequireEcho(domain::path::kActuator, coap::Method::kPut,
+                              [p](const coap::Request&, Reason why) {
+                                if (why == coap::kEchoMissing) return;
+                                std::lock_guard<std::mutex> l(p->mu);
+                                ++p->refused;
+                              });
     impl->server->AddResource(domain::path::kTicket, coap::Method::kPost,
                               [p](const coap::Request& r) { return p->OnTicket(r); });
   } else {

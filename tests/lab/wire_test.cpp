@@ -244,25 +244,72 @@ TEST(LabTrackIdentifiers, SecProf1LinkFramesNameTheirSender) {
 
 // ---- the CoAP attacks that survive DTLS (draft-ietf-core-attacks-on-coap) ----
 
-TEST(LabRequestDelay, SecProf2DelayedReadingIsExecutedAfterTheSenderGaveUp) {
+// Echo freshness (RFC 9175; docs/DOMAIN.md "Request freshness"): the reading held past the KDC's
+// window is refused, and the reading made just before it (the legitimate path) went through.
+TEST(LabRequestDelay, SecProf2DelayedReadingIsRefusedForAStaleEcho) {
   Attack r("lab.request_delay", domain::Profile::kSecProf2);
-  EXPECT_OUTCOME(r, Outcome::kSucceeded);
+  EXPECT_OUTCOME(r, Outcome::kBlocked);
+  EXPECT_EQ(r.m->control, "coap.echo");
+  EXPECT_NE(r.m->reason.find("echo-stale"), std::string::npos) << r.Evidence();
   EXPECT_TRUE(HasEvidence(*r.m, "timing", "had given up")) << r.Evidence();
+  EXPECT_TRUE(HasEvidence(*r.m, "refusal", "echo-stale + echo-unknown: 0 -> 1")) << r.Evidence();
 }
 
+TEST(LabRequestDelay, SecProf3DelayedReadingIsRefusedForAStaleEcho) {
+  Attack r("lab.request_delay", domain::Profile::kSecProf3);
+  EXPECT_OUTCOME(r, Outcome::kBlocked);
+  EXPECT_EQ(r.m->control, "coap.echo");
+}
+
+// SecProf_1 has no application security to protect an Echo value with: the attack succeeds, and
+// the profile does not claim otherwise (docs/LAB.md "lab.request_delay").
 TEST(LabRequestDelay, SecProf1DelayedLinkFrameIsAccepted) {
   Attack r("lab.request_delay", domain::Profile::kSecProf1);
   EXPECT_OUTCOME(r, Outcome::kSucceeded);
+  const Scenario* s = FindScenario("lab.request_delay");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->info().mitigations, std::vector<std::string>{"M.app.dtls"});
 }
 
-TEST(LabSelectiveBlock, SecProf2ReadingsAreDroppedBySizeWhileStateReportsPass) {
+// Detection (docs/DOMAIN.md "Missing readings"): the readings are still dropped by size, but the
+// KDC's own audit shows the gap.
+TEST(LabSelectiveBlock, SecProf2DroppedReadingsAreDetectedByTheKdc) {
   Attack r("lab.selective_block", domain::Profile::kSecProf2);
-  EXPECT_OUTCOME(r, Outcome::kSucceeded);
+  EXPECT_OUTCOME(r, Outcome::kBlocked);
+  EXPECT_EQ(r.m->control, "kdc.missing_readings");
+  EXPECT_NE(r.m->reason.find("the readings were dropped, the gap was detected"), std::string::npos)
+      << r.Evidence();
+  EXPECT_TRUE(HasEvidence(*r.m, "audit", "alert:readings-missing")) << r.Evidence();
 }
 
 TEST(LabSelectiveBlock, SecProf1LinkFramesAreDroppedByPath) {
   Attack r("lab.selective_block", domain::Profile::kSecProf1);
   EXPECT_OUTCOME(r, Outcome::kSucceeded);
+}
+
+// The legitimate path of both defences in one domain: readings and state reports with Echo go
+// through (each exchange at most one 4.01 challenge, retried by the coap::Client), and a thing
+// whose readings all arrived raises no alert:readings-missing.
+TEST(LabWireDefences, LegitimateReadingsAndReportsPassWithoutAlerts) {
+  secprof::testing::TempDir dir;
+  DomainOptions o;
+  o.profile = domain::Profile::kSecProf2;
+  o.dir = dir.path() / "d";
+  o.things = 1;
+  auto d = LiveDomain::Start(o);
+  ASSERT_TRUE(d) << d.error().message();
+  thing::Agent& t = (*d)->thing(0);
+  const auto before = (*d)->kdc()->stats().requests;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(t.SendReading(2100 + i));
+  ASSERT_TRUE(t.EnterMaintenance());
+  ASSERT_TRUE(t.GoOperational());
+  // 3 readings, op/sent + lc/state twice.
+  EXPECT_EQ((*d)->kdc()->stats().requests - before, 7u);
+  auto audit = (*d)->owner()->registry().Audit(t.state().serial);
+  ASSERT_TRUE(audit);
+  for (const auto& e : *audit) EXPECT_NE(e.action, "alert:readings-missing") << e.detail;
+  auto refused = (*d)->refusals();
+  EXPECT_EQ(refused["echo-unknown"], 0u);
 }
 
 TEST(LabResponseMismatch, SecProf1StaleAnswerIsTakenForALaterCommand) {

@@ -46,12 +46,14 @@ DomainOptions Options(const RunContext& ctx, domain::Profile p, int things) {
 
 }  // namespace
 
-Result<OnPath> StartManaged(const RunContext& ctx, int things, std::chrono::milliseconds timeout) {
+Result<OnPath> StartManaged(const RunContext& ctx, int things, std::chrono::milliseconds timeout,
+                            std::function<void(kdc::KdcOptions&)> configure_kdc) {
   if (ctx.profile == domain::Profile::kSecProf1)
     return Fail(ErrorCode::kInvalidInput, "SecProf_1 has no KDC to put a relay in front of");
   OnPath p;
   DomainOptions o = Options(ctx, ctx.profile, std::max(things, 1));
   if (timeout.count() > 0) o.timeout = timeout;
+  if (configure_kdc) o.configure_kdc = std::move(configure_kdc);
   SECPROF_ASSIGN_OR_RETURN(p.domain, LiveDomain::Start(o));
   LiveDomain& d = *p.domain;
   const bool plain = d.kdc_udp_port() != 0;

@@ -39,7 +39,8 @@ struct OnPath {
 // Managed: `things` admitted; thing 0 joins and goes operational through the relay, the others
 // directly. `configure_kdc` as DomainOptions. kInvalidInput for SecProf_1.
 Result<OnPath> StartManaged(const RunContext& ctx, int things = 1,
-                            std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+                            std::chrono::milliseconds timeout = std::chrono::milliseconds(0),
+                            std::function<void(kdc::KdcOptions&)> configure_kdc = {});
 
 // Home (SecProf_1): two things, the mother (0) and thing 1 served behind the relay. With `pair`,
 // the mother pairs thing 1 through the relay (the imprint crosses it in the clear).

@@ -1,19 +1,30 @@
 // lab.request_delay: an on-path attacker holds a request until its sender has given up, then
 // delivers it (T4 in operation; draft-ietf-core-attacks-on-coap §2.3 "the request delay attack":
 // DTLS and OSCORE give integrity and replay protection, not freshness; the defence is Echo,
-// RFC 9175 §2, which secprof does not implement).
+// RFC 9175 §2, which the KDC asks for on the requests that change state: lc/state,
+// lc/decommission, op/report, op/sent; docs/DOMAIN.md "Request freshness").
 //
 // Attacker: the relay holds every datagram the thing sends towards the server while the thing
 //   makes one request (so the thing's retransmissions and any closing alert stay held too), and
-//   after the thing's request has failed it releases only the first: the original request.
+//   after the thing's request has failed it releases only the first: the original request. In
+//   SecProf_2..4 the thing first makes one reading unhindered, so the held request carries a
+//   fresh Echo value (the best case for the attacker: RFC 9175 §2.4 lets a client reuse it).
 // Success: the server executes the request after its sender gave up (the KDC counts the reading;
 //   SecProf_1 the receiver answers 2.04 to the link frame), which an actuator command would turn
 //   into an action at a time the sender did not choose.
-// Expected: succeeded in every profile (no freshness); the evidence gives the delay.
+// Expected: SecProf_2..4 blocked by coap.echo: the KDC's freshness window (set here to half the
+//   thing's request timeout, so a request held until the thing gave up is past it) has passed
+//   when the request arrives, so it is refused 4.01 (KdcStats::refused "echo-stale"). SecProf_1:
+//   succeeded and not claimed: it has no application security, and RFC 9175 §2.3 needs the Echo
+//   value integrity-protected with the request (plain CoAP would let the attacker swap in a fresh
+//   one it asked for itself); the L2 network key's frame counters give replay protection, not
+//   freshness against delay (draft-ietf-core-attacks-on-coap §2.3), so this scenario does not
+//   test M.net.l2_network_key.
 #include "coap_message.h"
 #include "groups.h"
 #include "observer.h"
 #include "on_path.h"
+#include "secprof/coap/echo.h"
 #include "secprof/domain/protocol.h"
 
 namespace secprof::lab::internal {
@@ -81,34 +92,59 @@ Result<Measurement> Home(const RunContext& ctx) {
   return m;
 }
 
+uint64_t EchoRefusals(LiveDomain& d) {
+  auto r = d.refusals();
+  return r[std::string(coap::kEchoStale.name())] + r[std::string(coap::kEchoUnknown.name())];
+}
+
 Result<Measurement> Managed(const RunContext& ctx) {
-  SECPROF_ASSIGN_OR_RETURN(OnPath p, StartManaged(ctx, 1, ShortTimeout(ctx)));
+  const auto timeout = ShortTimeout(ctx);
+  const auto window = timeout / 2;
+  SECPROF_ASSIGN_OR_RETURN(OnPath p, StartManaged(ctx, 1, timeout, [window](kdc::KdcOptions& o) {
+                             o.limits.echo_freshness = window;
+                           }));
   kdc::Kdc& k = *p.domain->kdc();
+  thing::Agent& t = p.domain->thing(0);
+  // The legitimate path: a reading goes through (the session now holds a fresh Echo value).
+  auto first = t.SendReading(2149);
   auto on = std::make_shared<std::atomic<bool>>(true);
   p.relay->SetPolicy(HoldWhile(on));
   const auto before = k.stats().requests;
-  auto sent = p.domain->thing(0).SendReading(2150);
+  const auto refused_before = EchoRefusals(*p.domain);
+  auto sent = t.SendReading(2150);
   const auto during = k.stats().requests;
   SECPROF_ASSIGN_OR_RETURN(auto delay, ReleaseFirst(ctx, *p.relay));
   const auto after = k.stats().requests;
+  const auto refused_after = EchoRefusals(*p.domain);
+  const std::string late = std::to_string(delay.count() / 1000) + " ms late";
   Measurement m;
-  auto cap = p.relay->Capture();
   m.evidence.push_back(CaptureEvidence(*p.relay));
   m.evidence.push_back({"timing",
-                        "the reading's DTLS record was delivered " +
-                            std::to_string(delay.count() / 1000) + " ms late; the thing " +
-                            (sent ? "got an answer" : "had given up: " + sent.error().message()),
+                        "the reading's DTLS record was delivered " + late + "; the thing " +
+                            (sent ? "got an answer" : "had given up: " + sent.error().message()) +
+                            "; the KDC's freshness window: " + std::to_string(window.count()) +
+                            " ms",
                         "KDC requests " + std::to_string(before) + " -> " + std::to_string(during) +
                             " (while held) -> " + std::to_string(after) + " (after the release)"});
+  m.evidence.push_back({"refusal",
+                        "the KDC's refusals echo-stale + echo-unknown: " +
+                            std::to_string(refused_before) + " -> " + std::to_string(refused_after),
+                        std::string("the reading before the attack: ") +
+                            (first ? "accepted" : first.error().message())});
   if (after > during && !sent) {
     m.outcome = Outcome::kSucceeded;
-    m.reason = "the KDC executed a request delivered " + std::to_string(delay.count() / 1000) +
-               " ms late, after its sender had given up: DTLS protects integrity and replay, not "
-               "freshness (no Echo, RFC 9175)";
+    m.reason = "the KDC executed a request delivered " + late +
+               ", after its sender had given up: DTLS protects integrity and replay, not freshness";
+  } else if (refused_after > refused_before) {
+    m.outcome = Outcome::kBlocked;
+    m.control = "coap.echo";
+    m.reason = "the KDC refused the request delivered " + late + " (" +
+               std::string(coap::kEchoStale.name()) + ": its Echo value was older than the " +
+               std::to_string(window.count()) + " ms freshness window, RFC 9175 §2.3)";
   } else {
     m.outcome = Outcome::kBlocked;
-    m.control = "coap.dtls";
-    m.reason = "the delayed request was not executed";
+    m.control = "coap.echo";
+    m.reason = "the delayed request was not executed (no Echo refusal was counted)";
   }
   return m;
 }
@@ -124,8 +160,8 @@ class RequestDelay final : public Scenario {
         "sits on the path and holds a thing's request until the thing has given up, then "
         "delivers it",
         "the server executes the request after its sender gave up on it",
-        {"M.app.dtls", "M.net.l2_network_key"},
-        {"coap.dtls", "thing.l2_security"},
+        {"M.app.dtls"},
+        {"coap.dtls", "coap.echo", "thing.l2_security"},
         false};
     return i;
   }

@@ -6,9 +6,15 @@
 //   record of that size towards the server and forwards everything else (SecProf_1: the link
 //   frames, recognized by their plain CoAP path).
 // Success: the thing's readings no longer reach the server while its other messages (a state
-//   report; SecProf_1 an actuator command) still do, so neither end sees a dead link.
-// Expected: succeeded in every profile (no padding hides the size; RFC 8446's record padding has
-//   no DTLS 1.2 equivalent).
+//   report; SecProf_1 an actuator command) still do, and neither end notices.
+// Expected: the dropping itself cannot be prevented (no padding hides the size; RFC 8446's
+//   record padding has no DTLS 1.2 equivalent), so the claim is detection (docs/DOMAIN.md
+//   "Missing readings"): SecProf_2..4 blocked by kdc.missing_readings when the KDC's own audit
+//   shows `alert:readings-missing` for the thing (its op/sent report, made before the state
+//   report, names a reading counter above the highest the KDC received). SecProf_1: succeeded
+//   and not claimed: there is no KDC to keep the record, and the L2 network key's frame counters
+//   show replays, not frames that never arrived, so the scenario does not test
+//   M.net.l2_network_key.
 #include "coap_message.h"
 #include "groups.h"
 #include "observer.h"
@@ -63,6 +69,17 @@ Result<Measurement> Home(const RunContext& ctx) {
   return m;
 }
 
+// The detail of the last audit entry `action` of `serial` in the owner's registry; "" if none.
+std::string AuditDetail(LiveDomain& d, const std::string& serial, const std::string& action) {
+  if (!d.owner()) return "";
+  auto a = d.owner()->registry().Audit(serial);
+  std::string out;
+  if (a)
+    for (const auto& e : *a)
+      if (e.action == action) out = e.detail;
+  return out;
+}
+
 Result<Measurement> Managed(const RunContext& ctx) {
   SECPROF_ASSIGN_OR_RETURN(OnPath p, StartManaged(ctx, 1, ShortTimeout(ctx)));
   kdc::Kdc& k = *p.domain->kdc();
@@ -72,7 +89,8 @@ Result<Measurement> Managed(const RunContext& ctx) {
   SECPROF_TRY(t.SendReading(2150));
   auto rec = AppDataIndices(p.relay->Capture(), Direction::kToServer, from);
   if (rec.empty()) return Fail(ErrorCode::kInternal, "lab: the reading did not cross the relay");
-  const size_t size = p.relay->Capture().at(rec.front()).bytes.size();
+  // The last one: the request that was executed (an earlier one may lack the Echo value, RFC 9175).
+  const size_t size = p.relay->Capture().at(rec.back()).bytes.size();
   auto dropped = std::make_shared<std::atomic<int>>(0);
   p.relay->SetPolicy([dropped, size](const Datagram& d, Bytes&) {
     if (d.dir == Direction::kToServer && LooksLikeDtls(d.bytes) && d.bytes[0] == 23 &&
@@ -98,16 +116,29 @@ Result<Measurement> Managed(const RunContext& ctx) {
            "; the state report: " + (report ? "answered" : report.error().message()),
        "KDC requests " + std::to_string(before) + " -> " + std::to_string(mid) + " (reading) -> " +
            std::to_string(after) + " (state report)"});
-  if (!reading && mid == before && report && after > mid) {
+  const std::string alert = AuditDetail(*p.domain, t.state().serial, "alert:readings-missing");
+  m.evidence.push_back(
+      {"audit",
+       "the KDC's audit for " + t.state().serial + ": " +
+           (alert.empty() ? "no alert:readings-missing" : "alert:readings-missing"),
+       alert});
+  const bool dropped_selectively = !reading && mid == before && report && after > mid;
+  if (dropped_selectively && alert.empty()) {
     m.outcome = Outcome::kSucceeded;
     m.reason = "readings were recognized by the size of their DTLS records (" +
                std::to_string(size) +
-               " B) and dropped while the state report went through: DTLS hides content, not size";
+               " B) and dropped while the state report went through, and nothing noticed the gap";
     return m;
   }
   m.outcome = Outcome::kBlocked;
-  m.control = "coap.dtls";
-  m.reason = "the attacker could not block readings selectively";
+  if (!alert.empty()) {
+    m.control = "kdc.missing_readings";
+    m.reason = std::string("alert:readings-missing: ") + alert +
+               (dropped_selectively ? " (the readings were dropped, the gap was detected)" : "");
+  } else {
+    m.control = "coap.dtls";
+    m.reason = "the attacker could not block readings selectively";
+  }
   return m;
 }
 
@@ -122,8 +153,8 @@ class SelectiveBlock final : public Scenario {
         "sits on the path and drops one kind of message, recognized by size or path, forwarding "
         "the rest",
         "the chosen messages stop reaching the server while the others still do",
-        {"M.app.dtls", "M.net.l2_network_key"},
-        {"coap.dtls", "thing.l2_security"},
+        {"M.app.dtls"},
+        {"coap.dtls", "kdc.missing_readings", "thing.l2_security"},
         false};
     return i;
   }

@@ -43,6 +43,7 @@
 #include <string>
 #include <string_view>
 
+#include "secprof/core/clock.h"
 #include "secprof/core/result.h"
 #include "secprof/crypto/secure_buffer.h"
 
@@ -163,6 +164,11 @@ struct Limits {
   // the first block of one more is answered 5.03 with Max-Age (ServerStats::
   // partial_requests_refused). 0: no bound. Applies over DTLS too (peer address of the session).
   unsigned max_partial_requests_per_address = 4;
+  // Request freshness (secprof/coap/echo.h, RFC 9175 §2.3): an Echo value older than this is
+  // stale, for the resources registered with Server::RequireEcho. It bounds how long an on-path
+  // attacker may hold such a request and still have it executed, so keep it below the clients'
+  // request timeout; it must also cover one round trip (the client's retry with the new value).
+  std::chrono::milliseconds echo_freshness{2000};
 };
 
 // What a PKI callback sees of one certificate of the peer's chain.
@@ -243,6 +249,9 @@ struct ServerConfig {
   // something (half-open handshakes closed, Block1 requests refused), on the I/O thread. Unset:
   // the line goes to libcoap's log at LOG_WARNING ($SECPROF_COAP_LOG >= 4 shows it).
   std::function<void(std::string_view line)> log{};
+  // The monotonic clock Echo values are stamped with (secprof/coap/echo.h); nullptr:
+  // SystemClock(). Tests pass a FakeClock.
+  const Clock* clock = nullptr;
 };
 
 // What a Server has seen; read from any thread (relaxed atomics), written on the I/O thread.
@@ -269,6 +278,11 @@ struct ServerStats {
   // was not the expected one (docs/COAP.md "Availability": then 0 released, all kept).
   uint64_t hello_sessions_released = 0;
   uint64_t hello_sessions_kept = 0;
+  // Requests to RequireEcho resources answered 4.01 with a new Echo (secprof/coap/echo.h), by
+  // reason: no Echo (the normal first step), a stale one, an unknown (forged) one.
+  uint64_t echo_missing = 0;
+  uint64_t echo_stale = 0;
+  uint64_t echo_unknown = 0;
 };
 
 class Server {
@@ -302,6 +316,14 @@ class Server {
   // (a GET without Block2 or for block 0). A handler may thus be called with any Block2 request
   // and always returns the whole representation. Request payloads arrive whole.
   void AddResource(std::string_view path, Method method, Handler handler);
+
+  // Requests with `method` on `path` are executed only with a fresh Echo value (RFC 9175 §2.3;
+  // secprof/coap/echo.h): others are answered 4.01 with a new Echo. For unsafe methods whose
+  // late execution matters (an actuator, a state change). `on_refused`, when set, is called on
+  // the I/O thread for each such refusal (kEchoMissing, kEchoStale, kEchoUnknown) before the 4.01
+  // goes out, the handler not having run; it must not throw. REQUIRES: not while Serve runs.
+  void RequireEcho(std::string_view path, Method method,
+                   std::function<void(const Request&, Reason)> on_refused = {});
 
   // Waits at most `timeout` for I/O and processes what arrived (libcoap coap_io_process),
   // inspecting each plain-CoAP datagram before libcoap reads it and enforcing the handshake
@@ -351,7 +373,10 @@ class Client {
   // the timeout, or the exchange fails (reset, DTLS closed). A payload that does not fit one
   // message is sent block-wise (Block1, RFC 7959 §2.5) and a large response is received whole
   // (Block2, §2.4); kLimit for a response beyond max_response_body or a payload beyond libcoap's
-  // 1,073,740,800 bytes.
+  // 1,073,740,800 bytes. Request freshness (secprof/coap/echo.h, RFC 9175 §2.4 item 3): libcoap
+  // 4.3.1 answers a 4.01 that carries an Echo option itself, once, by repeating the request with
+  // that value (and a new token); the answer to the repeat is the response. When the repeat is
+  // refused too, libcoap 4.3.1 passes nothing on and the request fails kIo at the timeout.
   Result<Response> Send(Method method, std::string_view path, ByteView payload = {},
                         std::optional<uint16_t> content_format = std::nullopt,
                         std::string_view query = {});

@@ -206,4 +206,22 @@ Status ValidateSerial(std::string_view serial);
 // A group name: 1..64 of [A-Za-z0-9._-].
 Status ValidateGroupName(std::string_view name);
 
+// ---- Missing readings (issue 11: selective blocking; docs/DOMAIN.md "Missing readings") ----
+// draft-ietf-core-attacks-on-coap §2.2: an on-path attacker can recognise readings by size and
+// drop them while the rest flows; nothing prevents that, so the KDC detects it. Before a state
+// report the thing POSTs op/sent ReadingsSent -> 2.04: the counter of the last reading it sent in
+// this run and how many of its readings went unanswered since its last such report. The KDC
+// compares the counter with the highest one it accepted (the clone guard's record) and audits a
+// gap as `alert:readings-missing`. Implemented in readings_sent.cpp.
+namespace path {
+inline constexpr const char* kReadingsSent = "op/sent";
+}
+struct ReadingsSent {
+  int64_t last_counter = 0;    // label 1: >= 1
+  int64_t unacknowledged = 0;  // label 2: >= 0
+};
+Bytes Encode(const ReadingsSent&);
+// kInvalidInput for anything but a map {1: uint >= 1, 2: uint}.
+Result<ReadingsSent> DecodeReadingsSent(ByteView);
+
 }  // namespace secprof::domain
