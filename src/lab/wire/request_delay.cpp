@@ -7,8 +7,9 @@
 // Attacker: the relay holds every datagram the thing sends towards the server while the thing
 //   makes one request (so the thing's retransmissions and any closing alert stay held too), and
 //   after the thing's request has failed it releases only the first: the original request. In
-//   SecProf_2..4 the thing first makes one reading unhindered, so the held request carries a
-//   fresh Echo value (the best case for the attacker: RFC 9175 §2.4 lets a client reuse it).
+//   SecProf_2..4 the attacker first lets the request and the KDC's 4.01 challenge pass and holds
+//   from the thing's repeat on, so the held request carries the Echo value the KDC has just
+//   issued (the best case for the attacker).
 // Success: the server executes the request after its sender gave up (the KDC counts the reading;
 //   SecProf_1 the receiver answers 2.04 to the link frame), which an actuator command would turn
 //   into an action at a time the sender did not choose.
@@ -36,6 +37,18 @@ using namespace wire;
 Policy HoldWhile(std::shared_ptr<std::atomic<bool>> on) {
   return [on](const Datagram& d, Bytes&) {
     if (on->load() && d.dir == Direction::kToServer) return Decision{Decision::Action::kHold};
+    return Decision{};
+  };
+}
+
+// Holds everything towards the server once a DTLS application record (the 4.01 challenge with
+// its Echo, RFC 9175 §2.4) has gone towards the client: the thing's repeat and what follows.
+Policy HoldAfterChallenge(std::shared_ptr<std::atomic<bool>> challenged) {
+  return [challenged](const Datagram& d, Bytes&) {
+    if (d.dir == Direction::kToClient && LooksLikeDtls(d.bytes) && d.bytes[0] == 23)
+      challenged->store(true);
+    else if (d.dir == Direction::kToServer && challenged->load())
+      return Decision{Decision::Action::kHold};
     return Decision{};
   };
 }
@@ -105,10 +118,10 @@ Result<Measurement> Managed(const RunContext& ctx) {
                            }));
   kdc::Kdc& k = *p.domain->kdc();
   thing::Agent& t = p.domain->thing(0);
-  // The legitimate path: a reading goes through (the session now holds a fresh Echo value).
+  // The legitimate path: a reading goes through (a challenge, a repeat with the Echo).
   auto first = t.SendReading(2149);
-  auto on = std::make_shared<std::atomic<bool>>(true);
-  p.relay->SetPolicy(HoldWhile(on));
+  auto challenged = std::make_shared<std::atomic<bool>>(false);
+  p.relay->SetPolicy(HoldAfterChallenge(challenged));
   const auto before = k.stats().requests;
   const auto refused_before = EchoRefusals(*p.domain);
   auto sent = t.SendReading(2150);
@@ -119,13 +132,13 @@ Result<Measurement> Managed(const RunContext& ctx) {
   const std::string late = std::to_string(delay.count() / 1000) + " ms late";
   Measurement m;
   m.evidence.push_back(CaptureEvidence(*p.relay));
-  m.evidence.push_back({"timing",
-                        "the reading's DTLS record was delivered " + late + "; the thing " +
-                            (sent ? "got an answer" : "had given up: " + sent.error().message()) +
-                            "; the KDC's freshness window: " + std::to_string(window.count()) +
-                            " ms",
-                        "KDC requests " + std::to_string(before) + " -> " + std::to_string(during) +
-                            " (while held) -> " + std::to_string(after) + " (after the release)"});
+  m.evidence.push_back(
+      {"timing",
+       "the reading's repeat (carrying the KDC's Echo) was delivered " + late + "; the thing " +
+           (sent ? "got an answer" : "had given up: " + sent.error().message()) +
+           "; the KDC's freshness window: " + std::to_string(window.count()) + " ms",
+       "KDC requests " + std::to_string(before) + " -> " + std::to_string(during) +
+           " (while held) -> " + std::to_string(after) + " (after the release)"});
   m.evidence.push_back({"refusal",
                         "the KDC's refusals echo-stale + echo-unknown: " +
                             std::to_string(refused_before) + " -> " + std::to_string(refused_after),
