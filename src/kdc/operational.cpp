@@ -163,18 +163,16 @@ void Register(coap::Server& server, KdcContext& ctx) {
   Bind(server, ctx, domain::path::kRevoked, Method::kGet, &OnRevoked);
   Bind(server, ctx, domain::path::kReadingsSent, Method::kPost, &OnReadingsSent);
   // docs/DOMAIN.md "Request freshness"; draft-ietf-core-attacks-on-coap §2.3 (request delay),
-  // RFC 9175 §2.3: the requests that change state here are executed only with a fresh Echo
-  // (KdcOptions::limits.echo_freshness), so one held on the path past the window is refused 4.01.
-  // A missing Echo is the normal first step of an exchange; stale and unknown values are counted
-  // as refusals (KdcStats::refused "echo-stale", "echo-unknown"), not audited: the coap layer
-  // refuses before the peer is identified.
+  // RFC 9175 §2.3: a reading is executed only with a fresh Echo (KdcOptions::limits.
+  // echo_freshness), so one held on the path past the window is refused 4.01. A missing Echo is
+  // the normal first step of an exchange; stale and unknown values are counted as refusals
+  // (KdcStats::refused "echo-stale", "echo-unknown"), not audited: the coap layer refuses before
+  // the peer is identified. State reports and op/sent are not gated: a late one changes nothing
+  // an attacker could time, and each gate costs the thing a round trip.
   KdcContext* c = &ctx;
-  auto count = [c](const coap::Request&, Reason why) {
+  server.RequireEcho(domain::path::kReport, Method::kPost, [c](const coap::Request&, Reason why) {
     if (!(why == coap::kEchoMissing)) c->CountRefused(why);
-  };
-  for (const char* path : {domain::path::kState, domain::path::kDecommission, domain::path::kReport,
-                           domain::path::kReadingsSent})
-    server.RequireEcho(path, Method::kPost, count);
+  });
 }
 
 }  // namespace operational

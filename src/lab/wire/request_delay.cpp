@@ -1,8 +1,8 @@
 // lab.request_delay: an on-path attacker holds a request until its sender has given up, then
 // delivers it (T4 in operation; draft-ietf-core-attacks-on-coap §2.3 "the request delay attack":
 // DTLS and OSCORE give integrity and replay protection, not freshness; the defence is Echo,
-// RFC 9175 §2, which the KDC asks for on the requests that change state: lc/state,
-// lc/decommission, op/report, op/sent; docs/DOMAIN.md "Request freshness").
+// RFC 9175 §2, which the KDC asks for on readings (op/report) and a thing on actuator
+// commands; docs/DOMAIN.md "Request freshness").
 //
 // Attacker: the relay holds every datagram the thing sends towards the server while the thing
 //   makes one request (so the thing's retransmissions and any closing alert stay held too), and
