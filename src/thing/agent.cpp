@@ -130,7 +130,7 @@ Result<coap::PkiConfig> Agent::Impl::PkiFor(const std::string& cert_pem, const s
   } else {
     coap::Pkcs11PrivateKey k;
     k.uri = "pkcs11:token=" + st.token_label + ";object=" + label + ";type=private";
-    k.pin = PinOf(opt);
+    k.pin = opt.pkcs11.pin.value().Clone();
     k.module_path = opt.pkcs11.module_path;
     pki.private_key_pkcs11 = std::move(k);
   }

@@ -117,21 +117,11 @@ Result<keystore::Kek> LoadThingKek(const std::string& kek_file, const SecureBuff
 
 }  // namespace
 
-SecureBuffer PinOf(const AgentOptions& o) {
-  if (!o.pkcs11_pin.empty()) return o.pkcs11_pin.value.Clone();
-  return SecureBuffer(View(std::string_view(o.pkcs11.pin)));
-}
-
 Result<std::unique_ptr<keystore::Pkcs11KeyStore>> OpenToken(const AgentOptions& ao,
                                                             const std::string& token_label) {
-  keystore::Pkcs11KeyStoreOptions o = ao.pkcs11;
+  keystore::Pkcs11KeyStoreOptions o = ao.pkcs11;  // the PIN is cloned, in wiping memory
   o.token_label = token_label;
-  // keystore::Pkcs11KeyStoreOptions holds the PIN as a std::string (its API, not ours).
-  const SecureBuffer pin = PinOf(ao);
-  o.pin.assign(pin.AsStringView());
-  auto store = keystore::Pkcs11KeyStore::Open(o);
-  crypto::Cleanse(o.pin);  // our copy; the store keeps what it needs
-  return store;
+  return keystore::Pkcs11KeyStore::Open(o);
 }
 
 std::string DefaultKekPath(const std::string& state_dir) {
