@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
   }
   keystore::Pkcs11KeyStoreOptions po;
   po.token_label = token;
-  po.pin = "1234";
+  po.pin = keystore::Pin("1234");
   {
     auto store = keystore::Pkcs11KeyStore::Open(po);
     if (!store) {

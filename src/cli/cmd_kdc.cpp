@@ -200,7 +200,9 @@ void Install(CLI::App& app, Context& ctx) {
                 "directory");
   k->add_option("--pkcs11-module", run->ca_module,
                 "PKCS#11 module of --pkcs11-token (default: SoftHSM2)");
-  k->add_option("--pin", run->ca_pin, "PKCS#11 user PIN (default: $SECPROF_PKCS11_PIN)");
+  k->add_option(
+      "--pin", run->ca_pin,
+      "PKCS#11 user PIN (default: $SECPROF_PKCS11_PIN; prefer it: a flag is visible to ps)");
   k->add_flag("--allow-file-ca-key", run->allow_file_ca_key,
               "SecProf_3/4: keep the domain CA key in the file store (audited)");
   k->callback([k, run, &ctx] {

@@ -43,10 +43,10 @@ Status Run(const ManufactureArgs& a) {
   if (o.keystore == keystore::StoreKind::kPkcs11) {
     o.pkcs11.module_path = a.module;
     o.pkcs11.token_label = a.token;
-    o.pkcs11.pin = a.pin;
+    o.pkcs11.pin = keystore::Pin(a.pin);
     if (o.pkcs11.pin.empty()) {
       const char* env = std::getenv("SECPROF_PKCS11_PIN");
-      if (env) o.pkcs11.pin = env;
+      if (env) o.pkcs11.pin = keystore::Pin(env);
     }
     if (a.token.empty())
       return Fail(ErrorCode::kInvalidInput, "--keystore pkcs11 needs --token LABEL");
@@ -106,8 +106,10 @@ void Install(CLI::App& app, Context& ctx) {
   c->add_option("--pkcs11-module", args->module, "PKCS#11 module (--keystore pkcs11)")
       ->capture_default_str();
   c->add_option("--token", args->token, "PKCS#11 token label (--keystore pkcs11)");
-  c->add_option("--pin", args->pin,
-                "PKCS#11 user PIN (--keystore pkcs11; default: $SECPROF_PKCS11_PIN)");
+  c->add_option(
+      "--pin", args->pin,
+      "PKCS#11 user PIN (--keystore pkcs11; default: $SECPROF_PKCS11_PIN; prefer it: a flag is "
+      "visible to ps)");
   AddFormatOption(c, args->format);
   c->callback([args, &ctx] {
     auto st = Run(*args);

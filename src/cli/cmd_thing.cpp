@@ -112,7 +112,7 @@ Result<std::unique_ptr<Agent>> OpenAgent(const ThingArgs& a) {
   o.state_dir = a.state_dir;
   o.timeout = std::chrono::milliseconds(a.timeout_ms);
   o.pkcs11.module_path = a.pkcs11_module;
-  o.pkcs11_pin = FlagOrEnv(a.pin, "SECPROF_PKCS11_PIN");
+  o.pkcs11.pin = keystore::Pin(std::move(FlagOrEnv(a.pin, "SECPROF_PKCS11_PIN").value));
   o.kek_file = a.kek_file;
   o.kek_hex = FlagOrEnv("", "SECPROF_THING_KEK");
   o.allow_colocated_kek = a.allow_colocated_kek;
@@ -369,7 +369,9 @@ void Install(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   t->add_option("--pkcs11-module", a->pkcs11_module, "PKCS#11 module (things with token keys)")
       ->capture_default_str();
-  t->add_option("--pin", a->pin, "PKCS#11 user PIN (default: $SECPROF_PKCS11_PIN)");
+  t->add_option(
+      "--pin", a->pin,
+      "PKCS#11 user PIN (default: $SECPROF_PKCS11_PIN; prefer it: a flag is visible to ps)");
 
   // Every step but `serve` prints one result: --format text|json (output.h).
   auto sub = [&](const char* name, const char* help) {
@@ -476,7 +478,7 @@ void Install(CLI::App& app, Context& ctx) {
         thing::AgentOptions o;
         o.state_dir = a->state_dir;
         o.pkcs11.module_path = a->pkcs11_module;
-        o.pkcs11_pin = FlagOrEnv(a->pin, "SECPROF_PKCS11_PIN");
+        o.pkcs11.pin = keystore::Pin(std::move(FlagOrEnv(a->pin, "SECPROF_PKCS11_PIN").value));
         o.kek_file = a->kek_file;
         o.kek_hex = FlagOrEnv("", "SECPROF_THING_KEK");
         auto did = Agent::MigrateKek(o);

@@ -165,7 +165,7 @@ keystore::Pkcs11KeyStoreOptions TokenOptions(const CaKeyPlace& place, const KeyD
   keystore::Pkcs11KeyStoreOptions po;
   if (!o.ca_pkcs11_module.empty()) po.module_path = o.ca_pkcs11_module;
   po.token_label = place.token_label;
-  po.pin = std::string(o.ca_pin.text());  // the keystore's options hold it as text
+  po.pin = o.ca_pin;  // a Clone in wiping memory
   return po;
 }
 }  // namespace

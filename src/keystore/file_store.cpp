@@ -131,16 +131,17 @@ Result<SecureBuffer> ReadSecretFile(const std::string& path, size_t max) {
 // Publishes `data` at `path` (mode 0600) without ever replacing an existing file: the bytes go to
 // a hidden staging file with WriteFileAtomic (written, fsynced, renamed), which is then hard-linked
 // to `path` — link(2) fails with EEXIST instead of replacing — and unlinked; then the directory is
-// fsynced, strictly (core/posix.h FsyncDir): Ok only once the new name is durable. A crash leaves
+// fsynced, strictly (FileSystem::SyncDir): Ok only once the new name is durable (on a failed fsync
+// the name is removed and the error returned). A crash leaves
 // at most a hidden staging or temporary file, which readers ignore. kConflict when `path` exists.
 Status PublishNew(const std::string& dir, const std::string& name, std::string_view data,
-                  crypto::Random& rng) {
+                  crypto::Random& rng, FileSystem& fsys) {
   const std::string path = (fs::path(dir) / name).string();
   if (::access(path.c_str(), F_OK) == 0)
     return Fail(ErrorCode::kConflict, path + " already exists; it is never overwritten");
   SECPROF_ASSIGN_OR_RETURN(Bytes tag, rng.Draw(8));
   const std::string staging = (fs::path(dir) / ("." + name + ".new-" + ToHex(tag))).string();
-  SECPROF_TRY(WriteFileAtomic(staging, data, 0600));
+  SECPROF_TRY(WriteFileAtomic(staging, data, 0600, fsys));
   if (::link(staging.c_str(), path.c_str()) != 0) {
     const int err = errno;
     ::unlink(staging.c_str());
@@ -149,20 +150,27 @@ Status PublishNew(const std::string& dir, const std::string& name, std::string_v
     return Fail(posix::ErrnoError("cannot link", path, err));
   }
   ::unlink(staging.c_str());
-  // Strict: the new name is durable only once the directory is (core/posix.h FsyncDir).
-  return posix::FsyncDir(dir);
+  // Strict: the new name is durable only once the directory is. When the sync fails the name is
+  // removed again (the caller was told it failed), so that a retry publishes and syncs it afresh.
+  if (auto st = fsys.SyncDir(dir); !st) {
+    ::unlink(path.c_str());
+    return Fail(st.error().WithContext(path));
+  }
+  return Ok();
 }
 
 }  // namespace
 
-FileKeyStore::FileKeyStore(std::string dir, crypto::AeadKey kek, crypto::Random* random)
-    : dir_(std::move(dir)), kek_(std::move(kek)), random_(random) {}
+FileKeyStore::FileKeyStore(std::string dir, crypto::AeadKey kek, crypto::Random* random,
+                           FileSystem* fsys)
+    : dir_(std::move(dir)), kek_(std::move(kek)), random_(random), fsys_(fsys) {}
 
 FileKeyStore::~FileKeyStore() = default;
 
 Result<std::unique_ptr<FileKeyStore>> FileKeyStore::Open(FileKeyStoreOptions options) {
   if (options.dir.empty()) return Fail(ErrorCode::kInvalidInput, "file key store: no directory");
   crypto::Random* rng = options.random ? options.random : &crypto::SystemRandomSource();
+  FileSystem* fsys = options.file_system ? options.file_system : &DefaultFileSystem();
   SECPROF_TRY(PrepareDir(options.dir));
   SecureBuffer kek = std::move(options.kek);
   if (kek.empty()) {
@@ -174,7 +182,7 @@ Result<std::unique_ptr<FileKeyStore>> FileKeyStore::Open(FileKeyStoreOptions opt
       SECPROF_ASSIGN_OR_RETURN(SecureBuffer fresh, rng->DrawSecret(kKekSize));
       fs::path kp(kek_file);
       const std::string kdir = kp.has_parent_path() ? kp.parent_path().string() : ".";
-      auto st = PublishNew(kdir, kp.filename().string(), fresh.AsStringView(), *rng);
+      auto st = PublishNew(kdir, kp.filename().string(), fresh.AsStringView(), *rng, *fsys);
       if (!st && st.error().code() != ErrorCode::kConflict) return Fail(st.error());
       existing = ReadSecretFile(kek_file, 4096);
     }
@@ -191,7 +199,7 @@ Result<std::unique_ptr<FileKeyStore>> FileKeyStore::Open(FileKeyStoreOptions opt
   }
   SECPROF_ASSIGN_OR_RETURN(crypto::Aead aead, crypto::Aead::AesGcm(kKekSize, kNonceSize, kTagSize));
   SECPROF_ASSIGN_OR_RETURN(crypto::AeadKey key, crypto::AeadKey::Create(aead, kek));
-  return std::unique_ptr<FileKeyStore>(new FileKeyStore(options.dir, std::move(key), rng));
+  return std::unique_ptr<FileKeyStore>(new FileKeyStore(options.dir, std::move(key), rng, fsys));
 }
 
 std::string FileKeyStore::Describe() const { return "file:" + dir_; }
@@ -235,7 +243,7 @@ Status FileKeyStore::Import(const std::string& label, const crypto::PrivateKey& 
   SECPROF_ASSIGN_OR_RETURN(Bytes file, Encrypt(label, key));
   return PublishNew(dir_, label + kKeySuffix,
                     std::string_view(reinterpret_cast<const char*>(file.data()), file.size()),
-                    *random_);
+                    *random_, *fsys_);
 }
 
 Status FileKeyStore::Rewrite(const std::string& label, const crypto::PrivateKey& key) {
@@ -243,7 +251,7 @@ Status FileKeyStore::Rewrite(const std::string& label, const crypto::PrivateKey&
   // WriteFileAtomic renames over the old file: readers see the old or the new file, never a mix.
   return WriteFileAtomic(PathFor(label),
                          std::string_view(reinterpret_cast<const char*>(file.data()), file.size()),
-                         0600);
+                         0600, *fsys_);
 }
 
 Result<crypto::PrivateKey> FileKeyStore::Load(const std::string& label) {
@@ -339,7 +347,7 @@ Status FileKeyStore::Delete(const std::string& label) {
       return Fail(ErrorCode::kNotFound, "no key '" + label + "' in " + Describe());
     return Fail(posix::ErrnoError("cannot remove", path, errno));
   }
-  return posix::FsyncDir(dir_);  // strict: the removal is durable only once the directory is
+  return fsys_->SyncDir(dir_);  // strict: the removal is durable only once the directory is
 }
 
 Result<std::vector<std::string>> FileKeyStore::List() {

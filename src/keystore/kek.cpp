@@ -64,7 +64,8 @@ Status CreateKekFile(const std::string& path, crypto::Random& rng) {
 
 }  // namespace
 
-Status WriteNewKekFile(const std::string& path, ByteView key, crypto::Random& rng) {
+Status WriteNewKekFile(const std::string& path, ByteView key, crypto::Random& rng,
+                       FileSystem& fsys) {
   if (key.size() != kKekSize)
     return Fail(ErrorCode::kInvalidInput, "a key-encryption key is 32 bytes");
   fs::path p(path);
@@ -75,7 +76,8 @@ Status WriteNewKekFile(const std::string& path, ByteView key, crypto::Random& rn
   std::string staging = path + ".new-";
   for (uint8_t b : tag) staging += std::to_string(b);
   SECPROF_TRY(WriteFileAtomic(
-      staging, std::string_view(reinterpret_cast<const char*>(key.data()), key.size()), 0600));
+      staging, std::string_view(reinterpret_cast<const char*>(key.data()), key.size()), 0600,
+      fsys));
   const int rc = ::link(staging.c_str(), path.c_str());
   const int err = errno;
   ::unlink(staging.c_str());
@@ -84,8 +86,13 @@ Status WriteNewKekFile(const std::string& path, ByteView key, crypto::Random& rn
   if (rc != 0)
     return Fail(ErrorCode::kIo,
                 "cannot create key-encryption key " + path + ": " + std::strerror(err));
-  // Strict: the new name survives a power loss only once its directory is synced.
-  return posix::FsyncDir(p.has_parent_path() ? p.parent_path().string() : ".");
+  // Strict: the new name survives a power loss only once its directory is synced. When the sync
+  // fails the name is removed again, so that a retry creates and syncs it afresh.
+  if (auto st = fsys.SyncDir(p.has_parent_path() ? p.parent_path().string() : "."); !st) {
+    ::unlink(path.c_str());
+    return Fail(st.error().WithContext("key-encryption key " + path));
+  }
+  return Ok();
 }
 
 Result<Kek> LoadKek(const KekLocation& loc, bool create, crypto::Random& rng) {
@@ -174,14 +181,14 @@ Status RewrapFileStore(const std::string& dir, ByteView old_kek, ByteView new_ke
   return Ok();
 }
 
-Status RemoveKekFile(const std::string& path) {
+Status RemoveKekFile(const std::string& path, FileSystem& fsys) {
   if (::unlink(path.c_str()) != 0) {
     if (errno == ENOENT) return Ok();  // already absent (its directory may be gone too)
     return Fail(ErrorCode::kIo, "cannot remove " + path + ": " + std::strerror(errno));
   }
-  // Strict: the removal is durable only once the directory is (core/posix.h FsyncDir).
+  // Strict: the removal is durable only once the directory is.
   const fs::path p(path);
-  return posix::FsyncDir(p.has_parent_path() ? p.parent_path().string() : ".");
+  return fsys.SyncDir(p.has_parent_path() ? p.parent_path().string() : ".");
 }
 
 }  // namespace secprof::keystore

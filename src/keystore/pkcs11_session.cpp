@@ -158,10 +158,8 @@ Result<std::shared_ptr<Session>> Session::Open(std::shared_ptr<Module> module, C
 Session::~Session() { f()->C_CloseSession(handle_); }
 
 Result<std::shared_ptr<Login>> Login::Acquire(const std::shared_ptr<Session>& session,
-                                              CK_SLOT_ID slot, const std::string& pin) {
-  SECPROF_ASSIGN_OR_RETURN(
-      crypto::Sha256Digest pin_hash,
-      crypto::Sha256(crypto::ByteView(reinterpret_cast<const uint8_t*>(pin.data()), pin.size())));
+                                              CK_SLOT_ID slot, crypto::ByteView pin) {
+  SECPROF_ASSIGN_OR_RETURN(crypto::Sha256Digest pin_hash, crypto::Sha256(pin));
   Module& module = *session->module();
   std::lock_guard lock(module.login_mu);
   auto& slot_login = module.logins[slot];
@@ -173,8 +171,7 @@ Result<std::shared_ptr<Login>> Login::Acquire(const std::shared_ptr<Session>& se
   CK_RV rv;
   {
     std::lock_guard session_lock(session->mu);
-    rv = session->f()->C_Login(session->handle(), CKU_USER,
-                               reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(pin.data())),
+    rv = session->f()->C_Login(session->handle(), CKU_USER, const_cast<CK_UTF8CHAR*>(pin.data()),
                                pin.size());
   }
   bool logout = true;

@@ -94,7 +94,7 @@ class Login {
   // not get in with a wrong PIN because someone else is logged in). kInvalidInput for a wrong
   // PIN (CKR_PIN_INCORRECT) or a locked one.
   static Result<std::shared_ptr<Login>> Acquire(const std::shared_ptr<Session>& session,
-                                                CK_SLOT_ID slot, const std::string& pin);
+                                                CK_SLOT_ID slot, crypto::ByteView pin);
   ~Login();
   Login(const Login&) = delete;
   Login& operator=(const Login&) = delete;

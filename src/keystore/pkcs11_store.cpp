@@ -182,12 +182,17 @@ Pkcs11KeyStore::~Pkcs11KeyStore() = default;
 Result<std::unique_ptr<Pkcs11KeyStore>> Pkcs11KeyStore::Open(const Pkcs11KeyStoreOptions& o) {
   if (o.token_label.empty() || o.token_label.size() > 32)
     return Fail(ErrorCode::kInvalidInput, "PKCS#11 token label must be 1 to 32 bytes");
+  // Refused before the module is touched: an empty PIN would reach C_Login as a null/zero-length
+  // argument, which modules answer with an unhelpful CKR_ARGUMENTS_BAD.
+  if (o.pin.empty())
+    return Fail(ErrorCode::kInvalidInput,
+                "token '" + o.token_label + "': no user PIN given (C_Login needs one)");
   auto token = std::make_shared<p11::Token>();
   token->label = o.token_label;
   SECPROF_ASSIGN_OR_RETURN(token->module, p11::Module::Load(o.module_path));
   SECPROF_ASSIGN_OR_RETURN(token->slot, p11::FindTokenSlot(*token->module, o.token_label));
   SECPROF_ASSIGN_OR_RETURN(token->session, p11::Session::Open(token->module, token->slot));
-  auto login = p11::Login::Acquire(token->session, token->slot, o.pin);
+  auto login = p11::Login::Acquire(token->session, token->slot, o.pin.bytes());
   if (!login) return Fail(login.error().WithContext("token '" + o.token_label + "'"));
   token->login = std::move(*login);
   auto impl = std::make_unique<Impl>();

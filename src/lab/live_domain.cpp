@@ -59,7 +59,7 @@ Result<keystore::Pkcs11KeyStoreOptions> TokenPool::Fresh() const {
   }
   keystore::Pkcs11KeyStoreOptions o;
   o.token_label = label;
-  o.pin = "1234";
+  o.pin = keystore::Pin("1234");
   return o;
 }
 
@@ -123,7 +123,7 @@ Result<std::unique_ptr<LiveDomain>> LiveDomain::Start(const DomainOptions& o) {
       (fs::path(d->fleet_.factory_dir) / d->fleet_.manifest.ca_certificate).string()};
   if (const auto* tok = d->tokens_.For(o.profile)) {
     ko.kek.ca_token = tok->token_label;
-    ko.kek.ca_pin = kdc::Pin(tok->pin);
+    ko.kek.ca_pin = tok->pin;
   } else {
     ko.require_token_keys = false;
     ko.kek.allow_file_ca_key = true;

@@ -44,7 +44,7 @@ Tokens MakeSoftHsmTokens(const fs::path& base, std::span<const domain::Profile> 
     }
     keystore::Pkcs11KeyStoreOptions o;
     o.token_label = label;
-    o.pin = "1234";
+    o.pin = keystore::Pin("1234");
     out.by_profile[p] = o;
   }
   return out;

@@ -37,7 +37,7 @@ ProfileRun RunManaged(domain::Profile p, const RunOptions& o) {
   ko.vendor_ca_files = {(dir / "factory" / m.ca_certificate).string()};
   if (const auto* tok = o.tokens ? o.tokens->For(p) : nullptr) {
     ko.kek.ca_token = tok->token_label;  // the domain CA key in the token too
-    ko.kek.ca_pin = kdc::Pin(tok->pin);
+    ko.kek.ca_pin = tok->pin;
   } else {
     ko.require_token_keys = false;  // the file-store fallback (see MakeFleet)
     ko.kek.allow_file_ca_key = true;

@@ -130,7 +130,7 @@ Result<coap::PkiConfig> Agent::Impl::PkiFor(const std::string& cert_pem, const s
   } else {
     coap::Pkcs11PrivateKey k;
     k.uri = "pkcs11:token=" + st.token_label + ";object=" + label + ";type=private";
-    k.pin = PinOf(opt);
+    k.pin = opt.pkcs11.pin.value().Clone();
     k.module_path = opt.pkcs11.module_path;
     pki.private_key_pkcs11 = std::move(k);
   }
@@ -256,7 +256,7 @@ Status Agent::Init(const InitOptions& o) {
   SECPROF_ASSIGN_OR_RETURN(std::string note, SetUpKeyProtection(o, *rec, t));
   t.history.push_back({UnixSeconds(SystemClock()), "", StateName(State::kManufactured),
                        "from " + o.factory_dir + note});
-  SECPROF_TRY(WriteFileAtomic(o.state_dir + "/state.json", StateToJson(t), 0600));
+  SECPROF_TRY(SaveState(o.state_dir + "/state.json", t));
   // The factory image in slot a, sequence number 1 (a stand-in: secprof has no real firmware).
   // Only the firmware store is needed here, not the key store (a token may need a PIN).
   Impl fw_only(AgentOptions{.state_dir = o.state_dir});
@@ -273,8 +273,7 @@ Result<std::unique_ptr<Agent>> Agent::Open(AgentOptions options) {
   const std::string path = impl->StatePath();
   if (!fs::exists(path))
     return Fail(ErrorCode::kNotFound, path + " does not exist (run `secprof thing init` first)");
-  SECPROF_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  SECPROF_ASSIGN_OR_RETURN(impl->st, StateFromJson(text, path));
+  SECPROF_ASSIGN_OR_RETURN(impl->st, LoadState(path));
   SECPROF_ASSIGN_OR_RETURN(impl->keys, OpenKeyProtection(impl->opt, impl->st));
   SECPROF_TRY(impl->LoadSecrets());
   impl->readings = impl->st.reading_reserved;       // skip what an earlier run may have used

@@ -13,6 +13,7 @@
 #include "secprof/keystore/kek.h"
 #include "secprof/keystore/pkcs11_store.h"
 #include "secprof/thing/reasons.h"
+#include "state_io.h"
 
 namespace secprof::thing {
 
@@ -117,21 +118,11 @@ Result<keystore::Kek> LoadThingKek(const std::string& kek_file, const SecureBuff
 
 }  // namespace
 
-SecureBuffer PinOf(const AgentOptions& o) {
-  if (!o.pkcs11_pin.empty()) return o.pkcs11_pin.value.Clone();
-  return SecureBuffer(View(std::string_view(o.pkcs11.pin)));
-}
-
 Result<std::unique_ptr<keystore::Pkcs11KeyStore>> OpenToken(const AgentOptions& ao,
                                                             const std::string& token_label) {
-  keystore::Pkcs11KeyStoreOptions o = ao.pkcs11;
+  keystore::Pkcs11KeyStoreOptions o = ao.pkcs11;  // the PIN is cloned, in wiping memory
   o.token_label = token_label;
-  // keystore::Pkcs11KeyStoreOptions holds the PIN as a std::string (its API, not ours).
-  const SecureBuffer pin = PinOf(ao);
-  o.pin.assign(pin.AsStringView());
-  auto store = keystore::Pkcs11KeyStore::Open(o);
-  crypto::Cleanse(o.pin);  // our copy; the store keeps what it needs
-  return store;
+  return keystore::Pkcs11KeyStore::Open(o);
 }
 
 std::string DefaultKekPath(const std::string& state_dir) {
@@ -257,8 +248,7 @@ Result<KeyProtection> OpenKeyProtection(const AgentOptions& o, const ThingState&
 Result<std::string> Agent::MigrateKek(const AgentOptions& o) {
   const std::string& dir = o.state_dir;
   const std::string path = dir + "/state.json";
-  SECPROF_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  SECPROF_ASSIGN_OR_RETURN(ThingState t, StateFromJson(text, path));
+  SECPROF_ASSIGN_OR_RETURN(ThingState t, LoadState(path));
   auto& rng = crypto::SystemRandomSource();
   std::string did;
   if (t.kek.empty()) {
@@ -317,7 +307,7 @@ Result<std::string> Agent::MigrateKek(const AgentOptions& o) {
     t.history.push_back({UnixSeconds(o.clock ? *o.clock : SystemClock()), StateName(t.state),
                          StateName(t.state), "migrate-kek: " + did});
     if (t.history.size() > kHistoryMax) t.history.erase(t.history.begin());
-    SECPROF_TRY(WriteFileAtomic(path, StateToJson(t), 0600));
+    SECPROF_TRY(SaveState(path, t));
   } else if (!HasOldKekFiles(dir)) {
     return std::string("nothing to migrate: the KEK is already outside the state directory (") +
            t.kek + ")";

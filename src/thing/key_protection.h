@@ -67,9 +67,7 @@ Result<KeyProtection> OpenKeyProtection(const AgentOptions& o, const ThingState&
 // The file KEK location of a thing.
 std::string DefaultKekPath(const std::string& state_dir);
 
-// The PKCS#11 PIN of `o`: pkcs11_pin, else pkcs11.pin.
-crypto::SecureBuffer PinOf(const AgentOptions& o);
-// The token `token_label` through o.pkcs11's module with PinOf(o).
+// The token `token_label` through o.pkcs11's module with its PIN (o.pkcs11.pin, a keystore::Pin).
 Result<std::unique_ptr<keystore::Pkcs11KeyStore>> OpenToken(const AgentOptions& o,
                                                             const std::string& token_label);
 

@@ -22,4 +22,32 @@ Result<Digest> DigestFromBstr(const cbor::Value& v, const ParseLimits& limits,
 const std::optional<SeverableMember>* SeverableFor(const Manifest& m, int64_t label);
 std::string SeverableName(int64_t label);
 
+// ---- the parser's pieces, shared by suit.cpp and suit_sequence.cpp ----------------------------
+
+// Every bstr .cbor member is decoded with the same strict limits: definite lengths only, unique
+// keys, bounded depth and size; a tag only on the envelope.
+Result<cbor::Value> DecodeStrict(ByteView data, const ParseLimits& limits,
+                                 const std::string& field);
+// A map label: an integer (kInvalidInput naming `field` otherwise).
+Result<int64_t> Label(const cbor::Value& v, const std::string& field);
+// SUIT_Digest = [algorithm-id, digest-bytes] (§10), the algorithm a suit-cose-hash-alg.
+Result<Digest> DigestFromValue(const cbor::Value& v, const std::string& field);
+
+// Where a command sequence is parsed: the limits, the number of components, and whether it is
+// the shared sequence (conditions and shared commands only).
+struct SeqContext {
+  const ParseLimits& limits;
+  size_t components;  // 0 when not known
+  bool shared;        // SUIT_Shared_Sequence: conditions and shared commands only
+};
+
+// A bstr-wrapped command sequence, kept with its bytes (§8.4.5-§8.4.10).
+Result<SequenceMember> ParseMember(const cbor::Value& v, const SeqContext& ctx,
+                                   const std::string& f);
+// The bstr-wrapped SUIT_Common (§8.4.5): components, shared sequence, dependencies.
+Result<Common> ParseCommon(const cbor::Value& v, const ParseLimits& limits);
+// A severable member (§8.4.11) with label `label`: its digest, or the member itself.
+Result<SeverableMember> ParseSeverable(const cbor::Value& v, int64_t label, const SeqContext& ctx,
+                                       const std::string& f);
+
 }  // namespace secprof::update::detail

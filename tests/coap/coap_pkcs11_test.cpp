@@ -105,7 +105,7 @@ class TokenEnvironment : public ::testing::Environment {
     {  // A key on the second token, whose store is closed again (logged out) at once.
       keystore::Pkcs11KeyStoreOptions o = w.token->Options();
       o.token_label = kOtherTokenLabel;
-      o.pin = "4321";
+      o.pin = keystore::Pin("4321");
       auto other = keystore::Pkcs11KeyStore::Open(o);
       if (!other) throw std::runtime_error(other.error().ToString());
       w.other_token = TokenParty(**other, "idevid-other", "SN-OTHER");

@@ -27,20 +27,20 @@ TEST(KdcTokenPin, TheLibraryReadsNoPinFromTheEnvironment) {
   o.vendor_ca_files = {(factory / "ca" / "ca.pem").string()};
   o.kek.ca_token = token.Options().token_label;
   // The right PIN in the environment only: the token cannot be opened.
-  ::setenv("SECPROF_PKCS11_PIN", token.Options().pin.c_str(), 1);
+  ::setenv("SECPROF_PKCS11_PIN", ::secprof::testing::kTestPin, 1);
   auto without = Kdc::Create(o);
   ::unsetenv("SECPROF_PKCS11_PIN");
   EXPECT_FALSE(without) << "the KDC took the PIN from the environment";
 
   // The same PIN in the options: the domain is created with its CA key in the token. A copy of
   // the options carries a copy of the PIN.
-  o.kek.ca_pin = Pin(token.Options().pin);
+  o.kek.ca_pin = token.Options().pin;
   const KdcOptions copy = o;
-  EXPECT_EQ(copy.kek.ca_pin.text(), token.Options().pin);
+  EXPECT_EQ(copy.kek.ca_pin.text(), ::secprof::testing::kTestPin);
   EXPECT_NE(copy.kek.ca_pin.value().data(), o.kek.ca_pin.value().data());
   auto with = Kdc::Create(copy);
   ASSERT_TRUE(with) << with.error().ToString();
-  EXPECT_EQ((*with)->options().kek.ca_pin.text(), token.Options().pin);
+  EXPECT_EQ((*with)->options().kek.ca_pin.text(), ::secprof::testing::kTestPin);
 }
 
 }  // namespace

@@ -57,11 +57,18 @@ TEST_F(Pkcs11Test, OnlyP256) {
 
 TEST_F(Pkcs11Test, WrongPinUnknownTokenAndMissingModuleAreRefused) {
   auto o = token_->Options();
-  o.pin = "0000";
+  o.pin = keystore::Pin("0000");
   auto r = Pkcs11KeyStore::Open(o);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), ErrorCode::kInvalidInput);
   EXPECT_NE(r.error().message().find("CKR_PIN_INCORRECT"), std::string::npos);
+
+  o = token_->Options();
+  o.pin = keystore::Pin();  // none given: refused by name, not as the module's CKR_ARGUMENTS_BAD
+  r = Pkcs11KeyStore::Open(o);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidInput);
+  EXPECT_NE(r.error().message().find("no user PIN"), std::string::npos) << r.error().message();
 
   o = token_->Options();
   o.token_label = "no-such-token";
@@ -86,7 +93,7 @@ TEST_F(Pkcs11Test, SecondStoreSharesTheLoginButStillNeedsTheRightPin) {
   auto a = Open();
   ASSERT_TRUE(a);
   auto o = token_->Options();
-  o.pin = "9999";
+  o.pin = keystore::Pin("9999");
   auto bad = Pkcs11KeyStore::Open(o);
   ASSERT_FALSE(bad);  // the live login must not let a wrong PIN in
   EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidInput);

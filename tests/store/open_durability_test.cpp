@@ -1,7 +1,8 @@
 // Database::Open makes a database file it creates durable (store/sqlite.h "Durability"): SQLite
 // syncs the directory of its journals and WALs, never of the main file, so Open fsyncs the new
-// file's directory itself, strictly. A fake file system (OpenOptions::fs) records the directory
-// syncs: removing the fsync from Open fails NewFileSyncsItsDirectory.
+// file's directory itself, strictly. A fake file system (OpenOptions::fs,
+// tests/support/sync_dir_recorder.h) records the directory syncs: removing the fsync from Open
+// fails NewFileSyncsItsDirectory.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -10,6 +11,7 @@
 
 #include "secprof/core/fs.h"
 #include "secprof/store/sqlite.h"
+#include "support/sync_dir_recorder.h"
 #include "testutil.h"
 
 namespace secprof::store {
@@ -17,35 +19,7 @@ namespace {
 
 using secprof::testing::TempDir;
 
-// Forwards to the real file system and records every SyncDir; fails them while `fail_sync_dir`.
-class SyncDirRecorder final : public FileSystem {
- public:
-  std::vector<std::string> synced;
-  bool fail_sync_dir = false;
-
-  Result<std::unique_ptr<WritableFile>> NewFile(const std::string& path, unsigned mode) override {
-    return DefaultFileSystem().NewFile(path, mode);
-  }
-  Result<std::unique_ptr<WritableFile>> NewTempFile(std::string& tmpl, unsigned mode) override {
-    return DefaultFileSystem().NewTempFile(tmpl, mode);
-  }
-  Status Rename(const std::string& from, const std::string& to) override {
-    return DefaultFileSystem().Rename(from, to);
-  }
-  Status SyncDir(const std::string& dir) override {
-    if (fail_sync_dir) return Fail(ErrorCode::kIo, "injected fsync failure on " + dir);
-    SECPROF_TRY(DefaultFileSystem().SyncDir(dir));
-    synced.push_back(std::filesystem::path(dir).lexically_normal().string());
-    return Ok();
-  }
-  Result<std::string> ReadFile(const std::string& path) override {
-    return DefaultFileSystem().ReadFile(path);
-  }
-  Status Remove(const std::string& path) override { return DefaultFileSystem().Remove(path); }
-  Result<std::vector<std::string>> ListDir(const std::string& dir) override {
-    return DefaultFileSystem().ListDir(dir);
-  }
-};
+using secprof::testing::SyncDirRecorder;
 
 TEST(StoreOpenDurability, NewFileSyncsItsDirectory) {
   TempDir dir;

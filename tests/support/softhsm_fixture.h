@@ -67,7 +67,7 @@ class SoftHsmToken {
   keystore::Pkcs11KeyStoreOptions Options() const {
     keystore::Pkcs11KeyStoreOptions o;
     o.token_label = kTestTokenLabel;
-    o.pin = kTestPin;
+    o.pin = keystore::Pin(kTestPin);
     return o;
   }
 

@@ -37,7 +37,7 @@ TEST(TokenThings, SecProf3JoinOperateSignAndWipeWithKeysInTheToken) {
   ko.db_path = (tmp.path() / "kdc.db").string();
   ko.vendor_ca_files = {mo.out_dir + "/ca/ca.pem"};
   ko.kek.ca_token = token.Options().token_label;  // the domain CA key in the token too
-  ko.kek.ca_pin = kdc::Pin(token.Options().pin);
+  ko.kek.ca_pin = token.Options().pin;
   auto k = kdc::Kdc::Create(ko);
   ASSERT_TRUE(k) << k.error().message();
   std::jthread io([&](std::stop_token st) { (void)(*k)->Serve(st); });

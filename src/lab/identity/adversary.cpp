@@ -154,8 +154,7 @@ class RawSession {
       problem = "token " + t.token_label + " not found";
       return;
     }
-    std::string pin = t.pin;
-    rv = f_->C_Login(s_, CKU_USER, reinterpret_cast<CK_UTF8CHAR*>(pin.data()), pin.size());
+    rv = f_->C_Login(s_, CKU_USER, const_cast<CK_UTF8CHAR*>(t.pin.bytes().data()), t.pin.size());
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) problem = "C_Login " + Ckr(rv);
     logged_in_ = rv == CKR_OK;
   }
@@ -287,8 +286,7 @@ Result<std::unique_ptr<coap::Client>> OwnSession(LiveDomain& d, const FileLoot& 
       coap::Pkcs11PrivateKey k;
       k.uri = "pkcs11:token=" + token->token_label + ";object=" + loot.ldevid_key_label +
               ";type=private";
-      k.pin = crypto::SecureBuffer(
-          crypto::ByteView(reinterpret_cast<const uint8_t*>(token->pin.data()), token->pin.size()));
+      k.pin = token->pin.value().Clone();
       k.module_path = token->module_path;
       cc.pki.private_key_pkcs11 = std::move(k);
     } else {

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "secprof/core/posix.h"
+
 namespace secprof::store::testing {
 
 namespace {
@@ -259,12 +261,10 @@ int XDelete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
   // Not synced: the file comes back at a power loss, as of its last sync (the file now with the
   // unsynced changes undone), unless it never was durable itself.
   std::string now;
-  int fd = ::open(name, O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
+  if (posix::UniqueFd fd(::open(name, O_RDONLY | O_CLOEXEC)); fd) {
     char buf[65536];
     ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) now.append(buf, static_cast<size_t>(n));
-    ::close(fd);
+    while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) now.append(buf, static_cast<size_t>(n));
   }
   {
     std::lock_guard lock(impl->mu);
@@ -421,11 +421,9 @@ Status FaultVfs::PowerLoss() {
   }
   for (auto& [path, b] : books) {
     if (b.deleted) {
-      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-      if (fd < 0) return Fail(ErrorCode::kIo, path + ": recreating: " + std::strerror(errno));
-      Status st = WriteAll(path, fd, 0, b.durable);
-      ::close(fd);
-      SECPROF_TRY(st);
+      posix::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+      if (!fd) return Fail(ErrorCode::kIo, path + ": recreating: " + std::strerror(errno));
+      SECPROF_TRY(WriteAll(path, fd.get(), 0, b.durable));
       continue;
     }
     if (b.created) {
@@ -434,19 +432,18 @@ Status FaultVfs::PowerLoss() {
       }
       continue;
     }
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) {
+    posix::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) {
       if (errno == ENOENT) continue;  // deleted with its directory synced: gone for good
       return Fail(ErrorCode::kIo, path + ": opening: " + std::strerror(errno));
     }
     Status st = Ok();
     for (auto u = b.undo.rbegin(); u != b.undo.rend() && st; ++u) {
-      st = WriteAll(path, fd, u->offset, u->old);
+      st = WriteAll(path, fd.get(), u->offset, u->old);
     }
-    if (st && ::ftruncate(fd, static_cast<off_t>(b.synced_size)) != 0) {
+    if (st && ::ftruncate(fd.get(), static_cast<off_t>(b.synced_size)) != 0) {
       st = Fail(ErrorCode::kIo, path + ": truncating: " + std::strerror(errno));
     }
-    ::close(fd);
     SECPROF_TRY(st);
   }
   MarkAllDurable();

@@ -45,6 +45,7 @@
 #include "secprof/identity/identity.h"
 #include "secprof/kdc/reasons.h"
 #include "secprof/kdc/refusals.h"
+#include "secprof/keystore/pin.h"
 #include "secprof/registry/registry.h"
 
 namespace secprof::kdc {
@@ -53,31 +54,10 @@ namespace secprof::kdc {
 // always an audit entry `alert:clone-suspected` (once per incident); kQuarantine also refuses the
 // thing's credential (4.03 `quarantined`) until the owner releases it.
 enum class OnClone { kAudit, kQuarantine };
-// A PKCS#11 user PIN in the options (issue 10 item 6): its bytes live in a crypto::SecureBuffer,
-// wiped when released. The library never reads it from the environment: the CLI takes --pin or
-// $SECPROF_PKCS11_PIN and passes it here. Copying the options copies the PIN (an explicit Clone
-// of the buffer), so that KdcOptions stay copyable.
-class Pin {
- public:
-  Pin() = default;
-  explicit Pin(std::string_view text)
-      : value_(crypto::ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size())) {}
-  Pin(const Pin& other) : value_(other.value_.Clone()) {}
-  Pin& operator=(const Pin& other) {
-    if (this != &other) value_ = other.value_.Clone();
-    return *this;
-  }
-  Pin(Pin&&) noexcept = default;
-  Pin& operator=(Pin&&) noexcept = default;
-
-  bool empty() const { return value_.empty(); }
-  const crypto::SecureBuffer& value() const { return value_; }
-  // The PIN as text, valid while this Pin lives and is unchanged.
-  std::string_view text() const { return value_.AsStringView(); }
-
- private:
-  crypto::SecureBuffer value_;
-};
+// A PKCS#11 user PIN in the options (issue 10 item 6): keystore::Pin, its bytes in a
+// crypto::SecureBuffer, wiped when released, cloned when the options are copied. The library never
+// reads it from the environment: the CLI takes $SECPROF_PKCS11_PIN (or --pin) and passes it here.
+using Pin = keystore::Pin;
 // Where the key directory's KEK lives (issue 9 item 12; docs/KEYSTORE.md "Where the KEKs live"):
 // `kek_file`, else $SECPROF_KDC_KEK (64 hex digits), else "<keys_dir>.kek" (32 bytes, 0600,
 // created with the domain). It wraps every symmetric key in the registry and, derived (HKDF), the

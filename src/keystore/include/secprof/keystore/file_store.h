@@ -32,6 +32,7 @@
 #include <optional>
 #include <string>
 
+#include "secprof/core/fs.h"
 #include "secprof/crypto/aead.h"
 #include "secprof/crypto/random.h"
 #include "secprof/keystore/keystore.h"
@@ -52,6 +53,10 @@ struct FileKeyStoreOptions {
   // Nonces and new KEKs come from here; nullptr means crypto::SystemRandomSource(). Must outlive
   // the store.
   crypto::Random* random = nullptr;
+  // The file-system seam (core/fs.h) that key files are written and their directory fsynced
+  // through; nullptr means DefaultFileSystem(). Tests substitute one that records or fails the
+  // directory fsyncs (tests/keystore/durability_test.cpp). Must outlive the store.
+  FileSystem* file_system = nullptr;
 };
 
 class FileKeyStore final : public KeyStore {
@@ -83,11 +88,12 @@ class FileKeyStore final : public KeyStore {
   std::string PathFor(const std::string& label) const;
 
  private:
-  FileKeyStore(std::string dir, crypto::AeadKey kek, crypto::Random* random);
+  FileKeyStore(std::string dir, crypto::AeadKey kek, crypto::Random* random, FileSystem* fsys);
   Result<crypto::Bytes> Encrypt(const std::string& label, const crypto::PrivateKey& key);
   std::string dir_;
   crypto::AeadKey kek_;  // AES-256-GCM keyed with the KEK (the key lives in OpenSSL's context)
   crypto::Random* random_;
+  FileSystem* fsys_;
 };
 
 }  // namespace secprof::keystore

@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 
+#include "secprof/core/fs.h"
 #include "secprof/core/result.h"
 #include "secprof/crypto/random.h"
 #include "secprof/crypto/secure_buffer.h"
@@ -51,8 +52,10 @@ Result<Kek> LoadKek(const KekLocation& loc, bool create, crypto::Random& rng);
 Result<crypto::SecureBuffer> ReadKekFile(const std::string& path);
 
 // Creates `path` (0600) holding `key`, never replacing an existing file (kConflict). On Ok the
-// file and its name are durable (the directory is fsynced; a failed fsync is an error).
-Status WriteNewKekFile(const std::string& path, crypto::ByteView key, crypto::Random& rng);
+// file and its name are durable (the directory is fsynced through `fsys`, the core/fs.h seam; a
+// failed fsync is an error, and the file is removed again so that a retry can create it).
+Status WriteNewKekFile(const std::string& path, crypto::ByteView key, crypto::Random& rng,
+                       FileSystem& fsys = DefaultFileSystem());
 
 // The KEK for `purpose` derived from `master` (HKDF-SHA256, empty salt, info "secprof kek:" +
 // purpose, 32 bytes).
@@ -75,7 +78,8 @@ std::string SiblingKekPath(const std::string& dir);
 Status RewrapFileStore(const std::string& dir, crypto::ByteView old_kek, crypto::ByteView new_kek,
                        crypto::Random& rng);
 
-// Removes a co-located KEK file after migration (fsyncs its directory). Ok when already absent.
-Status RemoveKekFile(const std::string& path);
+// Removes a co-located KEK file after migration and fsyncs its directory through `fsys` (strict:
+// a failed fsync is an error). Ok when already absent (no fsync: the directory may be gone).
+Status RemoveKekFile(const std::string& path, FileSystem& fsys = DefaultFileSystem());
 
 }  // namespace secprof::keystore

@@ -22,6 +22,7 @@
 #include <string>
 
 #include "secprof/keystore/keystore.h"
+#include "secprof/keystore/pin.h"
 
 namespace secprof::keystore {
 
@@ -30,12 +31,13 @@ inline constexpr const char* kDefaultPkcs11Module = "/usr/lib/softhsm/libsofthsm
 struct Pkcs11KeyStoreOptions {
   std::string module_path = kDefaultPkcs11Module;
   std::string token_label;  // CK_TOKEN_INFO.label, without the blank padding; at most 32 bytes
-  std::string pin;          // the normal user's PIN
+  Pin pin;                  // the normal user's PIN (wiping memory; copies are Clones)
 };
 
 class Pkcs11KeyStore final : public KeyStore {
  public:
-  // Errors: kNotFound (module file or token absent), kInvalidInput (wrong PIN, label too long),
+  // Errors: kNotFound (module file or token absent), kInvalidInput (no PIN, wrong PIN, label too
+  // long),
   // kCrypto (any other PKCS#11 failure, with the CKR_ name).
   static Result<std::unique_ptr<Pkcs11KeyStore>> Open(const Pkcs11KeyStoreOptions& options);
   ~Pkcs11KeyStore() override;

@@ -140,10 +140,9 @@ struct SecretOption {
 // $SECPROF_THING_KEK and passes their values here.
 struct AgentOptions {
   std::string state_dir;
-  // For key_store "pkcs11": the module (the token label comes from state.json). pkcs11.pin is used
-  // when pkcs11_pin is empty.
+  // For key_store "pkcs11": the module and the user PIN (a keystore::Pin: wiping memory, cloned
+  // when the options are copied); pkcs11.token_label is ignored (it comes from state.json).
   keystore::Pkcs11KeyStoreOptions pkcs11{};
-  SecretOption pkcs11_pin{};
   const Clock* clock = nullptr;             // nullptr: SystemClock()
   crypto::Random* random = nullptr;         // nullptr: SystemRandomSource()
   std::chrono::milliseconds timeout{5000};  // per request / handshake
