@@ -2,7 +2,7 @@
 // (T5/T10; Uptane's "freeze" attack: a device kept from learning that updates exist).
 // docs/DOMAIN.md "Maintenance".
 //
-// The run: a thing joined through an on-path relay (udp_relay.h) runs sequence 1; the vendor's
+// The run: a thing joined through an on-path relay (wire/relay.h) runs sequence 1; the vendor's
 // fix (sequence 2) is in the KDC's store and an incident starts a campaign offering it. Then:
 //   1. on path: the relay drops every datagram between the thing and the KDC while the thing
 //      checks for updates (SecProf_3/4; in SecProf_2 the join answers with the KDC's DTLS port,
@@ -18,7 +18,7 @@
 #include "firmware_attack.h"
 #include "groups.h"
 #include "secprof/registry/registry.h"
-#include "udp_relay.h"
+#include "wire/relay.h"
 
 namespace secprof::lab::internal {
 namespace {
@@ -44,8 +44,8 @@ class FwFreeze final : public Scenario {
     if (ctx.profile == domain::Profile::kSecProf1) return fw::NoDeliveryInSecProf1();
     SECPROF_ASSIGN_OR_RETURN(fw::FirmwareLab lab, fw::StartFirmwareLab(ctx, 1, /*join=*/false));
     LiveDomain& d = *lab.d;
-    SECPROF_ASSIGN_OR_RETURN(auto relay, UdpRelay::Start(d.kdc_dtls_port()));
-    SECPROF_TRY(d.InstallAndJoin(0, d.kdc_udp_port(), relay->port()));
+    SECPROF_ASSIGN_OR_RETURN(auto relay, wire::Relay::Start({d.kdc_dtls_port()}));
+    SECPROF_TRY(d.InstallAndJoin(0, d.kdc_udp_port(), relay->port(0)));
     thing::Agent& t = d.thing(0);
     SECPROF_TRY(t.GoOperational());
     const std::string serial = t.state().serial;
@@ -58,14 +58,19 @@ class FwFreeze final : public Scenario {
     // 1. On path: everything dropped while the thing checks. Only where the thing talks to the
     // port it was installed with: a SecProf_2 join answers with the KDC's DTLS port, so the
     // thing's sessions bypass the relay (the lab cannot put itself on that path).
-    if (t.state().kdc_dtls == relay->port()) {
-      relay->SetDrop(true);
+    if (t.state().kdc_dtls == relay->port(0)) {
+      relay->SetPolicy([](const wire::Datagram&, crypto::Bytes&) {
+        return wire::Decision{wire::Decision::Action::kDrop, {}};
+      });
       auto on_path = t.CheckForUpdate();
-      relay->SetDrop(false);
+      relay->SetPolicy({});  // forward again
+      const auto seen = relay->Capture();
+      const auto dropped = std::count_if(seen.begin(), seen.end(), [](const wire::Datagram& g) {
+        return g.fate == wire::Fate::kDropped;
+      });
       m.evidence.push_back(
           {"log",
-           "on path, " + std::to_string(relay->dropped()) +
-               " datagrams dropped: the thing's check " +
+           "on path, " + std::to_string(dropped) + " datagrams dropped: the thing's check " +
                (on_path ? std::string(on_path->offered ? "was offered the fix" : "found nothing")
                         : "failed (" + on_path.error().message().substr(0, 200) + ")") +
                "; it runs sequence " + std::to_string(t.RunningFirmware()),
