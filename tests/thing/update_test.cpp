@@ -296,7 +296,9 @@ TEST(Maintenance, AnImageLongerThanItsManifestIsCutOffAtTheManifestsSize) {
   EXPECT_FALSE(t.FirmwareState().pending.has_value());
   auto inactive_after = ReadFile(inactive);
   EXPECT_EQ(inactive_after.has_value(), inactive_before.has_value());
-  if (inactive_after && inactive_before) EXPECT_EQ(*inactive_after, *inactive_before);
+  if (inactive_after && inactive_before) {
+    EXPECT_EQ(*inactive_after, *inactive_before);
+  }
   EXPECT_FALSE(std::filesystem::exists(d.tmp.path() / t.state().serial / "download.img"));
   EXPECT_EQ(t.state().state, thing::State::kOperational);
   // The KDC holds the thing's refusal as its report on the campaign.
