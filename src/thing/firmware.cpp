@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "agent_impl.h"
+#include "firmware_latest.h"
 #include "secprof/core/fs.h"
 #include "secprof/cose/key.h"
 #include "secprof/domain/protocol.h"
@@ -52,7 +53,20 @@ Result<Agent::UpdateOutcome> Agent::CheckForUpdate(const update::TestBootHook& t
       coap::Response ro,
       impl_->Post(domain::path::kFirmwareOffer,
                   domain::Encode(domain::FirmwareOfferRequest{RunningFirmware()})));
-  if (ro.code == coap::kChanged && ro.payload.empty()) return out;  // nothing offered
+  if (ro.code == coap::kChanged) {
+    // Nothing offered: the KDC's signed, dated latest-release statement must hold, and must not
+    // name a release above the running one (secprof/domain/latest_release.h, against freeze).
+    SECPROF_ASSIGN_OR_RETURN(
+        domain::FirmwareAlert alert,
+        internal::CheckLatestRelease(impl_->st, RunningFirmware(), ro.payload, impl_->clock,
+                                     impl_->opt.state_dir + "/firmware-latest"));
+    if (alert.kind.empty()) return out;
+    out.alert = alert.kind + ": " + alert.detail;
+    SECPROF_ASSIGN_OR_RETURN(coap::Response ra,
+                             impl_->Post(domain::path::kFirmwareAlert, domain::Encode(alert)));
+    SECPROF_TRY(Expect(ra, coap::kChanged, "firmware alert"));
+    return out;
+  }
   SECPROF_TRY(Expect(ro, coap::kContent, "firmware offer"));
   SECPROF_ASSIGN_OR_RETURN(domain::FirmwareOffer offer, domain::DecodeFirmwareOffer(ro.payload));
   out.offered = true;

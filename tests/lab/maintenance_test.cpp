@@ -123,16 +123,20 @@ TEST(LabFwPartial, CutShortUpdatesLeaveABootableVerifiedImageInSecProf2) {
 
 // --- lab.fw_freeze ------------------------------------------------------------------------------
 
-TEST(LabFwFreeze, AWithheldUpdateGoesUnnoticedInSecProf2) {
-  // A finding: no freshness. The thing cannot tell "nothing offered" from a withheld offer.
+TEST(LabFwFreeze, AWithheldUpdateRaisesAnAlertInSecProf2) {
+  // The KDC's "nothing offered" carries its signed latest-release statement; the thing sees the
+  // halted campaign's release above what it runs and raises an alert the KDC audits.
   secprof::testing::TempDir dir;
   Measurement m = RunScenario("lab.fw_freeze", domain::Profile::kSecProf2, dir.path());
-  EXPECT_EQ(m.outcome, Outcome::kSucceeded) << m.reason << "\n" << Evidence(m);
+  EXPECT_EQ(m.outcome, Outcome::kBlocked) << m.reason << "\n" << Evidence(m);
+  EXPECT_EQ(m.control, "thing.update_check");
+  EXPECT_EQ(m.reason, "alert:update-withheld") << Evidence(m);
   ASSERT_EQ(m.evidence.size(), 3u) << Evidence(m);
   EXPECT_NE(m.evidence[0].summary.find("not mounted"), std::string::npos) << Evidence(m);
-  EXPECT_NE(m.evidence[1].summary.find("found nothing offered"), std::string::npos) << Evidence(m);
-  EXPECT_NE(m.evidence[2].summary.find("target offered"), std::string::npos) << Evidence(m);
-  EXPECT_NE(m.evidence[2].summary.find("no alert"), std::string::npos) << Evidence(m);
+  EXPECT_NE(m.evidence[1].summary.find("raised the alert update-withheld"), std::string::npos)
+      << Evidence(m);
+  EXPECT_NE(m.evidence[2].summary.find("alert alert:update-withheld"), std::string::npos)
+      << Evidence(m);
 }
 
 TEST(LabFwFreeze, OnPathWithholdingInSecProf3WithTokenKeys) {
@@ -141,7 +145,10 @@ TEST(LabFwFreeze, OnPathWithholdingInSecProf3WithTokenKeys) {
   if (!pool.ok()) GTEST_SKIP() << pool.problem();
   Measurement m =
       RunScenario("lab.fw_freeze", domain::Profile::kSecProf3, dir.path() / "run", false, &pool);
-  EXPECT_EQ(m.outcome, Outcome::kSucceeded) << m.reason << "\n" << Evidence(m);
+  // The on-path drop only makes the check fail; the statement, signed with the domain CA key the
+  // thing holds, shows the withheld release once the path is back.
+  EXPECT_EQ(m.outcome, Outcome::kBlocked) << m.reason << "\n" << Evidence(m);
+  EXPECT_EQ(m.reason, "alert:update-withheld") << Evidence(m);
   ASSERT_EQ(m.evidence.size(), 3u) << Evidence(m);
   EXPECT_NE(m.evidence[0].summary.find("the thing's check failed"), std::string::npos)
       << Evidence(m);

@@ -375,5 +375,60 @@ TEST(Maintenance, AServingThingPollsAndInstallsAnOfferedUpdateUnattended) {
   EXPECT_FALSE(again->offered);
 }
 
+// Uptane's "freeze" (lab scenario lab.fw_freeze): the KDC's "nothing offered" carries its signed,
+// dated latest-release statement (domain/latest_release.h). Nothing released: no alert. A campaign
+// halted before the thing installed it: the thing raises "update-withheld", which the KDC audits.
+// A statement lower than one seen before, or stale by the thing's clock, is refused with an alert.
+TEST(Maintenance, AWithheldUpdateRaisesAnAlertTheKdcAudits) {
+  Domain d(1);
+  const std::string serial = d.things[0]->state().serial;
+  const std::string state_dir = (d.tmp.path() / serial).string();
+  auto none = d.things[0]->CheckForUpdate();
+  ASSERT_TRUE(none) << none.error().message();
+  EXPECT_FALSE(none->offered);
+  EXPECT_TRUE(none->alert.empty()) << none->alert;
+  // The owner releases sequence 2 to the thing; the campaign is halted before the thing checks.
+  auto [env, path] = d.Release(2, 4096, d.VendorKey());
+  auto fw = d.owner->AddFirmware(env, path, "Valve");
+  ASSERT_TRUE(fw) << fw.error().message();
+  auto c = d.owner->StartCampaign(*fw, {}, 1, 0.5);
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_TRUE(d.owner->registry().HaltCampaign(*c, "maintenance window", "attacker"));
+  auto frozen = d.things[0]->CheckForUpdate();
+  ASSERT_TRUE(frozen) << frozen.error().message();
+  EXPECT_FALSE(frozen->offered);
+  EXPECT_EQ(frozen->alert.rfind("update-withheld: ", 0), 0u) << frozen->alert;
+  EXPECT_NE(frozen->alert.find("sequence 2, this thing runs 1"), std::string::npos) << frozen->alert;
+  auto count = [&](const std::string& action) {
+    auto audit = d.owner->registry().Audit(serial);
+    EXPECT_TRUE(audit);
+    size_t n = 0;
+    for (const auto& e : *audit) n += e.action == action;
+    return n;
+  };
+  EXPECT_EQ(count("alert:update-withheld"), 1u);
+  EXPECT_EQ(*ReadFile(state_dir + "/firmware-latest"), "2");
+  // A statement below the highest seen (as a replayed older one would be): refused, alert.
+  ASSERT_TRUE(WriteFileAtomic(state_dir + "/firmware-latest", "9"));
+  auto lower = d.things[0]->CheckForUpdate();
+  ASSERT_TRUE(lower) << lower.error().message();
+  EXPECT_EQ(lower->alert.rfind("bad-latest-statement: the latest release went back", 0), 0u)
+      << lower->alert;
+  ASSERT_TRUE(WriteFileAtomic(state_dir + "/firmware-latest", "2"));
+  // Stale by the thing's clock (two days ahead of the KDC's): refused, alert.
+  d.things[0].reset();
+  FakeClock ahead(std::chrono::system_clock::now() + std::chrono::hours(48));
+  thing::AgentOptions ao;
+  ao.state_dir = state_dir;
+  ao.clock = &ahead;
+  auto late = thing::Agent::Open(ao);
+  ASSERT_TRUE(late) << late.error().message();
+  auto stale = (*late)->CheckForUpdate();
+  ASSERT_TRUE(stale) << stale.error().message();
+  EXPECT_EQ(stale->alert.rfind("bad-latest-statement: stale statement", 0), 0u) << stale->alert;
+  EXPECT_EQ(count("alert:bad-latest-statement"), 2u);
+  EXPECT_EQ((*late)->RunningFirmware(), 1u);
+}
+
 }  // namespace
 }  // namespace secprof

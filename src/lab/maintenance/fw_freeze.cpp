@@ -10,10 +10,10 @@
 //   2. a compromised repository: the relay forwards again, but the campaign is halted in the
 //      KDC's registry, so the KDC answers the thing's offer request "nothing offered".
 // Success: the thing still runs sequence 1 after both, and the domain raised no alert about it:
-// no "alert:*" audit entry for the thing, and the KDC's answer in 2 is one the thing accepts
-// (the offer answer carries no signed, dated statement of the latest release, which is what
-// Uptane's timestamp role provides against freeze). Blocked: a check refuses the stale answer or
-// the domain records an alert for the thing (the audit entry is the reason).
+// no "alert:*" audit entry for the thing. Blocked: the domain records an alert for the thing (the
+// audit entry is the reason): the KDC's "nothing offered" carries its signed, dated statement of
+// the latest release the owner released to the thing (domain/latest_release.h, Uptane's timestamp
+// role), and the thing, seeing it above what it runs, raises "alert:update-withheld".
 // No negative control.
 #include "firmware_attack.h"
 #include "groups.h"
@@ -87,9 +87,10 @@ class FwFreeze final : public Scenario {
     m.evidence.push_back({"log",
                           std::string("campaign halted in the store: the thing's check ") +
                               (frozen.offered ? "was offered an update" : "found nothing offered") +
-                              " and returned without an error; it runs sequence " +
-                              std::to_string(t.RunningFirmware()),
-                          ""});
+                              (frozen.alert.empty() ? std::string(" and raised no alert")
+                                                    : " and raised the alert " + frozen.alert) +
+                              "; it runs sequence " + std::to_string(t.RunningFirmware()),
+                          frozen.alert.substr(0, 512)});
     SECPROF_ASSIGN_OR_RETURN(auto audit_after, reg.Audit(serial));
     std::string alert;
     for (size_t k = audit_before.size(); k < audit_after.size(); ++k)
@@ -108,10 +109,11 @@ class FwFreeze final : public Scenario {
       m.outcome = Outcome::kSucceeded;
       m.reason =
           "the thing stays on sequence " + std::to_string(vulnerable) +
-          " unnoticed: a withheld offer only makes its own check fail, the KDC records nothing "
-          "for the thing, and its \"nothing offered\" answer carries no signed, dated statement "
-          "of the latest release that the thing could hold it to (no freshness: Uptane's "
-          "timestamp role)";
+          " unnoticed: a withheld offer only makes its own check fail, and the KDC records no "
+          "alert for the thing (its \"nothing offered\" answer and the latest-release statement "
+          "in it raised none" +
+          (frozen.alert.empty() ? std::string(")")
+                                : ": the thing's alert was " + frozen.alert + ")");
       return m;
     }
     m.outcome = Outcome::kBlocked;

@@ -251,6 +251,9 @@ class Agent {
     uint64_t sequence = 0;
     std::string detail;
     uint64_t bytes_fetched = 0;  // envelope + image payload bytes
+    // Nothing offered, and the KDC's latest-release statement (domain/latest_release.h) did not
+    // hold or shows a newer release: the alert raised (POST fw/alert), "<kind>: <detail>".
+    std::string alert;
   };
   Result<UpdateOutcome> CheckForUpdate(const update::TestBootHook& test_boot = {});
   // The sequence number of the running image and the store's floor.
