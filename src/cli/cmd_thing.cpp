@@ -239,6 +239,9 @@ int Update(const ThingArgs& a) {
     if (!u.offered) {
       std::cout << serial << ": no update offered; running firmware " << agent.RunningFirmware()
                 << "\n";
+      // The KDC's latest-release statement did not hold or names a newer release: reported to
+      // the KDC (fw/alert) and here (docs/DOMAIN.md "Maintenance" item 7).
+      if (!u.alert.empty()) std::cout << serial << ": ALERT " << u.alert << "\n";
       return Ok();
     }
     if (!u.installed)

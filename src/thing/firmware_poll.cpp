@@ -25,7 +25,9 @@ void UpdatePoller::MaybeCheck() {
   }
   if (out->offered) ++stats_.offered;
   if (out->installed) ++stats_.installed;
-  stats_.last = out->offered ? out->detail : "nothing offered";
+  stats_.last = out->offered          ? out->detail
+                : !out->alert.empty() ? "nothing offered; alert " + out->alert
+                                      : "nothing offered";
   stats_.running = agent_.RunningFirmware();
 }
 
