@@ -528,9 +528,9 @@ void Install(CLI::App& app, Context& ctx) {
       ->check(CLI::Range(int64_t{0}, int64_t{86400}))
       ->capture_default_str();
   sv->add_option("--update-poll", a->update_poll,
-                 "SecProf_2-4: seconds between unattended checks for an update (the first at "
-                 "start); an offered update is fetched, verified and installed while serving "
-                 "(0 = never)")
+                 "SecProf_2-4: seconds between unattended checks for an update (the first one "
+                 "interval after start); an offered update is fetched, verified and installed "
+                 "while serving (0 = never)")
       ->check(CLI::Range(int64_t{0}, int64_t{604800}))
       ->capture_default_str();
   sv->add_option("--ready-file", a->ready_file,

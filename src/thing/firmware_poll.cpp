@@ -10,6 +10,10 @@ bool UpdatePoller::enabled() const { return every_.count() > 0 && agent_.policy(
 void UpdatePoller::MaybeCheck() {
   if (!enabled() || agent_.state().state != State::kOperational) return;
   const auto now = std::chrono::steady_clock::now();
+  if (!started_) {  // the first check one interval after serving started
+    started_ = true;
+    next_ = now + every_;
+  }
   if (now < next_) return;
   next_ = now + every_;
   auto out = agent_.CheckForUpdate();

@@ -23,15 +23,17 @@ class UpdatePoller {
 
   // Polling is on: a positive interval and a profile with a KDC (SecProf_2-4).
   bool enabled() const;
-  // Checks when due (the first check at the first call). Not in state operational (joining,
-  // decommissioned, ...): skipped, not counted. A failed check (KDC unreachable, a refused
-  // update) is counted and retried at the next interval; the running image is never affected.
+  // Checks when due (the first check one interval after the first call). Not in state operational
+  // (joining, decommissioned, ...): skipped, not counted. A failed check (KDC unreachable, a
+  // refused update) is counted and retried at the next interval; the running image is never
+  // affected.
   void MaybeCheck();
   UpdatePollStats stats() const;
 
  private:
   Agent& agent_;
   std::chrono::milliseconds every_;
+  bool started_ = false;
   std::chrono::steady_clock::time_point next_{};
   mutable std::mutex mu_;
   UpdatePollStats stats_;
