@@ -35,11 +35,18 @@ Result<domain::FirmwareAlert> CheckLatestRelease(const ThingState& st, uint64_t 
   if (lr->expires < now)
     return bad("stale statement: expired at " + std::to_string(lr->expires) + ", now " +
                std::to_string(now));
+  // The highest sequence seen, for this domain membership only: "<domain> <sequence>", where the
+  // domain is what the join gave (SecProf_2 PSK identity, SecProf_3/4 pinned KDC key). A factory
+  // reset or another join starts again from 0.
+  const std::string domain = st.psk_identity + "/" + st.kdc_spki_sha256;
   uint64_t seen = 0;
   if (std::filesystem::exists(last_seen_path)) {
     SECPROF_ASSIGN_OR_RETURN(std::string text, ReadFile(last_seen_path));
+    const auto space = text.rfind(' ');
+    if (space == std::string::npos)
+      return Fail(ErrorCode::kInvalidInput, last_seen_path + ": not \"<domain> <sequence>\"");
     try {
-      seen = std::stoull(text);
+      if (text.substr(0, space) == domain) seen = std::stoull(text.substr(space + 1));
     } catch (...) {
       return Fail(ErrorCode::kInvalidInput, last_seen_path + ": not a sequence number");
     }
@@ -48,7 +55,7 @@ Result<domain::FirmwareAlert> CheckLatestRelease(const ThingState& st, uint64_t 
     return bad("the latest release went back from sequence " + std::to_string(seen) + " to " +
                std::to_string(lr->sequence) + " (a replayed or rolled-back statement)");
   if (lr->sequence > seen)
-    SECPROF_TRY(WriteFileAtomic(last_seen_path, std::to_string(lr->sequence), 0600));
+    SECPROF_TRY(WriteFileAtomic(last_seen_path, domain + " " + std::to_string(lr->sequence), 0600));
   if (lr->sequence > running)
     return domain::FirmwareAlert{domain::kAlertUpdateWithheld,
                                  "the KDC's latest release for " + st.vendor + " " + st.model +

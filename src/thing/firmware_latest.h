@@ -15,8 +15,9 @@ namespace secprof::thing::internal {
 // Checks `statement` (the body of the KDC's "nothing offered" answer) for thing `st` running
 // `running`: signature with the domain CA key it holds (SecProf_3/4; SecProf_2 holds none: the
 // DTLS-PSK session vouches for the origin), its vendor and model, issued-at not in the future
-// beyond kLatestReleaseSkew, not expired, sequence not below the highest seen before (kept in
-// `last_seen_path`, raised when a higher one verifies). Returns the alert to raise: none (kind
+// beyond kLatestReleaseSkew, not expired, sequence not below the highest seen before in this
+// domain membership (kept in `last_seen_path` with the join's identity, raised when a higher one
+// verifies; a factory reset or another join starts from 0). Returns the alert to raise: none (kind
 // empty), kAlertBadStatement (absent, forged, another model's, stale, or lower than seen), or
 // kAlertUpdateWithheld (the latest is above `running` while nothing is offered). Err only when
 // the last-seen file cannot be read or written.

@@ -398,7 +398,8 @@ TEST(Maintenance, AWithheldUpdateRaisesAnAlertTheKdcAudits) {
   ASSERT_TRUE(frozen) << frozen.error().message();
   EXPECT_FALSE(frozen->offered);
   EXPECT_EQ(frozen->alert.rfind("update-withheld: ", 0), 0u) << frozen->alert;
-  EXPECT_NE(frozen->alert.find("sequence 2, this thing runs 1"), std::string::npos) << frozen->alert;
+  EXPECT_NE(frozen->alert.find("sequence 2, this thing runs 1"), std::string::npos)
+      << frozen->alert;
   auto count = [&](const std::string& action) {
     auto audit = d.owner->registry().Audit(serial);
     EXPECT_TRUE(audit);
@@ -407,14 +408,21 @@ TEST(Maintenance, AWithheldUpdateRaisesAnAlertTheKdcAudits) {
     return n;
   };
   EXPECT_EQ(count("alert:update-withheld"), 1u);
-  EXPECT_EQ(*ReadFile(state_dir + "/firmware-latest"), "2");
+  // The highest sequence seen, kept with the domain membership (the SecProf_2 PSK identity).
+  const std::string seen = *ReadFile(state_dir + "/firmware-latest");
+  const std::string membership = seen.substr(0, seen.rfind(' '));
+  EXPECT_EQ(seen, d.things[0]->state().psk_identity + "/ 2");
   // A statement below the highest seen (as a replayed older one would be): refused, alert.
-  ASSERT_TRUE(WriteFileAtomic(state_dir + "/firmware-latest", "9"));
+  ASSERT_TRUE(WriteFileAtomic(state_dir + "/firmware-latest", membership + " 9"));
   auto lower = d.things[0]->CheckForUpdate();
   ASSERT_TRUE(lower) << lower.error().message();
   EXPECT_EQ(lower->alert.rfind("bad-latest-statement: the latest release went back", 0), 0u)
       << lower->alert;
-  ASSERT_TRUE(WriteFileAtomic(state_dir + "/firmware-latest", "2"));
+  // Seen in another domain membership (before a factory reset): not held against this one.
+  ASSERT_TRUE(WriteFileAtomic(state_dir + "/firmware-latest", "old-identity/ 9"));
+  auto other = d.things[0]->CheckForUpdate();
+  ASSERT_TRUE(other) << other.error().message();
+  EXPECT_EQ(other->alert.rfind("update-withheld: ", 0), 0u) << other->alert;
   // Stale by the thing's clock (two days ahead of the KDC's): refused, alert.
   d.things[0].reset();
   FakeClock ahead(std::chrono::system_clock::now() + std::chrono::hours(48));
@@ -427,6 +435,7 @@ TEST(Maintenance, AWithheldUpdateRaisesAnAlertTheKdcAudits) {
   ASSERT_TRUE(stale) << stale.error().message();
   EXPECT_EQ(stale->alert.rfind("bad-latest-statement: stale statement", 0), 0u) << stale->alert;
   EXPECT_EQ(count("alert:bad-latest-statement"), 2u);
+  EXPECT_EQ(count("alert:update-withheld"), 2u);
   EXPECT_EQ((*late)->RunningFirmware(), 1u);
 }
 
