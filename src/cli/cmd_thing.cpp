@@ -9,6 +9,7 @@
 //   secprof thing --state t1 decommission [--offline] | factory-reset [--force]
 //   secprof thing --state t1 status     (every step: [--format text|json], docs/CLI.md)
 //   secprof thing --state t1 serve [--listen ADDR:PORT] [--dtls-port N] [--duration S]
+//                                  [--revocation-poll S] [--update-poll S]
 //   secprof thing --state m mother ; secprof thing --state m pair --to HOST:PORT   (SecProf_1)
 //
 // Exit status: 0 done; 1 the KDC or the peer refused (4.01/4.03, a voucher or ticket that does not
@@ -72,6 +73,7 @@ struct ThingArgs {
   int64_t duration = 0;
   int64_t pairing_window = -1;
   int64_t revocation_poll = 30;
+  int64_t update_poll = 3600;
   std::string ready_file;
   // pair
   std::string to;
@@ -237,6 +239,9 @@ int Update(const ThingArgs& a) {
     if (!u.offered) {
       std::cout << serial << ": no update offered; running firmware " << agent.RunningFirmware()
                 << "\n";
+      // The KDC's latest-release statement did not hold or names a newer release: reported to
+      // the KDC (fw/alert) and here (docs/DOMAIN.md "Maintenance" item 7).
+      if (!u.alert.empty()) std::cout << serial << ": ALERT " << u.alert << "\n";
       return Ok();
     }
     if (!u.installed)
@@ -311,6 +316,7 @@ int Serve(const ThingArgs& a) {
     o.dtls_port = static_cast<uint16_t>(a.dtls_port);
     if (a.pairing_window >= 0) o.pairing_window = std::chrono::seconds(a.pairing_window);
     o.revocation_poll = std::chrono::seconds(a.revocation_poll);
+    o.update_poll = std::chrono::seconds(a.update_poll);
     // While it serves, the agent belongs to the server's thread (an imprint changes its state):
     // this thread prints only what it copied before.
     const std::string serial = agent.state().serial;
@@ -330,6 +336,10 @@ int Serve(const ThingArgs& a) {
               << server->ticket_peers().size() << " tickets accepted ("
               << server->ticket_holders().size() << " held), " << server->refused()
               << " requests refused" << std::endl;
+    if (auto u = server->update_polls(); u.checks)
+      std::cout << serial << ": " << u.checks << " update checks, " << u.installed << " installed, "
+                << u.failed << " failed; running firmware sequence " << agent.RunningFirmware()
+                << std::endl;
     if (!served.status) return Fail(served.status.error().WithContext("serve"));
     return Ok();
   });
@@ -518,6 +528,12 @@ void Install(CLI::App& app, Context& ctx) {
                  "SecProf_2-4: seconds between fetches of the KDC's revocation list; tickets of "
                  "listed things are dropped and refused (0 = never)")
       ->check(CLI::Range(int64_t{0}, int64_t{86400}))
+      ->capture_default_str();
+  sv->add_option("--update-poll", a->update_poll,
+                 "SecProf_2-4: seconds between unattended checks for an update (the first one "
+                 "interval after start); an offered update is fetched, verified and installed "
+                 "while serving (0 = never)")
+      ->check(CLI::Range(int64_t{0}, int64_t{604800}))
       ->capture_default_str();
   sv->add_option("--ready-file", a->ready_file,
                  "Written with \"udp=P\\ndtls=Q\\n\" once listening, removed on exit");

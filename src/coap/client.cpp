@@ -28,6 +28,9 @@ struct Client::Impl {
   // Deadline of the exchange; a new Block2 block moves it (ClientConfig::timeout).
   std::chrono::steady_clock::time_point deadline{};
   bool closed = false;  // the session was closed after an oversized response
+  // The response body limit of the request in progress, when lower than the configured one
+  // (Client::Get with a limit); unset: config.max_response_body.
+  std::optional<size_t> request_max_body;
 
   // Members are destroyed in reverse order: the session is released before the context is freed.
   internal::ContextPtr ctx;
@@ -78,7 +81,7 @@ coap_response_t OnResponse(coap_session_t* s, const coap_pdu_t*, const coap_pdu_
     if (tok.length != impl->token.size() ||
         !std::equal(tok.s, tok.s + tok.length, impl->token.begin()))
       return COAP_RESPONSE_OK;  // not ours (a late answer to an earlier request)
-    const size_t max = impl->config.max_response_body;
+    const size_t max = impl->request_max_body.value_or(impl->config.max_response_body);
     size_t len = 0;
     const uint8_t* data = nullptr;
     if (!coap_get_data(received, &len, &data) || !data) len = 0;
@@ -375,6 +378,13 @@ Result<Response> Client::Send(Method method, std::string_view path, ByteView pay
 
 Result<Response> Client::Get(std::string_view path, std::string_view query) {
   return Send(Method::kGet, path, {}, std::nullopt, query);
+}
+Result<Response> Client::Get(std::string_view path, std::string_view query,
+                             size_t max_response_body) {
+  impl_->request_max_body = std::min(max_response_body, impl_->config.max_response_body);
+  auto r = Send(Method::kGet, path, {}, std::nullopt, query);
+  impl_->request_max_body.reset();
+  return r;
 }
 Result<Response> Client::Post(std::string_view path, ByteView payload,
                               std::optional<uint16_t> content_format) {

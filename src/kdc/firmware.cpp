@@ -2,10 +2,12 @@
 // the outcome of an update (docs/DOMAIN.md "Resources" and "Maintenance"; draft §3.1, the
 // maintenance phase, and §4 threat 5, firmware replacement: a thing fetches only what a running
 // campaign offers it, and verifies the SUIT envelope itself).
+#include <algorithm>
 #include <cstdlib>
 
 #include "context.h"
 #include "secprof/core/fs.h"
+#include "secprof/domain/latest_release.h"
 #include "secprof/domain/protocol.h"
 
 namespace secprof::kdc::firmware {
@@ -28,9 +30,40 @@ Result<registry::Firmware> Offered(KdcContext& ctx, const registry::Thing& t,
   return (*offer)->second;
 }
 
+// The signed, dated statement of the latest release the owner released to `t`
+// (secprof/domain/latest_release.h; Uptane's timestamp role, against freeze), signed with the
+// domain CA key: the highest sequence of `t`'s vendor and model among the campaigns in which `t`
+// is a released target (offered or installed; a halted campaign included, a stage not yet
+// released and a failed install not). Costs one registry read per campaign.
+Result<crypto::Bytes> LatestStatement(KdcContext& ctx, const registry::Thing& t) {
+  auto campaigns = ctx.reg->ListCampaigns();
+  if (!campaigns) return Fail(campaigns.error().WithReason(kRegistry));
+  domain::LatestRelease lr;
+  lr.vendor = t.vendor;
+  lr.model = t.model;
+  for (const auto& c : *campaigns) {
+    auto targets = ctx.reg->CampaignTargets(c.id);
+    if (!targets) return Fail(targets.error().WithReason(kRegistry));
+    bool released = false;
+    for (const auto& x : *targets)
+      released |= x.serial == t.serial && (x.status == registry::TargetStatus::kOffered ||
+                                           x.status == registry::TargetStatus::kInstalled);
+    if (!released) continue;
+    auto fw = ctx.reg->GetFirmware(c.firmware_id);
+    if (!fw) return Fail(fw.error().WithReason(kRegistry));
+    if (fw->vendor == t.vendor && fw->model == t.model)
+      lr.sequence = std::max(lr.sequence, fw->sequence);
+  }
+  lr.issued_at = UnixSeconds(ctx.clock);
+  lr.expires = lr.issued_at + domain::kLatestReleaseLifetime;
+  auto signed_statement = domain::SignLatestRelease(*ctx.ca_signer, lr);
+  if (!signed_statement) return Fail(signed_statement.error().WithReason(kInternal));
+  return std::move(*signed_statement);
+}
+
 // fw/offer — docs/DOMAIN.md "Resources" and "Maintenance"; draft §3.1 (maintenance phase): the
 // offer of a running campaign, if any; records the running sequence once the request is accepted
-// (issue 9 item 9).
+// (issue 9 item 9). "Nothing offered" (2.04) carries the signed latest-release statement.
 Response OnFirmwareOffer(KdcContext& ctx, const Request& r) {
   auto t = ctx.Operational(r);
   if (!t) return ctx.Refuse(t.error(), "");
@@ -41,7 +74,13 @@ Response OnFirmwareOffer(KdcContext& ctx, const Request& r) {
   // Recorded only once the request is accepted (issue 9, item 9).
   (void)ctx.reg->SetFirmwareVersion(t->serial, req->running_sequence);
   ctx.CountRequest();
-  if (!*offer) return Response{.code = coap::kChanged, .content_format = {}, .payload = {}};
+  if (!*offer) {
+    auto statement = LatestStatement(ctx, *t);
+    if (!statement) return ctx.Refuse(statement.error(), t->serial);
+    return Response{.code = coap::kChanged,
+                    .content_format = coap::content_format::kCoseSign1,
+                    .payload = std::move(*statement)};
+  }
   const auto& [c, fw] = **offer;
   domain::FirmwareOffer o{c.id, fw.id, fw.sequence, fw.envelope.size(), fw.image_size};
   return Cbor(coap::kContent, domain::Encode(o));
@@ -97,6 +136,20 @@ Response OnFirmwareStatus(KdcContext& ctx, const Request& r) {
   return Text(coap::kChanged, registry::CampaignStateName(c->state));
 }
 
+// fw/alert — docs/DOMAIN.md "Maintenance" (secprof/domain/latest_release.h): a thing reports
+// that an update is withheld from it (the latest release known is above what it runs, nothing is
+// offered) or that the latest-release statement did not hold; audited "alert:<kind>".
+Response OnFirmwareAlert(KdcContext& ctx, const Request& r) {
+  auto t = ctx.Operational(r);
+  if (!t) return ctx.Refuse(t.error(), "");
+  auto a = domain::DecodeFirmwareAlert(r.payload);
+  if (!a) return ctx.Refuse(a.error().WithReason(kMalformed), t->serial);
+  auto audited = ctx.ledger->Audit("alert:" + a->kind, t->serial, a->detail);
+  if (!audited) return ctx.Refuse(audited.error().WithReason(kRegistry), t->serial);
+  ctx.CountRequest();
+  return Text(coap::kChanged, "alert recorded");
+}
+
 }  // namespace
 
 void Register(coap::Server& server, KdcContext& ctx) {
@@ -105,6 +158,7 @@ void Register(coap::Server& server, KdcContext& ctx) {
   Bind(server, ctx, domain::path::kFirmwareManifest, Method::kGet, &OnFirmwareManifest);
   Bind(server, ctx, domain::path::kFirmwareImage, Method::kGet, &OnFirmwareImage);
   Bind(server, ctx, domain::path::kFirmwareStatus, Method::kPost, &OnFirmwareStatus);
+  Bind(server, ctx, domain::path::kFirmwareAlert, Method::kPost, &OnFirmwareAlert);
 }
 
 }  // namespace secprof::kdc::firmware

@@ -4,7 +4,8 @@
 // upgraded"). The KDC's side: src/kdc/firmware.cpp.
 //
 // POST fw/offer with the running sequence number; when a campaign offers an update: maintenance,
-// GET the SUIT envelope and the image over the protected session (block-wise, RFC 7959), install
+// GET the SUIT envelope, verify it alone (SlotStore::VerifyManifest), GET the image over the
+// protected session (block-wise, RFC 7959) bounded by the manifest's image-size, install
 // into the inactive slot (update::SlotStore: signature against the vendor trust anchor, vendor and
 // class, size, digest, sequence strictly above the floor; write, test boot, confirm or revert),
 // POST fw/status with the outcome, back to operational. A refused or failed update leaves the
@@ -12,6 +13,7 @@
 #include <filesystem>
 
 #include "agent_impl.h"
+#include "firmware_latest.h"
 #include "secprof/core/fs.h"
 #include "secprof/cose/key.h"
 #include "secprof/domain/protocol.h"
@@ -51,7 +53,20 @@ Result<Agent::UpdateOutcome> Agent::CheckForUpdate(const update::TestBootHook& t
       coap::Response ro,
       impl_->Post(domain::path::kFirmwareOffer,
                   domain::Encode(domain::FirmwareOfferRequest{RunningFirmware()})));
-  if (ro.code == coap::kChanged && ro.payload.empty()) return out;  // nothing offered
+  if (ro.code == coap::kChanged) {
+    // Nothing offered: the KDC's signed, dated latest-release statement must hold, and must not
+    // name a release above the running one (secprof/domain/latest_release.h, against freeze).
+    SECPROF_ASSIGN_OR_RETURN(
+        domain::FirmwareAlert alert,
+        internal::CheckLatestRelease(impl_->st, RunningFirmware(), ro.payload, impl_->clock,
+                                     impl_->opt.state_dir + "/firmware-latest"));
+    if (alert.kind.empty()) return out;
+    out.alert = alert.kind + ": " + alert.detail;
+    SECPROF_ASSIGN_OR_RETURN(coap::Response ra,
+                             impl_->Post(domain::path::kFirmwareAlert, domain::Encode(alert)));
+    SECPROF_TRY(Expect(ra, coap::kChanged, "firmware alert"));
+    return out;
+  }
   SECPROF_TRY(Expect(ro, coap::kContent, "firmware offer"));
   SECPROF_ASSIGN_OR_RETURN(domain::FirmwareOffer offer, domain::DecodeFirmwareOffer(ro.payload));
   out.offered = true;
@@ -62,12 +77,34 @@ Result<Agent::UpdateOutcome> Agent::CheckForUpdate(const update::TestBootHook& t
   auto attempt = [&]() -> Status {
     std::string q = "id=" + std::to_string(offer.firmware);
     SECPROF_ASSIGN_OR_RETURN(coap::Client * c, impl_->Session());
-    SECPROF_ASSIGN_OR_RETURN(coap::Response env, c->Get(domain::path::kFirmwareManifest, q));
+    auto got_env = c->Get(domain::path::kFirmwareManifest, q);
+    if (!got_env) impl_->session.reset();  // a broken session is not reused
+    SECPROF_ASSIGN_OR_RETURN(coap::Response env, std::move(got_env));
     SECPROF_TRY(Expect(env, coap::kContent, "firmware manifest"));
+    out.bytes_fetched = env.payload.size();
+    // Before any image byte: the envelope alone must be authentic, for this thing and newer than
+    // its floor (update::SlotStore::VerifyManifest), and its image-size (draft-ietf-suit-manifest
+    // §8.4.8) bounds the fetch: a source that sends more (Uptane's "endless data" attack; lab
+    // scenario lab.fw_endless_data) is cut off there and refused, kImageTooLong, with nothing
+    // written. The image is verified in full by InstallFile below.
+    SECPROF_ASSIGN_OR_RETURN(update::ImageRecord want,
+                             impl_->firmware->VerifyManifest(env.payload));
     SECPROF_ASSIGN_OR_RETURN(c, impl_->Session());
-    SECPROF_ASSIGN_OR_RETURN(coap::Response img, c->Get(domain::path::kFirmwareImage, q));
+    auto got_img = c->Get(domain::path::kFirmwareImage, q, static_cast<size_t>(want.size));
+    if (!got_img) {
+      impl_->session.reset();  // the client closed it to stop the transfer, or it broke
+      if (got_img.error().code() == ErrorCode::kLimit)
+        return Fail(update::MakeRefusal(
+            update::Refusal::kImageTooLong, ErrorCode::kVerifyFailed,
+            "the image source sent more than the manifest's image-size of " +
+                std::to_string(want.size) +
+                " bytes; the fetch was stopped there and nothing was written (" +
+                got_img.error().message() + ")"));
+      return Fail(got_img.error());
+    }
+    coap::Response img = std::move(*got_img);
     SECPROF_TRY(Expect(img, coap::kContent, "firmware image"));
-    out.bytes_fetched = env.payload.size() + img.payload.size();
+    out.bytes_fetched += img.payload.size();
     // The download goes to a file in one write (the installer hashes it through mmap).
     std::string path = impl_->opt.state_dir + "/download.img";
     SECPROF_TRY(WriteFileAtomic(

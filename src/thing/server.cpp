@@ -11,6 +11,7 @@
 #include <set>
 
 #include "agent_impl.h"
+#include "firmware_poll.h"
 #include "secprof/cbor/cbor.h"
 #include "secprof/coap/echo.h"
 #include "secprof/coap/errors.h"
@@ -43,9 +44,13 @@ struct ThingServer::Impl {
   bool led = false;
   int64_t temperature = 2150;
   std::chrono::steady_clock::time_point next_poll{};
+  internal::UpdatePoller updates;  // ThingServerOptions::update_poll
 
   Impl(Agent& a, ThingServerOptions o)
-      : agent(a), opt(std::move(o)), clock(opt.clock ? *opt.clock : SystemClock()) {}
+      : agent(a),
+        opt(std::move(o)),
+        clock(opt.clock ? *opt.clock : SystemClock()),
+        updates(a, opt.update_poll) {}
 
   int64_t Now() const { return UnixSeconds(clock); }
   // The live ticket for `kid`, or nullptr after purging it when it expired or its requester is
@@ -228,15 +233,18 @@ uint16_t ThingServer::udp_port() const { return impl_->server->udp_port(); }
 uint16_t ThingServer::dtls_port() const { return impl_->server->dtls_port(); }
 Status ThingServer::RunOnce(std::chrono::milliseconds t) { return impl_->server->RunOnce(t); }
 Status ThingServer::Serve(std::stop_token stop) {
-  if (impl_->opt.revocation_poll.count() <= 0 || !impl_->agent.policy().kdc)
+  if ((impl_->opt.revocation_poll.count() <= 0 || !impl_->agent.policy().kdc) &&
+      !impl_->updates.enabled())
     return impl_->server->Serve(stop);
   // Serving and polling on one thread: the agent's KDC session is used from here only.
   while (!stop.stop_requested()) {
     SECPROF_TRY(impl_->server->RunOnce(std::chrono::milliseconds(100)));
     impl_->MaybePoll();
+    impl_->updates.MaybeCheck();
   }
   return Ok();
 }
+UpdatePollStats ThingServer::update_polls() const { return impl_->updates.stats(); }
 size_t ThingServer::ApplyRevocations(const domain::RevocationList& list) {
   return impl_->ApplyRevocations(list);
 }

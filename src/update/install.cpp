@@ -236,6 +236,10 @@ Result<VerifiedUpdate> SlotStore::Verify(ByteView envelope, ByteView image) cons
   return impl_->VerifyImpl(envelope, src);
 }
 
+Result<ImageRecord> SlotStore::VerifyManifest(ByteView envelope) const {
+  return impl_->VerifyManifestImpl(envelope);
+}
+
 Result<VerifiedUpdate> SlotStore::VerifyFile(ByteView envelope,
                                              const std::string& image_path) const {
   SECPROF_ASSIGN_OR_RETURN(ImageSource src, ImageSource::FromFile(image_path, impl_->Io()));

@@ -93,6 +93,8 @@ struct SlotStore::Impl {
   Status CheckSignatures(const Envelope& env) const;
 
   Result<VerifiedUpdate> VerifyImpl(ByteView envelope, detail::ImageSource& image) const;
+  // VerifyImpl's checks of the envelope alone; the image record it states (size, digest).
+  Result<ImageRecord> VerifyManifestImpl(ByteView envelope) const;
   Status InitializeImpl(detail::ImageSource& src, uint64_t seq);
   Status WriteImpl(const VerifiedUpdate& u, detail::ImageSource& src);
 };

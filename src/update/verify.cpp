@@ -30,6 +30,7 @@ constexpr RefusalInfo kRefusals[] = {
     {Refusal::kReplay, "replayed manifest", kReplay},
     {Refusal::kBusy, "install pending", kInstallPending},
     {Refusal::kUnsupportedFeature, "unsupported feature", kUnsupportedFeature},
+    {Refusal::kImageTooLong, "image too long", kImageTooLong},
 };
 
 // "<phrase>: <detail>", carrying the refusal's reason.
@@ -40,6 +41,10 @@ tl::unexpected<Error> Refuse(Refusal r, ErrorCode code, const std::string& detai
 }
 
 }  // namespace
+
+Error MakeRefusal(Refusal r, ErrorCode code, const std::string& detail) {
+  return Refuse(r, code, detail).value();
+}
 
 const char* RefusalName(Refusal r) {
   for (const auto& x : kRefusals)
@@ -127,7 +132,7 @@ Status SlotStore::Impl::CheckSignatures(const Envelope& env) const {
   return Ok();
 }
 
-Result<VerifiedUpdate> SlotStore::Impl::VerifyImpl(ByteView envelope, ImageSource& image) const {
+Result<ImageRecord> SlotStore::Impl::VerifyManifestImpl(ByteView envelope) const {
   SECPROF_TRY(NeedInitialized());
   auto env = ParseEnvelope(envelope, opt.limits);
   if (!env) {
@@ -175,11 +180,16 @@ Result<VerifiedUpdate> SlotStore::Impl::VerifyImpl(ByteView envelope, ImageSourc
   if (!p->image_size)
     return Refuse(Refusal::kMalformed, ErrorCode::kInvalidInput,
                   "the manifest sets no image-size (the installer requires one)");
-  SECPROF_TRY(CheckSize(*p->image_size, image.size()));
+  return ImageRecord{m.sequence_number, p->image_digest->bytes, *p->image_size};
+}
+
+Result<VerifiedUpdate> SlotStore::Impl::VerifyImpl(ByteView envelope, ImageSource& image) const {
+  SECPROF_ASSIGN_OR_RETURN(ImageRecord want, VerifyManifestImpl(envelope));
+  SECPROF_TRY(CheckSize(want.size, image.size()));
   SECPROF_ASSIGN_OR_RETURN(Hashed h, HashSource(image, opt.read_chunk));
-  SECPROF_TRY(CheckSize(*p->image_size, h.size));  // the file changed size while read
-  SECPROF_TRY(CheckDigest(p->image_digest->bytes, h.digest));
-  return VerifiedUpdate(ImageRecord{m.sequence_number, p->image_digest->bytes, h.size});
+  SECPROF_TRY(CheckSize(want.size, h.size));  // the file changed size while read
+  SECPROF_TRY(CheckDigest(want.digest, h.digest));
+  return VerifiedUpdate(ImageRecord{want.sequence_number, std::move(want.digest), h.size});
 }
 
 }  // namespace secprof::update

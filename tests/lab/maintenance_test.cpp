@@ -95,14 +95,17 @@ TEST(LabFwMixAndMatch, FirmwareForAnotherModelOrVendorIsRefusedInSecProf2) {
 
 // --- lab.fw_endless_data ------------------------------------------------------------------------
 
-TEST(LabFwEndlessData, TheThingDownloadsWhateverTheSourceSendsInSecProf2) {
-  // A finding: the image fetch is bounded by the CoAP client's max_response_body, not by the
-  // manifest's size; the installer refuses the image afterwards.
+TEST(LabFwEndlessData, TheThingStopsTheFetchAtTheManifestsSizeInSecProf2) {
+  // The thing verifies the envelope first and bounds the image fetch by its image-size: the
+  // source's 512 KiB are cut off there and the update refused (update::kImageTooLong).
   secprof::testing::TempDir dir;
   Measurement m = RunScenario("lab.fw_endless_data", domain::Profile::kSecProf2, dir.path());
-  EXPECT_EQ(m.outcome, Outcome::kSucceeded) << m.reason << "\n" << Evidence(m);
-  EXPECT_NE(m.reason.find("downloaded 524288 bytes"), std::string::npos) << m.reason;
-  EXPECT_NE(m.reason.find("refused the image (image-size)"), std::string::npos) << m.reason;
+  EXPECT_EQ(m.outcome, Outcome::kBlocked) << m.reason << "\n" << Evidence(m);
+  EXPECT_EQ(m.control, "thing.fw_verify_signature");
+  EXPECT_EQ(m.reason, "image-too-long") << Evidence(m);
+  ASSERT_EQ(m.evidence.size(), 2u) << Evidence(m);
+  EXPECT_NE(m.evidence[0].summary.find("fetched 0 image bytes"), std::string::npos) << Evidence(m);
+  EXPECT_NE(m.evidence[1].summary.find("still runs sequence 1"), std::string::npos) << Evidence(m);
 }
 
 // --- lab.fw_partial -----------------------------------------------------------------------------
@@ -120,16 +123,20 @@ TEST(LabFwPartial, CutShortUpdatesLeaveABootableVerifiedImageInSecProf2) {
 
 // --- lab.fw_freeze ------------------------------------------------------------------------------
 
-TEST(LabFwFreeze, AWithheldUpdateGoesUnnoticedInSecProf2) {
-  // A finding: no freshness. The thing cannot tell "nothing offered" from a withheld offer.
+TEST(LabFwFreeze, AWithheldUpdateRaisesAnAlertInSecProf2) {
+  // The KDC's "nothing offered" carries its signed latest-release statement; the thing sees the
+  // halted campaign's release above what it runs and raises an alert the KDC audits.
   secprof::testing::TempDir dir;
   Measurement m = RunScenario("lab.fw_freeze", domain::Profile::kSecProf2, dir.path());
-  EXPECT_EQ(m.outcome, Outcome::kSucceeded) << m.reason << "\n" << Evidence(m);
+  EXPECT_EQ(m.outcome, Outcome::kBlocked) << m.reason << "\n" << Evidence(m);
+  EXPECT_EQ(m.control, "thing.update_check");
+  EXPECT_EQ(m.reason, "alert:update-withheld") << Evidence(m);
   ASSERT_EQ(m.evidence.size(), 3u) << Evidence(m);
   EXPECT_NE(m.evidence[0].summary.find("not mounted"), std::string::npos) << Evidence(m);
-  EXPECT_NE(m.evidence[1].summary.find("found nothing offered"), std::string::npos) << Evidence(m);
-  EXPECT_NE(m.evidence[2].summary.find("target offered"), std::string::npos) << Evidence(m);
-  EXPECT_NE(m.evidence[2].summary.find("no alert"), std::string::npos) << Evidence(m);
+  EXPECT_NE(m.evidence[1].summary.find("raised the alert update-withheld"), std::string::npos)
+      << Evidence(m);
+  EXPECT_NE(m.evidence[2].summary.find("alert alert:update-withheld"), std::string::npos)
+      << Evidence(m);
 }
 
 TEST(LabFwFreeze, OnPathWithholdingInSecProf3WithTokenKeys) {
@@ -138,7 +145,10 @@ TEST(LabFwFreeze, OnPathWithholdingInSecProf3WithTokenKeys) {
   if (!pool.ok()) GTEST_SKIP() << pool.problem();
   Measurement m =
       RunScenario("lab.fw_freeze", domain::Profile::kSecProf3, dir.path() / "run", false, &pool);
-  EXPECT_EQ(m.outcome, Outcome::kSucceeded) << m.reason << "\n" << Evidence(m);
+  // The on-path drop only makes the check fail; the statement, signed with the domain CA key the
+  // thing holds, shows the withheld release once the path is back.
+  EXPECT_EQ(m.outcome, Outcome::kBlocked) << m.reason << "\n" << Evidence(m);
+  EXPECT_EQ(m.reason, "alert:update-withheld") << Evidence(m);
   ASSERT_EQ(m.evidence.size(), 3u) << Evidence(m);
   EXPECT_NE(m.evidence[0].summary.find("the thing's check failed"), std::string::npos)
       << Evidence(m);
@@ -249,17 +259,18 @@ TEST(LabFlood, NotApplicableInSecProf1) {
 
 // --- lab.vulnerable_fw --------------------------------------------------------------------------
 
-TEST(LabVulnerableFw, NothingPatchesTheThingUnattendedInSecProf2) {
+TEST(LabVulnerableFw, TheThingsUpdatePollPatchesItUnattendedInSecProf2) {
   secprof::testing::TempDir dir;
   Measurement m = RunScenario("lab.vulnerable_fw", domain::Profile::kSecProf2, dir.path());
-  // A finding, measured: the campaign offers the fix, but no thing-initiated check exists.
-  EXPECT_EQ(m.outcome, Outcome::kSucceeded) << m.reason << "\n" << Evidence(m);
-  EXPECT_NE(m.reason.find("still runs sequence 1"), std::string::npos) << m.reason;
-  // The operator's path patches it; its time from the report is in the evidence.
+  // The thing serves with its update poll: the campaign's fix is installed without a command,
+  // and the KDC's records (the campaign target, the audit log) show it.
+  EXPECT_EQ(m.outcome, Outcome::kBlocked) << m.reason << "\n" << Evidence(m);
+  EXPECT_EQ(m.control, "thing.update_check");
+  EXPECT_EQ(m.reason, "fw-installed");
   ASSERT_EQ(m.evidence.size(), 3u) << Evidence(m);
-  EXPECT_NE(m.evidence[1].summary.find("target offered, 0 fetch"), std::string::npos)
+  EXPECT_NE(m.evidence[1].summary.find("target installed, 1 fetch"), std::string::npos)
       << Evidence(m);
-  EXPECT_NE(m.evidence[2].summary.find("installed sequence 2"), std::string::npos) << Evidence(m);
+  EXPECT_NE(m.evidence[2].summary.find("now runs sequence 2"), std::string::npos) << Evidence(m);
 }
 
 TEST(LabVulnerableFw, SecProf1ThingStaysOnItsFactoryFirmware) {

@@ -257,5 +257,187 @@ TEST(Maintenance, IncidentFindsAffectedThingsAndStartsTheFix) {
   EXPECT_TRUE(none->affected.empty());  // everyone runs 7 now
 }
 
+// Uptane's "endless data" attack (lab scenario lab.fw_endless_data): a compromised repository
+// serves, behind a genuine envelope for a 16 KiB image, 512 KiB. The thing verifies the envelope
+// first and bounds its fetch by the manifest's image-size: the transfer is cut off there, the
+// update refused (update::kImageTooLong) and reported, the slots and the floor untouched. The
+// thing's next update, genuine, installs over a fresh session.
+TEST(Maintenance, AnImageLongerThanItsManifestIsCutOffAtTheManifestsSize) {
+  Domain d(1);
+  thing::Agent& t = *d.things[0];
+  auto [env, path] = d.Release(2, 16 * 1024, d.VendorKey());
+  auto fw = d.owner->AddFirmware(env, path, "Valve");
+  ASSERT_TRUE(fw) << fw.error().message();
+  auto store = d.owner->registry().ListFirmware();
+  ASSERT_TRUE(store);
+  ASSERT_EQ(store->size(), 1u);
+  const std::string stored = store->front().image_path;
+  auto genuine = ReadFile(stored);
+  ASSERT_TRUE(genuine);
+  ASSERT_TRUE(WriteFileAtomic(stored, *genuine + std::string(496 * 1024, 'x')));  // 512 KiB
+  ASSERT_TRUE(d.owner->StartCampaign(*fw, {}, 1, 1.0));
+
+  const std::string fw_dir = (d.tmp.path() / t.state().serial / "firmware").string();
+  const std::string inactive = fw_dir + "/slot-b.img";
+  auto inactive_before = ReadFile(inactive);  // absent on a fresh thing
+  const update::SlotState before = t.FirmwareState();
+
+  auto r = t.CheckForUpdate();
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(r->offered);
+  EXPECT_FALSE(r->installed);
+  EXPECT_EQ(r->detail.rfind("image too long: ", 0), 0u) << r->detail;
+  EXPECT_NE(r->detail.find("image-size of 16384 bytes"), std::string::npos) << r->detail;
+  EXPECT_EQ(r->bytes_fetched, env.size());  // no image was taken
+  // Nothing written: same slots, floor, no pending install, no download left behind.
+  EXPECT_EQ(t.RunningFirmware(), 1u);
+  EXPECT_EQ(t.FirmwareState().floor, before.floor);
+  EXPECT_EQ(t.FirmwareState().active, before.active);
+  EXPECT_FALSE(t.FirmwareState().pending.has_value());
+  auto inactive_after = ReadFile(inactive);
+  EXPECT_EQ(inactive_after.has_value(), inactive_before.has_value());
+  if (inactive_after && inactive_before) {
+    EXPECT_EQ(*inactive_after, *inactive_before);
+  }
+  EXPECT_FALSE(std::filesystem::exists(d.tmp.path() / t.state().serial / "download.img"));
+  EXPECT_EQ(t.state().state, thing::State::kOperational);
+  // The KDC holds the thing's refusal as its report on the campaign.
+  auto camps = d.owner->registry().ListCampaigns();
+  ASSERT_TRUE(camps);
+  ASSERT_EQ(camps->size(), 1u);
+  auto targets = d.owner->registry().CampaignTargets(camps->front().id);
+  ASSERT_TRUE(targets);
+  ASSERT_EQ(targets->size(), 1u);
+  EXPECT_EQ(targets->front().status, registry::TargetStatus::kFailed);
+  EXPECT_EQ(targets->front().detail.rfind("image too long: ", 0), 0u) << targets->front().detail;
+
+  // The legitimate path afterwards: a genuine release installs over a fresh session.
+  auto [env3, path3] = d.Release(3, 16 * 1024, d.VendorKey());
+  auto fw3 = d.owner->AddFirmware(env3, path3, "Valve");
+  ASSERT_TRUE(fw3) << fw3.error().message();
+  ASSERT_TRUE(d.owner->StartCampaign(*fw3, {}, 1, 1.0));
+  auto ok = t.CheckForUpdate();
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_TRUE(ok->installed) << ok->detail;
+  EXPECT_EQ(ok->bytes_fetched, env3.size() + 16 * 1024);
+  EXPECT_EQ(t.RunningFirmware(), 3u);
+}
+
+// Thing-initiated polling (ThingServerOptions::update_poll; threat T10, lab scenario
+// lab.vulnerable_fw): a thing that serves finds and installs a campaign's update by itself, through
+// the same crash-safe path, and the poll stops with the server.
+TEST(Maintenance, AServingThingPollsAndInstallsAnOfferedUpdateUnattended) {
+  Domain d(1);
+  thing::Agent& t = *d.things[0];
+  const std::string serial = t.state().serial;
+  thing::ThingServerOptions so;
+  so.update_poll = std::chrono::milliseconds(100);
+  auto srv = thing::ThingServer::Start(t, so);
+  ASSERT_TRUE(srv) << srv.error().message();
+  thing::ThingServer& server = **srv;
+  std::jthread io([&server](std::stop_token st) { (void)server.Serve(st); });
+  // The release comes after the thing started serving: only its own poll can find it.
+  auto [env, path] = d.Release(2, 40 * 1024, d.VendorKey());
+  auto fw = d.owner->AddFirmware(env, path, "Valve");
+  ASSERT_TRUE(fw) << fw.error().message();
+  auto c = d.owner->StartCampaign(*fw, {}, 1, 0.5);
+  ASSERT_TRUE(c) << c.error().message();
+  // Wait (a liveness bound, not a timing claim) for the thing's own report in the registry.
+  registry::TargetStatus status = registry::TargetStatus::kOffered;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (status != registry::TargetStatus::kInstalled &&
+         std::chrono::steady_clock::now() < give_up) {
+    auto targets = d.owner->registry().CampaignTargets(*c);
+    ASSERT_TRUE(targets);
+    ASSERT_EQ(targets->size(), 1u);
+    status = targets->front().status;
+    if (status == registry::TargetStatus::kFailed) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(status, registry::TargetStatus::kInstalled);
+  io.request_stop();
+  io.join();  // the poll stops with the server; the agent is ours again
+  const thing::UpdatePollStats u = server.update_polls();
+  EXPECT_GE(u.checks, 1u);
+  EXPECT_EQ(u.installed, 1u) << u.last;
+  EXPECT_EQ(u.running, 2u);
+  EXPECT_EQ(t.RunningFirmware(), 2u);
+  EXPECT_EQ(t.FirmwareState().floor, 2u);
+  EXPECT_EQ(t.state().state, thing::State::kOperational);
+  auto audit = d.owner->registry().Audit(serial);
+  ASSERT_TRUE(audit);
+  size_t installed = 0;
+  for (const auto& e : *audit) installed += e.action == "fw-installed";
+  EXPECT_EQ(installed, 1u);
+  // Nothing more is offered; the agent works on after the server stopped.
+  auto again = t.CheckForUpdate();
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_FALSE(again->offered);
+}
+
+// Uptane's "freeze" (lab scenario lab.fw_freeze): the KDC's "nothing offered" carries its signed,
+// dated latest-release statement (domain/latest_release.h). Nothing released: no alert. A campaign
+// halted before the thing installed it: the thing raises "update-withheld", which the KDC audits.
+// A statement lower than one seen before, or stale by the thing's clock, is refused with an alert.
+TEST(Maintenance, AWithheldUpdateRaisesAnAlertTheKdcAudits) {
+  Domain d(1);
+  const std::string serial = d.things[0]->state().serial;
+  const std::string state_dir = (d.tmp.path() / serial).string();
+  auto none = d.things[0]->CheckForUpdate();
+  ASSERT_TRUE(none) << none.error().message();
+  EXPECT_FALSE(none->offered);
+  EXPECT_TRUE(none->alert.empty()) << none->alert;
+  // The owner releases sequence 2 to the thing; the campaign is halted before the thing checks.
+  auto [env, path] = d.Release(2, 4096, d.VendorKey());
+  auto fw = d.owner->AddFirmware(env, path, "Valve");
+  ASSERT_TRUE(fw) << fw.error().message();
+  auto c = d.owner->StartCampaign(*fw, {}, 1, 0.5);
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_TRUE(d.owner->registry().HaltCampaign(*c, "maintenance window", "attacker"));
+  auto frozen = d.things[0]->CheckForUpdate();
+  ASSERT_TRUE(frozen) << frozen.error().message();
+  EXPECT_FALSE(frozen->offered);
+  EXPECT_EQ(frozen->alert.rfind("update-withheld: ", 0), 0u) << frozen->alert;
+  EXPECT_NE(frozen->alert.find("sequence 2, this thing runs 1"), std::string::npos)
+      << frozen->alert;
+  auto count = [&](const std::string& action) {
+    auto audit = d.owner->registry().Audit(serial);
+    EXPECT_TRUE(audit);
+    size_t n = 0;
+    for (const auto& e : *audit) n += e.action == action;
+    return n;
+  };
+  EXPECT_EQ(count("alert:update-withheld"), 1u);
+  // The highest sequence seen, kept with the domain membership (the SecProf_2 PSK identity).
+  const std::string seen = *ReadFile(state_dir + "/firmware-latest");
+  const std::string membership = seen.substr(0, seen.rfind(' '));
+  EXPECT_EQ(seen, d.things[0]->state().psk_identity + "/ 2");
+  // A statement below the highest seen (as a replayed older one would be): refused, alert.
+  ASSERT_TRUE(WriteFileAtomic(state_dir + "/firmware-latest", membership + " 9"));
+  auto lower = d.things[0]->CheckForUpdate();
+  ASSERT_TRUE(lower) << lower.error().message();
+  EXPECT_EQ(lower->alert.rfind("bad-latest-statement: the latest release went back", 0), 0u)
+      << lower->alert;
+  // Seen in another domain membership (before a factory reset): not held against this one.
+  ASSERT_TRUE(WriteFileAtomic(state_dir + "/firmware-latest", "old-identity/ 9"));
+  auto other = d.things[0]->CheckForUpdate();
+  ASSERT_TRUE(other) << other.error().message();
+  EXPECT_EQ(other->alert.rfind("update-withheld: ", 0), 0u) << other->alert;
+  // Stale by the thing's clock (two days ahead of the KDC's): refused, alert.
+  d.things[0].reset();
+  FakeClock ahead(std::chrono::system_clock::now() + std::chrono::hours(48));
+  thing::AgentOptions ao;
+  ao.state_dir = state_dir;
+  ao.clock = &ahead;
+  auto late = thing::Agent::Open(ao);
+  ASSERT_TRUE(late) << late.error().message();
+  auto stale = (*late)->CheckForUpdate();
+  ASSERT_TRUE(stale) << stale.error().message();
+  EXPECT_EQ(stale->alert.rfind("bad-latest-statement: stale statement", 0), 0u) << stale->alert;
+  EXPECT_EQ(count("alert:bad-latest-statement"), 2u);
+  EXPECT_EQ(count("alert:update-withheld"), 2u);
+  EXPECT_EQ((*late)->RunningFirmware(), 1u);
+}
+
 }  // namespace
 }  // namespace secprof

@@ -311,6 +311,32 @@ TEST_F(InstallTest, RollbackIsRefusedBeforeTheImageIsRead) {
   ExpectRefused(s.Verify(MakeEnvelope(4, Image(4)), Bytes{}), kRollback, before);
 }
 
+// Step 0 for a fetcher (SlotStore::VerifyManifest): the envelope alone, before any image byte,
+// states what the image must be (the fetch's bound); the same refusals as Verify, no state.
+TEST_F(InstallTest, VerifyManifestStatesTheImageBeforeItIsFetched) {
+  SlotStore s = Fresh(2);
+  const auto before = Snapshot(Dir());
+  const Bytes image = Image(3);
+  auto want = s.VerifyManifest(MakeEnvelope(3, image));
+  ASSERT_TRUE(want) << want.error().ToString();
+  EXPECT_EQ(want->sequence_number, 3u);
+  EXPECT_EQ(want->size, image.size());
+  auto digest = crypto::Sha256(image);
+  ASSERT_TRUE(digest);
+  EXPECT_EQ(want->digest, Bytes(digest->begin(), digest->end()));
+  EXPECT_EQ(Snapshot(Dir()), before);
+  // Forged, rolled back, replayed: refused from the envelope alone, nothing changed.
+  ExpectRefused(s.VerifyManifest(MakeEnvelope(3, image, OtherKey())), kForgedSignature, before);
+  ExpectRefused(s.VerifyManifest(MakeEnvelope(1, Image(1))), kRollback, before);
+  ExpectRefused(s.VerifyManifest(MakeEnvelope(2, Image(2))), kReplay, before);
+  ExpectRefused(s.VerifyManifest(Bytes{0x01, 0x02}), kMalformedEnvelope, before);
+  // The fetcher's own refusal carries the installer's phrase and reason.
+  Error e = MakeRefusal(Refusal::kImageTooLong, ErrorCode::kVerifyFailed, "sent 5 > 4");
+  EXPECT_TRUE(e.Is(kImageTooLong));
+  EXPECT_EQ(RefusalOf(e), Refusal::kImageTooLong);
+  EXPECT_EQ(e.message(), "image too long: sent 5 > 4");
+}
+
 TEST_F(InstallTest, RefusesMalformedEnvelopes) {
   SlotStore s = Fresh();
   const auto before = Snapshot(Dir());
@@ -653,7 +679,8 @@ TEST(RefusalNames, ReasonsMapToRefusals) {
                                             {Refusal::kImageSize, kImageSize},
                                             {Refusal::kRollback, kRollback},
                                             {Refusal::kReplay, kReplay},
-                                            {Refusal::kBusy, kInstallPending}};
+                                            {Refusal::kBusy, kInstallPending},
+                                            {Refusal::kImageTooLong, kImageTooLong}};
   for (const auto& [r, reason] : all)
     EXPECT_EQ(RefusalOf(Error(ErrorCode::kVerifyFailed, reason, "x")), r) << reason.name();
   // The reason decides, not the message: a message that merely starts with a phrase is no refusal.

@@ -133,12 +133,13 @@ std::string InstallerReason(const std::string& detail) {
       update::Refusal::kForgedSignature, update::Refusal::kWrongVendor,
       update::Refusal::kWrongClass,      update::Refusal::kImageDigest,
       update::Refusal::kImageSize,       update::Refusal::kRollback,
-      update::Refusal::kReplay,          update::Refusal::kBusy};
+      update::Refusal::kReplay,          update::Refusal::kBusy,
+      update::Refusal::kImageTooLong};
   static constexpr Reason kReasons[] = {
       update::kMalformedEnvelope, update::kUnsupportedSuit, update::kForgedSignature,
       update::kWrongVendor,       update::kWrongClass,      update::kImageDigest,
       update::kImageSize,         update::kRollback,        update::kReplay,
-      update::kInstallPending};
+      update::kInstallPending,    update::kImageTooLong};
   static_assert(std::size(kAll) == std::size(kReasons));
   for (size_t k = 0; k < std::size(kAll); ++k)
     if (detail.rfind(update::RefusalName(kAll[k]), 0) == 0) return std::string(kReasons[k].name());

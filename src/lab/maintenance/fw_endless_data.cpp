@@ -72,9 +72,16 @@ class FwEndlessData final : public Scenario {
                                     (refusal.empty() ? std::string("refused") : refusal) + ")");
       return m;
     }
+    // The thing verified the envelope first and bounded its image fetch by the manifest's
+    // image-size (coap::Client::Get with a limit): the transfer was cut off there.
     m.outcome = Outcome::kBlocked;
     m.control = "thing.fw_verify_signature";
     m.reason = refusal.empty() ? "refused" : refusal;
+    m.evidence.push_back({"log",
+                          "the thing stopped the image fetch at the manifest's image-size (" +
+                              std::to_string(kManifestSize) + " bytes) and refused (" + m.reason +
+                              "); it still runs sequence " + std::to_string(t.RunningFirmware()),
+                          ""});
     return m;
   }
 };

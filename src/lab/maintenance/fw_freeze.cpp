@@ -2,7 +2,7 @@
 // (T5/T10; Uptane's "freeze" attack: a device kept from learning that updates exist).
 // docs/DOMAIN.md "Maintenance".
 //
-// The run: a thing joined through an on-path relay (udp_relay.h) runs sequence 1; the vendor's
+// The run: a thing joined through an on-path relay (wire/relay.h) runs sequence 1; the vendor's
 // fix (sequence 2) is in the KDC's store and an incident starts a campaign offering it. Then:
 //   1. on path: the relay drops every datagram between the thing and the KDC while the thing
 //      checks for updates (SecProf_3/4; in SecProf_2 the join answers with the KDC's DTLS port,
@@ -10,15 +10,15 @@
 //   2. a compromised repository: the relay forwards again, but the campaign is halted in the
 //      KDC's registry, so the KDC answers the thing's offer request "nothing offered".
 // Success: the thing still runs sequence 1 after both, and the domain raised no alert about it:
-// no "alert:*" audit entry for the thing, and the KDC's answer in 2 is one the thing accepts
-// (the offer answer carries no signed, dated statement of the latest release, which is what
-// Uptane's timestamp role provides against freeze). Blocked: a check refuses the stale answer or
-// the domain records an alert for the thing (the audit entry is the reason).
+// no "alert:*" audit entry for the thing. Blocked: the domain records an alert for the thing (the
+// audit entry is the reason): the KDC's "nothing offered" carries its signed, dated statement of
+// the latest release the owner released to the thing (domain/latest_release.h, Uptane's timestamp
+// role), and the thing, seeing it above what it runs, raises "alert:update-withheld".
 // No negative control.
 #include "firmware_attack.h"
 #include "groups.h"
 #include "secprof/registry/registry.h"
-#include "udp_relay.h"
+#include "wire/relay.h"
 
 namespace secprof::lab::internal {
 namespace {
@@ -44,8 +44,8 @@ class FwFreeze final : public Scenario {
     if (ctx.profile == domain::Profile::kSecProf1) return fw::NoDeliveryInSecProf1();
     SECPROF_ASSIGN_OR_RETURN(fw::FirmwareLab lab, fw::StartFirmwareLab(ctx, 1, /*join=*/false));
     LiveDomain& d = *lab.d;
-    SECPROF_ASSIGN_OR_RETURN(auto relay, UdpRelay::Start(d.kdc_dtls_port()));
-    SECPROF_TRY(d.InstallAndJoin(0, d.kdc_udp_port(), relay->port()));
+    SECPROF_ASSIGN_OR_RETURN(auto relay, wire::Relay::Start({d.kdc_dtls_port()}));
+    SECPROF_TRY(d.InstallAndJoin(0, d.kdc_udp_port(), relay->port(0)));
     thing::Agent& t = d.thing(0);
     SECPROF_TRY(t.GoOperational());
     const std::string serial = t.state().serial;
@@ -58,14 +58,19 @@ class FwFreeze final : public Scenario {
     // 1. On path: everything dropped while the thing checks. Only where the thing talks to the
     // port it was installed with: a SecProf_2 join answers with the KDC's DTLS port, so the
     // thing's sessions bypass the relay (the lab cannot put itself on that path).
-    if (t.state().kdc_dtls == relay->port()) {
-      relay->SetDrop(true);
+    if (t.state().kdc_dtls == relay->port(0)) {
+      relay->SetPolicy([](const wire::Datagram&, crypto::Bytes&) {
+        return wire::Decision{wire::Decision::Action::kDrop, {}};
+      });
       auto on_path = t.CheckForUpdate();
-      relay->SetDrop(false);
+      relay->SetPolicy({});  // forward again
+      const auto seen = relay->Capture();
+      const auto dropped = std::count_if(seen.begin(), seen.end(), [](const wire::Datagram& g) {
+        return g.fate == wire::Fate::kDropped;
+      });
       m.evidence.push_back(
           {"log",
-           "on path, " + std::to_string(relay->dropped()) +
-               " datagrams dropped: the thing's check " +
+           "on path, " + std::to_string(dropped) + " datagrams dropped: the thing's check " +
                (on_path ? std::string(on_path->offered ? "was offered the fix" : "found nothing")
                         : "failed (" + on_path.error().message().substr(0, 200) + ")") +
                "; it runs sequence " + std::to_string(t.RunningFirmware()),
@@ -82,9 +87,10 @@ class FwFreeze final : public Scenario {
     m.evidence.push_back({"log",
                           std::string("campaign halted in the store: the thing's check ") +
                               (frozen.offered ? "was offered an update" : "found nothing offered") +
-                              " and returned without an error; it runs sequence " +
-                              std::to_string(t.RunningFirmware()),
-                          ""});
+                              (frozen.alert.empty() ? std::string(" and raised no alert")
+                                                    : " and raised the alert " + frozen.alert) +
+                              "; it runs sequence " + std::to_string(t.RunningFirmware()),
+                          frozen.alert.substr(0, 512)});
     SECPROF_ASSIGN_OR_RETURN(auto audit_after, reg.Audit(serial));
     std::string alert;
     for (size_t k = audit_before.size(); k < audit_after.size(); ++k)
@@ -103,10 +109,11 @@ class FwFreeze final : public Scenario {
       m.outcome = Outcome::kSucceeded;
       m.reason =
           "the thing stays on sequence " + std::to_string(vulnerable) +
-          " unnoticed: a withheld offer only makes its own check fail, the KDC records nothing "
-          "for the thing, and its \"nothing offered\" answer carries no signed, dated statement "
-          "of the latest release that the thing could hold it to (no freshness: Uptane's "
-          "timestamp role)";
+          " unnoticed: a withheld offer only makes its own check fail, and the KDC records no "
+          "alert for the thing (its \"nothing offered\" answer and the latest-release statement "
+          "in it raised none" +
+          (frozen.alert.empty() ? std::string(")")
+                                : ": the thing's alert was " + frozen.alert + ")");
       return m;
     }
     m.outcome = Outcome::kBlocked;

@@ -3,7 +3,7 @@
 // attack). docs/DOMAIN.md "Maintenance", docs/COAP.md (ClientConfig::timeout: each block of a
 // block-wise response restarts the request's timeout).
 //
-// Attacker: on the path between the thing and the KDC (udp_relay.h), holds every datagram from
+// Attacker: on the path between the thing and the KDC (wire/relay.h), holds every datagram from
 // the KDC for half the thing's request timeout, so that no single exchange ever times out.
 // The thing then checks for an offered update (a genuine release of one 1 KiB block; every
 // further block would add one more held datagram).
@@ -18,7 +18,7 @@
 
 #include "firmware_attack.h"
 #include "groups.h"
-#include "udp_relay.h"
+#include "wire/relay.h"
 
 namespace secprof::lab::internal {
 namespace {
@@ -56,11 +56,11 @@ class FwSlowRetrieval final : public Scenario {
     }
     SECPROF_ASSIGN_OR_RETURN(fw::FirmwareLab lab, fw::StartFirmwareLab(ctx, 1, /*join=*/false));
     LiveDomain& d = *lab.d;
-    SECPROF_ASSIGN_OR_RETURN(auto relay, UdpRelay::Start(d.kdc_dtls_port()));
-    SECPROF_TRY(d.InstallAndJoin(0, d.kdc_udp_port(), relay->port()));
+    SECPROF_ASSIGN_OR_RETURN(auto relay, wire::Relay::Start({d.kdc_dtls_port()}));
+    SECPROF_TRY(d.InstallAndJoin(0, d.kdc_udp_port(), relay->port(0)));
     thing::Agent& t = d.thing(0);
     SECPROF_TRY(t.GoOperational());
-    if (t.state().kdc_dtls != relay->port())
+    if (t.state().kdc_dtls != relay->port(0))
       return Fail(ErrorCode::kInternal, "lab.fw_slow_retrieval: the thing bypasses the relay");
     crypto::Bytes image = fw::MakeImage(1024, 0x51);  // one block: the run stays short
     SECPROF_ASSIGN_OR_RETURN(
@@ -69,13 +69,22 @@ class FwSlowRetrieval final : public Scenario {
     SECPROF_ASSIGN_OR_RETURN(int64_t id, fw::AddGenuine(lab, env, image, lab.model));
     SECPROF_TRY(fw::Offer(lab, id, 0));
     const auto delay = ctx.timeout / 2;
-    relay->SetDelay(delay);
+    // Every server-to-client datagram held `delay` before it goes on.
+    relay->SetPolicy([delay](const wire::Datagram& g, crypto::Bytes&) {
+      if (g.dir != wire::Direction::kToClient) return wire::Decision{};
+      return wire::Decision{wire::Decision::Action::kDelay,
+                            std::chrono::duration_cast<std::chrono::milliseconds>(delay)};
+    });
     const auto t0 = Steady::now();
     auto u = t.CheckForUpdate();
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - t0);
-    relay->SetDelay(std::chrono::milliseconds(0));
+    relay->SetPolicy({});  // forward at once again
+    const auto seen = relay->Capture();
+    const auto delayed = std::count_if(seen.begin(), seen.end(), [](const wire::Datagram& g) {
+      return g.fate == wire::Fate::kDelayed;
+    });
     const std::string timing = std::to_string(took.count()) + " ms for the update (" +
-                               std::to_string(relay->delayed()) + " datagrams each held " +
+                               std::to_string(delayed) + " datagrams each held " +
                                std::to_string(delay.count()) +
                                " ms) against a request "
                                "timeout of " +

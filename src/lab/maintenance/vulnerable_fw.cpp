@@ -6,13 +6,14 @@
 // does nothing but wait: its success is the domain's slowness.
 // The run: the thing runs the factory firmware (sequence 1); the vendor's fix (sequence 2) is in
 // the KDC's store; the owner reports the incident (OwnerTools::ReportIncident), which starts a
-// campaign for the affected things. Then the domain is left alone for kPatchBound, watched
-// through the KDC's own records (the campaign target's status, the audit log): does the thing get
-// patched without anyone running a command on it?
+// campaign for the affected things. The thing serves as deployed, with its unattended update poll
+// (ThingServerOptions::update_poll, here every kPollInterval). Then the domain is left alone for
+// kPatchBound, watched through the KDC's own records (the campaign target's status, the audit
+// log): does the thing get patched without anyone running a command on it?
 // Success: the thing is not patched within the bound. Blocked: the registry records it patched
 // (fw-installed) within the bound; the time from the report is the measurement.
-// Either way the evidence also holds the time from the report to patched when the operator runs
-// the thing's update by hand (Agent::CheckForUpdate, `secprof thing update`).
+// When it is not, the evidence also holds the time from the report to patched when the operator
+// runs the thing's update by hand (Agent::CheckForUpdate, `secprof thing update`).
 // SecProf_1: nothing delivers firmware (no KDC, no backend), so the thing stays on it.
 #include <chrono>
 #include <thread>
@@ -20,6 +21,7 @@
 #include "firmware_attack.h"
 #include "groups.h"
 #include "secprof/registry/registry.h"
+#include "secprof/scenario/scenario.h"
 
 namespace secprof::lab::internal {
 namespace {
@@ -27,7 +29,13 @@ namespace {
 using namespace std::chrono_literals;
 using Steady = std::chrono::steady_clock;
 
-constexpr auto kPatchBound = 1500ms;
+// Generous: the loop below ends as soon as the KDC records the install (about the poll interval
+// plus one update), so the bound only costs time when the thing is not patched; under ASan on a
+// loaded machine an update takes well over a second.
+constexpr auto kPatchBound = 10000ms;
+// The thing's update poll in the run (ThingServerOptions::update_poll; `secprof thing serve`
+// defaults to an hour): well inside the bound.
+constexpr auto kPollInterval = 200ms;
 
 double Ms(Steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
@@ -56,6 +64,12 @@ class VulnerableFw final : public Scenario {
     const std::string serial = t.state().serial;
     const uint64_t vulnerable = t.RunningFirmware();
     SECPROF_TRY(fw::AddFix(lab, vulnerable + 1, 0x0f));
+    // The thing as deployed: serving, with its unattended update poll (`secprof thing serve
+    // --update-poll`), at a short interval for the run. From here until `served` is stopped, the
+    // server's thread owns the agent: this thread reads only the KDC's records.
+    thing::ThingServerOptions so;
+    so.update_poll = kPollInterval;
+    SECPROF_ASSIGN_OR_RETURN(auto served, scenario::RunningThingServer::Start(t, so));
     const auto reported = Steady::now();
     SECPROF_ASSIGN_OR_RETURN(auto out, fw::ReportIncident(lab, vulnerable, "critical"));
     m.evidence.push_back({"registry",
@@ -78,6 +92,7 @@ class VulnerableFw final : public Scenario {
       std::this_thread::sleep_for(50ms);  // the KDC's records change only by the thing's report
     }
     const double unattended_ms = Ms(Steady::now() - reported);
+    served.reset();  // the server's thread is joined: the agent is ours again
     SECPROF_ASSIGN_OR_RETURN(auto fetched, reg.Audit(serial));
     size_t fetches = 0;
     for (const auto& e : fetched) fetches += e.action == "fw-fetched";
@@ -87,6 +102,20 @@ class VulnerableFw final : public Scenario {
                               registry::TargetStatusName(unattended) + ", " +
                               std::to_string(fetches) + " fetch(es) of the fix in the audit log",
                           ""});
+    if (unattended == registry::TargetStatus::kInstalled) {
+      m.outcome = Outcome::kBlocked;
+      m.control = "thing.update_check";
+      m.reason = "fw-installed";  // the KDC's audit of the thing's own report
+      m.evidence.push_back({"timing",
+                            "incident report to patched, unattended (the thing's update poll "
+                            "every " +
+                                std::to_string(kPollInterval.count()) +
+                                " ms): " + std::to_string(static_cast<int>(unattended_ms)) +
+                                " ms; the thing now runs sequence " +
+                                std::to_string(t.RunningFirmware()),
+                            ""});
+      return m;
+    }
     // The operator's path, for the measurement: `secprof thing update` on the thing.
     SECPROF_ASSIGN_OR_RETURN(thing::Agent::UpdateOutcome u, t.CheckForUpdate());
     const double by_hand_ms = Ms(Steady::now() - reported);
@@ -98,23 +127,12 @@ class VulnerableFw final : public Scenario {
                           : "not installed: " + u.detail) +
              ")",
          ""});
-    if (unattended == registry::TargetStatus::kInstalled) {
-      m.outcome = Outcome::kBlocked;
-      m.control = "thing.update_check";
-      m.reason = "fw-installed";  // the KDC's audit of the thing's own report
-      m.evidence.push_back({"timing",
-                            "incident report to patched, unattended: " +
-                                std::to_string(static_cast<int>(unattended_ms)) + " ms",
-                            ""});
-      return m;
-    }
     m.outcome = Outcome::kSucceeded;
-    m.reason =
-        "the fix was offered (campaign " + std::to_string(out.campaign_id) +
-        ") but nothing on the thing asks for it: the agent checks for updates only when a command "
-        "runs it (docs/DOMAIN.md \"Maintenance\": thing-initiated polling not built), so after " +
-        std::to_string(static_cast<int>(unattended_ms)) + " ms the thing still runs sequence " +
-        std::to_string(vulnerable);
+    m.reason = "the fix was offered (campaign " + std::to_string(out.campaign_id) +
+               ") but the thing's update poll did not install it: after " +
+               std::to_string(static_cast<int>(unattended_ms)) + " ms the campaign target is " +
+               registry::TargetStatusName(unattended) + " and the thing ran sequence " +
+               std::to_string(vulnerable);
     return m;
   }
 

@@ -381,6 +381,13 @@ class Client {
                         std::optional<uint16_t> content_format = std::nullopt,
                         std::string_view query = {});
   Result<Response> Get(std::string_view path, std::string_view query = {});
+  // A GET whose response body may be at most `max_response_body` bytes for this request only
+  // (capped by ClientConfig::max_response_body): a caller that knows how large the answer must
+  // be (a firmware image whose size a verified SUIT manifest states, draft-ietf-suit-manifest
+  // §8.4.8 image-size; Uptane's "endless data" attack) stops the transfer there. Beyond it: kLimit
+  // and the session closed, exactly as for the configured limit (checked on Size2 and on each
+  // Block2 block as it arrives).
+  Result<Response> Get(std::string_view path, std::string_view query, size_t max_response_body);
   Result<Response> Post(std::string_view path, ByteView payload,
                         std::optional<uint16_t> content_format = std::nullopt);
   Result<Response> Put(std::string_view path, ByteView payload,

@@ -250,6 +250,9 @@ class Agent {
     uint64_t sequence = 0;
     std::string detail;
     uint64_t bytes_fetched = 0;  // envelope + image payload bytes
+    // Nothing offered, and the KDC's latest-release statement (domain/latest_release.h) did not
+    // hold or shows a newer release: the alert raised (POST fw/alert), "<kind>: <detail>".
+    std::string alert;
   };
   Result<UpdateOutcome> CheckForUpdate(const update::TestBootHook& test_boot = {});
   // The sequence number of the running image and the store's floor.
@@ -285,6 +288,24 @@ struct ThingServerOptions {
   // (`secprof thing serve` defaults to 30 s). A revocation reaches this thing within this interval
   // plus the agent's request timeout.
   std::chrono::seconds revocation_poll{0};
+  // SecProf_2-4: thing-initiated update polling. While Serve runs and the thing is operational,
+  // it asks the KDC for an update this often (the first time one interval after Serve starts, so
+  // that starting to serve never waits on the KDC) and installs
+  // what a campaign offers, unattended, through Agent::CheckForUpdate (fetch bounded by the
+  // verified manifest, crash-safe A/B install, report to the KDC). The server answers no request
+  // while an update runs. 0: never (`secprof thing serve --update-poll`, default 3600 s).
+  // docs/DOMAIN.md "Maintenance".
+  std::chrono::milliseconds update_poll{0};
+};
+
+// What the update poll (ThingServerOptions::update_poll) has done since Serve started.
+struct UpdatePollStats {
+  uint64_t checks = 0;     // fw/offer requests made
+  uint64_t failed = 0;     // checks that failed (KDC unreachable, refused request)
+  uint64_t offered = 0;    // checks that found an offer
+  uint64_t installed = 0;  // offers installed
+  uint64_t running = 0;    // the running sequence after the last successful check
+  std::string last;        // the last check's outcome ("nothing offered", the install's detail)
 };
 
 class ThingServer {
@@ -305,6 +326,8 @@ class ThingServer {
   // Drops the tickets of the listed things and refuses their tickets from now on (until a later
   // list no longer names them). Returns how many tickets were dropped. Serve calls it per poll.
   size_t ApplyRevocations(const domain::RevocationList& list);
+  // The update poll's counters (any thread).
+  UpdatePollStats update_polls() const;
 
   struct Impl;
 

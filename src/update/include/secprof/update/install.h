@@ -141,6 +141,10 @@ inline constexpr Reason kInstallPending{"install-pending"};  // "install pending
 // An authentic manifest that uses a command or member the installer cannot execute (suit.h
 // InstallerFeatures: dependencies, try-each, directive-wait, ...), named with its section.
 inline constexpr Reason kUnsupportedFeature{"unsupported-feature"};  // "unsupported feature: ..."
+// Not the installer's own refusal but its fetcher's: the image source sent more bytes than the
+// verified manifest's image-size (draft-ietf-suit-manifest §8.4.8) and the fetch was stopped there
+// (Uptane's "endless data" attack). Nothing was written. "image too long: ..."
+inline constexpr Reason kImageTooLong{"image-too-long"};
 
 // The same refusals as an enum, for switch statements and tables.
 enum class Refusal {
@@ -157,7 +161,11 @@ enum class Refusal {
   kReplay,              // "replayed manifest: sequence N is not above the installed N"
   kBusy,                // "install pending: ..." (Write while another install is pending)
   kUnsupportedFeature,  // "unsupported feature: <command> (<draft> §N) in <sequence>[i]: ..."
+  kImageTooLong,        // "image too long: ..." (the fetch, bounded by VerifyManifest's size)
 };
+// The refusal `r` as an Error: "<phrase>: <detail>" with r's reason and `code`. For a fetcher
+// that refuses on the installer's behalf (kImageTooLong).
+Error MakeRefusal(Refusal r, ErrorCode code, const std::string& detail);
 // The phrase a refusal's message starts with: "forged signature", "wrong vendor", ...
 const char* RefusalName(Refusal r);
 // The refusal an error from Verify/Write/Install* stands for, from its reason (kNone for an
@@ -268,6 +276,12 @@ class SlotStore {
   // vendor-id, class-id, sequence number against the floor, image size, image digest. Changes
   // no state.
   Result<VerifiedUpdate> Verify(ByteView envelope, ByteView image) const;
+  // Step 0, for a fetcher, before any image byte is fetched: the checks of Verify up to and
+  // including the sequence number, and that the manifest states an image size and a SHA-256
+  // digest. Returns what the image must be (sequence, digest, size): the fetch is bounded by
+  // `size` (an image source that sends more is refused, kImageTooLong), and the image is then
+  // verified in full by Verify/Install. Changes no state.
+  Result<ImageRecord> VerifyManifest(ByteView envelope) const;
   Result<VerifiedUpdate> VerifyFile(ByteView envelope, const std::string& image_path) const;
 
   // Step 2. Writes the image into the inactive slot (hashing it again while copying; a
