@@ -312,7 +312,10 @@ Status Engine::FindThreats() {
       o.impact = Impact(*threat, rule, *e, o.fallback);
       o.contradicted = ContradictedOn(*e, ctr.declared);
       auto same = std::find(outcomes.begin(), outcomes.end(), o);
-      if (!group_ || same == outcomes.end()) {
+      size_t g = a_.findings.size();
+      if (group_ && same != outcomes.end()) {
+        g = same->group;
+      } else {
         Finding f;
         f.threat = threat->id;
         f.threat_name = threat->name;
@@ -341,14 +344,11 @@ Status Engine::FindThreats() {
           ClosesWith(rule, *threat, f);
           f.uncountered = rule.uncountered;
         }
-        o.group = a_.findings.size();
         a_.findings.push_back(std::move(f));
+        o.group = g;
         if (group_) outcomes.push_back(std::move(o));
-        same = outcomes.end();
-        a_.findings.back().elements.push_back({e->id, e->where.line, e->where.column, nullptr});
-        continue;
       }
-      a_.findings[same->group].elements.push_back({e->id, e->where.line, e->where.column, nullptr});
+      a_.findings[g].elements.push_back({e->id, e->where.line, e->where.column, nullptr});
     }
   }
   SortFindings(threat_pos);

@@ -2,7 +2,8 @@
 //
 // Assess() takes a loaded catalog and a system model and returns an Assessment: the security
 // profile the system belongs to and why, the threats that apply (each finding says which rule
-// fired, on which model element, at which lifecycle phase and layer), the risk of each
+// fired, on which model element, at which lifecycle phase and layer; findings of one rule with
+// the same outcome are grouped with their element lists), the risk of each
 // (likelihood x impact on the catalog's risk matrix), the mitigations the profile requires against
 // those declared (gaps), the residual risk, the business and privacy impact analyses, and the
 // standards view. It is pure: the same inputs give the same, sorted output.
