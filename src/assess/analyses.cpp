@@ -2,7 +2,9 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string_view>
 #include <tuple>
+#include <unordered_map>
 
 #include "engine.h"
 
@@ -34,23 +36,40 @@ bool NaturalLess(const std::string& a, const std::string& b) {
 }  // namespace
 
 void Engine::Bia() {
-  // Findings per element, to attribute threats to the assets those elements carry.
-  std::unordered_map<std::string, std::vector<const Finding*>> by_element;
-  for (const auto& f : a_.findings) by_element[f.scope + ":" + f.element].push_back(&f);
+  // Finding groups per element, to attribute threats to the assets those elements carry. Only
+  // elements that carry an asset are indexed (keys view the element ids of facts_, which outlive
+  // this function).
   AssetIndex& idx = assets_;
-  std::vector<std::vector<const Finding*>> per_asset(m_.assets.size());
-  auto attribute = [&](const std::vector<const model::Element*>& elems) {
-    for (const model::Element* e : elems) {
-      auto it = by_element.find(e->scope + ":" + e->id);
-      if (it == by_element.end()) continue;
+  std::unordered_map<std::string_view, std::vector<const Finding*>> by_element[4];
+  const char* scopes[] = {"thing", "link", "node", "asset"};
+  for (int s = 0; s < 4; ++s) {
+    for (const model::Element* e : facts_.Scope(scopes[s])) {
       const std::vector<size_t>* rel = idx.For(*e);
-      if (rel == nullptr) continue;
-      for (size_t i : *rel) {
+      if (rel != nullptr && !rel->empty()) by_element[s][e->id];
+    }
+  }
+  for (const auto& f : a_.findings) {
+    const int s = static_cast<int>(std::find(scopes, scopes + 4, f.scope) - scopes);
+    if (s == 4) continue;  // system-wide
+    for (const auto& e : f.elements) {
+      auto it = by_element[s].find(e.id);
+      if (it != by_element[s].end()) it->second.push_back(&f);
+    }
+  }
+  std::vector<std::vector<const Finding*>> per_asset(m_.assets.size());
+  for (int s = 0; s < 4; ++s) {
+    for (const model::Element* e : facts_.Scope(scopes[s])) {
+      auto it = by_element[s].find(e->id);
+      if (it == by_element[s].end()) continue;
+      for (size_t i : *idx.For(*e)) {
         per_asset[i].insert(per_asset[i].end(), it->second.begin(), it->second.end());
       }
     }
-  };
-  for (const char* scope : {"thing", "link", "node", "asset"}) attribute(facts_.Scope(scope));
+  }
+  for (auto& fs : per_asset) {  // a group reaches an asset through any number of its elements
+    std::sort(fs.begin(), fs.end());
+    fs.erase(std::unique(fs.begin(), fs.end()), fs.end());
+  }
   // System-wide findings are not attributed to any one asset: each BIA row holds only the
   // findings on the elements that carry that asset (docs/ASSESS.md, step 8).
   for (size_t i = 0; i < m_.assets.size(); ++i) {

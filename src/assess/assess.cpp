@@ -25,8 +25,6 @@ bool Contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-namespace {
-
 std::string ReplaceElement(const std::string& tmpl, const std::string& element) {
   std::string out = tmpl;
   const std::string key = "{element}";
@@ -35,6 +33,8 @@ std::string ReplaceElement(const std::string& tmpl, const std::string& element) 
   }
   return out;
 }
+
+namespace {
 
 const std::string& AssetValue(const model::Asset& a, const std::string& property) {
   if (property == "confidentiality") return a.confidentiality;
@@ -83,8 +83,8 @@ void AssetIndex::Add(std::vector<size_t>& to, const std::vector<size_t>& as) {
   }
 }
 
-Engine::Engine(const Catalog& cat, const Model& m, std::string today)
-    : cat_(cat), m_(m), eval_(cat), facts_(model::ComputeFacts(m)), assets_(m) {
+Engine::Engine(const Catalog& cat, const Model& m, std::string today, bool group)
+    : cat_(cat), m_(m), eval_(cat), facts_(model::ComputeFacts(m)), assets_(m), group_(group) {
   a_.date = std::move(today);
 }
 
@@ -243,6 +243,10 @@ void Engine::ClosesWith(const catalog::ThreatRule& r, const catalog::Threat& t, 
   }
 }
 
+// Threats (steps 2-6). A rule's counters depend only on the rule, so the outcome of a rule on an
+// element varies only with the likelihood (raised by element facts), the impact (the assets the
+// element carries) and the declared mitigations the element's facts contradict. Elements with the
+// same outcome share one group: the outcome is computed and stored once per group.
 Status Engine::FindThreats() {
   std::unordered_map<std::string, int> threat_pos;
   for (size_t i = 0; i < cat_.threats.size(); ++i) threat_pos[cat_.threats[i].id] = i;
@@ -275,65 +279,94 @@ Status Engine::FindThreats() {
     }
     return c;
   };
+  // What distinguishes the outcomes of one rule.
+  struct Outcome {
+    int likelihood = -1;
+    std::string impact;
+    bool fallback = false;
+    std::vector<std::string> contradicted;
+    size_t group = 0;  // index in a_.findings
+    bool operator==(const Outcome& o) const {
+      return likelihood == o.likelihood && impact == o.impact && fallback == o.fallback &&
+             contradicted == o.contradicted;
+    }
+  };
+  const auto& levels = cat_.risk.likelihood_levels;
 
   for (const auto& rule : cat_.rules) {
     const catalog::Threat* threat = cat_.FindThreat(rule.threat);
     if (!threat) return Fail(ErrorCode::kInternal, "rule " + rule.id + " names unknown threat");
     const Counter ctr = counter_for(rule, *threat);
+    const int base = IndexOf(levels, rule.likelihood);
+    std::vector<Outcome> outcomes;  // of this rule; few, so searched linearly
     for (const Element* e : facts_.Scope(rule.scope)) {
       auto fired = eval_.Holds(rule.when, *e, facts_.system);
       if (!fired) return Fail(fired.error().WithContext("rule " + rule.id));
       if (!*fired) continue;
-      Finding f;
-      f.threat = threat->id;
-      f.threat_name = threat->name;
-      f.addition = threat->addition;
-      f.rule = rule.id;
-      f.phase = rule.phase;
-      f.layer = rule.layer;
-      f.scope = e->scope;
-      f.element = e->id;
-      f.where = e->where;
-      f.why = ReplaceElement(rule.why, e->id);
-      f.likelihood = rule.likelihood;
+      Outcome o;
+      o.likelihood = base;
       for (const auto& r : rule.raise) {
         SECPROF_ASSIGN_OR_RETURN(bool up, eval_.Holds(r.when, *e, facts_.system));
-        if (up && IndexOf(cat_.risk.likelihood_levels, r.likelihood) >
-                      IndexOf(cat_.risk.likelihood_levels, f.likelihood)) {
-          f.likelihood = r.likelihood;
+        if (up) o.likelihood = std::max(o.likelihood, IndexOf(levels, r.likelihood));
+      }
+      o.impact = Impact(*threat, rule, *e, o.fallback);
+      o.contradicted = ContradictedOn(*e, ctr.declared);
+      auto same = std::find(outcomes.begin(), outcomes.end(), o);
+      size_t g = a_.findings.size();
+      if (group_ && same != outcomes.end()) {
+        g = same->group;
+      } else {
+        Finding f;
+        f.threat = threat->id;
+        f.threat_name = threat->name;
+        f.addition = threat->addition;
+        f.rule = rule.id;
+        f.phase = rule.phase;
+        f.layer = rule.layer;
+        f.scope = e->scope;
+        f.why = rule.why;
+        f.likelihood = o.likelihood < 0 ? rule.likelihood : levels[o.likelihood];
+        f.impact = o.impact;
+        f.impact_fallback = o.fallback;
+        f.risk = RiskOf(f.likelihood, f.impact);
+        f.must_mitigate = Contains(cat_.risk.must_mitigate, f.risk);
+        f.mitigated_by = ctr.declared;
+        f.required = ctr.required;
+        f.missing = ctr.missing;
+        // Only the profile's own acceptance carries (the first key in the clear of SecProf_1/2);
+        // Consistency() warns about a declared acceptance the profile does not grant.
+        for (const auto& id : ctr.accepted) {
+          if (Contains(profile_->mitigations, id)) f.accepted_by.push_back(id);
         }
+        DropContradicted(o.contradicted, f);
+        Residual(f);
+        if (f.required.empty()) {
+          ClosesWith(rule, *threat, f);
+          f.uncountered = rule.uncountered;
+        }
+        a_.findings.push_back(std::move(f));
+        o.group = g;
+        if (group_) outcomes.push_back(std::move(o));
       }
-      f.impact = Impact(*threat, rule, *e, f.impact_fallback);
-      f.risk = RiskOf(f.likelihood, f.impact);
-      f.must_mitigate = Contains(cat_.risk.must_mitigate, f.risk);
-      f.mitigated_by = ctr.declared;
-      f.required = ctr.required;
-      f.missing = ctr.missing;
-      // Only the profile's own acceptance carries (the first key in the clear of SecProf_1/2);
-      // Consistency() warns about a declared acceptance the profile does not grant.
-      for (const auto& id : ctr.accepted) {
-        if (Contains(profile_->mitigations, id)) f.accepted_by.push_back(id);
-      }
-      DropContradicted(*e, f);
-      Residual(f);
-      if (f.required.empty()) {
-        ClosesWith(rule, *threat, f);
-        f.uncountered = rule.uncountered;
-      }
-      a_.findings.push_back(std::move(f));
+      a_.findings[g].elements.push_back({e->id, e->where.line, e->where.column, nullptr});
     }
   }
   SortFindings(threat_pos);
   return Ok();
 }
 
-// Sorts findings by threat (catalog order), phase, layer (catalog order), scope, element, rule.
-// Integer keys are computed once and an index is sorted, so the (large) findings move once.
+// Sorts the elements of each group by id, then the groups by threat (catalog order), phase, layer
+// (catalog order), scope, first element, rule. Integer keys are computed once and an index is
+// sorted, so the groups move once.
 void Engine::SortFindings(const std::unordered_map<std::string, int>& threat_pos) {
   std::unordered_map<std::string, int> phase_pos, layer_pos;
   for (size_t i = 0; i < cat_.phases.size(); ++i) phase_pos[cat_.phases[i].id] = i;
   for (size_t i = 0; i < cat_.layers.size(); ++i) layer_pos[cat_.layers[i].id] = i;
   auto& fs = a_.findings;
+  for (auto& f : fs) {
+    std::sort(f.elements.begin(), f.elements.end(),
+              [](const FindingElement& x, const FindingElement& y) { return x.id < y.id; });
+  }
   struct Key {
     int threat, phase, layer;
     size_t index;
@@ -350,7 +383,7 @@ void Engine::SortFindings(const std::unordered_map<std::string, int>& threat_pos
     const Finding& a = fs[x.index];
     const Finding& b = fs[y.index];
     if (int c = a.scope.compare(b.scope)) return c < 0;
-    if (int c = a.element.compare(b.element)) return c < 0;
+    if (int c = a.elements.front().id.compare(b.elements.front().id)) return c < 0;
     if (int c = a.rule.compare(b.rule)) return c < 0;
     return x.index < y.index;
   });
@@ -408,13 +441,18 @@ void Engine::Summarize() {
   }
   for (const char* st : {kOpen, kReduced, kClosed, kCannotClose}) s.by_state[st] = 0;
   int hi = -1, hr = -1;
+  s.groups = a_.findings.size();
   for (const auto& f : a_.findings) {
-    ++s.by_risk[f.risk];
-    ++s.by_residual_risk[f.residual_risk];
-    ++s.by_state[f.residual_state];
-    if (f.tracking) ++s.by_tracking[f.tracking->decision.status];
-    s.must_mitigate += f.must_mitigate;
-    s.residual_must_mitigate += f.residual_must_mitigate;
+    const int n = static_cast<int>(f.elements.size());
+    s.findings += f.elements.size();
+    s.by_risk[f.risk] += n;
+    s.by_residual_risk[f.residual_risk] += n;
+    s.by_state[f.residual_state] += n;
+    for (const auto& e : f.elements) {
+      if (e.tracking) ++s.by_tracking[e.tracking->decision.status];
+    }
+    s.must_mitigate += f.must_mitigate ? n : 0;
+    s.residual_must_mitigate += f.residual_must_mitigate ? n : 0;
     hi = std::max(hi, ResidualRank(f.risk));
     hr = std::max(hr, ResidualRank(f.residual_risk));
   }
@@ -423,6 +461,21 @@ void Engine::Summarize() {
 }
 
 }  // namespace internal
+
+std::string Finding::WhyFor(const FindingElement& e) const {
+  return internal::ReplaceElement(why, e.id);
+}
+
+std::string Finding::ElementIds(const std::string& sep) const {
+  std::string out;
+  for (const auto& e : elements) {
+    if (!out.empty()) out += sep;
+    out += e.id;
+  }
+  return out;
+}
+
+std::string Finding::WhyForAll() const { return internal::ReplaceElement(why, ElementIds()); }
 
 int RiskRank(const catalog::RiskMatrix& m, const std::string& level) {
   return internal::IndexOf(m.risk_levels, level);
@@ -433,8 +486,8 @@ int CountFailing(const Assessment& a, const std::string& level) {
   if (gate < 0) return -1;
   int hits = 0;
   for (const auto& f : a.findings) {
-    if (f.tracking && f.tracking->exempt) continue;
-    if (RiskRank(a.risk_matrix, f.residual_risk) >= gate) ++hits;
+    if (RiskRank(a.risk_matrix, f.residual_risk) < gate) continue;
+    for (const auto& e : f.elements) hits += !(e.tracking && e.tracking->exempt);
   }
   return hits;
 }
@@ -448,7 +501,7 @@ Result<Assessment> Assess(const catalog::Catalog& cat, const model::Model& model
   if (!model::IsIsoDate(today)) {
     return Fail(ErrorCode::kInvalidInput, "assessment date '" + today + "' is not YYYY-MM-DD");
   }
-  internal::Engine engine(cat, model, today);
+  internal::Engine engine(cat, model, today, options.group);
   return engine.Run();
 }
 

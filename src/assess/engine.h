@@ -18,6 +18,8 @@ namespace secprof::assess::internal {
 
 int IndexOf(const std::vector<std::string>& v, const std::string& s);
 bool Contains(const std::vector<std::string>& v, const std::string& s);
+// `tmpl` with every "{element}" replaced by `element`.
+std::string ReplaceElement(const std::string& tmpl, const std::string& element);
 
 // Which data assets each model element touches (through the flows that cross it).
 class AssetIndex {
@@ -38,7 +40,8 @@ class AssetIndex {
 
 class Engine {
  public:
-  Engine(const catalog::Catalog& cat, const model::Model& m, std::string today);
+  // `group`: elements with the same rule and outcome share a finding group (Options::group).
+  Engine(const catalog::Catalog& cat, const model::Model& m, std::string today, bool group);
 
   Result<Assessment> Run();
 
@@ -68,7 +71,11 @@ class Engine {
   void Track();
   void Consistency();
   bool Contradicted(const catalog::Mitigation& mit, const model::Element& e) const;
-  void DropContradicted(const model::Element& e, Finding& f);
+  // The mitigations of `declared` that the facts of `e` contradict; warns once per mitigation
+  // and element.
+  std::vector<std::string> ContradictedOn(const model::Element& e,
+                                          const std::vector<std::string>& declared);
+  void DropContradicted(const std::vector<std::string>& contradicted, Finding& f) const;
   void Warn(const std::string& kind, const std::string& message, const SourceLocation& where);
 
   const catalog::Catalog& cat_;
@@ -80,6 +87,7 @@ class Engine {
   const catalog::Profile* profile_ = nullptr;
   Assessment a_;
   std::set<std::pair<std::string, std::string>> contradictions_;  // (mitigation, element) warned
+  bool group_ = true;
 };
 
 }  // namespace secprof::assess::internal

@@ -25,25 +25,31 @@ void Engine::Warn(const std::string& kind, const std::string& message,
 // that has expired (expires on or before the assessment date) no longer exempts its finding; one
 // that names no finding is dangling. Both are warned about, so stale tracking is visible.
 void Engine::Track() {
-  std::map<std::pair<std::string, std::string>, const model::RiskDecision*> by_key;
-  for (const auto& d : m_.risk_tracking) by_key[{d.rule, d.element}] = &d;
+  if (m_.risk_tracking.empty()) return;
+  // rule -> element -> decision
+  std::map<std::string, std::map<std::string, const model::RiskDecision*>> by_key;
+  for (const auto& d : m_.risk_tracking) by_key[d.rule][d.element] = &d;
   std::set<const model::RiskDecision*> used;
   for (auto& f : a_.findings) {
-    auto it = by_key.find({f.rule, f.element});
-    if (it == by_key.end()) continue;
-    const model::RiskDecision& d = *it->second;
-    used.insert(&d);
-    Tracking t;
-    t.decision = d;
-    t.expired = !d.expires.empty() && d.expires <= a_.date;
-    t.exempt = !t.expired && (d.status == "accepted" || d.status == "false_positive");
-    if (t.expired) {
-      Warn("tracking_expired",
-           "risk tracking of " + d.rule + " on " + d.element + " (" + d.status + " by " + d.by +
-               ") expired on " + d.expires + "; the finding counts again",
-           d.where);
+    auto rule = by_key.find(f.rule);
+    if (rule == by_key.end()) continue;
+    for (auto& e : f.elements) {
+      auto it = rule->second.find(e.id);
+      if (it == rule->second.end()) continue;
+      const model::RiskDecision& d = *it->second;
+      used.insert(&d);
+      auto t = std::make_shared<Tracking>();
+      t->decision = d;
+      t->expired = !d.expires.empty() && d.expires <= a_.date;
+      t->exempt = !t->expired && (d.status == "accepted" || d.status == "false_positive");
+      if (t->expired) {
+        Warn("tracking_expired",
+             "risk tracking of " + d.rule + " on " + d.element + " (" + d.status + " by " + d.by +
+                 ") expired on " + d.expires + "; the finding counts again",
+             d.where);
+      }
+      e.tracking = std::move(t);
     }
-    f.tracking = std::move(t);
   }
   std::set<std::string> rules;
   for (const auto& r : cat_.rules) rules.insert(r.id);
@@ -69,18 +75,13 @@ bool Engine::Contradicted(const catalog::Mitigation& mit, const model::Element& 
   return false;
 }
 
-// Removes from a finding the declared mitigations its element's facts contradict; a required one
-// counts as missing there. Warns once per mitigation and element.
-void Engine::DropContradicted(const model::Element& e, Finding& f) {
-  std::vector<std::string> kept;
-  for (const auto& id : f.mitigated_by) {
+std::vector<std::string> Engine::ContradictedOn(const model::Element& e,
+                                                const std::vector<std::string>& declared) {
+  std::vector<std::string> out;
+  for (const auto& id : declared) {
     const catalog::Mitigation* mit = cat_.FindMitigation(id);
-    if (!mit || !Contradicted(*mit, e)) {
-      kept.push_back(id);
-      continue;
-    }
-    f.contradicted.push_back(id);
-    if (Contains(f.required, id) && !Contains(f.missing, id)) f.missing.push_back(id);
+    if (!mit || mit->contradicted_by.empty() || !Contradicted(*mit, e)) continue;
+    out.push_back(id);
     if (contradictions_.insert({id, e.scope + ":" + e.id}).second) {
       std::string facts;
       for (const auto& c : mit->contradicted_by) {
@@ -93,6 +94,22 @@ void Engine::DropContradicted(const model::Element& e, Finding& f) {
                facts,
            e.where);
     }
+  }
+  return out;
+}
+
+// Removes from a finding the declared mitigations its elements' facts contradict (ContradictedOn);
+// a required one counts as missing there.
+void Engine::DropContradicted(const std::vector<std::string>& contradicted, Finding& f) const {
+  if (contradicted.empty()) return;
+  std::vector<std::string> kept;
+  for (const auto& id : f.mitigated_by) {
+    if (!Contains(contradicted, id)) {
+      kept.push_back(id);
+      continue;
+    }
+    f.contradicted.push_back(id);
+    if (Contains(f.required, id) && !Contains(f.missing, id)) f.missing.push_back(id);
   }
   f.mitigated_by = std::move(kept);
 }

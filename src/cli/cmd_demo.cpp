@@ -190,7 +190,7 @@ int RunDemo(const DemoOptions& o, nlohmann::json& doc) {
     doc["assessments"].push_back({{"model", path.string()},
                                   {"system", a->model_name},
                                   {"profile", a->profile.id},
-                                  {"threats", a->findings.size()},
+                                  {"threats", a->summary.findings},
                                   {"must_fix", a->summary.must_mitigate},
                                   {"residual", a->summary.residual_must_mitigate},
                                   {"gaps", a->gaps.size()},
@@ -199,7 +199,7 @@ int RunDemo(const DemoOptions& o, nlohmann::json& doc) {
     std::string name =
         a->model_name.size() > 42 ? a->model_name.substr(0, 41) + "~" : a->model_name;
     Text() << std::left << std::setw(44) << name << std::setw(11) << a->profile.id << std::setw(9)
-           << a->findings.size() << std::setw(10) << a->summary.must_mitigate << std::setw(10)
+           << a->summary.findings << std::setw(10) << a->summary.must_mitigate << std::setw(10)
            << a->summary.residual_must_mitigate << std::setw(6) << a->gaps.size() << html.string()
            << "\n";
   }

@@ -77,7 +77,7 @@ std::string Provision(const catalog::Catalog& cat, const std::string& id) {
 std::string TopActions(const assess::Assessment& a, const catalog::Catalog& cat, size_t limit) {
   std::map<std::string, int> lowers;
   for (const auto& f : a.findings) {
-    for (const auto& m : f.missing) ++lowers[m];
+    for (const auto& m : f.missing) lowers[m] += static_cast<int>(f.elements.size());
   }
   std::vector<const assess::Gap*> gaps;
   for (const auto& g : a.gaps) gaps.push_back(&g);
@@ -129,7 +129,7 @@ std::string HeatMap(const assess::Assessment& a, const catalog::Catalog& cat) {
   std::map<std::pair<std::string, std::string>, Cell> cells;
   for (const auto& f : a.findings) {
     Cell& c = cells[{f.phase, f.layer}];
-    ++c.count;
+    c.count += static_cast<int>(f.elements.size());
     c.threats.insert(f.threat);
     c.worst = std::max(c.worst, assess::RiskRank(a.risk_matrix, f.residual_risk));
   }
@@ -183,8 +183,9 @@ std::string RiskMatrix(const assess::Assessment& a) {
   const auto& m = a.risk_matrix;
   std::map<std::pair<std::string, std::string>, std::pair<int, int>> counts;
   for (const auto& f : a.findings) {
-    ++counts[{f.likelihood, f.impact}].first;
-    ++counts[{f.residual_likelihood, f.impact}].second;
+    const int n = static_cast<int>(f.elements.size());
+    counts[{f.likelihood, f.impact}].first += n;
+    counts[{f.residual_likelihood, f.impact}].second += n;
   }
   const int lw = 110, cw = 100, ch = 50, top = 30;
   const int rows = static_cast<int>(m.likelihood_levels.size());
@@ -303,8 +304,9 @@ std::string RenderHtml(const assess::Assessment& a, const catalog::Catalog& cat,
        "findings sit there before &#8594; after the declared mitigations. Moderate and high risks "
        "must be mitigated.</p>\n<div class=\"fig\">"
     << RiskMatrix(a) << "</div>\n";
-  o << "<p>" << a.findings.size() << " findings: " << a.summary.must_mitigate
-    << " must be mitigated; " << a.summary.residual_must_mitigate
+  o << "<p>" << a.summary.findings << " findings (" << a.summary.groups
+    << " rows below: elements with the same rule and outcome share a row): "
+    << a.summary.must_mitigate << " must be mitigated; " << a.summary.residual_must_mitigate
     << " still must after the declared mitigations.</p>\n";
 
   o << "<h2>Threats</h2>\n<table><tr><th>Threat</th><th>When / where</th><th>Element</th>"
@@ -312,8 +314,14 @@ std::string RenderHtml(const assess::Assessment& a, const catalog::Catalog& cat,
   for (const auto& f : a.findings) {
     o << "<tr><td><strong>" << Esc(f.threat) << "</strong> " << Esc(f.threat_name)
       << (f.addition ? " <span class=\"muted\">(RFC 8576)</span>" : "") << "</td><td>"
-      << Esc(f.phase) << " / " << Esc(f.layer) << "</td><td><code>" << Esc(f.element)
-      << "</code></td><td>" << Esc(f.why) << "</td><td>" << Badge(a, f.risk) << "</td><td>"
+      << Esc(f.phase) << " / " << Esc(f.layer) << "</td><td><code>" <<
+        [&] {
+          std::string ids;
+          for (const auto& e : f.elements)
+            ids += (ids.empty() ? "" : "</code>, <code>") + Esc(e.id);
+          return ids;
+        }()
+      << "</code></td><td>" << Esc(f.WhyForAll()) << "</td><td>" << Badge(a, f.risk) << "</td><td>"
       << Badge(a, f.residual_risk) << "</td><td>"
       << (f.required.empty() ? std::string("<span class=\"muted\">none required by ") +
                                    Esc(a.profile.id) + "</span>"
@@ -322,10 +330,12 @@ std::string RenderHtml(const assess::Assessment& a, const catalog::Catalog& cat,
       o << "<br><em>accepted by design: " << MitigationList(cat, f.accepted_by) << "</em>";
     }
     o << "<br>" << Esc(f.residual_state);
-    if (f.tracking) {
-      const auto& d = f.tracking->decision;
-      o << "<br><em>tracked " << Esc(d.status) << " by " << Esc(d.by) << " on " << Esc(d.date)
-        << (f.tracking->expired ? " (expired)" : "") << ": " << Esc(d.justification) << "</em>";
+    for (const auto& e : f.elements) {
+      if (!e.tracking) continue;
+      const auto& d = e.tracking->decision;
+      o << "<br><em>" << (f.elements.size() > 1 ? "<code>" + Esc(e.id) + "</code> " : "")
+        << "tracked " << Esc(d.status) << " by " << Esc(d.by) << " on " << Esc(d.date)
+        << (e.tracking->expired ? " (expired)" : "") << ": " << Esc(d.justification) << "</em>";
     }
     o << "</td></tr>\n";
   }

@@ -64,8 +64,10 @@ std::string SystemDiagram(const model::Model& m, const assess::Assessment& a) {
   std::map<std::string, int> worst;
   for (const auto& f : a.findings) {
     const int r = assess::RiskRank(a.risk_matrix, f.residual_risk);
-    auto [it, fresh] = worst.emplace(f.element, r);
-    if (!fresh) it->second = std::max(it->second, r);
+    for (const auto& e : f.elements) {
+      auto [it, fresh] = worst.emplace(e.id, r);
+      if (!fresh) it->second = std::max(it->second, r);
+    }
   }
   auto worst_of = [&](const std::string& id) {
     auto it = worst.find(id);

@@ -1,5 +1,7 @@
-// JSON rendering: the stable schema "secprof-assessment/2" (docs/ASSESS.md).
+// JSON rendering: the stable schema "secprof-assessment/3" (docs/ASSESS.md).
 #include <nlohmann/json.hpp>
+#include <ostream>
+#include <sstream>
 
 #include "secprof/report/report.h"
 
@@ -39,14 +41,29 @@ void DumpAt(const ordered_json& j, int depth, std::string& out) {
 
 // A placeholder value for the top-level "threats" key, which the streamed array replaces.
 constexpr const char* kThreatsSlot = "@secprof:threats-stream@";
+// The same for each group's "elements".
+constexpr const char* kElementsSlot = "@secprof:elements-stream@";
 
-ordered_json TrackingJson(const std::optional<assess::Tracking>& t) {
-  if (!t) return nullptr;
-  const auto& d = t->decision;
+ordered_json TrackingJson(const assess::Tracking& t) {
+  const auto& d = t.decision;
   return {{"status", d.status},   {"justification", d.justification},
           {"by", d.by},           {"date", d.date},
-          {"expires", d.expires}, {"expired", t->expired},
-          {"exempt", t->exempt},  {"line", d.where.line}};
+          {"expires", d.expires}, {"expired", t.expired},
+          {"exempt", t.exempt},   {"line", d.where.line}};
+}
+
+// One element of a finding group, on one line: {"id": ..., "line": ..., "column": ...,
+// "tracking": ...}.
+void ElementLine(const assess::FindingElement& e, std::string& out) {
+  out += "{\"id\": ";
+  out += ordered_json(e.id).dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+  out += ", \"line\": " + std::to_string(e.line) + ", \"column\": " + std::to_string(e.column) +
+         ", \"tracking\": ";
+  out +=
+      e.tracking
+          ? TrackingJson(*e.tracking).dump(-1, ' ', false, ordered_json::error_handler_t::replace)
+          : "null";
+  out += "}";
 }
 
 ordered_json ClosesWith(const assess::Finding& f) {
@@ -59,12 +76,12 @@ ordered_json ClosesWith(const assess::Finding& f) {
 
 }  // namespace
 
-// The findings array is streamed: each finding becomes a small JSON tree, is written, and is
-// freed, so the renderer never holds a tree of all findings (at 528,345 findings that tree took
-// 4.9 GB; docs/PERFORMANCE.md). The output is byte for byte what dumping the whole tree gives.
-std::string RenderJson(const assess::Assessment& a) {
+// The findings array is streamed to `out`: each finding group becomes a small JSON tree (its
+// elements written one per line, without a tree), is written, and is freed, so the renderer holds
+// neither a tree of all findings nor the whole text (docs/PERFORMANCE.md).
+void WriteJson(const assess::Assessment& a, std::ostream& out) {
   ordered_json j;
-  j["schema"] = "secprof-assessment/2";
+  j["schema"] = "secprof-assessment/3";
   j["tool"] = {{"name", "secprof"}, {"version", "0.1.0"}};
   j["catalog_version"] = a.catalog_version;
   j["date"] = a.date;
@@ -83,11 +100,9 @@ std::string RenderJson(const assess::Assessment& a) {
             {"rule", f.rule},
             {"phase", f.phase},
             {"layer", f.layer},
-            {"element",
-             {{"scope", f.scope},
-              {"id", f.element},
-              {"line", f.where.line},
-              {"column", f.where.column}}},
+            {"scope", f.scope},
+            {"count", f.elements.size()},
+            {"elements", kElementsSlot},
             {"why", f.why},
             {"likelihood", f.likelihood},
             {"impact", f.impact},
@@ -104,8 +119,7 @@ std::string RenderJson(const assess::Assessment& a) {
             {"residual_state", f.residual_state},
             {"closes_with", ClosesWith(f)},
             {"contradicted", f.contradicted},
-            {"uncountered", f.uncountered},
-            {"tracking", TrackingJson(f.tracking)}};
+            {"uncountered", f.uncountered}};
   };
   j["threats"] = kThreatsSlot;
   ordered_json warnings = ordered_json::array();
@@ -169,7 +183,8 @@ std::string RenderJson(const assess::Assessment& a) {
                       {"risk_levels", a.risk_matrix.risk_levels},
                       {"risk", a.risk_matrix.risk},
                       {"must_mitigate", a.risk_matrix.must_mitigate}};
-  j["summary"] = {{"findings", a.findings.size()},
+  j["summary"] = {{"findings", a.summary.findings},
+                  {"groups", a.summary.groups},
                   {"by_risk", a.summary.by_risk},
                   {"by_residual_risk", a.summary.by_residual_risk},
                   {"must_mitigate", a.summary.must_mitigate},
@@ -184,20 +199,42 @@ std::string RenderJson(const assess::Assessment& a) {
   // The top-level key is the only one indented by exactly two spaces after a line break.
   const std::string slot = std::string("\n  \"threats\": \"") + kThreatsSlot + "\"";
   const size_t at = head.find(slot);
-  std::string out = head.substr(0, at) + "\n  \"threats\": ";
+  out.write(head.data(), static_cast<std::streamsize>(at));
+  out << "\n  \"threats\": ";
   if (a.findings.empty()) {
-    out += "[]";
+    out << "[]";
   } else {
-    out += "[\n";
+    out << "[\n";
+    const std::string eslot = std::string("\"") + kElementsSlot + "\"";
+    std::string text, line;
     for (size_t i = 0; i < a.findings.size(); ++i) {
-      if (i) out += ",\n";
-      DumpAt(finding(a.findings[i]), 2, out);
+      const assess::Finding& f = a.findings[i];
+      text.clear();
+      if (i) text += ",\n";
+      DumpAt(finding(f), 2, text);
+      const size_t e = text.find(eslot);
+      out.write(text.data(), static_cast<std::streamsize>(e));
+      out << "[";
+      for (size_t k = 0; k < f.elements.size(); ++k) {
+        line.assign(k ? ",\n        " : "\n        ");
+        ElementLine(f.elements[k], line);
+        out << line;
+      }
+      out << "\n      ]";
+      out.write(text.data() + e + eslot.size(),
+                static_cast<std::streamsize>(text.size() - e - eslot.size()));
     }
-    out += "\n  ]";
+    out << "\n  ]";
   }
-  out.append(head, at + slot.size());
-  out += "\n";
-  return out;
+  out.write(head.data() + at + slot.size(),
+            static_cast<std::streamsize>(head.size() - at - slot.size()));
+  out << "\n";
+}
+
+std::string RenderJson(const assess::Assessment& a) {
+  std::ostringstream out;
+  WriteJson(a, out);
+  return std::move(out).str();
 }
 
 Result<Format> ParseFormat(const std::string& name) {

@@ -18,9 +18,9 @@ std::string Level(const assess::Assessment& a, const std::string& risk) {
   return "note";
 }
 
-ordered_json Location(const assess::Assessment& a, const SourceLocation& w) {
-  ordered_json region = {{"startLine", std::max(1, w.line)}};
-  if (w.column > 0) region["startColumn"] = w.column;
+ordered_json Location(const assess::Assessment& a, int line, int column) {
+  ordered_json region = {{"startLine", std::max(1, line)}};
+  if (column > 0) region["startColumn"] = column;
   return ordered_json::array(
       {{{"physicalLocation",
          {{"artifactLocation", {{"uri", a.model_file}}}, {"region", region}}}}});
@@ -42,46 +42,52 @@ std::string RenderSarif(const assess::Assessment& a, const catalog::Catalog& cat
                      {"properties", {{"tags", tags}}}});
   };
   ordered_json results = ordered_json::array();
+  // One result per finding: per element of each finding group, so that each location carries
+  // its own risk-tracking suppression.
   for (const auto& f : a.findings) {
     const catalog::Threat* t = cat.FindThreat(f.threat);
     add_rule(f.rule, f.threat + " " + f.threat_name, f.threat + " " + f.threat_name,
              t ? t->description : f.threat_name, {"security", f.threat, f.phase, f.layer});
-    std::string text = f.threat + " " + f.threat_name + " (" + f.phase + ", " + f.layer +
-                       "): " + f.why + " Risk " + f.risk + ", residual " + f.residual_risk + ".";
+    std::string missing;
     if (!f.missing.empty()) {
-      text += " Missing:";
-      for (const auto& m : f.missing) text += " " + m;
-      text += ".";
+      missing = " Missing:";
+      for (const auto& m : f.missing) missing += " " + m;
+      missing += ".";
     }
-    ordered_json result = {{"ruleId", f.rule},
-                           {"ruleIndex", rule_index[f.rule]},
-                           {"level", Level(a, f.residual_risk)},
-                           {"message", {{"text", text}}},
-                           {"locations", Location(a, f.where)},
-                           {"properties",
-                            {{"threat", f.threat},
-                             {"element", f.element},
-                             {"risk", f.risk},
-                             {"residual_risk", f.residual_risk},
-                             {"residual_state", f.residual_state}}}};
-    // Risk tracking that exempts the finding is an external, accepted suppression (SARIF 2.1.0
-    // §3.35); an expired or non-exempting decision is only a property.
-    if (f.tracking) {
-      const auto& d = f.tracking->decision;
-      result["properties"]["tracking"] = {{"status", d.status},
-                                          {"by", d.by},
-                                          {"date", d.date},
-                                          {"expires", d.expires},
-                                          {"expired", f.tracking->expired}};
-      if (f.tracking->exempt) {
-        result["suppressions"] =
-            ordered_json::array({{{"kind", "external"},
-                                  {"status", "accepted"},
-                                  {"justification", d.status + " by " + d.by + " on " + d.date +
-                                                        ": " + d.justification}}});
+    for (const auto& e : f.elements) {
+      const std::string text = f.threat + " " + f.threat_name + " (" + f.phase + ", " + f.layer +
+                               "): " + f.WhyFor(e) + " Risk " + f.risk + ", residual " +
+                               f.residual_risk + "." + missing;
+      ordered_json result = {{"ruleId", f.rule},
+                             {"ruleIndex", rule_index[f.rule]},
+                             {"level", Level(a, f.residual_risk)},
+                             {"message", {{"text", text}}},
+                             {"locations", Location(a, e.line, e.column)},
+                             {"properties",
+                              {{"threat", f.threat},
+                               {"element", e.id},
+                               {"risk", f.risk},
+                               {"residual_risk", f.residual_risk},
+                               {"residual_state", f.residual_state}}}};
+      // Risk tracking that exempts the finding is an external, accepted suppression (SARIF
+      // 2.1.0 §3.35); an expired or non-exempting decision is only a property.
+      if (e.tracking) {
+        const auto& d = e.tracking->decision;
+        result["properties"]["tracking"] = {{"status", d.status},
+                                            {"by", d.by},
+                                            {"date", d.date},
+                                            {"expires", d.expires},
+                                            {"expired", e.tracking->expired}};
+        if (e.tracking->exempt) {
+          result["suppressions"] =
+              ordered_json::array({{{"kind", "external"},
+                                    {"status", "accepted"},
+                                    {"justification", d.status + " by " + d.by + " on " + d.date +
+                                                          ": " + d.justification}}});
+        }
       }
+      results.push_back(std::move(result));
     }
-    results.push_back(std::move(result));
   }
   for (const auto& w : a.warnings) {
     const std::string id = "warning." + w.kind;
@@ -93,7 +99,7 @@ std::string RenderSarif(const assess::Assessment& a, const catalog::Catalog& cat
                        {"ruleIndex", rule_index[id]},
                        {"level", "warning"},
                        {"message", {{"text", w.message}}},
-                       {"locations", Location(a, w.where)}});
+                       {"locations", Location(a, w.where.line, w.where.column)}});
   }
   for (const auto& g : a.gaps) {
     const std::string id = "gap." + g.mitigation;
@@ -108,11 +114,12 @@ std::string RenderSarif(const assess::Assessment& a, const catalog::Catalog& cat
       for (const auto& t : g.threats) text += " " + t;
       text += ".";
     }
-    results.push_back({{"ruleId", id},
-                       {"ruleIndex", rule_index[id]},
-                       {"level", g.highest_risk.empty() ? "note" : Level(a, g.highest_risk)},
-                       {"message", {{"text", text}}},
-                       {"locations", Location(a, a.mitigations_where)}});
+    results.push_back(
+        {{"ruleId", id},
+         {"ruleIndex", rule_index[id]},
+         {"level", g.highest_risk.empty() ? "note" : Level(a, g.highest_risk)},
+         {"message", {{"text", text}}},
+         {"locations", Location(a, a.mitigations_where.line, a.mitigations_where.column)}});
   }
   ordered_json sarif = {
       {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},

@@ -41,7 +41,7 @@ std::vector<ThreatRow> Rows(const assess::Assessment& a) {
       rows.push_back({f.threat, f.threat_name, 0, f.risk, f.residual_risk, {}, f.missing});
     }
     ThreatRow& r = rows[it->second];
-    ++r.count;
+    r.count += f.elements.size();
     if (assess::RiskRank(a.risk_matrix, f.risk) > assess::RiskRank(a.risk_matrix, r.risk))
       r.risk = f.risk;
     if (assess::RiskRank(a.risk_matrix, f.residual_risk) >
@@ -80,7 +80,8 @@ std::string RenderText(const assess::Assessment& a, const catalog::Catalog& /*ca
       << "\n";
   }
 
-  o << "\nTHREATS  " << a.findings.size() << " findings; must mitigate " << a.summary.must_mitigate
+  o << "\nTHREATS  " << a.summary.findings << " findings (" << a.summary.groups
+    << " groups of one rule and outcome); must mitigate " << a.summary.must_mitigate
     << ", still after declared mitigations " << a.summary.residual_must_mitigate << "\n";
   o << "  " << Pad("threat", 40) << Pad("n", 5) << Pad("risk", 10) << Pad("residual", 10)
     << "where (phase/layer)\n";
@@ -111,21 +112,23 @@ std::string RenderText(const assess::Assessment& a, const catalog::Catalog& /*ca
     std::vector<std::string> with;
     for (const auto& [id, p] : f.closes_with)
       with.push_back(id + (p.empty() ? "" : " (" + p + ")"));
-    o << "    " << f.rule << " on " << f.element << ": needs "
+    o << "    " << f.rule << " on " << f.ElementIds() << ": needs "
       << (with.empty() ? "a mitigation no profile has" : Join(with, " or "))
       << (f.uncountered.empty() ? "" : " - " + f.uncountered) << "\n";
   }
   bool tracked = false;
   for (const auto& f : a.findings) {
-    if (!f.tracking) continue;
-    if (!tracked) o << "\nRISK TRACKING  (as of " << a.date << ")\n";
-    tracked = true;
-    const auto& d = f.tracking->decision;
-    o << "  " << Pad(d.status, 15) << f.rule << " on " << f.element << " (residual "
-      << f.residual_risk << "): " << d.justification << " - " << d.by << ", " << d.date
-      << (d.expires.empty() ? "" : ", expires " + d.expires)
-      << (f.tracking->expired ? " [EXPIRED: counts again]" : "")
-      << (f.tracking->exempt ? " [not counted by --fail-on]" : "") << "\n";
+    for (const auto& e : f.elements) {
+      if (!e.tracking) continue;
+      if (!tracked) o << "\nRISK TRACKING  (as of " << a.date << ")\n";
+      tracked = true;
+      const auto& d = e.tracking->decision;
+      o << "  " << Pad(d.status, 15) << f.rule << " on " << e.id << " (residual " << f.residual_risk
+        << "): " << d.justification << " - " << d.by << ", " << d.date
+        << (d.expires.empty() ? "" : ", expires " + d.expires)
+        << (e.tracking->expired ? " [EXPIRED: counts again]" : "")
+        << (e.tracking->exempt ? " [not counted by --fail-on]" : "") << "\n";
+    }
   }
   if (!a.warnings.empty()) {
     o << "\nWARNINGS  " << a.warnings.size() << " (--strict makes them errors)\n";
@@ -198,24 +201,27 @@ std::string RenderMarkdown(const assess::Assessment& a, const catalog::Catalog& 
        "|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& f : a.findings) {
     o << "| " << f.threat << " " << f.threat_name << " | " << f.phase << " | " << f.layer << " | `"
-      << f.element << "` | " << f.likelihood << " | " << f.impact << " | " << f.risk << " | "
-      << f.residual_risk << " (" << f.residual_state << ") | " << Join(f.missing)
+      << f.ElementIds("`, `") << "` | " << f.likelihood << " | " << f.impact << " | " << f.risk
+      << " | " << f.residual_risk << " (" << f.residual_state << ") | " << Join(f.missing)
       << (f.accepted_by.empty() ? "" : "; accepted by " + Join(f.accepted_by)) << " |\n";
   }
   o << "\n### Why each threat applies\n\n";
   for (const auto& f : a.findings) {
-    o << "- **" << f.threat << "** (`" << f.rule << "`, `" << f.element << "`): " << f.why << "\n";
+    o << "- **" << f.threat << "** (`" << f.rule << "`, `" << f.ElementIds("`, `")
+      << "`): " << f.WhyForAll() << "\n";
   }
   bool tracked = false;
   for (const auto& f : a.findings) {
-    if (!f.tracking) continue;
-    if (!tracked) o << "\n## Risk tracking (as of " << a.date << ")\n\n";
-    tracked = true;
-    const auto& d = f.tracking->decision;
-    o << "- `" << f.rule << "` on `" << f.element << "`: **" << d.status << "** by " << d.by
-      << " on " << d.date << (d.expires.empty() ? "" : ", expires " + d.expires)
-      << (f.tracking->expired ? " (**expired**: counts again)" : "") << ": " << d.justification
-      << "\n";
+    for (const auto& e : f.elements) {
+      if (!e.tracking) continue;
+      if (!tracked) o << "\n## Risk tracking (as of " << a.date << ")\n\n";
+      tracked = true;
+      const auto& d = e.tracking->decision;
+      o << "- `" << f.rule << "` on `" << e.id << "`: **" << d.status << "** by " << d.by << " on "
+        << d.date << (d.expires.empty() ? "" : ", expires " + d.expires)
+        << (e.tracking->expired ? " (**expired**: counts again)" : "") << ": " << d.justification
+        << "\n";
+    }
   }
   if (!a.warnings.empty()) {
     o << "\n## Warnings\n\n";

@@ -43,18 +43,20 @@ int CheckClosure(const Model& base, const std::string& label) {
   for (const auto& f : a.findings) {
     if (f.residual_risk == low) {
       if (!f.required.empty() && f.contradicted.empty()) {
-        EXPECT_EQ(f.residual_state, kClosed) << label << ": " << f.rule << " on " << f.element;
+        EXPECT_EQ(f.residual_state, kClosed) << label << ": " << f.rule << " on " << f.ElementIds();
       }
       continue;
     }
     const bool cannot =
         f.residual_state == kCannotClose && (!f.closes_with.empty() || !f.uncountered.empty());
     const bool contradicted = !f.contradicted.empty();
-    const bool accepted = f.tracking && f.tracking->exempt;
-    EXPECT_TRUE(cannot || contradicted || accepted)
-        << label << ": " << f.rule << " on " << f.element << " stays " << f.residual_risk
-        << " (state " << f.residual_state << ") with every required mitigation declared";
-    ++explained;
+    for (const auto& e : f.elements) {
+      const bool accepted = e.tracking && e.tracking->exempt;
+      EXPECT_TRUE(cannot || contradicted || accepted)
+          << label << ": " << f.rule << " on " << e.id << " stays " << f.residual_risk << " (state "
+          << f.residual_state << ") with every required mitigation declared";
+      ++explained;
+    }
   }
   return explained;
 }
@@ -80,7 +82,7 @@ TEST(ClosureProperty, IndustrialExamplesCloseCompletely) {
     const Assessment a = AssessAt(DeclareProfile(m));
     for (const auto& f : a.findings) {
       EXPECT_EQ(f.residual_risk, Cat().risk.risk_levels.front())
-          << ex << ": " << f.rule << " on " << f.element << " (" << f.residual_state << ")";
+          << ex << ": " << f.rule << " on " << f.ElementIds() << " (" << f.residual_state << ")";
     }
     EXPECT_EQ(a.summary.residual_must_mitigate, 0) << ex;
   }

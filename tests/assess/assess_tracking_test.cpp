@@ -32,11 +32,22 @@ bool HasWarning(const Assessment& a, const std::string& kind) {
                      [&](const Warning& w) { return w.kind == kind; });
 }
 
-const Finding* Find(const Assessment& a, const std::string& rule, const std::string& element) {
+// The finding group of `rule` that holds `element`, and that element in it.
+struct Found {
+  const Finding* group = nullptr;
+  const FindingElement* element = nullptr;
+  explicit operator bool() const { return group != nullptr; }
+  const Finding* operator->() const { return group; }
+};
+
+Found Find(const Assessment& a, const std::string& rule, const std::string& element) {
   for (const auto& f : a.findings) {
-    if (f.rule == rule && f.element == element) return &f;
+    if (f.rule != rule) continue;
+    for (const auto& e : f.elements) {
+      if (e.id == element) return {&f, &e};
+    }
   }
-  return nullptr;
+  return {};
 }
 
 // A thing that cannot be updated: R.T10.unpatchable fires on it with moderate residual risk.
@@ -74,20 +85,20 @@ TEST(RiskTracking, AcceptedExemptsUntilItExpires) {
     expires: 2027-01-01
 )");
   const Assessment before = At(m, "2026-12-31");
-  const Finding* f = Find(before, "R.T10.unpatchable", "cam");
-  ASSERT_NE(f, nullptr);
-  ASSERT_TRUE(f->tracking);
-  EXPECT_TRUE(f->tracking->exempt);
-  EXPECT_EQ(f->tracking->decision.by, "J. Doe");
+  const Found f = Find(before, "R.T10.unpatchable", "cam");
+  ASSERT_TRUE(f);
+  ASSERT_TRUE(f.element->tracking);
+  EXPECT_TRUE(f.element->tracking->exempt);
+  EXPECT_EQ(f.element->tracking->decision.by, "J. Doe");
   EXPECT_NE(f->residual_risk, "low");  // tracking records a decision; it does not lower risk
   const int failing = CountFailing(before, "moderate");
   EXPECT_FALSE(HasWarning(before, "tracking_expired"));
   // On the expiry date the decision no longer holds: the finding counts again, with a warning.
   const Assessment after = At(m, "2027-01-01");
-  const Finding* g = Find(after, "R.T10.unpatchable", "cam");
-  ASSERT_TRUE(g && g->tracking);
-  EXPECT_TRUE(g->tracking->expired);
-  EXPECT_FALSE(g->tracking->exempt);
+  const Found g = Find(after, "R.T10.unpatchable", "cam");
+  ASSERT_TRUE(g && g.element->tracking);
+  EXPECT_TRUE(g.element->tracking->expired);
+  EXPECT_FALSE(g.element->tracking->exempt);
   EXPECT_EQ(CountFailing(after, "moderate"), failing + 1);
   EXPECT_TRUE(HasWarning(after, "tracking_expired"));
 }
@@ -99,11 +110,11 @@ TEST(RiskTracking, OnlyAcceptedAndFalsePositiveExempt) {
               "risk_tracking:\n  - {rule: R.T10.unpatchable, element: cam, status: " + status +
               ", justification: j, by: b, date: 2026-11-01}\n");
     const Assessment a = At(m, "2026-12-07");
-    const Finding* f = Find(a, "R.T10.unpatchable", "cam");
-    ASSERT_TRUE(f && f->tracking) << status;
+    const Found f = Find(a, "R.T10.unpatchable", "cam");
+    ASSERT_TRUE(f && f.element->tracking) << status;
     const bool exempt =
         std::string(status) == "accepted" || std::string(status) == "false_positive";
-    EXPECT_EQ(f->tracking->exempt, exempt) << status;
+    EXPECT_EQ(f.element->tracking->exempt, exempt) << status;
     EXPECT_EQ(a.summary.by_tracking.at(status), 1);
   }
 }
@@ -188,8 +199,8 @@ links:
 mitigations: [M.app.dtls]
 )");
   const Assessment bad = At(m, "2026-12-07");
-  const Finding* f = Find(bad, "R.T3.unprotected-link", "air");
-  ASSERT_NE(f, nullptr);
+  const Found f = Find(bad, "R.T3.unprotected-link", "air");
+  ASSERT_TRUE(f);
   EXPECT_TRUE(f->mitigated_by.empty());
   EXPECT_EQ(f->contradicted, std::vector<std::string>{"M.app.dtls"});
   EXPECT_EQ(f->residual_risk, f->risk);
@@ -198,8 +209,8 @@ mitigations: [M.app.dtls]
   // link_key too).
   m.links[0].protection = "link_key";
   const Assessment good = At(m, "2026-12-07");
-  const Finding* g = Find(good, "R.T3.unprotected-link", "air");
-  ASSERT_NE(g, nullptr);
+  const Found g = Find(good, "R.T3.unprotected-link", "air");
+  ASSERT_TRUE(g);
   EXPECT_EQ(g->mitigated_by, std::vector<std::string>{"M.app.dtls"});
   EXPECT_FALSE(HasWarning(good, "mitigation_contradicted"));
 }
@@ -207,8 +218,8 @@ mitigations: [M.app.dtls]
 TEST(Consistency, UpdateMitigationsDoNotPatchAThingThatCannotBeUpdated) {
   Model m = Parse(std::string(kBase) + "mitigations: [M.app.update_delivery]\n");
   const Assessment a = At(m, "2026-12-07");
-  const Finding* f = Find(a, "R.T10.unpatchable", "cam");
-  ASSERT_NE(f, nullptr);
+  const Found f = Find(a, "R.T10.unpatchable", "cam");
+  ASSERT_TRUE(f);
   EXPECT_TRUE(std::find(f->mitigated_by.begin(), f->mitigated_by.end(), "M.app.update_delivery") ==
               f->mitigated_by.end());
   EXPECT_TRUE(HasWarning(a, "mitigation_contradicted"));
@@ -228,16 +239,16 @@ mitigations: [M.boot.pairing_window]
 )");
   const Assessment a = At(m, "2026-12-07");
   ASSERT_EQ(a.profile.id, "SecProf_3");
-  const Finding* f = Find(a, "R.T3.clear-bootstrap", "join");
-  ASSERT_NE(f, nullptr);
+  const Found f = Find(a, "R.T3.clear-bootstrap", "join");
+  ASSERT_TRUE(f);
   EXPECT_TRUE(f->accepted_by.empty());
   EXPECT_TRUE(HasWarning(a, "acceptance_not_granted"));
   // In SecProf_2, whose profile accepts it, the acceptance carries and nothing is warned.
   m.nodes.pop_back();
   const Assessment home = At(m, "2026-12-07");
   ASSERT_EQ(home.profile.id, "SecProf_2");
-  const Finding* h = Find(home, "R.T3.clear-bootstrap", "join");
-  ASSERT_NE(h, nullptr);
+  const Found h = Find(home, "R.T3.clear-bootstrap", "join");
+  ASSERT_TRUE(h);
   EXPECT_EQ(h->accepted_by, std::vector<std::string>{"M.boot.pairing_window"});
   EXPECT_FALSE(HasWarning(home, "acceptance_not_granted"));
 }
@@ -261,8 +272,8 @@ assets:
   - {id: state, integrity: moderate}
 )");
   const Assessment a = At(m, "2026-12-07");
-  const Finding* meter = Find(a, "R.T6.captured-keys", "meter");
-  const Finding* spare = Find(a, "R.T6.captured-keys", "spare");
+  const Found meter = Find(a, "R.T6.captured-keys", "meter");
+  const Found spare = Find(a, "R.T6.captured-keys", "spare");
   ASSERT_TRUE(meter && spare);
   EXPECT_FALSE(meter->impact_fallback);
   EXPECT_EQ(meter->impact, "high");

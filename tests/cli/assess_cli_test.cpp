@@ -30,7 +30,7 @@ TEST(AssessCliTest, JsonHasTheDocumentedTopLevel) {
   RunResult r = Cli("assess " + Example("office-building") + " --format json");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(j["schema"], "secprof-assessment/2");
+  EXPECT_EQ(j["schema"], "secprof-assessment/3");
   EXPECT_EQ(j["profile"]["id"], "SecProf_3");
   ASSERT_TRUE(j["threats"].is_array());
   ASSERT_FALSE(j["threats"].empty());

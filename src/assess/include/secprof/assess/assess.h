@@ -2,7 +2,8 @@
 //
 // Assess() takes a loaded catalog and a system model and returns an Assessment: the security
 // profile the system belongs to and why, the threats that apply (each finding says which rule
-// fired, on which model element, at which lifecycle phase and layer), the risk of each
+// fired, on which model element, at which lifecycle phase and layer; findings of one rule with
+// the same outcome are grouped with their element lists), the risk of each
 // (likelihood x impact on the catalog's risk matrix), the mitigations the profile requires against
 // those declared (gaps), the residual risk, the business and privacy impact analyses, and the
 // standards view. It is pure: the same inputs give the same, sorted output.
@@ -74,6 +75,22 @@ struct Warning {
   SourceLocation where;
 };
 
+// One element a finding applies to (docs/ASSESS.md, "Findings are grouped").
+struct FindingElement {
+  std::string id;  // model element id ("system" for system scope)
+  int line = 0;    // of the element in the model file
+  int column = 0;
+  // The risk-tracking decision recorded for this rule on this element (null: none). Shared, so
+  // that an element without one costs a pointer.
+  std::shared_ptr<const Tracking> tracking;
+};
+
+// A finding group: one rule with one outcome (likelihood, impact, risk, mitigations, residual
+// risk) on every element where the rule fires with that outcome. Each element of a group is one
+// finding of the ungrouped view (schema secprof-assessment/2): a rule fired on an element. An
+// element appears in at most one group per rule, and the groups of a rule differ in their outcome
+// (tested: tests/assess/assess_group_test.cpp). Grouping is what lets 100,000 model entries be
+// assessed in bounded memory: the outcome is stored once per group, not once per element.
 struct Finding {
   std::string threat;  // "T3"
   std::string threat_name;
@@ -81,14 +98,14 @@ struct Finding {
   std::string rule;       // "R.T3.clear-bootstrap"
   std::string phase;
   std::string layer;
-  std::string scope;     // system|thing|link|node|asset
-  std::string element;   // model element id ("system" for system scope)
-  SourceLocation where;  // of the element in the model file
+  std::string scope;  // system|thing|link|node|asset: the scope of every element of the group
+  std::vector<FindingElement> elements;  // sorted by id; never empty
+  // The rule's explanation; "{element}" stands for each element's id (WhyFor gives it filled in).
   std::string why;
   std::string likelihood;
   std::string impact;
-  // True when no modelled asset reaches the element, so the impact is the system's data value (a
-  // fallback the report marks: describe the element's flows to make it exact).
+  // True when no modelled asset reaches the elements, so the impact is the system's data value
+  // (a fallback the report marks: describe the elements' flows to make it exact).
   bool impact_fallback = false;
   std::string risk;
   bool must_mitigate = false;
@@ -105,11 +122,17 @@ struct Finding {
   // For kCannotClose: mitigations outside this profile that counter the finding here, each with
   // the lowest-ranked profile that requires it ("" when no profile does: beyond every profile).
   std::vector<std::pair<std::string, std::string>> closes_with;
-  // Declared mitigations the element's facts contradict (they do not count here; a required one
-  // is in `missing`): the model itself says the mitigation is not in place on this element.
+  // Declared mitigations the elements' facts contradict (they do not count here; a required one
+  // is in `missing`): the model itself says the mitigation is not in place on these elements.
   std::vector<std::string> contradicted;
   std::string uncountered;  // the rule's reason why no profile mitigation counters it, if any
-  std::optional<Tracking> tracking;
+
+  // `why` for one element of the group.
+  std::string WhyFor(const FindingElement& e) const;
+  // The ids of the elements, joined by `sep`.
+  std::string ElementIds(const std::string& sep = ", ") const;
+  // `why` with "{element}" standing for all the elements (ElementIds()).
+  std::string WhyForAll() const;
 };
 
 struct Gap {
@@ -155,7 +178,9 @@ struct StandardsView {
 };
 
 struct Summary {
-  std::map<std::string, int> by_risk;           // risk level -> findings
+  size_t findings = 0;                 // rule-on-element findings: the elements of all groups
+  size_t groups = 0;                   // finding groups (Assessment::findings.size())
+  std::map<std::string, int> by_risk;  // risk level -> findings
   std::map<std::string, int> by_residual_risk;  // residual risk level -> findings
   int must_mitigate = 0;
   int residual_must_mitigate = 0;
@@ -173,7 +198,9 @@ struct Assessment {
   std::string catalog_version;
   std::map<std::string, std::string> system_facts;
   ProfileDecision profile;
-  std::vector<Finding> findings;            // sorted: threat, phase, layer, scope, element
+  // Finding groups, sorted: threat, phase, layer, scope, first element, rule. The number of
+  // findings (rule fired on an element) is summary.findings.
+  std::vector<Finding> findings;
   std::vector<Gap> gaps;                    // sorted by mitigation id
   std::vector<std::string> declared;        // mitigations declared in place
   std::vector<std::string> beyond_profile;  // declared but not required by the profile
@@ -190,6 +217,9 @@ struct Options {
   // The date risk-tracking expiry is judged at, YYYY-MM-DD (UTC). Empty: today, from the system
   // clock. Tests pass a fixed date.
   std::string today;
+  // False: one group per element (every group has one element), the ungrouped view of schema
+  // secprof-assessment/2. For tests of the grouping; reports use the default.
+  bool group = true;
 };
 
 // Runs the assessment. Fails with kInvalidInput, located in the model, when the model declares a

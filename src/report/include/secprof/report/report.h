@@ -1,11 +1,12 @@
 // secprof/report/report.h — renderings of an assessment for people and for tools.
 //
-// JSON is the stable machine format (schema "secprof-assessment/2", documented in docs/ASSESS.md);
+// JSON is the stable machine format (schema "secprof-assessment/3", documented in docs/ASSESS.md);
 // SARIF 2.1.0 is for code-scanning tools; text is for a terminal; Markdown for reviews; HTML is one
 // self-contained file (inline CSS and SVG, no scripts, no external resources) with the
 // phase x layer heat map and the risk matrix drawn as pictures.
 #pragma once
 
+#include <iosfwd>
 #include <string>
 
 #include "secprof/assess/assess.h"
@@ -25,6 +26,9 @@ std::string Render(const assess::Assessment& a, const catalog::Catalog& cat, For
                    const model::Model* model = nullptr);
 
 std::string RenderJson(const assess::Assessment& a);
+// Writes RenderJson's text to `out` as it is made: the findings are streamed, so neither the
+// whole text nor a JSON tree of all findings is held (docs/PERFORMANCE.md).
+void WriteJson(const assess::Assessment& a, std::ostream& out);
 std::string RenderText(const assess::Assessment& a, const catalog::Catalog& cat);
 std::string RenderMarkdown(const assess::Assessment& a, const catalog::Catalog& cat);
 // HTML for people who have not read the draft: the profile and why, a "top actions" box, a diagram
