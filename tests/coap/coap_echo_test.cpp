@@ -4,6 +4,9 @@
 // attacker with hand-encoded CoAP (RFC 7252 §3): a request without Echo, with a stale one
 // (a request held past the freshness window), with a forged one. Time is a fake clock: nothing
 // here depends on how fast the machine is.
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -233,7 +236,16 @@ TEST(CoapEcho, ClientRepeatsOnlyOnce) {
   cc.timeout = std::chrono::milliseconds(300);
   auto c = Client::Connect("127.0.0.1", a.server().udp_port(), std::move(cc));
   ASSERT_TRUE(c);
-  auto r = (*c)->Put("act", Text("on"));
+  // libcoap 4.3.1 leaks the repeated request (about 400 bytes: a PDU and a string from
+  // coap_pdu_init/coap_new_string) when its Echo repeat is answered 4.01 again; LeakSanitizer
+  // reports it under `make asan-test`. It is libcoap's, in its own client path, and is ignored
+  // here only, for this one call (docs/COAP.md "Request freshness" states the leak).
+  Result<Response> r = [&] {
+#if defined(__SANITIZE_ADDRESS__)
+    __lsan::ScopedDisabler libcoap_echo_repeat_leak;
+#endif
+    return (*c)->Put("act", Text("on"));
+  }();
   EXPECT_FALSE(r && r->code == kChanged);
   EXPECT_EQ(a.executed.load(), 0);
   EXPECT_EQ(a.server().stats().echo_missing, 1u);
