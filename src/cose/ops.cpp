@@ -5,7 +5,6 @@
 
 #include "ops_internal.h"
 #include "secprof/cose/cose.h"
-#include "secprof/crypto/aead.h"
 #include "secprof/crypto/hash.h"
 
 namespace secprof::cose {
@@ -18,7 +17,6 @@ using internal::ContentHeaders;
 using internal::IsEcdsaP256;
 using internal::MakeContentHeaders;
 using internal::MakeProtected;
-using internal::Nonce;
 using internal::PayloadOf;
 using internal::SealContent;
 using internal::SignatureAlgorithmFor;
@@ -192,17 +190,9 @@ Result<Bytes> DecryptEncrypt0(const Encrypt0& msg, const Key& key, ByteView exte
   SECPROF_TRY(CheckKey(alg, key, true));
   SECPROF_ASSIGN_OR_RETURN(ByteView ct,
                            PayloadOf(msg.ciphertext, detached_ciphertext, "COSE_Encrypt0"));
-  SECPROF_ASSIGN_OR_RETURN(Bytes nonce, Nonce(msg.protected_header, msg.unprotected, key, alg));
-  SECPROF_ASSIGN_OR_RETURN(crypto::Aead aead, crypto::Aead::FromCoseAlgorithm(alg.id));
   const Bytes aad = EncStructure0(msg.protected_header.for_structure(), external_aad);
-  auto pt = aead.Open(*key.secret, nonce, aad, ct);
-  if (!pt) {
-    if (pt.error().code() == ErrorCode::kVerifyFailed)
-      return Fail(ErrorCode::kVerifyFailed,
-                  std::string("COSE_Encrypt0 ") + alg.name + " authentication tag does not verify");
-    return Fail(pt.error().WithContext("COSE_Encrypt0"));
-  }
-  return std::move(*pt);
+  return internal::OpenContent(alg, msg.protected_header, msg.unprotected, key, aad, ct,
+                               "COSE_Encrypt0");
 }
 
 }  // namespace secprof::cose

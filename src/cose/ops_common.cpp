@@ -185,4 +185,19 @@ Result<Bytes> SealContent(const ProtectedHeader& prot, const HeaderMap& unprot, 
   return aead.Seal(*key.secret, nonce, aad, plaintext);
 }
 
+Result<Bytes> OpenContent(const AlgorithmInfo& alg, const ProtectedHeader& prot,
+                          const HeaderMap& unprot, const Key& key, ByteView aad,
+                          ByteView ciphertext, const char* what) {
+  SECPROF_ASSIGN_OR_RETURN(Bytes nonce, Nonce(prot, unprot, key, alg));
+  SECPROF_ASSIGN_OR_RETURN(crypto::Aead aead, crypto::Aead::FromCoseAlgorithm(alg.id));
+  auto pt = aead.Open(*key.secret, nonce, aad, ciphertext);
+  if (!pt) {
+    if (pt.error().code() == ErrorCode::kVerifyFailed)
+      return Fail(ErrorCode::kVerifyFailed,
+                  std::string(what) + " " + alg.name + " authentication tag does not verify");
+    return Fail(pt.error().WithContext(what));
+  }
+  return std::move(*pt);
+}
+
 }  // namespace secprof::cose::internal

@@ -43,5 +43,11 @@ Result<ContentHeaders> MakeContentHeaders(int64_t alg_id, const HeaderMap& prote
 Result<Bytes> SealContent(const ProtectedHeader& prot, const HeaderMap& unprot, const Key& key,
                           ByteView plaintext,
                           const std::function<Bytes(ByteView protected_bytes)>& enc_structure);
+// Opens `ciphertext` (RFC 9052 §5.3 decryption) under `alg` with the nonce of the headers and
+// `aad` (the caller's Enc_structure); a tag that does not verify is kVerifyFailed naming `what`
+// ("COSE_Encrypt0", "COSE_Encrypt") and the algorithm.
+Result<Bytes> OpenContent(const AlgorithmInfo& alg, const ProtectedHeader& prot,
+                          const HeaderMap& unprot, const Key& key, ByteView aad,
+                          ByteView ciphertext, const char* what);
 
 }  // namespace secprof::cose::internal

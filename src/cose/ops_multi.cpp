@@ -6,7 +6,6 @@
 
 #include "ops_internal.h"
 #include "secprof/cose/cose.h"
-#include "secprof/crypto/aead.h"
 
 namespace secprof::cose {
 namespace {
@@ -16,7 +15,6 @@ using internal::CheckNoClash;
 using internal::ContentHeaders;
 using internal::MakeContentHeaders;
 using internal::MakeProtected;
-using internal::Nonce;
 using internal::PayloadOf;
 using internal::SealContent;
 using internal::SignatureAlgorithmFor;
@@ -252,17 +250,9 @@ Result<Bytes> DecryptEncrypt(const Encrypt& msg, const Key& key, ByteView extern
   SECPROF_TRY(CheckKey(alg, key, true));
   SECPROF_ASSIGN_OR_RETURN(ByteView ct,
                            PayloadOf(msg.ciphertext, detached_ciphertext, "COSE_Encrypt"));
-  SECPROF_ASSIGN_OR_RETURN(Bytes nonce, Nonce(msg.protected_header, msg.unprotected, key, alg));
-  SECPROF_ASSIGN_OR_RETURN(crypto::Aead aead, crypto::Aead::FromCoseAlgorithm(alg.id));
   const Bytes aad = EncStructure(msg.protected_header.for_structure(), external_aad);
-  auto pt = aead.Open(*key.secret, nonce, aad, ct);
-  if (!pt) {
-    if (pt.error().code() == ErrorCode::kVerifyFailed)
-      return Fail(ErrorCode::kVerifyFailed,
-                  std::string("COSE_Encrypt ") + alg.name + " authentication tag does not verify");
-    return Fail(pt.error().WithContext("COSE_Encrypt"));
-  }
-  return std::move(*pt);
+  return internal::OpenContent(alg, msg.protected_header, msg.unprotected, key, aad, ct,
+                               "COSE_Encrypt");
 }
 
 }  // namespace secprof::cose

@@ -50,9 +50,8 @@ struct UnauthenticatedLimits {
   size_t max_sources = 4096;   // source addresses tracked (buckets; counts per interval)
   double rate_per_second = 16;
   double burst = 64;
-  // SecProf_2 join nonces (j/nonce): at most this many unexpired ones per serial (the oldest is
-  // dropped for a new one) and in total (beyond: 5.03). 0: unbounded.
-  int64_t max_nonces_per_serial = 4;
+  // SecProf_2 join nonces recorded by proven joins (j/nonce itself stores nothing; DOMAIN.md
+  // "Nonce"): at most this many unexpired ones in total (beyond: 5.03). 0: unbounded.
   int64_t max_nonces = 4096;
 };
 
