@@ -171,7 +171,7 @@ bool JoinPsk(Thing& t, uint16_t udp) {
   auto resp = domain::DecodePskJoinResponse(jr->payload);
   if (!resp) return false;
   t.identity = resp->identity;
-  auto psk = domain::OpenJoinPsk(t.code, t.serial, nonce->nonce, resp->sealed_psk);
+  auto psk = domain::OpenJoinPsk(t.code, t.serial, resp->owner, nonce->nonce, resp->sealed_psk);
   if (!psk) return false;
   t.psk = std::move(*psk);
   return true;

@@ -51,13 +51,6 @@ nlohmann::json StatusJson(const Agent& agent) {
   return j;
 }
 
-// What `owner:` says when the thing does not know its owner.
-const char* NoOwner(const thing::ThingState& s) {
-  if (s.profile == domain::Profile::kSecProf2 && !s.psk_identity.empty())
-    return "(not known: the SecProf_2 join does not name the owner)";
-  return "(none yet)";
-}
-
 }  // namespace
 
 void PrintThingStatus(const Agent& agent, bool json) {
@@ -81,7 +74,7 @@ void PrintThingStatus(const Agent& agent, bool json) {
     std::cout << "kdc:      coap://" << FormatHostPort(s.kdc_host, s.kdc_udp)
               << (s.kdc_dtls ? " coaps://" + FormatHostPort(s.kdc_host, s.kdc_dtls) : std::string())
               << "\n";
-  std::cout << "owner:    " << (s.owner.empty() ? NoOwner(s) : s.owner) << "\n";
+  std::cout << "owner:    " << (s.owner.empty() ? "(none yet)" : s.owner) << "\n";
   if (!s.psk_identity.empty()) std::cout << "psk id:   " << s.psk_identity << "\n";
   if (!s.ldevid_pem.empty()) std::cout << "ldevid:   " << s.ldevid_key_label << "\n";
   if (!s.groups.empty()) {

@@ -80,7 +80,8 @@ Bytes Encode(const PskJoinRequest& m) {
 Bytes Encode(const PskJoinResponse& m) {
   return Out({{U(1), Value::Text(m.identity)},
               {U(2), B(m.sealed_psk)},
-              {U(3), Value::Unsigned(m.dtls_port)}});
+              {U(3), Value::Unsigned(m.dtls_port)},
+              {U(4), Value::Text(m.owner)}});
 }
 Bytes Encode(const VoucherResponse& m) {
   return Out({{U(1), B(m.voucher)}, {U(2), B(m.domain_ca)}, {U(3), B(m.kdc_chain)}});
@@ -184,12 +185,14 @@ Result<PskJoinRequest> DecodePskJoinRequest(ByteView b) {
   return r;
 }
 Result<PskJoinResponse> DecodePskJoinResponse(ByteView b) {
-  SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "PSK join response", {1, 2, 3}));
+  SECPROF_ASSIGN_OR_RETURN(MapIn m, MapIn::Parse(b, "PSK join response", {1, 2, 3, 4}));
   PskJoinResponse r;
   SECPROF_ASSIGN_OR_RETURN(r.identity, m.Text(1, 64));
   SECPROF_ASSIGN_OR_RETURN(r.sealed_psk, m.Blob(2, 12 + 16 + 16, 12 + 64 + 16));
   SECPROF_ASSIGN_OR_RETURN(int64_t port, m.Int(3, 1, 65535));
   r.dtls_port = static_cast<uint16_t>(port);
+  SECPROF_ASSIGN_OR_RETURN(r.owner, m.Text(4, kMaxOwner));
+  if (r.owner.empty()) return Fail(ErrorCode::kInvalidInput, "PSK join response: empty owner");
   return r;
 }
 Result<VoucherResponse> DecodeVoucherResponse(ByteView b) {

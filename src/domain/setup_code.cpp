@@ -84,26 +84,35 @@ Result<crypto::SecureBuffer> SealKey(crypto::ByteView code_key, std::string_view
   return crypto::HkdfSha256(code_key, nonce, View(info), kSetupCodeKeySize);
 }
 
+// WrapKey's associated data for a j/psk seal: "j/psk " serial 0x00 owner.
+std::string SealContext(std::string_view serial, std::string_view owner) {
+  std::string ad = "j/psk ";
+  ad += serial;
+  ad.push_back('\0');
+  ad += owner;
+  return ad;
+}
+
 }  // namespace
 
 Result<crypto::Bytes> SealJoinPsk(crypto::ByteView code_key, std::string_view serial,
-                                  crypto::ByteView nonce, crypto::ByteView psk,
-                                  crypto::Random& rng) {
+                                  std::string_view owner, crypto::ByteView nonce,
+                                  crypto::ByteView psk, crypto::Random& rng) {
   SECPROF_ASSIGN_OR_RETURN(crypto::SecureBuffer s, SealKey(code_key, serial, nonce));
-  return WrapKey(crypto::ByteView(s.data(), s.size()), "j/psk " + std::string(serial), psk, rng);
+  return WrapKey(crypto::ByteView(s.data(), s.size()), SealContext(serial, owner), psk, rng);
 }
 
 Result<crypto::SecureBuffer> OpenJoinPsk(std::string_view setup_code, std::string_view serial,
-                                         crypto::ByteView nonce, crypto::ByteView sealed) {
+                                         std::string_view owner, crypto::ByteView nonce,
+                                         crypto::ByteView sealed) {
   SECPROF_ASSIGN_OR_RETURN(crypto::SecureBuffer k, SetupCodeKey(setup_code, serial));
   SECPROF_ASSIGN_OR_RETURN(crypto::SecureBuffer s,
                            SealKey(crypto::ByteView(k.data(), k.size()), serial, nonce));
-  auto psk =
-      UnwrapKey(crypto::ByteView(s.data(), s.size()), "j/psk " + std::string(serial), sealed);
+  auto psk = UnwrapKey(crypto::ByteView(s.data(), s.size()), SealContext(serial, owner), sealed);
   if (!psk)
     return Fail(ErrorCode::kVerifyFailed,
                 "the PSK in the join answer does not open under this setup code (wrong code, or a "
-                "forged answer)");
+                "forged answer: another owner, serial or nonce)");
   return psk;
 }
 

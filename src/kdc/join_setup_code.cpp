@@ -53,8 +53,9 @@ struct SetupJoinEnv {
   const Clock& clock;
   std::chrono::seconds grace;  // KdcOptions::join_repeat_grace
   std::chrono::seconds nonce_lifetime;
-  int64_t max_nonces;     // UnauthenticatedLimits::max_nonces: recorded (proven) join nonces
-  std::string_view peer;  // the requester's "addr:port" (join_nonce.h binds nonces to it)
+  int64_t max_nonces;      // UnauthenticatedLimits::max_nonces: recorded (proven) join nonces
+  std::string_view peer;   // the requester's "addr:port" (join_nonce.h binds nonces to it)
+  std::string_view owner;  // KdcOptions::owner: named in the answer, bound into the seal
 };
 
 struct SetupJoined {
@@ -152,7 +153,7 @@ Result<SetupJoined> SetupCodeJoin(const SetupJoinEnv& env, const domain::PskJoin
     in.wrapped_key = std::move(*w);
   }
   in.credential_fingerprint = HexSha256(psk.view());
-  auto sealed = domain::SealJoinPsk(k->view(), serial, req.nonce, psk.view(), env.rng);
+  auto sealed = domain::SealJoinPsk(k->view(), serial, env.owner, req.nonce, psk.view(), env.rng);
   if (!sealed) return Fail(sealed.error().WithReason(kInternal));
   out.sealed_psk = std::move(*sealed);
   // 5. Record the proven nonce (a concurrent use of the same nonce loses here: kExists), then
@@ -179,7 +180,8 @@ SetupJoinEnv EnvOf(KdcContext& ctx, const Request& r) {
                       ctx.opt.join_repeat_grace,
                       ctx.opt.nonce_lifetime,
                       ctx.opt.unauthenticated.max_nonces,
-                      r.peer_address};
+                      r.peer_address,
+                      ctx.opt.owner};
 }
 
 // docs/DOMAIN.md "Running it" (--join-window): SecProf_2 admits joins only this long after start
@@ -222,7 +224,8 @@ Response OnJoinPsk(KdcContext& ctx, const Request& r) {
   auto joined = SetupCodeJoin(EnvOf(ctx, r), *req);
   if (!joined) return ctx.Refuse(joined.error(), req->serial);
   ctx.CountJoin(joined->first_time);
-  domain::PskJoinResponse resp{req->serial, std::move(joined->sealed_psk), ctx.dtls_port};
+  domain::PskJoinResponse resp{req->serial, std::move(joined->sealed_psk), ctx.dtls_port,
+                               ctx.opt.owner};
   return Cbor(coap::kChanged, domain::Encode(resp));
 }
 

@@ -4,6 +4,7 @@
 // flow register its resources (context.h lists the files).
 #include "secprof/kdc/kdc.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <mutex>
 
@@ -112,6 +113,14 @@ Result<std::unique_ptr<Kdc>> Kdc::Create(KdcOptions options, const Clock& clock,
     return Fail(ErrorCode::kInvalidInput, kNoKdc,
                 std::string(domain::ProfileName(options.profile)) +
                     " has no KDC: things pair with each other (resurrecting duckling)");
+  // The owner is the domain CA's O and is named in every SecProf_2 join answer
+  // (domain::PskJoinResponse::owner): 1..kMaxOwner printable ASCII (RFC 5280 ub-organization-name).
+  if (options.owner.empty() || options.owner.size() > domain::kMaxOwner ||
+      !std::all_of(options.owner.begin(), options.owner.end(),
+                   [](char c) { return c >= 0x20 && c < 0x7f; }))
+    return Fail(ErrorCode::kInvalidInput, kBadOwner,
+                "--owner must be 1.." + std::to_string(domain::kMaxOwner) +
+                    " printable ASCII characters (it is the domain CA's organisation name)");
   if (options.keys_dir.empty()) options.keys_dir = options.db_path + ".keys";
   // Arguments are checked before the registry and the key directory are created, so that a
   // refused start leaves nothing behind (a registry bound to the wrong owner, say).

@@ -35,11 +35,13 @@ Status Agent::Impl::JoinSetupCode() {
                                  coap::content_format::kCbor));
   SECPROF_TRY(Expect(rj, coap::kChanged, "join"));
   SECPROF_ASSIGN_OR_RETURN(domain::PskJoinResponse j, domain::DecodePskJoinResponse(rj.payload));
-  SECPROF_ASSIGN_OR_RETURN(secrets[kSecretPairwise],
-                           domain::OpenJoinPsk(st.setup_code, st.serial, n.nonce, j.sealed_psk));
+  SECPROF_ASSIGN_OR_RETURN(
+      secrets[kSecretPairwise],
+      domain::OpenJoinPsk(st.setup_code, st.serial, j.owner, n.nonce, j.sealed_psk));
   ThingState next = st;
   next.psk_identity = j.identity;
   next.kdc_dtls = j.dtls_port;
+  next.owner = j.owner;  // authenticated: OpenJoinPsk opened only under this owner
   return Apply(Operation::kJoin, "joined by setup code", std::move(next));
 }
 

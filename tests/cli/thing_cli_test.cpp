@@ -75,7 +75,7 @@ TEST_F(ThingCli, SecProf2LifecycleThroughProcesses) {
   const std::string db = P("kdc.db").string();
   const fs::path ready = P("kdc.ready"), log = P("kdc.log");
   Child kdc({"kdc", "--profile", "SecProf_2", "--db", db, "--listen", "127.0.0.1:0",
-             "--join-window", "0", "--ready-file", ready.string()},
+             "--join-window", "0", "--owner", "Home of Ada", "--ready-file", ready.string()},
             log);
   ASSERT_TRUE(kdc.started());
   auto ports = WaitReady(kdc, ready, log);
@@ -174,11 +174,10 @@ TEST_F(ThingCli, SecProf2LifecycleThroughProcesses) {
     EXPECT_GE(*seen, *ParseIso8601(me["commissioned_at"].get<std::string>()));
     EXPECT_TRUE(list["things"][1]["last_seen"].is_null());
   }
-  // SecProf_2's join does not name the owner: the thing says so instead of an empty line.
+  // The SecProf_2 join answer names the KDC's owner (bound into the sealed PSK, issue 13 item 3).
   r = Secprof(T(t1, "status"));
-  EXPECT_NE(r.out.find("owner:    (not known: the SecProf_2 join does not name the owner)"),
-            std::string::npos)
-      << r.out;
+  EXPECT_NE(r.out.find("owner:    Home of Ada\n"), std::string::npos) << r.out;
+  EXPECT_EQ(StatusJson(t1)["owner"], "Home of Ada");
   r = Secprof(T(t1, "group-key --group nosuch"));
   EXPECT_EQ(r.exit_code, 1) << r.out;
 

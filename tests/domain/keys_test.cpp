@@ -131,15 +131,22 @@ TEST(DomainKeysJoin, ProofAndSealedPskOpenOnlyWithTheCode) {
 
   auto rng = crypto::FakeRandom::FromSeed(3);
   const Bytes psk = B(32, 0x55);
-  auto sealed = SealJoinPsk(V(*key), serial, nonce, psk, rng);
+  auto sealed = SealJoinPsk(V(*key), serial, "Home of Ada", nonce, psk, rng);
   ASSERT_TRUE(sealed);
-  auto opened = OpenJoinPsk(code, serial, nonce, *sealed);
+  auto opened = OpenJoinPsk(code, serial, "Home of Ada", nonce, *sealed);
   ASSERT_TRUE(opened) << opened.error().ToString();
   EXPECT_EQ(Of(*opened), psk);
-  auto wrong = OpenJoinPsk("ABCD-EFGH-JKMN-PQRT", serial, nonce, *sealed);
+  auto wrong = OpenJoinPsk("ABCD-EFGH-JKMN-PQRT", serial, "Home of Ada", nonce, *sealed);
   ASSERT_FALSE(wrong);
   EXPECT_EQ(wrong.error().code(), ErrorCode::kVerifyFailed);
-  auto replayed = OpenJoinPsk(code, serial, B(kNonceSize, 0x46), *sealed);
+  // An on-path attacker who rewrites the owner the answer names: the seal does not open, so the
+  // thing never records an owner the KDC did not name.
+  auto renamed = OpenJoinPsk(code, serial, "Mallory", nonce, *sealed);
+  ASSERT_FALSE(renamed) << "the owner is bound into the seal";
+  EXPECT_EQ(renamed.error().code(), ErrorCode::kVerifyFailed);
+  auto extended = OpenJoinPsk(code, serial, "Home of Ada ", nonce, *sealed);
+  ASSERT_FALSE(extended) << "the owner is bound byte for byte";
+  auto replayed = OpenJoinPsk(code, serial, "Home of Ada", B(kNonceSize, 0x46), *sealed);
   ASSERT_FALSE(replayed) << "a sealed PSK belongs to one nonce";
   EXPECT_EQ(replayed.error().code(), ErrorCode::kVerifyFailed);
 }

@@ -48,11 +48,13 @@ TEST(DomainProtocolRoundTrip, JoinMessages) {
   EXPECT_EQ(pr->nonce, Filled(kNonceSize, 1));
   EXPECT_EQ(pr->proof, Filled(32, 2));
 
-  auto ps = DecodePskJoinResponse(Encode(PskJoinResponse{"id-1", Filled(12 + 32 + 16, 3), 5684}));
+  auto ps = DecodePskJoinResponse(
+      Encode(PskJoinResponse{"id-1", Filled(12 + 32 + 16, 3), 5684, "Home of Ada"}));
   ASSERT_TRUE(ps) << ps.error().ToString();
   EXPECT_EQ(ps->identity, "id-1");
   EXPECT_EQ(ps->sealed_psk, Filled(12 + 32 + 16, 3));
   EXPECT_EQ(ps->dtls_port, 5684);
+  EXPECT_EQ(ps->owner, "Home of Ada");
 
   auto vr = DecodeVoucherResponse(
       Encode(VoucherResponse{Filled(100, 4), Filled(300, 5), Filled(400, 6)}));
@@ -216,10 +218,18 @@ TEST(DomainProtocolStrict, RefusesValuesOutOfRange) {
   ExpectInvalid(DecodePskJoinRequest(
                     Encode(PskJoinRequest{"ACME-0001", Filled(kNonceSize, 1), Filled(31, 2)})),
                 "31-byte proof");
-  ExpectInvalid(DecodePskJoinResponse(Encode(PskJoinResponse{"id", Filled(12 + 16 + 15, 1), 5684})),
-                "sealed PSK below 12 + 16 + 16 bytes");
-  ExpectInvalid(DecodePskJoinResponse(Encode(PskJoinResponse{"id", Filled(12 + 32 + 16, 1), 0})),
-                "port 0");
+  ExpectInvalid(
+      DecodePskJoinResponse(Encode(PskJoinResponse{"id", Filled(12 + 16 + 15, 1), 5684, "o"})),
+      "sealed PSK below 12 + 16 + 16 bytes");
+  ExpectInvalid(
+      DecodePskJoinResponse(Encode(PskJoinResponse{"id", Filled(12 + 32 + 16, 1), 0, "o"})),
+      "port 0");
+  ExpectInvalid(
+      DecodePskJoinResponse(Encode(PskJoinResponse{"id", Filled(12 + 32 + 16, 1), 5684, ""})),
+      "empty owner");
+  ExpectInvalid(DecodePskJoinResponse(Encode(PskJoinResponse{"id", Filled(12 + 32 + 16, 1), 5684,
+                                                             std::string(kMaxOwner + 1, 'o')})),
+                "owner longer than an X.509 O");
   ExpectInvalid(
       DecodeEnrollResponse(Encode(EnrollResponse{Filled(5, 1), Filled(5, 2), Secret(16, 3)})),
       "16-byte pairwise key");

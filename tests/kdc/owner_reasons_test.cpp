@@ -47,6 +47,28 @@ TEST(KdcStartReasons, OwnerToolsNeedAnExistingRegistry) {
   EXPECT_TRUE(OwnerTools::Open(db));
 }
 
+// The owner is the domain CA's O and is named in every SecProf_2 join answer: an empty, over-long
+// (RFC 5280 ub-organization-name = 64) or non-printable owner is refused before anything is made.
+TEST(KdcStartReasons, OwnerMustFitTheDomainCa) {
+  secprof::testing::TempDir dir;
+  const std::string db = (dir.path() / "kdc.db").string();
+  for (const std::string& bad : {std::string(), std::string(65, 'o'), std::string("Ada\nEve")}) {
+    KdcOptions o;
+    o.db_path = db;
+    o.owner = bad;
+    auto k = Kdc::Create(std::move(o));
+    ASSERT_FALSE(k) << "owner of " << bad.size() << " bytes";
+    EXPECT_EQ(k.error().code(), ErrorCode::kInvalidInput);
+    EXPECT_TRUE(k.error().Is(kBadOwner)) << k.error().reason();
+    EXPECT_FALSE(fs::exists(db));  // refused before the registry is created
+  }
+  KdcOptions o;
+  o.db_path = db;
+  o.owner = "Home of Ada";
+  auto k = Kdc::Create(std::move(o));
+  EXPECT_TRUE(k) << k.error().ToString();
+}
+
 TEST(KdcStartReasons, OneKdcPerRegistry) {
   secprof::testing::TempDir dir;
   KdcOptions o;

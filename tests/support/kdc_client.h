@@ -57,7 +57,8 @@ inline coap::Response JoinPsk(coap::Client& c, const std::string& serial,
     EXPECT_TRUE(resp) << resp.error().ToString();
     if (resp) {
       joined->identity = resp->identity;
-      auto psk = domain::OpenJoinPsk(setup_code, serial, nonce->nonce, resp->sealed_psk);
+      auto psk =
+          domain::OpenJoinPsk(setup_code, serial, resp->owner, nonce->nonce, resp->sealed_psk);
       EXPECT_TRUE(psk) << psk.error().ToString();
       if (psk) joined->psk = std::move(*psk);
       joined->dtls_port = resp->dtls_port;

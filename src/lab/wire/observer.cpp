@@ -264,7 +264,8 @@ class Reader {
       Id(d.session, "psk-identity:" + j->identity);
       auto code = o_.setup_codes.find(q->serial);
       if (code != o_.setup_codes.end()) {
-        if (auto psk = domain::OpenJoinPsk(code->second, q->serial, q->nonce, j->sealed_psk)) {
+        if (auto psk =
+                domain::OpenJoinPsk(code->second, q->serial, j->owner, q->nonce, j->sealed_psk)) {
           out_.keys.push_back({"psk", j->identity, std::move(*psk), d.index});
           return;
         }

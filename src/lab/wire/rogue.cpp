@@ -255,11 +255,11 @@ Result<Measurement> SetupCodeJoin(const RunContext& ctx, RogueKind kind) {
           auto k = domain::SetupCodeKey(code, q->serial);
           auto psk = crypto::SystemRandomSource().Draw(32);
           if (!k || !psk) return Cbor(coap::kInternalServerError, {});
-          auto sealed = domain::SealJoinPsk(ByteView(k->data(), k->size()), q->serial, q->nonce,
-                                            *psk, crypto::SystemRandomSource());
+          auto sealed = domain::SealJoinPsk(ByteView(k->data(), k->size()), q->serial, "rogue",
+                                            q->nonce, *psk, crypto::SystemRandomSource());
           if (!sealed) return Cbor(coap::kInternalServerError, {});
           return Cbor(coap::kChanged,
-                      domain::Encode(domain::PskJoinResponse{q->serial, *sealed, 5684}));
+                      domain::Encode(domain::PskJoinResponse{q->serial, *sealed, 5684, "rogue"}));
         });
     rogue.Serve();
     SECPROF_TRY(t.Install("127.0.0.1", rogue.server->udp_port(), 0));

@@ -62,6 +62,9 @@ inline constexpr const char* kFirmwareStatus = "fw/status";
 }  // namespace path
 
 inline constexpr size_t kMaxSerial = 64;
+// An owner's name as the KDC's domain CA carries it in its O (RFC 5280 Appendix A.1,
+// ub-organization-name = 64).
+inline constexpr size_t kMaxOwner = 64;
 inline constexpr size_t kNonceSize = 16;
 
 struct JoinNonceRequest {
@@ -82,6 +85,9 @@ struct PskJoinResponse {
   // (domain/setup_code.h SealJoinPsk / OpenJoinPsk): 12 + 16..64 + 16 bytes.
   Bytes sealed_psk;
   uint16_t dtls_port = 0;
+  // The domain's owner (the KDC's --owner, 1..kMaxOwner characters): authenticated, because the
+  // seal binds it (SealJoinPsk's associated data), so a thing that opens the PSK knows its owner.
+  std::string owner;
 };
 struct VoucherResponse {
   Bytes voucher;    // COSE_Sign1 from the manufacturer (secprof::voucher)

@@ -47,16 +47,20 @@ Status CheckSetupCodeStrength(std::string_view code);
 // K above. kInvalidInput for an empty code or serial.
 Result<crypto::SecureBuffer> SetupCodeKey(std::string_view code, std::string_view serial);
 
-// The PSK in a j/psk answer, sealed so that only a holder of the setup code can read it:
+// The PSK in a j/psk answer, sealed so that only a holder of the setup code can read it, and bound
+// to the owner the answer names:
 //   S = HKDF-SHA256(ikm = K, salt = nonce, info = "secprof j/psk seal" 0x00 serial, 32)
-//   sealed = WrapKey(S, "j/psk " + serial, psk)   (AES-256-GCM, 12-byte random IV || ct || tag)
+//   sealed = WrapKey(S, "j/psk " + serial + 0x00 + owner, psk)
+//            (AES-256-GCM, 12-byte random IV || ct || tag; the second argument is the associated
+//            data, so a changed owner makes the answer not open)
 // A fresh nonce per join gives a fresh S. The KDC seals with the stored K; the thing opens with
-// its code. OpenJoinPsk: kVerifyFailed when it does not open (another code, serial or nonce, or a
-// tampered answer).
+// its code. OpenJoinPsk: kVerifyFailed when it does not open (another code, serial, owner or
+// nonce, or a tampered answer).
 Result<crypto::Bytes> SealJoinPsk(crypto::ByteView code_key, std::string_view serial,
-                                  crypto::ByteView nonce, crypto::ByteView psk,
-                                  crypto::Random& rng);
+                                  std::string_view owner, crypto::ByteView nonce,
+                                  crypto::ByteView psk, crypto::Random& rng);
 Result<crypto::SecureBuffer> OpenJoinPsk(std::string_view setup_code, std::string_view serial,
-                                         crypto::ByteView nonce, crypto::ByteView sealed);
+                                         std::string_view owner, crypto::ByteView nonce,
+                                         crypto::ByteView sealed);
 
 }  // namespace secprof::domain

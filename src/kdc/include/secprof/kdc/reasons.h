@@ -66,6 +66,7 @@ inline constexpr Reason kCampaign{"campaign"};             // fw/status refused;
 // directory and the parsers pass through with their own reasons (or none).
 inline constexpr Reason kNoDatabase{"no-database"};  // no --db; OwnerTools: the file is missing
 inline constexpr Reason kNoKdc{"no-kdc"};            // the profile has no KDC (SecProf_1)
+inline constexpr Reason kBadOwner{"bad-owner"};      // --owner empty, too long or not printable
 inline constexpr Reason kNoTrustAnchor{"no-trust-anchor"};  // a voucher profile, no vendor CA
 inline constexpr Reason kRegistryInUse{"registry-in-use"};  // another KDC holds the registry lock
 inline constexpr Reason kNotKeyDirectory{"not-key-directory"};  // OwnerTools: no domain-ca.pem
