@@ -62,6 +62,7 @@ struct Agent::Impl {
   explicit Impl(AgentOptions o);
 
   std::string StatePath() const { return opt.state_dir + "/state.json"; }
+  FileSystem& Fs() const { return opt.file_system ? *opt.file_system : DefaultFileSystem(); }
   const domain::Policy& policy() const { return domain::PolicyFor(st.profile); }
 
   // ---- persistence (agent.cpp)
