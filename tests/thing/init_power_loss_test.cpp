@@ -7,10 +7,10 @@
 // cannot open, and once the call returned Ok, the new state. What a crash left is completed by
 // running the call again (Init) or by a second run or Open (MigrateKek).
 //
-// What FaultFs cannot drop, so no test here fails without it: directory creation (it models no
-// directories: Init's parent fsync in MakeDurableDir) and names made with link(2) outside the
-// seam (the KEK file WriteNewKekFile publishes; tests/keystore/durability_test.cpp covers its
-// directory fsync).
+// What FaultFs cannot drop: directory creation (it models no directories; Init's parent fsyncs
+// are checked with SyncDirRecorder instead, InitDurability) and names made with link(2) outside
+// the seam (the KEK file WriteNewKekFile publishes: no test here fails without its directory
+// fsync; tests/keystore/durability_test.cpp covers that one).
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
