@@ -143,7 +143,7 @@ Status Agent::Impl::OpenStore() {
     o.dir = opt.state_dir + "/keystore";
     o.kek = keys.keystore_kek.Clone();  // empty only for the accepted old layout
     o.random = &rng;
-    o.file_system = opt.file_system;
+    o.file_system = fsys;
     SECPROF_ASSIGN_OR_RETURN(auto s, keystore::FileKeyStore::Open(std::move(o)));
     store = std::move(s);
     return {};
@@ -255,11 +255,12 @@ Agent::~Agent() = default;
 // KEK, the key store and the factory image are made durable first and state.json is written last
 // (WriteFileAtomic), so a crash or power loss at any point leaves either no thing (state.json
 // absent: Init can simply be run again, reusing what an interrupted run left) or a whole one.
-Status Agent::Init(const InitOptions& o) {
+Status Agent::Init(const InitOptions& o) { return InitThing(o, DefaultFileSystem()); }
+
+Status InitThing(const InitOptions& o, FileSystem& fsys) {
   SECPROF_TRY(domain::ValidateSerial(o.serial));
   if (fs::exists(o.state_dir + "/state.json"))
     return Fail(ErrorCode::kConflict, kAlreadyInitialized, o.state_dir + " already holds a thing");
-  FileSystem& fsys = o.file_system ? *o.file_system : DefaultFileSystem();
   SECPROF_ASSIGN_OR_RETURN(std::string mtext, ReadFile(o.factory_dir + "/manifest.json"));
   SECPROF_ASSIGN_OR_RETURN(manufacture::Manifest m,
                            manufacture::ManifestFromJson(mtext, o.factory_dir + "/manifest.json"));
@@ -288,12 +289,13 @@ Status Agent::Init(const InitOptions& o) {
   }
   SECPROF_TRY(MakeDurableDir(o.state_dir, fsys));
   // The KEK, outside the state directory, and the key store under it (key_protection.h).
-  SECPROF_ASSIGN_OR_RETURN(std::string note, SetUpKeyProtection(o, *rec, t));
+  SECPROF_ASSIGN_OR_RETURN(std::string note, SetUpKeyProtection(o, *rec, t, fsys));
   t.history.push_back({UnixSeconds(SystemClock()), "", StateName(State::kManufactured),
                        "from " + o.factory_dir + note});
   // The factory image in slot a, sequence number 1 (a stand-in: secprof has no real firmware).
   // Only the firmware store is needed here, not the key store (a token may need a PIN).
-  Impl fw_only(AgentOptions{.state_dir = o.state_dir, .file_system = o.file_system});
+  Agent::Impl fw_only(AgentOptions{.state_dir = o.state_dir});
+  fw_only.fsys = &fsys;
   fw_only.st = t;
   SECPROF_TRY(fw_only.OpenFirmware());
   std::string image = "secprof factory firmware\nvendor " + t.vendor + "\nmodel " + t.model + "\n";
@@ -310,7 +312,7 @@ Result<std::unique_ptr<Agent>> Agent::Open(AgentOptions options) {
   if (!fs::exists(path))
     return Fail(ErrorCode::kNotFound, path + " does not exist (run `secprof thing init` first)");
   SECPROF_ASSIGN_OR_RETURN(impl->st, LoadState(path, impl->Fs()));
-  SECPROF_ASSIGN_OR_RETURN(impl->keys, OpenKeyProtection(impl->opt, impl->st));
+  SECPROF_ASSIGN_OR_RETURN(impl->keys, OpenKeyProtection(impl->opt, impl->st, impl->Fs()));
   SECPROF_TRY(impl->LoadSecrets());
   impl->readings = impl->st.reading_reserved;       // skip what an earlier run may have used
   for (const auto& o : impl->keys.new_overrides) {  // recorded once, in state.json and history

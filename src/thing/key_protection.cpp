@@ -32,7 +32,6 @@ ByteView View(std::string_view s) {
   return ByteView(reinterpret_cast<const uint8_t*>(s.data()), s.size());
 }
 std::string SecretsContext(const std::string& serial) { return "thing-secrets:" + serial; }
-FileSystem& FsOf(FileSystem* f) { return f ? *f : DefaultFileSystem(); }
 
 // domain::WrapKey under a 32-byte KEK held in memory (file-key things).
 class FileSealer final : public SecretSealer {
@@ -169,7 +168,7 @@ Status CheckKeyStoreAllowed(const InitOptions& o, const manufacture::ThingRecord
 }
 
 Result<std::string> SetUpKeyProtection(const InitOptions& o, const manufacture::ThingRecord& rec,
-                                       ThingState& t) {
+                                       ThingState& t, FileSystem& fsys) {
   std::string note;
   if (domain::PolicyFor(o.profile).tamper_resistant && rec.key_store != "pkcs11") {
     t.key_overrides.push_back(kOverrideFileKeys);
@@ -191,8 +190,7 @@ Result<std::string> SetUpKeyProtection(const InitOptions& o, const manufacture::
   }
   auto& rng = crypto::SystemRandomSource();
   SECPROF_ASSIGN_OR_RETURN(keystore::Kek kek, LoadThingKek(o.kek_file, o.kek_hex.value, o.state_dir,
-                                                           /*create=*/true, rng,
-                                                           FsOf(o.file_system)));
+                                                           /*create=*/true, rng, fsys));
   SECPROF_ASSIGN_OR_RETURN(t.kek_id, keystore::KekId(View(kek.key)));
   t.kek = "file";
   SECPROF_ASSIGN_OR_RETURN(SecureBuffer store_kek,
@@ -204,7 +202,7 @@ Result<std::string> SetUpKeyProtection(const InitOptions& o, const manufacture::
   keystore::FileKeyStoreOptions so;
   so.dir = o.state_dir + "/keystore";
   so.kek = std::move(store_kek);
-  so.file_system = o.file_system;
+  so.file_system = &fsys;
   SECPROF_ASSIGN_OR_RETURN(auto store, keystore::FileKeyStore::Open(std::move(so)));
   SECPROF_ASSIGN_OR_RETURN(std::vector<std::string> labels, factory->List());
   for (const auto& label : labels) {
@@ -214,7 +212,8 @@ Result<std::string> SetUpKeyProtection(const InitOptions& o, const manufacture::
   return note;
 }
 
-Result<KeyProtection> OpenKeyProtection(const AgentOptions& o, const ThingState& t) {
+Result<KeyProtection> OpenKeyProtection(const AgentOptions& o, const ThingState& t,
+                                        FileSystem& fsys) {
   const std::string& dir = o.state_dir;
   KeyProtection kp;
   auto accept_colocated = [&](const std::string& what) -> Status {
@@ -259,8 +258,7 @@ Result<KeyProtection> OpenKeyProtection(const AgentOptions& o, const ThingState&
     return kp;
   }
   auto& rng = crypto::SystemRandomSource();
-  auto kek = LoadThingKek(o.kek_file, o.kek_hex.value, dir, /*create=*/false, rng,
-                          FsOf(o.file_system));
+  auto kek = LoadThingKek(o.kek_file, o.kek_hex.value, dir, /*create=*/false, rng, fsys);
   if (!kek) return Fail(kek.error().WithContext(t.serial + ": the thing's KEK"));
   if (!kek->path.empty() && keystore::PathInside(kek->path, dir))
     SECPROF_TRY(accept_colocated(kek->path + " is inside the directory it protects"));
@@ -268,7 +266,7 @@ Result<KeyProtection> OpenKeyProtection(const AgentOptions& o, const ThingState&
   SECPROF_ASSIGN_OR_RETURN(kp.keystore_kek, keystore::DeriveKek(View(kek->key), kKeystorePurpose));
   // A migrate-kek interrupted after its commit (accepted above): keys may still be under the old
   // store KEK. Moving them first means the store opens every key (MigrateKek's contract).
-  SECPROF_TRY(FinishStoreRewrap(dir, View(kek->key), rng, FsOf(o.file_system)));
+  SECPROF_TRY(FinishStoreRewrap(dir, View(kek->key), rng, fsys));
   kp.sealer = std::make_unique<FileSealer>(std::move(kek->key));
   return kp;
 }
@@ -279,9 +277,12 @@ Result<KeyProtection> OpenKeyProtection(const AgentOptions& o, const ThingState&
 // outside it); then the key store is re-encrypted and the co-located KEK files removed, which a
 // later run or Open completes (OpenKeyProtection: FinishStoreRewrap) if a crash interrupts them.
 Result<std::string> Agent::MigrateKek(const AgentOptions& o) {
+  return MigrateThingKek(o, DefaultFileSystem());
+}
+
+Result<std::string> MigrateThingKek(const AgentOptions& o, FileSystem& fsys) {
   const std::string& dir = o.state_dir;
   const std::string path = dir + "/state.json";
-  FileSystem& fsys = FsOf(o.file_system);
   SECPROF_ASSIGN_OR_RETURN(ThingState t, LoadState(path, fsys));
   auto& rng = crypto::SystemRandomSource();
   std::string did;

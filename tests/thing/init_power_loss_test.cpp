@@ -1,7 +1,7 @@
 // Power-loss tests for Agent::Init and Agent::MigrateKek (issue 10 item 7; docs/DOMAIN.md "Thing
 // agent", "State directory"), in the style of tests/update/install_power_loss_test.cpp: the
-// agent's every write goes through tests/support/fault_fs.h (AgentOptions/InitOptions
-// ::file_system); the process dies after step n, for every n, and the machine loses what was not
+// agent's every write goes through tests/support/fault_fs.h (AgentTestPeer::Init and ::MigrateKek,
+// thing/testing.h); the process dies after step n, for every n, and the machine loses what was not
 // synced; then the thing is reopened. It must be in its old state or its new one, whole: never a
 // state.json that does not parse, never a committed thing without its firmware, never a key it
 // cannot open, and once the call returned Ok, the new state. What a crash left is completed by
@@ -117,9 +117,8 @@ TEST_P(InitPowerLoss, NoThingOrAWholeOneAndInitRunsAgain) {
     InitOptions io{(root / "thing").string(), f.dir, serial, domain::Profile::kSecProf2};
     FaultFs ffs;
     ffs.Watch(root.string());
-    io.file_system = &ffs;
     ffs.CrashAfter(n);
-    completed = Agent::Init(io).has_value();
+    completed = AgentTestPeer::Init(io, ffs).has_value();
     ffs.PowerLoss(GetParam());
 
     AgentOptions ao;
@@ -130,7 +129,6 @@ TEST_P(InitPowerLoss, NoThingOrAWholeOneAndInitRunsAgain) {
       ASSERT_FALSE(fs::exists(root / "thing" / "state.json"))
           << "a thing that does not open: " << a.error().ToString();
       ++absent;
-      io.file_system = nullptr;
       auto again = Agent::Init(io);
       ASSERT_TRUE(again) << "Init did not run again over what a crash left: "
                          << again.error().ToString();
@@ -168,8 +166,7 @@ TEST(InitDurability, EveryDirectoryItCreatesIsSyncedInItsParent) {
                  domain::Profile::kSecProf2};
   io.kek_hex = SecureBuffer(ByteView(reinterpret_cast<const uint8_t*>(hex.data()), hex.size()));
   secprof::testing::SyncDirRecorder rec;
-  io.file_system = &rec;
-  ASSERT_TRUE(Agent::Init(io));
+  ASSERT_TRUE(AgentTestPeer::Init(io, rec));
   EXPECT_EQ(rec.SyncsOf(tmp.path()), 1u);  // "a" is new in it
   EXPECT_EQ(rec.SyncsOf(root), 1u);        // "b"
   EXPECT_EQ(rec.SyncsOf(root / "b"), 1u);  // "thing"
@@ -178,8 +175,7 @@ TEST(InitDurability, EveryDirectoryItCreatesIsSyncedInItsParent) {
   secprof::testing::SyncDirRecorder failing;
   failing.fail_sync_dir = true;
   io.state_dir = (tmp.path() / "c" / "thing").string();
-  io.file_system = &failing;
-  EXPECT_FALSE(Agent::Init(io));
+  EXPECT_FALSE(AgentTestPeer::Init(io, failing));
   EXPECT_FALSE(fs::exists(io.state_dir + "/state.json"));
 }
 
@@ -259,9 +255,8 @@ TEST_P(MigrateKekPowerLoss, OldLayoutOrNewAndEveryKeyOpens) {
     for (const fs::path& d : {root, state, state / "keystore"}) ffs.Watch(d.string());
     AgentOptions ao;
     ao.state_dir = state.string();
-    ao.file_system = &ffs;
     ffs.CrashAfter(n);
-    completed = Agent::MigrateKek(ao).has_value();
+    completed = AgentTestPeer::MigrateKek(ao, ffs).has_value();
     ffs.PowerLoss(GetParam());
     RestoreKekModes(state);
 

@@ -36,7 +36,6 @@
 
 #include "secprof/coap/coap.h"
 #include "secprof/core/clock.h"
-#include "secprof/core/fs.h"
 #include "secprof/core/result.h"
 #include "secprof/crypto/random.h"
 #include "secprof/domain/keys.h"
@@ -160,11 +159,6 @@ struct AgentOptions {
   // Accept a SecProf_3/4 thing with file keys that has no recorded "file-keys" override (made
   // before issue 9); recorded at once. Default: refused (kInvalidInput).
   bool allow_file_keys = false;
-  // The file-system seam (core/fs.h) that state.json, the key store, the KEK files and the
-  // firmware slots are written, fsynced, renamed and removed through; nullptr: DefaultFileSystem().
-  // Tests pass one that drops unsynced data on a simulated power loss
-  // (tests/thing/init_power_loss_test.cpp). Must outlive the Agent.
-  FileSystem* file_system = nullptr;
 };
 
 struct InitOptions {
@@ -179,15 +173,12 @@ struct InitOptions {
   // A profile with tamper-resistant keys (SecProf_3/4) refuses a thing whose factory key store is
   // "file" unless this is set; the override is recorded in state.json and the history.
   bool allow_file_keys = false;
-  FileSystem* file_system = nullptr;  // as AgentOptions::file_system
 };
 
 class Agent {
  public:
   // Creates a thing's state directory from its factory folder (IDevID, trust anchor, setup code,
   // key store), in state "manufactured". kConflict when state_dir already holds a thing.
-  // Crash-safe: state.json is written last, after everything it refers to is durable, so a crash
-  // or power loss leaves no thing (Init can be run again) or a whole one; Ok means durable.
   static Status Init(const InitOptions& options);
   // Loads state.json (kInvalidInput naming the field when it is malformed; kNotFound when absent).
   // Refuses (kInvalidInput) a KEK inside the state directory unless options.allow_colocated_kek,
@@ -197,9 +188,6 @@ class Agent {
   // location of `options`, the key store re-encrypted under a key derived from it; token things:
   // the secrets re-sealed under an AES key in the token), then deletes the co-located KEK files.
   // Resumable: an interrupted run is completed by running it again. Returns what it did.
-  // Crash-safe: after a crash or power loss at any point the thing is in the old layout, whole,
-  // or in the new one (state.json committed), whose key store Open or a second run finishes
-  // re-encrypting; no key is left under a KEK the thing does not use.
   static Result<std::string> MigrateKek(const AgentOptions& options);
   ~Agent();
 
