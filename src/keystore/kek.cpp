@@ -55,9 +55,9 @@ namespace {
 
 // Publishes fresh random bytes at `path` (0600) without replacing an existing file: staged with
 // WriteFileAtomic, then link(2), which fails with EEXIST rather than replace.
-Status CreateKekFile(const std::string& path, crypto::Random& rng) {
+Status CreateKekFile(const std::string& path, crypto::Random& rng, FileSystem& fsys) {
   SECPROF_ASSIGN_OR_RETURN(SecureBuffer fresh, rng.DrawSecret(kKekSize));
-  auto st = WriteNewKekFile(path, ByteView(fresh.data(), fresh.size()), rng);
+  auto st = WriteNewKekFile(path, ByteView(fresh.data(), fresh.size()), rng, fsys);
   if (!st && st.error().code() != ErrorCode::kConflict) return st;
   return Ok();
 }
@@ -80,7 +80,7 @@ Status WriteNewKekFile(const std::string& path, ByteView key, crypto::Random& rn
       fsys));
   const int rc = ::link(staging.c_str(), path.c_str());
   const int err = errno;
-  ::unlink(staging.c_str());
+  (void)fsys.Remove(staging);  // through the seam, so that a fault-injecting one sees it gone
   if (rc != 0 && err == EEXIST)
     return Fail(ErrorCode::kConflict, "key-encryption key " + path + " already exists");
   if (rc != 0)
@@ -95,7 +95,7 @@ Status WriteNewKekFile(const std::string& path, ByteView key, crypto::Random& rn
   return Ok();
 }
 
-Result<Kek> LoadKek(const KekLocation& loc, bool create, crypto::Random& rng) {
+Result<Kek> LoadKek(const KekLocation& loc, bool create, crypto::Random& rng, FileSystem& fsys) {
   if (loc.file.empty() && !loc.env_var.empty() && !loc.env_value.empty()) {
     const std::string_view hex(loc.env_value);
     if (hex.size() != 2 * kKekSize)
@@ -112,7 +112,7 @@ Result<Kek> LoadKek(const KekLocation& loc, bool create, crypto::Random& rng) {
   if (path.empty()) return Fail(ErrorCode::kInvalidInput, "no key-encryption key location");
   auto key = ReadKekFile(path);
   if (!key && key.error().code() == ErrorCode::kNotFound && create) {
-    SECPROF_TRY(CreateKekFile(path, rng));
+    SECPROF_TRY(CreateKekFile(path, rng, fsys));
     key = ReadKekFile(path);
   }
   if (!key) {
@@ -163,12 +163,13 @@ std::string SiblingKekPath(const std::string& dir) {
 }
 
 Status RewrapFileStore(const std::string& dir, ByteView old_kek, ByteView new_kek,
-                       crypto::Random& rng) {
+                       crypto::Random& rng, FileSystem& fsys) {
   FileKeyStoreOptions on, oo;
   on.dir = oo.dir = dir;
   on.kek = SecureBuffer(new_kek);
   oo.kek = SecureBuffer(old_kek);
   on.random = oo.random = &rng;
+  on.file_system = oo.file_system = &fsys;
   SECPROF_ASSIGN_OR_RETURN(auto fresh, FileKeyStore::Open(std::move(on)));
   SECPROF_ASSIGN_OR_RETURN(auto old, FileKeyStore::Open(std::move(oo)));
   SECPROF_ASSIGN_OR_RETURN(std::vector<std::string> labels, fresh->List());
@@ -182,9 +183,10 @@ Status RewrapFileStore(const std::string& dir, ByteView old_kek, ByteView new_ke
 }
 
 Status RemoveKekFile(const std::string& path, FileSystem& fsys) {
-  if (::unlink(path.c_str()) != 0) {
-    if (errno == ENOENT) return Ok();  // already absent (its directory may be gone too)
-    return Fail(ErrorCode::kIo, "cannot remove " + path + ": " + std::strerror(errno));
+  if (auto rm = fsys.Remove(path); !rm) {
+    if (rm.error().code() == ErrorCode::kNotFound) return Ok();  // already absent (its directory
+                                                                 // may be gone too)
+    return rm;
   }
   // Strict: the removal is durable only once the directory is.
   const fs::path p(path);

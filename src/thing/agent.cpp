@@ -12,6 +12,7 @@
 #include "secprof/cbor/cbor.h"
 #include "secprof/coap/errors.h"
 #include "secprof/core/fs.h"
+#include "secprof/crypto/hash.h"
 #include "secprof/crypto/secure_buffer.h"
 #include "secprof/keystore/file_store.h"
 #include "secprof/manufacture/manufacture.h"
@@ -35,6 +36,37 @@ void WipeSecretMap(cbor::Value& m) {
     auto& b = const_cast<Bytes&>(v.bytes());
     crypto::Cleanse(b);
   }
+}
+
+// Creates `dir` (mode 0700) and its missing parents, each new name made durable: a directory
+// entry survives a power loss only once its parent is fsynced (core/fs.h), and a state directory
+// that vanished would take the thing with it. An existing `dir` is only chmod-ed.
+Status MakeDurableDir(const std::string& dir, FileSystem& fsys) {
+  fs::path p = fs::absolute(dir).lexically_normal();
+  if (!p.has_filename()) p = p.parent_path();  // "a/b/" -> "a/b"
+  std::vector<fs::path> missing;               // deepest first
+  for (fs::path q = p; !q.empty() && !fs::exists(q) && q != q.parent_path(); q = q.parent_path())
+    missing.push_back(q);
+  std::error_code ec;
+  fs::create_directories(p, ec);
+  if (ec) return Fail(ErrorCode::kIo, "cannot create " + dir + ": " + ec.message());
+  ::chmod(p.c_str(), 0700);
+  for (const fs::path& q : missing) SECPROF_TRY(fsys.SyncDir(q.parent_path().string()));
+  return Ok();
+}
+
+// The factory image `image` as sequence 1 in slot a. A store that already holds exactly that
+// image was initialised by an Init that a crash interrupted before its commit: it is kept.
+Status InitializeFactoryImage(update::SlotStore& store, ByteView image) {
+  if (!store.initialized()) return store.Initialize(image, 1);
+  SECPROF_ASSIGN_OR_RETURN(crypto::Sha256Digest d, crypto::Sha256(image));
+  const update::SlotState& s = store.state();
+  if (s.active_image.sequence_number == 1 && s.active_image.size == image.size() &&
+      s.active_image.digest == Bytes(d.begin(), d.end()) && !s.pending)
+    return Ok();
+  return Fail(ErrorCode::kConflict,
+              "the firmware store holds another image than the factory's: not a thing's first "
+              "initialisation");
 }
 
 }  // namespace
@@ -89,7 +121,7 @@ Status Agent::Impl::Commit(ThingState next) {
   auto sealed = SealSecrets();
   if (!sealed) return Fail(sealed.error());
   next.wrapped_secrets = *sealed;
-  auto w = SaveState(StatePath(), next);
+  auto w = SaveState(StatePath(), next, Fs());
   if (!w) return Fail(w.error());
   st = std::move(next);
   (void)saved;
@@ -111,6 +143,7 @@ Status Agent::Impl::OpenStore() {
     o.dir = opt.state_dir + "/keystore";
     o.kek = keys.keystore_kek.Clone();  // empty only for the accepted old layout
     o.random = &rng;
+    o.file_system = fsys;
     SECPROF_ASSIGN_OR_RETURN(auto s, keystore::FileKeyStore::Open(std::move(o)));
     store = std::move(s);
     return {};
@@ -218,7 +251,13 @@ Result<crypto::SecureBuffer> PairwiseKeyOf(const Agent& agent) {
 Agent::Agent(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Agent::~Agent() = default;
 
-Status Agent::Init(const InitOptions& o) {
+// Crash-safe by its order (docs/DOMAIN.md "Thing agent", "State directory"): the directory, the
+// KEK, the key store and the factory image are made durable first and state.json is written last
+// (WriteFileAtomic), so a crash or power loss at any point leaves either no thing (state.json
+// absent: Init can simply be run again, reusing what an interrupted run left) or a whole one.
+Status Agent::Init(const InitOptions& o) { return InitThing(o, DefaultFileSystem()); }
+
+Status InitThing(const InitOptions& o, FileSystem& fsys) {
   SECPROF_TRY(domain::ValidateSerial(o.serial));
   if (fs::exists(o.state_dir + "/state.json"))
     return Fail(ErrorCode::kConflict, kAlreadyInitialized, o.state_dir + " already holds a thing");
@@ -232,10 +271,6 @@ Status Agent::Init(const InitOptions& o) {
     return Fail(ErrorCode::kNotFound,
                 "serial " + o.serial + " is not in " + o.factory_dir + "/manifest.json");
   SECPROF_TRY(CheckKeyStoreAllowed(o, *rec));
-  std::error_code ec;
-  fs::create_directories(o.state_dir, ec);
-  if (ec) return Fail(ErrorCode::kIo, "cannot create " + o.state_dir + ": " + ec.message());
-  ::chmod(o.state_dir.c_str(), 0700);
   ThingState t;
   t.serial = rec->serial;
   t.vendor = m.vendor;
@@ -252,20 +287,23 @@ Status Agent::Init(const InitOptions& o) {
       return Fail(ErrorCode::kInvalidInput, "unknown key location " + rec->key_location);
     t.token_label = rec->key_location.substr(prefix.size());
   }
+  SECPROF_TRY(MakeDurableDir(o.state_dir, fsys));
   // The KEK, outside the state directory, and the key store under it (key_protection.h).
-  SECPROF_ASSIGN_OR_RETURN(std::string note, SetUpKeyProtection(o, *rec, t));
+  SECPROF_ASSIGN_OR_RETURN(std::string note, SetUpKeyProtection(o, *rec, t, fsys));
   t.history.push_back({UnixSeconds(SystemClock()), "", StateName(State::kManufactured),
                        "from " + o.factory_dir + note});
-  SECPROF_TRY(SaveState(o.state_dir + "/state.json", t));
   // The factory image in slot a, sequence number 1 (a stand-in: secprof has no real firmware).
   // Only the firmware store is needed here, not the key store (a token may need a PIN).
-  Impl fw_only(AgentOptions{.state_dir = o.state_dir});
+  Agent::Impl fw_only(AgentOptions{.state_dir = o.state_dir});
+  fw_only.fsys = &fsys;
   fw_only.st = t;
   SECPROF_TRY(fw_only.OpenFirmware());
   std::string image = "secprof factory firmware\nvendor " + t.vendor + "\nmodel " + t.model + "\n";
   image.resize(4096, '.');
-  return fw_only.firmware->Initialize(
-      ByteView(reinterpret_cast<const uint8_t*>(image.data()), image.size()), 1);
+  SECPROF_TRY(InitializeFactoryImage(
+      *fw_only.firmware, ByteView(reinterpret_cast<const uint8_t*>(image.data()), image.size())));
+  // Last, the commit point: from here on the directory holds a thing.
+  return SaveState(o.state_dir + "/state.json", t, fsys);
 }
 
 Result<std::unique_ptr<Agent>> Agent::Open(AgentOptions options) {
@@ -273,8 +311,8 @@ Result<std::unique_ptr<Agent>> Agent::Open(AgentOptions options) {
   const std::string path = impl->StatePath();
   if (!fs::exists(path))
     return Fail(ErrorCode::kNotFound, path + " does not exist (run `secprof thing init` first)");
-  SECPROF_ASSIGN_OR_RETURN(impl->st, LoadState(path));
-  SECPROF_ASSIGN_OR_RETURN(impl->keys, OpenKeyProtection(impl->opt, impl->st));
+  SECPROF_ASSIGN_OR_RETURN(impl->st, LoadState(path, impl->Fs()));
+  SECPROF_ASSIGN_OR_RETURN(impl->keys, OpenKeyProtection(impl->opt, impl->st, impl->Fs()));
   SECPROF_TRY(impl->LoadSecrets());
   impl->readings = impl->st.reading_reserved;       // skip what an earlier run may have used
   for (const auto& o : impl->keys.new_overrides) {  // recorded once, in state.json and history

@@ -62,6 +62,10 @@ struct Agent::Impl {
   explicit Impl(AgentOptions o);
 
   std::string StatePath() const { return opt.state_dir + "/state.json"; }
+  // Where state.json, the key store and the firmware are written (core/fs.h); tests substitute a
+  // fault-injecting one through thing/testing.h.
+  FileSystem* fsys = nullptr;
+  FileSystem& Fs() const { return fsys ? *fsys : DefaultFileSystem(); }
   const domain::Policy& policy() const { return domain::PolicyFor(st.profile); }
 
   // ---- persistence (agent.cpp)
@@ -115,5 +119,9 @@ class AgentAccess {
 
 // The pairwise key with the KDC (kNotFound if none).
 Result<crypto::SecureBuffer> PairwiseKeyOf(const Agent& agent);
+
+// Agent::Init (which passes DefaultFileSystem()) with every write through `fsys`: the seam
+// AgentTestPeer gives tests (thing/testing.h). MigrateThingKek is in key_protection.h.
+Status InitThing(const InitOptions& options, FileSystem& fsys);
 
 }  // namespace secprof::thing

@@ -34,6 +34,7 @@ Status Agent::Impl::OpenFirmware(const update::TestBootHook& hook) {
   update::InstallOptions io;
   io.test_boot = hook;
   io.clock = &clock;
+  io.file_system = &Fs();
   firmware.reset();
   SECPROF_ASSIGN_OR_RETURN(update::SlotStore s,
                            update::SlotStore::Open(FirmwareDir(), std::move(id), io));

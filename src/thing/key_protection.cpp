@@ -106,14 +106,39 @@ Result<keystore::Kek> KekFromHex(const SecureBuffer& hex) {
 // A file-key thing's KEK: `kek_file`, else `kek_hex`, else "<state_dir>.kek" (keystore/kek.h's
 // order, with the environment variable's value read by the caller, not here).
 Result<keystore::Kek> LoadThingKek(const std::string& kek_file, const SecureBuffer& kek_hex,
-                                   const std::string& state_dir, bool create, crypto::Random& rng) {
+                                   const std::string& state_dir, bool create, crypto::Random& rng,
+                                   FileSystem& fsys) {
   if (kek_file.empty() && !kek_hex.empty()) return KekFromHex(kek_hex);
   auto kek = keystore::LoadKek(keystore::KekLocation{kek_file, "", DefaultKekPath(state_dir)},
-                               create, rng);
+                               create, rng, fsys);
   if (!kek && kek.error().code() == ErrorCode::kNotFound && kek_file.empty())
     return Fail(ErrorCode::kNotFound,
                 kek.error().message() + " (give --kek-file PATH or set $" + kKekEnvVar + ")");
   return kek;
+}
+
+// kVerifyFailed kWrongKek unless `kek` is the one state.json names (by KekId; a state without an
+// id accepts any).
+Status CheckKekId(const keystore::Kek& kek, const ThingState& t) {
+  SECPROF_ASSIGN_OR_RETURN(std::string id, keystore::KekId(View(kek.key)));
+  if (t.kek_id.empty() || id == t.kek_id) return Ok();
+  return Fail(ErrorCode::kVerifyFailed, kWrongKek,
+              "the KEK at " + kek.where + " is not " + t.serial + "'s (its id is " + id +
+                  ", state.json expects " + t.kek_id + ")");
+}
+
+// Finishes moving the old layout's key store (docs/DOMAIN.md "Thing agent", "State directory"):
+// every key still under the co-located store KEK (<state>/keystore/kek) is re-encrypted under
+// the key derived from `master`. RewrapFileStore skips keys already moved, so this completes a run
+// a crash interrupted. Nothing to do once that file is gone (it is removed only after this).
+// REQUIRES: `master` is the thing's KEK (its id checked against state.json): a wrong one would
+// re-encrypt the keys under a key nobody holds.
+Status FinishStoreRewrap(const std::string& dir, ByteView master, crypto::Random& rng,
+                         FileSystem& fsys) {
+  if (!Exists(OldStoreKekPath(dir))) return Ok();
+  SECPROF_ASSIGN_OR_RETURN(SecureBuffer old_store, keystore::ReadKekFile(OldStoreKekPath(dir)));
+  SECPROF_ASSIGN_OR_RETURN(SecureBuffer new_store, keystore::DeriveKek(master, kKeystorePurpose));
+  return keystore::RewrapFileStore(dir + "/keystore", View(old_store), View(new_store), rng, fsys);
 }
 
 }  // namespace
@@ -143,7 +168,7 @@ Status CheckKeyStoreAllowed(const InitOptions& o, const manufacture::ThingRecord
 }
 
 Result<std::string> SetUpKeyProtection(const InitOptions& o, const manufacture::ThingRecord& rec,
-                                       ThingState& t) {
+                                       ThingState& t, FileSystem& fsys) {
   std::string note;
   if (domain::PolicyFor(o.profile).tamper_resistant && rec.key_store != "pkcs11") {
     t.key_overrides.push_back(kOverrideFileKeys);
@@ -165,7 +190,7 @@ Result<std::string> SetUpKeyProtection(const InitOptions& o, const manufacture::
   }
   auto& rng = crypto::SystemRandomSource();
   SECPROF_ASSIGN_OR_RETURN(keystore::Kek kek, LoadThingKek(o.kek_file, o.kek_hex.value, o.state_dir,
-                                                           /*create=*/true, rng));
+                                                           /*create=*/true, rng, fsys));
   SECPROF_ASSIGN_OR_RETURN(t.kek_id, keystore::KekId(View(kek.key)));
   t.kek = "file";
   SECPROF_ASSIGN_OR_RETURN(SecureBuffer store_kek,
@@ -177,6 +202,7 @@ Result<std::string> SetUpKeyProtection(const InitOptions& o, const manufacture::
   keystore::FileKeyStoreOptions so;
   so.dir = o.state_dir + "/keystore";
   so.kek = std::move(store_kek);
+  so.file_system = &fsys;
   SECPROF_ASSIGN_OR_RETURN(auto store, keystore::FileKeyStore::Open(std::move(so)));
   SECPROF_ASSIGN_OR_RETURN(std::vector<std::string> labels, factory->List());
   for (const auto& label : labels) {
@@ -186,7 +212,8 @@ Result<std::string> SetUpKeyProtection(const InitOptions& o, const manufacture::
   return note;
 }
 
-Result<KeyProtection> OpenKeyProtection(const AgentOptions& o, const ThingState& t) {
+Result<KeyProtection> OpenKeyProtection(const AgentOptions& o, const ThingState& t,
+                                        FileSystem& fsys) {
   const std::string& dir = o.state_dir;
   KeyProtection kp;
   auto accept_colocated = [&](const std::string& what) -> Status {
@@ -231,38 +258,47 @@ Result<KeyProtection> OpenKeyProtection(const AgentOptions& o, const ThingState&
     return kp;
   }
   auto& rng = crypto::SystemRandomSource();
-  auto kek = LoadThingKek(o.kek_file, o.kek_hex.value, dir, /*create=*/false, rng);
+  auto kek = LoadThingKek(o.kek_file, o.kek_hex.value, dir, /*create=*/false, rng, fsys);
   if (!kek) return Fail(kek.error().WithContext(t.serial + ": the thing's KEK"));
   if (!kek->path.empty() && keystore::PathInside(kek->path, dir))
     SECPROF_TRY(accept_colocated(kek->path + " is inside the directory it protects"));
-  SECPROF_ASSIGN_OR_RETURN(std::string id, keystore::KekId(View(kek->key)));
-  if (!t.kek_id.empty() && id != t.kek_id)
-    return Fail(ErrorCode::kVerifyFailed, kWrongKek,
-                "the KEK at " + kek->where + " is not " + t.serial + "'s (its id is " + id +
-                    ", state.json expects " + t.kek_id + ")");
+  SECPROF_TRY(CheckKekId(*kek, t));
   SECPROF_ASSIGN_OR_RETURN(kp.keystore_kek, keystore::DeriveKek(View(kek->key), kKeystorePurpose));
+  // A migrate-kek interrupted after its commit (accepted above): keys may still be under the old
+  // store KEK. Moving them first means the store opens every key (MigrateKek's contract).
+  SECPROF_TRY(FinishStoreRewrap(dir, View(kek->key), rng, fsys));
   kp.sealer = std::make_unique<FileSealer>(std::move(kek->key));
   return kp;
 }
 
+// The order is what makes it crash-safe (docs/DOMAIN.md "Thing agent", "State directory"): the
+// moved KEK is made durable first; then state.json is committed in the new layout (the one step
+// that switches layouts: before it the thing is in the old layout, untouched but for a KEK file
+// outside it); then the key store is re-encrypted and the co-located KEK files removed, which a
+// later run or Open completes (OpenKeyProtection: FinishStoreRewrap) if a crash interrupts them.
 Result<std::string> Agent::MigrateKek(const AgentOptions& o) {
+  return MigrateThingKek(o, DefaultFileSystem());
+}
+
+Result<std::string> MigrateThingKek(const AgentOptions& o, FileSystem& fsys) {
   const std::string& dir = o.state_dir;
   const std::string path = dir + "/state.json";
-  SECPROF_ASSIGN_OR_RETURN(ThingState t, LoadState(path));
+  SECPROF_ASSIGN_OR_RETURN(ThingState t, LoadState(path, fsys));
   auto& rng = crypto::SystemRandomSource();
   std::string did;
+  SecureBuffer master;  // file-key things: the thing's KEK, for the key store
   if (t.kek.empty()) {
-    SECPROF_ASSIGN_OR_RETURN(SecureBuffer master, keystore::ReadKekFile(OldKekPath(dir)));
+    SECPROF_ASSIGN_OR_RETURN(master, keystore::ReadKekFile(OldKekPath(dir)));
     if (t.key_store == "file") {
-      auto target = LoadThingKek(o.kek_file, o.kek_hex.value, dir, /*create=*/false, rng);
+      auto target = LoadThingKek(o.kek_file, o.kek_hex.value, dir, /*create=*/false, rng, fsys);
       if (!target && target.error().code() == ErrorCode::kNotFound) {
         const std::string to = o.kek_file.empty() ? DefaultKekPath(dir) : o.kek_file;
         if (keystore::PathInside(to, dir))
           return Fail(ErrorCode::kInvalidInput, "--kek-file " + to +
                                                     " is inside the state directory: choose a "
                                                     "place outside it");
-        SECPROF_TRY(keystore::WriteNewKekFile(to, View(master), rng));
-        target = LoadThingKek(o.kek_file, o.kek_hex.value, dir, /*create=*/false, rng);
+        SECPROF_TRY(keystore::WriteNewKekFile(to, View(master), rng, fsys));
+        target = LoadThingKek(o.kek_file, o.kek_hex.value, dir, /*create=*/false, rng, fsys);
       }
       if (!target) return Fail(target.error());
       if (!target->path.empty() && keystore::PathInside(target->path, dir))
@@ -272,15 +308,6 @@ Result<std::string> Agent::MigrateKek(const AgentOptions& o) {
         return Fail(ErrorCode::kConflict, target->where +
                                               " already holds another key; remove it or give "
                                               "--kek-file elsewhere");
-      // The key store: from its own co-located KEK to the one derived from the moved KEK.
-      if (Exists(OldStoreKekPath(dir))) {
-        SECPROF_ASSIGN_OR_RETURN(SecureBuffer old_store,
-                                 keystore::ReadKekFile(OldStoreKekPath(dir)));
-        SECPROF_ASSIGN_OR_RETURN(SecureBuffer new_store,
-                                 keystore::DeriveKek(View(master), kKeystorePurpose));
-        SECPROF_TRY(
-            keystore::RewrapFileStore(dir + "/keystore", View(old_store), View(new_store), rng));
-      }
       SECPROF_ASSIGN_OR_RETURN(t.kek_id, keystore::KekId(View(master)));
       t.kek = "file";
       did = "KEK moved to " + target->where + "; key store re-encrypted";
@@ -307,16 +334,24 @@ Result<std::string> Agent::MigrateKek(const AgentOptions& o) {
     t.history.push_back({UnixSeconds(o.clock ? *o.clock : SystemClock()), StateName(t.state),
                          StateName(t.state), "migrate-kek: " + did});
     if (t.history.size() > kHistoryMax) t.history.erase(t.history.begin());
-    SECPROF_TRY(SaveState(path, t));
+    SECPROF_TRY(SaveState(path, t, fsys));  // the commit: the new layout from here on
   } else if (!HasOldKekFiles(dir)) {
     return std::string("nothing to migrate: the KEK is already outside the state directory (") +
            t.kek + ")";
   } else {
     did = "finished an interrupted migration";
+    if (t.kek == "file") {  // the key store may be half re-encrypted: the KEK is needed for it
+      auto kek = LoadThingKek(o.kek_file, o.kek_hex.value, dir, /*create=*/false, rng, fsys);
+      if (!kek) return Fail(kek.error().WithContext(t.serial + ": the thing's KEK"));
+      SECPROF_TRY(CheckKekId(*kek, t));
+      master = std::move(kek->key);
+    }
   }
+  // The key store, from its own co-located KEK to the one derived from the moved KEK.
+  if (t.kek == "file") SECPROF_TRY(FinishStoreRewrap(dir, View(master), rng, fsys));
   // Last: the co-located KEKs (the state no longer needs them).
-  SECPROF_TRY(keystore::RemoveKekFile(OldStoreKekPath(dir)));
-  SECPROF_TRY(keystore::RemoveKekFile(OldKekPath(dir)));
+  SECPROF_TRY(keystore::RemoveKekFile(OldStoreKekPath(dir), fsys));
+  SECPROF_TRY(keystore::RemoveKekFile(OldKekPath(dir), fsys));
   return did + "; removed the KEK files from " + dir;
 }
 

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "secprof/core/fs.h"
 #include "secprof/core/result.h"
 #include "secprof/crypto/random.h"
 #include "secprof/crypto/secure_buffer.h"
@@ -58,11 +59,18 @@ Status CheckKeyStoreAllowed(const InitOptions& o, const manufacture::ThingRecord
 // things; created at first Open, which has the PIN). Sets t.kek, t.kek_id, t.kek_label and records
 // overrides in t.key_overrides. Returns a note for the first history entry ("" when none).
 Result<std::string> SetUpKeyProtection(const InitOptions& o, const manufacture::ThingRecord& rec,
-                                       ThingState& t);
+                                       ThingState& t, FileSystem& fsys);
 
 // At Open: the sealer and the key store KEK for `t`. Refuses a co-located KEK without
 // o.allow_colocated_kek, a missing or wrong KEK.
-Result<KeyProtection> OpenKeyProtection(const AgentOptions& o, const ThingState& t);
+// Completes the key store's re-encryption of a migrate-kek a crash interrupted after its commit.
+// The KEK files and the key store are written through `fsys`.
+Result<KeyProtection> OpenKeyProtection(const AgentOptions& o, const ThingState& t,
+                                        FileSystem& fsys);
+
+// Agent::MigrateKek (which passes DefaultFileSystem()) with every write through `fsys`: the seam
+// AgentTestPeer gives tests (thing/testing.h).
+Result<std::string> MigrateThingKek(const AgentOptions& o, FileSystem& fsys);
 
 // The file KEK location of a thing.
 std::string DefaultKekPath(const std::string& state_dir);

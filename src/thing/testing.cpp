@@ -13,4 +13,12 @@ Result<coap::Client*> AgentTestPeer::KdcSession(Agent& agent) {
   return AgentAccess::Of(agent).Session();
 }
 
+Status AgentTestPeer::Init(const InitOptions& options, FileSystem& fs) {
+  return InitThing(options, fs);
+}
+
+Result<std::string> AgentTestPeer::MigrateKek(const AgentOptions& options, FileSystem& fs) {
+  return MigrateThingKek(options, fs);
+}
+
 }  // namespace secprof::thing

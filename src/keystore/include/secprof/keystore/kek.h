@@ -45,8 +45,10 @@ struct KekLocation {
 // Resolves `loc` (order above). With `create`, a missing file (explicit or default) is made with
 // fresh random bytes, mode 0600, never replacing one that appears concurrently. Errors: kNotFound
 // (no KEK and !create, naming every place looked at), kInvalidInput (not 32 bytes, mode not 0600,
-// bad hex in the environment variable).
-Result<Kek> LoadKek(const KekLocation& loc, bool create, crypto::Random& rng);
+// bad hex in the environment variable). A file it creates is written and fsynced through `fsys`
+// (WriteNewKekFile).
+Result<Kek> LoadKek(const KekLocation& loc, bool create, crypto::Random& rng,
+                    FileSystem& fsys = DefaultFileSystem());
 
 // Reads a KEK file: a regular file (no symlink), mode 0600, exactly 32 bytes.
 Result<crypto::SecureBuffer> ReadKekFile(const std::string& path);
@@ -74,12 +76,13 @@ std::string SiblingKekPath(const std::string& dir);
 
 // Re-encrypts every key of the file store in `dir` from `old_kek` to `new_kek`, one file at a time
 // (each replaced atomically). Resumable: a key that already opens under `new_kek` is left alone,
-// so a run interrupted at any point can simply be repeated.
+// so a run interrupted at any point can simply be repeated. The files are written through `fsys`.
 Status RewrapFileStore(const std::string& dir, crypto::ByteView old_kek, crypto::ByteView new_kek,
-                       crypto::Random& rng);
+                       crypto::Random& rng, FileSystem& fsys = DefaultFileSystem());
 
-// Removes a co-located KEK file after migration and fsyncs its directory through `fsys` (strict:
-// a failed fsync is an error). Ok when already absent (no fsync: the directory may be gone).
+// Removes a co-located KEK file after migration and fsyncs its directory, both through `fsys`
+// (strict: a failed fsync is an error). Ok when already absent (no fsync: the directory may be
+// gone).
 Status RemoveKekFile(const std::string& path, FileSystem& fsys = DefaultFileSystem());
 
 }  // namespace secprof::keystore
