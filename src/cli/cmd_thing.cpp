@@ -222,7 +222,8 @@ int Report(const ThingArgs& a) {
   });
 }
 
-// Asks the KDC for a firmware offer and, if there is one, fetches and installs it. Exit 1 when an
+// Asks the KDC (SecProf_1: the vendor's update service) for a firmware offer and, if there is
+// one, fetches and installs it. Exit 1 when an
 // offered update was refused or failed its test boot (the running image stays; the KDC was told).
 int Update(const ThingArgs& a) {
   return WithAgent(a, Reach::kRemote, [&](Agent& agent) -> Status {
@@ -254,9 +255,12 @@ int Update(const ThingArgs& a) {
       return Fail(ErrorCode::kVerifyFailed, "update to sequence " + std::to_string(u.sequence) +
                                                 " (campaign " + std::to_string(u.campaign) +
                                                 ") not installed: " + u.detail);
-    std::cout << serial << ": " << u.detail << " (campaign " << u.campaign << ", "
-              << u.bytes_fetched << " bytes fetched); floor " << agent.FirmwareState().floor
-              << "\n";
+    // SecProf_1 has no campaigns: the release came from the vendor's update service.
+    std::cout << serial << ": " << u.detail << " ("
+              << (u.campaign ? "campaign " + std::to_string(u.campaign)
+                             : std::string("the vendor's update service"))
+              << ", " << u.bytes_fetched << " bytes fetched); floor "
+              << agent.FirmwareState().floor << "\n";
     return Ok();
   });
 }
@@ -445,8 +449,8 @@ void Install(CLI::App& app, Context& ctx) {
   rep->callback(done(Report, a));
 
   sub("update",
-      "Ask the KDC for a firmware offer; fetch, verify and install it into the inactive slot "
-      "(operational)")
+      "Ask the KDC (SecProf_1: the vendor's update service of init --update-server) for a "
+      "firmware offer; fetch, verify and install it into the inactive slot (operational)")
       ->callback(done(Update, a));
 
   auto* pk = sub("pair-key", "Ask the KDC for a key and a ticket for a peer thing");

@@ -7,9 +7,9 @@
 
 #include "command.h"
 #include "endpoint.h"
-#include "serve.h"
 #include "secprof/vendor/update_service.h"
 #include "secprof/voucher/voucher.h"
+#include "serve.h"
 
 namespace secprof::cli {
 namespace {
@@ -63,8 +63,7 @@ void Install(CLI::App& app, Context& ctx) {
       "their vendor trust anchor");
   serve->add_option("--factory", a->factory, "The `secprof manufacture` directory (its CA key)")
       ->required();
-  serve->add_option("--releases", a->releases, "The directory of published releases")
-      ->required();
+  serve->add_option("--releases", a->releases, "The directory of published releases")->required();
   serve->add_option("--listen", a->listen, "ADDR[:PORT] (numeric; port 0 = ephemeral)")
       ->capture_default_str();
   serve->add_option("--duration", a->duration, "Stop after S seconds (0 = until SIGINT/SIGTERM)")

@@ -65,12 +65,12 @@ Status FetchAndInstall(Agent::Impl& impl, const FirmwareGet& get, const Firmware
   auto got_img = get(source.image_path, static_cast<size_t>(want.size));
   if (!got_img) {
     if (got_img.error().code() == ErrorCode::kLimit)
-      return Fail(update::MakeRefusal(
-          update::Refusal::kImageTooLong, ErrorCode::kVerifyFailed,
-          "the image source sent more than the manifest's image-size of " +
-              std::to_string(want.size) +
-              " bytes; the fetch was stopped there and nothing was written (" +
-              got_img.error().message() + ")"));
+      return Fail(
+          update::MakeRefusal(update::Refusal::kImageTooLong, ErrorCode::kVerifyFailed,
+                              "the image source sent more than the manifest's image-size of " +
+                                  std::to_string(want.size) +
+                                  " bytes; the fetch was stopped there and nothing was written (" +
+                                  got_img.error().message() + ")"));
     return Fail(got_img.error());
   }
   coap::Response img = std::move(*got_img);
@@ -79,8 +79,7 @@ Status FetchAndInstall(Agent::Impl& impl, const FirmwareGet& get, const Firmware
   // The download goes to a file in one write (the installer hashes it through mmap).
   std::string path = impl.opt.state_dir + "/download.img";
   SECPROF_TRY(WriteFileAtomic(
-      path,
-      std::string_view(reinterpret_cast<const char*>(img.payload.data()), img.payload.size()),
+      path, std::string_view(reinterpret_cast<const char*>(img.payload.data()), img.payload.size()),
       0600));
   if (test_boot) SECPROF_TRY(impl.OpenFirmware(test_boot));
   auto installed = impl.firmware->InstallFile(env.payload, path);

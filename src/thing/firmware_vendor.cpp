@@ -25,7 +25,8 @@ bool InstallerRefusal(const Error& e) {
 
 }  // namespace
 
-Result<Agent::UpdateOutcome> CheckVendorUpdate(Agent& agent, const update::TestBootHook& test_boot) {
+Result<Agent::UpdateOutcome> CheckVendorUpdate(Agent& agent,
+                                               const update::TestBootHook& test_boot) {
   Agent::Impl& impl = AgentAccess::Of(agent);
   const ThingState& st = impl.st;
   if (st.update_host.empty() || st.update_port == 0)

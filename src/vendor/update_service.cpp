@@ -41,8 +41,7 @@ Result<Release> CheckRelease(const fs::path& suit, const std::string& vendor,
   const crypto::Bytes vendor_id = domain::FirmwareVendorId(vendor);
   for (const auto& model : models) {
     if (!update::CheckVendorClass(p, vendor_id, domain::FirmwareClassId(vendor, model))) continue;
-    if (!p.image_size)
-      return Fail(ErrorCode::kInvalidInput, "the manifest states no image size");
+    if (!p.image_size) return Fail(ErrorCode::kInvalidInput, "the manifest states no image size");
     if (!fs::exists(img)) return Fail(ErrorCode::kNotFound, img.filename().string() + " missing");
     SECPROF_TRY(update::CheckImageFile(p, img.string()));
     return Release{model, e.manifest.sequence_number, *p.image_size, suit.string(), img.string()};
@@ -135,7 +134,8 @@ struct UpdateService::Impl {
   ServiceStats stats;
   std::vector<Release> published;
 
-  explicit Impl(ServiceOptions o) : opt(std::move(o)), clock(opt.clock ? *opt.clock : SystemClock()) {}
+  explicit Impl(ServiceOptions o)
+      : opt(std::move(o)), clock(opt.clock ? *opt.clock : SystemClock()) {}
 
   Status Rescan() {
     auto scan = ScanPublished(opt.publish_dir, opt.vendor, opt.models, opt.signer->public_key());
@@ -156,8 +156,7 @@ struct UpdateService::Impl {
   }
   std::optional<std::string> ModelOf(crypto::ByteView class_id) const {
     for (const auto& m : opt.models)
-      if (domain::FirmwareClassId(opt.vendor, m) ==
-          crypto::Bytes(class_id.begin(), class_id.end()))
+      if (domain::FirmwareClassId(opt.vendor, m) == crypto::Bytes(class_id.begin(), class_id.end()))
         return m;
     return std::nullopt;
   }

@@ -9,7 +9,6 @@
 #include <mutex>
 #include <thread>
 
-#include "support/domain_fixture.h"
 #include "secprof/coap/coap.h"
 #include "secprof/crypto/hash.h"
 #include "secprof/domain/latest_release.h"
@@ -17,6 +16,7 @@
 #include "secprof/thing/reasons.h"
 #include "secprof/update/suit.h"
 #include "secprof/vendor/update_service.h"
+#include "support/domain_fixture.h"
 #include "testutil.h"
 
 namespace secprof {
@@ -202,8 +202,8 @@ TEST_F(VendorUpdate, ServiceServesOnlyWhatTheVendorSigned) {
   auto forger = voucher::Factory::Open(forger_dir.string());
   ASSERT_TRUE(forger);
   const crypto::Bytes img = Image(5);
-  ASSERT_TRUE(vendor::Publish(releases_, "forged", Envelope(img, 5, "Acme", model_, forger->signer()),
-                              img));
+  ASSERT_TRUE(vendor::Publish(releases_, "forged",
+                              Envelope(img, 5, "Acme", model_, forger->signer()), img));
   ASSERT_TRUE(vendor::Publish(releases_, "mismatch",
                               Envelope(img, 6, "Acme", model_, maker_->signer()), Image(7)));
   Publish(2);
@@ -257,8 +257,8 @@ TEST_F(VendorUpdate, ForgedEnvelopeUnderAGenuineStatementIsRefused) {
   ASSERT_TRUE(forger);
   FakeService on_path;
   const crypto::Bytes evil = Image(0xee);
-  on_path.Answer(vendor::path::kLatest, Record(vendor::path::kLatest,
-                                                          vendor::LatestQuery(klass())));
+  on_path.Answer(vendor::path::kLatest,
+                 Record(vendor::path::kLatest, vendor::LatestQuery(klass())));
   on_path.Answer(vendor::path::kManifest, Envelope(evil, 2, "Acme", model_, forger->signer()));
   on_path.Answer(vendor::path::kImage, evil);
   on_path.Start();
@@ -296,16 +296,14 @@ TEST_F(VendorUpdate, RollbackAndAReplayedOlderStatementAreRefused) {
   ASSERT_TRUE(thing_->SetUpdateServer("127.0.0.1", attacker.port));
   auto old = Check();
   EXPECT_FALSE(old.installed);
-  EXPECT_EQ(old.detail.rfind("rollback: sequence 2 is below the installed 3", 0), 0u)
-      << old.detail;
+  EXPECT_EQ(old.detail.rfind("rollback: sequence 2 is below the installed 3", 0), 0u) << old.detail;
   EXPECT_EQ(old.alert.rfind("update-refused: ", 0), 0u) << old.alert;
   EXPECT_EQ(thing_->RunningFirmware(), 3u);
   // The statement of 2, recorded earlier and still within its lifetime, after 4 was seen.
   attacker.Answer(vendor::path::kLatest, statement2);
   auto replay = Check();
   EXPECT_FALSE(replay.offered);
-  EXPECT_NE(replay.alert.find("went back from sequence 4 to 2"), std::string::npos)
-      << replay.alert;
+  EXPECT_NE(replay.alert.find("went back from sequence 4 to 2"), std::string::npos) << replay.alert;
   EXPECT_EQ(thing_->RunningFirmware(), 3u);
 }
 
@@ -319,7 +317,8 @@ TEST_F(VendorUpdate, WithheldOrStaleStatementsAndWithheldReleasesRaiseAlerts) {
   auto none = Check();
   EXPECT_EQ(none.alert.rfind("bad-latest-statement: the update service answered 4.04", 0), 0u)
       << none.alert;
-  blocker.Answer(vendor::path::kLatest, Record(vendor::path::kLatest, vendor::LatestQuery(klass())));
+  blocker.Answer(vendor::path::kLatest,
+                 Record(vendor::path::kLatest, vendor::LatestQuery(klass())));
   auto withheld = Check();
   EXPECT_TRUE(withheld.offered);
   EXPECT_FALSE(withheld.installed);

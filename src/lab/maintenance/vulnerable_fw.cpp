@@ -209,19 +209,19 @@ class VulnerableFw final : public Scenario {
     vendor_io.join();
     const vendor::ServiceStats vs = service->stats();
     const uint64_t running = t.RunningFirmware();
-    m.evidence.push_back(
-        {"log",
-         "after " + std::to_string(static_cast<int>(unattended_ms)) + " ms left alone: " +
-             std::to_string(polls.checks) + " check(s), " + std::to_string(polls.installed) +
-             " installed, last: " + polls.last + "; the service answered " +
-             std::to_string(vs.statements) + " statement(s), " + std::to_string(vs.images) +
-             " image(s), " + std::to_string(vs.alerts.size()) + " alert(s)",
-         ""});
+    m.evidence.push_back({"log",
+                          "after " + std::to_string(static_cast<int>(unattended_ms)) +
+                              " ms left alone: " + std::to_string(polls.checks) + " check(s), " +
+                              std::to_string(polls.installed) + " installed, last: " + polls.last +
+                              "; the service answered " + std::to_string(vs.statements) +
+                              " statement(s), " + std::to_string(vs.images) + " image(s), " +
+                              std::to_string(vs.alerts.size()) + " alert(s)",
+                          ""});
     if (running == vulnerable + 1) {
       m.outcome = Outcome::kBlocked;
       m.control = "thing.update_check";
-      m.reason = "installed sequence " + std::to_string(running) +
-                 " from the vendor's update service";
+      m.reason =
+          "installed sequence " + std::to_string(running) + " from the vendor's update service";
       m.evidence.push_back({"timing",
                             "vendor publication to patched, unattended (the thing's update poll "
                             "every " +
@@ -232,8 +232,9 @@ class VulnerableFw final : public Scenario {
     }
     m.outcome = Outcome::kSucceeded;
     m.reason = "the vendor published the fix but after " +
-               std::to_string(static_cast<int>(unattended_ms)) + " ms the thing still runs sequence " +
-               std::to_string(running) + " (last check: " + polls.last + ")";
+               std::to_string(static_cast<int>(unattended_ms)) +
+               " ms the thing still runs sequence " + std::to_string(running) +
+               " (last check: " + polls.last + ")";
     return m;
   }
 };

@@ -9,11 +9,11 @@
 // service serves them over plain CoAP (RFC 7252) with a latest-release statement per model
 // (secprof/domain/latest_release.h, here signed with the VENDOR key, not a domain's):
 //
-//   GET  vu/latest?class=<class-id hex>           -> 2.05 COSE_Sign1 LatestRelease (application/cose)
-//   GET  vu/manifest?class=<class-id hex>&seq=N   -> 2.05 the release's SUIT envelope
-//   GET  vu/image?class=<class-id hex>&seq=N      -> 2.05 its image (block-wise, RFC 7959 Block2)
-//   POST vu/alert FirmwareAlert                    -> 2.04 (the vendor records what things report)
-//   4.04 for an unknown class or sequence, 4.00 for a malformed query or body.
+//   GET  vu/latest?class=<class-id hex>           -> 2.05 COSE_Sign1 LatestRelease
+//   (application/cose) GET  vu/manifest?class=<class-id hex>&seq=N   -> 2.05 the release's SUIT
+//   envelope GET  vu/image?class=<class-id hex>&seq=N      -> 2.05 its image (block-wise, RFC 7959
+//   Block2) POST vu/alert FirmwareAlert                    -> 2.04 (the vendor records what things
+//   report) 4.04 for an unknown class or sequence, 4.00 for a malformed query or body.
 //
 // The channel carries no authenticity: the thing trusts nothing it did not verify with the vendor
 // trust anchor its factory gave it (the envelope's signature, vendor-id, class-id, digest and
