@@ -259,8 +259,8 @@ int Update(const ThingArgs& a) {
     std::cout << serial << ": " << u.detail << " ("
               << (u.campaign ? "campaign " + std::to_string(u.campaign)
                              : std::string("the vendor's update service"))
-              << ", " << u.bytes_fetched << " bytes fetched); floor "
-              << agent.FirmwareState().floor << "\n";
+              << ", " << u.bytes_fetched << " bytes fetched); floor " << agent.FirmwareState().floor
+              << "\n";
     return Ok();
   });
 }

@@ -58,7 +58,8 @@ std::string StateToJson(const ThingState& t) {
   j["kek_id"] = t.kek_id;
   j["kek_label"] = t.kek_label;
   j["key_overrides"] = t.key_overrides;
-  if (!t.update_host.empty()) j["update_server"] = {{"host", t.update_host}, {"port", t.update_port}};
+  if (!t.update_host.empty())
+    j["update_server"] = {{"host", t.update_host}, {"port", t.update_port}};
   return j.dump(2) + "\n";
 }
 

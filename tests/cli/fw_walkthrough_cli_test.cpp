@@ -65,6 +65,7 @@ TEST_P(FwWalkthrough, RunsAsDocumented) {
   EXPECT_FALSE(fs::exists(dir.path() / "kdc.ready")) << r.out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Profiles, FwWalkthrough, ::testing::Values("SecProf_1", "SecProf_2", "SecProf_3"));
+INSTANTIATE_TEST_SUITE_P(Profiles, FwWalkthrough,
+                         ::testing::Values("SecProf_1", "SecProf_2", "SecProf_3"));
 
 }  // namespace

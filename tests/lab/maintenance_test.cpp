@@ -285,8 +285,7 @@ TEST(LabVulnerableFw, SecProf1ThingInstallsTheVendorsFixFromItsUpdateService) {
   EXPECT_EQ(m.reason, "installed sequence 2 from the vendor's update service");
   ASSERT_EQ(m.evidence.size(), 3u) << Evidence(m);
   EXPECT_NE(m.evidence[1].summary.find("1 installed"), std::string::npos) << Evidence(m);
-  EXPECT_NE(m.evidence[1].summary.find("1 image(s), 0 alert(s)"), std::string::npos)
-      << Evidence(m);
+  EXPECT_NE(m.evidence[1].summary.find("1 image(s), 0 alert(s)"), std::string::npos) << Evidence(m);
   EXPECT_NE(m.evidence[2].summary.find("vendor publication to patched"), std::string::npos)
       << Evidence(m);
 }

@@ -304,13 +304,12 @@ struct ThingServerOptions {
   // plus the agent's request timeout.
   std::chrono::seconds revocation_poll{0};
   // Thing-initiated update polling (SecProf_2-4: the KDC; SecProf_1: the vendor's update service,
-  // when one is configured, ThingState::update_host). While Serve runs and the thing is operational,
-  // it asks the KDC for an update this often (the first time one interval after Serve starts, so
-  // that starting to serve never waits on the KDC) and installs
-  // what a campaign offers, unattended, through Agent::CheckForUpdate (fetch bounded by the
-  // verified manifest, crash-safe A/B install, report to the KDC). The server answers no request
-  // while an update runs. 0: never (`secprof thing serve --update-poll`, default 3600 s).
-  // docs/DOMAIN.md "Maintenance".
+  // when one is configured, ThingState::update_host). While Serve runs and the thing is
+  // operational, it asks the KDC for an update this often (the first time one interval after Serve
+  // starts, so that starting to serve never waits on the KDC) and installs what a campaign offers,
+  // unattended, through Agent::CheckForUpdate (fetch bounded by the verified manifest, crash-safe
+  // A/B install, report to the KDC). The server answers no request while an update runs. 0: never
+  // (`secprof thing serve --update-poll`, default 3600 s). docs/DOMAIN.md "Maintenance".
   std::chrono::milliseconds update_poll{0};
 };
 
