@@ -137,9 +137,25 @@ struct UpdateService::Impl {
   explicit Impl(ServiceOptions o)
       : opt(std::move(o)), clock(opt.clock ? *opt.clock : SystemClock()) {}
 
+  // The directory's *.suit and *.img names, sizes and modification times when last scanned: a
+  // request rescans (verifies and hashes) only when they changed, so a flood of vu/latest costs a
+  // directory listing each, not a hash of every image.
+  std::string listed;
+
   Status Rescan() {
+    std::string now_listed;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(opt.publish_dir, ec)) {
+      const auto ext = e.path().extension();
+      if (ext != ".suit" && ext != ".img") continue;
+      std::error_code e1, e2;
+      now_listed += e.path().filename().string() + "/" + std::to_string(e.file_size(e1)) + "/" +
+                    std::to_string(e.last_write_time(e2).time_since_epoch().count()) + "\n";
+    }
+    if (!ec && !listed.empty() && now_listed == listed) return Ok();
     auto scan = ScanPublished(opt.publish_dir, opt.vendor, opt.models, opt.signer->public_key());
     if (!scan) return Fail(scan.error());
+    listed = ec ? std::string() : std::move(now_listed);
     releases = scan->releases;
     std::lock_guard<std::mutex> l(mu);
     stats.problems = std::move(scan->problems);

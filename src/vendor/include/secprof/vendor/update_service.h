@@ -101,8 +101,9 @@ struct ServiceStats {
 };
 
 // The service. Start scans the directory (an Error when it cannot be read, kInvalidInput for bad
-// options); each vu/latest request rescans it, so a release published while the service runs (its
-// NAME.img, then its NAME.suit, each written atomically) is served from the next request on.
+// options); each vu/latest request lists it and rescans it when a name, size or modification time
+// changed, so a release published while the service runs (its NAME.img, then its NAME.suit, each
+// written atomically) is served from the next request on.
 // Threading: Serve/RunOnce on one thread (libcoap); stats() from any thread.
 class UpdateService {
  public:
