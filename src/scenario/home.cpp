@@ -19,6 +19,7 @@ namespace {
 // vendor publishes a fix (sequence 2, a 16 KiB image, signed with its CA key as `secprof fw sign
 // --factory` does); thing `a`, told the service's address, checks once and installs it.
 Status VendorUpdate(const RunOptions& o, const Fleet& fleet, thing::Agent& a, ProfileRun& run) {
+  const auto t0 = Clk::now();
   SECPROF_ASSIGN_OR_RETURN(voucher::Factory maker, voucher::Factory::Open(fleet.factory_dir));
   const std::string releases = (o.dir / "vendor-releases").string();
   std::error_code ec;
@@ -51,7 +52,9 @@ Status VendorUpdate(const RunOptions& o, const Fleet& fleet, thing::Agent& a, Pr
                 "the vendor's fix was not installed: " + (u.detail.empty() ? u.alert : u.detail));
   const std::string said = a.state().serial + " " + u.detail + " from " + maker.vendor() +
                            "'s update service (vendor-signed SUIT envelope and latest-release "
-                           "statement)";
+                           "statement) in " +
+                           std::to_string(static_cast<int>(Seconds(t0) * 1000)) +
+                           " ms (from starting the service)";
   Say(o, run.profile, said);
   run.notes.push_back(said);
   return Ok();
