@@ -56,7 +56,7 @@ struct ThingArgs {
   std::string pkcs11_module = keystore::kDefaultPkcs11Module;
   std::string pin;
   // init
-  std::string factory, serial, profile;
+  std::string factory, serial, profile, update_server;
   // install
   std::string kdc;
   // report
@@ -153,6 +153,12 @@ int Init(const ThingArgs& a) {
   o.kek_hex = FlagOrEnv("", "SECPROF_THING_KEK");
   o.allow_colocated_kek = a.allow_colocated_kek;
   o.allow_file_keys = a.allow_file_keys;
+  if (!a.update_server.empty()) {
+    auto us = ParseHostPorts("--update-server", a.update_server, 1, 1, false);
+    if (!us) return ExitFor(us.error(), Reach::kLocal);
+    o.update_host = us->host;
+    o.update_port = us->ports[0];
+  }
   if (auto st = Agent::Init(o); !st) return ExitFor(st.error(), Reach::kLocal);
   return WithAgent(a, Reach::kLocal, [&a](Agent& agent) {
     const auto& s = agent.state();
@@ -216,7 +222,8 @@ int Report(const ThingArgs& a) {
   });
 }
 
-// Asks the KDC for a firmware offer and, if there is one, fetches and installs it. Exit 1 when an
+// Asks the KDC (SecProf_1: the vendor's update service) for a firmware offer and, if there is
+// one, fetches and installs it. Exit 1 when an
 // offered update was refused or failed its test boot (the running image stays; the KDC was told).
 int Update(const ThingArgs& a) {
   return WithAgent(a, Reach::kRemote, [&](Agent& agent) -> Status {
@@ -248,8 +255,11 @@ int Update(const ThingArgs& a) {
       return Fail(ErrorCode::kVerifyFailed, "update to sequence " + std::to_string(u.sequence) +
                                                 " (campaign " + std::to_string(u.campaign) +
                                                 ") not installed: " + u.detail);
-    std::cout << serial << ": " << u.detail << " (campaign " << u.campaign << ", "
-              << u.bytes_fetched << " bytes fetched); floor " << agent.FirmwareState().floor
+    // SecProf_1 has no campaigns: the release came from the vendor's update service.
+    std::cout << serial << ": " << u.detail << " ("
+              << (u.campaign ? "campaign " + std::to_string(u.campaign)
+                             : std::string("the vendor's update service"))
+              << ", " << u.bytes_fetched << " bytes fetched); floor " << agent.FirmwareState().floor
               << "\n";
     return Ok();
   });
@@ -410,6 +420,9 @@ void Install(CLI::App& app, Context& ctx) {
   init->add_option("--factory", a->factory, "A `secprof manufacture` output directory")->required();
   init->add_option("--serial", a->serial, "The thing's serial in the manifest")->required();
   init->add_option("--profile", a->profile, "SecProf_1 .. SecProf_4")->required();
+  init->add_option("--update-server", a->update_server,
+                   "SecProf_1: the vendor's update service, HOST:PORT (numeric address; `secprof "
+                   "vendor serve`), which `thing update` and `serve --update-poll` ask");
   init->callback(done(Init, a));
 
   auto* inst = sub("install", "Point the thing at its domain's KDC (manufactured|re-owned)");
@@ -436,8 +449,8 @@ void Install(CLI::App& app, Context& ctx) {
   rep->callback(done(Report, a));
 
   sub("update",
-      "Ask the KDC for a firmware offer; fetch, verify and install it into the inactive slot "
-      "(operational)")
+      "Ask the KDC (SecProf_1: the vendor's update service of init --update-server) for a "
+      "firmware offer; fetch, verify and install it into the inactive slot (operational)")
       ->callback(done(Update, a));
 
   auto* pk = sub("pair-key", "Ask the KDC for a key and a ticket for a peer thing");
@@ -530,7 +543,8 @@ void Install(CLI::App& app, Context& ctx) {
       ->check(CLI::Range(int64_t{0}, int64_t{86400}))
       ->capture_default_str();
   sv->add_option("--update-poll", a->update_poll,
-                 "SecProf_2-4: seconds between unattended checks for an update (the first one "
+                 "Seconds between unattended checks for an update (SecProf_2-4: the KDC; "
+                 "SecProf_1: the vendor's update service of init --update-server; the first one "
                  "interval after start); an offered update is fetched, verified and installed "
                  "while serving (0 = never)")
       ->check(CLI::Range(int64_t{0}, int64_t{604800}))

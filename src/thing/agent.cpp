@@ -280,6 +280,8 @@ Status InitThing(const InitOptions& o, FileSystem& fsys) {
   SECPROF_ASSIGN_OR_RETURN(t.trust_anchor_pem, ReadFile(o.factory_dir + "/" + rec->trust_anchor));
   t.setup_code = rec->setup_code;
   t.key_store = rec->key_store;
+  t.update_host = o.update_host;
+  t.update_port = o.update_port;
   t.idevid_key_label = rec->key_label;
   if (rec->key_store != "file") {
     const std::string prefix = "pkcs11:token=";

@@ -13,7 +13,10 @@
 #include <filesystem>
 
 #include "agent_impl.h"
+#include "firmware_fetch.h"
 #include "firmware_latest.h"
+#include "firmware_vendor.h"
+#include "secprof/coap/errors.h"
 #include "secprof/core/fs.h"
 #include "secprof/cose/key.h"
 #include "secprof/domain/protocol.h"
@@ -42,6 +45,53 @@ Status Agent::Impl::OpenFirmware(const update::TestBootHook& hook) {
   return {};
 }
 
+namespace internal {
+
+Status FetchAndInstall(Agent::Impl& impl, const FirmwareGet& get, const FirmwareSource& source,
+                       const update::TestBootHook& test_boot, uint64_t* bytes) {
+  SECPROF_ASSIGN_OR_RETURN(coap::Response env, get(source.manifest_path, std::nullopt));
+  SECPROF_TRY(coap::ExpectCode(env, coap::kContent, "firmware manifest", source.peer));
+  *bytes += env.payload.size();
+  // Before any image byte: the envelope alone must be authentic, for this thing and newer than
+  // its floor (update::SlotStore::VerifyManifest), and its image-size (draft-ietf-suit-manifest
+  // §8.4.8) bounds the fetch: a source that sends more (Uptane's "endless data" attack; lab
+  // scenario lab.fw_endless_data) is cut off there and refused, kImageTooLong, with nothing
+  // written. The image is verified in full by InstallFile below.
+  SECPROF_ASSIGN_OR_RETURN(update::ImageRecord want, impl.firmware->VerifyManifest(env.payload));
+  if (source.sequence && want.sequence_number != *source.sequence)
+    return Fail(ErrorCode::kVerifyFailed,
+                std::string(source.peer) + " served sequence " +
+                    std::to_string(want.sequence_number) + " for the release of sequence " +
+                    std::to_string(*source.sequence) + " the latest-release statement names");
+  auto got_img = get(source.image_path, static_cast<size_t>(want.size));
+  if (!got_img) {
+    if (got_img.error().code() == ErrorCode::kLimit)
+      return Fail(
+          update::MakeRefusal(update::Refusal::kImageTooLong, ErrorCode::kVerifyFailed,
+                              "the image source sent more than the manifest's image-size of " +
+                                  std::to_string(want.size) +
+                                  " bytes; the fetch was stopped there and nothing was written (" +
+                                  got_img.error().message() + ")"));
+    return Fail(got_img.error());
+  }
+  coap::Response img = std::move(*got_img);
+  SECPROF_TRY(coap::ExpectCode(img, coap::kContent, "firmware image", source.peer));
+  *bytes += img.payload.size();
+  // The download goes to a file in one write (the installer hashes it through mmap).
+  std::string path = impl.opt.state_dir + "/download.img";
+  SECPROF_TRY(WriteFileAtomic(
+      path, std::string_view(reinterpret_cast<const char*>(img.payload.data()), img.payload.size()),
+      0600));
+  if (test_boot) SECPROF_TRY(impl.OpenFirmware(test_boot));
+  auto installed = impl.firmware->InstallFile(env.payload, path);
+  std::error_code ec;
+  fs::remove(path, ec);
+  if (test_boot) SECPROF_TRY(impl.OpenFirmware());
+  return installed;
+}
+
+}  // namespace internal
+
 uint64_t Agent::RunningFirmware() const {
   return impl_->firmware->state().active_image.sequence_number;
 }
@@ -49,6 +99,8 @@ const update::SlotState& Agent::FirmwareState() const { return impl_->firmware->
 
 Result<Agent::UpdateOutcome> Agent::CheckForUpdate(const update::TestBootHook& test_boot) {
   SECPROF_TRY(impl_->Check(Operation::kCheckForUpdate));
+  // SecProf_1 has no KDC: the vendor's update service (firmware_vendor.cpp).
+  if (!impl_->policy().kdc) return internal::CheckVendorUpdate(*this, test_boot);
   UpdateOutcome out;
   SECPROF_ASSIGN_OR_RETURN(
       coap::Response ro,
@@ -75,49 +127,19 @@ Result<Agent::UpdateOutcome> Agent::CheckForUpdate(const update::TestBootHook& t
   out.sequence = offer.sequence;
   SECPROF_TRY(EnterMaintenance());
   // Fetch, then install; any failure is reported to the KDC and leaves the running image.
-  auto attempt = [&]() -> Status {
-    std::string q = "id=" + std::to_string(offer.firmware);
+  const std::string q = "id=" + std::to_string(offer.firmware);
+  internal::FirmwareGet get = [&](const char* path,
+                                  std::optional<size_t> limit) -> Result<coap::Response> {
     SECPROF_ASSIGN_OR_RETURN(coap::Client * c, impl_->Session());
-    auto got_env = c->Get(domain::path::kFirmwareManifest, q);
-    if (!got_env) impl_->session.reset();  // a broken session is not reused
-    SECPROF_ASSIGN_OR_RETURN(coap::Response env, std::move(got_env));
-    SECPROF_TRY(Expect(env, coap::kContent, "firmware manifest"));
-    out.bytes_fetched = env.payload.size();
-    // Before any image byte: the envelope alone must be authentic, for this thing and newer than
-    // its floor (update::SlotStore::VerifyManifest), and its image-size (draft-ietf-suit-manifest
-    // §8.4.8) bounds the fetch: a source that sends more (Uptane's "endless data" attack; lab
-    // scenario lab.fw_endless_data) is cut off there and refused, kImageTooLong, with nothing
-    // written. The image is verified in full by InstallFile below.
-    SECPROF_ASSIGN_OR_RETURN(update::ImageRecord want,
-                             impl_->firmware->VerifyManifest(env.payload));
-    SECPROF_ASSIGN_OR_RETURN(c, impl_->Session());
-    auto got_img = c->Get(domain::path::kFirmwareImage, q, static_cast<size_t>(want.size));
-    if (!got_img) {
-      impl_->session.reset();  // the client closed it to stop the transfer, or it broke
-      if (got_img.error().code() == ErrorCode::kLimit)
-        return Fail(update::MakeRefusal(
-            update::Refusal::kImageTooLong, ErrorCode::kVerifyFailed,
-            "the image source sent more than the manifest's image-size of " +
-                std::to_string(want.size) +
-                " bytes; the fetch was stopped there and nothing was written (" +
-                got_img.error().message() + ")"));
-      return Fail(got_img.error());
-    }
-    coap::Response img = std::move(*got_img);
-    SECPROF_TRY(Expect(img, coap::kContent, "firmware image"));
-    out.bytes_fetched += img.payload.size();
-    // The download goes to a file in one write (the installer hashes it through mmap).
-    std::string path = impl_->opt.state_dir + "/download.img";
-    SECPROF_TRY(WriteFileAtomic(
-        path,
-        std::string_view(reinterpret_cast<const char*>(img.payload.data()), img.payload.size()),
-        0600));
-    if (test_boot) SECPROF_TRY(impl_->OpenFirmware(test_boot));
-    auto installed = impl_->firmware->InstallFile(env.payload, path);
-    std::error_code ec;
-    fs::remove(path, ec);
-    if (test_boot) SECPROF_TRY(impl_->OpenFirmware());
-    return installed;
+    auto got = limit ? c->Get(path, q, *limit) : c->Get(path, q);
+    if (!got) impl_->session.reset();  // broken, or closed to stop the transfer: not reused
+    return got;
+  };
+  auto attempt = [&]() -> Status {
+    return internal::FetchAndInstall(
+        *impl_, get,
+        {domain::path::kFirmwareManifest, domain::path::kFirmwareImage, "KDC", std::nullopt},
+        test_boot, &out.bytes_fetched);
   };
   Status done = attempt();
   out.installed = done.has_value();

@@ -5,7 +5,9 @@
 
 namespace secprof::thing::internal {
 
-bool UpdatePoller::enabled() const { return every_.count() > 0 && agent_.policy().kdc; }
+bool UpdatePoller::enabled() const {
+  return every_.count() > 0 && (agent_.policy().kdc || !agent_.state().update_host.empty());
+}
 
 void UpdatePoller::MaybeCheck() {
   if (!enabled() || agent_.state().state != State::kOperational) return;

@@ -9,8 +9,9 @@
 
 namespace secprof::thing::internal {
 
-// Asks the KDC for an update every `every` while the thing is operational, and installs what a
-// campaign offers through Agent::CheckForUpdate (fetch bounded by the verified manifest, the
+// Asks for an update every `every` while the thing is operational (SecProf_2-4: the KDC;
+// SecProf_1: the vendor's update service, firmware_vendor.h), and installs what is offered
+// through Agent::CheckForUpdate (fetch bounded by the verified manifest, the
 // crash-safe A/B install of update::SlotStore, the report to the KDC). Unattended: an update
 // reaches the thing within `every` (plus the update's own time) of its campaign's release,
 // without anyone running a command on it (lab scenario lab.vulnerable_fw, threat T10).
@@ -21,7 +22,8 @@ class UpdatePoller {
  public:
   UpdatePoller(Agent& agent, std::chrono::milliseconds every) : agent_(agent), every_(every) {}
 
-  // Polling is on: a positive interval and a profile with a KDC (SecProf_2-4).
+  // Polling is on: a positive interval and a profile with a KDC (SecProf_2-4) or, SecProf_1, a
+  // configured vendor update service.
   bool enabled() const;
   // Checks when due (the first check one interval after the first call). Not in state operational
   // (joining, decommissioned, ...): skipped, not counted. A failed check (KDC unreachable, a

@@ -58,6 +58,8 @@ std::string StateToJson(const ThingState& t) {
   j["kek_id"] = t.kek_id;
   j["kek_label"] = t.kek_label;
   j["key_overrides"] = t.key_overrides;
+  if (!t.update_host.empty())
+    j["update_server"] = {{"host", t.update_host}, {"port", t.update_port}};
   return j.dump(2) + "\n";
 }
 
@@ -113,6 +115,11 @@ Result<ThingState> StateFromJson(std::string_view text, const std::string& file)
       return Fail(ErrorCode::kInvalidInput, file + ": link_seen has too many senders");
     // Absent in state files written before issue 9: the old, co-located KEK layout.
     t.kek = j.value("kek", "");
+    // SecProf_1's vendor update service (absent: none).
+    if (j.contains("update_server")) {
+      t.update_host = j.at("update_server").at("host").get<std::string>();
+      t.update_port = j.at("update_server").at("port").get<uint16_t>();
+    }
     t.kek_id = j.value("kek_id", "");
     t.kek_label = j.value("kek_label", "");
     t.key_overrides = j.value("key_overrides", std::vector<std::string>{});

@@ -26,6 +26,7 @@ using testing::Quote;
 // command itself runs the KDC the same way; it has subcommands, so it is not a leaf.)
 const std::map<std::string, std::string> kNoResult = {
     {"thing serve", "a server: runs until SIGINT/SIGTERM or --duration and logs"},
+    {"vendor serve", "a server: runs until SIGINT/SIGTERM or --duration and logs"},
 };
 
 std::string Help(const std::string& path) {

@@ -275,11 +275,19 @@ TEST(LabVulnerableFw, TheThingsUpdatePollPatchesItUnattendedInSecProf2) {
   EXPECT_NE(m.evidence[2].summary.find("now runs sequence 2"), std::string::npos) << Evidence(m);
 }
 
-TEST(LabVulnerableFw, SecProf1ThingStaysOnItsFactoryFirmware) {
+TEST(LabVulnerableFw, SecProf1ThingInstallsTheVendorsFixFromItsUpdateService) {
   secprof::testing::TempDir dir;
   Measurement m = RunScenario("lab.vulnerable_fw", domain::Profile::kSecProf1, dir.path());
-  EXPECT_EQ(m.outcome, Outcome::kSucceeded) << m.reason;
-  EXPECT_NE(m.reason.find("no firmware delivery"), std::string::npos) << m.reason;
+  // No KDC: the vendor publishes the fix to its update service, and the paired thing, serving
+  // with its update poll, installs it without a command (secprof/vendor/update_service.h).
+  EXPECT_EQ(m.outcome, Outcome::kBlocked) << m.reason << "\n" << Evidence(m);
+  EXPECT_EQ(m.control, "thing.update_check");
+  EXPECT_EQ(m.reason, "installed sequence 2 from the vendor's update service");
+  ASSERT_EQ(m.evidence.size(), 3u) << Evidence(m);
+  EXPECT_NE(m.evidence[1].summary.find("1 installed"), std::string::npos) << Evidence(m);
+  EXPECT_NE(m.evidence[1].summary.find("1 image(s), 0 alert(s)"), std::string::npos) << Evidence(m);
+  EXPECT_NE(m.evidence[2].summary.find("vendor publication to patched"), std::string::npos)
+      << Evidence(m);
 }
 
 // --- routing: not testable until issue 15 -------------------------------------------------------

@@ -72,6 +72,11 @@ TEST_F(Scenario, SecProf1PairsEveryThingWithTheMother) {
   EXPECT_EQ(run.things, 3);
   EXPECT_EQ(run.joined, 3);          // the mother and the two she paired
   EXPECT_TRUE(run.refused.empty());  // no KDC
+  // No KDC either for firmware: a paired thing installed the vendor's fix from its update service.
+  bool updated = false;
+  for (const auto& n : run.notes)
+    updated |= n.find("installed sequence 2 from HomeCo's update service") != std::string::npos;
+  EXPECT_TRUE(updated) << ::testing::PrintToString(run.notes);
 }
 
 TEST_F(Scenario, AVoucherProfileWithoutATokenIsAFailure) {

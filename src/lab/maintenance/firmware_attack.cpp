@@ -180,10 +180,11 @@ Measurement NoDeliveryInSecProf1() {
   Measurement m;
   m.outcome = Outcome::kNotTestable;
   m.reason =
-      "SecProf_1 has no firmware delivery to attack: no KDC or backend offers updates and the "
-      "thing's agent checks for updates only with a KDC (docs/DOMAIN.md \"Maintenance\"); its "
-      "installer (update::SlotStore) exists but nothing on the network feeds it - a SecProf_1 "
-      "update channel is not built (no open issue builds one)";
+      "SecProf_1 has no firmware delivery from a KDC to attack, and this scenario attacks only "
+      "that path: SecProf_1 things get firmware from their vendor's update service (module "
+      "vendor, docs/DOMAIN.md \"SecProf_1: the vendor's update service\"), whose forged, "
+      "rolled-back and withheld updates tests/vendor/update_service_test.cpp attacks; this "
+      "scenario does not mount them against it yet";
   return m;
 }
 

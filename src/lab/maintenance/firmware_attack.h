@@ -89,8 +89,8 @@ Evidence AttemptEvidence(const std::string& label, const Attempt& a);
 // The stable reason (docs/ERRORS.md "update") an installer message starts with, or "".
 std::string InstallerReason(const std::string& detail);
 
-// SecProf_1 has no firmware delivery: no KDC, no backend, and the thing's agent checks for
-// updates only with a KDC (lifecycle.cpp). The Measurement every firmware scenario reports there.
+// SecProf_1 has no firmware delivery from a KDC (its things ask their vendor's update service,
+// which these scenarios do not attack yet). The Measurement every firmware scenario reports there.
 Measurement NoDeliveryInSecProf1();
 
 }  // namespace secprof::lab::internal::fw

@@ -14,14 +14,21 @@
 // (fw-installed) within the bound; the time from the report is the measurement.
 // When it is not, the evidence also holds the time from the report to patched when the operator
 // runs the thing's update by hand (Agent::CheckForUpdate, `secprof thing update`).
-// SecProf_1: nothing delivers firmware (no KDC, no backend), so the thing stays on it.
+// SecProf_1 (no KDC): the vendor's update service (secprof/vendor/update_service.h) serves the
+// fix the vendor published; the time measured is from the publication to the thing running it.
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "firmware_attack.h"
 #include "groups.h"
+#include "secprof/crypto/hash.h"
+#include "secprof/domain/protocol.h"
 #include "secprof/registry/registry.h"
 #include "secprof/scenario/scenario.h"
+#include "secprof/update/suit.h"
+#include "secprof/vendor/update_service.h"
+#include "secprof/voucher/voucher.h"
 
 namespace secprof::lab::internal {
 namespace {
@@ -137,6 +144,11 @@ class VulnerableFw final : public Scenario {
   }
 
  private:
+  // SecProf_1: no KDC; the vendor's update service (secprof/vendor/update_service.h) is where the
+  // fix comes from. The vendor publishes the fix (sequence 2, signed with its CA key, as `secprof
+  // fw sign --factory` does) into the directory its service serves; the paired thing serves as
+  // deployed, polling the service every kPollInterval. Blocked when the thing runs the fix within
+  // kPatchBound of the publication (the thing's own poll counters and its running sequence).
   static Result<Measurement> RunSecProf1(const RunContext& ctx) {
     DomainOptions o;
     o.profile = ctx.profile;
@@ -144,18 +156,85 @@ class VulnerableFw final : public Scenario {
     o.things = 2;  // the mother and one paired thing
     o.timeout = ctx.timeout;
     SECPROF_ASSIGN_OR_RETURN(auto d, LiveDomain::Start(o));
+    SECPROF_ASSIGN_OR_RETURN(voucher::Factory maker, voucher::Factory::Open(d->factory_dir()));
+    const std::string releases = (ctx.dir / "vendor-releases").string();
+    std::error_code ec;
+    std::filesystem::create_directories(releases, ec);
+    if (ec) return Fail(ErrorCode::kIo, "cannot create " + releases + ": " + ec.message());
+    vendor::ServiceOptions vo;
+    vo.publish_dir = releases;
+    vo.vendor = maker.vendor();
+    vo.models = {maker.model()};
+    vo.signer = &maker.signer();
+    SECPROF_ASSIGN_OR_RETURN(auto service, vendor::UpdateService::Start(std::move(vo)));
+    std::jthread vendor_io([&service](std::stop_token st) { (void)service->Serve(st); });
     Measurement m;
-    m.outcome = Outcome::kSucceeded;
-    m.reason =
-        "SecProf_1 has no incident process and no firmware delivery (no KDC, no backend; the "
-        "agent checks for updates only with a KDC): the thing keeps running its factory "
-        "firmware, sequence " +
-        std::to_string(d->thing(1).RunningFirmware());
+    thing::Agent& t = d->thing(1);
+    // The address the factory gives its things (`thing init --update-server`); known here only
+    // once the service has its port.
+    SECPROF_TRY(t.SetUpdateServer("127.0.0.1", service->port()));
+    const uint64_t vulnerable = t.RunningFirmware();
+    thing::ThingServerOptions so;
+    so.update_poll = kPollInterval;
+    SECPROF_ASSIGN_OR_RETURN(auto served, scenario::RunningThingServer::Start(t, so));
+    // The vendor publishes its fix.
+    crypto::Bytes fix = fw::MakeImage(16 * 1024, 0x0f);
+    SECPROF_ASSIGN_OR_RETURN(crypto::Sha256Digest digest, crypto::Sha256(fix));
+    update::CreateParams cp;
+    cp.vendor_id = domain::FirmwareVendorId(maker.vendor());
+    cp.class_id = domain::FirmwareClassId(maker.vendor(), maker.model());
+    cp.sequence_number = vulnerable + 1;
+    SECPROF_ASSIGN_OR_RETURN(
+        crypto::Bytes env,
+        update::CreateEnvelopeWithSigner(
+            update::Digest{update::kAlgSha256, crypto::Bytes(digest.begin(), digest.end())},
+            fix.size(), cp, maker.signer()));
+    const auto published = Steady::now();
+    SECPROF_TRY(vendor::Publish(releases, "fix-" + std::to_string(vulnerable + 1), env, fix));
     m.evidence.push_back({"log",
-                          d->thing(1).state().serial + " runs sequence " +
-                              std::to_string(d->thing(1).RunningFirmware()) +
-                              "; nothing in the domain can offer it another",
+                          maker.vendor() + " published sequence " + std::to_string(vulnerable + 1) +
+                              " of " + maker.model() + " to its update service (127.0.0.1:" +
+                              std::to_string(service->port()) + ")",
                           ""});
+    // Left alone: the thing's own poll counters, read until it installed or the bound passed.
+    thing::UpdatePollStats polls;
+    while (Steady::now() - published < kPatchBound) {
+      polls = served->server->update_polls();
+      if (polls.installed > 0) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    const double unattended_ms = Ms(Steady::now() - published);
+    served.reset();  // the server's thread is joined: the agent is ours again
+    vendor_io.request_stop();
+    vendor_io.join();
+    const vendor::ServiceStats vs = service->stats();
+    const uint64_t running = t.RunningFirmware();
+    m.evidence.push_back({"log",
+                          "after " + std::to_string(static_cast<int>(unattended_ms)) +
+                              " ms left alone: " + std::to_string(polls.checks) + " check(s), " +
+                              std::to_string(polls.installed) + " installed, last: " + polls.last +
+                              "; the service answered " + std::to_string(vs.statements) +
+                              " statement(s), " + std::to_string(vs.images) + " image(s), " +
+                              std::to_string(vs.alerts.size()) + " alert(s)",
+                          ""});
+    if (running == vulnerable + 1) {
+      m.outcome = Outcome::kBlocked;
+      m.control = "thing.update_check";
+      m.reason =
+          "installed sequence " + std::to_string(running) + " from the vendor's update service";
+      m.evidence.push_back({"timing",
+                            "vendor publication to patched, unattended (the thing's update poll "
+                            "every " +
+                                std::to_string(kPollInterval.count()) +
+                                " ms): " + std::to_string(static_cast<int>(unattended_ms)) + " ms",
+                            ""});
+      return m;
+    }
+    m.outcome = Outcome::kSucceeded;
+    m.reason = "the vendor published the fix but after " +
+               std::to_string(static_cast<int>(unattended_ms)) +
+               " ms the thing still runs sequence " + std::to_string(running) +
+               " (last check: " + polls.last + ")";
     return m;
   }
 };

@@ -115,6 +115,10 @@ struct ThingState {
   // Explicit overrides of the profile's key protection, recorded once given: "file-keys" (a file
   // key store in a profile that requires a token), "colocated-kek" (a KEK inside the directory).
   std::vector<std::string> key_overrides;
+  // SecProf_1: the vendor's update service (secprof/vendor/update_service.h), given at `thing
+  // init --update-server` (the factory's configuration) or by SetUpdateServer; empty/0: none.
+  std::string update_host;
+  uint16_t update_port = 0;
 };
 
 inline constexpr uint64_t kReadingBlock = 64;
@@ -173,6 +177,9 @@ struct InitOptions {
   // A profile with tamper-resistant keys (SecProf_3/4) refuses a thing whose factory key store is
   // "file" unless this is set; the override is recorded in state.json and the history.
   bool allow_file_keys = false;
+  // SecProf_1: the vendor's update service (numeric address and UDP port; empty/0: none).
+  std::string update_host{};
+  uint16_t update_port = 0;
 };
 
 class Agent {
@@ -254,7 +261,15 @@ class Agent {
     // hold or shows a newer release: the alert raised (POST fw/alert), "<kind>: <detail>".
     std::string alert;
   };
+  //
+  // SecProf_1 (no KDC) asks the vendor's update service instead (ThingState::update_host; docs/
+  // DOMAIN.md "SecProf_1: the vendor's update service"): the vendor-signed latest-release
+  // statement, then the release it names through the same fetch and install; alerts are the
+  // outcome's and are posted to the service. kConflict kNoUpdateServer when none is configured.
   Result<UpdateOutcome> CheckForUpdate(const update::TestBootHook& test_boot = {});
+  // SecProf_1: where the vendor's update service is (a numeric address and a UDP port), as the
+  // factory would have configured it; persisted. kInvalidInput for an empty host or port 0.
+  Status SetUpdateServer(const std::string& host, uint16_t port);
   // The sequence number of the running image and the store's floor.
   uint64_t RunningFirmware() const;
   const update::SlotState& FirmwareState() const;
@@ -288,13 +303,13 @@ struct ThingServerOptions {
   // (`secprof thing serve` defaults to 30 s). A revocation reaches this thing within this interval
   // plus the agent's request timeout.
   std::chrono::seconds revocation_poll{0};
-  // SecProf_2-4: thing-initiated update polling. While Serve runs and the thing is operational,
-  // it asks the KDC for an update this often (the first time one interval after Serve starts, so
-  // that starting to serve never waits on the KDC) and installs
-  // what a campaign offers, unattended, through Agent::CheckForUpdate (fetch bounded by the
-  // verified manifest, crash-safe A/B install, report to the KDC). The server answers no request
-  // while an update runs. 0: never (`secprof thing serve --update-poll`, default 3600 s).
-  // docs/DOMAIN.md "Maintenance".
+  // Thing-initiated update polling (SecProf_2-4: the KDC; SecProf_1: the vendor's update service,
+  // when one is configured, ThingState::update_host). While Serve runs and the thing is
+  // operational, it asks the KDC for an update this often (the first time one interval after Serve
+  // starts, so that starting to serve never waits on the KDC) and installs what a campaign offers,
+  // unattended, through Agent::CheckForUpdate (fetch bounded by the verified manifest, crash-safe
+  // A/B install, report to the KDC). The server answers no request while an update runs. 0: never
+  // (`secprof thing serve --update-poll`, default 3600 s). docs/DOMAIN.md "Maintenance".
   std::chrono::milliseconds update_poll{0};
 };
 

@@ -48,5 +48,7 @@ inline constexpr Reason kWrongKek{"wrong-kek"};
 // (no DTLS port given), SecProf_2 over plain CoAP first (no UDP port given). Nothing changed.
 inline constexpr Reason kNoKdcDtlsPort{"no-kdc-dtls-port"};
 inline constexpr Reason kNoKdcUdpPort{"no-kdc-udp-port"};
+// SecProf_1: CheckForUpdate with no vendor update service configured (ThingState::update_host).
+inline constexpr Reason kNoUpdateServer{"no-update-server"};
 
 }  // namespace secprof::thing
