@@ -74,10 +74,16 @@ void SetFailure(Client::Impl* impl, ErrorCode code, std::string why) {
 }
 
 // coap_nack_handler_t: a confirmable message that will get no answer.
-void OnNack(coap_session_t* s, const coap_pdu_t*, const coap_nack_reason_t reason,
+void OnNack(coap_session_t* s, const coap_pdu_t* sent, const coap_nack_reason_t reason,
             const coap_mid_t) {
   Client::Impl* impl = ImplOf(s);
   if (!impl || !impl->waiting) return;
+  if (sent) {  // about an earlier message (one a failed request left behind): not this one's
+    coap_bin_const_t tok = coap_pdu_get_token(sent);
+    if (tok.length != impl->token.size() ||
+        !std::equal(tok.s, tok.s + tok.length, impl->token.begin()))
+      return;
+  }
   switch (reason) {
     case COAP_NACK_TOO_MANY_RETRIES:
       SetFailure(impl, ErrorCode::kIo, "no answer after retransmissions");
