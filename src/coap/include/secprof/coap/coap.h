@@ -346,13 +346,15 @@ struct ClientConfig {
   std::string psk_identity{};      // kPsk
   crypto::SecureBuffer psk_key{};  // kPsk
   PkiConfig pki{};                 // kPki
-  // Bound for the DTLS handshake in Connect and for the answer to each message of a request: a
-  // block-wise request body (Block1) or response (Block2) gets it once per block; a peer that
-  // stops answering fails earlier, after libcoap's retransmissions (RFC 7252 §4.2).
+  // Bound for the DTLS handshake in Connect and for the answer to each message of a request:
+  // a block-wise request body (Block1) or response (Block2) gets it once per block, since the
+  // Client sends each block itself and waits for its answer; a peer that stops answering fails
+  // earlier, after libcoap's retransmissions (RFC 7252 §4.2).
   std::chrono::milliseconds timeout{10000};
   // Largest response body accepted (bytes). A Block2 response announcing more in Size2 (RFC 7959
-  // §4), or growing beyond it, fails the request with kLimit and no further block is asked for;
-  // the session stays usable. Default 128 MiB: firmware images arrive this way.
+  // §4), or growing beyond it, fails the request with kLimit and no further block is asked
+  // for (the Client asks for each block itself); the session stays usable. Default 128 MiB:
+  // firmware images arrive this way.
   size_t max_response_body = size_t{128} << 20;
 };
 
@@ -382,8 +384,9 @@ class Client {
   // A GET whose response body may be at most `max_response_body` bytes for this request only
   // (capped by ClientConfig::max_response_body): a caller that knows how large the answer must
   // be (a firmware image whose size a verified SUIT manifest states, draft-ietf-suit-manifest
-  // §8.4.8 image-size; Uptane's "endless data" attack) stops the transfer there. Beyond it: kLimit,
-  // exactly as for the configured limit (checked on Size2 and on each Block2 block as it arrives).
+  // §8.4.8 image-size; Uptane's "endless data" attack) stops the transfer there. Beyond it:
+  // kLimit, exactly as for the configured limit (checked on Size2 and on each Block2 block as it
+  // arrives).
   Result<Response> Get(std::string_view path, std::string_view query, size_t max_response_body);
   Result<Response> Post(std::string_view path, ByteView payload,
                         std::optional<uint16_t> content_format = std::nullopt);

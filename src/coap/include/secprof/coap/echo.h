@@ -13,13 +13,11 @@
 // DRBG when the server is created. The server keeps no per-client state; a restart makes every
 // earlier value unknown (the client then gets a new one).
 //
-// Client (coap::Client, RFC 9175 §2.4 item 3; src/coap/client_exchange.cpp): a request answered
-// 4.01 with an Echo option of 1..40 bytes (§2.2.1) is sent again, once, at once, with that value
-// copied byte for byte (the same method, options and body, new tokens); the repeat's answer is the
-// response, even another 4.01. No other answer makes the client repeat. A request to such a
-// resource costs two round trips: no value is kept for later requests (§2.4 allows reuse; not
-// done), which also means a held request never carries a value older than one round trip when it
-// is first sent. (libcoap 4.3.1's own repeat, in its block layer, is not used: docs/COAP.md.)
+// Client (coap::Client, RFC 9175 §2.4 item 3; its own, docs/COAP.md): a 4.01 with an Echo of
+// 1..40 bytes (§2.2.1) makes it send the request again, once, at once, with the value copied byte
+// for byte (new tokens); the repeat's answer is the response, even another 4.01. So a request to
+// such a resource costs two round trips. No value is kept for later requests (§2.4 allows reuse;
+// not done), which also means a held request never carries a value older than one round trip.
 #pragma once
 
 #include <cstddef>
