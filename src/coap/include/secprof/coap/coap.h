@@ -15,10 +15,10 @@
 //   SECPROF_ASSIGN_OR_RETURN(auto client, Client::Connect("127.0.0.1", server->dtls_port(), cc));
 //   SECPROF_ASSIGN_OR_RETURN(Response r, client->Get("sensors/temp"));
 //
-// Block-wise transfer (RFC 7959) is libcoap's: a handler's large response goes out in Block2
-// blocks, a large request body arrives whole (Block1, assembled under the limit by the Server
-// from the blocks libcoap hands over), and the Client
-// sends and receives large bodies the same way; both ends cap the body size (max_request_body,
+// Block-wise transfer (RFC 7959): a handler's large response goes out in Block2 blocks (libcoap's),
+// a large request body arrives whole (Block1, assembled under the limit by the Server from the
+// blocks libcoap hands over), and the Client sends and receives large bodies the same way (its
+// own block-wise code over libcoap's messages); both ends cap the body size (max_request_body,
 // max_response_body).
 //
 // A DTLS-PKI private key may live in a PKCS#11 token (PkiConfig::private_key_pkcs11), used
@@ -346,15 +346,15 @@ struct ClientConfig {
   std::string psk_identity{};      // kPsk
   crypto::SecureBuffer psk_key{};  // kPsk
   PkiConfig pki{};                 // kPki
-  // Bound for the DTLS handshake in Connect and for each request. While a block-wise response
-  // (Block2) arrives, each new block restarts it. A block-wise request body (Block1) gets it once
-  // per block it needs, since libcoap 4.3.1 consumes the 2.31 Continue answers internally; a peer
-  // that stops answering fails earlier, after libcoap's retransmissions (RFC 7252 §4.2).
+  // Bound for the DTLS handshake in Connect and for the answer to each message of a request:
+  // a block-wise request body (Block1) or response (Block2) gets it once per block, since the
+  // Client sends each block itself and waits for its answer; a peer that stops answering fails
+  // earlier, after libcoap's retransmissions (RFC 7252 §4.2).
   std::chrono::milliseconds timeout{10000};
   // Largest response body accepted (bytes). A Block2 response announcing more in Size2 (RFC 7959
-  // §4), or growing beyond it, fails the request with kLimit; the Client then closes its session
-  // (libcoap 4.3.1 cannot abandon a block-wise transfer otherwise) and later requests fail with
-  // kIo. Default 128 MiB: firmware images arrive this way.
+  // §4), or growing beyond it, fails the request with kLimit and no further block is asked
+  // for (the Client asks for each block itself); the session stays usable. Default 128 MiB:
+  // firmware images arrive this way.
   size_t max_response_body = size_t{128} << 20;
 };
 
@@ -373,10 +373,10 @@ class Client {
   // the timeout, or the exchange fails (reset, DTLS closed). A payload that does not fit one
   // message is sent block-wise (Block1, RFC 7959 §2.5) and a large response is received whole
   // (Block2, §2.4); kLimit for a response beyond max_response_body or a payload beyond libcoap's
-  // 1,073,740,800 bytes. Request freshness (secprof/coap/echo.h, RFC 9175 §2.4 item 3): libcoap
-  // 4.3.1 answers a 4.01 that carries an Echo option itself, once, by repeating the request with
-  // that value (and a new token); the answer to the repeat is the response. When the repeat is
-  // refused too, libcoap 4.3.1 passes nothing on and the request fails kIo at the timeout.
+  // 1,073,740,800 bytes. Request freshness (secprof/coap/echo.h, RFC 9175 §2.4 item 3): a 4.01
+  // that carries an Echo option of 1..40 bytes is answered by sending the request again, once,
+  // with that value copied byte for byte (new tokens); the answer to the repeat is the response,
+  // also when it is another 4.01.
   Result<Response> Send(Method method, std::string_view path, ByteView payload = {},
                         std::optional<uint16_t> content_format = std::nullopt,
                         std::string_view query = {});
@@ -384,9 +384,9 @@ class Client {
   // A GET whose response body may be at most `max_response_body` bytes for this request only
   // (capped by ClientConfig::max_response_body): a caller that knows how large the answer must
   // be (a firmware image whose size a verified SUIT manifest states, draft-ietf-suit-manifest
-  // §8.4.8 image-size; Uptane's "endless data" attack) stops the transfer there. Beyond it: kLimit
-  // and the session closed, exactly as for the configured limit (checked on Size2 and on each
-  // Block2 block as it arrives).
+  // §8.4.8 image-size; Uptane's "endless data" attack) stops the transfer there. Beyond it:
+  // kLimit, exactly as for the configured limit (checked on Size2 and on each Block2 block as it
+  // arrives).
   Result<Response> Get(std::string_view path, std::string_view query, size_t max_response_body);
   Result<Response> Post(std::string_view path, ByteView payload,
                         std::optional<uint16_t> content_format = std::nullopt);

@@ -13,11 +13,11 @@
 // DRBG when the server is created. The server keeps no per-client state; a restart makes every
 // earlier value unknown (the client then gets a new one).
 //
-// Client (coap::Client, RFC 9175 §2.4 item 3): libcoap 4.3.1 repeats a request answered 4.01 with
-// an Echo option once, at once, with that value (observed: a new token, the same payload), so a
-// request to such a resource costs two round trips. It keeps no value for later requests (§2.4
-// allows reuse; not done), which also means a held request never carries a value older than one
-// round trip when it is first sent.
+// Client (coap::Client, RFC 9175 §2.4 item 3; its own, docs/COAP.md): a 4.01 with an Echo of
+// 1..40 bytes (§2.2.1) makes it send the request again, once, at once, with the value copied byte
+// for byte (new tokens); the repeat's answer is the response, even another 4.01. So a request to
+// such a resource costs two round trips. No value is kept for later requests (§2.4 allows reuse;
+// not done), which also means a held request never carries a value older than one round trip.
 #pragma once
 
 #include <cstddef>
