@@ -279,7 +279,8 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"things\": %d, \"per_kind\": %d, \"yaml_bytes\": %zu, \"yaml_events\": %zu, "
       "\"floor_yaml_events_ms\": %.1f, \"floor_libyaml_events_ms\": %.1f, "
-      "\"floor_yaml_load_ms\": %.1f, \"load_ms\": %.1f, \"load_over_libyaml_floor\": %.2f, \"assess_ms\": %.1f, \"load_plus_assess_ms\": %.1f, "
+      "\"floor_yaml_load_ms\": %.1f, \"load_ms\": %.1f, \"load_over_libyaml_floor\": %.2f, "
+      "\"assess_ms\": %.1f, \"load_plus_assess_ms\": %.1f, "
       "\"json_stream_ms\": %.1f, \"json_bytes\": %zu, \"findings\": %zu, \"groups\": %zu, "
       "\"profile\": \"%s\", \"peak_rss_mb_after_floors\": %.1f, \"peak_rss_mb_after_load\": %.1f, "
       "\"peak_rss_mb_after_assess\": %.1f, \"peak_rss_mb\": %.1f, "

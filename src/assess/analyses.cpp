@@ -163,8 +163,8 @@ void Engine::Pia() {
           t.id + " senses or stores personal data on the device itself", "thing");
     }
   }
-  if (facts_.system.facts.at("system.ownership_transfer") == "true" &&
-      facts_.system.facts.at("system.personal_data") == "true") {
+  if (facts_.system.facts->at("system.ownership_transfer") == "true" &&
+      facts_.system.facts->at("system.personal_data") == "true") {
     add("(all personal data)", "reownership", "system",
         "things change owner: personal data must be wiped at decommissioning and re-ownership",
         "thing");

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <set>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "secprof/core/fs.h"
 #include "secprof/core/time_format.h"
@@ -21,6 +24,7 @@ Status ReadList(const YNode& root, std::string_view key, std::vector<T>& out, F 
   auto n = root.Get(key);
   if (!n || n->IsNull()) return Ok();
   SECPROF_ASSIGN_OR_RETURN(auto items, n->Items());
+  out.reserve(out.size() + items.size());
   for (const auto& item : items) {
     T v;
     SECPROF_TRY(parse(item, v));
@@ -217,7 +221,9 @@ Status CheckTracking(const Model& m) {
 
 // Ids are unique across things, nodes, links, flows and assets: findings name elements by id.
 Status CheckIds(const Model& m) {
-  std::map<std::string, const SourceLocation*> seen;
+  std::unordered_map<std::string_view, const SourceLocation*> seen;
+  seen.reserve(m.things.size() + m.nodes.size() + m.links.size() + m.flows.size() +
+               m.assets.size());
   auto add = [&](const std::string& id, const SourceLocation& where) -> Status {
     if (id.empty()) return Fail(ErrorCode::kInvalidInput, "empty id", where);
     auto [it, inserted] = seen.emplace(id, &where);
@@ -234,15 +240,15 @@ Status CheckIds(const Model& m) {
   for (const auto& l : m.links) SECPROF_TRY(add(l.id, l.where));
   for (const auto& f : m.flows) SECPROF_TRY(add(f.id, f.where));
   for (const auto& a : m.assets) SECPROF_TRY(add(a.id, a.where));
-  if (seen.count("system")) {
-    return Fail(ErrorCode::kInvalidInput, "'system' is reserved and cannot be an id",
-                *seen["system"]);
+  if (auto it = seen.find("system"); it != seen.end()) {
+    return Fail(ErrorCode::kInvalidInput, "'system' is reserved and cannot be an id", *it->second);
   }
   return Ok();
 }
 
 Status CheckReferences(const Model& m) {
-  std::set<std::string> endpoints, assets;
+  std::unordered_set<std::string_view> endpoints, assets;
+  endpoints.reserve(m.things.size() + m.nodes.size());
   for (const auto& t : m.things) endpoints.insert(t.id);
   for (const auto& n : m.nodes) endpoints.insert(n.id);
   for (const auto& a : m.assets) assets.insert(a.id);
