@@ -246,12 +246,25 @@ void Engine::ClosesWith(const catalog::ThreatRule& r, const catalog::Threat& t, 
 Engine::ScopeIndex Engine::IndexScope(const std::string& scope) const {
   ScopeIndex x;
   x.elements = facts_.Scope(scope);
-  if (!std::is_sorted(
-          x.elements.begin(), x.elements.end(),
-          [](const model::Element* a, const model::Element* b) { return a->id < b->id; })) {
-    std::sort(x.elements.begin(), x.elements.end(),
-              [](const model::Element* a, const model::Element* b) { return a->id < b->id; });
+  // Sorted by id through keys that hold the first 8 bytes of the id as a big-endian number, so
+  // most comparisons touch neither the elements nor their strings.
+  struct Key {
+    uint64_t prefix;
+    const model::Element* e;
+  };
+  std::vector<Key> keys;
+  keys.reserve(x.elements.size());
+  for (const model::Element* e : x.elements) {
+    uint64_t prefix = 0;
+    for (size_t i = 0; i < 8; ++i) {
+      prefix = (prefix << 8) | (i < e->id.size() ? static_cast<unsigned char>(e->id[i]) : 0u);
+    }
+    keys.push_back({prefix, e});
   }
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+    return a.prefix != b.prefix ? a.prefix < b.prefix : a.e->id < b.e->id;
+  });
+  for (size_t i = 0; i < keys.size(); ++i) x.elements[i] = keys[i].e;
   // ComputeFacts shares one map among the elements of a scope with equal facts.
   std::unordered_map<const model::FactMap*, uint32_t> classes;
   x.fact_class.reserve(x.elements.size());

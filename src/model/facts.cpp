@@ -108,7 +108,8 @@ FactSet ComputeFacts(const Model& m) {
                                                  : "none";
   central = MaxOf(kCentral, f.central_device, central);
 
-  std::unordered_set<std::string> thing_ids;
+  std::unordered_set<std::string_view> thing_ids;  // views of m's ids
+  thing_ids.reserve(m.things.size());
   for (const auto& t : m.things) thing_ids.insert(t.id);
   std::string internet = internet_facing ? "gateway" : "none";
   for (const auto& l : m.links) {
