@@ -95,22 +95,22 @@ size_t FirstBadByte(std::string_view s) {
   return std::string_view::npos;
 }
 
-// Converts libyaml's marks (line, column and index counted in characters, after a byte-order
-// mark) to byte columns. For ASCII text they are the same; otherwise a cursor walks the (already
-// validated) UTF-8 text between consecutive marks, which arrive almost in order, so the whole
-// document costs about one pass.
+// Converts libyaml's marks (line, column and index counted in characters) to byte columns. For
+// ASCII text they are the same; otherwise a cursor walks the (already validated) UTF-8 text
+// between consecutive marks, which arrive almost in order, so the whole document costs about one
+// pass. A UTF-8 byte-order mark, which libyaml counts as the first character of line 1, is not
+// counted: columns are where an editor shows them.
 class Positions {
  public:
-  Positions(std::string_view text, bool ascii) : text_(text), ascii_(ascii) {
-    if (text.substr(0, 3) == "\xEF\xBB\xBF") base_ = byte_ = 3;
-  }
+  Positions(std::string_view text, bool ascii)
+      : text_(text), ascii_(ascii), bom_(text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0) {}
 
   Mark Of(const yaml_mark_t& m) {
     if (m.line > INT32_MAX || m.column > INT32_MAX) return Mark{};
     if (ascii_) return Mark{static_cast<int>(m.line), static_cast<int>(m.column)};
-    const size_t line_start = Byte(m.index - m.column);
+    const size_t line_start = Byte(m.index - m.column) + (m.line == 0 ? bom_ : 0);
     const size_t at = Byte(m.index);
-    return Mark{static_cast<int>(m.line), static_cast<int>(at - line_start)};
+    return Mark{static_cast<int>(m.line), static_cast<int>(at > line_start ? at - line_start : 0)};
   }
 
  private:
@@ -123,17 +123,17 @@ class Positions {
       while (byte_ < text_.size() && Continuation(text_[byte_])) ++byte_;
       ++char_;
     }
-    while (char_ > index && byte_ > base_) {
+    while (char_ > index && byte_ > 0) {
       --byte_;
-      while (byte_ > base_ && Continuation(text_[byte_])) --byte_;
+      while (byte_ > 0 && Continuation(text_[byte_])) --byte_;
       --char_;
     }
-    return byte_ - base_;
+    return byte_;
   }
 
   std::string_view text_;
   bool ascii_;
-  size_t base_ = 0;  // bytes of a UTF-8 byte-order mark, which libyaml does not count
+  size_t bom_;  // bytes of a UTF-8 byte-order mark at the start, or 0
   size_t byte_ = 0;
   size_t char_ = 0;
 };

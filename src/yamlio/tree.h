@@ -1,6 +1,6 @@
 // The compact document tree behind yamlio::Node (internal to yamlio).
 //
-// Built once by Parse() from yaml-cpp's events (parse.cpp) and never changed afterwards, so Nodes
+// Built once by Parse() from libyaml's events (parse.cpp) and never changed afterwards, so Nodes
 // share it read-only. An alias is not copied: the aliased node's id appears again among its new
 // parent's children, so the tree is a DAG whose expanded size Parse() has bounded.
 #pragma once
@@ -16,7 +16,7 @@ struct Tree {
   enum Kind : uint8_t { kNull, kScalar, kSequence, kMap };
   struct Item {
     Kind kind = kNull;
-    int32_t line = -1;  // yaml-cpp's 0-based mark; -1 when unknown
+    int32_t line = -1;  // 0-based line and byte column; -1 when unknown
     int32_t column = -1;
     // kScalar: the value is text[first, first + size). kSequence: children are
     // kids[first, first + size).
