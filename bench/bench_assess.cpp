@@ -10,14 +10,15 @@
 // Prints one JSON line: the time of each stage (best of --repeat), the number of findings (and of
 // finding groups: docs/ASSESS.md, "Findings are grouped"), the
 // peak resident set after each stage (it only grows, so the difference is what that stage added at
-// its peak), and two floors measured in the same run: yaml-cpp's event parser reading the text
-// with a handler that does nothing (the least any loader built on yaml-cpp must do), and
-// YAML::Load building yaml-cpp's node tree with no validation (what the loader did before it
-// built its own tree). Stages are run in the order floor, load, assess, JSON, so the RSS of the
-// YAML::Load floor (freed before loading) can be part of the load's peak; --no-node-floor skips it.
-// The JSON stage streams the report (report::WriteJson) into a stream that only counts bytes, as
-// the CLI's stdout does. Against the goal (issue 12 item 10: load + assess under 1 s and 1 GB),
-// it prints the ratios load_plus_assess_ms / 1000 and peak RSS / 1024 MB of this run.
+// its peak), and three floors measured in the same run: libyaml's event parser reading the text
+// and dropping each event (the least the loader, which reads through libyaml, must do); yaml-cpp's
+// event parser with a handler that does nothing (what the loader read through before); and
+// YAML::Load building yaml-cpp's node tree with no validation (the loader before that). Stages are
+// run in the order floor, load, assess, JSON, so the RSS of the YAML::Load floor (freed before
+// loading) can be part of the load's peak; --no-node-floor skips it. The JSON stage streams the
+// report (report::WriteJson) into a stream that only counts bytes, as the CLI's stdout does.
+// Against the goal (issue 12 item 10: load + assess under 1 s and 1 GB), it prints the ratios
+// load_plus_assess_ms / 1000 and peak RSS / 1024 MB of this run.
 #include <sys/resource.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
