@@ -10,18 +10,20 @@
 // Prints one JSON line: the time of each stage (best of --repeat), the number of findings (and of
 // finding groups: docs/ASSESS.md, "Findings are grouped"), the
 // peak resident set after each stage (it only grows, so the difference is what that stage added at
-// its peak), and two floors measured in the same run: yaml-cpp's event parser reading the text
-// with a handler that does nothing (the least any loader built on yaml-cpp must do), and
-// YAML::Load building yaml-cpp's node tree with no validation (what the loader did before it
-// built its own tree). Stages are run in the order floor, load, assess, JSON, so the RSS of the
-// YAML::Load floor (freed before loading) can be part of the load's peak; --no-node-floor skips it.
-// The JSON stage streams the report (report::WriteJson) into a stream that only counts bytes, as
-// the CLI's stdout does. Against the goal (issue 12 item 10: load + assess under 1 s and 1 GB),
-// it prints the ratios load_plus_assess_ms / 1000 and peak RSS / 1024 MB of this run.
+// its peak), and three floors measured in the same run: libyaml's event parser reading the text
+// and dropping each event (the least the loader, which reads through libyaml, must do); yaml-cpp's
+// event parser with a handler that does nothing (what the loader read through before); and
+// YAML::Load building yaml-cpp's node tree with no validation (the loader before that). Stages are
+// run in the order floor, load, assess, JSON, so the RSS of the YAML::Load floor (freed before
+// loading) can be part of the load's peak; --no-node-floor skips it. The JSON stage streams the
+// report (report::WriteJson) into a stream that only counts bytes, as the CLI's stdout does.
+// Against the goal (issue 12 item 10: load + assess under 1 s and 1 GB), it prints the ratios
+// load_plus_assess_ms / 1000 and peak RSS / 1024 MB of this run.
 #include <sys/resource.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
+#include <yaml.h>
 
 #include <chrono>
 #include <cstdio>
@@ -110,6 +112,29 @@ class NullHandler : public YAML::EventHandler {
   void OnMapEnd() override {}
   size_t events = 0;
 };
+
+// libyaml's event parser reading the text and dropping each event: the least the loader (yamlio,
+// which reads through libyaml) must do. Returns the number of node events, or 0 on an error.
+size_t LibyamlEvents(const std::string& text) {
+  yaml_parser_t p;
+  if (!yaml_parser_initialize(&p)) return 0;
+  yaml_parser_set_input_string(&p, reinterpret_cast<const unsigned char*>(text.data()),
+                               text.size());
+  size_t events = 0;
+  for (bool done = false; !done;) {
+    yaml_event_t e;
+    if (!yaml_parser_parse(&p, &e)) {
+      events = 0;
+      break;
+    }
+    done = e.type == YAML_STREAM_END_EVENT;
+    events += e.type == YAML_SCALAR_EVENT || e.type == YAML_ALIAS_EVENT ||
+              e.type == YAML_SEQUENCE_START_EVENT || e.type == YAML_MAPPING_START_EVENT;
+    yaml_event_delete(&e);
+  }
+  yaml_parser_delete(&p);
+  return events;
+}
 
 // A stream buffer that counts what is written and keeps nothing.
 class CountingBuf : public std::streambuf {
@@ -207,6 +232,14 @@ int main(int argc, char** argv) {
     parser.HandleNextDocument(h);
     events = h.events;
   });
+  size_t libyaml_events = 0;
+  double libyaml_cpu = 0;
+  double libyaml_floor_ms =
+      Best(repeat, &libyaml_cpu, [&] { libyaml_events = LibyamlEvents(text); });
+  if (libyaml_events != events) {
+    std::cerr << "libyaml read " << libyaml_events << " node events, yaml-cpp " << events << "\n";
+    return 1;
+  }
   double floor_ms = 0;
   if (node_floor) {
     floor_ms = Best(repeat, &node_cpu, [&] {
@@ -246,18 +279,20 @@ int main(int argc, char** argv) {
 
   std::printf(
       "{\"things\": %d, \"per_kind\": %d, \"yaml_bytes\": %zu, \"yaml_events\": %zu, "
-      "\"floor_yaml_events_ms\": %.1f, \"floor_yaml_load_ms\": %.1f, \"load_ms\": %.1f, "
-      "\"load_over_events_floor\": %.2f, \"assess_ms\": %.1f, \"load_plus_assess_ms\": %.1f, "
+      "\"floor_yaml_events_ms\": %.1f, \"floor_libyaml_events_ms\": %.1f, "
+      "\"floor_yaml_load_ms\": %.1f, \"load_ms\": %.1f, \"load_over_libyaml_floor\": %.2f, "
+      "\"assess_ms\": %.1f, \"load_plus_assess_ms\": %.1f, "
       "\"json_stream_ms\": %.1f, \"json_bytes\": %zu, \"findings\": %zu, \"groups\": %zu, "
       "\"profile\": \"%s\", \"peak_rss_mb_after_floors\": %.1f, \"peak_rss_mb_after_load\": %.1f, "
       "\"peak_rss_mb_after_assess\": %.1f, \"peak_rss_mb\": %.1f, "
-      "\"cpu_ms\": {\"floor_yaml_events\": %.1f, \"floor_yaml_load\": %.1f, \"load\": %.1f, "
+      "\"cpu_ms\": {\"floor_yaml_events\": %.1f, \"floor_libyaml_events\": %.1f, "
+      "\"floor_yaml_load\": %.1f, \"load\": %.1f, "
       "\"assess\": %.1f, \"json_stream\": %.1f}, \"load_plus_assess_cpu_over_1s\": %.2f, "
       "\"load_plus_assess_over_1s\": %.2f, \"peak_rss_over_1gb\": %.2f}\n",
-      n, per_kind, text.size(), events, events_floor_ms, floor_ms, load_ms,
-      load_ms / events_floor_ms, assess_ms, load_ms + assess_ms, json_ms, json_bytes,
+      n, per_kind, text.size(), events, events_floor_ms, libyaml_floor_ms, floor_ms, load_ms,
+      load_ms / libyaml_floor_ms, assess_ms, load_ms + assess_ms, json_ms, json_bytes,
       a.summary.findings, a.summary.groups, a.profile.id.c_str(), rss_floor, rss_load, rss_assess,
-      rss_json, events_cpu, node_cpu, load_cpu, assess_cpu, json_cpu,
+      rss_json, events_cpu, libyaml_cpu, node_cpu, load_cpu, assess_cpu, json_cpu,
       (load_cpu + assess_cpu) / 1000.0, (load_ms + assess_ms) / 1000.0, rss_json / 1024.0);
   return 0;
 }

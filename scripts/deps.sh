@@ -9,7 +9,7 @@ PACKAGES=(
   libcoap3-dev libcoap3-bin       # CoAP / DTLS (OpenSSL backend) and reference peers
   libcbor-dev                     # CBOR
   libsqlite3-dev sqlite3          # registries
-  libyaml-cpp-dev                 # catalog and model files
+  libyaml-dev libyaml-cpp-dev     # catalog and model files (libyaml); yaml-cpp for bench_assess's floor
   nlohmann-json3-dev              # JSON output and test vectors
   libcli11-dev                    # command line
   libspdlog-dev libfmt-dev        # logs

@@ -43,7 +43,9 @@ void Engine::Bia() {
   std::unordered_map<std::string_view, std::vector<const Finding*>> by_element[4];
   const char* scopes[] = {"thing", "link", "node", "asset"};
   for (int s = 0; s < 4; ++s) {
-    for (const model::Element* e : facts_.Scope(scopes[s])) {
+    const auto elements = facts_.Scope(scopes[s]);
+    by_element[s].reserve(elements.size());
+    for (const model::Element* e : elements) {
       const std::vector<size_t>* rel = idx.For(*e);
       if (rel != nullptr && !rel->empty()) by_element[s][e->id];
     }
@@ -115,15 +117,24 @@ void Engine::Pia() {
   std::unordered_map<std::string, const model::Node*> nodes;
   for (const auto& n : m_.nodes) nodes.emplace(n.id, &n);
   std::set<std::tuple<std::string, std::string, std::string>> seen;
+  // What the profile requires depends only on the layer: computed once per layer.
+  std::unordered_map<std::string, PiaExposure> by_layer;
   auto add = [&](const std::string& asset, const std::string& kind, const std::string& element,
                  const std::string& text, const std::string& layer) {
     if (!seen.insert({asset, kind, element}).second) return;
+    auto req = by_layer.find(layer);
+    if (req == by_layer.end()) {
+      PiaExposure r;
+      Requirements(layer, r);
+      req = by_layer.emplace(layer, std::move(r)).first;
+    }
     PiaExposure x;
     x.asset = asset;
     x.kind = kind;
     x.element = element;
     x.description = text;
-    Requirements(layer, x);
+    x.required = req->second.required;
+    x.missing = req->second.missing;
     a_.pia.push_back(std::move(x));
   };
   std::unordered_set<std::string> personal;
@@ -163,8 +174,8 @@ void Engine::Pia() {
           t.id + " senses or stores personal data on the device itself", "thing");
     }
   }
-  if (facts_.system.facts.at("system.ownership_transfer") == "true" &&
-      facts_.system.facts.at("system.personal_data") == "true") {
+  if (facts_.system.facts->at("system.ownership_transfer") == "true" &&
+      facts_.system.facts->at("system.personal_data") == "true") {
     add("(all personal data)", "reownership", "system",
         "things change owner: personal data must be wiped at decommissioning and re-ownership",
         "thing");

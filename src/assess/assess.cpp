@@ -94,7 +94,7 @@ Result<Assessment> Engine::Run() {
   a_.model_description = m_.description;
   a_.mitigations_where = m_.mitigations_where;
   a_.catalog_version = cat_.version;
-  a_.system_facts = facts_.system.facts;
+  a_.system_facts = *facts_.system.facts;
   a_.risk_matrix = cat_.risk;
   SECPROF_TRY(CheckDeclared());
   SECPROF_TRY(DecideProfile());
@@ -175,22 +175,22 @@ Status Engine::DecideProfile() {
 // affects, of the assets the element carries. `fallback` is set when no modelled asset reaches
 // the element and the system's data value stands in.
 std::string Engine::Impact(const catalog::Threat& threat, const catalog::ThreatRule& rule,
-                           const Element& e, bool& fallback) const {
+                           const std::vector<size_t>* rel, bool& fallback) const {
+  static const std::vector<std::string> kAll = {"confidentiality", "integrity", "availability"};
   const auto& order = cat_.risk.impact_levels;
-  std::vector<std::string> props = rule.affects.empty() ? threat.affects : rule.affects;
-  if (props.empty()) props = {"confidentiality", "integrity", "availability"};
+  const std::vector<std::string>& named = rule.affects.empty() ? threat.affects : rule.affects;
+  const std::vector<std::string>& props = named.empty() ? kAll : named;
   int best = -1;
   auto consider = [&](const model::Asset& a) {
     for (const auto& p : props) best = std::max(best, IndexOf(order, AssetValue(a, p)));
   };
-  const std::vector<size_t>* rel = assets_.For(e);
   if (rel == nullptr) {
     for (const auto& a : m_.assets) consider(a);
   } else {
     for (size_t i : *rel) consider(m_.assets[i]);
   }
   fallback = best < 0;
-  return best < 0 ? facts_.system.facts.at("system.data_value") : order[best];
+  return best < 0 ? facts_.system.facts->at("system.data_value") : order[best];
 }
 
 std::string Engine::RiskOf(const std::string& likelihood, const std::string& impact) const {
@@ -243,6 +243,48 @@ void Engine::ClosesWith(const catalog::ThreatRule& r, const catalog::Threat& t, 
   }
 }
 
+Engine::ScopeIndex Engine::IndexScope(const std::string& scope) const {
+  ScopeIndex x;
+  x.elements = facts_.Scope(scope);
+  // Sorted by id through keys that hold the first 8 bytes of the id as a big-endian number, so
+  // most comparisons touch neither the elements nor their strings.
+  struct Key {
+    uint64_t prefix;
+    const model::Element* e;
+  };
+  std::vector<Key> keys;
+  keys.reserve(x.elements.size());
+  for (const model::Element* e : x.elements) {
+    uint64_t prefix = 0;
+    for (size_t i = 0; i < 8; ++i) {
+      prefix = (prefix << 8) | (i < e->id.size() ? static_cast<unsigned char>(e->id[i]) : 0u);
+    }
+    keys.push_back({prefix, e});
+  }
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+    return a.prefix != b.prefix ? a.prefix < b.prefix : a.e->id < b.e->id;
+  });
+  for (size_t i = 0; i < keys.size(); ++i) x.elements[i] = keys[i].e;
+  // ComputeFacts shares one map among the elements of a scope with equal facts.
+  std::unordered_map<const model::FactMap*, uint32_t> classes;
+  x.fact_class.reserve(x.elements.size());
+  x.assets.reserve(x.elements.size());
+  const bool copy = scope == "asset";
+  if (copy) x.own.reserve(x.elements.size());  // no reallocation: x.assets points into it
+  for (const model::Element* e : x.elements) {
+    auto [it, added] = classes.emplace(e->facts.get(), x.classes);
+    if (added) ++x.classes;
+    x.fact_class.push_back(it->second);
+    const std::vector<size_t>* rel = assets_.For(*e);
+    if (copy && rel) {
+      x.own.push_back(*rel);
+      rel = &x.own.back();
+    }
+    x.assets.push_back(rel);
+  }
+  return x;
+}
+
 // Threats (steps 2-6). A rule's counters depend only on the rule, so the outcome of a rule on an
 // element varies only with the likelihood (raised by element facts), the impact (the assets the
 // element carries) and the declared mitigations the element's facts contradict. Elements with the
@@ -293,24 +335,57 @@ Status Engine::FindThreats() {
   };
   const auto& levels = cat_.risk.likelihood_levels;
 
+  // Elements are visited in id order, so each group's element list is built sorted.
+  std::unordered_map<std::string, ScopeIndex> scopes;
   for (const auto& rule : cat_.rules) {
     const catalog::Threat* threat = cat_.FindThreat(rule.threat);
     if (!threat) return Fail(ErrorCode::kInternal, "rule " + rule.id + " names unknown threat");
     const Counter ctr = counter_for(rule, *threat);
     const int base = IndexOf(levels, rule.likelihood);
+    auto scope_at = scopes.find(rule.scope);
+    if (scope_at == scopes.end())
+      scope_at = scopes.emplace(rule.scope, IndexScope(rule.scope)).first;
+    const ScopeIndex& scope = scope_at->second;
+    // Whether a declared counter can be contradicted by element facts at all.
+    const bool may_contradict =
+        std::any_of(ctr.declared.begin(), ctr.declared.end(), [&](const std::string& id) {
+          const catalog::Mitigation* mit = cat_.FindMitigation(id);
+          return mit && !mit->contradicted_by.empty();
+        });
+    // By fact class: -1 not yet evaluated, else whether the rule fires; its likelihood; and
+    // whether any declared counter is contradicted (-1 not yet known).
+    std::vector<int8_t> fires(scope.classes, -1), contradicts(scope.classes, -1);
+    std::vector<int> likelihood(scope.classes, base);
     std::vector<Outcome> outcomes;  // of this rule; few, so searched linearly
-    for (const Element* e : facts_.Scope(rule.scope)) {
-      auto fired = eval_.Holds(rule.when, *e, facts_.system);
-      if (!fired) return Fail(fired.error().WithContext("rule " + rule.id));
-      if (!*fired) continue;
-      Outcome o;
-      o.likelihood = base;
-      for (const auto& r : rule.raise) {
-        SECPROF_ASSIGN_OR_RETURN(bool up, eval_.Holds(r.when, *e, facts_.system));
-        if (up) o.likelihood = std::max(o.likelihood, IndexOf(levels, r.likelihood));
+    for (size_t k = 0; k < scope.elements.size(); ++k) {
+      const Element* e = scope.elements[k];
+      const uint32_t c = scope.fact_class[k];
+      if (fires[c] < 0) {
+        auto fired = eval_.Holds(rule.when, *e, facts_.system);
+        if (!fired) return Fail(fired.error().WithContext("rule " + rule.id));
+        fires[c] = *fired ? 1 : 0;
+        if (*fired) {
+          for (const auto& r : rule.raise) {
+            SECPROF_ASSIGN_OR_RETURN(bool up, eval_.Holds(r.when, *e, facts_.system));
+            if (up) likelihood[c] = std::max(likelihood[c], IndexOf(levels, r.likelihood));
+          }
+        }
       }
-      o.impact = Impact(*threat, rule, *e, o.fallback);
-      o.contradicted = ContradictedOn(*e, ctr.declared);
+      if (!fires[c]) continue;
+      Outcome o;
+      o.likelihood = likelihood[c];
+      o.impact = Impact(*threat, rule, scope.assets[k], o.fallback);
+      if (may_contradict) {
+        if (contradicts[c] < 0) {
+          contradicts[c] =
+              std::any_of(ctr.declared.begin(), ctr.declared.end(), [&](const std::string& id) {
+                const catalog::Mitigation* mit = cat_.FindMitigation(id);
+                return mit && !mit->contradicted_by.empty() && Contradicted(*mit, *e);
+              });
+        }
+        // Called per element when it can find something: it warns once per element.
+        if (contradicts[c]) o.contradicted = ContradictedOn(*e, ctr.declared);
+      }
       auto same = std::find(outcomes.begin(), outcomes.end(), o);
       size_t g = a_.findings.size();
       if (group_ && same != outcomes.end()) {
@@ -363,9 +438,12 @@ void Engine::SortFindings(const std::unordered_map<std::string, int>& threat_pos
   for (size_t i = 0; i < cat_.phases.size(); ++i) phase_pos[cat_.phases[i].id] = i;
   for (size_t i = 0; i < cat_.layers.size(); ++i) layer_pos[cat_.layers[i].id] = i;
   auto& fs = a_.findings;
+  // FindThreats visits elements in id order, so this sort normally finds nothing to do.
+  const auto by_id = [](const FindingElement& x, const FindingElement& y) { return x.id < y.id; };
   for (auto& f : fs) {
-    std::sort(f.elements.begin(), f.elements.end(),
-              [](const FindingElement& x, const FindingElement& y) { return x.id < y.id; });
+    if (!std::is_sorted(f.elements.begin(), f.elements.end(), by_id)) {
+      std::sort(f.elements.begin(), f.elements.end(), by_id);
+    }
   }
   struct Key {
     int threat, phase, layer;

@@ -57,7 +57,7 @@ Result<int> ConditionEvaluator::Compare(const catalog::Condition& c, const std::
 Result<bool> ConditionEvaluator::Test(const catalog::Condition& c, const model::Element& element,
                                       const model::Element& system) const {
   const bool sys = c.fact.rfind("system.", 0) == 0;
-  const auto& facts = sys ? system.facts : element.facts;
+  const auto& facts = sys ? *system.facts : *element.facts;
   auto it = facts.find(c.fact);
   if (it == facts.end()) {
     return Fail(ErrorCode::kInternal, "condition tests fact '" + c.fact + "', which a " +

@@ -50,11 +50,23 @@ class Engine {
   Status CheckDeclared();
   Result<Trigger> Evaluate(const catalog::Profile& p, const catalog::Profile::Trigger& t);
   Status DecideProfile();
+  // `rel`: the assets the element carries (AssetIndex::For), nullptr for the whole system.
   std::string Impact(const catalog::Threat& threat, const catalog::ThreatRule& rule,
-                     const model::Element& e, bool& fallback) const;
+                     const std::vector<size_t>* rel, bool& fallback) const;
   std::string RiskOf(const std::string& likelihood, const std::string& impact) const;
   void Residual(Finding& f) const;
   void ClosesWith(const catalog::ThreatRule& r, const catalog::Threat& t, Finding& f) const;
+  // The elements of one scope in id order, each with its fact class (the elements sharing one
+  // FactMap, whose facts are therefore equal: a rule's conditions are evaluated once per class)
+  // and the assets it carries (FindThreats).
+  struct ScopeIndex {
+    std::vector<const model::Element*> elements;
+    std::vector<uint32_t> fact_class;
+    uint32_t classes = 0;
+    std::vector<const std::vector<size_t>*> assets;  // by element, as AssetIndex::For gives
+    std::vector<std::vector<size_t>> own;  // for assets: AssetIndex::For reuses one vector
+  };
+  ScopeIndex IndexScope(const std::string& scope) const;
   Status FindThreats();
   void SortFindings(const std::unordered_map<std::string, int>& threat_pos);
   int ResidualRank(const std::string& r) const;

@@ -86,8 +86,8 @@ std::vector<std::string> Engine::ContradictedOn(const model::Element& e,
       std::string facts;
       for (const auto& c : mit->contradicted_by) {
         if (c.fact.rfind(e.scope + ".", 0) != 0) continue;
-        auto v = e.facts.find(c.fact);
-        if (v != e.facts.end()) facts += (facts.empty() ? "" : ", ") + c.fact + " = " + v->second;
+        auto v = e.facts->find(c.fact);
+        if (v != e.facts->end()) facts += (facts.empty() ? "" : ", ") + c.fact + " = " + v->second;
       }
       Warn("mitigation_contradicted",
            "declared " + id + " does not count on " + e.scope + " " + e.id + ": the model says " +
@@ -120,7 +120,7 @@ void Engine::DropContradicted(const std::vector<std::string>& contradicted, Find
 // reported too (its acceptance does not carry: see FindThreats).
 void Engine::Consistency() {
   const model::Features& f = m_.features;
-  const auto& sys = facts_.system.facts;
+  const auto& sys = *facts_.system.facts;
   auto below = [&](const std::string& name, const std::string& declared,
                    const std::vector<std::string>& order, const std::string& used) {
     if (declared.empty() || IndexOf(order, declared) >= IndexOf(order, used)) return;

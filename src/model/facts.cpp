@@ -1,6 +1,8 @@
 // Derivation of the catalog's facts (catalog/facts.yaml) from a model. See docs/MODEL.md, "Facts".
 #include <algorithm>
+#include <array>
 #include <set>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -24,6 +26,30 @@ std::string MaxOf(const std::vector<std::string>& order, const std::string& a,
                   const std::string& b) {
   return Rank(order, a) >= Rank(order, b) ? a : b;
 }
+
+// Hands out one shared FactMap per distinct combination of values of one scope's facts, building
+// a map only for a combination not seen before (one allocation-free look-up otherwise).
+class SharedFacts {
+ public:
+  template <size_t N>
+  std::shared_ptr<const FactMap> Get(
+      const std::array<std::pair<const char*, std::string_view>, N>& facts) {
+    key_.clear();
+    for (const auto& [name, value] : facts) {
+      key_ += value;
+      key_ += '\x1f';  // not in any value: ids and enum values are printable text
+    }
+    if (auto it = seen_.find(key_); it != seen_.end()) return it->second;
+    auto made = std::make_shared<FactMap>();
+    for (const auto& [name, value] : facts) made->emplace(name, value);
+    seen_.emplace(key_, made);
+    return made;
+  }
+
+ private:
+  std::string key_;
+  std::unordered_map<std::string, std::shared_ptr<const FactMap>> seen_;
+};
 
 }  // namespace
 
@@ -82,7 +108,8 @@ FactSet ComputeFacts(const Model& m) {
                                                  : "none";
   central = MaxOf(kCentral, f.central_device, central);
 
-  std::unordered_set<std::string> thing_ids;
+  std::unordered_set<std::string_view> thing_ids;  // views of m's ids
+  thing_ids.reserve(m.things.size());
   for (const auto& t : m.things) thing_ids.insert(t.id);
   std::string internet = internet_facing ? "gateway" : "none";
   for (const auto& l : m.links) {
@@ -124,7 +151,7 @@ FactSet ComputeFacts(const Model& m) {
   sys.scope = "system";
   sys.id = "system";
   sys.where = f.where;
-  sys.facts = {
+  sys.facts = std::make_shared<FactMap>(FactMap{
       {"system.network_size", size},
       {"system.central_device", central},
       {"system.internet", internet},
@@ -146,7 +173,7 @@ FactSet ComputeFacts(const Model& m) {
       {"system.shared_network_key",
        Bool(std::any_of(m.links.begin(), m.links.end(),
                         [](const Link& l) { return l.protection == "link_key"; }))},
-  };
+  });
 
   // Things reachable from the Internet: an endpoint of an `internet` link; every thing when the
   // model declares `internet: direct` without saying which (the declaration is about the things).
@@ -177,11 +204,13 @@ FactSet ComputeFacts(const Model& m) {
 
   // ---- things ----
   fs.things.reserve(m.things.size());
+  SharedFacts thing_facts;
   for (const auto& t : m.things) {
     Element e{"thing", t.id, t.where, {}};
-    e.facts = {
+    const std::string count = std::to_string(t.count);
+    e.facts = thing_facts.Get(std::array<std::pair<const char*, std::string_view>, 9>{{
         {"thing.class", t.device_class},
-        {"thing.count", std::to_string(t.count)},
+        {"thing.count", count},
         {"thing.tamper_resistant", Bool(t.Has("tamper_resistant_storage"))},
         {"thing.updatable", Bool(t.Has("updatable"))},
         {"thing.actuator", Bool(t.Has("actuator"))},
@@ -189,32 +218,34 @@ FactSet ComputeFacts(const Model& m) {
         {"thing.battery", Bool(t.Has("battery"))},
         {"thing.internet_reachable", Bool(all_reachable || reachable.count(t.id) > 0)},
         {"thing.backend_commands_not_e2e", Bool(backend_hop_by_hop.count(t.id) > 0)},
-    };
+    }});
     fs.things.push_back(std::move(e));
   }
 
   // ---- links ----
   fs.links.reserve(m.links.size());
+  SharedFacts link_facts;
   for (const auto& l : m.links) {
     Element e{"link", l.id, l.where, {}};
-    e.facts = {
+    e.facts = link_facts.Get(std::array<std::pair<const char*, std::string_view>, 4>{{
         {"link.medium", l.medium},
         {"link.protection", l.protection},
         {"link.multicast", Bool(l.multicast)},
         {"link.bootstrapping", Bool(l.bootstrapping)},
-    };
+    }});
     fs.links.push_back(std::move(e));
   }
 
   // ---- nodes ----
   fs.nodes.reserve(m.nodes.size());
+  SharedFacts node_facts;
   for (const auto& n : m.nodes) {
     Element e{"node", n.id, n.where, {}};
-    e.facts = {
+    e.facts = node_facts.Get(std::array<std::pair<const char*, std::string_view>, 3>{{
         {"node.kind", n.kind},
         {"node.internet_facing", Bool(n.internet_facing)},
         {"node.translates", Bool(n.translates)},
-    };
+    }});
     fs.nodes.push_back(std::move(e));
   }
 
@@ -241,16 +272,17 @@ FactSet ComputeFacts(const Model& m) {
     }
   }
   fs.assets.reserve(m.assets.size());
+  SharedFacts asset_facts;
   for (const auto& a : m.assets) {
     Element e{"asset", a.id, a.where, {}};
-    e.facts = {
+    e.facts = asset_facts.Get(std::array<std::pair<const char*, std::string_view>, 6>{{
         {"asset.confidentiality", a.confidentiality},
         {"asset.integrity", a.integrity},
         {"asset.availability", a.availability},
         {"asset.personal", Bool(a.personal)},
         {"asset.exposed_at_translation", Bool(at_translation.count(a.id) > 0)},
         {"asset.leaves_domain", Bool(leaves.count(a.id) > 0)},
-    };
+    }});
     fs.assets.push_back(std::move(e));
   }
   return fs;

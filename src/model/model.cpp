@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "secprof/core/fs.h"
 #include "secprof/core/time_format.h"
@@ -21,6 +23,7 @@ Status ReadList(const YNode& root, std::string_view key, std::vector<T>& out, F 
   auto n = root.Get(key);
   if (!n || n->IsNull()) return Ok();
   SECPROF_ASSIGN_OR_RETURN(auto items, n->Items());
+  out.reserve(out.size() + items.size());
   for (const auto& item : items) {
     T v;
     SECPROF_TRY(parse(item, v));
@@ -215,40 +218,45 @@ Status CheckTracking(const Model& m) {
   return Ok();
 }
 
+// The ids of the model, with what each names (for CheckReferences).
+enum class Kind { kEndpoint, kLink, kFlow, kAsset };
+using IdIndex = std::unordered_map<std::string_view, std::pair<const SourceLocation*, Kind>>;
+
 // Ids are unique across things, nodes, links, flows and assets: findings name elements by id.
-Status CheckIds(const Model& m) {
-  std::map<std::string, const SourceLocation*> seen;
-  auto add = [&](const std::string& id, const SourceLocation& where) -> Status {
+Status CheckIds(const Model& m, IdIndex& seen) {
+  seen.reserve(m.things.size() + m.nodes.size() + m.links.size() + m.flows.size() +
+               m.assets.size());
+  auto add = [&](const std::string& id, const SourceLocation& where, Kind kind) -> Status {
     if (id.empty()) return Fail(ErrorCode::kInvalidInput, "empty id", where);
-    auto [it, inserted] = seen.emplace(id, &where);
+    auto [it, inserted] = seen.emplace(id, std::make_pair(&where, kind));
     if (!inserted) {
       return Fail(ErrorCode::kInvalidInput,
                   "duplicate id '" + id + "' (first defined at line " +
-                      std::to_string(it->second->line) + ")",
+                      std::to_string(it->second.first->line) + ")",
                   where);
     }
     return Ok();
   };
-  for (const auto& t : m.things) SECPROF_TRY(add(t.id, t.where));
-  for (const auto& n : m.nodes) SECPROF_TRY(add(n.id, n.where));
-  for (const auto& l : m.links) SECPROF_TRY(add(l.id, l.where));
-  for (const auto& f : m.flows) SECPROF_TRY(add(f.id, f.where));
-  for (const auto& a : m.assets) SECPROF_TRY(add(a.id, a.where));
-  if (seen.count("system")) {
+  for (const auto& t : m.things) SECPROF_TRY(add(t.id, t.where, Kind::kEndpoint));
+  for (const auto& n : m.nodes) SECPROF_TRY(add(n.id, n.where, Kind::kEndpoint));
+  for (const auto& l : m.links) SECPROF_TRY(add(l.id, l.where, Kind::kLink));
+  for (const auto& f : m.flows) SECPROF_TRY(add(f.id, f.where, Kind::kFlow));
+  for (const auto& a : m.assets) SECPROF_TRY(add(a.id, a.where, Kind::kAsset));
+  if (auto it = seen.find("system"); it != seen.end()) {
     return Fail(ErrorCode::kInvalidInput, "'system' is reserved and cannot be an id",
-                *seen["system"]);
+                *it->second.first);
   }
   return Ok();
 }
 
-Status CheckReferences(const Model& m) {
-  std::set<std::string> endpoints, assets;
-  for (const auto& t : m.things) endpoints.insert(t.id);
-  for (const auto& n : m.nodes) endpoints.insert(n.id);
-  for (const auto& a : m.assets) assets.insert(a.id);
+Status CheckReferences(const Model& m, const IdIndex& ids) {
+  auto is = [&](const std::string& id, Kind kind) {
+    auto it = ids.find(id);
+    return it != ids.end() && it->second.second == kind;
+  };
   auto endpoint = [&](const std::string& id, const SourceLocation& where,
                       const std::string& field) -> Status {
-    if (!endpoints.count(id)) {
+    if (!is(id, Kind::kEndpoint)) {
       SourceLocation w = where;
       w.field += "." + field;
       return Fail(ErrorCode::kInvalidInput, "'" + id + "' is not a thing or node id", w);
@@ -264,7 +272,7 @@ Status CheckReferences(const Model& m) {
     SECPROF_TRY(endpoint(f.to, f.where, "to"));
     for (const auto& v : f.via) SECPROF_TRY(endpoint(v, f.where, "via"));
     for (const auto& a : f.assets) {
-      if (!assets.count(a)) {
+      if (!is(a, Kind::kAsset)) {
         SourceLocation w = f.where;
         w.field += ".assets";
         return Fail(ErrorCode::kInvalidInput, "'" + a + "' is not an asset id", w);
@@ -316,8 +324,9 @@ Result<Model> Parse(const std::string& name, std::string_view text) {
   SECPROF_TRY(ParseMitigations(root, m));
   SECPROF_TRY(ReadList(root, "risk_tracking", m.risk_tracking, ParseDecision));
   SECPROF_TRY(CheckTracking(m));
-  SECPROF_TRY(CheckIds(m));
-  SECPROF_TRY(CheckReferences(m));
+  IdIndex ids;
+  SECPROF_TRY(CheckIds(m, ids));
+  SECPROF_TRY(CheckReferences(m, ids));
   return m;
 }
 

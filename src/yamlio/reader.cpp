@@ -67,12 +67,12 @@ Error Node::MakeError(const std::string& message) const {
 
 Result<std::string> Node::AsString() const {
   if (!IsScalar()) return Fail(MakeError("expected a string, found " + Describe(*this, "")));
-  return tree_->Scalar(id_);
+  return std::string(tree_->Scalar(id_));
 }
 
 Result<int64_t> Node::AsInt() const {
   if (!IsScalar()) return Fail(MakeError("expected an integer, found " + Describe(*this, "")));
-  const std::string& s = tree_->Scalar(id_);
+  const std::string s(tree_->Scalar(id_));
   try {
     size_t used = 0;
     long long v = std::stoll(s, &used, 10);
@@ -85,7 +85,7 @@ Result<int64_t> Node::AsInt() const {
 
 Result<double> Node::AsDouble() const {
   if (!IsScalar()) return Fail(MakeError("expected a number, found " + Describe(*this, "")));
-  const std::string& s = tree_->Scalar(id_);
+  const std::string s(tree_->Scalar(id_));
   try {
     size_t used = 0;
     double v = std::stod(s, &used);
@@ -117,12 +117,14 @@ Result<std::vector<std::string>> Node::AsStringList() const {
       Node item(tree_, child, path_ + "[" + std::to_string(k) + "]");
       return Fail(item.MakeError("expected a string, found " + Describe(item, "")));
     }
-    out.push_back(tree_->Scalar(child));
+    out.emplace_back(tree_->Scalar(child));
   }
   return out;
 }
 
-std::string Node::Scalar() const { return IsScalar() ? tree_->Scalar(id_) : std::string(); }
+std::string Node::Scalar() const {
+  return IsScalar() ? std::string(tree_->Scalar(id_)) : std::string();
+}
 
 Result<std::vector<Node>> Node::Items() const {
   if (!IsSequence()) return Fail(MakeError("expected a list, found " + Describe(*this, Scalar())));
@@ -145,7 +147,7 @@ Result<std::vector<std::pair<std::string, Node>>> Node::Entries() const {
     if (tree_->items[key].kind != Tree::kScalar) {
       return Fail(Node(tree_, key, path_).MakeError("map keys must be plain strings"));
     }
-    const std::string& name = tree_->Scalar(key);
+    const std::string name(tree_->Scalar(key));
     out.emplace_back(name, Node(tree_, value, ChildPath(path_, name)));
   }
   return out;
@@ -175,16 +177,17 @@ Status Node::CheckKeys(const std::vector<std::string>& allowed) const {
     if (tree_->items[kid].kind != Tree::kScalar) {
       return Fail(Node(tree_, kid, path_).MakeError("map keys must be plain strings"));
     }
-    const std::string& key = tree_->Scalar(kid);
+    const std::string_view key = tree_->Scalar(kid);
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       std::string list;
       for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
       Node located(tree_, kid, ChildPath(path_, key));
-      return Fail(located.MakeError("unknown key '" + key + "' (allowed: " + list + ")"));
+      return Fail(
+          located.MakeError("unknown key '" + std::string(key) + "' (allowed: " + list + ")"));
     }
     if (!seen.insert(key).second) {
       Node located(tree_, kid, ChildPath(path_, key));
-      return Fail(located.MakeError("key '" + key + "' appears twice"));
+      return Fail(located.MakeError("key '" + std::string(key) + "' appears twice"));
     }
   }
   return Ok();
@@ -203,7 +206,7 @@ Status Node::CheckKeys(std::initializer_list<std::string_view> allowed) const {
         clean = false;
         break;
       }
-      const std::string& key = tree_->Scalar(kid);
+      const std::string_view key = tree_->Scalar(kid);
       auto at = std::find(allowed.begin(), allowed.end(), key);
       if (at == allowed.end()) {
         clean = false;
@@ -283,8 +286,8 @@ Result<std::vector<std::string>> Node::OptionalStringList(std::string_view key) 
 Result<std::string> Node::RequiredEnum(std::string_view key,
                                        std::initializer_list<std::string_view> choices) const {
   if (auto n = Lookup(key, false); n && n->IsScalar()) {
-    const std::string& v = tree_->Scalar(n->id_);
-    if (std::find(choices.begin(), choices.end(), v) != choices.end()) return v;
+    const std::string_view v = tree_->Scalar(n->id_);
+    if (std::find(choices.begin(), choices.end(), v) != choices.end()) return std::string(v);
   }
   SECPROF_ASSIGN_OR_RETURN(Node n, Required(key));
   SECPROF_ASSIGN_OR_RETURN(std::string v, n.AsString());
@@ -300,8 +303,8 @@ Result<std::string> Node::OptionalEnum(std::string_view key,
   auto quick = Lookup(key, false);
   if (!quick || quick->IsNull()) return fallback;
   if (quick->IsScalar()) {
-    const std::string& v = tree_->Scalar(quick->id_);
-    if (std::find(choices.begin(), choices.end(), v) != choices.end()) return v;
+    const std::string_view v = tree_->Scalar(quick->id_);
+    if (std::find(choices.begin(), choices.end(), v) != choices.end()) return std::string(v);
   }
   auto n = Get(key);
   SECPROF_ASSIGN_OR_RETURN(std::string v, n->AsString());

@@ -1,12 +1,13 @@
 // The compact document tree behind yamlio::Node (internal to yamlio).
 //
-// Built once by Parse() from yaml-cpp's events (parse.cpp) and never changed afterwards, so Nodes
+// Built once by Parse() from libyaml's events (parse.cpp) and never changed afterwards, so Nodes
 // share it read-only. An alias is not copied: the aliased node's id appears again among its new
 // parent's children, so the tree is a DAG whose expanded size Parse() has bounded.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace secprof::yamlio::detail {
@@ -15,9 +16,10 @@ struct Tree {
   enum Kind : uint8_t { kNull, kScalar, kSequence, kMap };
   struct Item {
     Kind kind = kNull;
-    int32_t line = -1;  // yaml-cpp's 0-based mark; -1 when unknown
+    int32_t line = -1;  // 0-based line and byte column; -1 when unknown
     int32_t column = -1;
-    // kScalar: index into `scalars`. kSequence: children are kids[first, first + size).
+    // kScalar: the value is text[first, first + size). kSequence: children are
+    // kids[first, first + size).
     // kMap: kids[first, first + size) alternate key, value (size is twice the pair count).
     uint32_t first = 0;
     uint32_t size = 0;
@@ -26,14 +28,13 @@ struct Tree {
   std::string file;
   std::vector<Item> items;
   std::vector<uint32_t> kids;
-  std::vector<std::string> scalars;
+  std::string text;  // every scalar's value, back to back (one allocation, not one per scalar)
   uint32_t root = 0;
   size_t expanded = 0;  // nodes with every alias expanded
 
-  const std::string& Scalar(uint32_t id) const {
-    static const std::string kEmpty;
+  std::string_view Scalar(uint32_t id) const {
     const Item& i = items[id];
-    return i.kind == kScalar ? scalars[i.first] : kEmpty;
+    return i.kind == kScalar ? std::string_view(text).substr(i.first, i.size) : std::string_view();
   }
 };
 

@@ -112,7 +112,7 @@ assets:
 lifecycle: {maintenance: remote, lifetime_years: 12}
 )");
   FactSet f = ComputeFacts(m);
-  const auto& s = f.system.facts;
+  const auto& s = *f.system.facts;
   EXPECT_EQ(s.at("system.network_size"), "medium");  // 31 things
   EXPECT_EQ(s.at("system.thing_count"), "31");
   EXPECT_EQ(s.at("system.central_device"), "local_and_backend");
@@ -124,12 +124,12 @@ lifecycle: {maintenance: remote, lifetime_years: 12}
   EXPECT_EQ(s.at("system.remote_maintenance"), "true");
   EXPECT_EQ(s.at("system.lifetime_years"), "12");
   ASSERT_EQ(f.assets.size(), 2u);
-  EXPECT_EQ(f.assets[0].facts.at("asset.exposed_at_translation"), "true");
-  EXPECT_EQ(f.assets[0].facts.at("asset.leaves_domain"), "true");
-  EXPECT_EQ(f.assets[1].facts.at("asset.exposed_at_translation"), "false");
-  EXPECT_EQ(f.assets[1].facts.at("asset.leaves_domain"), "false");
-  EXPECT_EQ(f.things[1].facts.at("thing.class"), "C0");
-  EXPECT_EQ(f.things[0].facts.at("thing.stores_personal_data"), "true");
+  EXPECT_EQ(f.assets[0].facts->at("asset.exposed_at_translation"), "true");
+  EXPECT_EQ(f.assets[0].facts->at("asset.leaves_domain"), "true");
+  EXPECT_EQ(f.assets[1].facts->at("asset.exposed_at_translation"), "false");
+  EXPECT_EQ(f.assets[1].facts->at("asset.leaves_domain"), "false");
+  EXPECT_EQ(f.things[1].facts->at("thing.class"), "C0");
+  EXPECT_EQ(f.things[0].facts->at("thing.stores_personal_data"), "true");
   EXPECT_EQ(f.Scope("thing").size(), 2u);
   EXPECT_EQ(f.Scope("system").size(), 1u);
 }
@@ -140,12 +140,43 @@ features: {network_size: large, internet: gateway, data_value: critical, central
 things:
   - {id: a, vendor: V}
 )");
-  const auto& s = ComputeFacts(m).system.facts;
+  const FactSet f = ComputeFacts(m);
+  const auto& s = *f.system.facts;
   EXPECT_EQ(s.at("system.network_size"), "large");
   EXPECT_EQ(s.at("system.internet"), "gateway");
   EXPECT_EQ(s.at("system.data_value"), "critical");
   EXPECT_EQ(s.at("system.central_device"), "backend");
   EXPECT_EQ(s.at("system.multi_vendor"), "false");
+}
+
+// Elements of a scope with equal facts share one map (the engine's fact classes); any difference
+// in a value gives a map of its own with the right values.
+TEST(ModelFactsTest, EqualFactsShareOneMap) {
+  Model m = MustParse(R"(name: t
+things:
+  - {id: a, vendor: V, class: C0, capabilities: [updatable]}
+  - {id: b, vendor: W, class: C0, capabilities: [updatable]}
+  - {id: c, vendor: V, class: C1, capabilities: [updatable]}
+  - {id: d, vendor: V, class: C0}
+nodes:
+  - {id: k, kind: kdc}
+links:
+  - {id: l1, from: k, to: a, protection: dtls}
+  - {id: l2, from: k, to: b, protection: dtls}
+  - {id: l3, from: k, to: c, protection: none}
+)");
+  const FactSet f = ComputeFacts(m);
+  ASSERT_EQ(f.things.size(), 4u);
+  EXPECT_EQ(f.things[0].facts, f.things[1].facts);  // the vendor is not a thing fact
+  EXPECT_NE(f.things[0].facts, f.things[2].facts);
+  EXPECT_NE(f.things[0].facts, f.things[3].facts);
+  EXPECT_EQ(f.things[2].facts->at("thing.class"), "C1");
+  EXPECT_EQ(f.things[3].facts->at("thing.updatable"), "false");
+  EXPECT_EQ(f.things[0].facts->at("thing.updatable"), "true");
+  ASSERT_EQ(f.links.size(), 3u);
+  EXPECT_EQ(f.links[0].facts, f.links[1].facts);
+  EXPECT_NE(f.links[0].facts, f.links[2].facts);
+  EXPECT_EQ(f.links[2].facts->at("link.protection"), "none");
 }
 
 }  // namespace

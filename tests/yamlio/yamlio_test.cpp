@@ -227,5 +227,76 @@ TEST(YamlioTest, OversizeIsRefusedBeforeParsing) {
   EXPECT_TRUE(doc.error().Is(kTooLarge));
 }
 
+// Columns count bytes (libyaml counts characters; the reader converts), on lines before and
+// after other non-ASCII lines, and after a UTF-8 byte-order mark (not counted).
+TEST(YamlioTest, ColumnsCountBytesAfterNonAsciiText) {
+  auto doc = Parse("b.yaml",
+                   "a: {x: \"\xC3\xA9\", yy: 1}\n"
+                   "b: {\xE2\x82\xAC: 1, zz: 2}\n"
+                   "c: {w: 1, vv: 2}\n");
+  ASSERT_TRUE(doc) << doc.error().ToString();
+  auto a = doc->root().Required("a");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->CheckKeys({"x"}).error().ToString(),
+            "b.yaml:1:14: field 'a.yy': unknown key 'yy' (allowed: x)");
+  auto b = doc->root().Required("b");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->CheckKeys({"\xE2\x82\xAC"}).error().ToString(),
+            "b.yaml:2:13: field 'b.zz': unknown key 'zz' (allowed: \xE2\x82\xAC)");
+  auto c = doc->root().Required("c");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->CheckKeys({"w"}).error().ToString(),
+            "b.yaml:3:11: field 'c.vv': unknown key 'vv' (allowed: w)");
+  auto bom = Parse("m.yaml",
+                   "\xEF\xBB\xBF"
+                   "a: {\xC3\xA9: 1, zz: 2}\n");
+  ASSERT_TRUE(bom) << bom.error().ToString();
+  EXPECT_EQ(bom->root().Required("a")->CheckKeys({"\xC3\xA9"}).error().where()->column, 12);
+}
+
+TEST(YamlioTest, CrLfLinesAreCounted) {
+  auto doc = Parse("r.yaml", "a: 1\r\nb: {c: 2}\r\n");
+  ASSERT_TRUE(doc) << doc.error().ToString();
+  auto st = doc->root().Required("b")->CheckKeys({"d"});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().where()->line, 2);
+  EXPECT_EQ(st.error().where()->column, 5);
+}
+
+// What reads as null: YAML's null spellings and empty nodes, untagged and plain; a quoted or
+// tagged value is a string.
+TEST(YamlioTest, NullsAsYamlSpellsThem) {
+  auto doc = Parse("n.yaml", "a: ~\nb: null\nc: \"null\"\nd: !!str\ne:\nf: NULL\ng: nul\n");
+  ASSERT_TRUE(doc) << doc.error().ToString();
+  Node r = doc->root();
+  EXPECT_TRUE(r.Get("a")->IsNull());
+  EXPECT_TRUE(r.Get("b")->IsNull());
+  EXPECT_EQ(*r.Get("c")->AsString(), "null");
+  ASSERT_TRUE(r.Get("d")->IsScalar());
+  EXPECT_EQ(*r.Get("d")->AsString(), "");
+  EXPECT_TRUE(r.Get("e")->IsNull());
+  EXPECT_TRUE(r.Get("f")->IsNull());
+  EXPECT_EQ(*r.Get("g")->AsString(), "nul");
+}
+
+TEST(YamlioTest, OnlyTheFirstDocumentIsRead) {
+  auto doc = Parse("d.yaml", "---\na: 1\n---\nb: 2\n");
+  ASSERT_TRUE(doc) << doc.error().ToString();
+  EXPECT_TRUE(doc->root().Get("a"));
+  EXPECT_FALSE(doc->root().Get("b"));
+}
+
+TEST(YamlioTest, AliasNamesTheLatestAnchorAndMustExist) {
+  auto doc = Parse("a.yaml", "a: &x 1\nb: &x [2, 3]\nc: *x\n");
+  ASSERT_TRUE(doc) << doc.error().ToString();
+  EXPECT_EQ(*doc->root().OptionalStringList("c"), (std::vector<std::string>{"2", "3"}));
+  auto undefined = Parse("a.yaml", "a: 1\nb: *nope\n");
+  ASSERT_FALSE(undefined);
+  EXPECT_EQ(undefined.error().code(), ErrorCode::kInvalidInput);
+  EXPECT_NE(undefined.error().message().find("anchor is not defined"), std::string::npos);
+  EXPECT_EQ(undefined.error().where()->line, 2);
+  EXPECT_EQ(undefined.error().where()->column, 4);
+}
+
 }  // namespace
 }  // namespace secprof::yamlio

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -165,13 +166,18 @@ Result<Model> LoadFile(const std::string& path);
 
 // ---- Facts -----------------------------------------------------------------------------------
 
-// One element of the model with the facts that describe it. Values are text: enum values,
-// "true"/"false", or decimal numbers.
+// Facts by name. Values are text: enum values, "true"/"false", or decimal numbers.
+using FactMap = std::map<std::string, std::string>;
+
+// One element of the model with the facts that describe it.
 struct Element {
   std::string scope;  // system|thing|link|node|asset
   std::string id;     // element id ("system" for the system)
   SourceLocation where;
-  std::map<std::string, std::string> facts;
+  // Never null. Elements of a scope whose facts are all equal share one map (ComputeFacts): a
+  // fleet of 100,000 things has a few dozen distinct configurations, so the map's identity is a
+  // fact class the engine evaluates rules once for.
+  std::shared_ptr<const FactMap> facts;
 };
 
 struct FactSet {

@@ -1,19 +1,20 @@
 // secprof/yamlio/reader.h — strict, located reading of YAML documents.
 //
 // Catalog and model files are written by people; every mistake must be reported with the file,
-// line and column where it is. yamlio::Node wraps a yaml-cpp node together with the file name and
-// offers typed accessors that return Result, plus CheckKeys() which rejects unknown or duplicated
-// keys. Nothing here throws: yaml-cpp's exceptions are caught at this boundary.
+// line and column where it is. yamlio::Node is a node of a parsed document together with the file
+// name and offers typed accessors that return Result, plus CheckKeys() which rejects unknown or
+// duplicated keys. Nothing here throws.
 //
-// Documents are untrusted input, so Parse() builds its own compact tree from yaml-cpp's event
-// parser (not YAML::Load's node graph) and enforces Limits while it reads: size, nesting depth,
+// Documents are untrusted input, so Parse() builds its own compact tree from libyaml's event
+// parser (not a node graph) and enforces Limits while it reads: size, nesting depth,
 // and the number of nodes counted with every alias expanded (an "alias bomb" of a few hundred
 // bytes that would expand to billions of nodes is refused as soon as the count passes the limit,
 // in time linear in the document's length). The text must be UTF-8 (YAML 1.2 section 5.2 allows
 // UTF-16/32 too; secprof does not): invalid UTF-8 is refused with the line and column of the
 // first bad byte, so every string a Node returns is valid UTF-8. Errors about limits carry
 // ErrorCode::kLimit and a reason (kTooLarge, kTooDeep, kTooManyNodes); invalid UTF-8 carries
-// kInvalidUtf8. Columns count bytes from 1, as yaml-cpp's marks do.
+// kInvalidUtf8. Columns count bytes from 1 (as the yaml-cpp reader before did; libyaml counts
+// characters, parse.cpp converts). A document reads as it did with yaml-cpp (parse.cpp says how).
 //
 //   SECPROF_ASSIGN_OR_RETURN(auto doc, yamlio::LoadFile("examples/home.yaml"));
 //   yamlio::Node root = doc.root();
