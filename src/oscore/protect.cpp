@@ -52,6 +52,18 @@ Result<Bytes> SealInto(crypto::AeadKey& key, ByteView nonce, ByteView aad, ByteV
   return out;
 }
 
+// Opens into the context's scratch buffer (no allocation per message); the view is valid until
+// the buffer is next used.
+Result<ByteView> OpenInto(crypto::AeadKey& key, ByteView nonce, ByteView aad, ByteView ct,
+                          Bytes& scratch) {
+  if (ct.size() < key.aead().tag_size()) {
+    return Fail(ErrorCode::kVerifyFailed, "shorter than the AEAD tag");
+  }
+  scratch.resize(ct.size() - key.aead().tag_size());
+  SECPROF_ASSIGN_OR_RETURN(size_t n, key.OpenInto(nonce, aad, ct, scratch));
+  return ByteView(scratch.data(), n);
+}
+
 }  // namespace
 
 Result<ProtectedRequest> SecurityContext::ProtectRequest(const Message& request,
@@ -101,7 +113,7 @@ Result<IncomingRequest> SecurityContext::UnprotectRequest(const Message& request
   }
   Bytes nonce = internal::BuildNonce(s_->common_iv, *o.kid, *o.partial_iv);
   internal::BuildAad(s_->alg, *o.kid, *o.partial_iv, s_->aad);
-  auto pt = s_->recipient.Open(nonce, s_->aad, request.payload);
+  auto pt = OpenInto(s_->recipient, nonce, s_->aad, request.payload, s_->plaintext);
   if (!pt) return DecryptionFailed("request");
   SECPROF_ASSIGN_OR_RETURN(Message inner, DecodeInner(*pt));
   if (!IsRequestCode(inner.code)) {
@@ -193,7 +205,7 @@ Result<Message> SecurityContext::UnprotectResponse(PendingRequest& pending,
                     ? internal::BuildNonce(s_->common_iv, s_->recipient_id, *o->partial_iv)
                     : pending.request_nonce;
   internal::BuildAad(s_->alg, pending.request_kid, pending.request_piv, s_->aad);
-  auto pt = s_->recipient.Open(nonce, s_->aad, response.payload);
+  auto pt = OpenInto(s_->recipient, nonce, s_->aad, response.payload, s_->plaintext);
   if (!pt) return DecryptionFailed("response");
   SECPROF_ASSIGN_OR_RETURN(Message inner, DecodeInner(*pt));
   if (inner.code == code::kEmpty || IsRequestCode(inner.code)) {
