@@ -32,8 +32,9 @@ Bytes BuildNonce(ByteView common_iv, ByteView id_piv, ByteView piv);
 Status SplitOptions(const Message& m, std::span<const Option> extra, Message& inner,
                     Message& outer);
 
-// §5.3 plaintext: code, then the inner options and payload in CoAP encoding.
-void EncodePlaintext(const Message& inner, Bytes& out);
+// §5.3 plaintext: code, then the inner options and `payload` in CoAP encoding. REQUIRES
+// inner.payload empty (the payload is passed apart so that it is not copied).
+void EncodePlaintext(const Message& inner, ByteView payload, Bytes& out);
 // The inverse; kInvalidInput for an empty plaintext or options that do not decode.
 Result<Message> DecodePlaintext(ByteView plaintext);
 

@@ -96,6 +96,8 @@ Bytes BuildNonce(ByteView common_iv, ByteView id_piv, ByteView piv) {
 
 Status SplitOptions(const Message& m, std::span<const Option> extra, Message& inner,
                     Message& outer) {
+  inner.options.reserve(m.options.size());
+  outer.options.reserve(m.options.size() + extra.size() + 1);  // + the OSCORE option
   for (const auto& o : m.options) {
     switch (ClassOf(o.number)) {
       case OptionClass::kOscore:
@@ -130,10 +132,14 @@ Status SplitOptions(const Message& m, std::span<const Option> extra, Message& in
   return Ok();
 }
 
-void EncodePlaintext(const Message& inner, Bytes& out) {
+void EncodePlaintext(const Message& inner, ByteView payload, Bytes& out) {
   out.clear();
   out.push_back(inner.code);
   EncodeOptionsAndPayload(inner, out);
+  if (!payload.empty()) {
+    out.push_back(0xFF);
+    out.insert(out.end(), payload.begin(), payload.end());
+  }
 }
 
 Result<Message> DecodePlaintext(ByteView plaintext) {

@@ -74,7 +74,6 @@ Result<ProtectedRequest> SecurityContext::ProtectRequest(const Message& request,
   ProtectedRequest out;
   Message inner{.code = request.code};
   SECPROF_TRY(internal::SplitOptions(request, outer_extra, inner, out.message));
-  inner.payload = request.payload;
   bool observe = inner.Find(opt::kObserve) != nullptr;
 
   SECPROF_ASSIGN_OR_RETURN(uint64_t seq, NextSequenceNumber());  // §8.1 step 3
@@ -85,7 +84,7 @@ Result<ProtectedRequest> SecurityContext::ProtectRequest(const Message& request,
 
   Bytes nonce = internal::BuildNonce(s_->common_iv, s_->sender_id, piv);  // §5.2
   internal::BuildAad(s_->alg, s_->sender_id, piv, s_->aad);               // §5.4
-  internal::EncodePlaintext(inner, s_->plaintext);                        // §5.3
+  internal::EncodePlaintext(inner, request.payload, s_->plaintext);       // §5.3
   SECPROF_ASSIGN_OR_RETURN(out.message.payload,
                            SealInto(s_->sender, nonce, s_->aad, s_->plaintext));
   out.message.code = observe ? code::kFetch : code::kPost;  // §4.2
@@ -168,11 +167,11 @@ Result<Message> SecurityContext::ProtectResponse(const RequestBinding& binding,
   Message outer;
   Message inner{.code = response.code};
   SECPROF_TRY(internal::SplitOptions(response, outer_extra, inner, outer));
-  inner.payload = response.payload;
 
   OscoreOption o;
   Bytes nonce;
-  if (nonce_mode == ResponseNonce::kOwnPartialIv || binding.must_use_own_piv) {
+  bool notification = inner.Find(opt::kObserve) != nullptr;
+  if (nonce_mode == ResponseNonce::kOwnPartialIv || binding.must_use_own_piv || notification) {
     SECPROF_ASSIGN_OR_RETURN(uint64_t seq, NextSequenceNumber());
     o.partial_iv = PartialIvFromSequence(seq);
     nonce = internal::BuildNonce(s_->common_iv, s_->sender_id, *o.partial_iv);  // §5.2
@@ -181,9 +180,9 @@ Result<Message> SecurityContext::ProtectResponse(const RequestBinding& binding,
   }
   SECPROF_ASSIGN_OR_RETURN(Bytes option, EncodeOscoreOption(o));
   internal::BuildAad(s_->alg, binding.request_kid, binding.request_piv, s_->aad);
-  internal::EncodePlaintext(inner, s_->plaintext);
+  internal::EncodePlaintext(inner, response.payload, s_->plaintext);
   SECPROF_ASSIGN_OR_RETURN(outer.payload, SealInto(s_->sender, nonce, s_->aad, s_->plaintext));
-  outer.code = inner.Find(opt::kObserve) ? code::kContent : code::kChanged;  // §4.2
+  outer.code = notification ? code::kContent : code::kChanged;  // §4.2
   outer.Add(opt::kOscore, option);
   return outer;
 }
@@ -210,6 +209,17 @@ Result<Message> SecurityContext::UnprotectResponse(PendingRequest& pending,
   SECPROF_ASSIGN_OR_RETURN(Message inner, DecodeInner(*pt));
   if (inner.code == code::kEmpty || IsRequestCode(inner.code)) {
     return Fail(ErrorCode::kInvalidInput, kBadOption, "OSCORE response with an inner request code");
+  }
+  if (pending.observe && inner.Find(opt::kObserve) != nullptr) {  // §7.4.1 notifications
+    if (!o->partial_iv) {
+      return Fail(ErrorCode::kInvalidInput, kBadOption, "OSCORE notification without Partial IV");
+    }
+    uint64_t number = GetBigN(*o->partial_iv, o->partial_iv->size());
+    if (pending.notification_number && number <= *pending.notification_number) {
+      return Fail(ErrorCode::kVerifyFailed, kReplayDetected,
+                  "OSCORE: a notification older than the newest one accepted (RFC 8613 §7.4.1)");
+    }
+    pending.notification_number = number;
   }
   pending.answered = true;
   return internal::MergeReceived(std::move(inner), response);

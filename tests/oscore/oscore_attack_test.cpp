@@ -269,3 +269,37 @@ TEST_F(OscoreAttack, ProxyUriKeepsOnlySchemeAndAuthorityOutside) {
 
 }  // namespace
 }  // namespace secprof::oscore
+
+namespace secprof::oscore {
+namespace {
+
+// §7.4.1: notifications carry the server's Partial IV; the client refuses a replayed or
+// reordered (older) one and accepts newer ones.
+TEST_F(OscoreAttack, ObserveNotificationsAreOrderedAndNotReplayable) {
+  Message reg = SampleRequest();
+  reg.AddUint(opt::kObserve, 0);
+  ProtectedRequest p = Protect(reg);
+  EXPECT_EQ(p.message.code, code::kFetch);  // §4.2
+  EXPECT_NE(p.message.Find(opt::kObserve), nullptr);
+  auto in = server_.UnprotectRequest(p.message);
+  ASSERT_TRUE(in) << in.error().message();
+  std::vector<Message> notes;
+  for (uint64_t i = 1; i <= 3; ++i) {
+    Message n = SampleResponse();
+    n.AddUint(opt::kObserve, i);
+    auto protected_note = server_.ProtectResponse(in->binding(), n);  // own Partial IV forced
+    ASSERT_TRUE(protected_note);
+    EXPECT_NE(protected_note->Find(opt::kOscore)->value, Bytes{});
+    EXPECT_EQ(protected_note->code, code::kContent);
+    notes.push_back(*protected_note);
+  }
+  ASSERT_TRUE(client_.UnprotectResponse(p.pending, notes[0]));
+  auto second = client_.UnprotectResponse(p.pending, notes[1]);
+  ASSERT_TRUE(second) << second.error().message();
+  EXPECT_TRUE(client_.UnprotectResponse(p.pending, notes[1]).error().Is(kReplayDetected));
+  ASSERT_TRUE(client_.UnprotectResponse(p.pending, notes[2]));
+  EXPECT_TRUE(client_.UnprotectResponse(p.pending, notes[0]).error().Is(kReplayDetected));
+}
+
+}  // namespace
+}  // namespace secprof::oscore

@@ -98,6 +98,8 @@ struct PendingRequest {
   Bytes request_nonce{};
   bool observe = false;   // notifications may follow (each with its own Partial IV)
   bool answered = false;  // set once a response was accepted (non-Observe: only one, §7.4)
+  // §7.4.1: the Partial IV of the newest notification accepted; an older or equal one is refused.
+  std::optional<uint64_t> notification_number{};
 };
 
 // What a server keeps to protect the response to a verified request.
@@ -190,15 +192,18 @@ class SecurityContext {
   // when the window was initialised meanwhile and no longer accepts r's number.
   Result<Message> ConfirmFreshness(IncomingRequest& r);
 
-  // Server, §8.3. Uses the server's own Partial IV when `nonce` says so or the binding requires
-  // it. `outer` as for ProtectRequest. kInvalidInput for a request code or an OSCORE option.
+  // Server, §8.3. Uses the server's own Partial IV when `nonce` says so, when the binding
+  // requires it, or for an Observe notification (a response with Observe, §8.3). `outer` as for
+  // ProtectRequest. kInvalidInput for a request code or an OSCORE option.
   Result<Message> ProtectResponse(const RequestBinding& binding, const Message& response,
                                   ResponseNonce nonce = ResponseNonce::kRequest,
                                   std::span<const Option> outer = {});
 
   // Client, §8.4. Errors, with no change to `pending` : kUnprotected (no OSCORE option: e.g. a
   // server's plain 4.01 error, whose code and diagnostic are in the message), kBadOption,
-  // kDecryptionFailed, kReplayDetected (a second response to a non-Observe request).
+  // kDecryptionFailed, kReplayDetected (a second response to a non-Observe request, or a
+  // notification whose Partial IV is not above the newest accepted one, §7.4.1); a notification
+  // without a Partial IV is kBadOption.
   Result<Message> UnprotectResponse(PendingRequest& pending, const Message& response);
 
   struct State;
