@@ -62,8 +62,7 @@ int main(int argc, char** argv) {
   }
   std::printf("net: %zu nodes (%s), %.0f s of network time, profile %s\n", o.nodes,
               topology.c_str(), o.duration_s, o.profile.c_str());
-  std::printf("wall %.2f s, cpu %.2f s, vs limit 60 s: %.3f (goal < 1)\n", wall, cpu,
-              wall / 60.0);
+  std::printf("wall %.2f s, cpu %.2f s, vs limit 60 s: %.3f (goal < 1)\n", wall, cpu, wall / 60.0);
   std::printf("events %llu (%.0f per wall second), frames %llu, PDR %.3f, formed at %s s\n",
               static_cast<unsigned long long>(r->events), r->events / wall,
               static_cast<unsigned long long>(r->control_frames + r->data_frames), r->pdr,

@@ -42,8 +42,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   static auto key = LinkKey::Create(secprof::Bytes(kNetworkKeySize, 0x42));
   Check(key.has_value(), "link key");
-  for (SecurityLevel level : {SecurityLevel::kNone, SecurityLevel::kMic64,
-                              SecurityLevel::kEncMic64}) {
+  for (SecurityLevel level :
+       {SecurityLevel::kNone, SecurityLevel::kMic64, SecurityLevel::kEncMic64}) {
     LinkLayer sender(1, level, *key), receiver(2, level, *key);
     (void)receiver.Open(in);
     auto genuine = sender.Seal(2, 0, secprof::Bytes{1, 2, 3});

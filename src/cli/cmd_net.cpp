@@ -75,8 +75,8 @@ void PrintText(const net::SimulationReport& r) {
   const net::SimulationOptions& o = r.options;
   std::ostringstream s;
   s << std::fixed << std::setprecision(3);
-  s << "network: " << o.nodes << " nodes, " << net::TopologyName(o.topology) << ", seed "
-    << o.seed << ", profile " << o.profile << ", " << o.duration_s << " s\n";
+  s << "network: " << o.nodes << " nodes, " << net::TopologyName(o.topology) << ", seed " << o.seed
+    << ", profile " << o.profile << ", " << o.duration_s << " s\n";
   s << "attack: " << net::AttackName(o.attack);
   if (r.attacker) s << " by an " << net::AttackerName(o.attacker) << " at node " << *r.attacker;
   s << "\n";
@@ -88,17 +88,17 @@ void PrintText(const net::SimulationReport& r) {
   }
   s << "data: " << r.data_delivered << " of " << r.data_sent << " delivered, PDR " << r.pdr
     << ", mean delay " << r.mean_delay_ms << " ms, max " << r.max_delay_ms << " ms\n";
-  s << "control: " << r.control_frames << " frames, " << r.control_bytes << " bytes; data: "
-    << r.data_frames << " frames, " << r.data_bytes << " bytes\n";
-  s << "radio: " << r.collisions << " collisions, " << r.radio_losses << " losses, "
-    << r.mac_drops << " MAC drops\n";
+  s << "control: " << r.control_frames << " frames, " << r.control_bytes
+    << " bytes; data: " << r.data_frames << " frames, " << r.data_bytes << " bytes\n";
+  s << "radio: " << r.collisions << " collisions, " << r.radio_losses << " losses, " << r.mac_drops
+    << " MAC drops\n";
   s << "dropped at honest nodes: " << r.dropped_forged << " forged, " << r.dropped_replay
     << " replayed, " << r.dropped_unsecured << " unsecured, " << r.dropped_malformed
     << " malformed\n";
   s << "downward routes at the root: " << r.downward_routes_at_root << "\n";
   if (r.attacker) {
-    s << "attracted by the attacker: " << r.attracted << " packets, share "
-      << r.attracted_share << "\n";
+    s << "attracted by the attacker: " << r.attracted << " packets, share " << r.attracted_share
+      << "\n";
   }
   s << "events: " << r.events << "\n";
   std::cout << s.str();
@@ -126,7 +126,8 @@ void Install(CLI::App& app, Context& ctx) {
       "simulate",
       "Simulate an IEEE 802.15.4 + RPL network from a seed and print its metrics (PDR, delay, "
       "control bytes, DODAG formation time, traffic attracted by an attacker). The same seed "
-      "prints the same output. " + std::string(kNotBuilt));
+      "prints the same output. " +
+          std::string(kNotBuilt));
   sim->add_option("--nodes", o->sim.nodes, "Number of nodes, the root included (2..60000)")
       ->capture_default_str();
   sim->add_option("--topology", o->topology, "grid or random")->capture_default_str();

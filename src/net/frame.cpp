@@ -12,13 +12,13 @@ constexpr uint16_t kFrameTypeData = 0x0001;
 constexpr uint16_t kFcfSecurity = 0x0008;
 constexpr uint16_t kFcfAckRequest = 0x0020;
 constexpr uint16_t kFcfPanCompression = 0x0040;
-constexpr uint16_t kFcfDstShort = 0x0800;      // dst addressing mode 2 (bits 10-11)
-constexpr uint16_t kFcfVersion2006 = 0x1000;   // frame version 1 (bits 12-13)
-constexpr uint16_t kFcfSrcShort = 0x8000;      // src addressing mode 2 (bits 14-15)
-constexpr size_t kPlainHeader = 9;             // FCF 2, seq 1, PAN 2, dst 2, src 2
-constexpr size_t kAuxHeader = 6;               // security control 1, counter 4, key index 1
+constexpr uint16_t kFcfDstShort = 0x0800;     // dst addressing mode 2 (bits 10-11)
+constexpr uint16_t kFcfVersion2006 = 0x1000;  // frame version 1 (bits 12-13)
+constexpr uint16_t kFcfSrcShort = 0x8000;     // src addressing mode 2 (bits 14-15)
+constexpr size_t kPlainHeader = 9;            // FCF 2, seq 1, PAN 2, dst 2, src 2
+constexpr size_t kAuxHeader = 6;              // security control 1, counter 4, key index 1
 constexpr size_t kFcs = 2;
-constexpr uint8_t kKeyIdMode1 = 0x08;          // §7.6.2.2.2: key id mode 1 in bits 3-4
+constexpr uint8_t kKeyIdMode1 = 0x08;  // §7.6.2.2.2: key id mode 1 in bits 3-4
 
 Error Bad(const std::string& what) { return Error(ErrorCode::kInvalidInput, "frame: " + what); }
 
@@ -46,15 +46,16 @@ bool Encrypts(uint8_t level) { return level >= 4; }
 
 std::array<uint8_t, 8> ExtendedAddressOf(uint16_t s) {
   // A locally administered EUI-64 (U/L bit set) ending in the short address.
-  return {0x02, 0x00, 0x5E, 0xC0, 0x00, 0x00, static_cast<uint8_t>(s >> 8),
-          static_cast<uint8_t>(s)};
+  return {
+      0x02, 0x00, 0x5E, 0xC0, 0x00, 0x00, static_cast<uint8_t>(s >> 8), static_cast<uint8_t>(s)};
 }
 
 uint16_t Crc16Itu(ByteView data) {
   uint16_t crc = 0;
   for (uint8_t b : data) {
     crc ^= b;
-    for (int i = 0; i < 8; ++i) crc = (crc & 1) ? static_cast<uint16_t>((crc >> 1) ^ 0x8408) : crc >> 1;
+    for (int i = 0; i < 8; ++i)
+      crc = (crc & 1) ? static_cast<uint16_t>((crc >> 1) ^ 0x8408) : crc >> 1;
   }
   return crc;
 }
@@ -127,7 +128,8 @@ Result<Bytes> LinkLayer::Seal(uint16_t destination, uint8_t sequence, ByteView p
   if (secure && (!key_ || frame_counter_ == 0xFFFFFFFF)) {
     return Fail(ErrorCode::kLimit, "frame: no key or frame counter exhausted (§7.5.8.2.1)");
   }
-  uint16_t fcf = kFrameTypeData | kFcfPanCompression | kFcfDstShort | kFcfVersion2006 | kFcfSrcShort;
+  uint16_t fcf =
+      kFrameTypeData | kFcfPanCompression | kFcfDstShort | kFcfVersion2006 | kFcfSrcShort;
   if (secure) fcf |= kFcfSecurity;
   if (destination != kBroadcastAddress) fcf |= kFcfAckRequest;
   Bytes out;

@@ -220,8 +220,8 @@ void Network::MacTry(Node& n) {
     r.rx_corrupt = false;
     r.rx_end = end;
     if (item.destination == kBroadcastAddress || item.destination == r.id) {
-      events_.push(Event{end + o_.radio.per_hop_delay_us, seq_++, EventKind::kRxEnd, j,
-                         item.tx_id, n.id, item.wire});
+      events_.push(Event{end + o_.radio.per_hop_delay_us, seq_++, EventKind::kRxEnd, j, item.tx_id,
+                         n.id, item.wire});
     }
   }
   for (uint32_t j : n.interferers) {

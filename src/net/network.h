@@ -5,9 +5,9 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <queue>
-#include <map>
 #include <vector>
 
 #include "secprof/net/frame.h"
@@ -30,8 +30,16 @@ class Rng {
   uint64_t s_[4];
 };
 
-enum class EventKind : uint8_t { kTrickleFire, kTrickleEnd, kDis, kData, kDaoTimeout, kMacTry,
-                                 kTxDone, kRxEnd };
+enum class EventKind : uint8_t {
+  kTrickleFire,
+  kTrickleEnd,
+  kDis,
+  kData,
+  kDaoTimeout,
+  kMacTry,
+  kTxDone,
+  kRxEnd
+};
 
 struct Event {
   uint64_t time;
@@ -49,8 +57,8 @@ enum class Role { kRoot, kHonest, kAttacker };
 struct TxItem {
   uint16_t destination;
   bool control;
-  Bytes payload;                       // network-layer payload (plaintext)
-  std::shared_ptr<const Bytes> wire;   // sealed once; retransmissions resend the same frame
+  Bytes payload;                      // network-layer payload (plaintext)
+  std::shared_ptr<const Bytes> wire;  // sealed once; retransmissions resend the same frame
   int attempts = 0;
   int busy_tries = 0;
   uint64_t tx_id = 0;
@@ -62,8 +70,8 @@ struct Node {
   double x = 0, y = 0;
   Role role = Role::kHonest;
   std::unique_ptr<LinkLayer> link;
-  std::vector<uint32_t> in_range;      // within the transmission range
-  std::vector<uint32_t> interferers;   // within interference but not transmission range
+  std::vector<uint32_t> in_range;     // within the transmission range
+  std::vector<uint32_t> interferers;  // within interference but not transmission range
   // MAC and radio
   std::deque<TxItem> queue;
   bool mac_busy = false;

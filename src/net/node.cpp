@@ -59,13 +59,23 @@ std::optional<uint16_t> TargetNode(const Network& net, const RplTarget& t) {
 void SendDaos(Network& net, Node& n) {
   if (n.parent < 0) return;
   const uint16_t parent = static_cast<uint16_t>(n.parent);
-  Dao own{kInstanceId, true, 0, ++n.dao_sequence, std::nullopt, {TargetFor(net.AddressOf(n.id))},
+  Dao own{kInstanceId,
+          true,
+          0,
+          ++n.dao_sequence,
+          std::nullopt,
+          {TargetFor(net.AddressOf(n.id))},
           TransitInfo{false, 0, ++n.path_sequence, 0xFF, std::nullopt}};
   n.dao_acked = false;
   ++n.dao_generation;
   SendRpl(net, n, parent, own);
   net.Schedule(net.now() + kDaoAckWaitUs, EventKind::kDaoTimeout, n.id, n.dao_generation);
-  Dao sub{kInstanceId, false, 0, n.dao_sequence, std::nullopt, {},
+  Dao sub{kInstanceId,
+          false,
+          0,
+          n.dao_sequence,
+          std::nullopt,
+          {},
           TransitInfo{false, 0, n.path_sequence, 0xFF, std::nullopt}};
   for (const auto& [target, via] : n.routes) {
     sub.targets.push_back(TargetFor(net.AddressOf(target)));

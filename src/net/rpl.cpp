@@ -7,9 +7,7 @@
 namespace secprof::net {
 namespace {
 
-Error Bad(const std::string& what) {
-  return Error(ErrorCode::kInvalidInput, "rpl: " + what);
-}
+Error Bad(const std::string& what) { return Error(ErrorCode::kInvalidInput, "rpl: " + what); }
 
 void PutAddr(Bytes& out, const Ipv6Address& a) { out.insert(out.end(), a.begin(), a.end()); }
 
@@ -65,8 +63,8 @@ struct Encoder {
     out.push_back(m.instance_id);
     out.push_back(m.version);
     PutBig16(out, m.rank);
-    out.push_back(static_cast<uint8_t>((m.grounded ? 0x80 : 0) | ((m.mop & 7) << 3) |
-                                       (m.preference & 7)));
+    out.push_back(
+        static_cast<uint8_t>((m.grounded ? 0x80 : 0) | ((m.mop & 7) << 3) | (m.preference & 7)));
     out.push_back(m.dtsn);
     out.push_back(m.flags);
     out.push_back(0);

@@ -31,8 +31,8 @@ TEST(NetFrame, CrcIsTheItuCrc16) {
 TEST(NetFrame, SealedFramesOpenAndFollowTheLayout) {
   auto key = Key(7);
   const Bytes payload = {1, 2, 3, 4, 5};
-  for (SecurityLevel level : {SecurityLevel::kNone, SecurityLevel::kMic64,
-                              SecurityLevel::kEncMic64}) {
+  for (SecurityLevel level :
+       {SecurityLevel::kNone, SecurityLevel::kMic64, SecurityLevel::kEncMic64}) {
     LinkLayer a(1, level, key), b(2, level, key);
     auto f = a.Seal(2, 9, payload);
     ASSERT_TRUE(f.has_value());

@@ -22,8 +22,9 @@ TEST(NetCli, SameSeedSameOutput) {
   const RunResult text = secprof::testing::Run(Binary() + kArgs);
   ASSERT_EQ(text.exit_code, 0);
   EXPECT_NE(text.out.find("PDR"), std::string::npos);
-  const RunResult other = secprof::testing::Run(Binary() + " net simulate --nodes 16 --seed 5 --duration 200 "
-                                         "--data-start 60 --format json");
+  const RunResult other = secprof::testing::Run(Binary() +
+                                                " net simulate --nodes 16 --seed 5 --duration 200 "
+                                                "--data-start 60 --format json");
   EXPECT_NE(a.out, other.out);
 }
 
@@ -31,7 +32,8 @@ TEST(NetCli, BadArgumentsExitTwo) {
   EXPECT_EQ(secprof::testing::Run(Binary() + " net simulate --topology ring 2>&1").exit_code, 2);
   EXPECT_EQ(secprof::testing::Run(Binary() + " net simulate --attack wormhole 2>&1").exit_code, 2);
   EXPECT_EQ(secprof::testing::Run(Binary() + " net simulate --nodes 1 2>&1").exit_code, 2);
-  EXPECT_EQ(secprof::testing::Run(Binary() + " net simulate --profile SecProf_7 2>&1").exit_code, 2);
+  EXPECT_EQ(secprof::testing::Run(Binary() + " net simulate --profile SecProf_7 2>&1").exit_code,
+            2);
   const RunResult help = secprof::testing::Run(Binary() + " net simulate --help");
   EXPECT_NE(help.out.find("NOT built yet"), std::string::npos);
 }

@@ -22,14 +22,23 @@ TEST(NetRpl, RoundTripsEveryMessage) {
   dio.dtsn = 7;
   dio.dodag_id = Addr(1);
   dio.config = DodagConfig{};
-  Dao dao{30, true, 0, 5, Addr(1), {TargetFor(Addr(9)), TargetFor(Addr(10))},
+  Dao dao{30,
+          true,
+          0,
+          5,
+          Addr(1),
+          {TargetFor(Addr(9)), TargetFor(Addr(10))},
           TransitInfo{false, 0, 3, 0xFF, std::nullopt}};
-  Dao dao_np{30, false, 0, 6, std::nullopt, {RplTarget{64, Bytes(8, 0xFD)}},
+  Dao dao_np{30,
+             false,
+             0,
+             6,
+             std::nullopt,
+             {RplTarget{64, Bytes(8, 0xFD)}},
              TransitInfo{true, 1, 2, 3, Addr(4)}};
-  for (const RplMessage& m : {RplMessage{Dis{}}, RplMessage{dio}, RplMessage{Dio{}},
-                              RplMessage{dao}, RplMessage{dao_np},
-                              RplMessage{DaoAck{30, 5, 0, std::nullopt}},
-                              RplMessage{DaoAck{30, 5, 130, Addr(1)}}}) {
+  for (const RplMessage& m :
+       {RplMessage{Dis{}}, RplMessage{dio}, RplMessage{Dio{}}, RplMessage{dao}, RplMessage{dao_np},
+        RplMessage{DaoAck{30, 5, 0, std::nullopt}}, RplMessage{DaoAck{30, 5, 130, Addr(1)}}}) {
     const Bytes wire = EncodeRpl(m);
     auto back = DecodeRpl(wire);
     ASSERT_TRUE(back.has_value()) << back.error().ToString();
@@ -69,10 +78,10 @@ TEST(NetRpl, ConfigOptionFollowsFigure24) {
   const uint8_t* o = &w[28];
   EXPECT_EQ(o[0], 0x04);
   EXPECT_EQ(o[1], 14);
-  EXPECT_EQ(o[3], 8);    // DIOIntDoubl.
-  EXPECT_EQ(o[4], 12);   // DIOIntMin.
-  EXPECT_EQ(o[5], 10);   // DIORedun.
-  EXPECT_EQ(o[8], 1);    // MinHopRankIncrease 256 (big-endian)
+  EXPECT_EQ(o[3], 8);   // DIOIntDoubl.
+  EXPECT_EQ(o[4], 12);  // DIOIntMin.
+  EXPECT_EQ(o[5], 10);  // DIORedun.
+  EXPECT_EQ(o[8], 1);   // MinHopRankIncrease 256 (big-endian)
   EXPECT_EQ(o[9], 0);
 }
 
@@ -109,7 +118,12 @@ TEST(NetRpl, RefusesMalformedInputWithoutCrashing) {
 }
 
 TEST(NetRpl, RefusesInconsistentDaoOptions) {
-  Dao dao{30, true, 0, 1, std::nullopt, {TargetFor(Addr(2))},
+  Dao dao{30,
+          true,
+          0,
+          1,
+          std::nullopt,
+          {TargetFor(Addr(2))},
           TransitInfo{false, 0, 1, 0xFF, std::nullopt}};
   const Bytes good = EncodeRpl(dao);
   ASSERT_TRUE(DecodeRpl(good).has_value());

@@ -67,8 +67,7 @@ TEST(NetSim, FormsTheDodagOnASmallGridAndRoutesUpAndDown) {
     EXPECT_GE(r.pdr, 0.95) << profile;
     EXPECT_GT(r.mean_delay_ms, 0.0);
     EXPECT_GT(r.control_bytes, 0u);
-    EXPECT_EQ(r.dropped_forged + r.dropped_replay + r.dropped_unsecured + r.dropped_malformed,
-              0u);
+    EXPECT_EQ(r.dropped_forged + r.dropped_replay + r.dropped_unsecured + r.dropped_malformed, 0u);
     EXPECT_FALSE(r.attacker.has_value());
   }
 }

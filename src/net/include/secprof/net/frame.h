@@ -27,7 +27,7 @@
 
 namespace secprof::net {
 
-inline constexpr size_t kMaxFrameSize = 127;  // aMaxPHYPacketSize, §6.4.1
+inline constexpr size_t kMaxFrameSize = 127;           // aMaxPHYPacketSize, §6.4.1
 inline constexpr uint16_t kBroadcastAddress = 0xFFFF;  // §7.2.1.4
 inline constexpr uint16_t kDefaultPanId = 0xABCD;
 inline constexpr size_t kLinkMicSize = 8;  // MIC-64
