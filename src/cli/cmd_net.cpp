@@ -132,7 +132,8 @@ void Install(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   sim->add_option("--topology", o->topology, "grid or random")->capture_default_str();
   sim->add_option("--seed", o->sim.seed, "Seed of the run")->capture_default_str();
-  sim->add_option("--attack", o->attack, "none or sinkhole (a forged low rank)")
+  sim->add_option("--attack", o->attack,
+                  "none, sinkhole (a forged low rank) or replay (re-broadcasts overheard frames)")
       ->capture_default_str();
   sim->add_option("--attacker", o->attacker,
                   "insider (holds the network key) or outsider (does not)")

@@ -64,7 +64,7 @@ Network::Network(const SimulationOptions& o, SecurityLevel level, std::shared_pt
     n.role = i == 0 ? Role::kRoot : Role::kHonest;
   }
   Place();
-  if (o.attack == Attack::kSinkhole) {
+  if (o.attack != Attack::kNone) {
     // The attacker sits where it can attract most: the node nearest the middle of the area.
     double cx = 0, cy = 0;
     for (const Node& n : nodes_) cx = std::max(cx, n.x), cy = std::max(cy, n.y);
@@ -167,6 +167,15 @@ void Network::Send(uint32_t from, uint16_t to, bool control, Bytes payload) {
   }
 }
 
+void Network::SendRaw(uint32_t from, std::shared_ptr<const Bytes> wire) {
+  Node& n = nodes_[from];
+  n.queue.push_back(TxItem{kBroadcastAddress, true, {}, std::move(wire)});
+  if (!n.mac_busy) {
+    n.mac_busy = true;
+    Schedule(now_ + rng_.Below(8) * kUnitBackoffUs, EventKind::kMacTry, from);
+  }
+}
+
 void Network::NextFromQueue(Node& n) {
   if (n.queue.empty()) {
     n.mac_busy = false;
@@ -259,6 +268,10 @@ void Network::RxEnd(Node& r, uint32_t from, uint64_t tx_id, const Bytes& wire) {
   if (o_.radio.loss_ratio > 0 && rng_.Unit() < o_.radio.loss_ratio) {
     ++report_.radio_losses;
     return;
+  }
+  if (r.role == Role::kAttacker && o_.attack == Attack::kReplay &&
+      (r.captured == nullptr || rng_.Below(4) == 0)) {
+    r.captured = std::make_shared<const Bytes>(wire);  // kept for a replay (node.cpp)
   }
   FrameView f;
   auto payload = r.link->Open(wire, &f);

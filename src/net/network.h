@@ -92,6 +92,7 @@ struct Node {
   uint64_t dao_generation = 0;
   std::map<uint16_t, uint16_t> routes;  // storing mode: target -> next hop (child)
   uint32_t data_sequence = 0;
+  std::shared_ptr<const Bytes> captured;  // the outsider: the last frame it overheard
 };
 
 // The network-layer payload carried in a frame (secprof's stand-in for 6LoWPAN, NETWORK.md):
@@ -114,6 +115,8 @@ class Network {
   void Schedule(uint64_t at, EventKind kind, uint32_t node, uint64_t arg = 0);
   // Queues a network-layer payload for transmission from `from` to `to` (or broadcast).
   void Send(uint32_t from, uint16_t to, bool control, Bytes payload);
+  // Queues an already built frame as it is (the outsider's replay): sent once, no acknowledgement.
+  void SendRaw(uint32_t from, std::shared_ptr<const Bytes> wire);
   const SimulationOptions& options() const { return o_; }
   std::vector<Node>& nodes() { return nodes_; }
   SimulationReport& report() { return report_; }

@@ -243,7 +243,14 @@ void NodeTimer(Network& net, Node& n, EventKind kind, uint64_t arg) {
   switch (kind) {
     case EventKind::kTrickleFire:
       if (arg == n.trickle.generation() && n.trickle.ShouldTransmit()) {
-        SendRpl(net, n, kBroadcastAddress, MakeDioFor(net, n));
+        if (n.role != Role::kAttacker || net.options().attack == Attack::kSinkhole) {
+          SendRpl(net, n, kBroadcastAddress, MakeDioFor(net, n));
+        } else if (n.captured) {
+          // The replayer re-broadcasts a frame it overheard, as it is: refused as a replay by
+          // receivers that heard the original (IEEE 802.15.4-2006 §7.5.8.2.3), accepted by
+          // those that did not (and by everyone without a network key).
+          net.SendRaw(n.id, n.captured);
+        }
       }
       break;
     case EventKind::kTrickleEnd:

@@ -33,7 +33,8 @@ Result<Topology> ParseTopology(std::string_view s) {
 Result<Attack> ParseAttack(std::string_view s) {
   if (s == "none") return Attack::kNone;
   if (s == "sinkhole") return Attack::kSinkhole;
-  return Fail(BadOption("unknown attack '" + std::string(s) + "' (none, sinkhole)"));
+  if (s == "replay") return Attack::kReplay;
+  return Fail(BadOption("unknown attack '" + std::string(s) + "' (none, sinkhole, replay)"));
 }
 
 Result<AttackerKind> ParseAttacker(std::string_view s) {
@@ -43,7 +44,16 @@ Result<AttackerKind> ParseAttacker(std::string_view s) {
 }
 
 std::string_view TopologyName(Topology t) { return t == Topology::kGrid ? "grid" : "random"; }
-std::string_view AttackName(Attack a) { return a == Attack::kNone ? "none" : "sinkhole"; }
+std::string_view AttackName(Attack a) {
+  switch (a) {
+    case Attack::kSinkhole:
+      return "sinkhole";
+    case Attack::kReplay:
+      return "replay";
+    default:
+      return "none";
+  }
+}
 std::string_view AttackerName(AttackerKind a) {
   return a == AttackerKind::kInsider ? "insider" : "outsider";
 }

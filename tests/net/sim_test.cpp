@@ -138,6 +138,19 @@ TEST(NetSim, OutsiderSinkholeIsStoppedAtTheLinkLayer) {
   EXPECT_EQ(open.dropped_forged, 0u);
 }
 
+TEST(NetSim, ReplayedFramesAreDroppedWhereTheOriginalWasHeard) {
+  SimulationOptions o = Small();
+  o.nodes = 36;
+  o.attack = Attack::kReplay;
+  o.attacker = AttackerKind::kOutsider;
+  const SimulationReport r = RunSim(o);
+  EXPECT_GT(r.dropped_replay, 0u);  // receivers that heard the original refuse the copy
+  EXPECT_EQ(r.dropped_forged, 0u);  // the copies are genuine frames: their MIC verifies
+  EXPECT_EQ(r.attracted, 0u);
+  o.profile = "none";
+  EXPECT_EQ(RunSim(o).dropped_replay, 0u);  // without a key nothing tells a copy apart
+}
+
 TEST(NetSim, RefusesBadOptions) {
   crypto::FakeRandom rng = crypto::FakeRandom::FromSeed(1);
   SimulationOptions o = Small();

@@ -9,7 +9,8 @@
 //
 // Built: unit-disk-graph medium with interference and collisions, unslotted CSMA with ideal
 // acknowledgements, IEEE 802.15.4 frames secured per profile, RPL storing mode (DIS/DIO/DAO/
-// DAO-ACK, OF0, trickle), data upward to the 6LBR, a sinkhole attacker (insider or outsider).
+// DAO-ACK, OF0, trickle), data upward to the 6LBR, a sinkhole attacker (insider or outsider), a
+// replaying attacker (re-broadcasts frames it overheard).
 // NOT built yet: secure RPL (RFC 6550 §10), the other T7/T9 attacks, intrusion detection at the
 // root, nodes as processes over loopback UDP, key hand-over and re-keying.
 #pragma once
@@ -26,7 +27,7 @@
 namespace secprof::net {
 
 enum class Topology { kGrid, kRandom };
-enum class Attack { kNone, kSinkhole };
+enum class Attack { kNone, kSinkhole, kReplay };
 enum class AttackerKind { kInsider, kOutsider };
 
 // Cooja's UDGM defaults (transmitting_range 50 m, interference_range 100 m, success ratios 1.0);
