@@ -16,6 +16,7 @@
 // accept; a frame whose counter is below it is a replay and is dropped without changing state.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>

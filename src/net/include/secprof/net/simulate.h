@@ -27,7 +27,11 @@
 namespace secprof::net {
 
 enum class Topology { kGrid, kRandom };
+// kSinkhole: the attacker advertises ROOT_RANK and drops the data it attracts (T7.1);
+// kReplay: it re-broadcasts, bit for bit, frames it overheard (docs/NETWORK.md "Attacks").
 enum class Attack { kNone, kSinkhole, kReplay };
+// kInsider holds the network key; kOutsider secures its own frames under a key of its own.
+// (The replayer needs no key to re-send frames: both kinds replay the same way.)
 enum class AttackerKind { kInsider, kOutsider };
 
 // Cooja's UDGM defaults (transmitting_range 50 m, interference_range 100 m, success ratios 1.0);
