@@ -158,22 +158,21 @@ void Network::MarkJoined(Node& n) {
   }
 }
 
-void Network::Send(uint32_t from, uint16_t to, bool control, Bytes payload) {
+void Network::Enqueue(uint32_t from, TxItem item) {
   Node& n = nodes_[from];
-  n.queue.push_back(TxItem{to, control, std::move(payload), nullptr});
+  n.queue.push_back(std::move(item));
   if (!n.mac_busy) {
     n.mac_busy = true;
     Schedule(now_ + rng_.Below(8) * kUnitBackoffUs, EventKind::kMacTry, from);
   }
 }
 
+void Network::Send(uint32_t from, uint16_t to, bool control, Bytes payload) {
+  Enqueue(from, TxItem{to, control, std::move(payload), nullptr});
+}
+
 void Network::SendRaw(uint32_t from, std::shared_ptr<const Bytes> wire) {
-  Node& n = nodes_[from];
-  n.queue.push_back(TxItem{kBroadcastAddress, true, {}, std::move(wire)});
-  if (!n.mac_busy) {
-    n.mac_busy = true;
-    Schedule(now_ + rng_.Below(8) * kUnitBackoffUs, EventKind::kMacTry, from);
-  }
+  Enqueue(from, TxItem{kBroadcastAddress, true, {}, std::move(wire)});
 }
 
 void Network::NextFromQueue(Node& n) {

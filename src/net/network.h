@@ -131,6 +131,7 @@ class Network {
   void TxDone(Node& n, uint64_t tx_id);
   void RxEnd(Node& n, uint32_t from, uint64_t tx_id, const Bytes& wire);
   void NextFromQueue(Node& n);
+  void Enqueue(uint32_t from, TxItem item);
 
   SimulationOptions o_;
   Rng rng_;
