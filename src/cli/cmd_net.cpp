@@ -128,7 +128,7 @@ void Install(CLI::App& app, Context& ctx) {
       "control bytes, DODAG formation time, traffic attracted by an attacker). The same seed "
       "prints the same output. " +
           std::string(kNotBuilt));
-  sim->add_option("--nodes", o->sim.nodes, "Number of nodes, the root included (2..60000)")
+  sim->add_option("--nodes", o->sim.nodes, "Number of nodes, the root included (2..10000)")
       ->capture_default_str();
   sim->add_option("--topology", o->topology, "grid or random")->capture_default_str();
   sim->add_option("--seed", o->sim.seed, "Seed of the run")->capture_default_str();

@@ -59,7 +59,7 @@ std::string_view AttackerName(AttackerKind a) {
 }
 
 Result<SimulationReport> Simulate(const SimulationOptions& o, crypto::Random& key_source) {
-  if (o.nodes < 2 || o.nodes > 60000) return Fail(BadOption("--nodes must be 2..60000"));
+  if (o.nodes < 2 || o.nodes > 10000) return Fail(BadOption("--nodes must be 2..10000"));
   if (o.attack != Attack::kNone && o.nodes < 3) {
     return Fail(BadOption("an attack needs at least 3 nodes"));
   }

@@ -45,7 +45,7 @@ struct RadioModel {
 };
 
 struct SimulationOptions {
-  size_t nodes = 25;  // including the root (node 0); 2..60000
+  size_t nodes = 25;  // including the root (node 0); 2..10000
   Topology topology = Topology::kGrid;
   uint64_t seed = 1;
   Attack attack = Attack::kNone;
@@ -99,7 +99,7 @@ struct SimulationReport {
   uint64_t events = 0;                 // discrete events processed
 };
 
-// Runs one simulation. kInvalidInput for options out of range (nodes < 2 or > 60000, a sinkhole
+// Runs one simulation. kInvalidInput for options out of range (nodes < 2 or > 10000, a sinkhole
 // with fewer than 3 nodes, negative or non-finite times, an unknown profile, a payload that does
 // not fit a frame); kCrypto when the key source fails.
 Result<SimulationReport> Simulate(const SimulationOptions& options, crypto::Random& key_source);
