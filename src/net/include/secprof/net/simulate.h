@@ -99,7 +99,7 @@ struct SimulationReport {
   uint64_t events = 0;                 // discrete events processed
 };
 
-// Runs one simulation. kInvalidInput for options out of range (nodes < 2 or > 10000, a sinkhole
+// Runs one simulation. kInvalidInput for options out of range (nodes < 2 or > 10000, an attack
 // with fewer than 3 nodes, negative or non-finite times, an unknown profile, a payload that does
 // not fit a frame); kCrypto when the key source fails.
 Result<SimulationReport> Simulate(const SimulationOptions& options, crypto::Random& key_source);
