@@ -51,9 +51,9 @@ void SetExit(Context& ctx, const Status& st) { ctx.exit_code = ExitFor(st, kOwne
 // input, not a refused change.
 Error OpenError(const Error& e, const std::string& db) {
   const std::string shown = registry::RedactDb(db);
-  return Error(e.code() == ErrorCode::kConflict ? ErrorCode::kInvalidInput : e.code(),
-               e.message().find(shown) != std::string::npos ? e.message()
-                                                            : shown + ": " + e.message());
+  return Error(
+      e.code() == ErrorCode::kConflict ? ErrorCode::kInvalidInput : e.code(),
+      e.message().find(shown) != std::string::npos ? e.message() : shown + ": " + e.message());
 }
 
 // The registry of an existing KDC, for read-only commands (no key material needed).
@@ -155,8 +155,8 @@ Status Allow(const OwnerArgs& a) {
     PrintJson(j);
     return Ok();
   }
-  std::cout << "allowed " << n << " thing" << (n == 1 ? "" : "s") << " in " << registry::RedactDb(a.db)
-            << "\n";
+  std::cout << "allowed " << n << " thing" << (n == 1 ? "" : "s") << " in "
+            << registry::RedactDb(a.db) << "\n";
   return Ok();
 }
 

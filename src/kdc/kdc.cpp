@@ -11,10 +11,10 @@
 #include "internal.h"
 #include "join_setup_code.h"
 #include "registry_lock.h"
-#include "secprof/registry/location.h"
 #include "secprof/core/fs.h"
 #include "secprof/domain/keys.h"
 #include "secprof/domain/protocol.h"
+#include "secprof/registry/location.h"
 
 namespace secprof::kdc {
 

@@ -9,16 +9,15 @@ Result<std::optional<int64_t>> LastSeen(Registry& reg, std::string_view serial) 
   SECPROF_TRY(reg.Get(serial));  // kInvalidInput for a malformed serial, kNotFound for an unknown
   // Every row the thing's own requests leave, whichever table holds it.
   SECPROF_ASSIGN_OR_RETURN(
-      std::optional<std::optional<int64_t>> row,
-      reg.ledger_->Read([&](internal::Tx& tx) {
+      std::optional<std::optional<int64_t>> row, reg.ledger_->Read([&](internal::Tx& tx) {
         return tx.QueryOptional<std::optional<int64_t>>(
-          "SELECT MAX(t) FROM ("
-          " SELECT updated AS t FROM thing_firmware WHERE serial = ?1"
-          " UNION ALL SELECT updated FROM reading_counters WHERE serial = ?1"
-          " UNION ALL SELECT updated FROM campaign_targets"
-          "  WHERE serial = ?1 AND status IN ('installed', 'failed')"
-          " UNION ALL SELECT MAX(time) FROM audit WHERE serial = ?1 AND (actor = ?1 OR"
-          "  (actor = 'kdc' AND action IN ('commissioned', 'join-repeat')))) AS seen",
+            "SELECT MAX(t) FROM ("
+            " SELECT updated AS t FROM thing_firmware WHERE serial = ?1"
+            " UNION ALL SELECT updated FROM reading_counters WHERE serial = ?1"
+            " UNION ALL SELECT updated FROM campaign_targets"
+            "  WHERE serial = ?1 AND status IN ('installed', 'failed')"
+            " UNION ALL SELECT MAX(time) FROM audit WHERE serial = ?1 AND (actor = ?1 OR"
+            "  (actor = 'kdc' AND action IN ('commissioned', 'join-repeat')))) AS seen",
             [](const internal::Row& r) { return r.OptionalInt64(0); }, serial);
       }));
   return row ? *row : std::optional<int64_t>();

@@ -29,8 +29,8 @@ PgConnection::PgConnection(PGconn* conn, std::string uri, std::chrono::milliseco
 
 PgConnection::~PgConnection() { PQfinish(conn_); }
 
-Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& uri,
-                                                            std::chrono::milliseconds lock_timeout) {
+Result<std::unique_ptr<PgConnection>> PgConnection::Connect(
+    const std::string& uri, std::chrono::milliseconds lock_timeout) {
   // Our defaults first: the URI (expanded from "dbname") may override them.
   const char* const keys[] = {"fallback_application_name", "connect_timeout", "client_encoding",
                               "dbname", nullptr};
@@ -51,7 +51,8 @@ Status PgConnection::SetUpSession() {
   SECPROF_TRY(Exec("SET lock_timeout = " + std::to_string(lock_timeout_.count()) +
                        "; SET synchronous_commit = on; SET client_min_messages = warning",
                    "setting the session up"));
-  SECPROF_ASSIGN_OR_RETURN(std::optional<std::string> fsync, QueryValue("SHOW fsync", "SHOW fsync"));
+  SECPROF_ASSIGN_OR_RETURN(std::optional<std::string> fsync,
+                           QueryValue("SHOW fsync", "SHOW fsync"));
   if (fsync.value_or("") != "on") {
     return Fail(ErrorCode::kInvalidInput,
                 label_ + ": the server runs with fsync = " + fsync.value_or("?") +
@@ -65,8 +66,9 @@ bool PgConnection::Lost() const { return PQstatus(conn_) == CONNECTION_BAD; }
 Status PgConnection::Reconnect() {
   PQreset(conn_);
   if (PQstatus(conn_) != CONNECTION_OK) {
-    return Fail(ErrorCode::kIo, label_ + ": connection to the PostgreSQL server lost, and "
-                                         "reconnecting failed: " +
+    return Fail(ErrorCode::kIo, label_ +
+                                    ": connection to the PostgreSQL server lost, and "
+                                    "reconnecting failed: " +
                                     ScrubPasswords(Trimmed(PQerrorMessage(conn_)), uri_));
   }
   PQsetNoticeProcessor(conn_, DiscardNotice, nullptr);
@@ -96,9 +98,9 @@ void PgConnection::RollbackQuietly() {
 Error PgConnection::MakeError(const PGresult* r, std::string_view what) const {
   const char* state = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   const std::string sqlstate = state != nullptr ? state : "";
-  std::string msg = Trimmed(r != nullptr && PQresultErrorMessage(r)[0] != '\0'
-                                ? PQresultErrorMessage(r)
-                                : PQerrorMessage(conn_));
+  std::string msg =
+      Trimmed(r != nullptr && PQresultErrorMessage(r)[0] != '\0' ? PQresultErrorMessage(r)
+                                                                 : PQerrorMessage(conn_));
   if (r != nullptr && PQresultStatus(r) != PGRES_FATAL_ERROR && msg.empty())
     msg = std::string("unexpected result ") + PQresStatus(PQresultStatus(r));
   msg = ScrubPasswords(std::move(msg), uri_);
@@ -112,8 +114,8 @@ Error PgConnection::MakeError(const PGresult* r, std::string_view what) const {
                            (sqlstate.empty() ? "" : " (SQLSTATE " + sqlstate + ")");
   if (StartsWith(sqlstate, "23")) return Error(ErrorCode::kConflict, text);
   if (sqlstate == "55P03" || sqlstate == "40P01" || sqlstate == "40001" || sqlstate == "57014")
-    return Error(ErrorCode::kLimit, label_ + ": database is busy (" + std::string(what) +
-                                        ": " + msg + ")");
+    return Error(ErrorCode::kLimit,
+                 label_ + ": database is busy (" + std::string(what) + ": " + msg + ")");
   if (sqlstate == "XX001" || sqlstate == "XX002" || StartsWith(sqlstate, "22"))
     return Error(ErrorCode::kInvalidInput, text);
   return Error(ErrorCode::kIo, text);

@@ -11,8 +11,9 @@
 // Error mapping (SQLSTATE, PostgreSQL 15 docs appendix A):
 //   class 23 (unique, foreign key, check, not null; our triggers raise 23000)  -> kConflict
 //   55P03 lock_not_available, 40P01 deadlock, 40001 serialization, 57014 canceled  -> kLimit
-//   XX001 data_corrupted, XX002 index_corrupted, class 22 (a value the type refuses)  -> kInvalidInput
-//   the connection lost (no result, CONNECTION_BAD, class 08, 57P01..57P03)  -> kIo "connection
+//   XX001 data_corrupted, XX002 index_corrupted, class 22 (a value the type refuses)  ->
+//   kInvalidInput the connection lost (no result, CONNECTION_BAD, class 08, 57P01..57P03)  -> kIo
+//   "connection
 //     to the PostgreSQL server lost"
 //   anything else  -> kIo
 #pragma once

@@ -39,8 +39,8 @@ bool IsIntegerType(Oid t) {
   return t == kInt8Oid || t == kInt4Oid || t == kInt2Oid || t == kBoolOid;
 }
 bool IsReadableType(Oid t) {
-  return IsIntegerType(t) || t == kByteaOid || t == kNameOid || t == kTextOid ||
-         t == kBpcharOid || t == kVarcharOid;
+  return IsIntegerType(t) || t == kByteaOid || t == kNameOid || t == kTextOid || t == kBpcharOid ||
+         t == kVarcharOid;
 }
 
 // The table whose single row marks a schema as a secprof registry and holds its schema version
@@ -119,8 +119,9 @@ class PostgresStorage final : public Storage {
     if (in_tx_) return Fail(ErrorCode::kInternal, conn_->label() + ": a transaction is open");
     SECPROF_TRY(EnsureConnected());
     const std::string sql = mode == Mode::kWrite
-                                ? std::string("BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; "
-                                              "LOCK TABLE ") +
+                                ? std::string(
+                                      "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; "
+                                      "LOCK TABLE ") +
                                       kMetaTable + " IN EXCLUSIVE MODE"
                                 : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
     const char* what =
@@ -146,7 +147,8 @@ class PostgresStorage final : public Storage {
       Error e = conn_->MakeError(r.get(), "committing");
       conn_->RollbackQuietly();
       if (conn_->Lost())
-        return Fail(ErrorCode::kIo, e.message() + " (whether the transaction committed is unknown)");
+        return Fail(ErrorCode::kIo,
+                    e.message() + " (whether the transaction committed is unknown)");
       return Fail(e);
     }
     // COMMIT of a transaction an earlier failed statement aborted answers ROLLBACK.
@@ -218,7 +220,7 @@ class PostgresStorage final : public Storage {
 
  private:
   struct Prepared {
-    std::string name;       // on the server ("" for a needs_types entry)
+    std::string name;  // on the server ("" for a needs_types entry)
     int parameters = 0;
     std::string returning;
     bool needs_types = false;  // the server cannot infer the types: see Prepare
@@ -259,7 +261,7 @@ class PostgresStorage final : public Storage {
     std::vector<Oid> types;
     key += '\x1f';
     for (const Value& v : params) {
-      const Oid t = std::holds_alternative<int64_t>(v)   ? kInt8Oid
+      const Oid t = std::holds_alternative<int64_t>(v)    ? kInt8Oid
                     : std::holds_alternative<ByteView>(v) ? kByteaOid
                                                           : kTextOid;
       types.push_back(t);
@@ -272,7 +274,8 @@ class PostgresStorage final : public Storage {
     if (static_cast<int>(types.size()) != p.parameters)  // Run reports the count mismatch
       return &it->second;
     SECPROF_ASSIGN_OR_RETURN(bool done, PrepareOnServer(p, sql, types.data()));
-    if (!done) return Fail(ErrorCode::kInternal, "cannot type the parameters of " + std::string(sql));
+    if (!done)
+      return Fail(ErrorCode::kInternal, "cannot type the parameters of " + std::string(sql));
     return &prepared_.emplace(std::move(key), std::move(p)).first->second;
   }
 
@@ -293,9 +296,9 @@ class PostgresStorage final : public Storage {
     SECPROF_ASSIGN_OR_RETURN(const Prepared* p, Prepare(sql, params));
     last_returning_ = !p->returning.empty();
     if (static_cast<int>(params.size()) != p->parameters) {
-      return Fail(ErrorCode::kInvalidInput,
-                  "statement takes " + std::to_string(p->parameters) + " parameters, " +
-                      std::to_string(params.size()) + " given: " + std::string(sql));
+      return Fail(ErrorCode::kInvalidInput, "statement takes " + std::to_string(p->parameters) +
+                                                " parameters, " + std::to_string(params.size()) +
+                                                " given: " + std::string(sql));
     }
     const size_t n = params.size();
     std::vector<std::string> text(n);
@@ -351,9 +354,9 @@ Result<std::optional<std::pair<std::string, int>>> ReadMarker(PgConnection& c) {
                                             kMetaTable + "') IS NOT NULL",
                                         "looking for the registry"));
   if (marked.value_or("f") != "t") return std::optional<std::pair<std::string, int>>();
-  SECPROF_ASSIGN_OR_RETURN(PgResult r, c.Exec(std::string("SELECT application_id, version FROM ") +
-                                                  kMetaTable,
-                                              "reading the registry marker", PGRES_TUPLES_OK));
+  SECPROF_ASSIGN_OR_RETURN(PgResult r,
+                           c.Exec(std::string("SELECT application_id, version FROM ") + kMetaTable,
+                                  "reading the registry marker", PGRES_TUPLES_OK));
   if (PQntuples(r.get()) != 1 ||
       std::string(PQgetvalue(r.get(), 0, 0)) != std::to_string(kApplicationId)) {
     return Fail(ErrorCode::kInvalidInput,
@@ -380,8 +383,8 @@ Status ClaimAndMigrate(PgConnection& c, const PgCatalog& catalog, const std::str
                      "('r', 'p', 'v', 'm', 'f')",
                      "listing the schema's tables"));
     if (others.value_or("0") != "0") {
-      return Fail(ErrorCode::kInvalidInput, c.label() + ": schema " + schema +
-                                                " holds tables but is not a secprof registry");
+      return Fail(ErrorCode::kInvalidInput,
+                  c.label() + ": schema " + schema + " holds tables but is not a secprof registry");
     }
     SECPROF_TRY(c.Exec(std::string("CREATE TABLE ") + kMetaTable +
                            " (application_id BIGINT NOT NULL CHECK (application_id = " +
@@ -395,19 +398,18 @@ Status ClaimAndMigrate(PgConnection& c, const PgCatalog& catalog, const std::str
   SECPROF_ASSIGN_OR_RETURN(marker, ReadMarker(c));
   const int version = marker ? marker->second : 0;
   if (version > newest) {
-    return Fail(ErrorCode::kConflict, c.label() + ": database schema version " +
-                                          std::to_string(version) +
-                                          " is newer than this secprof (" +
-                                          std::to_string(newest) + ")");
+    return Fail(ErrorCode::kConflict,
+                c.label() + ": database schema version " + std::to_string(version) +
+                    " is newer than this secprof (" + std::to_string(newest) + ")");
   }
   for (const PgMigration& m : catalog.migrations) {
     if (m.version <= version) continue;
     SECPROF_TRY(c.Exec(m.sql, "migrating to schema version " + std::to_string(m.version)));
   }
   if (version < newest) {
-    SECPROF_TRY(c.Exec(std::string("UPDATE ") + kMetaTable +
-                           " SET version = " + std::to_string(newest),
-                       "recording the schema version"));
+    SECPROF_TRY(
+        c.Exec(std::string("UPDATE ") + kMetaTable + " SET version = " + std::to_string(newest),
+               "recording the schema version"));
   }
   return Ok();
 }
@@ -419,15 +421,16 @@ Status OpenSchema(PgConnection& c, const PgCatalog& catalog) {
   SECPROF_ASSIGN_OR_RETURN(std::optional<std::string> schema,
                            c.QueryValue("SELECT current_schema()", "reading the schema"));
   if (!schema) {
-    return Fail(ErrorCode::kInvalidInput,
-                c.label() + ": no schema to hold the registry (search_path names none that exists)");
+    return Fail(
+        ErrorCode::kInvalidInput,
+        c.label() + ": no schema to hold the registry (search_path names none that exists)");
   }
   const int newest = catalog.migrations.back().version;
   SECPROF_ASSIGN_OR_RETURN(auto marker, ReadMarker(c));
   if (marker && marker->second > newest) {
     return Fail(ErrorCode::kConflict, c.label() + ": database schema version " + marker->first +
-                                          " is newer than this secprof (" +
-                                          std::to_string(newest) + ")");
+                                          " is newer than this secprof (" + std::to_string(newest) +
+                                          ")");
   }
   if (marker && marker->second == newest) return Ok();
   SECPROF_TRY(c.Exec("BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(kApplicationId) +

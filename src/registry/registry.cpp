@@ -47,9 +47,9 @@ Result<std::unique_ptr<Registry>> Registry::Open(const std::string& path, const 
                                                  std::chrono::milliseconds busy_timeout) {
   // The scheme decides (location.h): a PostgreSQL URI, else an SQLite file.
   const bool postgres = IsPostgresUri(path);
-  SECPROF_ASSIGN_OR_RETURN(std::unique_ptr<Storage> storage,
-                           postgres ? OpenPostgresStorage(path, busy_timeout)
-                                    : OpenSqliteStorage(path, busy_timeout));
+  SECPROF_ASSIGN_OR_RETURN(
+      std::unique_ptr<Storage> storage,
+      postgres ? OpenPostgresStorage(path, busy_timeout) : OpenSqliteStorage(path, busy_timeout));
   auto ledger = std::make_unique<Ledger>(std::move(storage), clock);
   return std::unique_ptr<Registry>(
       new Registry(postgres ? RedactDb(path) : path, std::move(ledger)));

@@ -1,8 +1,8 @@
 // The registry's storage seam (internal): everything the aggregates need from a database, and
 // nothing of SQLite. Two backends: SQLite (sqlite_storage.cpp) and PostgreSQL
 // (postgres_storage.cpp, which translates the aggregates' SQLite SQL: sql_dialect.h); each
-// implements Storage and an Open function, and no aggregate knows which one it runs on. docs/REGISTRY.md "Storage seam" lists the rest of
-// the contract (the SQL the aggregates send).
+// implements Storage and an Open function, and no aggregate knows which one it runs on.
+// docs/REGISTRY.md "Storage seam" lists the rest of the contract (the SQL the aggregates send).
 #pragma once
 
 #include <chrono>

@@ -68,9 +68,9 @@ class BackendTest : public ::testing::TestWithParam<Backend> {
   std::unique_ptr<Registry> reg_;
 };
 
-#define INSTANTIATE_BACKENDS(suite)                                         \
-  INSTANTIATE_TEST_SUITE_P(Backends, suite,                                 \
-                           ::testing::Values(::secprof::registry::Backend::kSqlite, \
+#define INSTANTIATE_BACKENDS(suite)                                                    \
+  INSTANTIATE_TEST_SUITE_P(Backends, suite,                                            \
+                           ::testing::Values(::secprof::registry::Backend::kSqlite,    \
                                              ::secprof::registry::Backend::kPostgres), \
                            ::secprof::registry::BackendName)
 

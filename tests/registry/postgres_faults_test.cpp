@@ -65,9 +65,10 @@ TEST(PostgresFaults, ServerKilledMidTransactionKeepsNothingOfItAndTheRegistryRec
   Storage& st = **storage;
   ASSERT_TRUE(st.Begin(Storage::Mode::kWrite));
   const std::array<Value, 1> serial = {Value(std::string_view("lost"))};
-  ASSERT_TRUE(st.Execute("INSERT INTO things(serial, vendor, model, state, created, updated) "
-                         "VALUES(?, 'acme', 'm1', 'allowed', 1, 1)",
-                         serial));
+  ASSERT_TRUE(
+      st.Execute("INSERT INTO things(serial, vendor, model, state, created, updated) "
+                 "VALUES(?, 'acme', 'm1', 'allowed', 1, 1)",
+                 serial));
   std::string why;
   ASSERT_TRUE(server->CrashAndRestart(&why)) << why;
   auto commit = st.Commit();
@@ -97,7 +98,7 @@ TEST(PostgresFaults, AuditChainHoldsUnderTwoConcurrentWriterConnections) {
   auto a = Registry::Open(uri, clock);
   auto b = Registry::Open(uri, clock);
   ASSERT_TRUE(a && b);
-  constexpr int kEach = 40;
+  constexpr int kEach = 20;
   for (int i = 0; i < kEach; ++i) {
     ASSERT_TRUE((*a)->Allow("t-" + std::to_string(i), "acme", "m1", std::nullopt, "owner"));
   }

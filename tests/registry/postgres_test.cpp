@@ -147,7 +147,8 @@ std::string PostgresShape(const std::string& uri) {
       "'secprof_registry') q");
   const std::string names = testing::PostgresServer::Value(
       uri,
-      "SELECT string_agg(n, E'\\n' ORDER BY n COLLATE \"C\") FROM (SELECT 'index ' || i.relname AS n FROM "
+      "SELECT string_agg(n, E'\\n' ORDER BY n COLLATE \"C\") FROM (SELECT 'index ' || i.relname AS "
+      "n FROM "
       "pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_namespace s ON s.oid = "
       "i.relnamespace WHERE s.nspname = current_schema() AND NOT EXISTS (SELECT 1 FROM "
       "pg_constraint c WHERE c.conindid = x.indexrelid) UNION ALL SELECT 'trigger ' || tgname "
@@ -185,8 +186,9 @@ TEST(PostgresOpen, RefusesForeignSchemasNewerVersionsAndBadServers) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), ErrorCode::kInvalidInput);
   EXPECT_NE(r.error().message().find("not a secprof registry"), std::string::npos);
-  EXPECT_EQ(testing::PostgresServer::Value(other, "SELECT count(*) FROM pg_tables WHERE "
-                                                  "schemaname = current_schema()"),
+  EXPECT_EQ(testing::PostgresServer::Value(other,
+                                           "SELECT count(*) FROM pg_tables WHERE "
+                                           "schemaname = current_schema()"),
             "1");  // nothing added to it
   // A registry written by a newer secprof.
   const std::string newer = server->NewDatabase();
@@ -213,8 +215,8 @@ TEST(PostgresOpen, RefusesForeignSchemasNewerVersionsAndBadServers) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), ErrorCode::kIo);
   // The right password in the URI: neither an error about the schema nor path() carries it.
-  auto missing = Registry::Open(newer.substr(0, newer.find('?')) + "?options=-csearch_path%3Dno",
-                                clock);
+  auto missing =
+      Registry::Open(newer.substr(0, newer.find('?')) + "?options=-csearch_path%3Dno", clock);
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().message().find(server->password()), std::string::npos);
   const std::string uri = server->NewDatabase();
@@ -233,12 +235,14 @@ TEST(PostgresErrors, ConstraintViolationsAreConflictsAndBadValuesInvalid) {
   auto exec = [&](std::string_view sql, std::vector<V> params = {}) {
     return st.Execute(sql, params);
   };
-  ASSERT_TRUE(exec("INSERT INTO things(serial, vendor, model, state, created, updated) "
-                   "VALUES('t', 'v', 'm', 'allowed', 1, 1)"));
+  ASSERT_TRUE(
+      exec("INSERT INTO things(serial, vendor, model, state, created, updated) "
+           "VALUES('t', 'v', 'm', 'allowed', 1, 1)"));
   EXPECT_EQ(st.Changes(), 1);
   // unique (23505), CHECK (23514), foreign key (23503), NOT NULL (23502)
-  auto dup = exec("INSERT INTO things(serial, vendor, model, state, created, updated) "
-                  "VALUES('t', 'v', 'm', 'allowed', 1, 1)");
+  auto dup = exec(
+      "INSERT INTO things(serial, vendor, model, state, created, updated) "
+      "VALUES('t', 'v', 'm', 'allowed', 1, 1)");
   EXPECT_EQ(dup.error().code(), ErrorCode::kConflict);
   auto check = exec("UPDATE things SET state = 'bogus' WHERE serial = 't'");
   EXPECT_EQ(check.error().code(), ErrorCode::kConflict);
@@ -253,11 +257,11 @@ TEST(PostgresErrors, ConstraintViolationsAreConflictsAndBadValuesInvalid) {
                 .error()
                 .code(),
             ErrorCode::kInvalidInput);
-  EXPECT_EQ(exec("UPDATE things SET model = ? WHERE serial = 't'",
-                 {V(std::string_view("\xff\xfe"))})
-                .error()
-                .code(),
-            ErrorCode::kInvalidInput);
+  EXPECT_EQ(
+      exec("UPDATE things SET model = ? WHERE serial = 't'", {V(std::string_view("\xff\xfe"))})
+          .error()
+          .code(),
+      ErrorCode::kInvalidInput);
   // The parameter count is checked, as SQLite's binding does.
   EXPECT_EQ(exec("UPDATE things SET model = ? WHERE serial = ?", {V(std::string_view("x"))})
                 .error()

@@ -1,5 +1,6 @@
 // secprof/registry/registry.h — the KDC's registry of things: lifecycle state, credentials, group
-// keys, join nonces and an append-only, hash-chained audit log, in one SQLite file.
+// keys, join nonces and an append-only, hash-chained audit log, in one SQLite file or a
+// PostgreSQL database (Open: a postgresql:// URI; docs/REGISTRY.md "PostgreSQL").
 //
 // The registry is the KDC's memory (design brief §4): which serials the owner allowed (or holds a
 // manufacturer voucher for), which were commissioned with which credential, which credentials were
