@@ -113,12 +113,19 @@ TEST_P(BackendThings, RefusalsChangeNothing) {
   EXPECT_EQ(reg_->Commission("nobody", Psk("p"), "kdc").error().code(), ErrorCode::kNotFound);
   EXPECT_EQ(reg_->Allow("t-1", "other", "m1", std::nullopt, "owner").error().code(),
             ErrorCode::kConflict);
+  // Names are UTF-8 text (PostgreSQL's text would refuse anything else; SQLite now does too).
+  EXPECT_EQ(reg_->Allow("t-2", "ac\xffme", "m1", std::nullopt, "owner").error().code(),
+            ErrorCode::kInvalidInput);
+  EXPECT_EQ(reg_->Allow("t-2", "acme", "\xc3\x28", std::nullopt, "owner").error().code(),
+            ErrorCode::kInvalidInput);
+  EXPECT_TRUE(
+      reg_->Allow("t-3", "L\xc3\xa4mpchen \xe2\x80\x94 K\xc3\xbc", "m1", std::nullopt, "owner"));
   auto bad_kind = Psk("p");
   bad_kind.credential_kind = "x509";
   EXPECT_EQ(reg_->Commission("t-1", bad_kind, "kdc").error().code(), ErrorCode::kInvalidInput);
   auto after = reg_->Audit();
   ASSERT_TRUE(after);
-  EXPECT_EQ(after->size(), before->size());
+  EXPECT_EQ(after->size(), before->size() + 1);  // t-3's "allowed" only
   auto t = reg_->Get("t-1");
   ASSERT_TRUE(t);
   EXPECT_EQ(t->state, State::kAllowed);
