@@ -115,7 +115,7 @@ Result<std::unique_ptr<Kdc>> Kdc::Create(KdcOptions options, const Clock& clock,
                     " has no KDC: things pair with each other (resurrecting duckling)");
   const bool postgres = registry::IsPostgresUri(options.db_path);  // else an SQLite file
   if (options.keys_dir.empty() && postgres)
-    return Fail(ErrorCode::kInvalidInput, kNoDatabase,
+    return Fail(ErrorCode::kInvalidInput, kNotKeyDirectory,
                 "--keys is required with a PostgreSQL registry");
   if (options.keys_dir.empty()) options.keys_dir = options.db_path + ".keys";
   // Arguments are checked before the registry and the key directory are created, so that a
