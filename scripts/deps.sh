@@ -9,6 +9,8 @@ PACKAGES=(
   libcoap3-dev libcoap3-bin       # CoAP / DTLS (OpenSSL backend) and reference peers
   libcbor-dev                     # CBOR
   libsqlite3-dev sqlite3          # registries
+  libpq-dev                       # the registry's PostgreSQL backend (libpq 15)
+  postgresql-15                   # server binaries only: tests run their own (initdb + pg_ctl)
   libyaml-dev libyaml-cpp-dev     # catalog and model files (libyaml); yaml-cpp for bench_assess's floor
   nlohmann-json3-dev              # JSON output and test vectors
   libcli11-dev                    # command line
@@ -32,5 +34,11 @@ echo "deps: installing ${missing[*]}" >&2
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
+# postgresql-15 would create and start a system cluster (15/main); the tests start their own
+# server in a temporary directory, so tell postgresql-common not to create one.
+if [[ " ${missing[*]} " == *" postgresql-15 "* ]] && [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+  $SUDO mkdir -p /etc/postgresql-common
+  echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

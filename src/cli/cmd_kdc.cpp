@@ -142,7 +142,9 @@ void Install(CLI::App& app, Context& ctx) {
       "kdc",
       "Run the domain's KDC (CoAP/DTLS) over a registry, or operate on its files as the owner");
   k->add_option("--profile", run->profile, "SecProf_2, SecProf_3 or SecProf_4");
-  k->add_option("--db", run->db, "The registry (SQLite file; created on first use)");
+  k->add_option(
+      "--db", run->db,
+      "The registry (SQLite file, or postgresql:// URI with --keys; created on first use)");
   k->add_option("--listen", run->listen, "ADDR[:UDPPORT] (plain CoAP; port 0 = ephemeral)");
   k->add_option("--dtls-port", run->dtls_port, "coaps port (0 = ephemeral)")
       ->check(CLI::Range(0, 65535))

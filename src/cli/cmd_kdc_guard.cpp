@@ -67,7 +67,8 @@ void Install(CLI::App& app, Context& ctx) {
   auto a = std::make_shared<GuardArgs>();
   auto leaf = [&, a](const char* name, const char* help, Status (*fn)(const GuardArgs&)) {
     auto* c = k->add_subcommand(name, help);
-    c->add_option("--db", a->db, "The KDC's registry (SQLite file)")->required();
+    c->add_option("--db", a->db, "The KDC's registry (SQLite file, or postgresql:// URI)")
+        ->required();
     c->add_option("--keys", a->keys, "The KDC's key directory (default: <db>.keys)");
     AddFormatOption(c, a->format);
     c->callback([a, fn, &ctx] {

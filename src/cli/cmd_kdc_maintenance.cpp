@@ -270,7 +270,8 @@ void Install(CLI::App& app, Context& ctx) {
   auto leaf = [&, a](CLI::App* parent, const char* name, const char* help,
                      Status (*fn)(const MaintArgs&)) {
     auto* c = parent->add_subcommand(name, help);
-    c->add_option("--db", a->db, "The KDC's registry (SQLite file)")->required();
+    c->add_option("--db", a->db, "The KDC's registry (SQLite file, or postgresql:// URI)")
+        ->required();
     c->add_option("--keys", a->keys, "The KDC's key directory (default: <db>.keys)");
     AddFormatOption(c, a->format);
     c->callback([a, fn, &ctx] {

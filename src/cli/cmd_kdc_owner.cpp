@@ -30,6 +30,7 @@
 #include "secprof/kdc/kdc.h"
 #include "secprof/kdc/layout.h"
 #include "secprof/kdc/voucher_import.h"
+#include "secprof/registry/location.h"
 #include "secprof/registry/overview.h"
 #include "secprof/registry/registry.h"
 #include "secprof/voucher/voucher.h"
@@ -49,13 +50,15 @@ void SetExit(Context& ctx, const Status& st) { ctx.exit_code = ExitFor(st, kOwne
 // Opening someone's files: a conflict there (a registry schema newer than this binary) is bad
 // input, not a refused change.
 Error OpenError(const Error& e, const std::string& db) {
-  return Error(e.code() == ErrorCode::kConflict ? ErrorCode::kInvalidInput : e.code(),
-               e.message().find(db) != std::string::npos ? e.message() : db + ": " + e.message());
+  const std::string shown = registry::RedactDb(db);
+  return Error(
+      e.code() == ErrorCode::kConflict ? ErrorCode::kInvalidInput : e.code(),
+      e.message().find(shown) != std::string::npos ? e.message() : shown + ": " + e.message());
 }
 
 // The registry of an existing KDC, for read-only commands (no key material needed).
 Result<std::unique_ptr<registry::Registry>> OpenRegistry(const std::string& db) {
-  if (!fs::exists(db))
+  if (!registry::IsPostgresUri(db) && !fs::exists(db))
     return Fail(ErrorCode::kNotFound,
                 db + " does not exist (start the KDC once with --db to create it)");
   auto reg = registry::Registry::Open(db);
@@ -146,13 +149,14 @@ Status Allow(const OwnerArgs& a) {
           }));
   if (json) {
     auto j = JsonDocument("kdc.allow");
-    j["db"] = a.db;
+    j["db"] = registry::RedactDb(a.db);
     j["allowed"] = std::move(allowed);
     j["count"] = n;
     PrintJson(j);
     return Ok();
   }
-  std::cout << "allowed " << n << " thing" << (n == 1 ? "" : "s") << " in " << a.db << "\n";
+  std::cout << "allowed " << n << " thing" << (n == 1 ? "" : "s") << " in "
+            << registry::RedactDb(a.db) << "\n";
   return Ok();
 }
 
@@ -179,7 +183,7 @@ Status ImportVouchers(const OwnerArgs& a) {
                            kdc::ImportVoucherFiles(*tools, req, observe));
   if (json) {
     auto j = JsonDocument("kdc.import-voucher");
-    j["db"] = a.db;
+    j["db"] = registry::RedactDb(a.db);
     j["vendor_organization"] = out.vendor_organization;
     j["imported"] = std::move(imported);
     j["new_trust_anchor"] = out.new_anchor;
@@ -472,7 +476,7 @@ Status DomainCa(const OwnerArgs& a) {
 
 CLI::App* Owner(CLI::App* parent, const char* name, const char* help, OwnerArgs& a) {
   auto* c = parent->add_subcommand(name, help);
-  c->add_option("--db", a.db, "The KDC's registry (SQLite file)")->required();
+  c->add_option("--db", a.db, "The KDC's registry (SQLite file, or postgresql:// URI)")->required();
   c->add_option("--keys", a.keys, "The KDC's key directory (default: <db>.keys)");
   c->add_option("--kek-file", a.kek_file,
                 "The key directory's KEK (default: $SECPROF_KDC_KEK, else <keys>.kek)");

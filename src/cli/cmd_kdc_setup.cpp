@@ -44,7 +44,8 @@ void Install(CLI::App& app, Context& ctx) {
       "retire-code",
       "SecProf_2: retire a thing's setup code now (it also retires itself when the grace after "
       "the first join ends); later joins with it are refused");
-  c->add_option("--db", a->db, "The KDC's registry (SQLite file)")->required();
+  c->add_option("--db", a->db, "The KDC's registry (SQLite file, or postgresql:// URI)")
+      ->required();
   c->add_option("--keys", a->keys, "The KDC's key directory (default: <db>.keys)");
   c->add_option("serial", a->serial, "The thing's serial")->required();
   c->add_option("--reason", a->reason, "Why (recorded in the audit log)")->capture_default_str();

@@ -15,6 +15,7 @@
 #include "secprof/core/fs.h"
 #include "secprof/domain/keys.h"
 #include "secprof/domain/protocol.h"
+#include "secprof/registry/location.h"
 
 namespace secprof::kdc {
 
@@ -121,6 +122,10 @@ Result<std::unique_ptr<Kdc>> Kdc::Create(KdcOptions options, const Clock& clock,
     return Fail(ErrorCode::kInvalidInput, kBadOwner,
                 "--owner must be 1.." + std::to_string(domain::kMaxOwner) +
                     " printable ASCII characters (it is the domain CA's organisation name)");
+  const bool postgres = registry::IsPostgresUri(options.db_path);  // else an SQLite file
+  if (options.keys_dir.empty() && postgres)
+    return Fail(ErrorCode::kInvalidInput, kNotKeyDirectory,
+                "--keys is required with a PostgreSQL registry");
   if (options.keys_dir.empty()) options.keys_dir = options.db_path + ".keys";
   // Arguments are checked before the registry and the key directory are created, so that a
   // refused start leaves nothing behind (a registry bound to the wrong owner, say).
@@ -143,7 +148,16 @@ Result<std::unique_ptr<Kdc>> Kdc::Create(KdcOptions options, const Clock& clock,
   }
   SECPROF_ASSIGN_OR_RETURN(std::string file_ca_note, CheckCaKeyPlace(options, rng));
   auto impl = std::make_unique<Impl>(std::move(options), clock, rng);
-  SECPROF_ASSIGN_OR_RETURN(RegistryLock lock, RegistryLock::Acquire(impl->ctx.opt.db_path));
+  // A PostgreSQL registry has no file to lock beside: one KDC per key directory instead (several
+  // KDCs on one PostgreSQL registry are issue 16 item 2).
+  if (postgres) {
+    std::error_code ec;
+    std::filesystem::create_directories(impl->ctx.opt.keys_dir, ec);
+    std::filesystem::permissions(impl->ctx.opt.keys_dir, std::filesystem::perms::owner_all, ec);
+  }
+  SECPROF_ASSIGN_OR_RETURN(RegistryLock lock,
+                           RegistryLock::Acquire(postgres ? impl->ctx.opt.keys_dir + "/registry"
+                                                          : impl->ctx.opt.db_path));
   impl->lock.emplace(std::move(lock));
   SECPROF_ASSIGN_OR_RETURN(impl->ctx.reg, registry::Registry::Open(impl->ctx.opt.db_path, clock));
   impl->ctx.ledger = MakeLedger(impl->ctx.opt, clock, *impl->ctx.reg);

@@ -12,6 +12,7 @@
 #include "secprof/domain/protocol.h"
 #include "secprof/domain/setup_code.h"
 #include "secprof/kdc/kdc.h"
+#include "secprof/registry/location.h"
 #include "secprof/update/suit.h"
 #include "secprof/voucher/voucher.h"
 
@@ -42,9 +43,13 @@ Result<std::unique_ptr<OwnerTools>> OwnerTools::Open(const std::string& db_path,
                                                      crypto::Random& rng,
                                                      const KeyDirOptions& kek) {
   if (db_path.empty()) return Fail(ErrorCode::kInvalidInput, kNoDatabase, "--db is required");
-  if (!std::filesystem::exists(db_path))
+  const bool postgres = registry::IsPostgresUri(db_path);  // else an SQLite file
+  if (!postgres && !std::filesystem::exists(db_path))
     return Fail(ErrorCode::kNotFound, kNoDatabase,
                 db_path + " does not exist (start the KDC once with --db to create it)");
+  if (keys_dir.empty() && postgres)
+    return Fail(ErrorCode::kInvalidInput, kNotKeyDirectory,
+                "--keys is required with a PostgreSQL registry");
   if (keys_dir.empty()) keys_dir = db_path + ".keys";
   // The owner's tools use the KDC's keys; they never make a domain CA of their own (a wrong
   // --keys would otherwise mint one that no voucher or LDevID matches).

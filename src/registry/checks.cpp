@@ -29,6 +29,37 @@ Status CheckToken(std::string_view what, std::string_view s, size_t max) {
   return Ok();
 }
 
+namespace {
+
+// The length of the UTF-8 sequence at s[i] (RFC 3629 §4: no overlong forms, no surrogates,
+// nothing above U+10FFFF); 0 when the bytes there are not one.
+size_t Utf8Length(std::string_view s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xbf;  // the second byte's range
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size() || b(1) < lo || b(1) > hi) return 0;
+  for (size_t k = 2; k < n; ++k)
+    if (b(k) < 0x80 || b(k) > 0xbf) return 0;
+  return n;
+}
+
+}  // namespace
+
 Status CheckText(std::string_view what, std::string_view s, size_t max) {
   if (s.empty()) return Fail(ErrorCode::kInvalidInput, std::string(what) + " is empty");
   if (s.size() > max) {
@@ -39,6 +70,12 @@ Status CheckText(std::string_view what, std::string_view s, size_t max) {
     if (IsControl(c)) {
       return Fail(ErrorCode::kInvalidInput, std::string(what) + " holds a control character");
     }
+  }
+  // Text is UTF-8 (PostgreSQL's text refuses anything else; SQLite's would store it as given).
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = Utf8Length(s, i);
+    if (n == 0) return Fail(ErrorCode::kInvalidInput, std::string(what) + " is not UTF-8");
+    i += n;
   }
   return Ok();
 }
@@ -93,12 +130,14 @@ Status CheckNonce(const Bytes& nonce) {
 
 std::string Sanitize(std::string_view s, size_t max) {
   std::string out;
-  for (unsigned char c : s) {
+  for (size_t i = 0; i < s.size();) {
     if (out.size() >= max) {
       out += "...";
       break;
     }
-    if (IsControl(c) || c == '\\') {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const size_t n = Utf8Length(s, i);
+    if (IsControl(c) || c == '\\' || n == 0) {  // also a byte that is not UTF-8
       out += '\\';
       if (c == '\\') {
         out += '\\';
@@ -106,8 +145,10 @@ std::string Sanitize(std::string_view s, size_t max) {
         out += 'x';
         out += ToHex(ByteView(&c, 1));
       }
+      ++i;
     } else {
-      out += static_cast<char>(c);
+      out.append(s.substr(i, n));
+      i += n;
     }
   }
   return out;

@@ -34,7 +34,7 @@ inline constexpr size_t kMaxReason = 4096;
 
 // 1..max printable ASCII characters without spaces (serials, group names, credential ids).
 Status CheckToken(std::string_view what, std::string_view s, size_t max);
-// 1..max bytes of text without control characters (names, actors).
+// 1..max bytes of UTF-8 text without control characters (names, actors).
 Status CheckText(std::string_view what, std::string_view s, size_t max);
 Status CheckSerial(std::string_view serial);
 Status CheckWrappedKey(std::string_view what, const Bytes& key);
@@ -43,7 +43,8 @@ Status CheckCommissionInput(const CommissionInput& in);
 // 8..64 bytes (kInvalidInput).
 Status CheckNonce(const Bytes& nonce);
 // Free text for the audit log (details, serials claimed by refused peers): never refused, so that
-// a refusal is always recorded, but made safe to print: control characters become \xNN and the
+// a refusal is always recorded, but made safe to print: control characters, backslashes and
+// bytes that are not UTF-8 become \xNN (a backslash \\) and the
 // text is cut at `max` bytes.
 std::string Sanitize(std::string_view s, size_t max);
 

@@ -1,7 +1,7 @@
 // secprof::registry — the owner's read-only views (include/secprof/registry/overview.h).
 #include "secprof/registry/overview.h"
 
-#include "secprof/store/sqlite.h"
+#include "ledger.h"
 
 namespace secprof::registry {
 
@@ -9,16 +9,17 @@ Result<std::optional<int64_t>> LastSeen(Registry& reg, std::string_view serial) 
   SECPROF_TRY(reg.Get(serial));  // kInvalidInput for a malformed serial, kNotFound for an unknown
   // Every row the thing's own requests leave, whichever table holds it.
   SECPROF_ASSIGN_OR_RETURN(
-      std::optional<std::optional<int64_t>> row,
-      reg.database().QueryOptional<std::optional<int64_t>>(
-          "SELECT MAX(t) FROM ("
-          " SELECT updated AS t FROM thing_firmware WHERE serial = ?1"
-          " UNION ALL SELECT updated FROM reading_counters WHERE serial = ?1"
-          " UNION ALL SELECT updated FROM campaign_targets"
-          "  WHERE serial = ?1 AND status IN ('installed', 'failed')"
-          " UNION ALL SELECT MAX(time) FROM audit WHERE serial = ?1 AND (actor = ?1 OR"
-          "  (actor = 'kdc' AND action IN ('commissioned', 'join-repeat'))))",
-          [](const store::Statement& st) { return st.OptionalInt64(0); }, serial));
+      std::optional<std::optional<int64_t>> row, reg.ledger_->Read([&](internal::Tx& tx) {
+        return tx.QueryOptional<std::optional<int64_t>>(
+            "SELECT MAX(t) FROM ("
+            " SELECT updated AS t FROM thing_firmware WHERE serial = ?1"
+            " UNION ALL SELECT updated FROM reading_counters WHERE serial = ?1"
+            " UNION ALL SELECT updated FROM campaign_targets"
+            "  WHERE serial = ?1 AND status IN ('installed', 'failed')"
+            " UNION ALL SELECT MAX(time) FROM audit WHERE serial = ?1 AND (actor = ?1 OR"
+            "  (actor = 'kdc' AND action IN ('commissioned', 'join-repeat')))) AS seen",
+            [](const internal::Row& r) { return r.OptionalInt64(0); }, serial);
+      }));
   return row ? *row : std::optional<int64_t>();
 }
 

@@ -6,10 +6,13 @@
 #include "secprof/registry/registry.h"
 
 #include <charconv>
+#include <cstdio>
+#include <cstdlib>
 #include <utility>
 
 #include "internal.h"
 #include "schema.h"
+#include "secprof/registry/location.h"
 #include "secprof/store/sqlite.h"
 
 namespace secprof::registry {
@@ -29,13 +32,27 @@ Registry::Registry(std::string path, std::unique_ptr<Ledger> ledger)
 
 Registry::~Registry() = default;
 
-store::Database& Registry::database() { return *ledger_->storage().sqlite(); }
+store::Database& Registry::database() {
+  store::Database* db = ledger_->storage().sqlite();
+  if (db == nullptr) {  // a caller's bug: the contract in registry.h
+    std::fprintf(stderr, "secprof: Registry::database() on a registry that is not SQLite\n");
+    std::abort();
+  }
+  return *db;
+}
+
+bool Registry::is_sqlite() { return ledger_->storage().sqlite() != nullptr; }
 
 Result<std::unique_ptr<Registry>> Registry::Open(const std::string& path, const Clock& clock,
                                                  std::chrono::milliseconds busy_timeout) {
-  SECPROF_ASSIGN_OR_RETURN(std::unique_ptr<Storage> storage, OpenSqliteStorage(path, busy_timeout));
+  // The scheme decides (location.h): a PostgreSQL URI, else an SQLite file.
+  const bool postgres = IsPostgresUri(path);
+  SECPROF_ASSIGN_OR_RETURN(
+      std::unique_ptr<Storage> storage,
+      postgres ? OpenPostgresStorage(path, busy_timeout) : OpenSqliteStorage(path, busy_timeout));
   auto ledger = std::make_unique<Ledger>(std::move(storage), clock);
-  return std::unique_ptr<Registry>(new Registry(path, std::move(ledger)));
+  return std::unique_ptr<Registry>(
+      new Registry(postgres ? RedactDb(path) : path, std::move(ledger)));
 }
 
 Status Registry::InitDomain(std::string_view profile, std::string_view owner) {

@@ -1,8 +1,8 @@
 // The registry's storage seam (internal): everything the aggregates need from a database, and
-// nothing of SQLite. The SQLite backend (sqlite_storage.cpp) is the only one today; a second
-// backend (PostgreSQL, a later issue) implements Storage and an Open function like
-// OpenSqliteStorage, and no aggregate changes. docs/REGISTRY.md "Storage seam" lists the rest of
-// the contract (the SQL the aggregates send).
+// nothing of SQLite. Two backends: SQLite (sqlite_storage.cpp) and PostgreSQL
+// (postgres_storage.cpp, which translates the aggregates' SQLite SQL: sql_dialect.h); each
+// implements Storage and an Open function, and no aggregate knows which one it runs on.
+// docs/REGISTRY.md "Storage seam" lists the rest of the contract (the SQL the aggregates send).
 #pragma once
 
 #include <chrono>
@@ -97,5 +97,13 @@ class Storage {
 // newest version (schema.h). Durability: WAL + synchronous=FULL (store::OpenOptions).
 Result<std::unique_ptr<Storage>> OpenSqliteStorage(const std::string& path,
                                                    std::chrono::milliseconds busy_timeout);
+
+// The PostgreSQL backend (postgres_storage.cpp): connects to `uri` (a libpq URI, location.h),
+// marks the connection's current schema as a registry (or refuses one that holds other tables:
+// kInvalidInput) and brings it to the newest schema version, translated from schema.h
+// (sql_dialect.h). `busy_timeout` is the session's lock_timeout. kIo when the server cannot be
+// reached (the message names the URI without its password).
+Result<std::unique_ptr<Storage>> OpenPostgresStorage(const std::string& uri,
+                                                     std::chrono::milliseconds busy_timeout);
 
 }  // namespace secprof::registry::internal

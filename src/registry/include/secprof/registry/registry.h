@@ -1,5 +1,6 @@
 // secprof/registry/registry.h — the KDC's registry of things: lifecycle state, credentials, group
-// keys, join nonces and an append-only, hash-chained audit log, in one SQLite file.
+// keys, join nonces and an append-only, hash-chained audit log, in one SQLite file or a
+// PostgreSQL database (Open: a postgresql:// URI; docs/REGISTRY.md "PostgreSQL").
 //
 // The registry is the KDC's memory (design brief §4): which serials the owner allowed (or holds a
 // manufacturer voucher for), which were commissioned with which credential, which credentials were
@@ -125,10 +126,13 @@ struct DomainInfo {
 class Registry : public Things, public Groups, public AuditLog, public Rollout, public CloneGuard {
  public:
   // Opens (creating when absent) the registry at `path` and brings its schema to kSchemaVersion.
-  // `clock` must outlive the Registry. kConflict when the file's schema is newer than this code;
-  // kInvalidInput when the file is not an SQLite database, or is one but not a registry; kLimit
-  // when it stayed busy. `busy_timeout`: how long a write waits for another connection's lock.
-  // A file Open creates has mode 0600 (it holds setup codes).
+  // `path` is an SQLite file, or a PostgreSQL database when it is a postgresql:// URI
+  // (location.h; the tables go into the connection's current schema, docs/REGISTRY.md
+  // "PostgreSQL"). `clock` must outlive the Registry. kConflict when the schema is newer than
+  // this code; kInvalidInput when the file is not an SQLite database, or is one but not a
+  // registry (PostgreSQL: a schema holding other tables); kLimit when it stayed busy; kIo when
+  // the PostgreSQL server cannot be reached. `busy_timeout`: how long a write waits for another
+  // connection's write lock. A file Open creates has mode 0600 (it holds setup codes).
   static Result<std::unique_ptr<Registry>> Open(
       const std::string& path, const Clock& clock = SystemClock(),
       std::chrono::milliseconds busy_timeout = std::chrono::seconds(5));
@@ -136,6 +140,7 @@ class Registry : public Things, public Groups, public AuditLog, public Rollout, 
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
 
+  // The file path, or the PostgreSQL URI without its password (RedactDb): fit for messages.
   const std::string& path() const { return path_; }
 
   // --- the domain -------------------------------------------------------------------------
@@ -146,10 +151,13 @@ class Registry : public Things, public Groups, public AuditLog, public Rollout, 
   Result<DomainInfo> Domain();
 
   // The underlying SQLite connection, for tests and tools that need raw SQL (integrity_check).
-  // Do not write through it.
+  // Do not write through it. REQUIRES is_sqlite() (aborts otherwise).
   store::Database& database();
+  // False for a PostgreSQL registry.
+  bool is_sqlite();
 
  private:
+  friend Result<std::optional<int64_t>> LastSeen(Registry& reg, std::string_view serial);
   Registry(std::string path, std::unique_ptr<internal::Ledger> ledger);
 
   std::string path_;
