@@ -2,6 +2,8 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <string>
+#include <string_view>
 
 #include "internal.h"
 #include "secprof/cbor/cbor.h"
@@ -65,6 +67,15 @@ Result<identity::Certificate> KeyAndCertificate(
   return cert;
 }
 
+// A CN naming the owner: `prefix` + owner + `suffix`, the owner cut so that the whole fits RFC
+// 5280's ub-common-name (64), which an owner of up to ub-organization-name (64, Kdc::Create's
+// limit) alone would fill. The O carries the whole owner.
+std::string CommonName(std::string_view prefix, const std::string& owner, std::string_view suffix) {
+  constexpr size_t kUbCommonName = 64;
+  return std::string(prefix) + owner.substr(0, kUbCommonName - prefix.size() - suffix.size()) +
+         std::string(suffix);
+}
+
 }  // namespace
 
 Result<DomainKeys> OpenDomainKeys(const std::string& keys_dir, const std::string& owner,
@@ -88,7 +99,7 @@ Result<DomainKeys> OpenDomainKeys(const std::string& keys_dir, const std::string
   auto make_ca = [&](crypto::Signer& s) {
     identity::CaOptions o;
     o.organization = owner;
-    o.common_name = owner + " Domain CA";
+    o.common_name = CommonName("", owner, " Domain CA");
     return identity::CreateDomainCa(s, o, clock, rng);
   };
   Result<identity::Certificate> ca = Fail(ErrorCode::kInternal, "unset");
@@ -110,7 +121,7 @@ Result<DomainKeys> OpenDomainKeys(const std::string& keys_dir, const std::string
       return Fail(ErrorCode::kNotFound, "no KDC certificate yet: start the KDC first");
     SECPROF_ASSIGN_OR_RETURN(auto ca_signer, ca_store->GetSigner(place.key_label));
     identity::Name n;
-    n.common_name = "kdc." + owner;
+    n.common_name = CommonName("kdc.", owner, "");
     n.organization = owner;
     SECPROF_ASSIGN_OR_RETURN(identity::CertificateRequest csr, identity::CreateRequest(s, n));
     identity::LdevidPolicy p;

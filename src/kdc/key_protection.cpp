@@ -27,6 +27,10 @@ bool Exists(const std::string& p) {
 }
 std::string OldWrapKek(const std::string& keys_dir) { return keys_dir + "/wrap.kek"; }
 std::string OldStoreKek(const std::string& keys_dir) { return keys_dir + "/keystore/kek"; }
+// Present (durably) from before the first key is re-encrypted until the co-located KEK files are
+// gone: while it exists the key store is part old KEK, part new, and only a re-run of the
+// migration completes it (docs/KEYSTORE.md "Moving the KDC's KEK out").
+std::string MigrationMarker(const std::string& keys_dir) { return keys_dir + "/kek-migration"; }
 
 keystore::KekLocation Location(const std::string& keys_dir, const KeyDirOptions& o) {
   return keystore::KekLocation{o.kek_file, kKdcKekEnvVar, keystore::SiblingKekPath(keys_dir),
@@ -46,6 +50,11 @@ Error Colocated(const std::string& keys_dir, const std::string& what) {
 Result<DomainKek> ResolveDomainKek(const std::string& keys_dir, const KeyDirOptions& o,
                                    crypto::Random& rng) {
   DomainKek out;
+  if (Exists(MigrationMarker(keys_dir)))
+    return Fail(ErrorCode::kConflict, kKekMigrationInterrupted,
+                "a KEK migration of " + keys_dir +
+                    " was interrupted: its key store is partly re-encrypted. Run `secprof kdc "
+                    "migrate-kek` again (with the same --kek-file, if one was given) to finish it");
   if (Exists(OldWrapKek(keys_dir)) || Exists(OldStoreKek(keys_dir))) {
     if (!o.allow_colocated_kek)
       return Fail(Colocated(keys_dir,
@@ -71,10 +80,22 @@ Result<DomainKek> ResolveDomainKek(const std::string& keys_dir, const KeyDirOpti
   return out;
 }
 
-Result<std::string> MigrateDomainKek(const std::string& keys_dir, const KeyDirOptions& o) {
+// The order is the crash-safety argument (tested step by step in
+// tests/kdc/kek_migration_power_loss_test.cpp): (1) the KEK outside, same bytes as wrap.kek;
+// (2) the marker, durable; (3) the key store re-encrypted, key by key (resumable); (4)
+// keystore/kek, then wrap.kek removed; (5) the marker removed. A crash before (2) leaves the old
+// layout whole; between (2) and (5) the marker makes every start refuse until a re-run, which
+// finds wrap.kek (or, after (4), the KEK outside) and completes.
+Result<std::string> MigrateDomainKek(const std::string& keys_dir, const KeyDirOptions& o,
+                                     FileSystem& fsys) {
   auto& rng = crypto::SystemRandomSource();
-  if (!Exists(OldWrapKek(keys_dir)) && !Exists(OldStoreKek(keys_dir)))
-    return std::string("nothing to migrate: no KEK inside ") + keys_dir;
+  if (!Exists(OldWrapKek(keys_dir)) && !Exists(OldStoreKek(keys_dir))) {
+    if (!Exists(MigrationMarker(keys_dir)))
+      return std::string("nothing to migrate: no KEK inside ") + keys_dir;
+    // Interrupted after (4): the key store is whole under the KEK outside; only (5) is left.
+    SECPROF_TRY(keystore::RemoveKekFile(MigrationMarker(keys_dir), fsys));
+    return "finished an interrupted migration of " + keys_dir;
+  }
   const keystore::KekLocation loc = Location(keys_dir, o);
   if (Exists(OldWrapKek(keys_dir))) {
     SECPROF_ASSIGN_OR_RETURN(SecureBuffer master, keystore::ReadKekFile(OldWrapKek(keys_dir)));
@@ -96,17 +117,21 @@ Result<std::string> MigrateDomainKek(const std::string& keys_dir, const KeyDirOp
                   target->where +
                       " already holds another key; remove it or give --kek-file "
                       "elsewhere");
+    SECPROF_TRY(WriteFileAtomic(
+        MigrationMarker(keys_dir),
+        "secprof: KEK migration in progress; run `secprof kdc migrate-kek`\n", 0600, fsys));
     if (Exists(OldStoreKek(keys_dir))) {
       SECPROF_ASSIGN_OR_RETURN(SecureBuffer old_store,
                                keystore::ReadKekFile(OldStoreKek(keys_dir)));
       SECPROF_ASSIGN_OR_RETURN(SecureBuffer new_store,
                                keystore::DeriveKek(View(master), kStorePurpose));
-      SECPROF_TRY(
-          keystore::RewrapFileStore(keys_dir + "/keystore", View(old_store), View(new_store), rng));
+      SECPROF_TRY(keystore::RewrapFileStore(keys_dir + "/keystore", View(old_store),
+                                            View(new_store), rng, fsys));
     }
     // The key store first, wrap.kek last: until wrap.kek is gone, a re-run finds all it needs.
-    SECPROF_TRY(keystore::RemoveKekFile(OldStoreKek(keys_dir)));
-    SECPROF_TRY(keystore::RemoveKekFile(OldWrapKek(keys_dir)));
+    SECPROF_TRY(keystore::RemoveKekFile(OldStoreKek(keys_dir), fsys));
+    SECPROF_TRY(keystore::RemoveKekFile(OldWrapKek(keys_dir), fsys));
+    SECPROF_TRY(keystore::RemoveKekFile(MigrationMarker(keys_dir), fsys));
     return "KEK moved to " + target->where +
            "; key store re-encrypted; removed wrap.kek and "
            "keystore/kek from " +

@@ -38,6 +38,7 @@
 
 #include "secprof/coap/coap.h"
 #include "secprof/core/clock.h"
+#include "secprof/core/fs.h"
 #include "secprof/core/result.h"
 #include "secprof/crypto/random.h"
 #include "secprof/crypto/secure_buffer.h"
@@ -195,9 +196,13 @@ Result<DomainKeys> OpenDomainKeys(const std::string& keys_dir, const std::string
                                   const KeyDirOptions& kek = {});
 // Moves the old layout's KEK out of `keys_dir`: <keys_dir>/wrap.kek becomes the KEK at the
 // location `kek` names (same bytes: the registry's wrapped keys stay valid), the file key store is
-// re-encrypted under the key derived from it, and the co-located KEK files are deleted. Resumable.
+// re-encrypted under the key derived from it, and the co-located KEK files are deleted. Crash-safe
+// and resumable: from before the first key is re-encrypted until the end, <keys_dir>/kek-migration
+// exists and every start refuses (kKekMigrationInterrupted) until a re-run completes the
+// migration. The key store and the co-located files are written through `fsys`.
 // Returns what it did.
-Result<std::string> MigrateDomainKek(const std::string& keys_dir, const KeyDirOptions& kek = {});
+Result<std::string> MigrateDomainKek(const std::string& keys_dir, const KeyDirOptions& kek = {},
+                                     FileSystem& fsys = DefaultFileSystem());
 
 // Owner operations on a KDC's files, usable while the KDC runs (another process).
 class OwnerTools {

@@ -70,6 +70,8 @@ inline constexpr Reason kBadOwner{"bad-owner"};      // --owner empty, too long 
 inline constexpr Reason kNoTrustAnchor{"no-trust-anchor"};  // a voucher profile, no vendor CA
 inline constexpr Reason kRegistryInUse{"registry-in-use"};  // another KDC holds the registry lock
 inline constexpr Reason kNotKeyDirectory{"not-key-directory"};  // OwnerTools: no domain-ca.pem
+// A KEK migration (MigrateDomainKek) was interrupted: the key store is partly re-encrypted.
+inline constexpr Reason kKekMigrationInterrupted{"kek-migration-interrupted"};
 inline constexpr Reason kVendorCaClash{"vendor-ca-clash"};   // a vendor CA looks like the domain CA
 inline constexpr Reason kNotVendorCa{"not-vendor-ca"};       // TrustVendor: not a CA with an O
 inline constexpr Reason kVoucherRefused{"voucher-refused"};  // ImportVoucher: does not verify
