@@ -325,7 +325,7 @@ TEST(LabResponseMismatch, SecProf2StaleAnswerCannotEnterTheNewSession) {
 }
 
 TEST(LabWireNotTestable, NameWhatIsMissing) {
-  for (const char* id : {"lab.curious_proxy", "lab.blockwise_rearrange"}) {
+  for (const char* id : {"lab.curious_proxy"}) {
     Attack r(id, domain::Profile::kSecProf2);
     EXPECT_OUTCOME(r, Outcome::kNotTestable);
     EXPECT_NE(r.m->reason.find("not testable"), std::string::npos) << id;

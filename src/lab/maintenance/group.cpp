@@ -10,6 +10,7 @@ std::unique_ptr<Scenario> MakeFwEndlessData();
 std::unique_ptr<Scenario> MakeFwPartial();
 std::unique_ptr<Scenario> MakeFwFreeze();
 std::unique_ptr<Scenario> MakeFwSlowRetrieval();
+std::unique_ptr<Scenario> MakeBlockwiseRearrange();
 std::unique_ptr<Scenario> MakeFlood();
 std::unique_ptr<Scenario> MakeVulnerableFw();
 std::unique_ptr<Scenario> MakeRoutingSinkhole();
@@ -25,6 +26,7 @@ void AddMaintenanceScenarios(Scenarios& out) {
   out.push_back(MakeFwPartial());
   out.push_back(MakeFwFreeze());
   out.push_back(MakeFwSlowRetrieval());
+  out.push_back(MakeBlockwiseRearrange());
   out.push_back(MakeFlood());
   out.push_back(MakeVulnerableFw());
   out.push_back(MakeRoutingSinkhole());

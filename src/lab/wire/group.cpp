@@ -13,7 +13,6 @@ std::unique_ptr<Scenario> MakeRogueKdcMember();
 std::unique_ptr<Scenario> MakeRequestDelay();
 std::unique_ptr<Scenario> MakeResponseMismatch();
 std::unique_ptr<Scenario> MakeSelectiveBlock();
-std::unique_ptr<Scenario> MakeBlockwiseRearrange();
 std::unique_ptr<Scenario> MakeTrackIdentifiers();
 std::unique_ptr<Scenario> MakeCuriousProxy();
 
@@ -28,7 +27,6 @@ void AddWireScenarios(Scenarios& out) {
   out.push_back(MakeRequestDelay());
   out.push_back(MakeResponseMismatch());
   out.push_back(MakeSelectiveBlock());
-  out.push_back(MakeBlockwiseRearrange());
   out.push_back(MakeTrackIdentifiers());
   out.push_back(MakeCuriousProxy());
 }

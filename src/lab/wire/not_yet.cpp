@@ -2,9 +2,6 @@
 // that could not be mounted is kNotTestable with the missing piece in `reason`):
 //   lab.curious_proxy       T8/T3 at a translation point: the HTTP-CoAP proxy (issue 14) does not
 //                           exist, so there is no translation point to be curious at.
-//   lab.blockwise_rearrange draft-ietf-core-attacks-on-coap §2.5 (fragment rearrangement) on the
-//                           firmware's Block2 transfer: needs a firmware campaign fetched through
-//                           the relay, which the lab does not set up yet.
 #include "groups.h"
 #include "on_path.h"
 
@@ -38,24 +35,6 @@ std::unique_ptr<Scenario> MakeCuriousProxy() {
                    {"proxy.minimize", "coap.oscore", "proxy.verify_forwarded"},
                    false},
       "not testable: the HTTP-CoAP proxy and OSCORE (issue 14) do not exist yet");
-}
-
-std::unique_ptr<Scenario> MakeBlockwiseRearrange() {
-  return std::make_unique<NotYet>(
-      ScenarioInfo{"lab.blockwise_rearrange",
-                   "T4",
-                   "maintenance",
-                   "application",
-                   "sits on the path of a firmware download and reorders or replaces its Block2 "
-                   "fragments",
-                   "the thing installs an image assembled from rearranged fragments",
-                   {"M.app.signed_fw_update", "M.app.dtls"},
-                   {"thing.fw_verify_signature", "coap.dtls"},
-                   false},
-      "not testable yet: needs a firmware campaign fetched through the lab's relay, which the "
-      "wire group does not set up yet (the image digest and signature check of update::SlotStore "
-      "is what should refuse it; tests/thing/update_test.cpp covers tampered images without a "
-      "relay)");
 }
 
 }  // namespace secprof::lab::internal

@@ -15,8 +15,6 @@ OnPath::~OnPath() {
   domain.reset();
 }
 
-namespace {
-
 // SecProf_2: the on-path relay rewrites the DTLS port named in the plain j/psk answer (RFC 7252
 // §3 message, docs/DOMAIN.md "Message labels" PskJoinResponse label 3) to its own DTLS link.
 Policy RedirectJoinAnswer(uint16_t relay_dtls) {
@@ -32,6 +30,8 @@ Policy RedirectJoinAnswer(uint16_t relay_dtls) {
     return Decision{};
   };
 }
+
+namespace {
 
 DomainOptions Options(const RunContext& ctx, domain::Profile p, int things) {
   DomainOptions o;

@@ -42,6 +42,11 @@ Result<OnPath> StartManaged(const RunContext& ctx, int things = 1,
                             std::chrono::milliseconds timeout = std::chrono::milliseconds(0),
                             std::function<void(kdc::KdcOptions&)> configure_kdc = {});
 
+// SecProf_2: the policy that, on the path of a join, rewrites the DTLS port named in the KDC's
+// plain j/psk answer to `relay_dtls`, so that the thing's operational session crosses the relay
+// too (what StartManaged installs while thing 0 joins).
+Policy RedirectJoinAnswer(uint16_t relay_dtls);
+
 // Home (SecProf_1): two things, the mother (0) and thing 1 served behind the relay. With `pair`,
 // the mother pairs thing 1 through the relay (the imprint crosses it in the clear).
 Result<OnPath> StartHome(const RunContext& ctx, bool pair = true);
