@@ -289,11 +289,12 @@ std::vector<size_t> BlockRecords(const std::vector<Datagram>& cap, size_t from) 
   return out;
 }
 
-// Releases whatever the relay still holds when the attack ends early, so the thing's transfer
-// can finish and its thread be joined.
+// When the attack ends (early or not): the relay forwards everything again and releases what it
+// still holds, so the thing's transfer can finish and its thread be joined.
 struct ReleaseHeld {
   wire::Relay& r;
   ~ReleaseHeld() {
+    r.SetPolicy({});
     for (size_t i : r.held()) (void)r.Release(i);
   }
 };
@@ -398,9 +399,15 @@ Result<Measurement> RunDtls(const RunContext& ctx) {
           "; then #" + std::to_string(held) + " released");
     }
   }
-  relay->SetPolicy({});
-  if (!b || !*b) return Fail(b ? (*b).error() : Error(ErrorCode::kInternal, "no update ran"));
-  const Try& r = **b;
+  if (!b) return Fail(ErrorCode::kInternal, "lab.blockwise_rearrange: no update ran");
+  Try r;
+  if (*b) {
+    r = std::move(**b);
+  } else {  // the thing's update failed as a whole: judged by what it runs, its error the reason
+    r.u.detail = (*b).error().message();
+    r.reason = std::string((*b).error().reason());
+    r.after = Active(t);
+  }
   std::string all;
   for (const auto& s : moves) all += s + "\n";
   m.evidence.push_back({"datagrams", "records moved during release B's transfer", all});
