@@ -114,7 +114,10 @@ void HandshakeGuard::OnNew(coap_session_t* s, SteadyTime now) {
   entries_.insert_or_assign(s, std::move(e));
 }
 
-void HandshakeGuard::OnGone(coap_session_t* s) { entries_.erase(s); }
+bool HandshakeGuard::OnGone(coap_session_t* s, bool connected) {
+  if (entries_.erase(s) == 0 || connected) return false;
+  return coap_session_get_type(s) == COAP_SESSION_TYPE_SERVER;
+}
 
 HandshakeGuard::Closed HandshakeGuard::Enforce(coap_context_t* ctx, SteadyTime now) {
   Closed closed;
@@ -126,6 +129,7 @@ HandshakeGuard::Closed HandshakeGuard::Enforce(coap_context_t* ctx, SteadyTime n
     Entry& e = it->second;
     // Only a session libcoap still holds for this peer is ours to look at.
     if (coap_session_get_by_peer(ctx, &e.remote, e.ifindex) != s) {
+      ++closed.failed;  // freed by libcoap without an event (never dereferenced here)
       it = entries_.erase(it);
       continue;
     }
@@ -143,6 +147,7 @@ HandshakeGuard::Closed HandshakeGuard::Enforce(coap_context_t* ctx, SteadyTime n
     }
     if (coap_session_get_type(s) != COAP_SESSION_TYPE_SERVER ||
         coap_session_get_state(s) != COAP_SESSION_STATE_HANDSHAKE) {
+      if (coap_session_get_state(s) != COAP_SESSION_STATE_ESTABLISHED) ++closed.failed;  // closing
       it = entries_.erase(it);  // completed, or closing
       continue;
     }

@@ -64,6 +64,9 @@ class HandshakeGuard {
     uint64_t timed_out = 0;
     uint64_t hellos_released = 0;  // not counted in total()
     uint64_t hellos_kept = 0;      // layout check failed: left to libcoap
+    // Half-open handshakes libcoap ended itself (closing, or freed without an event) before
+    // they completed and before the guard closed them; not counted in total().
+    uint64_t failed = 0;
     uint64_t total() const { return per_address + global + timed_out; }
   };
 
@@ -73,9 +76,11 @@ class HandshakeGuard {
   // A DTLS server-side session appeared (COAP_EVENT_SERVER_SESSION_NEW; libcoap 4.3.1 creates it
   // as a "hello" session and turns it into a handshake session once the cookie checks out).
   void OnNew(coap_session_t* s, SteadyTime now);
-  // It completed its handshake or went away (COAP_EVENT_DTLS_CONNECTED, _CLOSED, _ERROR,
-  // COAP_EVENT_SERVER_SESSION_DEL).
-  void OnGone(coap_session_t* s);
+  // It completed its handshake (`connected`: COAP_EVENT_DTLS_CONNECTED) or went away
+  // (COAP_EVENT_DTLS_CLOSED, _ERROR, COAP_EVENT_SERVER_SESSION_DEL). True when it was a tracked
+  // handshake past the cookie (not a hello session) that went away without completing: libcoap
+  // ended it, not the guard (whose victims are off the books before they are closed).
+  bool OnGone(coap_session_t* s, bool connected);
   // Closes what is beyond the bounds (see above). Sessions are looked up again in libcoap
   // (coap_session_get_by_peer) before use, so a session libcoap freed without an event is dropped
   // from the books, never touched.

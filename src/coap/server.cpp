@@ -28,6 +28,7 @@ ServerStats Server::stats() const {
                      .half_open_handshakes = i.half_open_handshakes.load(r),
                      .handshakes_evicted = i.handshakes_evicted.load(r),
                      .handshakes_timed_out = i.handshakes_timed_out.load(r),
+                     .handshakes_failed = i.handshakes_failed.load(r),
                      .blocks_refused = i.blocks_refused.load(r),
                      .partial_requests_refused = i.partial_requests_refused.load(r),
                      .hello_sessions_released = i.hello_sessions_released.load(r),

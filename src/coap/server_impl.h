@@ -60,6 +60,7 @@ struct Server::Impl {
   std::atomic<size_t> half_open_handshakes{0};
   std::atomic<uint64_t> handshakes_evicted{0};
   std::atomic<uint64_t> handshakes_timed_out{0};
+  std::atomic<uint64_t> handshakes_failed{0};
   std::atomic<uint64_t> blocks_refused{0};
   std::atomic<uint64_t> partial_requests_refused{0};
   std::atomic<uint64_t> hello_sessions_released{0};

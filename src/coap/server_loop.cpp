@@ -103,6 +103,7 @@ Status Server::RunOnce(std::chrono::milliseconds timeout) {
   i.half_open_handshakes.store(i.handshakes->half_open(), std::memory_order_relaxed);
   i.hello_sessions_released.fetch_add(closed.hellos_released, std::memory_order_relaxed);
   i.hello_sessions_kept.fetch_add(closed.hellos_kept, std::memory_order_relaxed);
+  i.handshakes_failed.fetch_add(closed.failed, std::memory_order_relaxed);
   if (closed.total()) {
     i.handshakes_evicted.fetch_add(closed.per_address + closed.global, std::memory_order_relaxed);
     i.handshakes_timed_out.fetch_add(closed.timed_out, std::memory_order_relaxed);

@@ -64,7 +64,8 @@ int OnServerEvent(coap_session_t* s, const coap_event_t event) {
       impl->handshakes_changed = true;
     } else if (event == COAP_EVENT_DTLS_CONNECTED || event == COAP_EVENT_DTLS_CLOSED ||
                event == COAP_EVENT_DTLS_ERROR || event == COAP_EVENT_SERVER_SESSION_DEL) {
-      impl->handshakes->OnGone(s);
+      if (impl->handshakes->OnGone(s, event == COAP_EVENT_DTLS_CONNECTED))
+        impl->handshakes_failed.fetch_add(1, std::memory_order_relaxed);
       impl->handshakes_changed = true;
     }
   }

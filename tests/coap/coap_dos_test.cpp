@@ -92,13 +92,11 @@ TEST(CoapDos, AbandonedHandshakesFromOneHostDoNotLockThingsOut) {
   EXPECT_EQ(LegitRoundTrip(port), "");
   ServerStats st = server->stats();
   EXPECT_LE(st.half_open_handshakes, Limits{}.max_handshakes_per_address);
-  // Every answered handshake beyond the per-address bound was closed by a guard: evicted, or, on
-  // a machine slow enough for Limits::handshake_timeout to pass first, timed out.
-  // (Minus one: on a loaded 2-core machine a run occasionally sees one attacker session closed
-  // outside the guard's accounting, by libcoap itself; the bound and the legitimate handshake
-  // above are the property under test, this count only shows that the guard did the closing.)
-  EXPECT_GE(st.handshakes_evicted + st.handshakes_timed_out,
-            static_cast<uint64_t>(completed) - Limits{}.max_handshakes_per_address - 1);
+  // Every answered handshake beyond the per-address bound was closed: by a guard (evicted, or, on
+  // a machine slow enough for Limits::handshake_timeout to pass first, timed out) or, on a loaded
+  // machine now and then, by libcoap itself (handshakes_failed).
+  const uint64_t excess = static_cast<uint64_t>(completed) - Limits{}.max_handshakes_per_address;
+  EXPECT_GE(st.handshakes_evicted + st.handshakes_timed_out + st.handshakes_failed, excess);
   EXPECT_GE(st.handshakes_evicted, 1u);
   EXPECT_EQ(st.handshakes_completed, 1u);
 }

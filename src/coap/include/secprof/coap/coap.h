@@ -271,6 +271,10 @@ struct ServerStats {
   uint64_t handshakes_evicted =
       0;  // closed for max_handshakes_per_address or max_handshake_sessions
   uint64_t handshakes_timed_out = 0;  // closed after Limits::handshake_timeout
+  // Handshakes past the cookie that libcoap itself ended before they completed (a DTLS alert or
+  // error, its own timeout) and the guards had not closed: with the two above, every half-open
+  // handshake that did not complete is accounted for.
+  uint64_t handshakes_failed = 0;
   uint64_t blocks_refused = 0;  // plain-CoAP Block1 blocks answered 4.13 before libcoap read them
   uint64_t partial_requests_refused = 0;  // first blocks answered 5.03 (per-address transfer cap)
   // libcoap "hello" sessions (one per ClientHello from a new peer, before the cookie) freed as soon
