@@ -1,8 +1,10 @@
 // lab.routing_sinkhole, lab.routing_selective_forwarding, lab.routing_wormhole, lab.routing_sybil:
-// the routing attacks (T7.1-T7.4; draft §4 threat 7; RFC 7416 §7). Not testable yet: secprof
-// runs over loopback UDP only, with no multi-hop network and no RPL, so there is no route for an
-// attacker to draw, drop, tunnel or multiply. Issue 15 builds the emulated low-power network with
-// RPL, secure routing and these attacks; its measurements will fill these cells.
+// the routing attacks (T7.1-T7.4; draft §4 threat 7; RFC 7416 §7). Not testable yet: the lab's
+// domains run over loopback UDP only, with no multi-hop network and no RPL, so there is no route
+// for an attacker to draw, drop, tunnel or multiply. Issue 15's emulated low-power network
+// (src/net, docs/NETWORK.md: RPL over simulated IEEE 802.15.4, a sinkhole in `secprof net
+// simulate`) exists but is not wired to the lab's profiles and has no secure routing yet; once it
+// is, its measurements fill these cells.
 //
 // The four share one shape (metadata + the same not-testable outcome in every profile), kept in
 // one file so that the reason is stated once; each keeps its own id, threat and success
@@ -21,9 +23,9 @@ class RoutingNotTestable final : public Scenario {
     Measurement m;
     m.outcome = Outcome::kNotTestable;
     m.reason =
-        "no multi-hop network and no routing to attack: secprof runs over loopback UDP; issue "
-        "15's emulated low-power network with RPL (and secure routing for SecProf_3/4) is not "
-        "built yet";
+        "no multi-hop network and no routing to attack: the lab's domains run over loopback UDP; "
+        "issue 15's emulated low-power network (src/net, `secprof net simulate`) is not wired to "
+        "the lab's profiles yet and has no secure routing for SecProf_3/4";
     return m;
   }
 
