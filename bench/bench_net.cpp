@@ -9,7 +9,7 @@
 //
 // A small driver rather than Google Benchmark: one run is the figure, and it takes seconds.
 // The machine line comes first (load included: the figure is wall time on a shared machine).
-// Results: docs/PERFORMANCE.md (to be added by the session that merges) and docs/NETWORK.md.
+// Results: docs/PERFORMANCE.md "Emulated network" and docs/NETWORK.md "Speed".
 #include <cstdio>
 #include <cstdlib>
 #include <string>
