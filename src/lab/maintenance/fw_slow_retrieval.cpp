@@ -11,13 +11,16 @@
 // never gives up (no overall deadline): its duration grows with the number of exchanges, without
 // bound, at the attacker's pace. Blocked: the thing abandons the slow transfer (its error is the
 // reason).
-// SecProf_2: not testable - the join answers with the KDC's own DTLS port, so the thing's
-// sessions do not cross the lab's relay.
+// SecProf_2: the join answer names the KDC's own DTLS port in its plain part, so the relay sits on
+// the join too and rewrites that port to its own (wire/on_path.h RedirectJoinAnswer), as
+// lab.blockwise_rearrange does; the thing's DTLS sessions then cross the relay as in SecProf_3/4.
 // No negative control.
 #include <chrono>
+#include <vector>
 
 #include "firmware_attack.h"
 #include "groups.h"
+#include "wire/on_path.h"
 #include "wire/relay.h"
 
 namespace secprof::lab::internal {
@@ -47,20 +50,23 @@ class FwSlowRetrieval final : public Scenario {
   Result<Measurement> Run(const RunContext& ctx) const override {
     if (ctx.profile == domain::Profile::kSecProf1) return fw::NoDeliveryInSecProf1();
     Measurement m;
-    if (ctx.profile == domain::Profile::kSecProf2) {
-      m.outcome = Outcome::kNotTestable;
-      m.reason =
-          "the lab's relay cannot sit on a SecProf_2 thing's DTLS path: its join answers with "
-          "the KDC's own DTLS port (an on-path element of issue 15's emulated network would)";
-      return m;
-    }
     SECPROF_ASSIGN_OR_RETURN(fw::FirmwareLab lab, fw::StartFirmwareLab(ctx, 1, /*join=*/false));
     LiveDomain& d = *lab.d;
-    SECPROF_ASSIGN_OR_RETURN(auto relay, wire::Relay::Start({d.kdc_dtls_port()}));
-    SECPROF_TRY(d.InstallAndJoin(0, d.kdc_udp_port(), relay->port(0)));
+    // SecProf_2: the plain join crosses the relay too (link 0), which rewrites the DTLS port its
+    // answer names to the relay's own (link 1).
+    const bool plain_join = ctx.profile == domain::Profile::kSecProf2;
+    std::vector<uint16_t> upstreams;
+    if (plain_join) upstreams.push_back(d.kdc_udp_port());
+    upstreams.push_back(d.kdc_dtls_port());
+    SECPROF_ASSIGN_OR_RETURN(auto relay, wire::Relay::Start(upstreams));
+    const size_t dtls = plain_join ? 1 : 0;
+    if (plain_join) relay->SetPolicy(wire::RedirectJoinAnswer(relay->port(dtls)));
+    SECPROF_TRY(
+        d.InstallAndJoin(0, plain_join ? relay->port(0) : d.kdc_udp_port(), relay->port(dtls)));
     thing::Agent& t = d.thing(0);
     SECPROF_TRY(t.GoOperational());
-    if (t.state().kdc_dtls != relay->port(0))
+    relay->SetPolicy({});
+    if (t.state().kdc_dtls != relay->port(dtls))
       return Fail(ErrorCode::kInternal, "lab.fw_slow_retrieval: the thing bypasses the relay");
     crypto::Bytes image = fw::MakeImage(1024, 0x51);  // one block: the run stays short
     SECPROF_ASSIGN_OR_RETURN(
