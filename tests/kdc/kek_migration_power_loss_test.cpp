@@ -24,6 +24,7 @@
 #include "secprof/keystore/file_store.h"
 #include "secprof/keystore/kek.h"
 #include "support/fault_fs.h"
+#include "support/key_store_checks.h"
 #include "testutil.h"
 
 namespace secprof::kdc {
@@ -32,35 +33,14 @@ namespace {
 namespace fs = std::filesystem;
 using crypto::ByteView;
 using crypto::SecureBuffer;
+using secprof::testing::ExpectKeysOpen;
 using secprof::testing::FaultFs;
+using secprof::testing::RestoreKekModes;
 
 constexpr long kMaxSteps = 200;
 constexpr const char* kStorePurpose = "kdc keystore";  // key_protection.cpp's DeriveKek purpose
 
 ByteView View(const SecureBuffer& b) { return ByteView(b.data(), b.size()); }
-
-// FaultFs re-creates a file whose removal was not synced with the default mode; a real power loss
-// keeps the inode, mode 0600. The KEK files are refused in any other mode (keystore/kek.h).
-void RestoreKekModes(const fs::path& keys) {
-  for (const fs::path& p : {keys / "wrap.kek", keys / "keystore" / "kek"})
-    if (fs::exists(p)) ::chmod(p.c_str(), 0600);
-}
-
-// Every key of the file key store under `keys` opens under `kek`, and there is at least one.
-void ExpectKeysOpen(const fs::path& keys, const SecureBuffer& kek) {
-  keystore::FileKeyStoreOptions o;
-  o.dir = (keys / "keystore").string();
-  o.kek = kek.Clone();
-  auto store = keystore::FileKeyStore::Open(std::move(o));
-  ASSERT_TRUE(store) << store.error().ToString();
-  auto labels = (*store)->List();
-  ASSERT_TRUE(labels) << labels.error().ToString();
-  EXPECT_FALSE(labels->empty());
-  for (const auto& l : *labels) {
-    auto k = (*store)->Load(l);
-    EXPECT_TRUE(k) << l << ": " << k.error().ToString();
-  }
-}
 
 class KekMigrationPowerLoss : public ::testing::TestWithParam<FaultFs::Keep> {
  protected:
@@ -115,13 +95,13 @@ TEST_P(KekMigrationPowerLoss, OldLayoutInterruptedOrNewNeverAHalfStore) {
     const fs::path keys = root / "kdc.keys";
     fs::create_directories(root);
     fs::copy(Template(), keys, fs::copy_options::recursive);
-    RestoreKekModes(keys);
+    RestoreKekModes({keys / "wrap.kek", keys / "keystore" / "kek"});
     FaultFs ffs;
     for (const fs::path& d : {root, keys, keys / "keystore"}) ffs.Watch(d.string());
     ffs.CrashAfter(n);
     completed = MigrateDomainKek(keys.string(), {}, ffs).has_value();
     ffs.PowerLoss(GetParam());
-    RestoreKekModes(keys);
+    RestoreKekModes({keys / "wrap.kek", keys / "keystore" / "kek"});
 
     const bool marker = fs::exists(keys / "kek-migration");
     const bool wrap = fs::exists(keys / "wrap.kek");

@@ -28,6 +28,7 @@
 #include "secprof/thing/testing.h"
 #include "support/domain_fixture.h"
 #include "support/fault_fs.h"
+#include "support/key_store_checks.h"
 #include "support/sync_dir_recorder.h"
 #include "testutil.h"
 
@@ -37,7 +38,9 @@ namespace {
 namespace fs = std::filesystem;
 using crypto::ByteView;
 using crypto::SecureBuffer;
+using secprof::testing::ExpectKeysOpen;
 using secprof::testing::FaultFs;
+using secprof::testing::RestoreKekModes;
 
 constexpr long kMaxSteps = 300;
 constexpr const char* kStorePurpose = "thing keystore";  // key_protection.cpp's DeriveKek purpose
@@ -68,29 +71,6 @@ class ScratchDir {
  private:
   fs::path path_;
 };
-
-// FaultFs re-creates a file whose removal was not synced with the default mode; a real power loss
-// keeps the inode, mode 0600. The KEK files are refused in any other mode (keystore/kek.h).
-void RestoreKekModes(const fs::path& state) {
-  for (const fs::path& p : {state / "kek", state / "keystore" / "kek"})
-    if (fs::exists(p)) ::chmod(p.c_str(), 0600);
-}
-
-// Every key of the file key store under `state` opens under `kek`, and there is at least one.
-void ExpectKeysOpen(const fs::path& state, const SecureBuffer& kek) {
-  keystore::FileKeyStoreOptions o;
-  o.dir = (state / "keystore").string();
-  o.kek = kek.Clone();
-  auto store = keystore::FileKeyStore::Open(std::move(o));
-  ASSERT_TRUE(store) << store.error().ToString();
-  auto labels = (*store)->List();
-  ASSERT_TRUE(labels) << labels.error().ToString();
-  EXPECT_FALSE(labels->empty());
-  for (const auto& l : *labels) {
-    auto k = (*store)->Load(l);
-    EXPECT_TRUE(k) << l << ": " << k.error().ToString();
-  }
-}
 
 SecureBuffer StoreKekFrom(const SecureBuffer& master) {
   auto d = keystore::DeriveKek(View(master), kStorePurpose);
@@ -250,7 +230,7 @@ TEST_P(MigrateKekPowerLoss, OldLayoutOrNewAndEveryKeyOpens) {
     const fs::path state = root / "thing";
     fs::create_directories(root);
     fs::copy(Template(), state, fs::copy_options::recursive);
-    RestoreKekModes(state);
+    RestoreKekModes({state / "kek", state / "keystore" / "kek"});
     FaultFs ffs;
     for (const fs::path& d : {root, state, state / "keystore"}) ffs.Watch(d.string());
     AgentOptions ao;
@@ -258,7 +238,7 @@ TEST_P(MigrateKekPowerLoss, OldLayoutOrNewAndEveryKeyOpens) {
     ffs.CrashAfter(n);
     completed = AgentTestPeer::MigrateKek(ao, ffs).has_value();
     ffs.PowerLoss(GetParam());
-    RestoreKekModes(state);
+    RestoreKekModes({state / "kek", state / "keystore" / "kek"});
 
     auto t = LoadState((state / "state.json").string());
     ASSERT_TRUE(t) << "state.json after the power loss: " << t.error().ToString();
